@@ -1,0 +1,3 @@
+import Config
+
+import_config "#{config_env()}.exs"

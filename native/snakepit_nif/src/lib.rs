@@ -1,0 +1,6 @@
+#[rustler::nif]
+fn native_version() -> &'static str {
+    env!("CARGO_PKG_VERSION")
+}
+
+rustler::init!("Elixir.Snakepit.Native");
