@@ -1,2 +1,27 @@
 //! Pure MARC 21 / ISO 2709 engine. No rustler here: everything is testable, fuzzable and
 //! benchmarkable on its own.
+//!
+//! Layers, bottom up: [`scan`] frames records in a byte buffer (sans-I/O), [`parse`] checks
+//! one frame's structure and yields a zero-copy [`Record`], [`record`] holds the borrowed
+//! and owned record models and the ISO 2709 encoder, [`read`] drives framing and parsing over
+//! whole buffers with the three error modes.
+
+pub mod error;
+pub mod parse;
+pub mod read;
+pub mod record;
+pub mod scan;
+
+pub use error::{ErrorKind, MarcError, Result};
+pub use parse::{parse_record, Origin, ParseOptions};
+pub use read::{read_all, Item, Mode};
+pub use record::{FieldRef, OwnedField, OwnedRecord, Record, SubfieldRef};
+
+/// What crosses threads must be Send + Sync; checked at compile time.
+#[allow(dead_code)]
+fn assert_thread_safe() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<MarcError>();
+    send_sync::<OwnedRecord>();
+    send_sync::<Record<'static>>();
+}
