@@ -10,4 +10,8 @@ defmodule Snakepit.Native do
   end
 
   def native_version, do: :erlang.nif_error(:nif_not_loaded)
+  def parse_binary(_binary, _mode, _validate_utf8), do: :erlang.nif_error(:nif_not_loaded)
+  def count_binary(_binary, _validate_utf8), do: :erlang.nif_error(:nif_not_loaded)
+  def validate_binary(_binary, _validate_utf8), do: :erlang.nif_error(:nif_not_loaded)
+  def scan_binary(_binary), do: :erlang.nif_error(:nif_not_loaded)
 end
