@@ -74,6 +74,36 @@ defmodule Snakepit.Marc do
   end
 
   @doc """
+  Streams the records of `source`, lazily, with bounded memory whatever its size.
+
+  `source` is #{Snakepit.Marc.Source.accepted()}. A file path is read by native threads
+  with no BEAM involvement: they read, frame and parse ahead of the consumer into a bounded
+  buffer, and a slow consumer slows them down (backpressure). Other sources are pulled a
+  chunk at a time as the stream is consumed; chunk boundaries may fall anywhere.
+
+  Halting early (`Enum.take/2`) stops the native threads and closes the file. Errors carry
+  the absolute byte offset in the source. In `:strict` mode the stream emits the records
+  before the first bad one, then raises `Snakepit.Marc.ParseError`.
+
+      iex> "../shared/corpus/real/loc_bibliographic.mrc"
+      ...> |> Snakepit.Marc.stream()
+      ...> |> Enum.count()
+      386
+
+      iex> File.stream!("../shared/corpus/bad/pymarc_bad_records.mrc", [], 100)
+      ...> |> Snakepit.Marc.stream(mode: :permissive)
+      ...> |> Enum.map(fn {:error, e} -> {e.kind, e.byte_offset}; _record -> :ok end)
+      ...> |> Enum.take(3)
+      [:ok, {:base_address_out_of_range, 139}, {:base_address_out_of_range, 266}]
+
+  ## Options
+
+  #{Options.docs(:stream)}
+  """
+  @spec stream(term, keyword) :: Enumerable.t()
+  def stream(source, opts \\ []), do: Snakepit.Marc.Stream.new(source, opts)
+
+  @doc """
   Encodes one record or a list of records as ISO 2709 iodata. Record length, base address
   and directory are recomputed, so records built or edited in Elixir encode correctly.
   Values are referenced, not copied. Raises `ArgumentError` on a malformed record (a leader

@@ -58,6 +58,19 @@ impl<'a> Record<'a> {
         })
     }
 
+    /// The field spans, giving up the borrow, so a parse can cross threads as plain data.
+    pub fn into_spans(self) -> Vec<FieldSpan> {
+        self.spans
+    }
+
+    /// Reassembles a record from its bytes and the spans [`into_spans`](Self::into_spans)
+    /// gave for those same bytes. `None` if a span does not lie inside `bytes`.
+    pub fn from_parts(bytes: &'a [u8], spans: Vec<FieldSpan>) -> Option<Record<'a>> {
+        let fits = bytes.len() >= LEADER_LEN
+            && spans.iter().all(|s| s.start <= s.end && (s.end as usize) <= bytes.len());
+        fits.then_some(Record { bytes, spans })
+    }
+
     pub fn to_owned_record(&self) -> OwnedRecord {
         let mut leader = [0u8; LEADER_LEN];
         leader.copy_from_slice(self.leader());

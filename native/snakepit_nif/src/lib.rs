@@ -4,6 +4,7 @@
 mod atoms;
 mod options;
 mod parse_nif;
+mod stream_nif;
 mod terms;
 
 #[rustler::nif]
