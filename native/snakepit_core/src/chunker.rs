@@ -8,8 +8,15 @@ use crate::scan::{next_step, Step};
 /// One framed item of a batch, relative to [`RawBatch::data`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Frame {
-    Record { start: usize, end: usize },
-    Skip { start: usize, end: usize, kind: ErrorKind },
+    Record {
+        start: usize,
+        end: usize,
+    },
+    Skip {
+        start: usize,
+        end: usize,
+        kind: ErrorKind,
+    },
 }
 
 /// Whole frames copied out of the stream, ready to be parsed (possibly on another thread).
@@ -32,7 +39,10 @@ pub struct BatchLimits {
 
 impl Default for BatchLimits {
     fn default() -> Self {
-        BatchLimits { max_records: 100, max_bytes: 300_000 }
+        BatchLimits {
+            max_records: 100,
+            max_bytes: 300_000,
+        }
     }
 }
 
@@ -118,7 +128,10 @@ impl Chunker {
         let data = self.buf[start..pos].to_vec();
         for f in &mut frames {
             match f {
-                Frame::Record { start: s, end: e } | Frame::Skip { start: s, end: e, .. } => {
+                Frame::Record { start: s, end: e }
+                | Frame::Skip {
+                    start: s, end: e, ..
+                } => {
                     *s -= start;
                     *e -= start;
                 }
@@ -140,7 +153,11 @@ impl Chunker {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ParsedItem {
     /// A good record at `data[start..end]` with its field spans.
-    Record { start: usize, end: usize, spans: Vec<crate::record::FieldSpan> },
+    Record {
+        start: usize,
+        end: usize,
+        spans: Vec<crate::record::FieldSpan>,
+    },
     /// A bad record or skipped bytes.
     Error(crate::error::MarcError),
 }
@@ -155,20 +172,29 @@ impl RawBatch {
                 let index = self.first_index + i as u64;
                 match *frame {
                     Frame::Record { start, end } => {
-                        let origin = crate::parse::Origin { index, offset: self.base_offset + start as u64 };
+                        let origin = crate::parse::Origin {
+                            index,
+                            offset: self.base_offset + start as u64,
+                        };
                         match crate::parse::parse_record(&self.data[start..end], origin, opts) {
-                            Ok(record) => ParsedItem::Record { start, end, spans: record.into_spans() },
+                            Ok(record) => ParsedItem::Record {
+                                start,
+                                end,
+                                spans: record.into_spans(),
+                            },
                             Err(e) => ParsedItem::Error(e),
                         }
                     }
-                    Frame::Skip { start, end, kind } => ParsedItem::Error(crate::error::MarcError::at(
-                        kind,
-                        index,
-                        self.base_offset,
-                        &self.data,
-                        start,
-                        format!("{} bytes that hold no record were skipped", end - start),
-                    )),
+                    Frame::Skip { start, end, kind } => {
+                        ParsedItem::Error(crate::error::MarcError::at(
+                            kind,
+                            index,
+                            self.base_offset,
+                            &self.data,
+                            start,
+                            format!("{} bytes that hold no record were skipped", end - start),
+                        ))
+                    }
                 }
             })
             .collect()

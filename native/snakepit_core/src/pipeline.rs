@@ -41,7 +41,9 @@ impl Default for PipelineOptions {
         PipelineOptions {
             limits: BatchLimits::default(),
             parse: ParseOptions::default(),
-            threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            threads: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
             channel_capacity: 4,
             read_size: 1 << 20,
         }
@@ -87,23 +89,32 @@ impl Pipeline {
             .map_err(std::io::Error::other)?;
         let reader = {
             let (waiting, cancel) = (waiting.clone(), cancel.clone());
-            std::thread::Builder::new().name("snakepit-reader".into()).spawn(move || {
-                let notify_if_waiting = || {
-                    if waiting.swap(false, Ordering::AcqRel) {
-                        notify();
-                    }
-                };
-                read_loop(source, opts, pool, &tx, &cancel, &notify_if_waiting);
-                drop(tx);
-                notify_if_waiting();
-            })?
+            std::thread::Builder::new()
+                .name("snakepit-reader".into())
+                .spawn(move || {
+                    let notify_if_waiting = || {
+                        if waiting.swap(false, Ordering::AcqRel) {
+                            notify();
+                        }
+                    };
+                    read_loop(source, opts, pool, &tx, &cancel, &notify_if_waiting);
+                    drop(tx);
+                    notify_if_waiting();
+                })?
         };
-        Ok(Pipeline { rx: Some(rx), waiting, cancel, reader: Some(reader) })
+        Ok(Pipeline {
+            rx: Some(rx),
+            waiting,
+            cancel,
+            reader: Some(reader),
+        })
     }
 
     /// Takes the next batch without blocking.
     pub fn try_next(&self) -> Result<Next, MarcError> {
-        let Some(rx) = &self.rx else { return Ok(Next::Done) };
+        let Some(rx) = &self.rx else {
+            return Ok(Next::Done);
+        };
         match rx.try_recv() {
             Ok(msg) => msg.map(Next::Batch),
             Err(TryRecvError::Disconnected) => Ok(Next::Done),
@@ -154,7 +165,8 @@ fn read_loop<R: Read>(
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => {
-                let err = MarcError::bare(ErrorKind::Io, chunker.next_index(), offset, e.to_string());
+                let err =
+                    MarcError::bare(ErrorKind::Io, chunker.next_index(), offset, e.to_string());
                 let _ = tx.send(Err(err));
                 return;
             }
