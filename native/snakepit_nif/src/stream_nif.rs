@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 mod stream_atoms {
-    rustler::atoms! { batch, wait, need_input, snakepit_stream_ready }
+    rustler::atoms! { batch, raw, wait, need_input, snakepit_stream_ready }
 }
 
 enum Source {
@@ -31,6 +31,8 @@ pub struct StreamResource {
     limits: BatchLimits,
     parse: ParseOptions,
     mode: Mode,
+    /// Frame only: batches leave as raw record-aligned binaries for fan-out.
+    raw: bool,
 }
 
 #[rustler::resource_impl]
@@ -49,8 +51,20 @@ fn io_reason(e: &std::io::Error) -> Atom {
     }
 }
 
-fn settings(mode: Atom, validate_utf8: bool, max_records: usize, max_bytes: usize) -> NifResult<(Mode, ParseOptions, BatchLimits)> {
-    Ok((options::mode(mode)?, ParseOptions { validate_utf8 }, BatchLimits { max_records, max_bytes }))
+fn settings(
+    mode: Atom,
+    validate_utf8: bool,
+    max_records: usize,
+    max_bytes: usize,
+) -> NifResult<(Mode, ParseOptions, BatchLimits)> {
+    Ok((
+        options::mode(mode)?,
+        ParseOptions { validate_utf8 },
+        BatchLimits {
+            max_records,
+            max_bytes,
+        },
+    ))
 }
 
 /// `{:ok, resource, id}` or `{:error, {reason, message}}`. Opens the file here so that a
@@ -66,11 +80,15 @@ fn stream_open_file<'a>(
     max_bytes: usize,
     threads: usize,
     channel_capacity: usize,
+    raw: bool,
 ) -> NifResult<Term<'a>> {
     let (mode, parse, limits) = settings(mode, validate_utf8, max_records, max_bytes)?;
     let file = match std::fs::File::open(&path).and_then(|f| {
         if f.metadata()?.is_dir() {
-            Err(std::io::Error::new(std::io::ErrorKind::IsADirectory, "is a directory"))
+            Err(std::io::Error::new(
+                std::io::ErrorKind::IsADirectory,
+                "is a directory",
+            ))
         } else {
             Ok(f)
         }
@@ -82,22 +100,49 @@ fn stream_open_file<'a>(
     let owner: LocalPid = env.pid();
     let notify = move || {
         let mut msg_env = OwnedEnv::new();
-        let _ = msg_env.send_and_clear(&owner, |e| (stream_atoms::snakepit_stream_ready(), id).encode(e));
+        let _ = msg_env.send_and_clear(&owner, |e| {
+            (stream_atoms::snakepit_stream_ready(), id).encode(e)
+        });
     };
-    let opts = PipelineOptions { limits, parse, threads, channel_capacity, ..PipelineOptions::default() };
+    let opts = PipelineOptions {
+        limits,
+        parse,
+        threads,
+        channel_capacity,
+        parse_items: !raw,
+        ..PipelineOptions::default()
+    };
     let pipeline = match Pipeline::spawn(file, opts, notify) {
         Ok(p) => p,
         Err(e) => return Ok((atoms::error(), (io_reason(&e), e.to_string())).encode(env)),
     };
-    let resource = StreamResource { source: Mutex::new(Source::File(pipeline)), limits, parse, mode };
+    let resource = StreamResource {
+        source: Mutex::new(Source::File(pipeline)),
+        limits,
+        parse,
+        mode,
+        raw,
+    };
     Ok((atoms::ok(), ResourceArc::new(resource), id).encode(env))
 }
 
 /// `{:ok, resource}` for a stream fed by `stream_feed/2`.
 #[rustler::nif]
-fn stream_open_push(mode: Atom, validate_utf8: bool, max_records: usize, max_bytes: usize) -> NifResult<(Atom, ResourceArc<StreamResource>)> {
+fn stream_open_push(
+    mode: Atom,
+    validate_utf8: bool,
+    max_records: usize,
+    max_bytes: usize,
+    raw: bool,
+) -> NifResult<(Atom, ResourceArc<StreamResource>)> {
     let (mode, parse, limits) = settings(mode, validate_utf8, max_records, max_bytes)?;
-    let resource = StreamResource { source: Mutex::new(Source::Push(Chunker::new())), limits, parse, mode };
+    let resource = StreamResource {
+        source: Mutex::new(Source::Push(Chunker::new())),
+        limits,
+        parse,
+        mode,
+        raw,
+    };
     Ok((atoms::ok(), ResourceArc::new(resource)))
 }
 
@@ -105,7 +150,9 @@ fn stream_open_push(mode: Atom, validate_utf8: bool, max_records: usize, max_byt
 #[rustler::nif(schedule = "DirtyCpu")]
 fn stream_feed(resource: ResourceArc<StreamResource>, chunk: Term) -> NifResult<Atom> {
     let mut source = resource.source.lock().map_err(|_| rustler::Error::BadArg)?;
-    let Source::Push(chunker) = &mut *source else { return Err(rustler::Error::BadArg) };
+    let Source::Push(chunker) = &mut *source else {
+        return Err(rustler::Error::BadArg);
+    };
     if let Ok(bin) = chunk.decode::<Binary>() {
         chunker.feed(bin.as_slice());
     } else if chunk.decode::<Atom>().ok() == Some(atoms::eof()) {
@@ -123,12 +170,14 @@ fn stream_next<'a>(env: Env<'a>, resource: ResourceArc<StreamResource>) -> NifRe
     let mut source = resource.source.lock().map_err(|_| rustler::Error::BadArg)?;
     match &mut *source {
         Source::File(pipeline) => match pipeline.try_next() {
+            Ok(Next::Batch(batch)) if resource.raw => Ok(raw_term(env, &batch.raw)),
             Ok(Next::Batch(batch)) => Ok(batch_term(env, &resource, &batch.raw, batch.items)),
             Ok(Next::Wait) => Ok(stream_atoms::wait().encode(env)),
             Ok(Next::Done) => Ok(atoms::eof().encode(env)),
             Err(e) => Ok((atoms::error(), error_term(env, &e)).encode(env)),
         },
         Source::Push(chunker) => match chunker.next_batch(resource.limits) {
+            Some(raw) if resource.raw => Ok(raw_term(env, &raw)),
             Some(raw) => {
                 let items = raw.parse(resource.parse);
                 Ok(batch_term(env, &resource, &raw, items))
@@ -150,22 +199,46 @@ fn stream_close(resource: ResourceArc<StreamResource>) -> Atom {
     atoms::ok()
 }
 
-fn batch_term<'a>(env: Env<'a>, resource: &StreamResource, raw: &RawBatch, items: Vec<ParsedItem>) -> Term<'a> {
+fn batch_term<'a>(
+    env: Env<'a>,
+    resource: &StreamResource,
+    raw: &RawBatch,
+    items: Vec<ParsedItem>,
+) -> Term<'a> {
     let mut builder = TermBuilder::new(env);
     let mut terms = Vec::with_capacity(items.len());
     let mut skipped = 0u64;
     for item in items {
         match item {
-            ParsedItem::Record { start, end, spans } => match Record::from_parts(&raw.data[start..end], spans) {
-                Some(record) => terms.push(builder.record(&record)),
-                None => skipped += 1,
-            },
+            ParsedItem::Record { start, end, spans } => {
+                match Record::from_parts(&raw.data[start..end], spans) {
+                    Some(record) => terms.push(builder.record(&record)),
+                    None => skipped += 1,
+                }
+            }
             ParsedItem::Error(e) => match resource.mode {
                 Mode::Skip => skipped += 1,
                 // Strict streams raise on the first error; the Elixir side does that.
-                Mode::Strict | Mode::Permissive => terms.push((atoms::error(), error_term(env, &e)).encode(env)),
+                Mode::Strict | Mode::Permissive => {
+                    terms.push((atoms::error(), error_term(env, &e)).encode(env))
+                }
             },
         }
     }
     (stream_atoms::batch(), terms, skipped).encode(env)
+}
+
+/// `{:raw, data, base_offset, first_index, frames}`: whole frames, for a worker to parse.
+fn raw_term<'a>(env: Env<'a>, raw: &RawBatch) -> Term<'a> {
+    let mut data = rustler::NewBinary::new(env, raw.data.len());
+    data.as_mut_slice().copy_from_slice(&raw.data);
+    let data: Binary = data.into();
+    (
+        stream_atoms::raw(),
+        data,
+        raw.base_offset,
+        raw.first_index,
+        raw.frames.len(),
+    )
+        .encode(env)
 }
