@@ -24,6 +24,7 @@ defmodule Snakepit.Native do
   def stream_open_push(_mode, _utf8, _max_records, _max_bytes, _raw),
     do: :erlang.nif_error(:nif_not_loaded)
 
+  def debug_hold_scheduler(_ms), do: :erlang.nif_error(:nif_not_loaded)
   def stream_feed(_resource, _chunk), do: :erlang.nif_error(:nif_not_loaded)
   def stream_next(_resource), do: :erlang.nif_error(:nif_not_loaded)
   def stream_close(_resource), do: :erlang.nif_error(:nif_not_loaded)

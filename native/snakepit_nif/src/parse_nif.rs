@@ -106,3 +106,15 @@ fn scan_binary(input: Binary) -> Vec<(usize, usize)> {
         })
         .collect()
 }
+
+/// Spins on the calling (normal) scheduler for `ms` milliseconds. Exists so the test suite
+/// can prove its scheduler probe detects a NIF that holds a normal scheduler; never use it.
+#[rustler::nif]
+fn debug_hold_scheduler(ms: u64) -> u64 {
+    let start = std::time::Instant::now();
+    let mut spins = 0u64;
+    while start.elapsed() < std::time::Duration::from_millis(ms.min(1_000)) {
+        spins = std::hint::black_box(spins + 1);
+    }
+    spins
+}
