@@ -13,7 +13,12 @@ end
 rate = fn count, us -> if us == 0, do: "-", else: "#{round(count / (us / 1_000_000))}" end
 
 IO.puts("\n== Records per file (stream, permissive mode) ==\n")
-IO.puts(String.pad_trailing("file", 46) <> String.pad_leading("records", 9) <> String.pad_leading("errors", 8) <> String.pad_leading("rec/s", 10))
+
+IO.puts(
+  String.pad_trailing("file", 46) <>
+    String.pad_leading("records", 9) <>
+    String.pad_leading("errors", 8) <> String.pad_leading("rec/s", 10)
+)
 
 files =
   Path.wildcard(Path.join(corpus, "{real,synthetic,marc8,formats}/*.{mrc,dat}")) |> Enum.sort()

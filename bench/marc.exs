@@ -25,7 +25,10 @@ measure = fn fun, once? ->
       Stream.repeatedly(fn -> :timer.tc(fun) end)
       |> Enum.reduce_while(nil, fn {us, n}, best ->
         best = if best == nil or us < elem(best, 0), do: {us, n}, else: best
-        if once? or System.monotonic_time(:millisecond) >= deadline, do: {:halt, best}, else: {:cont, best}
+
+        if once? or System.monotonic_time(:millisecond) >= deadline,
+          do: {:halt, best},
+          else: {:cont, best}
       end)
 
     send(parent, {:best, best})
@@ -51,7 +54,10 @@ rows =
 
     cases = [
       {"parse_binary", "parse/2 of the whole file read into a binary",
-       fn -> {:ok, rs} = Marc.parse(File.read!(file)); length(rs) end},
+       fn ->
+         {:ok, rs} = Marc.parse(File.read!(file))
+         length(rs)
+       end},
       {"stream", "stream/2 of the path, counted in one process",
        fn -> file |> Marc.stream() |> Enum.count() end},
       {"stream_extract", "stream/2 + title and every field's value, one process",
@@ -67,7 +73,12 @@ rows =
     measured =
       for {id, note, fun} <- cases do
         {n, secs} = measure.(fun, big?)
-        IO.puts(:stderr, "  #{String.pad_trailing(id, 16)} #{round(n / secs)} rec/s (#{n} records)")
+
+        IO.puts(
+          :stderr,
+          "  #{String.pad_trailing(id, 16)} #{round(n / secs)} rec/s (#{n} records)"
+        )
+
         [id, name, n, secs, n / secs, note]
       end
 
@@ -94,8 +105,16 @@ rows =
         growth_mb = (:atomics.get(peak, 1) - before) / 1024
         IO.puts(:stderr, "  peak RSS growth while streaming: #{Float.round(growth_mb, 1)} MB")
 
-        [["stream_rss_growth_mb", name, n, us / 1_000_000, growth_mb,
-          "peak RSS growth of the VM while streaming (MB, in the rate column)"]]
+        [
+          [
+            "stream_rss_growth_mb",
+            name,
+            n,
+            us / 1_000_000,
+            growth_mb,
+            "peak RSS growth of the VM while streaming (MB, in the rate column)"
+          ]
+        ]
       else
         []
       end
