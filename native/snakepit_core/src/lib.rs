@@ -7,15 +7,21 @@
 //! whole buffers with the three error modes.
 
 pub mod error;
+pub mod json;
 pub mod parse;
 pub mod read;
 pub mod record;
 pub mod scan;
+pub mod view;
+pub mod xml;
 
 pub use error::{ErrorKind, MarcError, Result};
+pub use json::{JsonLayout, JsonLinesReader, JsonWriter};
 pub use parse::{parse_record, Origin, ParseOptions};
 pub use read::{read_all, Item, Mode};
 pub use record::{FieldRef, OwnedField, OwnedRecord, Record, SubfieldRef};
+pub use view::{FieldView, RecordView};
+pub use xml::{XmlReader, XmlWriter};
 
 /// What crosses threads must be Send + Sync; checked at compile time.
 #[allow(dead_code)]
