@@ -13,12 +13,13 @@
 //! # Writing
 //!
 //! [`write_record`] appends one compact record object to a `Vec<u8>` with direct byte
-//! pushes (no intermediate tree). It takes any [`RecordView`]: a borrowed [`Record`] or an
-//! [`OwnedRecord`]. Compose a document with [`write_array_start`] / [`write_array_sep`] /
-//! [`write_array_end`], or use [`JsonWriter`] over any `io::Write` in [`JsonLayout::Array`]
-//! or [`JsonLayout::Lines`] (JSON Lines: one record per line).
+//! pushes (no intermediate tree). It takes any [`RecordView`]: a borrowed
+//! [`Record`](crate::Record) or an [`OwnedRecord`]. Compose a document with
+//! [`write_array_start`] / [`write_array_sep`] / [`write_array_end`], or use [`JsonWriter`]
+//! over any `io::Write` in [`JsonLayout::Array`] or [`JsonLayout::Lines`] (JSON Lines: one
+//! record per line).
 //!
-//! Which fields are control fields: for a borrowed [`Record`], tags 001-009; for an
+//! Which fields are control fields: for a borrowed [`Record`](crate::Record), tags 001-009; for an
 //! [`OwnedRecord`], the [`OwnedField`] variant. The leader is written as stored (pymarc's
 //! `as_dict` does the same); lengths and base address are only recomputed on ISO 2709
 //! encode.
@@ -64,9 +65,6 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 use std::cell::Cell;
 use std::fmt;
 use std::io::{self, BufRead, Write};
-
-#[allow(unused_imports)] // for doc links
-use crate::record::Record;
 
 // ---------------------------------------------------------------------------------------
 // Writing
@@ -137,6 +135,23 @@ pub fn write_json_string(bytes: &[u8], out: &mut Vec<u8>) {
     out.push(b'"');
 }
 
+/// True when `bytes` can go between quotes as they are.
+#[inline(always)]
+fn plain(bytes: &[u8]) -> bool {
+    bytes.iter().all(|&b| b < 0x80 && ESCAPE[b as usize] == 0)
+}
+
+/// `"TAG":` for a field.
+#[inline(always)]
+fn write_key(tag: &[u8; 3], out: &mut Vec<u8>) {
+    if plain(tag) {
+        out.extend_from_slice(&[b'"', tag[0], tag[1], tag[2], b'"', b':']);
+    } else {
+        write_json_string(tag, out);
+        out.push(b':');
+    }
+}
+
 /// Appends one record as a compact JSON object (no trailing newline).
 pub fn write_record<R: RecordView + ?Sized>(record: &R, out: &mut Vec<u8>) {
     out.extend_from_slice(b"{\"leader\":");
@@ -151,8 +166,7 @@ pub fn write_record<R: RecordView + ?Sized>(record: &R, out: &mut Vec<u8>) {
         out.push(b'{');
         match field {
             FieldView::Control { tag, value } => {
-                write_json_string(&tag, out);
-                out.push(b':');
+                write_key(&tag, out);
                 write_json_string(value, out);
             }
             FieldView::Data {
@@ -161,21 +175,33 @@ pub fn write_record<R: RecordView + ?Sized>(record: &R, out: &mut Vec<u8>) {
                 ind2,
                 subfields,
             } => {
-                write_json_string(&tag, out);
-                out.extend_from_slice(b":{\"ind1\":");
-                write_json_string(&[ind1], out);
-                out.extend_from_slice(b",\"ind2\":");
-                write_json_string(&[ind2], out);
-                out.extend_from_slice(b",\"subfields\":[");
+                write_key(&tag, out);
+                if plain(&[ind1, ind2]) {
+                    out.extend_from_slice(b"{\"ind1\":\"");
+                    out.push(ind1);
+                    out.extend_from_slice(b"\",\"ind2\":\"");
+                    out.push(ind2);
+                    out.extend_from_slice(b"\",\"subfields\":[");
+                } else {
+                    out.extend_from_slice(b"{\"ind1\":");
+                    write_json_string(&[ind1], out);
+                    out.extend_from_slice(b",\"ind2\":");
+                    write_json_string(&[ind2], out);
+                    out.extend_from_slice(b",\"subfields\":[");
+                }
                 let mut first_sf = true;
                 for (code, value) in subfields {
                     if !first_sf {
                         out.push(b',');
                     }
                     first_sf = false;
-                    out.push(b'{');
-                    write_json_string(&[code], out);
-                    out.push(b':');
+                    if plain(&[code]) {
+                        out.extend_from_slice(&[b'{', b'"', code, b'"', b':']);
+                    } else {
+                        out.push(b'{');
+                        write_json_string(&[code], out);
+                        out.push(b':');
+                    }
                     write_json_string(value, out);
                     out.push(b'}');
                 }

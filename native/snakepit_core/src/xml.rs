@@ -5,10 +5,10 @@
 //! # Writing
 //!
 //! [`write_record`] appends one `<record>` to a `Vec<u8>` with direct byte pushes; it takes
-//! any [`RecordView`] (a borrowed [`Record`] or an [`OwnedRecord`]). [`XmlWriter`] streams a
-//! whole document into any `io::Write`: the XML declaration, `<collection xmlns="...">`,
-//! the records, and `</collection>` on [`XmlWriter::finish`]. Elements are unprefixed, in
-//! the default namespace.
+//! any [`RecordView`] (a borrowed [`Record`](crate::Record) or an [`OwnedRecord`]).
+//! [`XmlWriter`] streams a whole document into any `io::Write`: the XML declaration,
+//! `<collection xmlns="...">`, the records, and `</collection>` on [`XmlWriter::finish`].
+//! Elements are unprefixed, in the default namespace.
 //!
 //! Escaping: `&`, `<`, `>`, `"` and `'` become `&amp; &lt; &gt; &quot; &apos;` everywhere.
 //! CR is written `&#13;` (a raw CR would be turned into LF by every conforming parser);
@@ -58,9 +58,6 @@ use quick_xml::events::{BytesRef, BytesStart, Event};
 use quick_xml::name::{Namespace, ResolveResult};
 use quick_xml::NsReader;
 use std::io::{self, BufRead, Write};
-
-#[allow(unused_imports)] // for doc links
-use crate::record::Record;
 
 /// The MARCXML slim namespace.
 pub const MARCXML_NS: &str = "http://www.loc.gov/MARC21/slim";
@@ -317,13 +314,39 @@ fn lossy(b: &[u8]) -> std::borrow::Cow<'_, str> {
     String::from_utf8_lossy(b)
 }
 
+/// An attribute value kept without allocating: its first 8 bytes. Every value the reader
+/// accepts is shorter (tags 3, indicators and codes 1), so a longer one is refused either
+/// way and only shows truncated in the error.
+#[derive(Default, Clone, Copy)]
+struct Short {
+    buf: [u8; 8],
+    len: u8,
+}
+
+impl Short {
+    fn new(b: &[u8]) -> Self {
+        let n = b.len().min(8);
+        let mut buf = [0u8; 8];
+        buf[..n].copy_from_slice(&b[..n]);
+        Short { buf, len: n as u8 }
+    }
+}
+
+impl std::ops::Deref for Short {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.buf[..self.len as usize]
+    }
+}
+
 /// The attributes of a MARC element that the reader cares about.
 #[derive(Default)]
 struct Attrs {
-    tag: Option<Vec<u8>>,
-    ind1: Option<Vec<u8>>,
-    ind2: Option<Vec<u8>>,
-    code: Option<Vec<u8>>,
+    tag: Option<Short>,
+    ind1: Option<Short>,
+    ind2: Option<Short>,
+    code: Option<Short>,
 }
 
 /// Where an event is: enough to build errors while the event still borrows the reader's
@@ -413,7 +436,7 @@ impl At {
                         format!("bad value in attribute {}: {e}", attr.key.as_ref() as &str),
                     )
                 })?;
-            *slot = Some(v.as_bytes().to_vec());
+            *slot = Some(Short::new(v.as_bytes()));
         }
         Ok(a)
     }
@@ -583,7 +606,10 @@ impl<R: BufRead> XmlReader<R> {
                         } else {
                             Err(at.fatal(
                                 enc.as_bytes(),
-                                format!("encoding {enc:?} is not supported: MARCXML input must be UTF-8"),
+                                format!(
+                                    "encoding {enc:?} is not supported: MARCXML input must be \
+                                     UTF-8"
+                                ),
                             ))
                         }
                     }
