@@ -863,6 +863,13 @@ fn json_lines_reader() {
         items[3].as_ref().unwrap().fields,
         vec![control("001", b"c")]
     );
+    // Raw control characters (here a TAB) inside strings are accepted, as in arrays.
+    let input = format!("{{\"leader\":\"{LDR}\",\"fields\":[{{\"001\":\"a\tb\"}}]}}\n");
+    let items: Vec<_> = JsonLinesReader::new(input.as_bytes()).collect();
+    assert_eq!(
+        items[0].as_ref().unwrap().fields,
+        vec![control("001", b"a\tb")]
+    );
     // A line holding an array is not a record.
     let input = format!("[{}]\n", good("a"));
     let items: Vec<_> = JsonLinesReader::new(input.as_bytes()).collect();
@@ -1036,4 +1043,75 @@ proptest! {
             prop_assert!(xback.is_err());
         }
     }
+}
+
+/// A source that makes a MARCXML collection of `n` records on the fly, so the document is
+/// never in memory as a whole; starts with a UTF-8 byte order mark.
+struct Generated {
+    n: usize,
+    made: usize,
+    chunk: Vec<u8>,
+    at: usize,
+    done: bool,
+}
+
+impl std::io::Read for Generated {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.at == self.chunk.len() {
+            self.chunk.clear();
+            self.at = 0;
+            if self.made == 0 && !self.done {
+                self.chunk.extend_from_slice(b"\xEF\xBB\xBF");
+                xml::write_collection_start(&mut self.chunk);
+            }
+            if self.made < self.n {
+                let rec = OwnedRecord {
+                    leader: leader(LDR),
+                    fields: vec![
+                        control("001", self.made.to_string().as_bytes()),
+                        data(
+                            "245",
+                            b'1',
+                            b'0',
+                            &[(b'a', b"A title & more"), (b'c', b"x")],
+                        ),
+                    ],
+                };
+                xml::write_record(&rec, &mut self.chunk);
+                self.made += 1;
+            } else if !self.done {
+                xml::write_collection_end(&mut self.chunk);
+                self.done = true;
+            } else {
+                return Ok(0);
+            }
+        }
+        let n = buf.len().min(self.chunk.len() - self.at);
+        buf[..n].copy_from_slice(&self.chunk[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
+#[test]
+fn xml_reader_streams_a_large_collection() {
+    let n = 50_000;
+    let src = BufReader::with_capacity(
+        4096,
+        Generated {
+            n,
+            made: 0,
+            chunk: Vec::new(),
+            at: 0,
+            done: false,
+        },
+    );
+    let mut count = 0;
+    for (i, r) in XmlReader::new(src).enumerate() {
+        let r = r.unwrap();
+        assert_eq!(r.fields[0], control("001", i.to_string().as_bytes()));
+        assert_eq!(subfield(&r, "245", b'a'), Some(&b"A title & more"[..]));
+        count += 1;
+    }
+    assert_eq!(count, n);
 }
