@@ -53,10 +53,14 @@
 //! `test.json`) are accepted and kept. Nothing else outside RFC 8259 is accepted.
 //!
 //! Errors are [`ErrorKind::InvalidJson`] with `record_index` (0-based), the absolute
-//! `byte_offset` of the problem (converted from serde_json's line/column), an excerpt of the
-//! input there, and a detail naming the place, e.g.
+//! `byte_offset` of the problem (converted from serde_json's line/column: the last byte it
+//! read, which is the last byte of the offending token, e.g. the closing quote of a leader
+//! that is too short), an excerpt of the input there, and a detail naming the place, e.g.
 //! `record 2, field 3 (245), subfield 0: invalid type: integer `7`, expected a string`.
 //! Indices in details are 0-based like `record_index`.
+//!
+//! [`read_records`] builds the whole `Vec`; for inputs too large for that, write and read
+//! JSON Lines, which [`JsonLinesReader`] streams one line at a time.
 
 use crate::error::{ErrorKind, MarcError, Result};
 use crate::record::{OwnedField, OwnedRecord, LEADER_LEN};

@@ -23,8 +23,9 @@
 //! # Reading
 //!
 //! [`XmlReader`] is an iterator of records over any `BufRead`, built on quick-xml's
-//! streaming reader with one reused buffer: a collection of any size is read in constant
-//! memory (one record at a time).
+//! streaming reader with one reused buffer: a collection of any size is read in memory
+//! bounded by one record (and by the largest single piece of markup or text, which
+//! quick-xml buffers whole).
 //!
 //! What is accepted: MARC elements with any prefix bound to [`MARCXML_NS`] (`marc:record`),
 //! unprefixed elements in the default namespace or in no namespace (a bare `<record>`
