@@ -11,9 +11,9 @@ pymarc reads only the first --pymarc-cap records (default 200,000), which the ro
 
 Output: a JSON array of rows
     {peer, path_variant, file, records, seconds, records_per_sec, note,
-     harness: "python", runs, file_bytes}
+     partial, harness: "python", runs, file_bytes}
 where records is what that run read (all records, or the capped prefix for pymarc on large
-files) and seconds is the best run's wall time.
+files: then partial is true) and seconds is the best run's wall time.
 """
 
 from __future__ import annotations
@@ -264,7 +264,7 @@ def bench_file(path, args):
          lambda: mrrc_extract_inner(path, None, check_at),
          "MARCReader(path); same values as field.value() (control data; subfield values joined by a space) read off the Rust record directly, without live handles; _inner is private API"),
     ]
-    py_cap_note = f"; first {pymarc_cap} records only (pymarc is slow; file over {args.large_bytes} bytes)" if pymarc_cap else ""
+    py_cap_note = f"; limited to the first {pymarc_cap} records (pymarc is slow; file over {args.large_bytes} bytes)" if pymarc_cap else ""
     py_variants = [
         ("pymarc", "MARCReader(open(path,'rb'))", lambda: pymarc_reader(path, pymarc_cap),
          "pure Python; to_unicode=True (default); every record fully decoded into Field/Subfield objects" + py_cap_note),
@@ -279,7 +279,7 @@ def bench_file(path, args):
         seconds, (records, extra) = best_of(fn, runs)
         results.append((peer, variant, note, seconds, records, extra))
         capped = peer == "pymarc" and pymarc_cap is not None
-        print(f"{peer:<7} {variant:<74} {records:>9} {seconds:>9.3f} s {records / seconds:>11.0f} rec/s{' (capped)' if capped else ''}")
+        print(f"{peer:<7} {variant:<74} {records:>9} {seconds:>9.3f} s {records / seconds:>11.0f} rec/s{' (capped at %d)' % pymarc_cap if capped else ''}")
 
     # Cross-checks. Full reads must agree on records; capped pymarc reads must have read
     # exactly min(cap, total) records.
@@ -295,7 +295,7 @@ def bench_file(path, args):
     for p, v, _n, _s, r, e in results:
         if p == "pymarc" and pymarc_cap and total is not None and r != min(pymarc_cap, total):
             warn(f"{path}: {p} {v} read {r} records, expected min(cap, {total})", warnings)
-        if p == "pymarc" and e.get("none"):
+        if p == "pymarc" and pymarc_cap and e.get("none"):
             warn(f"{path}: {p} {v} gave None for {e['none']} records", warnings)
     mrrc_ext = [e for p, v, _n, _s, r, e in results if p == "mrrc" and "fields" in e]
     if len(mrrc_ext) == 2 and (mrrc_ext[0]["fields"], mrrc_ext[0]["chars"]) != (mrrc_ext[1]["fields"], mrrc_ext[1]["chars"]):
@@ -313,6 +313,10 @@ def bench_file(path, args):
             detail.append(f"{extra['fields']} fields, {extra['chars']} value chars, {extra['titles']} titles")
             if extra.get("at_check"):
                 detail.append(f"first {check_at} records: {extra['at_check'][0]} fields, {extra['at_check'][1]} value chars")
+        partial = peer == "pymarc" and pymarc_cap is not None and total is not None and records < total
+        if peer == "pymarc" and pymarc_cap is not None and total is not None:
+            detail.append(f"read the first {records} of {total} records" if partial
+                          else f"the file has only {total} records: read whole")
         if extra.get("batches"):
             detail.append(f"{extra['batches']} batch(es)")
         full_note = f"{note}. Best of {runs}; {_versions()}" + ("; " + "; ".join(detail) if detail else "")
@@ -326,6 +330,7 @@ def bench_file(path, args):
             "seconds": round(seconds, 6),
             "records_per_sec": round(records / seconds, 1) if seconds > 0 else 0.0,
             "note": full_note,
+            "partial": partial,
             "harness": "python",
             "runs": runs,
             "file_bytes": size,

@@ -50,7 +50,7 @@ for path in dict.fromkeys(r["file"] for r in rows):
     print(f"# {path}")
     for r in sorted((r for r in rows if r["file"] == path), key=lambda r: -r["records_per_sec"]):
         label = f"{r['peer']} ({r['harness']})"
-        capped = " (first %d records)" % r["records"] if "first " in r["note"] and r["peer"] == "pymarc" and "records only" in r["note"] else ""
+        capped = " (first %d records only)" % r["records"] if r.get("partial") else ""
         print(f"  {label:<22} {r['path_variant']:<74} {r['records_per_sec']:>12,.0f}{capped}")
 print(f"wrote {out} ({len(rows)} rows)")
 PY

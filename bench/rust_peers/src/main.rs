@@ -346,7 +346,7 @@ impl Row {
         format!(
             "{{\"peer\": {}, \"path_variant\": {}, \"file\": {}, \"records\": {}, \
              \"seconds\": {:.6}, \"records_per_sec\": {:.1}, \"note\": {}, \
-             \"harness\": \"rust\", \"runs\": {}, \"file_bytes\": {}}}",
+             \"partial\": false, \"harness\": \"rust\", \"runs\": {}, \"file_bytes\": {}}}",
             json_str(self.peer),
             json_str(self.variant),
             json_str(&self.file),
@@ -423,7 +423,10 @@ fn main() {
             }
         }
         for level in [Level::Fields, Level::Values] {
-            let same: Vec<_> = results.iter().filter(|(v, _, _)| v.level == level).collect();
+            let same: Vec<_> = results
+                .iter()
+                .filter(|(v, _, _)| v.level == level)
+                .collect();
             if let Some((v0, o0, _)) = same.first() {
                 for (v, o, _) in &same[1..] {
                     if o.checksum != o0.checksum {
