@@ -17,6 +17,7 @@ export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-1}"
 
 if [ "$#" -eq 0 ]; then
     CORPUS="${SNAKEPIT_CORPUS:-$ROOT/../shared/corpus}"
+    CORPUS="$(cd "$CORPUS" 2>/dev/null && pwd || echo "$CORPUS")"
     set -- "$CORPUS/synthetic/realistic_2000.mrc" "$CORPUS/real/loc_bibliographic.mrc"
     [ -f "$BENCH/data/big.mrc" ] && set -- "$@" "$BENCH/data/big.mrc"
 fi
