@@ -1,3 +1,5 @@
+mod thread_pool;
+
 #[rustler::nif]
 fn native_version() -> &'static str {
     env!("CARGO_PKG_VERSION")

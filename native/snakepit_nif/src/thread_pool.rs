@@ -1,0 +1,345 @@
+//! Thread-profile workers: each worker owns one of these resources, a rayon pool of its own.
+//!
+//! The hot path holds no BEAM scheduler: `thread_pool_submit` checks out a slot with one
+//! compare-and-swap, copies the arguments into a process-independent environment (refc
+//! binaries are shared, not copied) and returns. The job builds its reply on the rayon thread
+//! and sends it with `OwnedEnv::send_and_clear`, which is only legal off BEAM threads, which
+//! is why no reply is ever sent from a NIF call. A panicking job becomes an error reply.
+
+use rustler::env::SavedTerm;
+use rustler::{Atom, Binary, Encoder, Env, LocalPid, OwnedEnv, ResourceArc, Term};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+mod atoms {
+    rustler::atoms! {
+        ok,
+        error,
+        busy,
+        closed,
+        unknown_command,
+        panic,
+        invalid_arguments,
+        snakepit_capacity_freed,
+        // commands
+        ping,
+        sleep,
+        __panic__,
+        count,
+        scan,
+    }
+}
+
+/// Live resources and rayon threads in the whole VM, for leak checks and `Environment`.
+static LIVE_POOLS: AtomicUsize = AtomicUsize::new(0);
+static LIVE_THREADS: AtomicUsize = AtomicUsize::new(0);
+
+/// A fixed per-thread allowance in the memory report: rayon threads get this stack size.
+const THREAD_STACK_BYTES: usize = 2 * 1024 * 1024;
+
+#[derive(Clone, Copy, Debug)]
+enum Command {
+    Ping,
+    Sleep,
+    Panic,
+    Count,
+    Scan,
+}
+
+impl Command {
+    fn from_atom(atom: Atom) -> Option<Command> {
+        Some(if atom == atoms::ping() {
+            Command::Ping
+        } else if atom == atoms::sleep() {
+            Command::Sleep
+        } else if atom == atoms::__panic__() {
+            Command::Panic
+        } else if atom == atoms::count() {
+            Command::Count
+        } else if atom == atoms::scan() {
+            Command::Scan
+        } else {
+            return None;
+        })
+    }
+}
+
+struct Inner {
+    /// `None` once closed: no new jobs, queued ones still finish.
+    pool: RwLock<Option<rayon::ThreadPool>>,
+    threads: usize,
+    in_flight: AtomicUsize,
+    /// Bytes of arguments that queued and running jobs keep alive.
+    held_bytes: AtomicUsize,
+    completed: AtomicU64,
+    /// Told when this worker goes from full to not full, so queued callers can retry.
+    notify: LocalPid,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        LIVE_POOLS.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+pub struct ThreadPoolResource {
+    inner: Arc<Inner>,
+}
+
+#[rustler::resource_impl]
+impl rustler::Resource for ThreadPoolResource {}
+
+#[rustler::nif]
+fn thread_pool_new(threads: usize, notify: LocalPid) -> Result<ResourceArc<ThreadPoolResource>, String> {
+    if threads == 0 {
+        return Err("threads must be at least 1".to_string());
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .stack_size(THREAD_STACK_BYTES)
+        .thread_name(|i| format!("snakepit-{i}"))
+        .start_handler(|_| {
+            LIVE_THREADS.fetch_add(1, Ordering::Relaxed);
+        })
+        .exit_handler(|_| {
+            LIVE_THREADS.fetch_sub(1, Ordering::Relaxed);
+        })
+        // Jobs catch their own panics; this only keeps rayon from aborting the VM.
+        .panic_handler(|_| {})
+        .build()
+        .map_err(|e| e.to_string())?;
+    LIVE_POOLS.fetch_add(1, Ordering::Relaxed);
+    Ok(ResourceArc::new(ThreadPoolResource {
+        inner: Arc::new(Inner {
+            pool: RwLock::new(Some(pool)),
+            threads,
+            in_flight: AtomicUsize::new(0),
+            held_bytes: AtomicUsize::new(0),
+            completed: AtomicU64::new(0),
+            notify,
+        }),
+    }))
+}
+
+/// Checks out a slot and enqueues the job; the reply `{tag, result}` goes to the caller.
+/// Returns `:ok`, `:busy` (every thread taken), `:closed` or `{:error, {:unknown_command, c}}`.
+#[rustler::nif]
+fn thread_pool_submit<'a>(
+    env: Env<'a>,
+    resource: ResourceArc<ThreadPoolResource>,
+    tag: Term<'a>,
+    command: Atom,
+    args: Term<'a>,
+) -> Term<'a> {
+    let Some(command) = Command::from_atom(command) else {
+        return (atoms::error(), (atoms::unknown_command(), command)).encode(env);
+    };
+    let inner = &resource.inner;
+    let mut current = inner.in_flight.load(Ordering::Acquire);
+    loop {
+        if current >= inner.threads {
+            return atoms::busy().encode(env);
+        }
+        match inner.in_flight.compare_exchange_weak(
+            current,
+            current + 1,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        ) {
+            Ok(_) => break,
+            Err(seen) => current = seen,
+        }
+    }
+    let guard = inner.pool.read().unwrap_or_else(|e| e.into_inner());
+    let Some(pool) = guard.as_ref() else {
+        inner.in_flight.fetch_sub(1, Ordering::AcqRel);
+        return atoms::closed().encode(env);
+    };
+    let bytes = args.decode::<Binary>().map(|b| b.len()).unwrap_or(0);
+    inner.held_bytes.fetch_add(bytes, Ordering::Relaxed);
+    let owned = OwnedEnv::new();
+    let saved = owned.save((tag, args));
+    let job = Job {
+        inner: inner.clone(),
+        env: owned,
+        saved,
+        reply_to: env.pid(),
+        command,
+        bytes,
+    };
+    pool.spawn(move || job.run());
+    atoms::ok().encode(env)
+}
+
+struct Job {
+    inner: Arc<Inner>,
+    env: OwnedEnv,
+    saved: SavedTerm,
+    reply_to: LocalPid,
+    command: Command,
+    bytes: usize,
+}
+
+impl Job {
+    fn run(mut self) {
+        let inner = self.inner.clone();
+        let (saved, command, bytes) = (self.saved.clone(), self.command, self.bytes);
+        let mut released = false;
+        let reply_to = self.reply_to;
+        let env = &mut self.env;
+        // Anything that panics outside the command itself must still free the slot.
+        let _ = catch_unwind(AssertUnwindSafe(|| {
+            env.send_and_clear(&reply_to, |env| {
+            let (tag, args) = saved
+                .load(env)
+                .decode::<(Term, Term)>()
+                .expect("saved by thread_pool_submit as a pair");
+            let result = catch_unwind(AssertUnwindSafe(|| run_command(env, command, args)))
+                .unwrap_or_else(|payload| panic_term(env, payload));
+            // The reply is built: free the slot before sending, so a caller that submits
+            // again as soon as it hears back finds the slot free.
+            release(&inner, bytes);
+            released = true;
+            (tag, result)
+        })
+        }));
+        if !released {
+            release(&inner, bytes);
+        }
+    }
+}
+
+fn release(inner: &Inner, bytes: usize) {
+    inner.held_bytes.fetch_sub(bytes, Ordering::Relaxed);
+    inner.completed.fetch_add(1, Ordering::Relaxed);
+    let before = inner.in_flight.fetch_sub(1, Ordering::AcqRel);
+    if before == inner.threads {
+        // Full to not full: wake the pool's queue. Runs on a rayon thread, so this is legal.
+        let mut env = OwnedEnv::new();
+        let _ = env.send_and_clear(&inner.notify, |env| atoms::snakepit_capacity_freed().encode(env));
+    }
+}
+
+fn panic_term<'a>(env: Env<'a>, payload: Box<dyn std::any::Any + Send>) -> Term<'a> {
+    let message = if let Some(s) = payload.downcast_ref::<&str>() {
+        s.to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "native job panicked".to_string()
+    };
+    (atoms::error(), (atoms::panic(), message)).encode(env)
+}
+
+fn invalid<'a>(env: Env<'a>, command: Command) -> Term<'a> {
+    (atoms::error(), (atoms::invalid_arguments(), format!("{command:?}").to_lowercase())).encode(env)
+}
+
+fn run_command<'a>(env: Env<'a>, command: Command, args: Term<'a>) -> Term<'a> {
+    match command {
+        Command::Ping => (atoms::ok(), args).encode(env),
+        Command::Sleep => match args.decode::<u64>() {
+            Ok(ms) => {
+                std::thread::sleep(Duration::from_millis(ms));
+                (atoms::ok(), ms).encode(env)
+            }
+            Err(_) => invalid(env, command),
+        },
+        Command::Panic => panic!("panic requested by the :__panic__ diagnostic command"),
+        Command::Count => match args.decode::<(Binary, bool)>() {
+            Ok((input, validate_utf8)) => {
+                let (mut good, mut bad) = (0u64, 0u64);
+                snakepit_core::read::for_each_item(
+                    input.as_slice(),
+                    0,
+                    0,
+                    snakepit_core::ParseOptions { validate_utf8 },
+                    |item| {
+                        if item.is_ok() {
+                            good += 1
+                        } else {
+                            bad += 1
+                        }
+                        true
+                    },
+                );
+                (atoms::ok(), (good, bad)).encode(env)
+            }
+            Err(_) => invalid(env, command),
+        },
+        Command::Scan => match args.decode::<Binary>() {
+            Ok(input) => {
+                let frames: Vec<(usize, usize)> = snakepit_core::scan::Frames::new(input.as_slice())
+                    .filter_map(|step| match step {
+                        snakepit_core::scan::Step::Record { start, end } => Some((start, end - start)),
+                        _ => None,
+                    })
+                    .collect();
+                (atoms::ok(), frames).encode(env)
+            }
+            Err(_) => invalid(env, command),
+        },
+    }
+}
+
+/// Stops taking jobs; queued and running jobs finish, then the threads exit.
+#[rustler::nif]
+fn thread_pool_close(resource: ResourceArc<ThreadPoolResource>) -> Atom {
+    let pool = resource
+        .inner
+        .pool
+        .write()
+        .unwrap_or_else(|e| e.into_inner())
+        .take();
+    drop(pool);
+    atoms::ok()
+}
+
+/// `{in_flight, threads, completed, native_bytes}` for load, capacity and memory accounting.
+/// `native_bytes` counts argument bytes held by queued or running jobs plus the threads'
+/// stacks (while the pool is open).
+#[rustler::nif]
+fn thread_pool_stats(resource: ResourceArc<ThreadPoolResource>) -> (usize, usize, u64, usize) {
+    let inner = &resource.inner;
+    let open = inner.pool.read().map(|p| p.is_some()).unwrap_or(false);
+    let stacks = if open { inner.threads * THREAD_STACK_BYTES } else { 0 };
+    (
+        inner.in_flight.load(Ordering::Acquire),
+        inner.threads,
+        inner.completed.load(Ordering::Relaxed),
+        inner.held_bytes.load(Ordering::Relaxed) + stacks + std::mem::size_of::<Inner>(),
+    )
+}
+
+#[rustler::nif]
+fn thread_pool_load(resource: ResourceArc<ThreadPoolResource>) -> usize {
+    resource.inner.in_flight.load(Ordering::Acquire)
+}
+
+/// `{live_resources, live_threads}` across the VM.
+#[rustler::nif]
+fn thread_pool_census() -> (usize, usize) {
+    (
+        LIVE_POOLS.load(Ordering::Relaxed),
+        LIVE_THREADS.load(Ordering::Relaxed),
+    )
+}
+
+/// Round-trip baseline for benchmarks: a plain NIF call that returns its argument.
+#[rustler::nif]
+fn echo<'a>(term: Term<'a>) -> Term<'a> {
+    term
+}
+
+/// `{version, profile, target}` of the loaded native library.
+#[rustler::nif]
+fn native_build_info() -> (&'static str, &'static str, String) {
+    let profile = if cfg!(debug_assertions) { "debug" } else { "release" };
+    (
+        env!("CARGO_PKG_VERSION"),
+        profile,
+        format!("{}-{}", std::env::consts::ARCH, std::env::consts::OS),
+    )
+}
