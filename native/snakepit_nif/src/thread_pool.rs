@@ -23,6 +23,7 @@ mod atoms {
         panic,
         invalid_arguments,
         snakepit_capacity_freed,
+        snakepit_max_requests,
         // commands
         ping,
         sleep,
@@ -32,7 +33,7 @@ mod atoms {
     }
 }
 
-/// Live resources and rayon threads in the whole VM, for leak checks and `Environment`.
+/// Open (not yet closed) pools and live rayon threads in the whole VM, for leak checks and `Environment`.
 static LIVE_POOLS: AtomicUsize = AtomicUsize::new(0);
 static LIVE_THREADS: AtomicUsize = AtomicUsize::new(0);
 
@@ -74,13 +75,23 @@ struct Inner {
     /// Bytes of arguments that queued and running jobs keep alive.
     held_bytes: AtomicUsize,
     completed: AtomicU64,
-    /// Told when this worker goes from full to not full, so queued callers can retry.
+    /// Jobs whose reply is not yet sent: the owner process may stop only at zero, so no
+    /// caller sees the owner's `:DOWN` before its reply.
+    unsent: AtomicUsize,
+    /// Told `{:snakepit_capacity_freed, worker_id}` when this worker goes from full to not
+    /// full (queued callers retry) and `{:snakepit_max_requests, worker_id}` once
+    /// `max_requests` jobs have completed (0 = never).
     notify: LocalPid,
+    worker_id: u64,
+    max_requests: u64,
 }
 
 impl Drop for Inner {
     fn drop(&mut self) {
-        LIVE_POOLS.fetch_sub(1, Ordering::Relaxed);
+        let open = self.pool.get_mut().map(|p| p.is_some()).unwrap_or(true);
+        if open {
+            LIVE_POOLS.fetch_sub(1, Ordering::Relaxed);
+        }
     }
 }
 
@@ -92,7 +103,12 @@ pub struct ThreadPoolResource {
 impl rustler::Resource for ThreadPoolResource {}
 
 #[rustler::nif]
-fn thread_pool_new(threads: usize, notify: LocalPid) -> Result<ResourceArc<ThreadPoolResource>, String> {
+fn thread_pool_new(
+    threads: usize,
+    notify: LocalPid,
+    worker_id: u64,
+    max_requests: u64,
+) -> Result<ResourceArc<ThreadPoolResource>, String> {
     if threads == 0 {
         return Err("threads must be at least 1".to_string());
     }
@@ -118,7 +134,10 @@ fn thread_pool_new(threads: usize, notify: LocalPid) -> Result<ResourceArc<Threa
             in_flight: AtomicUsize::new(0),
             held_bytes: AtomicUsize::new(0),
             completed: AtomicU64::new(0),
+            unsent: AtomicUsize::new(0),
             notify,
+            worker_id,
+            max_requests,
         }),
     }))
 }
@@ -159,6 +178,7 @@ fn thread_pool_submit<'a>(
     };
     let bytes = args.decode::<Binary>().map(|b| b.len()).unwrap_or(0);
     inner.held_bytes.fetch_add(bytes, Ordering::Relaxed);
+    inner.unsent.fetch_add(1, Ordering::AcqRel);
     let owned = OwnedEnv::new();
     let saved = owned.save((tag, args));
     let job = Job {
@@ -192,34 +212,43 @@ impl Job {
         // Anything that panics outside the command itself must still free the slot.
         let _ = catch_unwind(AssertUnwindSafe(|| {
             env.send_and_clear(&reply_to, |env| {
-            let (tag, args) = saved
-                .load(env)
-                .decode::<(Term, Term)>()
-                .expect("saved by thread_pool_submit as a pair");
-            let result = catch_unwind(AssertUnwindSafe(|| run_command(env, command, args)))
-                .unwrap_or_else(|payload| panic_term(env, payload));
-            // The reply is built: free the slot before sending, so a caller that submits
-            // again as soon as it hears back finds the slot free.
-            release(&inner, bytes);
-            released = true;
-            (tag, result)
-        })
+                let (tag, args) = saved
+                    .load(env)
+                    .decode::<(Term, Term)>()
+                    .expect("saved by thread_pool_submit as a pair");
+                let result = catch_unwind(AssertUnwindSafe(|| run_command(env, command, args)))
+                    .unwrap_or_else(|payload| panic_term(env, payload));
+                // The reply is built: free the slot before sending, so a caller that submits
+                // again as soon as it hears back finds the slot free.
+                release(&inner, bytes);
+                released = true;
+                (tag, result)
+            })
         }));
         if !released {
             release(&inner, bytes);
         }
+        inner.unsent.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
 fn release(inner: &Inner, bytes: usize) {
     inner.held_bytes.fetch_sub(bytes, Ordering::Relaxed);
-    inner.completed.fetch_add(1, Ordering::Relaxed);
+    let completed = inner.completed.fetch_add(1, Ordering::Relaxed) + 1;
     let before = inner.in_flight.fetch_sub(1, Ordering::AcqRel);
+    // Both messages are sent from a rayon thread, where `send_and_clear` is legal.
     if before == inner.threads {
-        // Full to not full: wake the pool's queue. Runs on a rayon thread, so this is legal.
-        let mut env = OwnedEnv::new();
-        let _ = env.send_and_clear(&inner.notify, |env| atoms::snakepit_capacity_freed().encode(env));
+        notify(inner, atoms::snakepit_capacity_freed());
     }
+    if completed == inner.max_requests {
+        notify(inner, atoms::snakepit_max_requests());
+    }
+}
+
+fn notify(inner: &Inner, event: Atom) {
+    let mut env = OwnedEnv::new();
+    let id = inner.worker_id;
+    let _ = env.send_and_clear(&inner.notify, |env| (event, id).encode(env));
 }
 
 fn panic_term<'a>(env: Env<'a>, payload: Box<dyn std::any::Any + Send>) -> Term<'a> {
@@ -234,7 +263,14 @@ fn panic_term<'a>(env: Env<'a>, payload: Box<dyn std::any::Any + Send>) -> Term<
 }
 
 fn invalid<'a>(env: Env<'a>, command: Command) -> Term<'a> {
-    (atoms::error(), (atoms::invalid_arguments(), format!("{command:?}").to_lowercase())).encode(env)
+    (
+        atoms::error(),
+        (
+            atoms::invalid_arguments(),
+            format!("{command:?}").to_lowercase(),
+        ),
+    )
+        .encode(env)
 }
 
 fn run_command<'a>(env: Env<'a>, command: Command, args: Term<'a>) -> Term<'a> {
@@ -271,17 +307,69 @@ fn run_command<'a>(env: Env<'a>, command: Command, args: Term<'a>) -> Term<'a> {
         },
         Command::Scan => match args.decode::<Binary>() {
             Ok(input) => {
-                let frames: Vec<(usize, usize)> = snakepit_core::scan::Frames::new(input.as_slice())
-                    .filter_map(|step| match step {
-                        snakepit_core::scan::Step::Record { start, end } => Some((start, end - start)),
-                        _ => None,
-                    })
-                    .collect();
+                let frames: Vec<(usize, usize)> =
+                    snakepit_core::scan::Frames::new(input.as_slice())
+                        .filter_map(|step| match step {
+                            snakepit_core::scan::Step::Record { start, end } => {
+                                Some((start, end - start))
+                            }
+                            _ => None,
+                        })
+                        .collect();
                 (atoms::ok(), frames).encode(env)
             }
             Err(_) => invalid(env, command),
         },
     }
+}
+
+/// Checks out a slot for work that runs in the calling process (Elixir-implemented commands
+/// and functions), so it counts against this worker's capacity. `:ok`, `:busy` or `:closed`.
+#[rustler::nif]
+fn thread_pool_acquire(resource: ResourceArc<ThreadPoolResource>) -> Atom {
+    let inner = &resource.inner;
+    let mut current = inner.in_flight.load(Ordering::Acquire);
+    loop {
+        if current >= inner.threads {
+            return atoms::busy();
+        }
+        match inner.in_flight.compare_exchange_weak(
+            current,
+            current + 1,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        ) {
+            Ok(_) => break,
+            Err(seen) => current = seen,
+        }
+    }
+    if inner.pool.read().map(|p| p.is_none()).unwrap_or(true) {
+        inner.in_flight.fetch_sub(1, Ordering::AcqRel);
+        return atoms::closed();
+    }
+    atoms::ok()
+}
+
+/// Returns a slot taken by `thread_pool_acquire`. Runs on a scheduler thread, so a wake-up
+/// for queued callers goes out with the caller's env (`send_and_clear` is illegal here).
+#[rustler::nif]
+fn thread_pool_release(env: Env, resource: ResourceArc<ThreadPoolResource>) -> Atom {
+    let inner = &resource.inner;
+    let completed = inner.completed.fetch_add(1, Ordering::Relaxed) + 1;
+    let before = inner.in_flight.fetch_sub(1, Ordering::AcqRel);
+    if before == inner.threads {
+        let _ = env.send(
+            &inner.notify,
+            (atoms::snakepit_capacity_freed(), inner.worker_id),
+        );
+    }
+    if completed == inner.max_requests {
+        let _ = env.send(
+            &inner.notify,
+            (atoms::snakepit_max_requests(), inner.worker_id),
+        );
+    }
+    atoms::ok()
 }
 
 /// Stops taking jobs; queued and running jobs finish, then the threads exit.
@@ -293,20 +381,31 @@ fn thread_pool_close(resource: ResourceArc<ThreadPoolResource>) -> Atom {
         .write()
         .unwrap_or_else(|e| e.into_inner())
         .take();
+    if pool.is_some() {
+        LIVE_POOLS.fetch_sub(1, Ordering::Relaxed);
+    }
     drop(pool);
     atoms::ok()
 }
 
-/// `{in_flight, threads, completed, native_bytes}` for load, capacity and memory accounting.
+/// `{in_flight, unsent, threads, completed, native_bytes}` for load, drain, capacity and
+/// memory accounting.
 /// `native_bytes` counts argument bytes held by queued or running jobs plus the threads'
 /// stacks (while the pool is open).
 #[rustler::nif]
-fn thread_pool_stats(resource: ResourceArc<ThreadPoolResource>) -> (usize, usize, u64, usize) {
+fn thread_pool_stats(
+    resource: ResourceArc<ThreadPoolResource>,
+) -> (usize, usize, usize, u64, usize) {
     let inner = &resource.inner;
     let open = inner.pool.read().map(|p| p.is_some()).unwrap_or(false);
-    let stacks = if open { inner.threads * THREAD_STACK_BYTES } else { 0 };
+    let stacks = if open {
+        inner.threads * THREAD_STACK_BYTES
+    } else {
+        0
+    };
     (
         inner.in_flight.load(Ordering::Acquire),
+        inner.unsent.load(Ordering::Acquire),
         inner.threads,
         inner.completed.load(Ordering::Relaxed),
         inner.held_bytes.load(Ordering::Relaxed) + stacks + std::mem::size_of::<Inner>(),
@@ -318,7 +417,7 @@ fn thread_pool_load(resource: ResourceArc<ThreadPoolResource>) -> usize {
     resource.inner.in_flight.load(Ordering::Acquire)
 }
 
-/// `{live_resources, live_threads}` across the VM.
+/// `{open_pools, live_threads}` across the VM.
 #[rustler::nif]
 fn thread_pool_census() -> (usize, usize) {
     (
@@ -336,7 +435,11 @@ fn echo<'a>(term: Term<'a>) -> Term<'a> {
 /// `{version, profile, target}` of the loaded native library.
 #[rustler::nif]
 fn native_build_info() -> (&'static str, &'static str, String) {
-    let profile = if cfg!(debug_assertions) { "debug" } else { "release" };
+    let profile = if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    };
     (
         env!("CARGO_PKG_VERSION"),
         profile,

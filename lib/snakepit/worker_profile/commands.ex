@@ -1,0 +1,91 @@
+defmodule Snakepit.WorkerProfile.Commands do
+  # The command table shared by the profiles: what each command calls in Elixir, and how the
+  # thread profile hands it to native code. Results are normalised to {:ok, _} / {:error, _}.
+  @moduledoc false
+
+  alias Snakepit.Error
+
+  @marc_commands [:parse, :encode, :to_json, :to_xml, :validate, :scan, :count]
+  # Diagnostics: round trips for benchmarks, and a held slot / a caught panic for tests.
+  @diagnostic_commands [:ping, :sleep, :__panic__]
+
+  def commands, do: @marc_commands ++ @diagnostic_commands
+
+  @doc "Runs `command` in the calling process."
+  def run(:ping, [term]), do: {:ok, term}
+
+  def run(:sleep, [ms]) when is_integer(ms) and ms >= 0 do
+    Process.sleep(ms)
+    {:ok, ms}
+  end
+
+  def run(:__panic__, []), do: raise("panic requested by the :__panic__ diagnostic command")
+
+  def run(command, args) when command in @marc_commands and is_list(args) do
+    marc = Snakepit.Marc
+
+    cond do
+      not Code.ensure_loaded?(marc) or not function_exported?(marc, command, length(args)) ->
+        {:error,
+         Error.new(:unsupported_command,
+           command: command,
+           why: "Snakepit.Marc.#{command}/#{length(args)} is not available in this build"
+         )}
+
+      true ->
+        try do
+          normalise(apply(marc, command, args))
+        rescue
+          e in [ArgumentError, FunctionClauseError] ->
+            {:error, Error.new(:invalid_arguments, command: command, args: args, exception: e)}
+        end
+    end
+  end
+
+  def run({:fun, fun}, []) when is_function(fun, 0), do: {:ok, fun.()}
+
+  def run(command, args) when command in @diagnostic_commands,
+    do: {:error, Error.new(:invalid_arguments, command: command, args: args)}
+
+  def run(command, _args), do: {:error, Error.new(:unsupported_command, command: command)}
+
+  defp normalise({:ok, _} = ok), do: ok
+  defp normalise({:ok, _, _} = ok), do: ok
+  defp normalise({:error, _} = error), do: error
+  defp normalise(:ok), do: {:ok, :ok}
+  defp normalise(value), do: {:ok, value}
+
+  @doc """
+  How the thread profile runs `command`: `{:native, native_command, native_args, post}` to
+  submit it to the worker's rayon pool (`post` maps the native reply), or `:local` when the
+  command is implemented in Elixir and runs in the caller under one of the worker's slots.
+  """
+  def native_plan(:ping, [term]), do: {:native, :ping, term, &Function.identity/1}
+  def native_plan(:sleep, [ms]) when is_integer(ms) and ms >= 0, do: {:native, :sleep, ms, &Function.identity/1}
+  def native_plan(:__panic__, []), do: {:native, :__panic__, nil, &Function.identity/1}
+  def native_plan(:scan, [bin]) when is_binary(bin), do: {:native, :scan, bin, &Function.identity/1}
+
+  def native_plan(:count, [bin | opts]) when is_binary(bin) and length(opts) <= 1 do
+    utf8 = Keyword.get(List.first(opts, []), :validate_utf8, true)
+
+    {:native, :count, {bin, utf8},
+     fn
+       {:ok, {good, bad}} -> {:ok, %{records: good, errors: bad}}
+       other -> other
+     end}
+  end
+
+  def native_plan(_command, _args), do: :local
+
+  @doc "Maps the native error terms of the thread pool to `Snakepit.Error`s."
+  def native_error({:error, {:panic, message}}, command),
+    do: {:error, Error.new(:native_panic, command: command, panic: message)}
+
+  def native_error({:error, {:unknown_command, command}}, _command),
+    do: {:error, Error.new(:unsupported_command, command: command)}
+
+  def native_error({:error, {:invalid_arguments, _}}, command),
+    do: {:error, Error.new(:invalid_arguments, command: command)}
+
+  def native_error(other, _command), do: other
+end

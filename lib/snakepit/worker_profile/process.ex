@@ -1,0 +1,160 @@
+defmodule Snakepit.WorkerProfile.Process do
+  # The :process profile: one GenServer per worker, one request at a time. Native calls made
+  # here run on dirty CPU schedulers (the Snakepit.Marc NIFs are dirty), so a long parse never
+  # holds a normal scheduler. Arguments and results are copied between caller and worker,
+  # except refc binaries (> 64 bytes), which are shared by reference.
+  @moduledoc false
+  @behaviour Snakepit.WorkerProfile
+
+  use GenServer
+
+  alias Snakepit.WorkerProfile.Commands
+
+  # Slot 1 of a worker's :atomics: checked-out slots (0 or 1; @closed once retired).
+  # Slot 2: completed requests.
+  @load 1
+  @completed 2
+  @closed 1_000_000
+
+  defstruct [:pid, :id, :counters]
+
+  # -- behaviour ----------------------------------------------------------------------------
+
+  @impl Snakepit.WorkerProfile
+  def start_worker(config) do
+    counters = :atomics.new(2, signed: true)
+    spec = %{id: {__MODULE__, config.worker_id}, start: {GenServer, :start_link, [__MODULE__, {config, counters}]}, restart: :temporary}
+
+    case DynamicSupervisor.start_child(config.supervisor, spec) do
+      {:ok, pid} -> {:ok, %__MODULE__{pid: pid, id: config.worker_id, counters: counters}}
+      {:error, reason} -> {:error, reason}
+    end
+  end
+
+  @impl Snakepit.WorkerProfile
+  def stop_worker(%__MODULE__{pid: pid}) do
+    # A stop message is handled after any request already in the mailbox, so a reply that
+    # was due is sent first.
+    GenServer.stop(pid, :normal, 5000)
+  catch
+    :exit, _ -> :ok
+  end
+
+  @impl Snakepit.WorkerProfile
+  def execute_request(%__MODULE__{pid: pid, counters: counters}, request, timeout) do
+    # Atomic check-out: whoever takes the slot from 0 to 1 owns it.
+    if :atomics.add_get(counters, @load, 1) == 1 do
+      mref = :erlang.monitor(:process, pid, alias: :reply_demonitor)
+      send(pid, {:"$snakepit_request", mref, request})
+
+      receive do
+        {^mref, reply} ->
+          reply
+
+        {:DOWN, ^mref, _, _, _reason} ->
+          {:error, :worker_crashed}
+      after
+        timeout ->
+          # The alias dies with the monitor, so the late reply is dropped, not queued here.
+          Process.demonitor(mref, [:flush])
+          {:error, :timeout}
+      end
+    else
+      :atomics.sub(counters, @load, 1)
+      {:error, :at_capacity}
+    end
+  end
+
+  @impl Snakepit.WorkerProfile
+  def get_capacity(_handle), do: 1
+
+  @impl Snakepit.WorkerProfile
+  def get_load(%__MODULE__{counters: counters}), do: min(:atomics.get(counters, @load), 1)
+
+  @impl Snakepit.WorkerProfile
+  def health_check(%__MODULE__{pid: pid}) do
+    if Process.alive?(pid), do: :ok, else: {:error, :not_alive}
+  end
+
+  @impl Snakepit.WorkerProfile
+  def retire(%__MODULE__{counters: counters}) do
+    case :atomics.compare_exchange(counters, @load, 0, @closed) do
+      :ok -> :ok
+      current when current >= @closed -> :ok
+      _busy -> :busy
+    end
+  end
+
+  @impl Snakepit.WorkerProfile
+  def get_metadata(%__MODULE__{pid: pid, counters: counters}) do
+    requests = :atomics.get(counters, @completed)
+
+    case Process.info(pid, [:memory, :binary]) do
+      [memory: heap, binary: binaries] ->
+        # Off-heap refc binaries the worker still references count as its native bytes.
+        native = binaries |> Enum.map(&elem(&1, 1)) |> Enum.sum()
+        %{memory: heap + native, process_memory: heap, native_bytes: native, request_count: requests}
+
+      nil ->
+        %{memory: 0, process_memory: 0, native_bytes: 0, request_count: requests}
+    end
+  end
+
+  # -- worker process -----------------------------------------------------------------------
+
+  @impl GenServer
+  def init({config, counters}) do
+    state = %{
+      id: config.worker_id,
+      counters: counters,
+      notify: config.notify,
+      waiting: config.waiting,
+      max_requests: config.max_requests
+    }
+
+    {:ok, state}
+  end
+
+  @impl GenServer
+  def handle_info({:"$snakepit_request", reply_to, request}, state) do
+    result = run(request)
+    completed = :atomics.add_get(state.counters, @completed, 1)
+    # Free the slot, then reply: a caller that asks again right away finds it free.
+    :atomics.sub(state.counters, @load, 1)
+    send(reply_to, {reply_to, result})
+
+    if :atomics.get(state.waiting, 1) > 0,
+      do: send(state.notify, {:snakepit_capacity_freed, state.id})
+
+    if completed == state.max_requests,
+      do: send(state.notify, {:snakepit_max_requests, state.id})
+
+    {:noreply, state}
+  end
+
+  def handle_info(_other, state), do: {:noreply, state}
+
+  defp run({:fun, fun}) do
+    {:ok, fun.()}
+  catch
+    kind, reason -> {:error, exception_error(kind, reason, __STACKTRACE__, :fun)}
+  end
+
+  defp run({command, args}) when is_atom(command) and is_list(args) do
+    Commands.run(command, args)
+  catch
+    kind, reason -> {:error, exception_error(kind, reason, __STACKTRACE__, command)}
+  end
+
+  defp run(other),
+    do: {:error, Snakepit.Error.new(:invalid_arguments, command: other, args: nil)}
+
+  defp exception_error(kind, reason, stacktrace, command) do
+    Snakepit.Error.new(:exception,
+      command: command,
+      kind: kind,
+      reason: reason,
+      message: Exception.format_banner(kind, reason, stacktrace)
+    )
+  end
+end
