@@ -70,10 +70,21 @@ defmodule Snakepit do
   @spec execute!(atom, list, keyword) :: term
   def execute!(command, args \\ [], opts \\ []) do
     case execute(command, args, opts) do
-      {:ok, result} -> result
-      {:ok, result, _extra} -> result
-      {:error, %_{__exception__: true} = exception} -> raise exception
-      {:error, reason} -> raise Snakepit.Error.new(reason, pool: Keyword.get(opts, :pool, :default), command: command, timeout: opts[:timeout])
+      {:ok, result} ->
+        result
+
+      {:ok, result, _extra} ->
+        result
+
+      {:error, %_{__exception__: true} = exception} ->
+        raise exception
+
+      {:error, reason} ->
+        raise Snakepit.Error.new(reason,
+                pool: Keyword.get(opts, :pool, :default),
+                command: command,
+                timeout: opts[:timeout]
+              )
     end
   end
 
@@ -107,9 +118,15 @@ defmodule Snakepit do
     unless is_atom(pool), do: raise(ArgumentError, ":pool must be an atom, got: #{inspect(pool)}")
 
     unless (is_integer(timeout) and timeout >= 0) or timeout == :infinity,
-      do: raise(ArgumentError, ":timeout must be a non-negative integer or :infinity, got: #{inspect(timeout)}")
+      do:
+        raise(
+          ArgumentError,
+          ":timeout must be a non-negative integer or :infinity, got: #{inspect(timeout)}"
+        )
 
-    if opts != [], do: raise(ArgumentError, "unknown options for execute/3, got: #{inspect(opts)}")
+    if opts != [],
+      do: raise(ArgumentError, "unknown options for execute/3, got: #{inspect(opts)}")
+
     {pool, timeout}
   end
 end

@@ -62,9 +62,15 @@ defmodule Snakepit.Config do
   def configured_pools(env \\ Application.get_all_env(:snakepit)) do
     pools =
       case Keyword.fetch(env, :pools) do
-        {:ok, pools} when is_list(pools) -> pools
-        {:ok, other} -> raise ArgumentError, "config :snakepit, :pools must be a list of pool configs, got: #{inspect(other)}"
-        :error -> legacy_pools(env)
+        {:ok, pools} when is_list(pools) ->
+          pools
+
+        {:ok, other} ->
+          raise ArgumentError,
+                "config :snakepit, :pools must be a list of pool configs, got: #{inspect(other)}"
+
+        :error ->
+          legacy_pools(env)
       end
 
     configs = Enum.map(pools, &normalize_pool!/1)
@@ -115,14 +121,22 @@ defmodule Snakepit.Config do
                 "allowed: #{inspect(Options.keys())}, got: #{inspect(pool)}"
     end
 
-    Enum.reduce(Options.keys() -- [:name, :worker_profile], %{name: name, worker_profile: profile}, fn key, acc ->
-      value = Map.get_lazy(given, key, fn -> Options.default(key, profile) end)
-      Map.put(acc, key, validate!(name, key, value))
-    end)
+    Enum.reduce(
+      Options.keys() -- [:name, :worker_profile],
+      %{name: name, worker_profile: profile},
+      fn key, acc ->
+        value = Map.get_lazy(given, key, fn -> Options.default(key, profile) end)
+        Map.put(acc, key, validate!(name, key, value))
+      end
+    )
   end
 
   def normalize_pool!(other),
-    do: raise(ArgumentError, "a pool config must be a keyword list or a map, got: #{inspect(other)}")
+    do:
+      raise(
+        ArgumentError,
+        "a pool config must be a keyword list or a map, got: #{inspect(other)}"
+      )
 
   defp validate!(pool, key, value) do
     case Options.check(key, value) do
@@ -140,8 +154,11 @@ defmodule Snakepit.Config do
     |> Enum.frequencies_by(& &1.name)
     |> Enum.find(fn {_name, n} -> n > 1 end)
     |> case do
-      nil -> :ok
-      {name, _} -> raise ArgumentError, "duplicate pool name #{inspect(name)} in config :snakepit, :pools"
+      nil ->
+        :ok
+
+      {name, _} ->
+        raise ArgumentError, "duplicate pool name #{inspect(name)} in config :snakepit, :pools"
     end
   end
 end

@@ -42,12 +42,7 @@ defmodule Snakepit.Environment do
     _ -> {"not loaded", "not loaded", "not loaded"}
   end
 
-  defp logical_cores do
-    case :erlang.system_info(:logical_processors_available) do
-      n when is_integer(n) -> n
-      _ -> :erlang.system_info(:logical_processors)
-    end
-  end
+  defp logical_cores, do: Options.logical_cores()
 
   @doc """
   A suggested worker profile for a workload:
@@ -63,11 +58,17 @@ defmodule Snakepit.Environment do
   def recommend_profile(:bulk_parse), do: :thread
 
   def recommend_profile(:mixed) do
-    if logical_cores() > :erlang.system_info(:dirty_cpu_schedulers_online), do: :thread, else: :process
+    if logical_cores() > :erlang.system_info(:dirty_cpu_schedulers_online),
+      do: :thread,
+      else: :process
   end
 
   def recommend_profile(other),
-    do: raise(ArgumentError, "workload must be :small_requests, :bulk_parse or :mixed, got: #{inspect(other)}")
+    do:
+      raise(
+        ArgumentError,
+        "workload must be :small_requests, :bulk_parse or :mixed, got: #{inspect(other)}"
+      )
 
   @doc """
   Warnings about pool settings against this machine, as strings (empty when all is well).

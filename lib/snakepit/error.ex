@@ -39,7 +39,12 @@ defmodule Snakepit.Error do
   def exception(opts) when is_list(opts) do
     reason = Keyword.fetch!(opts, :reason)
     details = Map.new(Keyword.get(opts, :details, %{}))
-    %__MODULE__{reason: reason, details: details, message: opts[:message] || describe(reason, details)}
+
+    %__MODULE__{
+      reason: reason,
+      details: details,
+      message: opts[:message] || describe(reason, details)
+    }
   end
 
   @doc false
@@ -48,13 +53,22 @@ defmodule Snakepit.Error do
   def new(reason, details \\ %{}), do: exception(reason: reason, details: details)
 
   defp describe(:pool_not_found, d), do: "no Snakepit pool named #{inspect(d[:pool])} is running"
-  defp describe(:pool_saturated, d), do: "pool #{inspect(d[:pool])} is saturated: all workers busy and the queue is full"
-  defp describe(:queue_timeout, d), do: "no worker of pool #{inspect(d[:pool])} became free within the queue timeout"
-  defp describe(:timeout, d), do: "command #{inspect(d[:command])} got no result within #{inspect(d[:timeout])} ms"
-  defp describe(:worker_crashed, d), do: "the worker running #{inspect(d[:command])} crashed: #{inspect(d[:exit_reason])}"
+
+  defp describe(:pool_saturated, d),
+    do: "pool #{inspect(d[:pool])} is saturated: all workers busy and the queue is full"
+
+  defp describe(:queue_timeout, d),
+    do: "no worker of pool #{inspect(d[:pool])} became free within the queue timeout"
+
+  defp describe(:timeout, d),
+    do: "command #{inspect(d[:command])} got no result within #{inspect(d[:timeout])} ms"
+
+  defp describe(:worker_crashed, d),
+    do: "the worker running #{inspect(d[:command])} crashed: #{inspect(d[:exit_reason])}"
 
   defp describe(:unsupported_command, d),
-    do: "command #{inspect(d[:command])} is not supported#{if d[:why], do: ": " <> d[:why], else: ""}"
+    do:
+      "command #{inspect(d[:command])} is not supported#{if d[:why], do: ": " <> d[:why], else: ""}"
 
   defp describe(:invalid_arguments, d),
     do: "invalid arguments for command #{inspect(d[:command])}, got: #{inspect(d[:args])}"

@@ -21,7 +21,9 @@ defmodule Snakepit.Lifecycle do
   workers started together do not all hit it together.
   """
   def jitter(:infinity), do: :infinity
-  def jitter(limit) when is_integer(limit) and limit > 0, do: limit - :rand.uniform(div(limit, 10) + 1) + 1
+
+  def jitter(limit) when is_integer(limit) and limit > 0,
+    do: limit - :rand.uniform(div(limit, 10) + 1) + 1
 
   @impl true
   def init(config) do
@@ -70,13 +72,16 @@ defmodule Snakepit.Lifecycle do
     %{config: config, profile: profile} = state
 
     health =
-      if config.health_check_interval == :infinity, do: :ok, else: safe_health_check(profile, handle)
+      if config.health_check_interval == :infinity,
+        do: :ok,
+        else: safe_health_check(profile, handle)
 
     case health do
       :ok ->
         threshold = config.memory_threshold_mb
 
-        if threshold != :infinity and WorkerProfile.metadata(profile, handle).memory > threshold * @mib do
+        if threshold != :infinity and
+             WorkerProfile.metadata(profile, handle).memory > threshold * @mib do
           Manager.recycle(state.manager, id, :memory)
         end
 
@@ -111,7 +116,9 @@ defmodule Snakepit.Lifecycle do
     end
   end
 
-  defp tick_interval(%{health_check_interval: :infinity, memory_threshold_mb: :infinity}), do: :infinity
+  defp tick_interval(%{health_check_interval: :infinity, memory_threshold_mb: :infinity}),
+    do: :infinity
+
   defp tick_interval(%{health_check_interval: :infinity}), do: @memory_check_interval
   defp tick_interval(%{health_check_interval: ms}), do: ms
 end

@@ -21,7 +21,12 @@ defmodule Snakepit.Pool do
   @doc "A child spec for a pool; `opts` are the pool's config (keyword list or map)."
   def child_spec(opts) do
     config = Config.normalize_pool!(opts)
-    %{id: {__MODULE__, config.name}, start: {__MODULE__, :start_validated, [config]}, type: :supervisor}
+
+    %{
+      id: {__MODULE__, config.name},
+      start: {__MODULE__, :start_validated, [config]},
+      type: :supervisor
+    }
   end
 
   @doc "Starts a pool under the caller. Raises `ArgumentError` on an invalid config."
@@ -46,7 +51,8 @@ defmodule Snakepit.Pool do
   with reason one of `:pool_not_found`, `:pool_saturated`, `:queue_timeout`, `:timeout`,
   `:worker_crashed`, or a `Snakepit.Error` / command error struct.
   """
-  @spec run(atom, {atom, list} | (-> term), timeout) :: {:ok, term} | {:ok, term, term} | {:error, term}
+  @spec run(atom, {atom, list} | (() -> term), timeout) ::
+          {:ok, term} | {:ok, term, term} | {:error, term}
   def run(pool, work, timeout \\ 5000)
   def run(pool, fun, timeout) when is_function(fun, 0), do: Router.run(pool, {:fun, fun}, timeout)
 
@@ -54,7 +60,11 @@ defmodule Snakepit.Pool do
     do: Router.run(pool, request, timeout)
 
   def run(_pool, work, _timeout),
-    do: raise(ArgumentError, "run/3 expects {command, args} or a zero-arity function, got: #{inspect(work)}")
+    do:
+      raise(
+        ArgumentError,
+        "run/3 expects {command, args} or a zero-arity function, got: #{inspect(work)}"
+      )
 
   @doc """
   A snapshot of the pool: worker ids, retiring worker ids, total capacity, current load and

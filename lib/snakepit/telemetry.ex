@@ -32,8 +32,18 @@ defmodule Snakepit.Telemetry do
     %{
       event: [:snakepit, :request, :exception],
       measurements: [:duration, :monotonic_time],
-      metadata: [:pool, :command, :profile, :worker, :kind, :reason, :stacktrace, :telemetry_span_context],
-      doc: "A request raised or exited in the calling process (for instance a `:fun` unit of work)."
+      metadata: [
+        :pool,
+        :command,
+        :profile,
+        :worker,
+        :kind,
+        :reason,
+        :stacktrace,
+        :telemetry_span_context
+      ],
+      doc:
+        "A request raised or exited in the calling process (for instance a `:fun` unit of work)."
     },
     %{
       event: [:snakepit, :request, :executed],
@@ -51,7 +61,8 @@ defmodule Snakepit.Telemetry do
       event: [:snakepit, :pool, :saturated],
       measurements: [:queue_length, :max_queue_size],
       metadata: [:pool, :profile],
-      doc: "Every worker was busy and the queue was full: a caller got `{:error, :pool_saturated}`."
+      doc:
+        "Every worker was busy and the queue was full: a caller got `{:error, :pool_saturated}`."
     },
     %{
       event: [:snakepit, :pool, :queue, :timeout],
@@ -122,7 +133,7 @@ defmodule Snakepit.Telemetry do
   Runs `fun` between `prefix ++ [:start]` and `prefix ++ [:stop]` (or `[:exception]` if it
   raises, throws or exits). `fun` returns `{result, stop_metadata}`; `span/3` returns `result`.
   """
-  @spec span([atom], map, (-> {term, map})) :: term
+  @spec span([atom], map, (() -> {term, map})) :: term
   def span(prefix, start_metadata, fun) when is_function(fun, 0) do
     if telemetry?() do
       apply(:telemetry, :span, [prefix, start_metadata, fun])

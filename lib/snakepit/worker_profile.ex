@@ -30,7 +30,7 @@ defmodule Snakepit.WorkerProfile do
   @typedoc "Whatever a profile needs to reach its worker; must hold the worker's pid as `:pid`."
   @type handle :: %{required(:pid) => pid, optional(atom) => term}
 
-  @type request :: {atom, list} | {:fun, (-> term)}
+  @type request :: {atom, list} | {:fun, (() -> term)}
 
   @typedoc """
   What `start_worker/1` gets: the pool's normalised config plus `:worker_id`, `:notify` (the

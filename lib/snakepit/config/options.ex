@@ -13,9 +13,9 @@ defmodule Snakepit.Config.Options do
       doc: "The pool's name: `Snakepit.execute/3` takes it as `:pool`."
     ],
     worker_profile: [
-      type: {:in, [:process, :thread]},
+      type: :profile,
       default: :process,
-      allowed: "`:process` or `:thread`",
+      allowed: "`:process`, `:thread`, or a module implementing `Snakepit.WorkerProfile`",
       doc:
         "`:process`: one process per worker, one request at a time. " <>
           "`:thread`: one native rayon pool per worker, `threads_per_worker` requests at a time."
@@ -30,13 +30,15 @@ defmodule Snakepit.Config.Options do
       type: :pos_integer,
       default: {:computed, "`SNAKEPIT_NUM_THREADS`, else logical cores"},
       allowed: "a positive integer",
-      doc: "Native threads per `:thread` worker, which is also its capacity. Ignored by `:process`."
+      doc:
+        "Native threads per `:thread` worker, which is also its capacity. Ignored by `:process`."
     ],
     max_queue_size: [
       type: :non_neg_integer,
       default: 1000,
       allowed: "a non-negative integer",
-      doc: "Callers that may wait when every worker is busy; one more gets `{:error, :pool_saturated}`."
+      doc:
+        "Callers that may wait when every worker is busy; one more gets `{:error, :pool_saturated}`."
     ],
     queue_timeout: [
       type: :non_neg_integer,
@@ -47,7 +49,8 @@ defmodule Snakepit.Config.Options do
     worker_ttl: [
       type: :ttl,
       default: :infinity,
-      allowed: "`:infinity` or `{n, unit}` with n a positive integer, unit `:seconds`, `:minutes` or `:hours`",
+      allowed:
+        "`:infinity` or `{n, unit}` with n a positive integer, unit `:seconds`, `:minutes` or `:hours`",
       doc: "Recycle a worker after this long (with up to 10% jitter). Normalised to milliseconds."
     ],
     worker_max_requests: [
@@ -67,7 +70,7 @@ defmodule Snakepit.Config.Options do
       default: 30_000,
       allowed: "a positive integer (milliseconds) or `:infinity`",
       doc:
-        "How often the lifecycle manager health-checks workers and checks TTL and memory; " <>
+        "How often the lifecycle manager health-checks workers (and checks memory); " <>
           "a failing worker is replaced."
     ]
   ]
@@ -78,10 +81,18 @@ defmodule Snakepit.Config.Options do
   def keys, do: Keyword.keys(@specs)
 
   @doc "The default for `key` given the (already validated) profile."
-  def default(:pool_size, :process), do: :erlang.system_info(:dirty_cpu_schedulers)
   def default(:pool_size, :thread), do: 1
-  def default(:threads_per_worker, _profile), do: env_threads() || System.schedulers_online()
+  def default(:pool_size, _custom), do: :erlang.system_info(:dirty_cpu_schedulers)
+  def default(:threads_per_worker, _profile), do: env_threads() || logical_cores()
   def default(key, _profile), do: Keyword.fetch!(@specs, key)[:default]
+
+  @doc "Logical cores available to this OS process."
+  def logical_cores do
+    case :erlang.system_info(:logical_processors_available) do
+      n when is_integer(n) -> n
+      _ -> :erlang.system_info(:logical_processors)
+    end
+  end
 
   @doc "`SNAKEPIT_NUM_THREADS` as a positive integer, or nil when unset or not one."
   def env_threads do
@@ -109,7 +120,14 @@ defmodule Snakepit.Config.Options do
   defp check_type(:atom, v) when is_atom(v) and not is_nil(v) and not is_boolean(v), do: {:ok, v}
   defp check_type(:pos_integer, v) when is_integer(v) and v > 0, do: {:ok, v}
   defp check_type(:non_neg_integer, v) when is_integer(v) and v >= 0, do: {:ok, v}
-  defp check_type({:in, allowed}, v), do: if(v in allowed, do: {:ok, v}, else: :error)
+  defp check_type(:profile, v) when v in [:process, :thread], do: {:ok, v}
+
+  defp check_type(:profile, v) when is_atom(v) do
+    if Code.ensure_loaded?(v) and function_exported?(v, :execute_request, 3),
+      do: {:ok, v},
+      else: :error
+  end
+
   defp check_type({:pos_integer_or, atom}, atom), do: {:ok, atom}
   defp check_type({:pos_integer_or, _}, v) when is_integer(v) and v > 0, do: {:ok, v}
   defp check_type(:ttl, :infinity), do: {:ok, :infinity}
@@ -126,7 +144,10 @@ defmodule Snakepit.Config.Options do
         "| `#{key}` | #{spec[:allowed]} | #{default_doc(spec[:default])} | #{spec[:doc]} |"
       end
 
-    Enum.join(["| key | allowed values | default | meaning |", "| --- | --- | --- | --- |" | rows], "\n") <>
+    Enum.join(
+      ["| key | allowed values | default | meaning |", "| --- | --- | --- | --- |" | rows],
+      "\n"
+    ) <>
       "\n"
   end
 

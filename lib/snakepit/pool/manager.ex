@@ -30,9 +30,11 @@ defmodule Snakepit.Pool.Manager do
 
   def workers(manager), do: GenServer.call(manager, :workers)
 
-  def recycle(manager, worker_id, reason), do: GenServer.call(manager, {:recycle, worker_id, reason, :graceful})
+  def recycle(manager, worker_id, reason),
+    do: GenServer.call(manager, {:recycle, worker_id, reason, :graceful})
 
-  def replace(manager, worker_id, reason), do: GenServer.call(manager, {:recycle, worker_id, reason, :now})
+  def replace(manager, worker_id, reason),
+    do: GenServer.call(manager, {:recycle, worker_id, reason, :now})
 
   def status(manager), do: GenServer.call(manager, :status)
 
@@ -124,7 +126,11 @@ defmodule Snakepit.Pool.Manager do
         queue = if retry?, do: :queue.in_r(qref, state.queue), else: :queue.in(qref, state.queue)
 
         unless retry? do
-          Telemetry.execute([:snakepit, :pool, :capacity_reached], %{queue_length: queued + 1}, pool_meta(state))
+          Telemetry.execute(
+            [:snakepit, :pool, :capacity_reached],
+            %{queue_length: queued + 1},
+            pool_meta(state)
+          )
         end
 
         state = %{
@@ -174,12 +180,16 @@ defmodule Snakepit.Pool.Manager do
   # -- messages -----------------------------------------------------------------------------
 
   @impl true
-  def handle_info({:snakepit_capacity_freed, _worker_id}, state), do: {:noreply, serve_queue(state)}
+  def handle_info({:snakepit_capacity_freed, _worker_id}, state),
+    do: {:noreply, serve_queue(state)}
 
   def handle_info({:snakepit_max_requests, id}, state) do
     case state.workers do
-      %{^id => %{status: :active}} -> {:noreply, recycle_worker(state, id, :max_requests, :graceful)}
-      _ -> {:noreply, state}
+      %{^id => %{status: :active}} ->
+        {:noreply, recycle_worker(state, id, :max_requests, :graceful)}
+
+      _ ->
+        {:noreply, state}
     end
   end
 
@@ -200,7 +210,13 @@ defmodule Snakepit.Pool.Manager do
         :atomics.sub(state.ref.waiting, 1, 1)
         GenServer.reply(entry.from, {:error, :queue_timeout})
         emit_queue_timeout(state)
-        state = %{state | waiters: waiters, waiter_monitors: Map.delete(state.waiter_monitors, entry.mref)}
+
+        state = %{
+          state
+          | waiters: waiters,
+            waiter_monitors: Map.delete(state.waiter_monitors, entry.mref)
+        }
+
         {:noreply, compact_queue(state)}
     end
   end
@@ -215,7 +231,10 @@ defmodule Snakepit.Pool.Manager do
         {:noreply, serve_queue(state)}
 
       {:error, reason, state} ->
-        Logger.error("Snakepit pool #{inspect(state.config.name)}: worker failed to start: #{inspect(reason)}")
+        Logger.error(
+          "Snakepit pool #{inspect(state.config.name)}: worker failed to start: #{inspect(reason)}"
+        )
+
         {:noreply, schedule_restart(state)}
     end
   end
@@ -241,7 +260,8 @@ defmodule Snakepit.Pool.Manager do
   def terminate(_reason, state) do
     Ref.unpublish(state.config.name, self())
 
-    for {_qref, entry} <- state.waiters, do: GenServer.reply(entry.from, {:error, :pool_not_found})
+    for {_qref, entry} <- state.waiters,
+        do: GenServer.reply(entry.from, {:error, :pool_not_found})
 
     for {_id, w} <- state.workers do
       Process.demonitor(w.mref, [:flush])
@@ -305,7 +325,10 @@ defmodule Snakepit.Pool.Manager do
           state
 
         {:error, start_error, state} ->
-          Logger.error("Snakepit pool #{inspect(state.config.name)}: replacement failed: #{inspect(start_error)}")
+          Logger.error(
+            "Snakepit pool #{inspect(state.config.name)}: replacement failed: #{inspect(start_error)}"
+          )
+
           schedule_restart(state)
       end
 
@@ -331,7 +354,10 @@ defmodule Snakepit.Pool.Manager do
             finish_retire(state, id)
 
           elapsed >= @drain_timeout ->
-            Logger.warning("Snakepit pool #{inspect(state.config.name)}: worker #{id} still busy after #{@drain_timeout} ms; stopping it")
+            Logger.warning(
+              "Snakepit pool #{inspect(state.config.name)}: worker #{id} still busy after #{@drain_timeout} ms; stopping it"
+            )
+
             finish_retire(state, id)
 
           true ->
@@ -368,7 +394,9 @@ defmodule Snakepit.Pool.Manager do
         emit_recycled(state, id, w, :crashed, meta)
         GenServer.cast(state.lifecycle, {:worker_stopped, id})
 
-        Logger.warning("Snakepit pool #{inspect(state.config.name)}: worker #{id} exited (#{inspect(exit_reason)}); replacing it")
+        Logger.warning(
+          "Snakepit pool #{inspect(state.config.name)}: worker #{id} exited (#{inspect(exit_reason)}); replacing it"
+        )
 
         if w.status == :active do
           case start_worker(state, id) do
@@ -443,8 +471,9 @@ defmodule Snakepit.Pool.Manager do
     end
   end
 
-  defp schedule_queue_poll(%{queue_poll: nil, waiters: waiters} = state) when map_size(waiters) > 0,
-    do: %{state | queue_poll: Process.send_after(self(), :queue_poll, @queue_poll)}
+  defp schedule_queue_poll(%{queue_poll: nil, waiters: waiters} = state)
+       when map_size(waiters) > 0,
+       do: %{state | queue_poll: Process.send_after(self(), :queue_poll, @queue_poll)}
 
   defp schedule_queue_poll(state), do: state
 

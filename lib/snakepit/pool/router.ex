@@ -7,7 +7,8 @@ defmodule Snakepit.Pool.Router do
   alias Snakepit.Pool.Ref
   alias Snakepit.Telemetry
 
-  @spec run(atom, Snakepit.WorkerProfile.request(), timeout) :: {:ok, term} | {:ok, term, term} | {:error, term}
+  @spec run(atom, Snakepit.WorkerProfile.request(), timeout) ::
+          {:ok, term} | {:ok, term, term} | {:error, term}
   def run(pool, request, timeout) do
     case Ref.lookup(pool) do
       nil -> {:error, :pool_not_found}
@@ -36,7 +37,12 @@ defmodule Snakepit.Pool.Router do
         Telemetry.execute(
           [:snakepit, :request, :exception],
           %{duration: stop - start, monotonic_time: stop},
-          Map.merge(meta, %{kind: kind, reason: reason, stacktrace: __STACKTRACE__, telemetry_span_context: ctx})
+          Map.merge(meta, %{
+            kind: kind,
+            reason: reason,
+            stacktrace: __STACKTRACE__,
+            telemetry_span_context: ctx
+          })
         )
 
         :erlang.raise(kind, reason, __STACKTRACE__)

@@ -61,9 +61,14 @@ defmodule Snakepit.WorkerProfile.Commands do
   command is implemented in Elixir and runs in the caller under one of the worker's slots.
   """
   def native_plan(:ping, [term]), do: {:native, :ping, term, &Function.identity/1}
-  def native_plan(:sleep, [ms]) when is_integer(ms) and ms >= 0, do: {:native, :sleep, ms, &Function.identity/1}
+
+  def native_plan(:sleep, [ms]) when is_integer(ms) and ms >= 0,
+    do: {:native, :sleep, ms, &Function.identity/1}
+
   def native_plan(:__panic__, []), do: {:native, :__panic__, nil, &Function.identity/1}
-  def native_plan(:scan, [bin]) when is_binary(bin), do: {:native, :scan, bin, &Function.identity/1}
+
+  def native_plan(:scan, [bin]) when is_binary(bin),
+    do: {:native, :scan, bin, &Function.identity/1}
 
   def native_plan(:count, [bin | opts]) when is_binary(bin) and length(opts) <= 1 do
     utf8 = Keyword.get(List.first(opts, []), :validate_utf8, true)

@@ -23,7 +23,12 @@ defmodule Snakepit.WorkerProfile.Process do
   @impl Snakepit.WorkerProfile
   def start_worker(config) do
     counters = :atomics.new(2, signed: true)
-    spec = %{id: {__MODULE__, config.worker_id}, start: {GenServer, :start_link, [__MODULE__, {config, counters}]}, restart: :temporary}
+
+    spec = %{
+      id: {__MODULE__, config.worker_id},
+      start: {GenServer, :start_link, [__MODULE__, {config, counters}]},
+      restart: :temporary
+    }
 
     case DynamicSupervisor.start_child(config.supervisor, spec) do
       {:ok, pid} -> {:ok, %__MODULE__{pid: pid, id: config.worker_id, counters: counters}}
@@ -93,7 +98,13 @@ defmodule Snakepit.WorkerProfile.Process do
       [memory: heap, binary: binaries] ->
         # Off-heap refc binaries the worker still references count as its native bytes.
         native = binaries |> Enum.map(&elem(&1, 1)) |> Enum.sum()
-        %{memory: heap + native, process_memory: heap, native_bytes: native, request_count: requests}
+
+        %{
+          memory: heap + native,
+          process_memory: heap,
+          native_bytes: native,
+          request_count: requests
+        }
 
       nil ->
         %{memory: 0, process_memory: 0, native_bytes: 0, request_count: requests}

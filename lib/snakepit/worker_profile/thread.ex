@@ -33,7 +33,12 @@ defmodule Snakepit.WorkerProfile.Thread do
       resource = GenServer.call(pid, :resource)
 
       {:ok,
-       %__MODULE__{pid: pid, id: config.worker_id, resource: resource, capacity: config.threads_per_worker}}
+       %__MODULE__{
+         pid: pid,
+         id: config.worker_id,
+         resource: resource,
+         capacity: config.threads_per_worker
+       }}
     end
   end
 
@@ -53,7 +58,8 @@ defmodule Snakepit.WorkerProfile.Thread do
     local(handle, :fun, fn -> {:ok, fun.()} end)
   end
 
-  def execute_request(%__MODULE__{} = handle, {command, args}, timeout) when is_atom(command) and is_list(args) do
+  def execute_request(%__MODULE__{} = handle, {command, args}, timeout)
+      when is_atom(command) and is_list(args) do
     case Commands.native_plan(command, args) do
       {:native, native_command, native_args, post} ->
         native(handle, command, native_command, native_args, post, timeout)
@@ -175,7 +181,12 @@ defmodule Snakepit.WorkerProfile.Thread do
     Process.flag(:trap_exit, true)
     max_requests = if config.max_requests == :infinity, do: 0, else: config.max_requests
 
-    case Native.thread_pool_new(config.threads_per_worker, config.notify, config.worker_id, max_requests) do
+    case Native.thread_pool_new(
+           config.threads_per_worker,
+           config.notify,
+           config.worker_id,
+           max_requests
+         ) do
       {:ok, resource} -> {:ok, resource}
       {:error, reason} -> {:stop, {:thread_pool_new, reason}}
     end
