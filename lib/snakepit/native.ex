@@ -10,6 +10,20 @@ defmodule Snakepit.Native do
   end
 
   def native_version, do: :erlang.nif_error(:nif_not_loaded)
+  def parse_binary(_binary, _mode, _validate_utf8), do: :erlang.nif_error(:nif_not_loaded)
+  def count_binary(_binary, _validate_utf8), do: :erlang.nif_error(:nif_not_loaded)
+  def validate_binary(_binary, _validate_utf8), do: :erlang.nif_error(:nif_not_loaded)
+  def scan_binary(_binary), do: :erlang.nif_error(:nif_not_loaded)
+
+  def stream_open_file(_path, _mode, _utf8, _max_records, _max_bytes, _threads, _capacity),
+    do: :erlang.nif_error(:nif_not_loaded)
+
+  def stream_open_push(_mode, _utf8, _max_records, _max_bytes),
+    do: :erlang.nif_error(:nif_not_loaded)
+
+  def stream_feed(_resource, _chunk), do: :erlang.nif_error(:nif_not_loaded)
+  def stream_next(_resource), do: :erlang.nif_error(:nif_not_loaded)
+  def stream_close(_resource), do: :erlang.nif_error(:nif_not_loaded)
 
   # ---------------------------------------------------------------------------------------
   # Pools: thread-profile workers and environment (native/snakepit_nif/src/thread_pool.rs)

@@ -6,8 +6,10 @@
 //! and owned record models and the ISO 2709 encoder, [`read`] drives framing and parsing over
 //! whole buffers with the three error modes.
 
+pub mod chunker;
 pub mod error;
 pub mod parse;
+pub mod pipeline;
 pub mod read;
 pub mod record;
 pub mod scan;

@@ -215,7 +215,10 @@ fn first_invalid_utf8(data: &[u8], control: bool) -> Option<usize> {
     }
     memchr::memchr_iter(SUBFIELD_DELIMITER, data)
         .map(|d| d + 1)
-        .find(|&c| data.get(c).is_some_and(|b| !b.is_ascii()))
+        .find(|&c| {
+            data.get(c).is_some_and(|b| !b.is_ascii())
+                && crate::record::fold_subfield_code(&data[c..]).is_none()
+        })
 }
 
 fn show_tag(tag: &[u8; 3]) -> String {

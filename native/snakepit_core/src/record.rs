@@ -58,6 +58,21 @@ impl<'a> Record<'a> {
         })
     }
 
+    /// The field spans, giving up the borrow, so a parse can cross threads as plain data.
+    pub fn into_spans(self) -> Vec<FieldSpan> {
+        self.spans
+    }
+
+    /// Reassembles a record from its bytes and the spans [`into_spans`](Self::into_spans)
+    /// gave for those same bytes. `None` if a span does not lie inside `bytes`.
+    pub fn from_parts(bytes: &'a [u8], spans: Vec<FieldSpan>) -> Option<Record<'a>> {
+        let fits = bytes.len() >= LEADER_LEN
+            && spans
+                .iter()
+                .all(|s| s.start <= s.end && (s.end as usize) <= bytes.len());
+        fits.then_some(Record { bytes, spans })
+    }
+
     pub fn to_owned_record(&self) -> OwnedRecord {
         let mut leader = [0u8; LEADER_LEN];
         leader.copy_from_slice(self.leader());
@@ -155,6 +170,13 @@ impl<'a> Iterator for Subfields<'a> {
             self.rest = &self.rest[len..];
             // A delimiter followed directly by another (or by the end) has no code: skip it.
             if let Some((&code, value)) = chunk.split_first() {
+                if let Some((ascii, width)) = fold_subfield_code(chunk) {
+                    return Some(SubfieldRef {
+                        code: ascii,
+                        value: &chunk[width..],
+                        value_offset: value_offset + width - 1,
+                    });
+                }
                 return Some(SubfieldRef {
                     code,
                     value,
@@ -162,6 +184,23 @@ impl<'a> Iterator for Subfields<'a> {
                 });
             }
         }
+    }
+}
+
+/// A subfield code must be one ASCII byte, but some records carry an accented letter in
+/// UTF-8 (two bytes) where the code should be. Like pymarc, read it as its base letter
+/// (`á` is `a`) and start the value after the whole character. Returns the ASCII code and
+/// the character's width, or `None` when `chunk` does not start with such a letter.
+pub fn fold_subfield_code(chunk: &[u8]) -> Option<(u8, usize)> {
+    // Base letters of U+00C0..=U+00FF (UTF-8 0xC3 0x80..=0xBF); 0 where there is none.
+    const LATIN1: &[u8; 64] =
+        b"AAAAAA\0CEEEEIIII\0NOOOOO\0\0UUUUY\0\0aaaaaa\0ceeeeiiii\0nooooo\0\0uuuuy\0y";
+    match chunk {
+        [0xC3, b2 @ 0x80..=0xBF, ..] => {
+            let base = LATIN1[(b2 - 0x80) as usize];
+            (base != 0).then_some((base, 2))
+        }
+        _ => None,
     }
 }
 

@@ -1,3 +1,11 @@
+//! NIF wiring only: modules hold the functions, `rustler::init!` registers every
+//! `#[rustler::nif]` in the crate.
+
+mod atoms;
+mod options;
+mod parse_nif;
+mod stream_nif;
+mod terms;
 mod thread_pool;
 
 #[rustler::nif]

@@ -1,0 +1,148 @@
+defmodule Snakepit.Marc do
+  @moduledoc """
+  Read, query and write MARC 21 / ISO 2709 records at native speed.
+
+      iex> {:ok, [record | _]} = Snakepit.Marc.parse(File.read!("../shared/corpus/formats/pymarc_test.dat"))
+      iex> record["245"]["a"]
+      "ActivePerl with ASP and ADO /"
+      iex> {Snakepit.Marc.Record.author(record), Snakepit.Marc.Record.isbn(record)}
+      {"Martinsson, Tobias,", "0471383147"}
+
+  Parsing runs in native code on a dirty CPU scheduler: it never holds a normal scheduler.
+  Each record is copied once into its own binary and every value is a sub-binary of it, so a
+  record you keep pins only its own bytes, never the whole input.
+
+  ## Bad records
+
+  Every bad record becomes a `Snakepit.Marc.ParseError` that says which record, which byte
+  and what was wrong. The `:mode` option says what happens next:
+
+      iex> bad = File.read!("../shared/corpus/bad/pymarc_bad_records.mrc")
+      iex> {:error, %Snakepit.Marc.ParseError{kind: :base_address_out_of_range, record_index: 1}} =
+      ...>   Snakepit.Marc.parse(bad)
+      iex> {:ok, items} = Snakepit.Marc.parse(bad, mode: :permissive)
+      iex> Enum.map(items, fn {:error, e} -> e.kind; %Snakepit.Marc.Record{} -> :ok end)
+      [:ok, :base_address_out_of_range, :base_address_out_of_range, :invalid_directory_length,
+       :invalid_directory_entry, :invalid_base_address, :no_fields, :ok, :truncated_record]
+      iex> Snakepit.Marc.parse(bad, mode: :skip, report: true) |> then(fn {:ok, rs, r} -> {length(rs), r} end)
+      {2, %{skipped: 7}}
+  """
+
+  alias Snakepit.Marc.{Encoder, Options, ParseError, Record}
+  alias Snakepit.Native
+
+  @typedoc "A record, or in `:permissive` mode the error standing in for a bad one."
+  @type item :: Record.t() | {:error, ParseError.t()}
+
+  @doc """
+  Parses every record in `binary`.
+
+  Returns `{:ok, records}` or, in `:strict` mode, `{:error, %Snakepit.Marc.ParseError{}}`
+  for the first bad record.
+
+  ## Options
+
+  #{Options.docs(:read)}
+  """
+  @spec parse(binary, keyword) ::
+          {:ok, [item]} | {:ok, [item], %{skipped: non_neg_integer}} | {:error, ParseError.t()}
+  def parse(binary, opts \\ [])
+
+  def parse(binary, opts) when is_binary(binary) do
+    %{mode: mode, validate_utf8: utf8, report: report} = Options.validate!(opts, :read)
+
+    case Native.parse_binary(binary, mode, utf8) do
+      {:ok, items, skipped} when report -> {:ok, items, %{skipped: skipped}}
+      {:ok, items, _skipped} -> {:ok, items}
+      {:error, %ParseError{}} = error -> error
+    end
+  end
+
+  def parse(other, _opts),
+    do: raise(ArgumentError, "parse/2 expects a binary of ISO 2709 data, got: #{inspect(other)}")
+
+  @doc """
+  Like `parse/2`, but returns the records and raises `Snakepit.Marc.ParseError` on a bad one
+  in `:strict` mode.
+  """
+  @spec parse!(binary, keyword) :: [item]
+  def parse!(binary, opts \\ []) do
+    case parse(binary, Keyword.delete(opts, :report)) do
+      {:ok, items} -> items
+      {:error, error} -> raise error
+    end
+  end
+
+  @doc """
+  Streams the records of `source`, lazily, with bounded memory whatever its size.
+
+  `source` is #{Snakepit.Marc.Source.accepted()}. A file path is read by native threads
+  with no BEAM involvement: they read, frame and parse ahead of the consumer into a bounded
+  buffer, and a slow consumer slows them down (backpressure). Other sources are pulled a
+  chunk at a time as the stream is consumed; chunk boundaries may fall anywhere.
+
+  Halting early (`Enum.take/2`) stops the native threads and closes the file. Errors carry
+  the absolute byte offset in the source. In `:strict` mode the stream emits the records
+  before the first bad one, then raises `Snakepit.Marc.ParseError`.
+
+      iex> "../shared/corpus/real/loc_bibliographic.mrc"
+      ...> |> Snakepit.Marc.stream()
+      ...> |> Enum.count()
+      386
+
+      iex> File.stream!("../shared/corpus/bad/pymarc_bad_records.mrc", [], 100)
+      ...> |> Snakepit.Marc.stream(mode: :permissive)
+      ...> |> Enum.map(fn {:error, e} -> {e.kind, e.byte_offset}; _record -> :ok end)
+      ...> |> Enum.take(3)
+      [:ok, {:base_address_out_of_range, 139}, {:base_address_out_of_range, 266}]
+
+  ## Options
+
+  #{Options.docs(:stream)}
+  """
+  @spec stream(term, keyword) :: Enumerable.t()
+  def stream(source, opts \\ []), do: Snakepit.Marc.Stream.new(source, opts)
+
+  @doc """
+  Encodes one record or a list of records as ISO 2709 iodata. Record length, base address
+  and directory are recomputed, so records built or edited in Elixir encode correctly.
+  Values are referenced, not copied. Raises `ArgumentError` on a malformed record (a leader
+  that is not 24 bytes, a field over 9,999 bytes, a record over 99,999 bytes).
+
+      iex> bytes = File.read!("../shared/corpus/formats/pymarc_one.dat")
+      iex> bytes |> Snakepit.Marc.parse!() |> Snakepit.Marc.encode() |> IO.iodata_to_binary() == bytes
+      true
+  """
+  @spec encode(Record.t() | [Record.t()]) :: iodata
+  def encode(%Record{} = record), do: Encoder.encode(record)
+  def encode(records) when is_list(records), do: Enum.map(records, &Encoder.encode/1)
+
+  @doc """
+  Counts records without building them: `%{records: good, errors: bad}`.
+
+      iex> Snakepit.Marc.count(File.read!("../shared/corpus/bad/pymarc_bad_records.mrc"))
+      %{records: 2, errors: 7}
+  """
+  @spec count(binary, keyword) :: %{records: non_neg_integer, errors: non_neg_integer}
+  def count(binary, opts \\ []) when is_binary(binary) do
+    {good, bad} = Native.count_binary(binary, Keyword.get(opts, :validate_utf8, true))
+    %{records: good, errors: bad}
+  end
+
+  @doc """
+  Every error in `binary`, without building records: `[]` when all records are good.
+  """
+  @spec validate(binary, keyword) :: [ParseError.t()]
+  def validate(binary, opts \\ []) when is_binary(binary),
+    do: Native.validate_binary(binary, Keyword.get(opts, :validate_utf8, true))
+
+  @doc """
+  Record boundaries as `{offset, length}` pairs, one per framed record (bad ones included,
+  skipped garbage not).
+
+      iex> Snakepit.Marc.scan(File.read!("../shared/corpus/formats/pymarc_test.dat")) |> Enum.take(2)
+      [{0, 755}, {755, 647}]
+  """
+  @spec scan(binary) :: [{non_neg_integer, pos_integer}]
+  def scan(binary) when is_binary(binary), do: Native.scan_binary(binary)
+end

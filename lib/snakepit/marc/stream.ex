@@ -1,0 +1,107 @@
+defmodule Snakepit.Marc.Stream do
+  # The Stream behind Snakepit.Marc.stream/2: a native resource per stream, batches taken
+  # one NIF call at a time, and cleanup in the resource's after-function (and, if the
+  # consumer dies, in the resource destructor).
+  @moduledoc false
+
+  alias Snakepit.Marc.{Options, ParseError, Source}
+  alias Snakepit.Native
+
+  def new(source, opts) do
+    source = Source.classify!(source)
+    opts = Options.validate!(opts, :stream)
+    Stream.resource(fn -> open(source, opts) end, &next/1, &close/1)
+  end
+
+  defp open({:file, path}, opts) do
+    threads = Options.threads(opts.threads)
+
+    case Native.stream_open_file(
+           path,
+           opts.mode,
+           opts.validate_utf8,
+           opts.batch_size,
+           opts.max_batch_bytes,
+           threads,
+           opts.buffer
+         ) do
+      {:ok, resource, id} ->
+        %{resource: resource, id: id, puller: nil, mode: opts.mode, skipped: 0, raise: nil}
+
+      {:error, {reason, message}} ->
+        raise File.Error, reason: reason, action: "open MARC file (#{message})", path: path
+    end
+  end
+
+  defp open(source, opts) do
+    {:ok, resource} =
+      Native.stream_open_push(
+        opts.mode,
+        opts.validate_utf8,
+        opts.batch_size,
+        opts.max_batch_bytes
+      )
+
+    puller = Source.puller(source, opts.chunk_size)
+    %{resource: resource, id: nil, puller: puller, mode: opts.mode, skipped: 0, raise: nil}
+  end
+
+  defp next(%{raise: %ParseError{} = error}), do: raise(error)
+  defp next(%{resource: nil} = state), do: {:halt, state}
+
+  defp next(state) do
+    case Native.stream_next(state.resource) do
+      {:batch, items, skipped} ->
+        emit(items, %{state | skipped: state.skipped + skipped})
+
+      :wait ->
+        id = state.id
+
+        receive do
+          {:snakepit_stream_ready, ^id} -> next(state)
+        end
+
+      :need_input ->
+        case state.puller.() do
+          :eof ->
+            Native.stream_feed(state.resource, :eof)
+            next(state)
+
+          {chunk, puller} ->
+            Native.stream_feed(state.resource, chunk)
+            next(%{state | puller: puller})
+        end
+
+      :eof ->
+        {:halt, state}
+
+      {:error, %ParseError{} = error} ->
+        raise error
+    end
+  end
+
+  # Strict mode: the records before the first error still arrive, then the error raises.
+  defp emit(items, %{mode: :strict} = state) do
+    case Enum.split_while(items, &(not match?({:error, _}, &1))) do
+      {good, []} -> {good, state}
+      {good, [{:error, error} | _]} -> {good, %{state | raise: error}}
+    end
+  end
+
+  defp emit(items, state), do: {items, state}
+
+  defp close(%{resource: resource, id: id}) do
+    Native.stream_close(resource)
+    flush_ready(id)
+  end
+
+  defp flush_ready(nil), do: :ok
+
+  defp flush_ready(id) do
+    receive do
+      {:snakepit_stream_ready, ^id} -> flush_ready(id)
+    after
+      0 -> :ok
+    end
+  end
+end

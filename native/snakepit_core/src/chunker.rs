@@ -1,0 +1,202 @@
+//! Incremental framing for streams: bytes arrive in chunks of any size (boundaries may fall
+//! inside a leader), and leave as batches of whole frames with absolute offsets and record
+//! indices. Sans-I/O: the caller reads, the chunker only frames.
+
+use crate::error::ErrorKind;
+use crate::scan::{next_step, Step};
+
+/// One framed item of a batch, relative to [`RawBatch::data`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Frame {
+    Record {
+        start: usize,
+        end: usize,
+    },
+    Skip {
+        start: usize,
+        end: usize,
+        kind: ErrorKind,
+    },
+}
+
+/// Whole frames copied out of the stream, ready to be parsed (possibly on another thread).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RawBatch {
+    pub data: Vec<u8>,
+    /// Absolute offset in the source of `data[0]`.
+    pub base_offset: u64,
+    /// Record index of the first frame.
+    pub first_index: u64,
+    pub frames: Vec<Frame>,
+}
+
+/// Limits on one batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchLimits {
+    pub max_records: usize,
+    pub max_bytes: usize,
+}
+
+impl Default for BatchLimits {
+    fn default() -> Self {
+        BatchLimits {
+            max_records: 100,
+            max_bytes: 300_000,
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Chunker {
+    buf: Vec<u8>,
+    pos: usize,
+    base_offset: u64,
+    next_index: u64,
+    eof: bool,
+    done: bool,
+}
+
+impl Chunker {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Bytes not yet framed (the carry-over between chunks).
+    pub fn pending_bytes(&self) -> usize {
+        self.buf.len() - self.pos
+    }
+
+    /// Appends input. Frees what earlier batches consumed first, so the buffer holds at most
+    /// one partial record plus the new chunk.
+    pub fn feed(&mut self, data: &[u8]) {
+        if self.pos > 0 {
+            self.buf.drain(..self.pos);
+            self.base_offset += self.pos as u64;
+            self.pos = 0;
+        }
+        self.buf.extend_from_slice(data);
+    }
+
+    /// Index the next framed record will get.
+    pub fn next_index(&self) -> u64 {
+        self.next_index
+    }
+
+    /// No more input will come.
+    pub fn finish(&mut self) {
+        self.eof = true;
+    }
+
+    /// `true` once every byte has been framed after [`finish`](Self::finish).
+    pub fn is_done(&self) -> bool {
+        self.done
+    }
+
+    /// Frames up to `limits` from the buffered bytes. `None` when more input is needed (or
+    /// the stream is done). A batch always holds at least one frame, even an oversized one.
+    pub fn next_batch(&mut self, limits: BatchLimits) -> Option<RawBatch> {
+        let start = self.pos;
+        let mut frames = Vec::new();
+        let mut pos = self.pos;
+        while frames.len() < limits.max_records.max(1) {
+            let step = next_step(&self.buf, pos, self.eof);
+            let (frame, end) = match step {
+                Step::Record { start, end } => (Frame::Record { start, end }, end),
+                Step::Skip { start, end, kind } => (Frame::Skip { start, end, kind }, end),
+                Step::End => {
+                    self.done = true;
+                    break;
+                }
+                Step::NeedMore { consumed } => {
+                    // Padding before the partial record is consumed; keep the rest buffered.
+                    if frames.is_empty() {
+                        pos = consumed;
+                    }
+                    break;
+                }
+            };
+            if !frames.is_empty() && end - start > limits.max_bytes {
+                break;
+            }
+            frames.push(frame);
+            pos = end;
+        }
+        if frames.is_empty() {
+            self.pos = pos;
+            return None;
+        }
+        let data = self.buf[start..pos].to_vec();
+        for f in &mut frames {
+            match f {
+                Frame::Record { start: s, end: e }
+                | Frame::Skip {
+                    start: s, end: e, ..
+                } => {
+                    *s -= start;
+                    *e -= start;
+                }
+            }
+        }
+        let batch = RawBatch {
+            data,
+            base_offset: self.base_offset + start as u64,
+            first_index: self.next_index,
+            frames,
+        };
+        self.next_index += batch.frames.len() as u64;
+        self.pos = pos;
+        Some(batch)
+    }
+}
+
+/// A parsed frame of a batch: plain data, so it can cross threads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParsedItem {
+    /// A good record at `data[start..end]` with its field spans.
+    Record {
+        start: usize,
+        end: usize,
+        spans: Vec<crate::record::FieldSpan>,
+    },
+    /// A bad record or skipped bytes.
+    Error(crate::error::MarcError),
+}
+
+impl RawBatch {
+    /// Parses every frame. Errors carry absolute offsets and record indices.
+    pub fn parse(&self, opts: crate::parse::ParseOptions) -> Vec<ParsedItem> {
+        self.frames
+            .iter()
+            .enumerate()
+            .map(|(i, frame)| {
+                let index = self.first_index + i as u64;
+                match *frame {
+                    Frame::Record { start, end } => {
+                        let origin = crate::parse::Origin {
+                            index,
+                            offset: self.base_offset + start as u64,
+                        };
+                        match crate::parse::parse_record(&self.data[start..end], origin, opts) {
+                            Ok(record) => ParsedItem::Record {
+                                start,
+                                end,
+                                spans: record.into_spans(),
+                            },
+                            Err(e) => ParsedItem::Error(e),
+                        }
+                    }
+                    Frame::Skip { start, end, kind } => {
+                        ParsedItem::Error(crate::error::MarcError::at(
+                            kind,
+                            index,
+                            self.base_offset,
+                            &self.data,
+                            start,
+                            format!("{} bytes that hold no record were skipped", end - start),
+                        ))
+                    }
+                }
+            })
+            .collect()
+    }
+}

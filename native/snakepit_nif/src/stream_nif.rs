@@ -1,0 +1,171 @@
+//! Streaming NIFs. Two sources:
+//! - a file path: the core's threaded [`Pipeline`] reads, frames and parses off-scheduler;
+//!   the consumer takes parsed batches and builds terms (`stream_next`). When nothing is ready
+//!   it gets `:wait` and a `{:snakepit_stream_ready, id}` message later, sent from the
+//!   pipeline's own reader thread (never from a BEAM thread).
+//! - pushed chunks (binaries, iodata, IO devices, enumerables): the Elixir side feeds bytes
+//!   (`stream_feed`) and takes batches as they complete; `:need_input` asks for more.
+
+use crate::atoms;
+use crate::options;
+use crate::terms::{error_term, TermBuilder};
+use rustler::{Atom, Binary, Encoder, Env, LocalPid, NifResult, OwnedEnv, ResourceArc, Term};
+use snakepit_core::chunker::{BatchLimits, Chunker, ParsedItem, RawBatch};
+use snakepit_core::pipeline::{Next, Pipeline, PipelineOptions};
+use snakepit_core::{Mode, ParseOptions, Record};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+mod stream_atoms {
+    rustler::atoms! { batch, wait, need_input, snakepit_stream_ready }
+}
+
+enum Source {
+    File(Pipeline),
+    Push(Chunker),
+    Closed,
+}
+
+pub struct StreamResource {
+    source: Mutex<Source>,
+    limits: BatchLimits,
+    parse: ParseOptions,
+    mode: Mode,
+}
+
+#[rustler::resource_impl]
+impl rustler::Resource for StreamResource {}
+
+static NEXT_STREAM_ID: AtomicU64 = AtomicU64::new(1);
+
+rustler::atoms! { enoent, eacces, eisdir, io_error }
+
+fn io_reason(e: &std::io::Error) -> Atom {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => enoent(),
+        std::io::ErrorKind::PermissionDenied => eacces(),
+        std::io::ErrorKind::IsADirectory => eisdir(),
+        _ => io_error(),
+    }
+}
+
+fn settings(mode: Atom, validate_utf8: bool, max_records: usize, max_bytes: usize) -> NifResult<(Mode, ParseOptions, BatchLimits)> {
+    Ok((options::mode(mode)?, ParseOptions { validate_utf8 }, BatchLimits { max_records, max_bytes }))
+}
+
+/// `{:ok, resource, id}` or `{:error, {reason, message}}`. Opens the file here so that a
+/// missing or unreadable path fails at once, naming the path (the Elixir side adds it).
+#[rustler::nif(schedule = "DirtyIo")]
+#[allow(clippy::too_many_arguments)]
+fn stream_open_file<'a>(
+    env: Env<'a>,
+    path: String,
+    mode: Atom,
+    validate_utf8: bool,
+    max_records: usize,
+    max_bytes: usize,
+    threads: usize,
+    channel_capacity: usize,
+) -> NifResult<Term<'a>> {
+    let (mode, parse, limits) = settings(mode, validate_utf8, max_records, max_bytes)?;
+    let file = match std::fs::File::open(&path).and_then(|f| {
+        if f.metadata()?.is_dir() {
+            Err(std::io::Error::new(std::io::ErrorKind::IsADirectory, "is a directory"))
+        } else {
+            Ok(f)
+        }
+    }) {
+        Ok(f) => f,
+        Err(e) => return Ok((atoms::error(), (io_reason(&e), e.to_string())).encode(env)),
+    };
+    let id = NEXT_STREAM_ID.fetch_add(1, Ordering::Relaxed);
+    let owner: LocalPid = env.pid();
+    let notify = move || {
+        let mut msg_env = OwnedEnv::new();
+        let _ = msg_env.send_and_clear(&owner, |e| (stream_atoms::snakepit_stream_ready(), id).encode(e));
+    };
+    let opts = PipelineOptions { limits, parse, threads, channel_capacity, ..PipelineOptions::default() };
+    let pipeline = match Pipeline::spawn(file, opts, notify) {
+        Ok(p) => p,
+        Err(e) => return Ok((atoms::error(), (io_reason(&e), e.to_string())).encode(env)),
+    };
+    let resource = StreamResource { source: Mutex::new(Source::File(pipeline)), limits, parse, mode };
+    Ok((atoms::ok(), ResourceArc::new(resource), id).encode(env))
+}
+
+/// `{:ok, resource}` for a stream fed by `stream_feed/2`.
+#[rustler::nif]
+fn stream_open_push(mode: Atom, validate_utf8: bool, max_records: usize, max_bytes: usize) -> NifResult<(Atom, ResourceArc<StreamResource>)> {
+    let (mode, parse, limits) = settings(mode, validate_utf8, max_records, max_bytes)?;
+    let resource = StreamResource { source: Mutex::new(Source::Push(Chunker::new())), limits, parse, mode };
+    Ok((atoms::ok(), ResourceArc::new(resource)))
+}
+
+/// Appends a chunk (`:eof` ends the input). Copies the bytes: the caller's binary is free.
+#[rustler::nif(schedule = "DirtyCpu")]
+fn stream_feed(resource: ResourceArc<StreamResource>, chunk: Term) -> NifResult<Atom> {
+    let mut source = resource.source.lock().map_err(|_| rustler::Error::BadArg)?;
+    let Source::Push(chunker) = &mut *source else { return Err(rustler::Error::BadArg) };
+    if let Ok(bin) = chunk.decode::<Binary>() {
+        chunker.feed(bin.as_slice());
+    } else if chunk.decode::<Atom>().ok() == Some(atoms::eof()) {
+        chunker.finish();
+    } else {
+        return Err(rustler::Error::BadArg);
+    }
+    Ok(atoms::ok())
+}
+
+/// The next batch: `{:batch, items, skipped}`; or `:wait` (file: a ready message will come),
+/// `:need_input` (push: feed more), `:eof`, `{:error, %ParseError{}}` (I/O failure).
+#[rustler::nif(schedule = "DirtyCpu")]
+fn stream_next<'a>(env: Env<'a>, resource: ResourceArc<StreamResource>) -> NifResult<Term<'a>> {
+    let mut source = resource.source.lock().map_err(|_| rustler::Error::BadArg)?;
+    match &mut *source {
+        Source::File(pipeline) => match pipeline.try_next() {
+            Ok(Next::Batch(batch)) => Ok(batch_term(env, &resource, &batch.raw, batch.items)),
+            Ok(Next::Wait) => Ok(stream_atoms::wait().encode(env)),
+            Ok(Next::Done) => Ok(atoms::eof().encode(env)),
+            Err(e) => Ok((atoms::error(), error_term(env, &e)).encode(env)),
+        },
+        Source::Push(chunker) => match chunker.next_batch(resource.limits) {
+            Some(raw) => {
+                let items = raw.parse(resource.parse);
+                Ok(batch_term(env, &resource, &raw, items))
+            }
+            None if chunker.is_done() => Ok(atoms::eof().encode(env)),
+            None => Ok(stream_atoms::need_input().encode(env)),
+        },
+        Source::Closed => Ok(atoms::eof().encode(env)),
+    }
+}
+
+/// Stops the reader thread and its parser pool and closes the file, waiting for them.
+#[rustler::nif(schedule = "DirtyIo")]
+fn stream_close(resource: ResourceArc<StreamResource>) -> Atom {
+    if let Ok(mut source) = resource.source.lock() {
+        // Dropping a pipeline cancels and joins it.
+        *source = Source::Closed;
+    }
+    atoms::ok()
+}
+
+fn batch_term<'a>(env: Env<'a>, resource: &StreamResource, raw: &RawBatch, items: Vec<ParsedItem>) -> Term<'a> {
+    let mut builder = TermBuilder::new(env);
+    let mut terms = Vec::with_capacity(items.len());
+    let mut skipped = 0u64;
+    for item in items {
+        match item {
+            ParsedItem::Record { start, end, spans } => match Record::from_parts(&raw.data[start..end], spans) {
+                Some(record) => terms.push(builder.record(&record)),
+                None => skipped += 1,
+            },
+            ParsedItem::Error(e) => match resource.mode {
+                Mode::Skip => skipped += 1,
+                // Strict streams raise on the first error; the Elixir side does that.
+                Mode::Strict | Mode::Permissive => terms.push((atoms::error(), error_term(env, &e)).encode(env)),
+            },
+        }
+    }
+    (stream_atoms::batch(), terms, skipped).encode(env)
+}

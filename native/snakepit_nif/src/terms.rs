@@ -1,0 +1,214 @@
+//! Builds Elixir terms from parsed records. This is the hot path of every read: each record
+//! is copied once into its own binary (so a record the caller keeps pins only its own bytes),
+//! and every value is a sub-binary of it (no copy per field). Small repeated terms (subfield
+//! codes, indicators, tags) are made once per call and shared.
+
+use crate::atoms;
+use rustler::sys::{self, ErlNifTerm as ERL_NIF_TERM};
+use rustler::{Encoder, Env, OwnedBinary, Term};
+use snakepit_core::{MarcError, Record};
+
+pub(crate) struct TermBuilder<'a> {
+    env: Env<'a>,
+    bytes: [Option<ERL_NIF_TERM>; 256],
+    numeric_tags: Vec<Option<ERL_NIF_TERM>>,
+    record_keys: [ERL_NIF_TERM; 3],
+    field_keys: [ERL_NIF_TERM; 6],
+    record_module: ERL_NIF_TERM,
+    field_module: ERL_NIF_TERM,
+    nil: ERL_NIF_TERM,
+    empty_list: ERL_NIF_TERM,
+    field_scratch: Vec<ERL_NIF_TERM>,
+    subfield_scratch: Vec<ERL_NIF_TERM>,
+}
+
+fn atom_term(env: Env<'_>, name: &str) -> ERL_NIF_TERM {
+    rustler::Atom::from_str(env, name)
+        .expect("atom")
+        .encode(env)
+        .as_c_arg()
+}
+
+impl<'a> TermBuilder<'a> {
+    pub(crate) fn new(env: Env<'a>) -> Self {
+        let key = |a: rustler::Atom| a.encode(env).as_c_arg();
+        TermBuilder {
+            env,
+            bytes: [None; 256],
+            numeric_tags: vec![None; 1000],
+            record_keys: [
+                key(atoms::__struct__()),
+                key(atoms::fields()),
+                key(atoms::leader()),
+            ],
+            field_keys: [
+                key(atoms::__struct__()),
+                key(atoms::ind1()),
+                key(atoms::ind2()),
+                key(atoms::subfields()),
+                key(atoms::tag()),
+                key(atoms::value()),
+            ],
+            record_module: atom_term(env, "Elixir.Snakepit.Marc.Record"),
+            field_module: atom_term(env, "Elixir.Snakepit.Marc.Field"),
+            nil: key(atoms::nil()),
+            empty_list: unsafe {
+                sys::enif_make_list_from_array(env.as_c_arg(), std::ptr::null(), 0)
+            },
+            field_scratch: Vec::with_capacity(64),
+            subfield_scratch: Vec::with_capacity(256),
+        }
+    }
+
+    fn new_binary(&self, data: &[u8]) -> ERL_NIF_TERM {
+        let mut term = ERL_NIF_TERM::default();
+        unsafe {
+            let ptr = sys::enif_make_new_binary(self.env.as_c_arg(), data.len(), &mut term);
+            std::ptr::copy_nonoverlapping(data.as_ptr(), ptr, data.len());
+        }
+        term
+    }
+
+    /// A one-byte binary (subfield code, indicator), made once per call.
+    fn byte(&mut self, b: u8) -> ERL_NIF_TERM {
+        match self.bytes[b as usize] {
+            Some(t) => t,
+            None => {
+                let t = self.new_binary(&[b]);
+                self.bytes[b as usize] = Some(t);
+                t
+            }
+        }
+    }
+
+    fn tag(&mut self, tag: [u8; 3]) -> ERL_NIF_TERM {
+        if tag.iter().all(u8::is_ascii_digit) {
+            let i = (tag[0] - b'0') as usize * 100
+                + (tag[1] - b'0') as usize * 10
+                + (tag[2] - b'0') as usize;
+            if let Some(t) = self.numeric_tags[i] {
+                return t;
+            }
+            let t = self.new_binary(&tag);
+            self.numeric_tags[i] = Some(t);
+            return t;
+        }
+        self.new_binary(&tag)
+    }
+
+    fn list(&self, items: &[ERL_NIF_TERM]) -> ERL_NIF_TERM {
+        unsafe {
+            sys::enif_make_list_from_array(self.env.as_c_arg(), items.as_ptr(), items.len() as u32)
+        }
+    }
+
+    fn map(&self, keys: &[ERL_NIF_TERM], values: &[ERL_NIF_TERM]) -> ERL_NIF_TERM {
+        let mut out = ERL_NIF_TERM::default();
+        let ok = unsafe {
+            sys::enif_make_map_from_arrays(
+                self.env.as_c_arg(),
+                keys.as_ptr(),
+                values.as_ptr(),
+                keys.len(),
+                &mut out,
+            )
+        };
+        debug_assert!(ok != 0, "struct keys are unique");
+        out
+    }
+
+    /// `%Snakepit.Marc.Record{}` for a parsed record: one new binary holding the record's
+    /// bytes, the leader and every value as sub-binaries of it.
+    pub(crate) fn record(&mut self, record: &Record<'_>) -> Term<'a> {
+        let bytes = record.bytes();
+        let mut owned = OwnedBinary::new(bytes.len());
+        owned.as_mut_slice().copy_from_slice(bytes);
+        let binary = owned.release(self.env);
+        let env = self.env;
+        // Spans come from the parser and lie inside the record, which is what `binary` holds.
+        let sub = |offset: usize, len: usize| {
+            unsafe { binary.make_subbinary_unchecked(offset, len) }
+                .to_term(env)
+                .as_c_arg()
+        };
+
+        let mut fields = std::mem::take(&mut self.field_scratch);
+        let mut subfields = std::mem::take(&mut self.subfield_scratch);
+        fields.clear();
+        for span in record.spans() {
+            let (start, end) = (span.start as usize, span.end as usize);
+            let tag = self.tag(span.tag);
+            let field = if snakepit_core::record::is_control_tag(&span.tag) {
+                let values = [
+                    self.field_module,
+                    self.nil,
+                    self.nil,
+                    self.empty_list,
+                    tag,
+                    sub(start, end - start),
+                ];
+                self.map(&self.field_keys, &values)
+            } else {
+                let field_ref = snakepit_core::FieldRef {
+                    tag: span.tag,
+                    data: &bytes[start..end],
+                };
+                let (i1, i2) = field_ref.indicators();
+                subfields.clear();
+                for sf in field_ref.subfields() {
+                    let pair = [
+                        self.byte(sf.code),
+                        sub(start + sf.value_offset, sf.value.len()),
+                    ];
+                    subfields.push(unsafe {
+                        sys::enif_make_tuple_from_array(self.env.as_c_arg(), pair.as_ptr(), 2)
+                    });
+                }
+                let values = [
+                    self.field_module,
+                    self.byte(i1),
+                    self.byte(i2),
+                    self.list(&subfields),
+                    tag,
+                    self.nil,
+                ];
+                self.map(&self.field_keys, &values)
+            };
+            fields.push(field);
+        }
+        let values = [self.record_module, self.list(&fields), sub(0, 24)];
+        let term = self.map(&self.record_keys, &values);
+        self.field_scratch = fields;
+        self.subfield_scratch = subfields;
+        unsafe { Term::new(self.env, term) }
+    }
+}
+
+/// `%Snakepit.Marc.ParseError{}`: the one place native errors become Elixir terms.
+pub(crate) fn error_term<'a>(env: Env<'a>, error: &MarcError) -> Term<'a> {
+    let kind = rustler::Atom::from_str(env, error.kind.name()).expect("atom");
+    let mut excerpt = rustler::NewBinary::new(env, error.excerpt.len());
+    excerpt.as_mut_slice().copy_from_slice(&error.excerpt);
+    let excerpt: rustler::Binary = excerpt.into();
+    let keys = [
+        atoms::__struct__().encode(env),
+        atoms::__exception__().encode(env),
+        atoms::kind().encode(env),
+        atoms::record_index().encode(env),
+        atoms::byte_offset().encode(env),
+        atoms::excerpt().encode(env),
+        atoms::detail().encode(env),
+    ];
+    let values = [
+        rustler::Atom::from_str(env, "Elixir.Snakepit.Marc.ParseError")
+            .expect("atom")
+            .encode(env),
+        true.encode(env),
+        kind.encode(env),
+        error.record_index.encode(env),
+        error.byte_offset.encode(env),
+        excerpt.encode(env),
+        error.detail.encode(env),
+    ];
+    Term::map_from_term_arrays(env, &keys, &values).expect("unique keys")
+}

@@ -1,0 +1,154 @@
+defmodule Snakepit.Marc.ParseTest do
+  use ExUnit.Case, async: true
+
+  alias Snakepit.Marc
+  alias Snakepit.Marc.{ParseError, Record}
+  alias Snakepit.Test.Corpus
+
+  describe "well-formed corpus" do
+    for {file, count} <- Corpus.good_files() do
+      test "#{file} reads #{count} records in every mode" do
+        bytes = Corpus.read!(unquote(file))
+
+        for mode <- [:strict, :permissive, :skip] do
+          assert {:ok, records} = Marc.parse(bytes, mode: mode)
+          assert length(records) == unquote(count)
+          assert Enum.all?(records, &match?(%Record{}, &1))
+        end
+
+        assert Marc.count(bytes) == %{records: unquote(count), errors: 0}
+        assert Marc.validate(bytes) == []
+      end
+    end
+  end
+
+  describe "pymarc_bad_records.mrc" do
+    setup do: %{bytes: Corpus.read!("bad/pymarc_bad_records.mrc")}
+
+    test "permissive mode yields the corpus README's sequence", %{bytes: bytes} do
+      {:ok, items} = Marc.parse(bytes, mode: :permissive)
+
+      assert Enum.map(items, fn
+               %Record{} -> :ok
+               {:error, %ParseError{kind: kind}} -> kind
+             end) == [
+               :ok,
+               :base_address_out_of_range,
+               :base_address_out_of_range,
+               :invalid_directory_length,
+               :invalid_directory_entry,
+               :invalid_base_address,
+               :no_fields,
+               :ok,
+               :truncated_record
+             ]
+
+      for %Record{} = record <- items do
+        assert record["245"]["a"] == "The pragmatic programmer : "
+        assert record["245"]["b"] == "from journeyman to master /"
+        assert record["245"]["c"] == "Andrew Hunt, David Thomas."
+      end
+
+      errors = for {:error, e} <- items, do: e
+      assert Enum.map(errors, & &1.record_index) == [1, 2, 3, 4, 5, 6, 8]
+      offsets = Enum.map(errors, & &1.byte_offset)
+      assert offsets == Enum.sort(offsets)
+      assert Enum.all?(offsets, &(&1 < byte_size(bytes)))
+    end
+
+    test "strict mode returns the first error; parse! raises it", %{bytes: bytes} do
+      assert {:error, %ParseError{kind: :base_address_out_of_range, record_index: 1} = e} =
+               Marc.parse(bytes)
+
+      assert Exception.message(e) =~ "base_address_out_of_range in record 1 at byte"
+      assert_raise ParseError, fn -> Marc.parse!(bytes) end
+    end
+
+    test "skip mode drops and counts", %{bytes: bytes} do
+      assert {:ok, [%Record{}, %Record{}], %{skipped: 7}} =
+               Marc.parse(bytes, mode: :skip, report: true)
+    end
+  end
+
+  describe "every bad/ file" do
+    for path <- Corpus.bad_files() do
+      test "#{Path.basename(path)} gives clean errors in all three modes" do
+        bytes = File.read!(unquote(path))
+        {:ok, items} = Marc.parse(bytes, mode: :permissive)
+        errors = for {:error, %ParseError{} = e} <- items, do: e
+        good = for %Record{} = r <- items, do: r
+
+        for e <- errors do
+          assert is_atom(e.kind) and e.byte_offset <= byte_size(bytes)
+          assert is_binary(e.excerpt) and byte_size(e.excerpt) <= 32
+          assert Exception.message(e) =~ Atom.to_string(e.kind)
+        end
+
+        assert {:ok, ^good, %{skipped: skipped}} = Marc.parse(bytes, mode: :skip, report: true)
+        assert skipped == length(errors)
+
+        case errors do
+          [] -> assert {:ok, ^good} = Marc.parse(bytes)
+          [first | _] -> assert {:error, ^first} = Marc.parse(bytes)
+        end
+
+        assert Marc.count(bytes) == %{records: length(good), errors: length(errors)}
+        assert Marc.validate(bytes) == errors
+      end
+    end
+
+    test "pymarc's expectations for the lenient cases" do
+      {:ok, [r]} = Marc.parse(Corpus.read!("bad/pymarc_bad_subfield_code.dat"))
+      assert r["245"]["a"] == "ActivePerl with ASP and ADO /"
+      {:ok, [r]} = Marc.parse(Corpus.read!("bad/pymarc_bad_indicator.dat"))
+      assert r["245"]["a"] == "Aristocrats of color :"
+    end
+
+    test "invalid UTF-8 under leader/09 = a is reported, and can be let through" do
+      bytes = Corpus.read!("bad/pymarc_utf8_invalid.mrc")
+      assert {:error, %ParseError{kind: :invalid_utf8, byte_offset: offset}} = Marc.parse(bytes)
+      assert binary_part(bytes, offset, 1) == <<0xEF>>
+      assert {:ok, [_]} = Marc.parse(bytes, validate_utf8: false)
+    end
+  end
+
+  describe "hostile input" do
+    test "random bytes never crash and every byte is accounted for" do
+      :rand.seed(:exsss, {1, 2, 3})
+
+      for size <- [0, 1, 23, 24, 25, 100, 5000] do
+        bytes = :crypto.strong_rand_bytes(size)
+        assert {:ok, items} = Marc.parse(bytes, mode: :permissive)
+        assert is_list(items)
+      end
+    end
+
+    test "a leader claiming 99999 bytes on a tiny input" do
+      assert {:ok, [{:error, %ParseError{kind: :truncated_record}}]} =
+               Marc.parse("99999nam a2200025   4500" <> "x", mode: :permissive)
+    end
+  end
+
+  describe "memory" do
+    test "a kept record pins only its own bytes, not the input" do
+      bytes = Corpus.read!("synthetic/realistic_2000.mrc")
+      {:ok, [first | _]} = Marc.parse(bytes)
+      [{0, len} | _] = Marc.scan(bytes)
+      values = [first.leader | for(f <- first.fields, do: f.value || elem(hd(f.subfields), 1))]
+      # Small values may become heap binaries after a GC: fine, they pin nothing at all.
+      assert Enum.all?(values, &(:binary.referenced_byte_size(&1) <= len))
+      assert Enum.any?(values, &(:binary.referenced_byte_size(&1) == len))
+    end
+  end
+
+  describe "argument checks" do
+    test "bad options name what was given" do
+      assert_raise ArgumentError, ~r/:mode must be one of .* got: :lenient/, fn ->
+        Marc.parse("", mode: :lenient)
+      end
+
+      assert_raise ArgumentError, ~r/unknown option \[:bogus\]/, fn -> Marc.parse("", bogus: 1) end
+      assert_raise ArgumentError, ~r/expects a binary/, fn -> Marc.parse(:nope) end
+    end
+  end
+end
