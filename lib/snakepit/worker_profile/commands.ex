@@ -80,7 +80,31 @@ defmodule Snakepit.WorkerProfile.Commands do
      end}
   end
 
+  def native_plan(:parse, [bin | opts]) when is_binary(bin) and length(opts) <= 1 do
+    with {:ok, %{mode: mode, validate_utf8: utf8, report: report}} <- read_opts(:parse, opts) do
+      {:native, :parse, {bin, mode, utf8},
+       fn
+         {:ok, items, skipped} when report -> {:ok, items, %{skipped: skipped}}
+         {:ok, items, _skipped} -> {:ok, items}
+         other -> other
+       end}
+    end
+  end
+
+  def native_plan(:validate, [bin | opts]) when is_binary(bin) and length(opts) <= 1 do
+    utf8 = Keyword.get(List.first(opts, []), :validate_utf8, true)
+    {:native, :validate, {bin, utf8}, &Function.identity/1}
+  end
+
   def native_plan(_command, _args), do: :local
+
+  # The record API's own option validation, so both profiles accept exactly the same options.
+  defp read_opts(command, opts) do
+    {:ok, Snakepit.Marc.Options.validate!(List.first(opts, []), :read)}
+  rescue
+    e in ArgumentError ->
+      {:error, Error.new(:invalid_arguments, command: command, args: opts, exception: e)}
+  end
 
   @doc "Maps the native error terms of the thread pool to `Snakepit.Error`s."
   def native_error({:error, {:panic, message}}, command),

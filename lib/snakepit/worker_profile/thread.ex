@@ -66,6 +66,9 @@ defmodule Snakepit.WorkerProfile.Thread do
 
       :local ->
         local(handle, command, fn -> Commands.run(command, args) end)
+
+      {:error, _} = invalid ->
+        invalid
     end
   end
 

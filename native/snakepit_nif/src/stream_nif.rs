@@ -49,8 +49,20 @@ fn io_reason(e: &std::io::Error) -> Atom {
     }
 }
 
-fn settings(mode: Atom, validate_utf8: bool, max_records: usize, max_bytes: usize) -> NifResult<(Mode, ParseOptions, BatchLimits)> {
-    Ok((options::mode(mode)?, ParseOptions { validate_utf8 }, BatchLimits { max_records, max_bytes }))
+fn settings(
+    mode: Atom,
+    validate_utf8: bool,
+    max_records: usize,
+    max_bytes: usize,
+) -> NifResult<(Mode, ParseOptions, BatchLimits)> {
+    Ok((
+        options::mode(mode)?,
+        ParseOptions { validate_utf8 },
+        BatchLimits {
+            max_records,
+            max_bytes,
+        },
+    ))
 }
 
 /// `{:ok, resource, id}` or `{:error, {reason, message}}`. Opens the file here so that a
@@ -70,7 +82,10 @@ fn stream_open_file<'a>(
     let (mode, parse, limits) = settings(mode, validate_utf8, max_records, max_bytes)?;
     let file = match std::fs::File::open(&path).and_then(|f| {
         if f.metadata()?.is_dir() {
-            Err(std::io::Error::new(std::io::ErrorKind::IsADirectory, "is a directory"))
+            Err(std::io::Error::new(
+                std::io::ErrorKind::IsADirectory,
+                "is a directory",
+            ))
         } else {
             Ok(f)
         }
@@ -82,22 +97,45 @@ fn stream_open_file<'a>(
     let owner: LocalPid = env.pid();
     let notify = move || {
         let mut msg_env = OwnedEnv::new();
-        let _ = msg_env.send_and_clear(&owner, |e| (stream_atoms::snakepit_stream_ready(), id).encode(e));
+        let _ = msg_env.send_and_clear(&owner, |e| {
+            (stream_atoms::snakepit_stream_ready(), id).encode(e)
+        });
     };
-    let opts = PipelineOptions { limits, parse, threads, channel_capacity, ..PipelineOptions::default() };
+    let opts = PipelineOptions {
+        limits,
+        parse,
+        threads,
+        channel_capacity,
+        ..PipelineOptions::default()
+    };
     let pipeline = match Pipeline::spawn(file, opts, notify) {
         Ok(p) => p,
         Err(e) => return Ok((atoms::error(), (io_reason(&e), e.to_string())).encode(env)),
     };
-    let resource = StreamResource { source: Mutex::new(Source::File(pipeline)), limits, parse, mode };
+    let resource = StreamResource {
+        source: Mutex::new(Source::File(pipeline)),
+        limits,
+        parse,
+        mode,
+    };
     Ok((atoms::ok(), ResourceArc::new(resource), id).encode(env))
 }
 
 /// `{:ok, resource}` for a stream fed by `stream_feed/2`.
 #[rustler::nif]
-fn stream_open_push(mode: Atom, validate_utf8: bool, max_records: usize, max_bytes: usize) -> NifResult<(Atom, ResourceArc<StreamResource>)> {
+fn stream_open_push(
+    mode: Atom,
+    validate_utf8: bool,
+    max_records: usize,
+    max_bytes: usize,
+) -> NifResult<(Atom, ResourceArc<StreamResource>)> {
     let (mode, parse, limits) = settings(mode, validate_utf8, max_records, max_bytes)?;
-    let resource = StreamResource { source: Mutex::new(Source::Push(Chunker::new())), limits, parse, mode };
+    let resource = StreamResource {
+        source: Mutex::new(Source::Push(Chunker::new())),
+        limits,
+        parse,
+        mode,
+    };
     Ok((atoms::ok(), ResourceArc::new(resource)))
 }
 
@@ -105,7 +143,9 @@ fn stream_open_push(mode: Atom, validate_utf8: bool, max_records: usize, max_byt
 #[rustler::nif(schedule = "DirtyCpu")]
 fn stream_feed(resource: ResourceArc<StreamResource>, chunk: Term) -> NifResult<Atom> {
     let mut source = resource.source.lock().map_err(|_| rustler::Error::BadArg)?;
-    let Source::Push(chunker) = &mut *source else { return Err(rustler::Error::BadArg) };
+    let Source::Push(chunker) = &mut *source else {
+        return Err(rustler::Error::BadArg);
+    };
     if let Ok(bin) = chunk.decode::<Binary>() {
         chunker.feed(bin.as_slice());
     } else if chunk.decode::<Atom>().ok() == Some(atoms::eof()) {
@@ -150,20 +190,29 @@ fn stream_close(resource: ResourceArc<StreamResource>) -> Atom {
     atoms::ok()
 }
 
-fn batch_term<'a>(env: Env<'a>, resource: &StreamResource, raw: &RawBatch, items: Vec<ParsedItem>) -> Term<'a> {
+fn batch_term<'a>(
+    env: Env<'a>,
+    resource: &StreamResource,
+    raw: &RawBatch,
+    items: Vec<ParsedItem>,
+) -> Term<'a> {
     let mut builder = TermBuilder::new(env);
     let mut terms = Vec::with_capacity(items.len());
     let mut skipped = 0u64;
     for item in items {
         match item {
-            ParsedItem::Record { start, end, spans } => match Record::from_parts(&raw.data[start..end], spans) {
-                Some(record) => terms.push(builder.record(&record)),
-                None => skipped += 1,
-            },
+            ParsedItem::Record { start, end, spans } => {
+                match Record::from_parts(&raw.data[start..end], spans) {
+                    Some(record) => terms.push(builder.record(&record)),
+                    None => skipped += 1,
+                }
+            }
             ParsedItem::Error(e) => match resource.mode {
                 Mode::Skip => skipped += 1,
                 // Strict streams raise on the first error; the Elixir side does that.
-                Mode::Strict | Mode::Permissive => terms.push((atoms::error(), error_term(env, &e)).encode(env)),
+                Mode::Strict | Mode::Permissive => {
+                    terms.push((atoms::error(), error_term(env, &e)).encode(env))
+                }
             },
         }
     }

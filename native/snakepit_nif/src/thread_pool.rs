@@ -30,6 +30,8 @@ mod atoms {
         __panic__,
         count,
         scan,
+        parse,
+        validate,
     }
 }
 
@@ -47,6 +49,8 @@ enum Command {
     Panic,
     Count,
     Scan,
+    Parse,
+    Validate,
 }
 
 impl Command {
@@ -61,6 +65,10 @@ impl Command {
             Command::Count
         } else if atom == atoms::scan() {
             Command::Scan
+        } else if atom == atoms::parse() {
+            Command::Parse
+        } else if atom == atoms::validate() {
+            Command::Validate
         } else {
             return None;
         })
@@ -320,6 +328,78 @@ fn run_command<'a>(env: Env<'a>, command: Command, args: Term<'a>) -> Term<'a> {
             }
             Err(_) => invalid(env, command),
         },
+        // Same term shapes as the dirty-scheduler NIFs in parse_nif.rs, built with the same
+        // TermBuilder, so both profiles return identical results.
+        Command::Parse => match args.decode::<(Binary, Atom, bool)>() {
+            Ok((input, mode, validate_utf8)) => match crate::options::mode(mode) {
+                Ok(mode) => parse(env, input.as_slice(), mode, validate_utf8),
+                Err(_) => invalid(env, command),
+            },
+            Err(_) => invalid(env, command),
+        },
+        Command::Validate => match args.decode::<(Binary, bool)>() {
+            Ok((input, validate_utf8)) => {
+                let mut errors = Vec::new();
+                snakepit_core::read::for_each_item(
+                    input.as_slice(),
+                    0,
+                    0,
+                    snakepit_core::ParseOptions { validate_utf8 },
+                    |item| {
+                        if let Err(e) = item {
+                            errors.push(crate::terms::error_term(env, &e));
+                        }
+                        true
+                    },
+                );
+                (atoms::ok(), errors).encode(env)
+            }
+            Err(_) => invalid(env, command),
+        },
+    }
+}
+
+/// `{:ok, items, skipped}` or `{:error, %ParseError{}}`, as `parse_binary`.
+fn parse<'a>(
+    env: Env<'a>,
+    input: &[u8],
+    mode: snakepit_core::Mode,
+    validate_utf8: bool,
+) -> Term<'a> {
+    use snakepit_core::Mode;
+    let mut builder = crate::terms::TermBuilder::new(env);
+    let mut items = Vec::new();
+    let mut skipped = 0u64;
+    let mut failure = None;
+    snakepit_core::read::for_each_item(
+        input,
+        0,
+        0,
+        snakepit_core::ParseOptions { validate_utf8 },
+        |item| match item {
+            Ok(record) => {
+                items.push(builder.record(&record));
+                true
+            }
+            Err(e) => match mode {
+                Mode::Strict => {
+                    failure = Some(e);
+                    false
+                }
+                Mode::Permissive => {
+                    items.push((atoms::error(), crate::terms::error_term(env, &e)).encode(env));
+                    true
+                }
+                Mode::Skip => {
+                    skipped += 1;
+                    true
+                }
+            },
+        },
+    );
+    match failure {
+        Some(e) => (atoms::error(), crate::terms::error_term(env, &e)).encode(env),
+        None => (atoms::ok(), items, skipped).encode(env),
     }
 }
 

@@ -147,7 +147,10 @@ defmodule Snakepit.Marc.ParseTest do
         Marc.parse("", mode: :lenient)
       end
 
-      assert_raise ArgumentError, ~r/unknown option \[:bogus\]/, fn -> Marc.parse("", bogus: 1) end
+      assert_raise ArgumentError, ~r/unknown option \[:bogus\]/, fn ->
+        Marc.parse("", bogus: 1)
+      end
+
       assert_raise ArgumentError, ~r/expects a binary/, fn -> Marc.parse(:nope) end
     end
   end
