@@ -21,7 +21,8 @@ defmodule Snakepit do
     * `:scan` - `[binary]`; returns `{:ok, [{offset, length}]}`
     * `:count` - `[binary]` or `[binary, opts]`; returns `{:ok, %{records: n, errors: m}}`
     * `:ping` - `[term]`; returns `{:ok, term}` (round trip, for benchmarks)
-    * `:sleep` - `[ms]`; holds a slot for `ms` milliseconds (diagnostic)
+    * `:sleep` - `[ms]` or `[ms, payload]`; holds a slot (and the payload) for `ms`
+      milliseconds (diagnostic)
 
   ## Errors
 

@@ -80,9 +80,9 @@ defmodule Snakepit.Lifecycle do
       :ok ->
         threshold = config.memory_threshold_mb
 
-        if threshold != :infinity and
-             WorkerProfile.metadata(profile, handle).memory > threshold * @mib do
-          Manager.recycle(state.manager, id, :memory)
+        if threshold != :infinity do
+          memory = WorkerProfile.metadata(profile, handle).memory
+          if memory > threshold * @mib, do: Manager.recycle(state.manager, id, :memory, memory)
         end
 
       {:error, reason} ->

@@ -30,11 +30,11 @@ defmodule Snakepit.Pool.Manager do
 
   def workers(manager), do: GenServer.call(manager, :workers)
 
-  def recycle(manager, worker_id, reason),
-    do: GenServer.call(manager, {:recycle, worker_id, reason, :graceful})
+  def recycle(manager, worker_id, reason, observed_memory \\ nil),
+    do: GenServer.call(manager, {:recycle, worker_id, reason, :graceful, observed_memory})
 
   def replace(manager, worker_id, reason),
-    do: GenServer.call(manager, {:recycle, worker_id, reason, :now})
+    do: GenServer.call(manager, {:recycle, worker_id, reason, :now, nil})
 
   def status(manager), do: GenServer.call(manager, :status)
 
@@ -169,11 +169,17 @@ defmodule Snakepit.Pool.Manager do
     {:reply, status, state}
   end
 
-  def handle_call({:recycle, id, reason, mode}, _from, state) do
+  def handle_call({:recycle, id, reason, mode, observed_memory}, _from, state) do
     case state.workers do
-      %{^id => %{status: :active}} -> {:reply, :ok, recycle_worker(state, id, reason, mode)}
-      %{^id => _draining} -> {:reply, :ok, state}
-      _ -> {:reply, {:error, :worker_not_found}, state}
+      %{^id => %{status: :active}} ->
+        state = put_in(state.workers[id][:observed_memory], observed_memory)
+        {:reply, :ok, recycle_worker(state, id, reason, mode)}
+
+      %{^id => _draining} ->
+        {:reply, :ok, state}
+
+      _ ->
+        {:reply, {:error, :worker_not_found}, state}
     end
   end
 
@@ -373,6 +379,8 @@ defmodule Snakepit.Pool.Manager do
   defp finish_retire(state, id) do
     {w, workers} = Map.pop(state.workers, id)
     meta = WorkerProfile.metadata(state.profile, w.handle)
+    # Reported memory: what triggered a :memory recycle, not what is left after draining.
+    meta = %{meta | memory: max(meta.memory, w[:observed_memory] || 0)}
     Process.demonitor(w.mref, [:flush])
     state.profile.stop_worker(w.handle)
     emit_recycled(state, id, w, w.reason, meta)

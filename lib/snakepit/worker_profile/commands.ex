@@ -14,8 +14,11 @@ defmodule Snakepit.WorkerProfile.Commands do
   @doc "Runs `command` in the calling process."
   def run(:ping, [term]), do: {:ok, term}
 
-  def run(:sleep, [ms]) when is_integer(ms) and ms >= 0 do
+  # `[ms]` or `[ms, payload]`: holds the slot, and the payload's memory, for `ms`.
+  def run(:sleep, [ms | payload]) when is_integer(ms) and ms >= 0 and length(payload) <= 1 do
     Process.sleep(ms)
+    # Keeps the payload referenced until the sleep ends.
+    _ = :erlang.phash2(payload, 1)
     {:ok, ms}
   end
 
@@ -64,6 +67,9 @@ defmodule Snakepit.WorkerProfile.Commands do
 
   def native_plan(:sleep, [ms]) when is_integer(ms) and ms >= 0,
     do: {:native, :sleep, ms, &Function.identity/1}
+
+  def native_plan(:sleep, [ms, payload]) when is_integer(ms) and ms >= 0,
+    do: {:native, :sleep, {ms, payload}, &Function.identity/1}
 
   def native_plan(:__panic__, []), do: {:native, :__panic__, nil, &Function.identity/1}
 

@@ -16,7 +16,7 @@ defmodule Snakepit.WorkerProfile.Process do
   @completed 2
   @closed 1_000_000
 
-  defstruct [:pid, :id, :counters]
+  defstruct [:pid, :id, :counters, max_requests: :infinity]
 
   # -- behaviour ----------------------------------------------------------------------------
 
@@ -31,8 +31,17 @@ defmodule Snakepit.WorkerProfile.Process do
     }
 
     case DynamicSupervisor.start_child(config.supervisor, spec) do
-      {:ok, pid} -> {:ok, %__MODULE__{pid: pid, id: config.worker_id, counters: counters}}
-      {:error, reason} -> {:error, reason}
+      {:ok, pid} ->
+        {:ok,
+         %__MODULE__{
+           pid: pid,
+           id: config.worker_id,
+           counters: counters,
+           max_requests: config.max_requests
+         }}
+
+      {:error, reason} ->
+        {:error, reason}
     end
   end
 
@@ -46,9 +55,10 @@ defmodule Snakepit.WorkerProfile.Process do
   end
 
   @impl Snakepit.WorkerProfile
-  def execute_request(%__MODULE__{pid: pid, counters: counters}, request, timeout) do
-    # Atomic check-out: whoever takes the slot from 0 to 1 owns it.
-    if :atomics.add_get(counters, @load, 1) == 1 do
+  def execute_request(%__MODULE__{pid: pid, counters: counters} = handle, request, timeout) do
+    # Atomic check-out: whoever takes the slot from 0 to 1 owns it. A worker that has used
+    # up its max_requests takes no more while its replacement is on the way.
+    if :atomics.add_get(counters, @load, 1) == 1 and not used_up?(handle) do
       mref = :erlang.monitor(:process, pid, alias: :reply_demonitor)
       send(pid, {:"$snakepit_request", mref, request})
 
@@ -70,11 +80,19 @@ defmodule Snakepit.WorkerProfile.Process do
     end
   end
 
+  # Exact while the slot is held: capacity 1 means no other request is running.
+  defp used_up?(%__MODULE__{max_requests: :infinity}), do: false
+
+  defp used_up?(%__MODULE__{counters: counters, max_requests: max}),
+    do: :atomics.get(counters, @completed) >= max
+
   @impl Snakepit.WorkerProfile
   def get_capacity(_handle), do: 1
 
   @impl Snakepit.WorkerProfile
-  def get_load(%__MODULE__{counters: counters}), do: min(:atomics.get(counters, @load), 1)
+  def get_load(%__MODULE__{counters: counters} = handle) do
+    if used_up?(handle), do: 1, else: min(:atomics.get(counters, @load), 1)
+  end
 
   @impl Snakepit.WorkerProfile
   def health_check(%__MODULE__{pid: pid}) do

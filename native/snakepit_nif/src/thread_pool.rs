@@ -39,7 +39,7 @@ mod atoms {
 static LIVE_POOLS: AtomicUsize = AtomicUsize::new(0);
 static LIVE_THREADS: AtomicUsize = AtomicUsize::new(0);
 
-/// A fixed per-thread allowance in the memory report: rayon threads get this stack size.
+/// Rayon threads get this stack size (reserved, not committed).
 const THREAD_STACK_BYTES: usize = 2 * 1024 * 1024;
 
 #[derive(Clone, Copy, Debug)]
@@ -83,6 +83,9 @@ struct Inner {
     /// Bytes of arguments that queued and running jobs keep alive.
     held_bytes: AtomicUsize,
     completed: AtomicU64,
+    /// Slots ever checked out: with `max_requests` it stops check-outs at the limit, so a
+    /// worker never runs more than its share while its replacement is on the way.
+    started: AtomicU64,
     /// Jobs whose reply is not yet sent: the owner process may stop only at zero, so no
     /// caller sees the owner's `:DOWN` before its reply.
     unsent: AtomicUsize,
@@ -142,6 +145,7 @@ fn thread_pool_new(
             in_flight: AtomicUsize::new(0),
             held_bytes: AtomicUsize::new(0),
             completed: AtomicU64::new(0),
+            started: AtomicU64::new(0),
             unsent: AtomicUsize::new(0),
             notify,
             worker_id,
@@ -164,27 +168,15 @@ fn thread_pool_submit<'a>(
         return (atoms::error(), (atoms::unknown_command(), command)).encode(env);
     };
     let inner = &resource.inner;
-    let mut current = inner.in_flight.load(Ordering::Acquire);
-    loop {
-        if current >= inner.threads {
-            return atoms::busy().encode(env);
-        }
-        match inner.in_flight.compare_exchange_weak(
-            current,
-            current + 1,
-            Ordering::AcqRel,
-            Ordering::Acquire,
-        ) {
-            Ok(_) => break,
-            Err(seen) => current = seen,
-        }
+    if let Err(refused) = check_out(inner) {
+        return refused.encode(env);
     }
     let guard = inner.pool.read().unwrap_or_else(|e| e.into_inner());
     let Some(pool) = guard.as_ref() else {
         inner.in_flight.fetch_sub(1, Ordering::AcqRel);
         return atoms::closed().encode(env);
     };
-    let bytes = args.decode::<Binary>().map(|b| b.len()).unwrap_or(0);
+    let bytes = binary_bytes(args, 2);
     inner.held_bytes.fetch_add(bytes, Ordering::Relaxed);
     inner.unsent.fetch_add(1, Ordering::AcqRel);
     let owned = OwnedEnv::new();
@@ -199,6 +191,54 @@ fn thread_pool_submit<'a>(
     };
     pool.spawn(move || job.run());
     atoms::ok().encode(env)
+}
+
+/// Bytes of the binaries in `term` (looking `depth` levels into tuples and lists): what a
+/// job keeps alive, counted for the memory report.
+fn binary_bytes(term: Term, depth: u32) -> usize {
+    if let Ok(binary) = term.decode::<Binary>() {
+        return binary.len();
+    }
+    if depth == 0 {
+        return 0;
+    }
+    if let Ok(items) = rustler::types::tuple::get_tuple(term) {
+        return items.iter().map(|t| binary_bytes(*t, depth - 1)).sum();
+    }
+    if let Ok(items) = term.decode::<Vec<Term>>() {
+        return items.iter().map(|t| binary_bytes(*t, depth - 1)).sum();
+    }
+    0
+}
+
+/// Takes one slot: `Err(:busy)` when every thread is taken, `Err(:closed)` when the worker
+/// has used up its `max_requests`.
+fn check_out(inner: &Inner) -> Result<(), Atom> {
+    if inner.max_requests > 0 {
+        let reserved = inner.started.fetch_add(1, Ordering::AcqRel);
+        if reserved >= inner.max_requests {
+            inner.started.fetch_sub(1, Ordering::AcqRel);
+            return Err(atoms::closed());
+        }
+    }
+    let mut current = inner.in_flight.load(Ordering::Acquire);
+    loop {
+        if current >= inner.threads {
+            if inner.max_requests > 0 {
+                inner.started.fetch_sub(1, Ordering::AcqRel);
+            }
+            return Err(atoms::busy());
+        }
+        match inner.in_flight.compare_exchange_weak(
+            current,
+            current + 1,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        ) {
+            Ok(_) => return Ok(()),
+            Err(seen) => current = seen,
+        }
+    }
 }
 
 struct Job {
@@ -284,7 +324,11 @@ fn invalid<'a>(env: Env<'a>, command: Command) -> Term<'a> {
 fn run_command<'a>(env: Env<'a>, command: Command, args: Term<'a>) -> Term<'a> {
     match command {
         Command::Ping => (atoms::ok(), args).encode(env),
-        Command::Sleep => match args.decode::<u64>() {
+        // `ms` or `{ms, payload}`: holds a slot (and the payload's bytes) for `ms`.
+        Command::Sleep => match args
+            .decode::<u64>()
+            .or_else(|_| args.decode::<(u64, Term)>().map(|(ms, _)| ms))
+        {
             Ok(ms) => {
                 std::thread::sleep(Duration::from_millis(ms));
                 (atoms::ok(), ms).encode(env)
@@ -408,20 +452,8 @@ fn parse<'a>(
 #[rustler::nif]
 fn thread_pool_acquire(resource: ResourceArc<ThreadPoolResource>) -> Atom {
     let inner = &resource.inner;
-    let mut current = inner.in_flight.load(Ordering::Acquire);
-    loop {
-        if current >= inner.threads {
-            return atoms::busy();
-        }
-        match inner.in_flight.compare_exchange_weak(
-            current,
-            current + 1,
-            Ordering::AcqRel,
-            Ordering::Acquire,
-        ) {
-            Ok(_) => break,
-            Err(seen) => current = seen,
-        }
+    if let Err(refused) = check_out(inner) {
+        return refused;
     }
     if inner.pool.read().map(|p| p.is_none()).unwrap_or(true) {
         inner.in_flight.fetch_sub(1, Ordering::AcqRel);
@@ -470,31 +502,35 @@ fn thread_pool_close(resource: ResourceArc<ThreadPoolResource>) -> Atom {
 
 /// `{in_flight, unsent, threads, completed, native_bytes}` for load, drain, capacity and
 /// memory accounting.
-/// `native_bytes` counts argument bytes held by queued or running jobs plus the threads'
-/// stacks (while the pool is open).
+/// `native_bytes` counts the bytes queued and running jobs keep alive plus the resource
+/// itself; thread stacks are reserved address space, mostly never touched, so they are not
+/// counted.
 #[rustler::nif]
 fn thread_pool_stats(
     resource: ResourceArc<ThreadPoolResource>,
 ) -> (usize, usize, usize, u64, usize) {
     let inner = &resource.inner;
-    let open = inner.pool.read().map(|p| p.is_some()).unwrap_or(false);
-    let stacks = if open {
-        inner.threads * THREAD_STACK_BYTES
-    } else {
-        0
-    };
     (
         inner.in_flight.load(Ordering::Acquire),
         inner.unsent.load(Ordering::Acquire),
         inner.threads,
         inner.completed.load(Ordering::Relaxed),
-        inner.held_bytes.load(Ordering::Relaxed) + stacks + std::mem::size_of::<Inner>(),
+        inner.held_bytes.load(Ordering::Relaxed) + std::mem::size_of::<Inner>(),
     )
 }
 
+/// Slots in use; a closed or used-up worker reports itself full, so nobody routes to it.
 #[rustler::nif]
 fn thread_pool_load(resource: ResourceArc<ThreadPoolResource>) -> usize {
-    resource.inner.in_flight.load(Ordering::Acquire)
+    let inner = &resource.inner;
+    let used_up =
+        inner.max_requests > 0 && inner.started.load(Ordering::Acquire) >= inner.max_requests;
+    let closed = inner.pool.read().map(|p| p.is_none()).unwrap_or(true);
+    if used_up || closed {
+        inner.threads
+    } else {
+        inner.in_flight.load(Ordering::Acquire)
+    }
 }
 
 /// `{open_pools, live_threads}` across the VM.
