@@ -81,9 +81,11 @@ defmodule Snakepit.Telemetry do
       measurements: [:uptime, :request_count, :memory],
       metadata: [:pool, :profile, :worker, :reason],
       doc:
-        "A worker was retired after its in-flight requests finished. `uptime` in native " <>
-          "units, `memory` in bytes (process plus native). `reason`: `:ttl`, `:max_requests`, " <>
-          "`:memory`, `:manual`, `:health_check` or `:crashed`."
+        "A worker left the pool: after its in-flight requests finished for `:ttl`, " <>
+          "`:max_requests`, `:memory` and `:manual`, at once for `:health_check` and " <>
+          "`:crashed` (a replacement is started in every case). `uptime` in native " <>
+          "units, `memory` in bytes (process plus native bytes held; for `:memory`, the " <>
+          "amount that triggered it)."
     },
     %{
       event: [:snakepit, :worker, :health_check_failed],

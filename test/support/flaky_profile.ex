@@ -1,7 +1,8 @@
 defmodule Snakepit.Test.FlakyProfile do
   @moduledoc false
   # The :process profile with a health check that fails for workers whose id is in the
-  # :persistent_term set under {__MODULE__, pool}: lets tests make one worker unhealthy.
+  # :persistent_term set under {__MODULE__, pool} (lets tests make one worker unhealthy), and
+  # a request that raises in the caller.
   @behaviour Snakepit.WorkerProfile
   alias Snakepit.WorkerProfile.Process, as: Base
 
@@ -18,7 +19,9 @@ defmodule Snakepit.Test.FlakyProfile do
 
   @impl true
   def stop_worker(h), do: Base.stop_worker(h.handle)
+  # Raises in the calling process, as a buggy profile would: the request span's :exception.
   @impl true
+  def execute_request(_h, {:__raise_in_caller__, _}, _timeout), do: raise("profile bug")
   def execute_request(h, request, timeout), do: Base.execute_request(h.handle, request, timeout)
   @impl true
   def get_capacity(h), do: Base.get_capacity(h.handle)
