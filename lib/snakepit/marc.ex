@@ -51,7 +51,7 @@ defmodule Snakepit.Marc do
   def parse(binary, opts) when is_binary(binary) do
     %{mode: mode, validate_utf8: utf8, report: report} = Options.validate!(opts, :read)
 
-    case Native.parse_binary(binary, mode, utf8) do
+    case Native.parse_binary(binary, mode, utf8, 0, 0) do
       {:ok, items, skipped} when report -> {:ok, items, %{skipped: skipped}}
       {:ok, items, _skipped} -> {:ok, items}
       {:error, %ParseError{}} = error -> error
@@ -102,6 +102,76 @@ defmodule Snakepit.Marc do
   """
   @spec stream(term, keyword) :: Enumerable.t()
   def stream(source, opts \\ []), do: Snakepit.Marc.Stream.new(source, opts)
+
+  @doc """
+  Cuts `source` into `Snakepit.Marc.Batch`es of whole, unparsed records (framing only),
+  for parsing in other processes with `parse_batch/2`. Takes the same sources and options as
+  `stream/2`; `:batch_size` and `:max_batch_bytes` size the batches.
+
+      iex> "../shared/corpus/real/loc_bibliographic.mrc"
+      ...> |> Snakepit.Marc.batches(batch_size: 200)
+      ...> |> Enum.map(& &1.count)
+      [200, 186]
+  """
+  @spec batches(term, keyword) :: Enumerable.t()
+  def batches(source, opts \\ []), do: Snakepit.Marc.Stream.batches(source, opts)
+
+  @doc """
+  Parses a `Snakepit.Marc.Batch` (in any process). Takes `parse/2`'s options; errors
+  carry the batch's absolute offsets and record indices.
+  """
+  @spec parse_batch(Snakepit.Marc.Batch.t(), keyword) ::
+          {:ok, [item]} | {:ok, [item], %{skipped: non_neg_integer}} | {:error, ParseError.t()}
+  def parse_batch(%Snakepit.Marc.Batch{} = batch, opts \\ []) do
+    %{mode: mode, validate_utf8: utf8, report: report} = Options.validate!(opts, :read)
+
+    case Native.parse_binary(batch.data, mode, utf8, batch.base_offset, batch.first_index) do
+      {:ok, items, skipped} when report -> {:ok, items, %{skipped: skipped}}
+      {:ok, items, _skipped} -> {:ok, items}
+      {:error, %ParseError{}} = error -> error
+    end
+  end
+
+  @doc """
+  Applies `fun` to every record of `source` in parallel, in several processes at once, and
+  returns a lazy stream of the results (in source order unless `ordered: false`).
+
+  Native code only frames the source; each batch is parsed *and* handled in a worker
+  process, so building records, running `fun` and garbage collection all scale with the
+  workers. Only `fun`'s results are copied back: return what you need, not whole records.
+
+  In `:permissive` mode `fun` also receives `{:error, %Snakepit.Marc.ParseError{}}` items;
+  in `:strict` mode the first bad record raises in the caller.
+
+      iex> "../shared/corpus/synthetic/realistic_2000.mrc"
+      ...> |> Snakepit.Marc.map(&Snakepit.Marc.Record.title/1, workers: 2)
+      ...> |> Enum.count()
+      2000
+
+  ## Options
+
+    * `:workers` - processes working at once (default: schedulers online).
+    * `:ordered` - keep source order (default `true`).
+    * `:timeout` - per batch, in ms (default `:infinity`).
+    * `:pool` - run each batch in a worker of this `Snakepit.Pool` (under its capacity).
+    * plus the options of `stream/2` and `parse/2`.
+  """
+  @spec map(term, (item -> result), keyword) :: Enumerable.t() when result: term
+  def map(source, fun, opts \\ []), do: Snakepit.Marc.FanOut.map(source, fun, opts)
+
+  @doc """
+  Runs `fun` on every record of `source` in parallel for its side effects; returns `:ok`.
+  Same options as `map/3` (order is not kept).
+  """
+  @spec each(term, (item -> term), keyword) :: :ok
+  def each(source, fun, opts \\ []) do
+    source
+    |> Snakepit.Marc.FanOut.map(
+      fn item -> fun.(item) && nil end,
+      Keyword.put(opts, :ordered, false)
+    )
+    |> Stream.run()
+  end
 
   @doc """
   Encodes one record or a list of records as ISO 2709 iodata. Record length, base address

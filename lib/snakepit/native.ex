@@ -10,17 +10,21 @@ defmodule Snakepit.Native do
   end
 
   def native_version, do: :erlang.nif_error(:nif_not_loaded)
-  def parse_binary(_binary, _mode, _validate_utf8), do: :erlang.nif_error(:nif_not_loaded)
+
+  def parse_binary(_binary, _mode, _validate_utf8, _base_offset, _first_index),
+    do: :erlang.nif_error(:nif_not_loaded)
+
   def count_binary(_binary, _validate_utf8), do: :erlang.nif_error(:nif_not_loaded)
   def validate_binary(_binary, _validate_utf8), do: :erlang.nif_error(:nif_not_loaded)
   def scan_binary(_binary), do: :erlang.nif_error(:nif_not_loaded)
 
-  def stream_open_file(_path, _mode, _utf8, _max_records, _max_bytes, _threads, _capacity),
+  def stream_open_file(_path, _mode, _utf8, _max_records, _max_bytes, _threads, _capacity, _raw),
     do: :erlang.nif_error(:nif_not_loaded)
 
-  def stream_open_push(_mode, _utf8, _max_records, _max_bytes),
+  def stream_open_push(_mode, _utf8, _max_records, _max_bytes, _raw),
     do: :erlang.nif_error(:nif_not_loaded)
 
+  def debug_hold_scheduler(_ms), do: :erlang.nif_error(:nif_not_loaded)
   def stream_feed(_resource, _chunk), do: :erlang.nif_error(:nif_not_loaded)
   def stream_next(_resource), do: :erlang.nif_error(:nif_not_loaded)
   def stream_close(_resource), do: :erlang.nif_error(:nif_not_loaded)

@@ -7,13 +7,19 @@ defmodule Snakepit.Marc.Stream do
   alias Snakepit.Marc.{Options, ParseError, Source}
   alias Snakepit.Native
 
-  def new(source, opts) do
+  @doc "A stream of records (or errors standing in for bad ones, per mode)."
+  def new(source, opts), do: build(source, opts, false)
+
+  @doc "A stream of `%Snakepit.Marc.Batch{}`: whole frames, unparsed, for fan-out."
+  def batches(source, opts), do: build(source, opts, true)
+
+  defp build(source, opts, raw) do
     source = Source.classify!(source)
     opts = Options.validate!(opts, :stream)
-    Stream.resource(fn -> open(source, opts) end, &next/1, &close/1)
+    Stream.resource(fn -> open(source, opts, raw) end, &next/1, &close/1)
   end
 
-  defp open({:file, path}, opts) do
+  defp open({:file, path}, opts, raw) do
     threads = Options.threads(opts.threads)
 
     case Native.stream_open_file(
@@ -23,7 +29,8 @@ defmodule Snakepit.Marc.Stream do
            opts.batch_size,
            opts.max_batch_bytes,
            threads,
-           opts.buffer
+           opts.buffer,
+           raw
          ) do
       {:ok, resource, id} ->
         %{resource: resource, id: id, puller: nil, mode: opts.mode, skipped: 0, raise: nil}
@@ -33,13 +40,14 @@ defmodule Snakepit.Marc.Stream do
     end
   end
 
-  defp open(source, opts) do
+  defp open(source, opts, raw) do
     {:ok, resource} =
       Native.stream_open_push(
         opts.mode,
         opts.validate_utf8,
         opts.batch_size,
-        opts.max_batch_bytes
+        opts.max_batch_bytes,
+        raw
       )
 
     puller = Source.puller(source, opts.chunk_size)
@@ -53,6 +61,16 @@ defmodule Snakepit.Marc.Stream do
     case Native.stream_next(state.resource) do
       {:batch, items, skipped} ->
         emit(items, %{state | skipped: state.skipped + skipped})
+
+      {:raw, data, base_offset, first_index, count} ->
+        batch = %Snakepit.Marc.Batch{
+          data: data,
+          base_offset: base_offset,
+          first_index: first_index,
+          count: count
+        }
+
+        {[batch], state}
 
       :wait ->
         id = state.id

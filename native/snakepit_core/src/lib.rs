@@ -8,6 +8,7 @@
 
 pub mod chunker;
 pub mod error;
+pub mod marc8;
 pub mod parse;
 pub mod pipeline;
 pub mod read;
@@ -15,6 +16,10 @@ pub mod record;
 pub mod scan;
 
 pub use error::{ErrorKind, MarcError, Result};
+pub use marc8::{
+    marc8_to_utf8, record_to_utf8, Marc8Decoder, Marc8Error, Marc8ErrorMode, Marc8Options,
+    Normalization,
+};
 pub use parse::{parse_record, Origin, ParseOptions};
 pub use read::{read_all, Item, Mode};
 pub use record::{FieldRef, OwnedField, OwnedRecord, Record, SubfieldRef};

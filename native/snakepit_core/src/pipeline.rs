@@ -34,6 +34,9 @@ pub struct PipelineOptions {
     pub channel_capacity: usize,
     /// Bytes read from the source at a time.
     pub read_size: usize,
+    /// Parse batches on the pool. Off for fan-out, where each batch is parsed by the
+    /// process that handles it and the pipeline only frames.
+    pub parse_items: bool,
 }
 
 impl Default for PipelineOptions {
@@ -46,6 +49,7 @@ impl Default for PipelineOptions {
                 .unwrap_or(1),
             channel_capacity: 4,
             read_size: 1 << 20,
+            parse_items: true,
         }
     }
 }
@@ -182,14 +186,23 @@ fn read_loop<R: Read>(
             raws.push(raw);
         }
         let parse = opts.parse;
-        let batches: Vec<ParsedBatch> = pool.install(|| {
-            raws.into_par_iter()
-                .map(|raw| {
-                    let items = raw.parse(parse);
-                    ParsedBatch { raw, items }
+        let batches: Vec<ParsedBatch> = if opts.parse_items {
+            pool.install(|| {
+                raws.into_par_iter()
+                    .map(|raw| {
+                        let items = raw.parse(parse);
+                        ParsedBatch { raw, items }
+                    })
+                    .collect()
+            })
+        } else {
+            raws.into_iter()
+                .map(|raw| ParsedBatch {
+                    raw,
+                    items: Vec::new(),
                 })
                 .collect()
-        });
+        };
         for batch in batches {
             if tx.send(Ok(batch)).is_err() {
                 return; // the consumer is gone

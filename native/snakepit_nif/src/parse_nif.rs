@@ -15,6 +15,8 @@ fn parse_binary<'a>(
     input: Binary<'a>,
     mode: Atom,
     validate_utf8: bool,
+    base_offset: u64,
+    first_index: u64,
 ) -> NifResult<Term<'a>> {
     let mode = options::mode(mode)?;
     let opts = ParseOptions { validate_utf8 };
@@ -22,26 +24,32 @@ fn parse_binary<'a>(
     let mut items = Vec::new();
     let mut skipped = 0u64;
     let mut failure = None;
-    for_each_item(input.as_slice(), 0, 0, opts, |item| match item {
-        Ok(record) => {
-            items.push(builder.record(&record));
-            true
-        }
-        Err(e) => match mode {
-            Mode::Strict => {
-                failure = Some(e);
-                false
-            }
-            Mode::Permissive => {
-                items.push((atoms::error(), error_term(env, &e)).encode(env));
+    for_each_item(
+        input.as_slice(),
+        base_offset,
+        first_index,
+        opts,
+        |item| match item {
+            Ok(record) => {
+                items.push(builder.record(&record));
                 true
             }
-            Mode::Skip => {
-                skipped += 1;
-                true
-            }
+            Err(e) => match mode {
+                Mode::Strict => {
+                    failure = Some(e);
+                    false
+                }
+                Mode::Permissive => {
+                    items.push((atoms::error(), error_term(env, &e)).encode(env));
+                    true
+                }
+                Mode::Skip => {
+                    skipped += 1;
+                    true
+                }
+            },
         },
-    });
+    );
     Ok(match failure {
         Some(e) => (atoms::error(), error_term(env, &e)).encode(env),
         None => (atoms::ok(), items, skipped).encode(env),
@@ -97,4 +105,16 @@ fn scan_binary(input: Binary) -> Vec<(usize, usize)> {
             _ => None,
         })
         .collect()
+}
+
+/// Spins on the calling (normal) scheduler for `ms` milliseconds. Exists so the test suite
+/// can prove its scheduler probe detects a NIF that holds a normal scheduler; never use it.
+#[rustler::nif]
+fn debug_hold_scheduler(ms: u64) -> u64 {
+    let start = std::time::Instant::now();
+    let mut spins = 0u64;
+    while start.elapsed() < std::time::Duration::from_millis(ms.min(1_000)) {
+        spins = std::hint::black_box(spins + 1);
+    }
+    spins
 }

@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 mod stream_atoms {
-    rustler::atoms! { batch, wait, need_input, snakepit_stream_ready }
+    rustler::atoms! { batch, raw, wait, need_input, snakepit_stream_ready }
 }
 
 enum Source {
@@ -31,6 +31,8 @@ pub struct StreamResource {
     limits: BatchLimits,
     parse: ParseOptions,
     mode: Mode,
+    /// Frame only: batches leave as raw record-aligned binaries for fan-out.
+    raw: bool,
 }
 
 #[rustler::resource_impl]
@@ -78,6 +80,7 @@ fn stream_open_file<'a>(
     max_bytes: usize,
     threads: usize,
     channel_capacity: usize,
+    raw: bool,
 ) -> NifResult<Term<'a>> {
     let (mode, parse, limits) = settings(mode, validate_utf8, max_records, max_bytes)?;
     let file = match std::fs::File::open(&path).and_then(|f| {
@@ -106,6 +109,7 @@ fn stream_open_file<'a>(
         parse,
         threads,
         channel_capacity,
+        parse_items: !raw,
         ..PipelineOptions::default()
     };
     let pipeline = match Pipeline::spawn(file, opts, notify) {
@@ -117,6 +121,7 @@ fn stream_open_file<'a>(
         limits,
         parse,
         mode,
+        raw,
     };
     Ok((atoms::ok(), ResourceArc::new(resource), id).encode(env))
 }
@@ -128,6 +133,7 @@ fn stream_open_push(
     validate_utf8: bool,
     max_records: usize,
     max_bytes: usize,
+    raw: bool,
 ) -> NifResult<(Atom, ResourceArc<StreamResource>)> {
     let (mode, parse, limits) = settings(mode, validate_utf8, max_records, max_bytes)?;
     let resource = StreamResource {
@@ -135,6 +141,7 @@ fn stream_open_push(
         limits,
         parse,
         mode,
+        raw,
     };
     Ok((atoms::ok(), ResourceArc::new(resource)))
 }
@@ -163,12 +170,14 @@ fn stream_next<'a>(env: Env<'a>, resource: ResourceArc<StreamResource>) -> NifRe
     let mut source = resource.source.lock().map_err(|_| rustler::Error::BadArg)?;
     match &mut *source {
         Source::File(pipeline) => match pipeline.try_next() {
+            Ok(Next::Batch(batch)) if resource.raw => Ok(raw_term(env, &batch.raw)),
             Ok(Next::Batch(batch)) => Ok(batch_term(env, &resource, &batch.raw, batch.items)),
             Ok(Next::Wait) => Ok(stream_atoms::wait().encode(env)),
             Ok(Next::Done) => Ok(atoms::eof().encode(env)),
             Err(e) => Ok((atoms::error(), error_term(env, &e)).encode(env)),
         },
         Source::Push(chunker) => match chunker.next_batch(resource.limits) {
+            Some(raw) if resource.raw => Ok(raw_term(env, &raw)),
             Some(raw) => {
                 let items = raw.parse(resource.parse);
                 Ok(batch_term(env, &resource, &raw, items))
@@ -217,4 +226,19 @@ fn batch_term<'a>(
         }
     }
     (stream_atoms::batch(), terms, skipped).encode(env)
+}
+
+/// `{:raw, data, base_offset, first_index, frames}`: whole frames, for a worker to parse.
+fn raw_term<'a>(env: Env<'a>, raw: &RawBatch) -> Term<'a> {
+    let mut data = rustler::NewBinary::new(env, raw.data.len());
+    data.as_mut_slice().copy_from_slice(&raw.data);
+    let data: Binary = data.into();
+    (
+        stream_atoms::raw(),
+        data,
+        raw.base_offset,
+        raw.first_index,
+        raw.frames.len(),
+    )
+        .encode(env)
 }

@@ -1,0 +1,217 @@
+defmodule Snakepit.Marc.FanOut do
+  # Parallel processing. Native code only frames the source into batches; each batch is
+  # parsed *and* handled inside a worker process, so term building, the user's function and
+  # garbage collection all run in parallel. Only the function's results travel back.
+  #
+  # Workers are long-lived for the whole run (not a task per batch): a worker's heap grows
+  # once to fit a batch and stays, instead of every batch paying for heap growth again.
+  @moduledoc false
+
+  alias Snakepit.Marc
+  alias Snakepit.Marc.{Batch, ParseError}
+
+  @fan_out_keys [:workers, :ordered, :timeout, :pool]
+  # Words; enough for a 200-record batch of ~1 KB records and its terms, so a worker does
+  # not GC its way up to that size on every batch. Each record is its own off-heap binary:
+  # a larger binary "virtual heap" keeps them from forcing a GC every few records.
+  @worker_spawn_opts [min_heap_size: 262_144, min_bin_vheap_size: 1_048_576]
+
+  def map(source, fun, opts) when is_function(fun, 1) and is_list(opts) do
+    {fan_opts, read_opts} = Keyword.split(opts, @fan_out_keys)
+    workers = Keyword.get(fan_opts, :workers, System.schedulers_online())
+    ordered = Keyword.get(fan_opts, :ordered, true)
+    timeout = Keyword.get(fan_opts, :timeout, :infinity)
+    pool = Keyword.get(fan_opts, :pool)
+    validate!(workers, ordered, timeout)
+    parse_opts = Keyword.take(read_opts, [:mode, :validate_utf8])
+    # Checked here, before any process starts, so bad options fail in the caller.
+    Snakepit.Marc.Options.validate!(parse_opts, :read)
+    batches = Marc.batches(source, Keyword.drop(read_opts, [:report]))
+    job = %{fun: fun, parse_opts: parse_opts, pool: pool, timeout: timeout}
+
+    Stream.resource(
+      fn -> start(batches, workers, ordered, job) end,
+      &next/1,
+      &stop/1
+    )
+  end
+
+  def map(_source, fun, opts) when is_list(opts),
+    do: raise(ArgumentError, "expected a function of arity 1, got: #{inspect(fun)}")
+
+  def map(_source, _fun, opts),
+    do: raise(ArgumentError, "options must be a keyword list, got: #{inspect(opts)}")
+
+  defp validate!(workers, ordered, timeout) do
+    unless is_integer(workers) and workers > 0,
+      do: raise(ArgumentError, ":workers must be a positive integer, got: #{inspect(workers)}")
+
+    unless is_boolean(ordered),
+      do: raise(ArgumentError, ":ordered must be a boolean, got: #{inspect(ordered)}")
+
+    unless timeout == :infinity or (is_integer(timeout) and timeout > 0),
+      do:
+        raise(
+          ArgumentError,
+          ":timeout must be a positive integer or :infinity, got: #{inspect(timeout)}"
+        )
+  end
+
+  defp start(batches, count, ordered, job) do
+    ref = make_ref()
+    caller = self()
+
+    workers =
+      for _ <- 1..count do
+        :erlang.spawn_opt(fn -> worker_loop(caller, ref, job) end, [:link | @worker_spawn_opts])
+      end
+
+    %{
+      ref: ref,
+      pull: puller(batches),
+      idle: workers,
+      workers: workers,
+      ordered: ordered,
+      timeout: job.timeout,
+      next_seq: 0,
+      emit_seq: 0,
+      pending: %{},
+      in_flight: 0,
+      done: false
+    }
+  end
+
+  defp next(state) do
+    state = assign(state)
+
+    cond do
+      state.ordered and Map.has_key?(state.pending, state.emit_seq) ->
+        {result, pending} = Map.pop(state.pending, state.emit_seq)
+        emit(result, %{state | pending: pending, emit_seq: state.emit_seq + 1})
+
+      state.done and state.in_flight == 0 ->
+        {:halt, state}
+
+      true ->
+        await(state)
+    end
+  end
+
+  defp await(%{ref: ref} = state) do
+    receive do
+      {^ref, worker, seq, result} ->
+        state = %{state | idle: [worker | state.idle], in_flight: state.in_flight - 1}
+
+        if state.ordered,
+          do: next(%{state | pending: Map.put(state.pending, seq, result)}),
+          else: emit(result, state)
+    after
+      timeout(state.timeout) ->
+        raise Snakepit.Marc.FanOutTimeoutError, timeout: state.timeout
+    end
+  end
+
+  defp timeout(:infinity), do: :infinity
+  # A batch may wait behind one in-flight batch per worker before its own turn.
+  defp timeout(ms), do: ms * 2
+
+  defp emit({:ok, results}, state), do: {results, state}
+  defp emit({:error, %ParseError{} = error}, _state), do: raise(error)
+  defp emit({:raise, kind, reason, stack}, _state), do: :erlang.raise(kind, reason, stack)
+
+  defp assign(%{done: true} = state), do: state
+  defp assign(%{idle: []} = state), do: state
+
+  defp assign(%{idle: [worker | idle]} = state) do
+    case state.pull.(:next) do
+      :eof ->
+        %{state | done: true}
+
+      {%Batch{} = batch, pull} ->
+        send(worker, {state.ref, :batch, state.next_seq, batch})
+
+        assign(%{
+          state
+          | idle: idle,
+            pull: pull,
+            next_seq: state.next_seq + 1,
+            in_flight: state.in_flight + 1
+        })
+    end
+  end
+
+  defp stop(state) do
+    for worker <- state.workers do
+      Process.unlink(worker)
+      Process.exit(worker, :kill)
+    end
+
+    state.pull.(:halt)
+    flush(state.ref)
+  end
+
+  defp flush(ref) do
+    receive do
+      {^ref, _, _, _} -> flush(ref)
+    after
+      0 -> :ok
+    end
+  end
+
+  # Pulls one batch at a time from the batch stream (`pull.(:next)`); `pull.(:halt)`
+  # closes it early.
+  defp puller(enum) do
+    reducer = fn batch, _ -> {:suspend, batch} end
+    continue(&Enumerable.reduce(enum, &1, reducer))
+  end
+
+  defp continue(continuation) do
+    fn
+      :halt ->
+        continuation.({:halt, nil})
+        :ok
+
+      :next ->
+        case continuation.({:cont, nil}) do
+          {:suspended, batch, next} -> {batch, continue(next)}
+          {_, _} -> :eof
+        end
+    end
+  end
+
+  defp worker_loop(caller, ref, job) do
+    receive do
+      {^ref, :batch, seq, batch} ->
+        send(caller, {ref, self(), seq, run(batch, job)})
+        worker_loop(caller, ref, job)
+    end
+  end
+
+  defp run(batch, %{pool: nil} = job), do: handle(batch, job)
+
+  defp run(batch, %{pool: pool} = job) do
+    case Snakepit.Pool.run(pool, fn -> handle(batch, job) end, job.timeout) do
+      {:ok, result} -> result
+      {:error, reason} -> {:raise, :error, Snakepit.Error.exception(reason: reason), []}
+    end
+  end
+
+  # Errors are returned, not raised, so a bad record surfaces in the caller as the
+  # ParseError it is, instead of as a crashed worker.
+  defp handle(batch, %{fun: fun, parse_opts: parse_opts}) do
+    case Marc.parse_batch(batch, parse_opts) do
+      {:ok, items} -> {:ok, Enum.map(items, fun)}
+      {:error, _} = error -> error
+    end
+  catch
+    kind, reason -> {:raise, kind, reason, __STACKTRACE__}
+  end
+end
+
+defmodule Snakepit.Marc.FanOutTimeoutError do
+  @moduledoc "Raised by `Snakepit.Marc.map/3` when no batch finishes within its `:timeout`."
+  defexception [:timeout]
+
+  @impl true
+  def message(%{timeout: t}), do: "no batch finished within #{t} ms"
+end

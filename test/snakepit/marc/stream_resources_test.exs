@@ -1,0 +1,83 @@
+defmodule Snakepit.Marc.StreamResourcesTest do
+  # Counts OS threads and file descriptors of the whole VM: nothing else may run meanwhile.
+  use ExUnit.Case, async: false
+
+  alias Snakepit.Marc
+  alias Snakepit.Test.Corpus
+
+  defp native_threads do
+    "/proc/self/task/*/comm"
+    |> Path.wildcard()
+    |> Enum.count(fn comm ->
+      case File.read(comm) do
+        {:ok, "snakepit-" <> _} -> true
+        _ -> false
+      end
+    end)
+  end
+
+  defp open_fds, do: length(File.ls!("/proc/self/fd"))
+
+  defp eventually(fun, tries \\ 100) do
+    cond do
+      fun.() -> true
+      tries == 0 -> false
+      true -> Process.sleep(20) && eventually(fun, tries - 1)
+    end
+  end
+
+  setup do
+    path = Corpus.path("synthetic/records_10k.mrc")
+    assert eventually(fn -> native_threads() == 0 end)
+    %{path: path, fds: open_fds()}
+  end
+
+  test "halting early stops the native threads and closes the file", %{path: path, fds: fds} do
+    stream = Marc.stream(path, threads: 2, batch_size: 10)
+
+    [_ | _] =
+      Enum.reduce_while(stream, [], fn record, acc ->
+        # While the stream runs, its reader and parser threads and its file exist.
+        if acc == [] do
+          assert native_threads() == 3
+          assert open_fds() == fds + 1
+        end
+
+        if length(acc) == 4, do: {:halt, [record | acc]}, else: {:cont, [record | acc]}
+      end)
+
+    # stream_close joins the threads before returning: no waiting needed.
+    assert native_threads() == 0
+    assert open_fds() == fds
+  end
+
+  test "Enum.take/2 on a fan-out stops everything", %{path: path, fds: fds} do
+    assert length(Marc.map(path, & &1, workers: 2, batch_size: 10) |> Enum.take(25)) == 25
+    assert native_threads() == 0
+    assert open_fds() == fds
+  end
+
+  test "if the consuming process dies, its stream is cleaned up", %{path: path, fds: fds} do
+    parent = self()
+
+    pid =
+      spawn(fn ->
+        path
+        |> Marc.stream(threads: 2, batch_size: 10)
+        |> Enum.take(1)
+        |> then(&send(parent, {:took, &1}))
+
+        # Start a second stream and die in the middle of it, without its after-callback.
+        Marc.stream(path, batch_size: 10)
+        |> Enum.each(fn _ -> send(parent, :running) && Process.sleep(:infinity) end)
+      end)
+
+    assert_receive {:took, [_]}, 2_000
+    assert_receive :running, 2_000
+    assert native_threads() > 0
+    Process.exit(pid, :kill)
+    # The resource's destructor runs when the dead process's heap is freed.
+    assert eventually(fn -> native_threads() == 0 end)
+    assert eventually(fn -> open_fds() == fds end)
+  end
+end

@@ -1,0 +1,197 @@
+defmodule Snakepit.Marc.StreamTest do
+  use ExUnit.Case, async: true
+
+  alias Snakepit.Marc
+  alias Snakepit.Marc.{ParseError, Record}
+  alias Snakepit.Test.Corpus
+
+  @bib "real/loc_bibliographic.mrc"
+  @bad "bad/pymarc_bad_records.mrc"
+
+  defp titles(enum), do: Enum.map(enum, &Record.title/1)
+
+  describe "sources" do
+    test "every kind of source yields the same records as parse/2" do
+      path = Corpus.path(@bib)
+      bytes = File.read!(path)
+      {:ok, expected} = Marc.parse(bytes)
+      expected = titles(expected)
+
+      {:ok, device} = File.open(path, [:read, :binary])
+
+      sources = [
+        path,
+        {:file, path},
+        bytes,
+        {:binary, bytes},
+        File.stream!(path, [], 65_536),
+        # Chunk boundaries fall everywhere, inside leaders and directories too.
+        File.stream!(path, [], 7),
+        device,
+        for(<<chunk::binary-size(1000) <- binary_part(bytes, 0, 386_000)>>, do: chunk) ++
+          [binary_part(bytes, 386_000, byte_size(bytes) - 386_000)],
+        # iodata: nested lists, bytes as integers
+        [
+          [binary_part(bytes, 0, 10)],
+          :binary.bin_to_list(binary_part(bytes, 10, 5))
+          | [binary_part(bytes, 15, byte_size(bytes) - 15)]
+        ]
+      ]
+
+      for source <- sources do
+        assert source |> Marc.stream() |> titles() == expected,
+               "source #{inspect(source, limit: 3, printable_limit: 40)}"
+      end
+
+      File.close(device)
+    end
+
+    test "anything else is an ArgumentError naming what was given and what is accepted" do
+      for bad <- [:nope, 42, %{a: 1}, {:file, 1}] do
+        error = assert_raise ArgumentError, fn -> Marc.stream(bad) |> Enum.take(1) end
+        assert error.message =~ "expected a file path"
+        assert error.message =~ inspect(bad)
+      end
+
+      assert_raise ArgumentError, ~r/a chunk must be a binary/, fn ->
+        Marc.stream(Stream.map(1..3, &{:x, &1})) |> Enum.to_list()
+      end
+    end
+
+    test "a missing or unreadable file names the path" do
+      error =
+        assert_raise File.Error, fn -> Marc.stream("/no/such/file.mrc") |> Enum.to_list() end
+
+      assert Exception.message(error) =~ "/no/such/file.mrc"
+      assert error.reason == :enoent
+
+      error =
+        assert_raise File.Error, fn -> Marc.stream({:file, Corpus.root()}) |> Enum.to_list() end
+
+      assert error.reason == :eisdir
+    end
+
+    test "options are validated" do
+      assert_raise ArgumentError, ~r/:batch_size must be an integer in 1..200, got: 500/, fn ->
+        Marc.stream(Corpus.path(@bib), batch_size: 500)
+      end
+
+      assert_raise ArgumentError, ~r/:max_batch_bytes must be an integer in 1024..300000/, fn ->
+        Marc.stream(Corpus.path(@bib), max_batch_bytes: 1_000_000)
+      end
+
+      assert_raise ArgumentError, ~r/:threads must be a positive integer, got: 0/, fn ->
+        Marc.stream(Corpus.path(@bib), threads: 0)
+      end
+    end
+  end
+
+  describe "modes and offsets" do
+    test "permissive streams report absolute offsets, the same as parse/2" do
+      bytes = Corpus.read!(@bad)
+      {:ok, expected} = Marc.parse(bytes, mode: :permissive)
+
+      for source <- [Corpus.path(@bad), File.stream!(Corpus.path(@bad), [], 13)],
+          batch_size <- [1, 3, 100] do
+        assert Marc.stream(source, mode: :permissive, batch_size: batch_size) |> Enum.to_list() ==
+                 expected
+      end
+    end
+
+    test "strict streams emit the good records before the first error, then raise" do
+      {:ok, seen} = Agent.start_link(fn -> [] end)
+
+      error =
+        assert_raise ParseError, fn ->
+          Marc.stream(Corpus.path(@bad)) |> Enum.each(fn r -> Agent.update(seen, &[r | &1]) end)
+        end
+
+      assert error.kind == :base_address_out_of_range and error.record_index == 1
+      assert [%Record{}] = Agent.get(seen, & &1)
+    end
+
+    test "skip mode drops bad records" do
+      assert [%Record{}, %Record{}] =
+               Marc.stream(Corpus.path(@bad), mode: :skip) |> Enum.to_list()
+    end
+  end
+
+  describe "semantics" do
+    test "after EOF the native stream answers EOF again" do
+      {:ok, res} = Snakepit.Native.stream_open_push(:strict, true, 100, 300_000, false)
+      :ok = Snakepit.Native.stream_feed(res, Corpus.read!("formats/pymarc_one.dat"))
+      :ok = Snakepit.Native.stream_feed(res, :eof)
+      assert {:batch, [%Record{}], 0} = Snakepit.Native.stream_next(res)
+      assert :eof = Snakepit.Native.stream_next(res)
+      assert :eof = Snakepit.Native.stream_next(res)
+    end
+
+    test "a stream can be enumerated again, and two streams over one file are independent" do
+      stream = Marc.stream(Corpus.path(@bib), batch_size: 7)
+      other = Marc.stream(Corpus.path(@bib), batch_size: 13)
+      assert Enum.count(stream) == 386
+      assert Enum.count(stream) == 386
+
+      pairs = Enum.zip(stream, other)
+      assert length(pairs) == 386
+      assert Enum.all?(pairs, fn {a, b} -> a == b end)
+    end
+  end
+
+  describe "fan-out" do
+    test "map/3 keeps order, scales over workers and reports like stream/2" do
+      path = Corpus.path("synthetic/realistic_2000.mrc")
+      {:ok, records} = Marc.parse(File.read!(path))
+      expected = titles(records)
+
+      for workers <- [1, 2, 4], ordered <- [true, false] do
+        result =
+          Marc.map(path, &Record.title/1, workers: workers, ordered: ordered, batch_size: 50)
+          |> Enum.to_list()
+
+        if ordered,
+          do: assert(result == expected),
+          else: assert(Enum.sort(result) == Enum.sort(expected))
+      end
+    end
+
+    test "map/3 in permissive mode hands errors to the function with absolute offsets" do
+      bytes = Corpus.read!(@bad)
+      {:ok, expected} = Marc.parse(bytes, mode: :permissive)
+
+      assert Marc.map(Corpus.path(@bad), & &1, mode: :permissive, batch_size: 2, workers: 2)
+             |> Enum.to_list() == expected
+    end
+
+    test "map/3 in strict mode raises the ParseError in the caller" do
+      assert_raise ParseError, fn -> Marc.map(Corpus.path(@bad), & &1) |> Enum.to_list() end
+    end
+
+    test "a raising function re-raises in the caller and the workers are gone" do
+      before = length(Process.list())
+
+      assert_raise RuntimeError, "boom", fn ->
+        Marc.map(Corpus.path(@bib), fn _ -> raise "boom" end, workers: 2) |> Enum.to_list()
+      end
+
+      Process.sleep(50)
+      assert length(Process.list()) <= before
+    end
+
+    test "each/3 runs the function on every record" do
+      counter = :counters.new(1, [:atomics])
+      assert :ok = Marc.each(Corpus.path(@bib), fn _ -> :counters.add(counter, 1, 1) end)
+      assert :counters.get(counter, 1) == 386
+    end
+
+    test "bad fan-out options" do
+      assert_raise ArgumentError, ~r/:workers must be a positive integer, got: 0/, fn ->
+        Marc.map(Corpus.path(@bib), & &1, workers: 0)
+      end
+
+      assert_raise ArgumentError, ~r/expected a function of arity 1/, fn ->
+        Marc.map(Corpus.path(@bib), fn a, b -> {a, b} end)
+      end
+    end
+  end
+end
