@@ -62,10 +62,16 @@ bytes = File.read!(corpus)
 {:ok, records} = Snakepit.Marc.parse(bytes)
 record_count = length(records)
 
-{:ok, _} = Snakepit.Pool.start_link(name: :bench_process, worker_profile: :process, pool_size: cores)
+{:ok, _} =
+  Snakepit.Pool.start_link(name: :bench_process, worker_profile: :process, pool_size: cores)
 
 {:ok, _} =
-  Snakepit.Pool.start_link(name: :bench_thread, worker_profile: :thread, pool_size: 1, threads_per_worker: cores)
+  Snakepit.Pool.start_link(
+    name: :bench_thread,
+    worker_profile: :thread,
+    pool_size: 1,
+    threads_per_worker: cores
+  )
 
 {:ok, echo} = GenServer.start_link(Bench.Echo, nil)
 
@@ -80,13 +86,19 @@ Snakepit pool benchmarks
 """)
 
 IO.puts("Round trip of a trivial command, #{round_trips} sequential calls (microseconds)")
-IO.puts(String.pad_trailing("  path", 34) <> String.pad_leading("median", 8) <> String.pad_leading("p99", 8))
+
+IO.puts(
+  String.pad_trailing("  path", 34) <>
+    String.pad_leading("median", 8) <> String.pad_leading("p99", 8)
+)
 
 round_trip_cases = [
   {"direct NIF call (echo)", fn -> Snakepit.Native.echo(:ping) end},
   {"bare GenServer.call", fn -> GenServer.call(echo, :ping) end},
-  {"Snakepit.execute :ping, :process", fn -> {:ok, :x} = Snakepit.execute(:ping, [:x], pool: :bench_process) end},
-  {"Snakepit.execute :ping, :thread", fn -> {:ok, :x} = Snakepit.execute(:ping, [:x], pool: :bench_thread) end}
+  {"Snakepit.execute :ping, :process",
+   fn -> {:ok, :x} = Snakepit.execute(:ping, [:x], pool: :bench_process) end},
+  {"Snakepit.execute :ping, :thread",
+   fn -> {:ok, :x} = Snakepit.execute(:ping, [:x], pool: :bench_thread) end}
 ]
 
 for {label, fun} <- round_trip_cases do
@@ -110,14 +122,18 @@ from memory, #{seconds} s per run
 
 IO.puts(
   String.pad_trailing("  path", 26) <>
-    String.pad_leading("callers", 8) <> String.pad_leading("parses/s", 10) <> String.pad_leading("records/s", 12) <>
+    String.pad_leading("callers", 8) <>
+    String.pad_leading("parses/s", 10) <>
+    String.pad_leading("records/s", 12) <>
     String.pad_leading("MB/s", 8)
 )
 
 throughput_cases = [
   {"direct Snakepit.Marc.parse", fn -> {:ok, _} = Snakepit.Marc.parse(bytes) end},
-  {":process pool", fn -> {:ok, _} = Snakepit.execute(:parse, [bytes], pool: :bench_process, timeout: 60_000) end},
-  {":thread pool", fn -> {:ok, _} = Snakepit.execute(:parse, [bytes], pool: :bench_thread, timeout: 60_000) end}
+  {":process pool",
+   fn -> {:ok, _} = Snakepit.execute(:parse, [bytes], pool: :bench_process, timeout: 60_000) end},
+  {":thread pool",
+   fn -> {:ok, _} = Snakepit.execute(:parse, [bytes], pool: :bench_thread, timeout: 60_000) end}
 ]
 
 for {label, fun} <- throughput_cases, callers <- [1, 2, 4] do

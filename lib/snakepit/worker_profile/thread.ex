@@ -139,7 +139,8 @@ defmodule Snakepit.WorkerProfile.Thread do
   @impl Snakepit.WorkerProfile
   def health_check(%__MODULE__{} = handle) do
     # A ping through the rayon pool proves its threads run; a fully busy pool is healthy.
-    case execute_request(handle, {:ping, [:health]}, 1000) do
+    # :__health__ does not count as a request (request counts drive recycling).
+    case native(handle, :health_check, :__health__, :health, &Function.identity/1, 1000) do
       {:ok, :health} -> :ok
       {:error, :at_capacity} -> :ok
       {:error, reason} -> {:error, reason}

@@ -28,6 +28,7 @@ mod atoms {
         ping,
         sleep,
         __panic__,
+        __health__,
         count,
         scan,
         parse,
@@ -47,6 +48,8 @@ enum Command {
     Ping,
     Sleep,
     Panic,
+    /// A ping that does not count as a request (health checks).
+    Health,
     Count,
     Scan,
     Parse,
@@ -61,6 +64,8 @@ impl Command {
             Command::Sleep
         } else if atom == atoms::__panic__() {
             Command::Panic
+        } else if atom == atoms::__health__() {
+            Command::Health
         } else if atom == atoms::count() {
             Command::Count
         } else if atom == atoms::scan() {
@@ -168,7 +173,8 @@ fn thread_pool_submit<'a>(
         return (atoms::error(), (atoms::unknown_command(), command)).encode(env);
     };
     let inner = &resource.inner;
-    if let Err(refused) = check_out(inner) {
+    let counted = !matches!(command, Command::Health);
+    if let Err(refused) = check_out(inner, counted) {
         return refused.encode(env);
     }
     let guard = inner.pool.read().unwrap_or_else(|e| e.into_inner());
@@ -188,6 +194,7 @@ fn thread_pool_submit<'a>(
         reply_to: env.pid(),
         command,
         bytes,
+        counted,
     };
     pool.spawn(move || job.run());
     atoms::ok().encode(env)
@@ -212,9 +219,10 @@ fn binary_bytes(term: Term, depth: u32) -> usize {
 }
 
 /// Takes one slot: `Err(:busy)` when every thread is taken, `Err(:closed)` when the worker
-/// has used up its `max_requests`.
-fn check_out(inner: &Inner) -> Result<(), Atom> {
-    if inner.max_requests > 0 {
+/// has used up its `max_requests`. Uncounted check-outs (health checks) skip the limit.
+fn check_out(inner: &Inner, counted: bool) -> Result<(), Atom> {
+    let limited = counted && inner.max_requests > 0;
+    if limited {
         let reserved = inner.started.fetch_add(1, Ordering::AcqRel);
         if reserved >= inner.max_requests {
             inner.started.fetch_sub(1, Ordering::AcqRel);
@@ -224,7 +232,7 @@ fn check_out(inner: &Inner) -> Result<(), Atom> {
     let mut current = inner.in_flight.load(Ordering::Acquire);
     loop {
         if current >= inner.threads {
-            if inner.max_requests > 0 {
+            if limited {
                 inner.started.fetch_sub(1, Ordering::AcqRel);
             }
             return Err(atoms::busy());
@@ -248,12 +256,14 @@ struct Job {
     reply_to: LocalPid,
     command: Command,
     bytes: usize,
+    counted: bool,
 }
 
 impl Job {
     fn run(mut self) {
         let inner = self.inner.clone();
-        let (saved, command, bytes) = (self.saved.clone(), self.command, self.bytes);
+        let (saved, command, bytes, counted) =
+            (self.saved.clone(), self.command, self.bytes, self.counted);
         let mut released = false;
         let reply_to = self.reply_to;
         let env = &mut self.env;
@@ -268,27 +278,31 @@ impl Job {
                     .unwrap_or_else(|payload| panic_term(env, payload));
                 // The reply is built: free the slot before sending, so a caller that submits
                 // again as soon as it hears back finds the slot free.
-                release(&inner, bytes);
+                release(&inner, bytes, counted);
                 released = true;
                 (tag, result)
             })
         }));
         if !released {
-            release(&inner, bytes);
+            release(&inner, bytes, counted);
         }
         inner.unsent.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
-fn release(inner: &Inner, bytes: usize) {
+fn release(inner: &Inner, bytes: usize, counted: bool) {
     inner.held_bytes.fetch_sub(bytes, Ordering::Relaxed);
-    let completed = inner.completed.fetch_add(1, Ordering::Relaxed) + 1;
+    let completed = if counted {
+        inner.completed.fetch_add(1, Ordering::Relaxed) + 1
+    } else {
+        0
+    };
     let before = inner.in_flight.fetch_sub(1, Ordering::AcqRel);
     // Both messages are sent from a rayon thread, where `send_and_clear` is legal.
     if before == inner.threads {
         notify(inner, atoms::snakepit_capacity_freed());
     }
-    if completed == inner.max_requests {
+    if counted && completed == inner.max_requests {
         notify(inner, atoms::snakepit_max_requests());
     }
 }
@@ -323,7 +337,7 @@ fn invalid<'a>(env: Env<'a>, command: Command) -> Term<'a> {
 
 fn run_command<'a>(env: Env<'a>, command: Command, args: Term<'a>) -> Term<'a> {
     match command {
-        Command::Ping => (atoms::ok(), args).encode(env),
+        Command::Ping | Command::Health => (atoms::ok(), args).encode(env),
         // `ms` or `{ms, payload}`: holds a slot (and the payload's bytes) for `ms`.
         Command::Sleep => match args
             .decode::<u64>()
@@ -456,7 +470,7 @@ fn parse<'a>(
 #[rustler::nif]
 fn thread_pool_acquire(resource: ResourceArc<ThreadPoolResource>) -> Atom {
     let inner = &resource.inner;
-    if let Err(refused) = check_out(inner) {
+    if let Err(refused) = check_out(inner, true) {
         return refused;
     }
     if inner.pool.read().map(|p| p.is_none()).unwrap_or(true) {

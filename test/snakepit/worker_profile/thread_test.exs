@@ -55,6 +55,20 @@ defmodule Snakepit.WorkerProfile.ThreadTest do
     Native.thread_pool_close(resource)
   end
 
+  test "health-check pings do not count as requests, even on a used-up worker" do
+    {:ok, resource} = Native.thread_pool_new(1, self(), 1, 1)
+    tag = make_ref()
+    :ok = Native.thread_pool_submit(resource, tag, :ping, 1)
+    assert_receive {^tag, {:ok, 1}}, 1000
+    assert Native.thread_pool_submit(resource, make_ref(), :ping, 2) == :closed
+
+    tag = make_ref()
+    :ok = Native.thread_pool_submit(resource, tag, :__health__, :health)
+    assert_receive {^tag, {:ok, :health}}, 1000
+    eventually(fn -> match?({0, 0, 1, 1, _}, Native.thread_pool_stats(resource)) end)
+    Native.thread_pool_close(resource)
+  end
+
   test "native bytes count the binaries that queued and running jobs hold" do
     {:ok, resource} = Native.thread_pool_new(1, self(), 1, 0)
     {0, 0, 1, 0, idle_bytes} = Native.thread_pool_stats(resource)
