@@ -49,10 +49,10 @@ defmodule Snakepit.Marc do
   def parse(binary, opts \\ [])
 
   def parse(binary, opts) when is_binary(binary) do
-    %{mode: mode, validate_utf8: utf8, report: report} = Options.validate!(opts, :read)
+    config = Options.validate!(opts, :read)
 
-    case Native.parse_binary(binary, mode, utf8, 0, 0) do
-      {:ok, items, skipped} when report -> {:ok, items, %{skipped: skipped}}
+    case Native.parse_binary(binary, config, 0, 0) do
+      {:ok, items, skipped} when config.report -> {:ok, items, %{skipped: skipped}}
       {:ok, items, _skipped} -> {:ok, items}
       {:error, %ParseError{}} = error -> error
     end
@@ -123,10 +123,10 @@ defmodule Snakepit.Marc do
   @spec parse_batch(Snakepit.Marc.Batch.t(), keyword) ::
           {:ok, [item]} | {:ok, [item], %{skipped: non_neg_integer}} | {:error, ParseError.t()}
   def parse_batch(%Snakepit.Marc.Batch{} = batch, opts \\ []) do
-    %{mode: mode, validate_utf8: utf8, report: report} = Options.validate!(opts, :read)
+    config = Options.validate!(opts, :read)
 
-    case Native.parse_binary(batch.data, mode, utf8, batch.base_offset, batch.first_index) do
-      {:ok, items, skipped} when report -> {:ok, items, %{skipped: skipped}}
+    case Native.parse_binary(batch.data, config, batch.base_offset, batch.first_index) do
+      {:ok, items, skipped} when config.report -> {:ok, items, %{skipped: skipped}}
       {:ok, items, _skipped} -> {:ok, items}
       {:error, %ParseError{}} = error -> error
     end
@@ -204,7 +204,7 @@ defmodule Snakepit.Marc do
   """
   @spec validate(binary, keyword) :: [ParseError.t()]
   def validate(binary, opts \\ []) when is_binary(binary),
-    do: Native.validate_binary(binary, Keyword.get(opts, :validate_utf8, true))
+    do: Native.validate_binary(binary, Options.validate!(opts, :read))
 
   @doc """
   Record boundaries as `{offset, length}` pairs, one per framed record (bad ones included,

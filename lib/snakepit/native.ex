@@ -11,17 +11,17 @@ defmodule Snakepit.Native do
 
   def native_version, do: :erlang.nif_error(:nif_not_loaded)
 
-  def parse_binary(_binary, _mode, _validate_utf8, _base_offset, _first_index),
+  def parse_binary(_binary, _config, _base_offset, _first_index),
     do: :erlang.nif_error(:nif_not_loaded)
 
   def count_binary(_binary, _validate_utf8), do: :erlang.nif_error(:nif_not_loaded)
-  def validate_binary(_binary, _validate_utf8), do: :erlang.nif_error(:nif_not_loaded)
+  def validate_binary(_binary, _config), do: :erlang.nif_error(:nif_not_loaded)
   def scan_binary(_binary), do: :erlang.nif_error(:nif_not_loaded)
 
-  def stream_open_file(_path, _mode, _utf8, _max_records, _max_bytes, _threads, _capacity, _raw),
+  def stream_open_file(_path, _config, _batch, _threads, _capacity, _raw),
     do: :erlang.nif_error(:nif_not_loaded)
 
-  def stream_open_push(_mode, _utf8, _max_records, _max_bytes, _raw),
+  def stream_open_push(_config, _batch, _raw),
     do: :erlang.nif_error(:nif_not_loaded)
 
   def debug_hold_scheduler(_ms), do: :erlang.nif_error(:nif_not_loaded)

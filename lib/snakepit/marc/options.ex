@@ -15,6 +15,25 @@ defmodule Snakepit.Marc.Options do
       default: true,
       doc: "Check that records whose leader/09 is `a` hold valid UTF-8."
     ],
+    to_unicode: [
+      type: :boolean,
+      default: true,
+      doc:
+        "Convert MARC-8 records (leader/09 blank) to UTF-8; leader/09 becomes `a` and lengths " <>
+          "are recomputed. `false` leaves their bytes as they are."
+    ],
+    normalize: [
+      type: {:in, [nil, :nfc, :nfd]},
+      default: nil,
+      doc: "Unicode normalisation of text converted from MARC-8: `nil` (none), `:nfc` or `:nfd`."
+    ],
+    marc8_errors: [
+      type: {:in, [:error, :replace, :drop]},
+      default: :error,
+      doc:
+        "A bad MARC-8 escape or unknown code point: `:error` makes the record bad (and `:mode` " <>
+          "decides), `:replace` writes U+FFFD (pymarc's `utf8_handling=\"replace\"`), `:drop` leaves it out."
+    ],
     report: [
       type: :boolean,
       default: false,
@@ -22,39 +41,39 @@ defmodule Snakepit.Marc.Options do
     ]
   ]
 
-  @stream [
-    mode: Keyword.fetch!(@read, :mode),
-    validate_utf8: Keyword.fetch!(@read, :validate_utf8),
-    batch_size: [
-      type: {:int_range, 1, 200},
-      default: 100,
-      doc: "Records per batch crossing from native code (at most 200)."
-    ],
-    max_batch_bytes: [
-      type: {:int_range, 1024, 300_000},
-      default: 300_000,
-      doc: "Bytes of record data per batch (at most 300 KB; a single larger record still passes)."
-    ],
-    threads: [
-      type: :threads,
-      default: nil,
-      doc:
-        "Parser threads for file sources. Default: the `SNAKEPIT_NUM_THREADS` environment " <>
-          "variable, else all cores."
-    ],
-    buffer: [
-      type: {:int_range, 1, 64},
-      default: 4,
-      doc:
-        "Parsed batches that may wait for the consumer (file sources). With the batch caps this " <>
-          "bounds native memory: see the Streaming section of docs/architecture.md."
-    ],
-    chunk_size: [
-      type: {:int_range, 1, 64 * 1024 * 1024},
-      default: 1_048_576,
-      doc: "Bytes taken at a time from binaries and IO devices."
-    ]
-  ]
+  @stream Keyword.take(@read, [:mode, :validate_utf8, :to_unicode, :normalize, :marc8_errors]) ++
+            [
+              batch_size: [
+                type: {:int_range, 1, 200},
+                default: 100,
+                doc: "Records per batch crossing from native code (at most 200)."
+              ],
+              max_batch_bytes: [
+                type: {:int_range, 1024, 300_000},
+                default: 300_000,
+                doc:
+                  "Bytes of record data per batch (at most 300 KB; a single larger record still passes)."
+              ],
+              threads: [
+                type: :threads,
+                default: nil,
+                doc:
+                  "Parser threads for file sources. Default: the `SNAKEPIT_NUM_THREADS` environment " <>
+                    "variable, else all cores."
+              ],
+              buffer: [
+                type: {:int_range, 1, 64},
+                default: 4,
+                doc:
+                  "Parsed batches that may wait for the consumer (file sources). With the batch caps this " <>
+                    "bounds native memory: see the Streaming section of docs/architecture.md."
+              ],
+              chunk_size: [
+                type: {:int_range, 1, 64 * 1024 * 1024},
+                default: 1_048_576,
+                doc: "Bytes taken at a time from binaries and IO devices."
+              ]
+            ]
 
   def spec(:read), do: @read
   def spec(:stream), do: @stream

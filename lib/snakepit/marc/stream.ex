@@ -22,16 +22,7 @@ defmodule Snakepit.Marc.Stream do
   defp open({:file, path}, opts, raw) do
     threads = Options.threads(opts.threads)
 
-    case Native.stream_open_file(
-           path,
-           opts.mode,
-           opts.validate_utf8,
-           opts.batch_size,
-           opts.max_batch_bytes,
-           threads,
-           opts.buffer,
-           raw
-         ) do
+    case Native.stream_open_file(path, opts, opts, threads, opts.buffer, raw) do
       {:ok, resource, id} ->
         %{resource: resource, id: id, puller: nil, mode: opts.mode, skipped: 0, raise: nil}
 
@@ -41,14 +32,7 @@ defmodule Snakepit.Marc.Stream do
   end
 
   defp open(source, opts, raw) do
-    {:ok, resource} =
-      Native.stream_open_push(
-        opts.mode,
-        opts.validate_utf8,
-        opts.batch_size,
-        opts.max_batch_bytes,
-        raw
-      )
+    {:ok, resource} = Native.stream_open_push(opts, opts, raw)
 
     puller = Source.puller(source, opts.chunk_size)
     %{resource: resource, id: nil, puller: puller, mode: opts.mode, skipped: 0, raise: nil}

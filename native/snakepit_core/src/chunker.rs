@@ -158,13 +158,23 @@ pub enum ParsedItem {
         end: usize,
         spans: Vec<crate::record::FieldSpan>,
     },
+    /// A good record rewritten on the way (MARC-8 converted to UTF-8): its own bytes.
+    Owned {
+        bytes: Vec<u8>,
+        spans: Vec<crate::record::FieldSpan>,
+    },
     /// A bad record or skipped bytes.
     Error(crate::error::MarcError),
 }
 
 impl RawBatch {
-    /// Parses every frame. Errors carry absolute offsets and record indices.
-    pub fn parse(&self, opts: crate::parse::ParseOptions) -> Vec<ParsedItem> {
+    /// Parses every frame, converting MARC-8 records to UTF-8 when `marc8` is given.
+    /// Errors carry absolute offsets and record indices.
+    pub fn parse(
+        &self,
+        opts: crate::parse::ParseOptions,
+        marc8: Option<&crate::marc8::Marc8Options>,
+    ) -> Vec<ParsedItem> {
         self.frames
             .iter()
             .enumerate()
@@ -176,14 +186,17 @@ impl RawBatch {
                             index,
                             offset: self.base_offset + start as u64,
                         };
-                        match crate::parse::parse_record(&self.data[start..end], origin, opts) {
-                            Ok(record) => ParsedItem::Record {
-                                start,
-                                end,
-                                spans: record.into_spans(),
-                            },
-                            Err(e) => ParsedItem::Error(e),
-                        }
+                        let parsed =
+                            crate::parse::parse_record(&self.data[start..end], origin, opts)
+                                .and_then(|record| match to_unicode(&record, origin, marc8)? {
+                                    Some((bytes, spans)) => Ok(ParsedItem::Owned { bytes, spans }),
+                                    None => Ok(ParsedItem::Record {
+                                        start,
+                                        end,
+                                        spans: record.into_spans(),
+                                    }),
+                                });
+                        parsed.unwrap_or_else(ParsedItem::Error)
                     }
                     Frame::Skip { start, end, kind } => {
                         ParsedItem::Error(crate::error::MarcError::at(
@@ -199,4 +212,23 @@ impl RawBatch {
             })
             .collect()
     }
+}
+
+/// Converts a MARC-8 record (leader/09 blank) to UTF-8 when `marc8` options are given:
+/// `Ok(Some((bytes, spans)))` is the rewritten record, `Ok(None)` means keep it as it is.
+pub fn to_unicode(
+    record: &crate::record::Record<'_>,
+    origin: crate::parse::Origin,
+    marc8: Option<&crate::marc8::Marc8Options>,
+) -> crate::error::Result<Option<(Vec<u8>, Vec<crate::record::FieldSpan>)>> {
+    let Some(opts) = marc8 else { return Ok(None) };
+    if record.is_utf8() {
+        return Ok(None);
+    }
+    let bytes = crate::marc8::record_to_utf8(record, origin, opts)?;
+    let no_recheck = crate::parse::ParseOptions {
+        validate_utf8: false,
+    };
+    let spans = crate::parse::parse_record(&bytes, origin, no_recheck)?.into_spans();
+    Ok(Some((bytes, spans)))
 }

@@ -37,6 +37,8 @@ pub struct PipelineOptions {
     /// Parse batches on the pool. Off for fan-out, where each batch is parsed by the
     /// process that handles it and the pipeline only frames.
     pub parse_items: bool,
+    /// Convert MARC-8 records to UTF-8 with these options (`None`: leave them as they are).
+    pub marc8: Option<crate::marc8::Marc8Options>,
 }
 
 impl Default for PipelineOptions {
@@ -50,6 +52,7 @@ impl Default for PipelineOptions {
             channel_capacity: 4,
             read_size: 1 << 20,
             parse_items: true,
+            marc8: None,
         }
     }
 }
@@ -190,7 +193,7 @@ fn read_loop<R: Read>(
             pool.install(|| {
                 raws.into_par_iter()
                     .map(|raw| {
-                        let items = raw.parse(parse);
+                        let items = raw.parse(parse, opts.marc8.as_ref());
                         ParsedBatch { raw, items }
                     })
                     .collect()

@@ -1,11 +1,51 @@
 //! Whole-binary reading NIFs. All run on dirty CPU schedulers: they do real work.
 
 use crate::atoms;
-use crate::options;
+use crate::options::{Read, ReadConfig};
 use crate::terms::{error_term, TermBuilder};
-use rustler::{Atom, Binary, Encoder, Env, NifResult, Term};
+use rustler::{Binary, Encoder, Env, NifResult, Term};
+use snakepit_core::chunker::to_unicode;
 use snakepit_core::read::for_each_item;
-use snakepit_core::{Mode, ParseOptions};
+use snakepit_core::{MarcError, Mode, Origin, ParseOptions, Record};
+
+/// Walks every frame of `input`: good records (converted to UTF-8 when asked) go to
+/// `on_record`, bad ones to `on_error`; either returns `false` to stop.
+fn walk<'a>(
+    input: &'a [u8],
+    base_offset: u64,
+    first_index: u64,
+    read: &Read,
+    mut on_record: impl FnMut(&Record<'_>) -> bool,
+    mut on_error: impl FnMut(MarcError) -> bool,
+) {
+    let mut index = first_index;
+    for_each_item(input, base_offset, first_index, read.parse, |item| {
+        let origin = Origin { index, offset: 0 };
+        index += 1;
+        let record = match item {
+            Ok(record) => record,
+            Err(e) => return on_error(e),
+        };
+        let origin = Origin {
+            offset: base_offset
+                + (record.bytes().as_ptr() as usize - input.as_ptr() as usize) as u64,
+            ..origin
+        };
+        match to_unicode(&record, origin, read.marc8.as_ref()) {
+            Ok(None) => on_record(&record),
+            Ok(Some((bytes, spans))) => match Record::from_parts(&bytes, spans) {
+                Some(converted) => on_record(&converted),
+                None => on_error(MarcError::bare(
+                    snakepit_core::ErrorKind::InvalidMarc8,
+                    origin.index,
+                    origin.offset,
+                    "conversion produced an inconsistent record",
+                )),
+            },
+            Err(e) => on_error(e),
+        }
+    });
+}
 
 /// `{:ok, items, skipped}` or `{:error, %ParseError{}}`. In permissive mode `items` holds
 /// `{:error, error}` in place of each bad record.
@@ -13,46 +53,44 @@ use snakepit_core::{Mode, ParseOptions};
 fn parse_binary<'a>(
     env: Env<'a>,
     input: Binary<'a>,
-    mode: Atom,
-    validate_utf8: bool,
+    config: ReadConfig,
     base_offset: u64,
     first_index: u64,
 ) -> NifResult<Term<'a>> {
-    let mode = options::mode(mode)?;
-    let opts = ParseOptions { validate_utf8 };
+    let read = config.decode()?;
     let mut builder = TermBuilder::new(env);
-    let mut items = Vec::new();
+    let items = std::cell::RefCell::new(Vec::new());
     let mut skipped = 0u64;
     let mut failure = None;
-    for_each_item(
+    walk(
         input.as_slice(),
         base_offset,
         first_index,
-        opts,
-        |item| match item {
-            Ok(record) => {
-                items.push(builder.record(&record));
+        &read,
+        |record| {
+            items.borrow_mut().push(builder.record(record));
+            true
+        },
+        |e| match read.mode {
+            Mode::Strict => {
+                failure = Some(e);
+                false
+            }
+            Mode::Permissive => {
+                items
+                    .borrow_mut()
+                    .push((atoms::error(), error_term(env, &e)).encode(env));
                 true
             }
-            Err(e) => match mode {
-                Mode::Strict => {
-                    failure = Some(e);
-                    false
-                }
-                Mode::Permissive => {
-                    items.push((atoms::error(), error_term(env, &e)).encode(env));
-                    true
-                }
-                Mode::Skip => {
-                    skipped += 1;
-                    true
-                }
-            },
+            Mode::Skip => {
+                skipped += 1;
+                true
+            }
         },
     );
     Ok(match failure {
         Some(e) => (atoms::error(), error_term(env, &e)).encode(env),
-        None => (atoms::ok(), items, skipped).encode(env),
+        None => (atoms::ok(), items.into_inner(), skipped).encode(env),
     })
 }
 
@@ -77,23 +115,28 @@ fn count_binary(input: Binary, validate_utf8: bool) -> (u64, u64) {
     (good, bad)
 }
 
-/// Every error in the input, as `%ParseError{}` terms, without building records.
+/// Every error in the input (MARC-8 conversion included, when asked), as `%ParseError{}`
+/// terms, without building records.
 #[rustler::nif(schedule = "DirtyCpu")]
-fn validate_binary<'a>(env: Env<'a>, input: Binary<'a>, validate_utf8: bool) -> Vec<Term<'a>> {
+fn validate_binary<'a>(
+    env: Env<'a>,
+    input: Binary<'a>,
+    config: ReadConfig,
+) -> NifResult<Vec<Term<'a>>> {
+    let read = config.decode()?;
     let mut errors = Vec::new();
-    for_each_item(
+    walk(
         input.as_slice(),
         0,
         0,
-        ParseOptions { validate_utf8 },
-        |item| {
-            if let Err(e) = item {
-                errors.push(error_term(env, &e));
-            }
+        &read,
+        |_| true,
+        |e| {
+            errors.push(error_term(env, &e));
             true
         },
     );
-    errors
+    Ok(errors)
 }
 
 /// Record boundaries: `[{offset, length}]` of each framed chunk, good or bad.

@@ -7,12 +7,12 @@
 //!   (`stream_feed`) and takes batches as they complete; `:need_input` asks for more.
 
 use crate::atoms;
-use crate::options;
+use crate::options::{BatchConfig, Read, ReadConfig};
 use crate::terms::{error_term, TermBuilder};
 use rustler::{Atom, Binary, Encoder, Env, LocalPid, NifResult, OwnedEnv, ResourceArc, Term};
 use snakepit_core::chunker::{BatchLimits, Chunker, ParsedItem, RawBatch};
 use snakepit_core::pipeline::{Next, Pipeline, PipelineOptions};
-use snakepit_core::{Mode, ParseOptions, Record};
+use snakepit_core::{Mode, Record};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
@@ -29,8 +29,7 @@ enum Source {
 pub struct StreamResource {
     source: Mutex<Source>,
     limits: BatchLimits,
-    parse: ParseOptions,
-    mode: Mode,
+    read: Read,
     /// Frame only: batches leave as raw record-aligned binaries for fan-out.
     raw: bool,
 }
@@ -51,22 +50,6 @@ fn io_reason(e: &std::io::Error) -> Atom {
     }
 }
 
-fn settings(
-    mode: Atom,
-    validate_utf8: bool,
-    max_records: usize,
-    max_bytes: usize,
-) -> NifResult<(Mode, ParseOptions, BatchLimits)> {
-    Ok((
-        options::mode(mode)?,
-        ParseOptions { validate_utf8 },
-        BatchLimits {
-            max_records,
-            max_bytes,
-        },
-    ))
-}
-
 /// `{:ok, resource, id}` or `{:error, {reason, message}}`. Opens the file here so that a
 /// missing or unreadable path fails at once, naming the path (the Elixir side adds it).
 #[rustler::nif(schedule = "DirtyIo")]
@@ -74,15 +57,14 @@ fn settings(
 fn stream_open_file<'a>(
     env: Env<'a>,
     path: String,
-    mode: Atom,
-    validate_utf8: bool,
-    max_records: usize,
-    max_bytes: usize,
+    config: ReadConfig,
+    batch: BatchConfig,
     threads: usize,
     channel_capacity: usize,
     raw: bool,
 ) -> NifResult<Term<'a>> {
-    let (mode, parse, limits) = settings(mode, validate_utf8, max_records, max_bytes)?;
+    let read = config.decode()?;
+    let limits = batch.limits();
     let file = match std::fs::File::open(&path).and_then(|f| {
         if f.metadata()?.is_dir() {
             Err(std::io::Error::new(
@@ -106,7 +88,8 @@ fn stream_open_file<'a>(
     };
     let opts = PipelineOptions {
         limits,
-        parse,
+        parse: read.parse,
+        marc8: read.marc8,
         threads,
         channel_capacity,
         parse_items: !raw,
@@ -119,8 +102,7 @@ fn stream_open_file<'a>(
     let resource = StreamResource {
         source: Mutex::new(Source::File(pipeline)),
         limits,
-        parse,
-        mode,
+        read,
         raw,
     };
     Ok((atoms::ok(), ResourceArc::new(resource), id).encode(env))
@@ -129,18 +111,16 @@ fn stream_open_file<'a>(
 /// `{:ok, resource}` for a stream fed by `stream_feed/2`.
 #[rustler::nif]
 fn stream_open_push(
-    mode: Atom,
-    validate_utf8: bool,
-    max_records: usize,
-    max_bytes: usize,
+    config: ReadConfig,
+    batch: BatchConfig,
     raw: bool,
 ) -> NifResult<(Atom, ResourceArc<StreamResource>)> {
-    let (mode, parse, limits) = settings(mode, validate_utf8, max_records, max_bytes)?;
+    let (read, limits) = (config.decode()?, batch.limits());
+    let source = Mutex::new(Source::Push(Chunker::new()));
     let resource = StreamResource {
-        source: Mutex::new(Source::Push(Chunker::new())),
+        source,
         limits,
-        parse,
-        mode,
+        read,
         raw,
     };
     Ok((atoms::ok(), ResourceArc::new(resource)))
@@ -179,7 +159,7 @@ fn stream_next<'a>(env: Env<'a>, resource: ResourceArc<StreamResource>) -> NifRe
         Source::Push(chunker) => match chunker.next_batch(resource.limits) {
             Some(raw) if resource.raw => Ok(raw_term(env, &raw)),
             Some(raw) => {
-                let items = raw.parse(resource.parse);
+                let items = raw.parse(resource.read.parse, resource.read.marc8.as_ref());
                 Ok(batch_term(env, &resource, &raw, items))
             }
             None if chunker.is_done() => Ok(atoms::eof().encode(env)),
@@ -216,7 +196,11 @@ fn batch_term<'a>(
                     None => skipped += 1,
                 }
             }
-            ParsedItem::Error(e) => match resource.mode {
+            ParsedItem::Owned { bytes, spans } => match Record::from_parts(&bytes, spans) {
+                Some(record) => terms.push(builder.record(&record)),
+                None => skipped += 1,
+            },
+            ParsedItem::Error(e) => match resource.read.mode {
                 Mode::Skip => skipped += 1,
                 // Strict streams raise on the first error; the Elixir side does that.
                 Mode::Strict | Mode::Permissive => {

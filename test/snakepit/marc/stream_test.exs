@@ -118,7 +118,13 @@ defmodule Snakepit.Marc.StreamTest do
 
   describe "semantics" do
     test "after EOF the native stream answers EOF again" do
-      {:ok, res} = Snakepit.Native.stream_open_push(:strict, true, 100, 300_000, false)
+      {:ok, res} =
+        Snakepit.Native.stream_open_push(
+          Snakepit.Marc.Options.validate!([], :stream),
+          %{batch_size: 100, max_batch_bytes: 300_000},
+          false
+        )
+
       :ok = Snakepit.Native.stream_feed(res, Corpus.read!("formats/pymarc_one.dat"))
       :ok = Snakepit.Native.stream_feed(res, :eof)
       assert {:batch, [%Record{}], 0} = Snakepit.Native.stream_next(res)
