@@ -29,13 +29,26 @@ defmodule Snakepit.WorkerProfileTest do
               [mode: :strict],
               [mode: :permissive],
               [mode: :skip, report: true],
-              [validate_utf8: false]
+              [validate_utf8: false],
+              [to_unicode: true, normalize: :nfc, marc8_errors: :replace]
             ] do
           assert Snakepit.execute(:parse, [bad, opts], pool: pool) ==
                    Snakepit.Marc.parse(bad, opts)
         end
 
         assert {:error, %Snakepit.Marc.ParseError{}} = Snakepit.execute(:parse, [bad], pool: pool)
+      end
+
+      test "parse and validate convert MARC-8 like the record API", %{pool: pool} do
+        marc8 = Corpus.read!("marc8/pymarc_marc8.dat")
+
+        for opts <- [[], [to_unicode: true], [to_unicode: true, normalize: :nfd]] do
+          assert Snakepit.execute(:parse, [marc8, opts], pool: pool) ==
+                   Snakepit.Marc.parse(marc8, opts)
+
+          assert Snakepit.execute(:validate, [marc8, opts], pool: pool) ==
+                   {:ok, Snakepit.Marc.validate(marc8, opts)}
+        end
       end
 
       test "count, scan and validate match the record API", %{pool: pool} do

@@ -86,11 +86,12 @@ defmodule Snakepit.WorkerProfile.Commands do
      end}
   end
 
+  # parse and validate hand the native side the same option map the record API's NIFs get.
   def native_plan(:parse, [bin | opts]) when is_binary(bin) and length(opts) <= 1 do
-    with {:ok, %{mode: mode, validate_utf8: utf8, report: report}} <- read_opts(:parse, opts) do
-      {:native, :parse, {bin, mode, utf8},
+    with {:ok, config} <- read_opts(:parse, opts) do
+      {:native, :parse, {bin, config},
        fn
-         {:ok, items, skipped} when report -> {:ok, items, %{skipped: skipped}}
+         {:ok, items, skipped} when config.report -> {:ok, items, %{skipped: skipped}}
          {:ok, items, _skipped} -> {:ok, items}
          other -> other
        end}
@@ -98,8 +99,9 @@ defmodule Snakepit.WorkerProfile.Commands do
   end
 
   def native_plan(:validate, [bin | opts]) when is_binary(bin) and length(opts) <= 1 do
-    utf8 = Keyword.get(List.first(opts, []), :validate_utf8, true)
-    {:native, :validate, {bin, utf8}, &Function.identity/1}
+    with {:ok, config} <- read_opts(:validate, opts) do
+      {:native, :validate, {bin, config}, &Function.identity/1}
+    end
   end
 
   def native_plan(_command, _args), do: :local

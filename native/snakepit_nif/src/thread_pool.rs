@@ -6,8 +6,12 @@
 //! and sends it with `OwnedEnv::send_and_clear`, which is only legal off BEAM threads, which
 //! is why no reply is ever sent from a NIF call. A panicking job becomes an error reply.
 
+use crate::options::{Read, ReadConfig};
 use rustler::env::SavedTerm;
 use rustler::{Atom, Binary, Encoder, Env, LocalPid, OwnedEnv, ResourceArc, Term};
+use snakepit_core::chunker::to_unicode;
+use snakepit_core::read::for_each_item;
+use snakepit_core::{MarcError, Mode, Origin, Record};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
@@ -390,79 +394,107 @@ fn run_command<'a>(env: Env<'a>, command: Command, args: Term<'a>) -> Term<'a> {
             }
             Err(_) => invalid(env, command),
         },
-        // Same term shapes as the dirty-scheduler NIFs in parse_nif.rs, built with the same
-        // TermBuilder, so both profiles return identical results.
-        Command::Parse => match args.decode::<(Binary, Atom, bool)>() {
-            Ok((input, mode, validate_utf8)) => match crate::options::mode(mode) {
-                Ok(mode) => parse(env, input.as_slice(), mode, validate_utf8),
+        // Same term shapes as the dirty-scheduler NIFs in parse_nif.rs, from the same option
+        // map and with the same TermBuilder, so both profiles return identical results.
+        Command::Parse => match args.decode::<(Binary, ReadConfig)>() {
+            Ok((input, config)) => match config.decode() {
+                Ok(read) => parse(env, input.as_slice(), &read),
                 Err(_) => invalid(env, command),
             },
             Err(_) => invalid(env, command),
         },
-        Command::Validate => match args.decode::<(Binary, bool)>() {
-            Ok((input, validate_utf8)) => {
-                let mut errors = Vec::new();
-                snakepit_core::read::for_each_item(
-                    input.as_slice(),
-                    0,
-                    0,
-                    snakepit_core::ParseOptions { validate_utf8 },
-                    |item| {
-                        if let Err(e) = item {
+        Command::Validate => match args.decode::<(Binary, ReadConfig)>() {
+            Ok((input, config)) => match config.decode() {
+                Ok(read) => {
+                    let mut errors = Vec::new();
+                    walk(
+                        input.as_slice(),
+                        &read,
+                        |_| true,
+                        |e| {
                             errors.push(crate::terms::error_term(env, &e));
-                        }
-                        true
-                    },
-                );
-                (atoms::ok(), errors).encode(env)
-            }
+                            true
+                        },
+                    );
+                    (atoms::ok(), errors).encode(env)
+                }
+                Err(_) => invalid(env, command),
+            },
             Err(_) => invalid(env, command),
         },
     }
 }
 
 /// `{:ok, items, skipped}` or `{:error, %ParseError{}}`, as `parse_binary`.
-fn parse<'a>(
-    env: Env<'a>,
-    input: &[u8],
-    mode: snakepit_core::Mode,
-    validate_utf8: bool,
-) -> Term<'a> {
-    use snakepit_core::Mode;
+fn parse<'a>(env: Env<'a>, input: &[u8], read: &Read) -> Term<'a> {
     let mut builder = crate::terms::TermBuilder::new(env);
-    let mut items = Vec::new();
+    let items = std::cell::RefCell::new(Vec::new());
     let mut skipped = 0u64;
     let mut failure = None;
-    snakepit_core::read::for_each_item(
+    walk(
         input,
-        0,
-        0,
-        snakepit_core::ParseOptions { validate_utf8 },
-        |item| match item {
-            Ok(record) => {
-                items.push(builder.record(&record));
+        read,
+        |record| {
+            items.borrow_mut().push(builder.record(record));
+            true
+        },
+        |e| match read.mode {
+            Mode::Strict => {
+                failure = Some(e);
+                false
+            }
+            Mode::Permissive => {
+                items
+                    .borrow_mut()
+                    .push((atoms::error(), crate::terms::error_term(env, &e)).encode(env));
                 true
             }
-            Err(e) => match mode {
-                Mode::Strict => {
-                    failure = Some(e);
-                    false
-                }
-                Mode::Permissive => {
-                    items.push((atoms::error(), crate::terms::error_term(env, &e)).encode(env));
-                    true
-                }
-                Mode::Skip => {
-                    skipped += 1;
-                    true
-                }
-            },
+            Mode::Skip => {
+                skipped += 1;
+                true
+            }
         },
     );
     match failure {
         Some(e) => (atoms::error(), crate::terms::error_term(env, &e)).encode(env),
-        None => (atoms::ok(), items, skipped).encode(env),
+        None => (atoms::ok(), items.into_inner(), skipped).encode(env),
     }
+}
+
+/// A copy of `parse_nif::walk` (private there): frames, parses and, when asked, converts
+/// MARC-8 to UTF-8. Keep the two in step; the profile parity test fails when they drift.
+fn walk<'a>(
+    input: &'a [u8],
+    read: &Read,
+    mut on_record: impl FnMut(&Record<'_>) -> bool,
+    mut on_error: impl FnMut(MarcError) -> bool,
+) {
+    let mut index = 0u64;
+    for_each_item(input, 0, 0, read.parse, |item| {
+        let origin = Origin { index, offset: 0 };
+        index += 1;
+        let record = match item {
+            Ok(record) => record,
+            Err(e) => return on_error(e),
+        };
+        let origin = Origin {
+            offset: (record.bytes().as_ptr() as usize - input.as_ptr() as usize) as u64,
+            ..origin
+        };
+        match to_unicode(&record, origin, read.marc8.as_ref()) {
+            Ok(None) => on_record(&record),
+            Ok(Some((bytes, spans))) => match Record::from_parts(&bytes, spans) {
+                Some(converted) => on_record(&converted),
+                None => on_error(MarcError::bare(
+                    snakepit_core::ErrorKind::InvalidMarc8,
+                    origin.index,
+                    origin.offset,
+                    "conversion produced an inconsistent record",
+                )),
+            },
+            Err(e) => on_error(e),
+        }
+    });
 }
 
 /// Checks out a slot for work that runs in the calling process (Elixir-implemented commands
