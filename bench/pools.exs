@@ -121,7 +121,7 @@ from memory, #{seconds} s per run
 """)
 
 IO.puts(
-  String.pad_trailing("  path", 26) <>
+  String.pad_trailing("  path", 30) <>
     String.pad_leading("callers", 8) <>
     String.pad_leading("parses/s", 10) <>
     String.pad_leading("records/s", 12) <>
@@ -142,7 +142,7 @@ for {label, fun} <- throughput_cases, callers <- [1, 2, 4] do
   per_second = done / seconds
 
   IO.puts(
-    String.pad_trailing("  " <> label, 26) <>
+    String.pad_trailing("  " <> label, 30) <>
       String.pad_leading(to_string(callers), 8) <>
       String.pad_leading(:erlang.float_to_binary(per_second, decimals: 1), 10) <>
       String.pad_leading(to_string(round(per_second * record_count)), 12) <>

@@ -103,6 +103,20 @@ defmodule Snakepit.WorkerProfile do
   def module(mod) when is_atom(mod), do: mod
 
   @doc false
+  # Stops a worker process in order (after the messages before the stop), or kills it when
+  # it is stuck in a request for longer than `timeout`, so no stopped worker lingers.
+  def stop_process(pid, timeout \\ 1000) do
+    GenServer.stop(pid, :normal, timeout)
+  catch
+    :exit, :timeout ->
+      Process.exit(pid, :kill)
+      :ok
+
+    :exit, _already_gone ->
+      :ok
+  end
+
+  @doc false
   def metadata(module, handle) do
     if function_exported?(module, :get_metadata, 1),
       do: module.get_metadata(handle),

@@ -49,9 +49,7 @@ defmodule Snakepit.WorkerProfile.Process do
   def stop_worker(%__MODULE__{pid: pid}) do
     # A stop message is handled after any request already in the mailbox, so a reply that
     # was due is sent first.
-    GenServer.stop(pid, :normal, 5000)
-  catch
-    :exit, _ -> :ok
+    Snakepit.WorkerProfile.stop_process(pid)
   end
 
   @impl Snakepit.WorkerProfile

@@ -45,12 +45,7 @@ defmodule Snakepit.WorkerProfile.Thread do
   @impl Snakepit.WorkerProfile
   def stop_worker(%__MODULE__{pid: pid, resource: resource}) do
     Native.thread_pool_close(resource)
-
-    try do
-      GenServer.stop(pid, :normal, 5000)
-    catch
-      :exit, _ -> :ok
-    end
+    Snakepit.WorkerProfile.stop_process(pid)
   end
 
   @impl Snakepit.WorkerProfile
