@@ -3,8 +3,8 @@
 
 use crate::error::{ErrorKind, MarcError, Result};
 use crate::record::{
-    is_control_tag, read_digits, FieldSpan, Record, DIRECTORY_ENTRY_LEN, FIELD_TERMINATOR,
-    LEADER_LEN, RECORD_TERMINATOR, SUBFIELD_DELIMITER,
+    indicator_len, is_control_tag, read_digits, subfield_code, FieldSpan, Record,
+    DIRECTORY_ENTRY_LEN, FIELD_TERMINATOR, LEADER_LEN, RECORD_TERMINATOR, SUBFIELD_DELIMITER,
 };
 use memchr::memchr;
 
@@ -94,7 +94,7 @@ pub fn parse_record(bytes: &[u8], origin: Origin, opts: ParseOptions) -> Result<
             ),
         ));
     }
-    if directory.len() % DIRECTORY_ENTRY_LEN != 0 {
+    if !directory.len().is_multiple_of(DIRECTORY_ENTRY_LEN) {
         return Err(err(
             ErrorKind::InvalidDirectoryLength,
             LEADER_LEN,
@@ -142,9 +142,9 @@ pub fn parse_record(bytes: &[u8], origin: Origin, opts: ParseOptions) -> Result<
                 ),
             ));
         };
-        let span = locate_field(bytes, base, data_end, start, len).map_err(|detail| {
+        let span = locate_field(bytes, base, data_end, start, len).map_err(|(kind, detail)| {
             err(
-                ErrorKind::FieldOutOfBounds,
+                kind,
                 entry_at,
                 format!("field {} (directory entry {i}): {detail}", show_tag(&tag)),
             )
@@ -179,13 +179,16 @@ fn locate_field(
     data_end: usize,
     start: usize,
     len: usize,
-) -> std::result::Result<(usize, usize), String> {
+) -> std::result::Result<(usize, usize), (ErrorKind, String)> {
     let s = base + start;
     let e = s + len;
     if len == 0 || e > data_end {
-        return Err(format!(
-            "start {start} + length {len} is past the data area ({} bytes)",
-            data_end - base
+        return Err((
+            ErrorKind::FieldOutOfBounds,
+            format!(
+                "start {start} + length {len} is past the data area ({} bytes)",
+                data_end - base
+            ),
         ));
     }
     if bytes[e - 1] == FIELD_TERMINATOR && (s == base || bytes[s - 1] == FIELD_TERMINATOR) {
@@ -199,13 +202,19 @@ fn locate_field(
     };
     match memchr(FIELD_TERMINATOR, &bytes[s..data_end]) {
         Some(n) => Ok((s, s + n)),
-        None => Err(format!("no field terminator after byte {s}")),
+        None => Err((
+            ErrorKind::MissingFieldTerminator,
+            format!("no field terminator after byte {s}"),
+        )),
     }
 }
 
-/// Offset of the first byte that breaks UTF-8 in a field. In a data field every subfield
-/// value must be valid on its own, so a subfield code must be ASCII: a multi-byte character
-/// used as a code would split into a code byte and an invalid value.
+/// Offset of the first byte that breaks UTF-8 in a field. In a data field the indicators
+/// and every subfield value must be valid on their own (they are taken apart and may be
+/// written back separately), so the indicators must be ASCII, and so must a subfield code
+/// unless it is a letter with a diacritic that reads as its base letter (see
+/// [`crate::record::subfield_code`]): any other multi-byte character used as an indicator
+/// or code would split into a lone byte and an invalid value.
 fn first_invalid_utf8(data: &[u8], control: bool) -> Option<usize> {
     if let Err(bad) = std::str::from_utf8(data) {
         return Some(bad.valid_up_to());
@@ -213,14 +222,106 @@ fn first_invalid_utf8(data: &[u8], control: bool) -> Option<usize> {
     if control {
         return None;
     }
+    if let Some(i) = data[..indicator_len(data)]
+        .iter()
+        .position(|b| !b.is_ascii())
+    {
+        return Some(i);
+    }
     memchr::memchr_iter(SUBFIELD_DELIMITER, data)
         .map(|d| d + 1)
-        .find(|&c| {
-            data.get(c).is_some_and(|b| !b.is_ascii())
-                && crate::record::fold_subfield_code(&data[c..]).is_none()
-        })
+        .find(|&c| c < data.len() && !subfield_code(&data[c..]).0.is_ascii())
 }
 
 fn show_tag(tag: &[u8; 3]) -> String {
     String::from_utf8_lossy(tag).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{OwnedField, OwnedRecord};
+
+    fn record(leader9: u8, fields: Vec<OwnedField>) -> Vec<u8> {
+        let mut leader = *b"00000nam a2200000   4500";
+        leader[9] = leader9;
+        OwnedRecord { leader, fields }.encode().unwrap()
+    }
+
+    fn data(tag: &[u8; 3], ind: [u8; 2], subfields: &[(u8, &[u8])]) -> OwnedField {
+        OwnedField::Data {
+            tag: *tag,
+            ind1: ind[0],
+            ind2: ind[1],
+            subfields: subfields.iter().map(|(c, v)| (*c, v.to_vec())).collect(),
+        }
+    }
+
+    fn kind(bytes: &[u8]) -> std::result::Result<usize, (ErrorKind, u64)> {
+        parse_record(bytes, Origin::default(), ParseOptions::default())
+            .map(|r| r.spans().len())
+            .map_err(|e| (e.kind, e.byte_offset))
+    }
+
+    #[test]
+    fn field_without_terminator_is_missing_field_terminator() {
+        // testbed_missing_terminators.mrc, record 2: "notermhere" then the record terminator.
+        let bytes = b"00048nam  2200037   4500001001000000\x1enotermhere\x1d";
+        assert_eq!(kind(bytes), Err((ErrorKind::MissingFieldTerminator, 24)));
+    }
+
+    #[test]
+    fn drifted_directory_realigns_on_terminators() {
+        let mut bytes = record(
+            b' ',
+            vec![
+                data(b"100", *b"1 ", &[(b'a', b"x")]),
+                data(b"245", *b"10", &[(b'a', b"y")]),
+            ],
+        );
+        // Make the first field one byte longer than its directory entry says (a length
+        // counted in characters): every later start is then one byte early.
+        let at = bytes.iter().rposition(|&b| b == b'x').unwrap();
+        bytes.insert(at, b'x');
+        let rec = parse_record(&bytes, Origin::default(), ParseOptions::default()).unwrap();
+        let values: Vec<_> = rec
+            .fields()
+            .map(|f| f.subfields().next().unwrap().value)
+            .collect();
+        assert_eq!(values, [&b"xx"[..], &b"y"[..]]);
+    }
+
+    #[test]
+    fn utf8_records_need_ascii_indicators_and_codes() {
+        let ok = record(b'a', vec![data(b"245", *b"10", &[(b'a', "é".as_bytes())])]);
+        assert_eq!(kind(&ok), Ok(1));
+        // An indicator that is half of a two-byte character would not survive being
+        // taken apart and written back.
+        let mut bad = record(b'a', vec![data(b"245", *b"1\xc3", &[(b'a', b"\xa9x")])]);
+        let base = read_digits(&bad[12..17]).unwrap();
+        assert_eq!(kind(&bad), Err((ErrorKind::InvalidUtf8, base as u64 + 1)));
+        // The same bytes are fine in a MARC-8 record.
+        bad[9] = b' ';
+        assert_eq!(kind(&bad), Ok(1));
+        // A code that folds (á for a) is accepted; one that does not (U+FFFD) is not.
+        let folded = record(b'a', vec![data(b"245", *b"10", &[(0xC3, b"\xa1x")])]);
+        let rec = parse_record(&folded, Origin::default(), ParseOptions::default()).unwrap();
+        let sub = rec.fields().next().unwrap().subfields().next().unwrap();
+        assert_eq!((sub.code, sub.value), (b'a', &b"x"[..]));
+        let replacement = record(b'a', vec![data(b"245", *b"10", &[(0xEF, b"\xbf\xbdx")])]);
+        assert_eq!(kind(&replacement).unwrap_err().0, ErrorKind::InvalidUtf8);
+    }
+
+    #[test]
+    fn claimed_sizes_do_not_drive_allocation() {
+        // A leader claiming 99999 bytes and a directory of huge entries on a tiny record:
+        // the span vector is sized by the directory actually present.
+        let bytes = b"99999nam a2200049   4500001999999999245999900000\x1eid\x1e\x1d";
+        let err = parse_record(bytes, Origin::default(), ParseOptions::default()).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::FieldOutOfBounds);
+        let bytes = b"99999nam a2200037   4500001000300000\x1eid\x1e\x1d";
+        let rec = parse_record(bytes, Origin::default(), ParseOptions::default()).unwrap();
+        assert_eq!(rec.spans.len(), 1);
+        assert!(rec.spans.capacity() * DIRECTORY_ENTRY_LEN <= bytes.len());
+    }
 }

@@ -88,6 +88,18 @@ pub fn is_control_tag(tag: &[u8; 3]) -> bool {
     tag[0] == b'0' && tag[1] == b'0' && tag[2].is_ascii_digit()
 }
 
+/// How many of a data field's first bytes are indicators: two, fewer when the field is
+/// shorter or a subfield delimiter comes first.
+#[inline]
+pub fn indicator_len(data: &[u8]) -> usize {
+    match data {
+        [SUBFIELD_DELIMITER, ..] => 0,
+        [_, SUBFIELD_DELIMITER, ..] | [_] => 1,
+        [] => 0,
+        _ => 2,
+    }
+}
+
 /// One field of a borrowed record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FieldRef<'a> {
@@ -101,19 +113,24 @@ impl<'a> FieldRef<'a> {
         is_control_tag(&self.tag)
     }
 
-    /// The two indicators; a data field too short to hold them reads as blanks.
+    /// The two indicators. Missing ones read as blanks: a data field too short to hold
+    /// them, or whose first subfield delimiter comes within its first two bytes (pymarc
+    /// reads such fields the same way).
     pub fn indicators(&self) -> (u8, u8) {
-        let at = |i: usize| self.data.get(i).copied().unwrap_or(b' ');
+        let n = self.subfield_area_start();
+        let at = |i: usize| if i < n { self.data[i] } else { b' ' };
         (at(0), at(1))
     }
 
-    /// Offset of the subfield area within `data` (after the indicators).
+    /// Offset of the subfield area within `data`: after the two indicators, or at the first
+    /// subfield delimiter if that comes sooner.
     pub fn subfield_area_start(&self) -> usize {
-        self.data.len().min(2)
+        indicator_len(self.data)
     }
 
     /// `(code, value)` pairs in order. Bytes before the first delimiter are not a subfield
-    /// and are passed over; a delimiter with no code byte yields nothing.
+    /// and are passed over; a delimiter with no code byte yields nothing. A code written as
+    /// a UTF-8 letter with a diacritic reads as its base letter (see [`subfield_code`]).
     pub fn subfields(&self) -> Subfields<'a> {
         Subfields {
             rest: &self.data[self.subfield_area_start()..],
@@ -165,44 +182,46 @@ impl<'a> Iterator for Subfields<'a> {
             self.rest = &self.rest[at + 1..];
             let len = memchr::memchr(SUBFIELD_DELIMITER, self.rest).unwrap_or(self.rest.len());
             let chunk = &self.rest[..len];
-            let value_offset = self.base + 1;
+            let chunk_offset = self.base;
             self.base += len;
             self.rest = &self.rest[len..];
             // A delimiter followed directly by another (or by the end) has no code: skip it.
-            if let Some((&code, value)) = chunk.split_first() {
-                if let Some((ascii, width)) = fold_subfield_code(chunk) {
-                    return Some(SubfieldRef {
-                        code: ascii,
-                        value: &chunk[width..],
-                        value_offset: value_offset + width - 1,
-                    });
-                }
+            if !chunk.is_empty() {
+                let (code, used) = subfield_code(chunk);
                 return Some(SubfieldRef {
                     code,
-                    value,
-                    value_offset,
+                    value: &chunk[used..],
+                    value_offset: chunk_offset + used,
                 });
             }
         }
     }
 }
 
-/// A subfield code must be one ASCII byte, but some records carry an accented letter in
-/// UTF-8 (two bytes) where the code should be. Like pymarc, read it as its base letter
-/// (`á` is `a`) and start the value after the whole character. Returns the ASCII code and
-/// the character's width, or `None` when `chunk` does not start with such a letter.
-pub fn fold_subfield_code(chunk: &[u8]) -> Option<(u8, usize)> {
-    // Base letters of U+00C0..=U+00FF (UTF-8 0xC3 0x80..=0xBF); 0 where there is none.
-    const LATIN1: &[u8; 64] =
-        b"AAAAAA\0CEEEEIIII\0NOOOOO\0\0UUUUY\0\0aaaaaa\0ceeeeiiii\0nooooo\0\0uuuuy\0y";
-    match chunk {
-        [0xC3, b2 @ 0x80..=0xBF, ..] => {
-            let base = LATIN1[(b2 - 0x80) as usize];
-            (base != 0).then_some((base, 2))
+/// The code of a subfield whose bytes after the delimiter are `chunk` (not empty), and how
+/// many bytes the code takes. A code is one byte, except that a UTF-8 letter with a
+/// diacritic from U+00C0..U+017F (`á` typed for `a`, a known cataloguing slip) reads as its
+/// base letter and takes both its bytes, the way pymarc reads it. Costs one branch for the
+/// usual ASCII code.
+#[inline]
+pub fn subfield_code(chunk: &[u8]) -> (u8, usize) {
+    match *chunk {
+        [lead @ 0xC3..=0xC5, cont @ 0x80..=0xBF, ..] => {
+            let cp = (usize::from(lead & 0x1F) << 6) | usize::from(cont & 0x3F);
+            match CODE_FOLD[cp - 0xC0] {
+                b'.' => (lead, 1),
+                base => (base, 2),
+            }
         }
-        _ => None,
+        [code, ..] => (code, 1),
+        [] => (0, 0),
     }
 }
+
+/// Base letters of U+00C0..U+017F (NFKD, diacritics dropped); `.` where there is none.
+const CODE_FOLD: &[u8; 192] = b"AAAAAA.CEEEEIIII.NOOOOO..UUUUY..aaaaaa.ceeeeiiii.nooooo..uuuuy.y\
+AaAaAaCcCcCcCcDd..EeEeEeEeEeGgGgGgGgHh..IiIiIiIiI.IiJjKk.LlLlLlL\
+l..NnNnNnn..OoOoOo..RrRrRrSsSsSsSsTtTt..UuUuUuUuUuUuWwYyYZzZzZzs";
 
 /// An editable field.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -357,4 +376,159 @@ pub fn read_digits(src: &[u8]) -> Option<usize> {
         n = n * 10 + (b - b'0') as usize;
     }
     Some(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field(data: &[u8]) -> FieldRef<'_> {
+        FieldRef { tag: *b"245", data }
+    }
+
+    fn subfields(data: &[u8]) -> Vec<(u8, &[u8], usize)> {
+        field(data)
+            .subfields()
+            .map(|s| (s.code, s.value, s.value_offset))
+            .collect()
+    }
+
+    #[test]
+    fn subfields_and_offsets() {
+        let data = b"10\x1faTitle :\x1fbsub\x1f\x1f\x1fc";
+        assert_eq!(
+            subfields(data),
+            vec![
+                (b'a', &b"Title :"[..], 4),
+                (b'b', &b"sub"[..], 13),
+                (b'c', &b""[..], 20)
+            ]
+        );
+        for (_, value, at) in subfields(data) {
+            assert_eq!(&data[at..at + value.len()], value);
+        }
+    }
+
+    #[test]
+    fn accented_code_reads_as_its_base_letter() {
+        // "á" (C3 A1) typed as the code of $a, as in pymarc's bad_subfield_code.dat.
+        let data = "10\u{1f}áActivePerl /\u{1f}cT.".as_bytes();
+        let subs = subfields(data);
+        assert_eq!(subs[0], (b'a', &b"ActivePerl /"[..], 5));
+        assert_eq!(subs[1].0, b'c');
+        assert_eq!(subfield_code("Ż".as_bytes()), (b'Z', 2));
+        assert_eq!(subfield_code("ſx".as_bytes()), (b's', 2));
+        // No base letter: the lead byte stays the code, as before.
+        assert_eq!(subfield_code("ß".as_bytes()), (0xC3, 1));
+        assert_eq!(subfield_code("Ł".as_bytes()), (0xC5, 1));
+        assert_eq!(subfield_code("\u{fffd}".as_bytes()), (0xEF, 1));
+        assert_eq!(subfield_code(&[0xC3]), (0xC3, 1));
+        assert_eq!(subfield_code(b"a\xa1"), (b'a', 1));
+    }
+
+    #[test]
+    fn fold_table_matches_every_two_byte_lead() {
+        for cp in 0xC0u32..0x180 {
+            let c = char::from_u32(cp).unwrap();
+            let mut buf = [0u8; 4];
+            let (code, used) = subfield_code(c.encode_utf8(&mut buf).as_bytes());
+            if used == 2 {
+                assert!(code.is_ascii_alphabetic(), "{c}");
+                assert!(c.to_lowercase().next().unwrap() != c || code.is_ascii_lowercase());
+            }
+        }
+    }
+
+    #[test]
+    fn missing_indicators_read_as_blanks() {
+        // pymarc_bad_indicator.dat: a 020 written without indicators.
+        let f = field(b"\x1fa9780253325525 (alk. paper)");
+        assert_eq!(f.indicators(), (b' ', b' '));
+        assert_eq!(subfields(f.data)[0].1, b"9780253325525 (alk. paper)");
+        let f = field(b"1\x1fax");
+        assert_eq!(f.indicators(), (b'1', b' '));
+        assert_eq!(subfields(f.data), vec![(b'a', &b"x"[..], 3)]);
+        assert_eq!(field(b"1").indicators(), (b'1', b' '));
+        assert_eq!(field(b"").indicators(), (b' ', b' '));
+        // Bytes past two indicators and before the first delimiter are not a subfield.
+        let f = field(b"123\x1fax");
+        assert_eq!(f.indicators(), (b'1', b'2'));
+        assert_eq!(subfields(f.data), vec![(b'a', &b"x"[..], 5)]);
+    }
+
+    #[test]
+    fn encode_recomputes_structure() {
+        let mut rec = OwnedRecord {
+            leader: *b"99999nam a2299999 i 4500",
+            fields: vec![
+                OwnedField::Control {
+                    tag: *b"001",
+                    value: b"id1".to_vec(),
+                },
+                OwnedField::Data {
+                    tag: *b"245",
+                    ind1: b'1',
+                    ind2: b'0',
+                    subfields: vec![(b'a', b"Title".to_vec())],
+                },
+            ],
+        };
+        let bytes = rec.encode().unwrap();
+        assert_eq!(&bytes[..24], b"00064nam a2200049 i 4500");
+        assert_eq!(&bytes[24..49], b"001000400000245001000004\x1e");
+        assert_eq!(&bytes[49..], b"id1\x1e10\x1faTitle\x1e\x1d");
+        assert_eq!(bytes.len(), 64);
+        // An edit changes every length and offset after it.
+        if let OwnedField::Control { value, .. } = &mut rec.fields[0] {
+            value.extend_from_slice(b"-longer");
+        }
+        rec.leader[10] = b' ';
+        rec.leader[20..24].copy_from_slice(b"    ");
+        let bytes = rec.encode().unwrap();
+        assert_eq!(&bytes[..24], b"00071nam a2200049 i 4500");
+        assert_eq!(&bytes[24..49], b"001001100000245001000011\x1e");
+        assert_eq!(bytes.len(), 71);
+    }
+
+    #[test]
+    fn too_large_is_an_error_not_a_panic() {
+        let data = |n: usize| OwnedField::Control {
+            tag: *b"001",
+            value: vec![b'x'; n],
+        };
+        let leader = *b"00000nam a2200000   4500";
+        // 9998 bytes + terminator fits a four-digit length; one more does not.
+        let ok = OwnedRecord {
+            leader,
+            fields: vec![data(9_998)],
+        };
+        assert_eq!(ok.encode().unwrap().len(), 24 + 12 + 1 + 9_999 + 1);
+        let big_field = OwnedRecord {
+            leader,
+            fields: vec![data(9_999)],
+        };
+        let err = big_field.encode().unwrap_err();
+        assert_eq!(err.kind, ErrorKind::TooLarge);
+        // encode_into leaves the output as it was.
+        let mut out = b"keep".to_vec();
+        assert!(big_field.encode_into(&mut out).is_err());
+        assert_eq!(out, b"keep");
+        // Eleven fields of 9999 bytes exceed 99999 in total.
+        let big_record = OwnedRecord {
+            leader,
+            fields: (0..11).map(|_| data(9_998)).collect(),
+        };
+        assert_eq!(big_record.encode().unwrap_err().kind, ErrorKind::TooLarge);
+        let mut out = Vec::new();
+        assert!(big_record.encode_into(&mut out).is_err());
+        assert!(out.is_empty());
+        // Exactly 99999 bytes is allowed.
+        let fill = MAX_RECORD_LEN - (24 + 12 * 10 + 1 + 1) - 9 * 9_999;
+        let mut fields: Vec<_> = (0..9).map(|_| data(9_998)).collect();
+        fields.push(data(fill - 1));
+        let max = OwnedRecord { leader, fields };
+        let bytes = max.encode().unwrap();
+        assert_eq!(bytes.len(), MAX_RECORD_LEN);
+        assert_eq!(&bytes[..5], b"99999");
+    }
 }

@@ -12,21 +12,22 @@ defmodule Snakepit.Marc.SchedulerTest do
   # probe's worst timer overshoot in ms.
   defp observe(load) do
     :erlang.system_monitor(self(), [{:long_schedule, @threshold_ms}])
-    probe = Task.async(fn -> probe_latency(System.monotonic_time(:millisecond) + 1_500, 0) end)
+    probe = Task.async(fn -> probe_latency(System.monotonic_time(:millisecond) + 1_500, []) end)
     load.()
-    worst = Task.await(probe, 10_000)
+    overshoots = Task.await(probe, 10_000)
     :erlang.system_monitor(:undefined)
-    {collect_reports([]), worst}
+    {collect_reports([]), overshoots}
   end
 
-  defp probe_latency(deadline, worst) do
+  # How late each 1 ms timer fired, in ms.
+  defp probe_latency(deadline, acc) do
     if System.monotonic_time(:millisecond) >= deadline do
-      worst
+      acc
     else
       t0 = System.monotonic_time(:microsecond)
       Process.sleep(1)
       overshoot = (System.monotonic_time(:microsecond) - t0) / 1000 - 1
-      probe_latency(deadline, max(worst, overshoot))
+      probe_latency(deadline, [overshoot | acc])
     end
   end
 
@@ -59,10 +60,15 @@ defmodule Snakepit.Marc.SchedulerTest do
       |> Task.await_many(30_000)
     end
 
-    {reports, worst} = observe(workers)
+    {reports, overshoots} = observe(workers)
     assert reports == [], "long schedules: #{inspect(reports, limit: 5)}"
-    # A 1 ms timer that fires 50 ms late means the schedulers were not free.
-    assert worst < 50, "probe timer overshoot #{worst} ms"
+    # The OS may deschedule a scheduler thread now and then (the machine has other work),
+    # but timers that are routinely late mean the schedulers were not free.
+    late = Enum.count(overshoots, &(&1 > 20))
+
+    assert late <= length(overshoots) * 0.05,
+           "#{late} of #{length(overshoots)} probe timers fired over 20 ms late " <>
+             "(worst #{Enum.max(overshoots)} ms)"
   end
 
   defp busy(kind, bytes, path, deadline) do

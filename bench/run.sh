@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# `make bench`: measures Snakepit and its peers (mrrc via Python, pymarc, the mrrc and marc
+# crates) on the same files in one run, and prints records/s and ratios.
+# The peers are installed into bench/.venv and bench/rust_peers/target, never into the library.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+corpus=../shared/corpus
+big=$(bench/gen_big.sh)
+files=("$corpus/synthetic/realistic_2000.mrc" "$corpus/real/loc_bibliographic.mrc" "$big")
+mkdir -p bench/results
+export MIX_ENV=prod
+mix compile >/dev/null
+echo "== Snakepit" >&2
+mix run bench/marc.exs bench/results/snakepit.tsv "${files[@]}"
+echo "== Peers" >&2
+bench/peers.sh "${files[@]}"
+if [ -f bench/pools.exs ]; then
+  echo "== Pools" >&2
+  mix run bench/pools.exs | tee bench/results/pools.txt
+fi
+python3 bench/report.py bench/results/snakepit.tsv bench/results/peers.json
