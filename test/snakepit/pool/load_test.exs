@@ -15,11 +15,22 @@ defmodule Snakepit.Pool.LoadTest do
           worker_profile: unquote(profile),
           pool_size: 2,
           threads_per_worker: 2,
-          max_queue_size: @max_queue
+          max_queue_size: @max_queue,
+          queue_timeout: 10_000
         )
 
       capture_telemetry([[:snakepit, :pool, :capacity_reached]], pool)
       test = self()
+
+      # Every slot is held while the callers arrive, so exactly @max_queue of them can wait
+      # and the rest must be turned away at once.
+      capacity = status!(pool).capacity
+
+      holders =
+        for _ <- 1..capacity,
+            do: Task.async(fn -> Snakepit.execute(:sleep, [600], pool: pool) end)
+
+      eventually(fn -> status!(pool).load == capacity end)
 
       callers =
         for i <- 1..@callers do
@@ -27,26 +38,26 @@ defmodule Snakepit.Pool.LoadTest do
         end
 
       results = for _ <- callers, do: receive(do: ({:result, i, result} -> {i, result}))
+      assert Enum.map(holders, &Task.await/1) == List.duplicate({:ok, 600}, capacity)
 
       {served, rejected} =
         Enum.split_with(results, fn {_i, result} -> match?({:ok, _}, result) end)
 
       assert Enum.all?(served, fn {i, result} -> result == {:ok, i} end)
       assert Enum.all?(rejected, fn {_i, result} -> result == {:error, :pool_saturated} end)
-      assert length(served) + length(rejected) == @callers
-      assert length(served) > 0
+      assert length(served) == @max_queue
+      assert length(rejected) == @callers - @max_queue
 
       queue_lengths = queue_lengths()
-      assert queue_lengths != [], "the pool never queued: the test did not load it"
-      assert Enum.max(queue_lengths) <= @max_queue
+      assert Enum.max(queue_lengths) == @max_queue
 
       status = status!(pool)
       assert status.queue_length == 0 and status.load == 0
       assert :atomics.get(Snakepit.Pool.Ref.lookup(pool).waiting, 1) == 0
 
       stop_supervised!(pool)
-      eventually(fn -> Snakepit.Native.thread_pool_census() == baseline_census end)
-      eventually(fn -> leftover_processes(before) == [] end)
+      eventually(fn -> Snakepit.Native.thread_pool_census() == baseline_census end, 5000)
+      eventually(fn -> leftover_processes(before) == [] end, 5000)
     end
   end
 
@@ -55,11 +66,10 @@ defmodule Snakepit.Pool.LoadTest do
     test = self()
 
     Enum.reject(Process.list() -- before, fn pid ->
-      match?(
-        {:dictionary, %{"$ancestors": [^test]}},
-        with({:dictionary, d} <- Process.info(pid, :dictionary), do: {:dictionary, Map.new(d)})
-      ) or
-        not Process.alive?(pid)
+      case Process.info(pid, :dictionary) do
+        {:dictionary, dictionary} -> Keyword.get(dictionary, :"$ancestors") == [test]
+        nil -> true
+      end
     end)
   end
 
