@@ -99,6 +99,10 @@ defmodule Snakepit.WorkerProfileTest do
                  Snakepit.execute(:parse, ["x", [mode: :sloppy]], pool: pool)
 
         assert {:error, %Snakepit.Error{}} = Snakepit.execute(:count, [:not_binary], pool: pool)
+
+        assert {:error, %Snakepit.Error{reason: :invalid_arguments}} =
+                 Snakepit.execute(:count, ["x", :not_keyword], pool: pool)
+
         assert {:ok, 1} = Snakepit.execute(:ping, [1], pool: pool)
         assert status!(pool).workers |> length() == 2
       end

@@ -61,22 +61,31 @@ defmodule Snakepit.WorkerProfile.Commands do
   @doc """
   How the thread profile runs `command`: `{:native, native_command, native_args, post}` to
   submit it to the worker's rayon pool (`post` maps the native reply), or `:local` when the
-  command is implemented in Elixir and runs in the caller under one of the worker's slots.
+  command is implemented in Elixir and runs in the caller under one of the worker's slots,
+  or `{:error, %Snakepit.Error{reason: :invalid_arguments}}` for malformed arguments.
   """
-  def native_plan(:ping, [term]), do: {:native, :ping, term, &Function.identity/1}
+  def native_plan(command, args) do
+    plan(command, args)
+  rescue
+    # Malformed options (not a keyword list): the same error the :process profile returns.
+    e in [ArgumentError, FunctionClauseError] ->
+      {:error, Error.new(:invalid_arguments, command: command, args: args, exception: e)}
+  end
 
-  def native_plan(:sleep, [ms]) when is_integer(ms) and ms >= 0,
+  defp plan(:ping, [term]), do: {:native, :ping, term, &Function.identity/1}
+
+  defp plan(:sleep, [ms]) when is_integer(ms) and ms >= 0,
     do: {:native, :sleep, ms, &Function.identity/1}
 
-  def native_plan(:sleep, [ms, payload]) when is_integer(ms) and ms >= 0,
+  defp plan(:sleep, [ms, payload]) when is_integer(ms) and ms >= 0,
     do: {:native, :sleep, {ms, payload}, &Function.identity/1}
 
-  def native_plan(:__panic__, []), do: {:native, :__panic__, nil, &Function.identity/1}
+  defp plan(:__panic__, []), do: {:native, :__panic__, nil, &Function.identity/1}
 
-  def native_plan(:scan, [bin]) when is_binary(bin),
+  defp plan(:scan, [bin]) when is_binary(bin),
     do: {:native, :scan, bin, &Function.identity/1}
 
-  def native_plan(:count, [bin | opts]) when is_binary(bin) and length(opts) <= 1 do
+  defp plan(:count, [bin | opts]) when is_binary(bin) and length(opts) <= 1 do
     utf8 = Keyword.get(List.first(opts, []), :validate_utf8, true)
 
     {:native, :count, {bin, utf8},
@@ -87,7 +96,7 @@ defmodule Snakepit.WorkerProfile.Commands do
   end
 
   # parse and validate hand the native side the same option map the record API's NIFs get.
-  def native_plan(:parse, [bin | opts]) when is_binary(bin) and length(opts) <= 1 do
+  defp plan(:parse, [bin | opts]) when is_binary(bin) and length(opts) <= 1 do
     with {:ok, config} <- read_opts(:parse, opts) do
       {:native, :parse, {bin, config},
        fn
@@ -98,13 +107,13 @@ defmodule Snakepit.WorkerProfile.Commands do
     end
   end
 
-  def native_plan(:validate, [bin | opts]) when is_binary(bin) and length(opts) <= 1 do
+  defp plan(:validate, [bin | opts]) when is_binary(bin) and length(opts) <= 1 do
     with {:ok, config} <- read_opts(:validate, opts) do
       {:native, :validate, {bin, config}, &Function.identity/1}
     end
   end
 
-  def native_plan(_command, _args), do: :local
+  defp plan(_command, _args), do: :local
 
   # The record API's own option validation, so both profiles accept exactly the same options.
   defp read_opts(command, opts) do
