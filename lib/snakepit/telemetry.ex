@@ -47,22 +47,27 @@ defmodule Snakepit.Telemetry do
     },
     %{
       event: [:snakepit, :request, :executed],
-      measurements: [:duration],
+      measurements: [:duration_us],
       metadata: [:pool, :worker_id, :command, :success],
-      doc: "As in Snakepit v0.6: a request ran on a worker; `duration` in native units."
+      doc:
+        "As in Snakepit v0.6: a request ran on a worker; `duration_us` in microseconds, from " <>
+          "dispatch to result."
     },
     %{
       event: [:snakepit, :pool, :capacity_reached],
-      measurements: [:queue_length],
+      measurements: [:capacity, :load, :queue_size],
       metadata: [:pool, :profile],
-      doc: "Every worker was at capacity and a caller joined the wait queue."
+      doc:
+        "Every worker was at capacity and a caller joined the wait queue. `capacity` and " <>
+          "`load` are the pool's totals; `queue_size` counts the caller just queued."
     },
     %{
       event: [:snakepit, :pool, :saturated],
-      measurements: [:queue_length, :max_queue_size],
-      metadata: [:pool, :profile],
+      measurements: [:queue_size, :max_queue_size],
+      metadata: [:pool, :profile, :available_workers, :busy_workers],
       doc:
-        "Every worker was busy and the queue was full: a caller got `{:error, :pool_saturated}`."
+        "Every worker was busy and the queue was full: a caller got `{:error, :pool_saturated}`. " <>
+          "Named as in Snakepit v0.6."
     },
     %{
       event: [:snakepit, :pool, :queue, :timeout],

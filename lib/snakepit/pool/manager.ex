@@ -110,10 +110,15 @@ defmodule Snakepit.Pool.Manager do
       queued >= config.max_queue_size and not retry? ->
         :atomics.sub(ref.waiting, 1, 1)
 
+        {available, busy} = Enum.split_with(active_handles(state), &(free(state, &1) > 0))
+
         Telemetry.execute(
           [:snakepit, :pool, :saturated],
-          %{queue_length: queued, max_queue_size: config.max_queue_size},
-          pool_meta(state)
+          %{queue_size: queued, max_queue_size: config.max_queue_size},
+          Map.merge(pool_meta(state), %{
+            available_workers: length(available),
+            busy_workers: length(busy)
+          })
         )
 
         {:reply, {:error, :pool_saturated}, state}
@@ -126,9 +131,15 @@ defmodule Snakepit.Pool.Manager do
         queue = if retry?, do: :queue.in_r(qref, state.queue), else: :queue.in(qref, state.queue)
 
         unless retry? do
+          active = active_handles(state)
+
           Telemetry.execute(
             [:snakepit, :pool, :capacity_reached],
-            %{queue_length: queued + 1},
+            %{
+              capacity: Enum.sum(Enum.map(active, &state.profile.get_capacity/1)),
+              load: Enum.sum(Enum.map(active, &state.profile.get_load/1)),
+              queue_size: queued + 1
+            },
             pool_meta(state)
           )
         end
@@ -430,11 +441,10 @@ defmodule Snakepit.Pool.Manager do
 
   # -- queue --------------------------------------------------------------------------------
 
-  defp free_slots(state) do
-    active_handles(state)
-    |> Enum.map(fn h -> max(state.profile.get_capacity(h) - state.profile.get_load(h), 0) end)
-    |> Enum.sum()
-  end
+  defp free_slots(state), do: active_handles(state) |> Enum.map(&free(state, &1)) |> Enum.sum()
+
+  defp free(state, handle),
+    do: max(state.profile.get_capacity(handle) - state.profile.get_load(handle), 0)
 
   defp serve_queue(%{waiters: waiters} = state) when map_size(waiters) == 0, do: state
 

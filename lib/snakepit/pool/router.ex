@@ -60,7 +60,7 @@ defmodule Snakepit.Pool.Router do
         if worker_id do
           Telemetry.execute(
             [:snakepit, :request, :executed],
-            %{duration: stop - ran_at},
+            %{duration_us: System.convert_time_unit(stop - ran_at, :native, :microsecond)},
             %{pool: ref.name, worker_id: worker_id, command: command, success: status == :ok}
           )
         end

@@ -75,7 +75,7 @@ defmodule Snakepit.Pool.LoadTest do
 
   defp queue_lengths do
     receive do
-      {:telemetry, _, %{queue_length: n}, _} -> [n | queue_lengths()]
+      {:telemetry, _, %{queue_size: n}, _} -> [n | queue_lengths()]
     after
       0 -> []
     end

@@ -30,10 +30,12 @@ defmodule Snakepit.Pool.QueueTest do
         assert Snakepit.execute(:ping, [:extra], pool: pool) == {:error, :pool_saturated}
 
         assert_receive {:telemetry, [:snakepit, :pool, :saturated],
-                        %{queue_length: 2, max_queue_size: 2}, _},
+                        %{queue_size: 2, max_queue_size: 2},
+                        %{available_workers: 0, busy_workers: 1}},
                        1000
 
-        assert_receive {:telemetry, [:snakepit, :pool, :capacity_reached], %{queue_length: 1}, _},
+        assert_receive {:telemetry, [:snakepit, :pool, :capacity_reached],
+                        %{queue_size: 1, capacity: 1, load: 1}, _},
                        1000
 
         assert Task.await(busy) == {:ok, 150}
