@@ -8,14 +8,18 @@
 
 pub mod chunker;
 pub mod error;
+pub mod json;
 pub mod marc8;
 pub mod parse;
 pub mod pipeline;
 pub mod read;
 pub mod record;
 pub mod scan;
+pub mod view;
+pub mod xml;
 
 pub use error::{ErrorKind, MarcError, Result};
+pub use json::{JsonLayout, JsonLinesReader, JsonWriter};
 pub use marc8::{
     marc8_to_utf8, record_to_utf8, Marc8Decoder, Marc8Error, Marc8ErrorMode, Marc8Options,
     Normalization,
@@ -23,6 +27,8 @@ pub use marc8::{
 pub use parse::{parse_record, Origin, ParseOptions};
 pub use read::{read_all, Item, Mode};
 pub use record::{FieldRef, OwnedField, OwnedRecord, Record, SubfieldRef};
+pub use view::{FieldView, RecordView};
+pub use xml::{XmlReader, XmlWriter};
 
 /// What crosses threads must be Send + Sync; checked at compile time.
 #[allow(dead_code)]
