@@ -8,12 +8,16 @@ defmodule Snakepit.WorkerProfile.Process do
 
   use GenServer
 
+  require Logger
+
   alias Snakepit.WorkerProfile.Commands
 
-  # Slot 1 of a worker's :atomics: checked-out slots (0 or 1; @closed once retired).
-  # Slot 2: completed requests.
+  # A worker's :atomics slots: checked-out slots (0 or 1; @closed once retired), completed
+  # requests, 1 while the worker runs a request, and 1 after one health check saw a leaked slot.
   @load 1
   @completed 2
+  @busy 3
+  @suspect 4
   @closed 1_000_000
 
   defstruct [:pid, :id, :counters, max_requests: :infinity]
@@ -22,7 +26,7 @@ defmodule Snakepit.WorkerProfile.Process do
 
   @impl Snakepit.WorkerProfile
   def start_worker(config) do
-    counters = :atomics.new(2, signed: true)
+    counters = :atomics.new(4, signed: true)
 
     spec = %{
       id: {__MODULE__, config.worker_id},
@@ -93,8 +97,38 @@ defmodule Snakepit.WorkerProfile.Process do
   end
 
   @impl Snakepit.WorkerProfile
-  def health_check(%__MODULE__{pid: pid}) do
-    if Process.alive?(pid), do: :ok, else: {:error, :not_alive}
+  def health_check(%__MODULE__{pid: pid} = handle) do
+    if Process.alive?(pid) do
+      reclaim_leaked_slot(handle)
+      :ok
+    else
+      {:error, :not_alive}
+    end
+  end
+
+  # A caller killed between checking the slot out and sending its request leaves the slot
+  # taken with nothing to run. Seen on two health checks in a row (taken, worker not busy,
+  # mailbox empty), the slot is given back. If a live caller happened to be in that window,
+  # the worker just runs two requests back to back: no harm.
+  defp reclaim_leaked_slot(%__MODULE__{pid: pid, counters: counters, id: id}) do
+    idle_but_taken =
+      :atomics.get(counters, @load) == 1 and :atomics.get(counters, @busy) == 0 and
+        Process.info(pid, :message_queue_len) == {:message_queue_len, 0}
+
+    cond do
+      not idle_but_taken ->
+        :atomics.put(counters, @suspect, 0)
+
+      :atomics.get(counters, @suspect) == 0 ->
+        :atomics.put(counters, @suspect, 1)
+
+      :atomics.compare_exchange(counters, @load, 1, 0) == :ok ->
+        :atomics.put(counters, @suspect, 0)
+        Logger.warning("Snakepit worker #{id}: reclaimed a slot left by a caller that died")
+
+      true ->
+        :ok
+    end
   end
 
   @impl Snakepit.WorkerProfile
@@ -144,8 +178,10 @@ defmodule Snakepit.WorkerProfile.Process do
 
   @impl GenServer
   def handle_info({:"$snakepit_request", reply_to, request}, state) do
+    :atomics.put(state.counters, @busy, 1)
     result = run(request)
     completed = :atomics.add_get(state.counters, @completed, 1)
+    :atomics.put(state.counters, @busy, 0)
     # Free the slot, then reply: a caller that asks again right away finds it free.
     :atomics.sub(state.counters, @load, 1)
     send(reply_to, {reply_to, result})
