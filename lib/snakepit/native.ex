@@ -41,6 +41,7 @@ defmodule Snakepit.Native do
   def thread_pool_close(_pool), do: :erlang.nif_error(:nif_not_loaded)
   def thread_pool_stats(_pool), do: :erlang.nif_error(:nif_not_loaded)
   def thread_pool_load(_pool), do: :erlang.nif_error(:nif_not_loaded)
+  def thread_pool_threads(_pool), do: :erlang.nif_error(:nif_not_loaded)
   def thread_pool_census, do: :erlang.nif_error(:nif_not_loaded)
   def echo(_term), do: :erlang.nif_error(:nif_not_loaded)
   def native_build_info, do: :erlang.nif_error(:nif_not_loaded)

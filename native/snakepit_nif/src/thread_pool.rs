@@ -7,11 +7,10 @@
 //! is why no reply is ever sent from a NIF call. A panicking job becomes an error reply.
 
 use crate::options::{Read, ReadConfig};
+use crate::parse_nif::walk;
 use rustler::env::SavedTerm;
 use rustler::{Atom, Binary, Encoder, Env, LocalPid, OwnedEnv, ResourceArc, Term};
-use snakepit_core::chunker::to_unicode;
-use snakepit_core::read::for_each_item;
-use snakepit_core::{MarcError, Mode, Origin, Record};
+use snakepit_core::Mode;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
@@ -104,6 +103,9 @@ struct Inner {
     notify: LocalPid,
     worker_id: u64,
     max_requests: u64,
+    /// This pool's rayon threads that have started and not yet exited (they exit after
+    /// `close` once their last job ends).
+    live_threads: Arc<AtomicUsize>,
 }
 
 impl Drop for Inner {
@@ -132,15 +134,19 @@ fn thread_pool_new(
     if threads == 0 {
         return Err("threads must be at least 1".to_string());
     }
+    let live_threads = Arc::new(AtomicUsize::new(0));
+    let (started, exited) = (live_threads.clone(), live_threads.clone());
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .stack_size(THREAD_STACK_BYTES)
         .thread_name(|i| format!("snakepit-{i}"))
-        .start_handler(|_| {
+        .start_handler(move |_| {
             LIVE_THREADS.fetch_add(1, Ordering::Relaxed);
+            started.fetch_add(1, Ordering::Relaxed);
         })
-        .exit_handler(|_| {
+        .exit_handler(move |_| {
             LIVE_THREADS.fetch_sub(1, Ordering::Relaxed);
+            exited.fetch_sub(1, Ordering::Relaxed);
         })
         // Jobs catch their own panics; this only keeps rayon from aborting the VM.
         .panic_handler(|_| {})
@@ -159,6 +165,7 @@ fn thread_pool_new(
             notify,
             worker_id,
             max_requests,
+            live_threads,
         }),
     }))
 }
@@ -409,6 +416,8 @@ fn run_command<'a>(env: Env<'a>, command: Command, args: Term<'a>) -> Term<'a> {
                     let mut errors = Vec::new();
                     walk(
                         input.as_slice(),
+                        0,
+                        0,
                         &read,
                         |_| true,
                         |e| {
@@ -433,6 +442,8 @@ fn parse<'a>(env: Env<'a>, input: &[u8], read: &Read) -> Term<'a> {
     let mut failure = None;
     walk(
         input,
+        0,
+        0,
         read,
         |record| {
             items.borrow_mut().push(builder.record(record));
@@ -459,42 +470,6 @@ fn parse<'a>(env: Env<'a>, input: &[u8], read: &Read) -> Term<'a> {
         Some(e) => (atoms::error(), crate::terms::error_term(env, &e)).encode(env),
         None => (atoms::ok(), items.into_inner(), skipped).encode(env),
     }
-}
-
-/// A copy of `parse_nif::walk` (private there): frames, parses and, when asked, converts
-/// MARC-8 to UTF-8. Keep the two in step; the profile parity test fails when they drift.
-fn walk<'a>(
-    input: &'a [u8],
-    read: &Read,
-    mut on_record: impl FnMut(&Record<'_>) -> bool,
-    mut on_error: impl FnMut(MarcError) -> bool,
-) {
-    let mut index = 0u64;
-    for_each_item(input, 0, 0, read.parse, |item| {
-        let origin = Origin { index, offset: 0 };
-        index += 1;
-        let record = match item {
-            Ok(record) => record,
-            Err(e) => return on_error(e),
-        };
-        let origin = Origin {
-            offset: (record.bytes().as_ptr() as usize - input.as_ptr() as usize) as u64,
-            ..origin
-        };
-        match to_unicode(&record, origin, read.marc8.as_ref()) {
-            Ok(None) => on_record(&record),
-            Ok(Some((bytes, spans))) => match Record::from_parts(&bytes, spans) {
-                Some(converted) => on_record(&converted),
-                None => on_error(MarcError::bare(
-                    snakepit_core::ErrorKind::InvalidMarc8,
-                    origin.index,
-                    origin.offset,
-                    "conversion produced an inconsistent record",
-                )),
-            },
-            Err(e) => on_error(e),
-        }
-    });
 }
 
 /// Checks out a slot for work that runs in the calling process (Elixir-implemented commands
@@ -581,6 +556,19 @@ fn thread_pool_load(resource: ResourceArc<ThreadPoolResource>) -> usize {
     } else {
         inner.in_flight.load(Ordering::Acquire)
     }
+}
+
+/// `{open, threads, live_threads}` for one pool: whether it still takes jobs, its configured
+/// thread count, and how many of its rayon threads are running now (0 some time after close).
+#[rustler::nif]
+fn thread_pool_threads(resource: ResourceArc<ThreadPoolResource>) -> (bool, usize, usize) {
+    let inner = &resource.inner;
+    let open = inner.pool.read().map(|p| p.is_some()).unwrap_or(false);
+    (
+        open,
+        inner.threads,
+        inner.live_threads.load(Ordering::Relaxed),
+    )
 }
 
 /// `{open_pools, live_threads}` across the VM.
