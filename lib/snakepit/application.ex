@@ -7,7 +7,8 @@ defmodule Snakepit.Application do
     # Pools from `config :snakepit, pools: [...]` (or the legacy flat form), validated here,
     # once: an invalid config stops the application with an ArgumentError naming the problem.
     pools = Enum.map(Snakepit.Config.configured_pools(), &Snakepit.Pool.child_spec/1)
-    children = [Snakepit.Telemetry.Dispatcher | pools]
+    # The diagnostics collector attaches telemetry handlers, so it starts after the dispatcher.
+    children = [Snakepit.Telemetry.Dispatcher, Snakepit.Diagnostics.Collector | pools]
     Supervisor.start_link(children, strategy: :one_for_one, name: Snakepit.Supervisor)
   end
 end

@@ -1,0 +1,211 @@
+defmodule Mix.Tasks.Snakepit.ProfileInspector do
+  @shortdoc "Shows the Snakepit pools of this or another node: capacity, memory, advice"
+
+  @moduledoc """
+  Shows what the Snakepit pools are doing: profile, workers, capacity and utilisation,
+  queue, memory (process plus native bytes held), the workload seen, and recommendations.
+
+      mix snakepit.profile_inspector
+      mix snakepit.profile_inspector --pool bulk --detailed --recommendations
+      mix snakepit.profile_inspector --format json
+      mix snakepit.profile_inspector --node app@host --cookie secret
+      mix snakepit.profile_inspector --node app --sname --recommendations
+
+  Without `--node` it starts this project's application (and so the pools of its config)
+  and reports on them. With `--node` it connects to that node over distributed Erlang and
+  reports on the pools running there (the node must run Snakepit).
+
+  ## Options
+
+    * `--pool NAME` - only this pool
+    * `--detailed` - a table of the workers: status, load, memory, uptime, requests
+    * `--recommendations` - advice for each pool (`Snakepit.Diagnostics.ProfileInspector.get_recommendations/1`)
+    * `--format text|json` - text (default) or one JSON document
+    * `--node NAME` - inspect another node
+    * `--cookie COOKIE` - its cookie (default: this user's `~/.erlang.cookie`)
+    * `--sname` - short node names (`name@host` without dots); the default follows `NAME`:
+      long names when its host part has a dot
+    * `--color` / `--no-color` - force colours on or off (default: on for a terminal)
+
+  Utilisation is green below 60%, yellow below 85%, red from 85%, on a terminal only.
+  Errors (an unknown pool, an unreachable node, a bad flag) print a message and exit with a
+  non-zero status.
+  """
+
+  use Mix.Task
+
+  alias Snakepit.Diagnostics.{ProfileInspector, Report}
+
+  @switches [
+    pool: :string,
+    detailed: :boolean,
+    recommendations: :boolean,
+    format: :string,
+    node: :string,
+    cookie: :string,
+    sname: :boolean,
+    color: :boolean
+  ]
+
+  @usage "usage: mix snakepit.profile_inspector [--pool NAME] [--detailed] [--recommendations] " <>
+           "[--format text|json] [--node NAME [--cookie C] [--sname]] [--[no-]color]"
+
+  @impl Mix.Task
+  def run(args) do
+    opts = parse!(args)
+
+    report =
+      case opts[:node] do
+        nil ->
+          Mix.Task.run("app.start")
+          ProfileInspector.get_comprehensive_report()
+
+        name ->
+          Mix.Task.run("app.config")
+          node = connect!(name, opts[:cookie], opts[:sname])
+          remote_report!(node)
+      end
+
+    report = only_pool!(report, opts[:pool])
+
+    case opts[:format] do
+      "json" ->
+        Mix.shell().info(Report.json(report))
+
+      _text ->
+        color = Keyword.get_lazy(opts, :color, &Report.terminal?/0)
+
+        text =
+          Report.text(report,
+            detailed: opts[:detailed],
+            recommendations: opts[:recommendations],
+            color: color
+          )
+
+        Mix.shell().info(String.trim_trailing(text))
+    end
+
+    report
+  end
+
+  defp parse!(args) do
+    case OptionParser.parse(args, strict: @switches) do
+      {opts, [], []} ->
+        format = Keyword.get(opts, :format, "text")
+
+        unless format in ["text", "json"],
+          do: Mix.raise("--format must be text or json, got: #{inspect(format)}\n" <> @usage)
+
+        if opts[:cookie] && !opts[:node],
+          do: Mix.raise("--cookie needs --node\n" <> @usage)
+
+        if opts[:sname] && !opts[:node],
+          do: Mix.raise("--sname needs --node\n" <> @usage)
+
+        Keyword.put(opts, :format, format)
+
+      {_opts, [arg | _], _} ->
+        Mix.raise("unexpected argument #{inspect(arg)}\n" <> @usage)
+
+      {_opts, _args, [{flag, _} | _]} ->
+        Mix.raise("unknown or malformed option #{flag}\n" <> @usage)
+    end
+  end
+
+  defp only_pool!(report, nil), do: report
+
+  defp only_pool!(report, name) do
+    name = String.trim_leading(name, ":")
+
+    case Enum.filter(report.pools, &(Atom.to_string(&1.pool) == name)) do
+      [] ->
+        running = Enum.map_join(report.pools, ", ", &Atom.to_string(&1.pool))
+        running = if running == "", do: "none", else: running
+        Mix.raise("unknown pool #{inspect(name)} on #{report.node}; running pools: #{running}")
+
+      pools ->
+        %{
+          report
+          | pools: pools,
+            totals: %{
+              report.totals
+              | pools: 1,
+                workers: hd(pools).worker_count,
+                capacity: hd(pools).capacity.total,
+                used: hd(pools).capacity.used,
+                memory: hd(pools).memory.total
+            }
+        }
+    end
+  end
+
+  # -- distribution ----------------------------------------------------------------------------
+
+  defp connect!(name, cookie, sname?) do
+    shortnames = if sname? == nil, do: not long_name?(name), else: sname?
+    node = name |> full_name(shortnames) |> String.to_atom()
+
+    unless Node.alive?() do
+      # epmd must run for distribution; starting it when it already runs is harmless.
+      if epmd = System.find_executable("epmd"), do: System.cmd(epmd, ["-daemon"])
+      me = :"snakepit_inspector_#{System.unique_integer([:positive])}"
+
+      case :net_kernel.start([me, if(shortnames, do: :shortnames, else: :longnames)]) do
+        {:ok, _} ->
+          :ok
+
+        {:error, reason} ->
+          Mix.raise(
+            "could not start distributed Erlang to reach #{node} (#{inspect(reason)}); " <>
+              "is epmd running (epmd -daemon)? For names without a dotted host use --sname."
+          )
+      end
+    end
+
+    if cookie, do: Node.set_cookie(node, String.to_atom(cookie))
+
+    case Node.connect(node) do
+      true ->
+        node
+
+      _ ->
+        Mix.raise(
+          "cannot connect to node #{node}: it is not running, not reachable, or its cookie " <>
+            "differs (give it with --cookie)" <>
+            if(shortnames, do: "", else: "; for short names use --sname")
+        )
+    end
+  end
+
+  defp long_name?(name) do
+    case String.split(name, "@", parts: 2) do
+      [_, host] -> String.contains?(host, ".")
+      [_] -> false
+    end
+  end
+
+  # A bare name gets this host's name, as `erl -sname` does.
+  defp full_name(name, shortnames) do
+    if String.contains?(name, "@") do
+      name
+    else
+      {:ok, host} = :inet.gethostname()
+      host = to_string(host)
+      host = if shortnames, do: host |> String.split(".") |> hd(), else: host
+      name <> "@" <> host
+    end
+  end
+
+  defp remote_report!(node) do
+    :erpc.call(node, ProfileInspector, :get_comprehensive_report, [], 15_000)
+  rescue
+    e in ErlangError ->
+      case e.original do
+        {:exception, :undef, _} ->
+          Mix.raise("node #{node} does not run Snakepit (no #{inspect(ProfileInspector)} there)")
+
+        other ->
+          Mix.raise("could not read the pools of #{node}: #{inspect(other)}")
+      end
+  end
+end
