@@ -120,6 +120,9 @@ pub fn parse_record(bytes: &[u8], origin: Origin, opts: ParseOptions) -> Result<
     }
     // Field data may not run into the record terminator.
     let data_end = bytes.len() - 1;
+    // Every field lies in the data area: when it is all ASCII (most records, even UTF-8
+    // ones) one pass over it replaces the per-field UTF-8 checks.
+    let check_utf8 = opts.validate_utf8 && bytes[9] == b'a' && !bytes[base..data_end].is_ascii();
     let mut spans = Vec::with_capacity(directory.len() / DIRECTORY_ENTRY_LEN);
     for (i, entry) in directory.chunks_exact(DIRECTORY_ENTRY_LEN).enumerate() {
         let entry_at = LEADER_LEN + i * DIRECTORY_ENTRY_LEN;
@@ -150,7 +153,7 @@ pub fn parse_record(bytes: &[u8], origin: Origin, opts: ParseOptions) -> Result<
             )
         })?;
         let (s, e) = span;
-        if opts.validate_utf8 && bytes[9] == b'a' {
+        if check_utf8 {
             if let Some(at) = first_invalid_utf8(&bytes[s..e], is_control_tag(&tag)) {
                 return Err(err(
                     ErrorKind::InvalidUtf8,
