@@ -435,3 +435,142 @@ fn read_loop<R: Read>(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{OwnedField, OwnedRecord};
+    use std::time::Duration;
+
+    fn records(n: usize) -> Vec<OwnedRecord> {
+        (0..n)
+            .map(|i| OwnedRecord {
+                leader: *b"00000nam a2200000 a 4500",
+                fields: vec![
+                    OwnedField::Control {
+                        tag: *b"001",
+                        value: format!("id{i}").into_bytes(),
+                    },
+                    OwnedField::Data {
+                        tag: *b"245",
+                        ind1: b'1',
+                        ind2: b'0',
+                        subfields: vec![(b'a', format!("Title <{i}> & more").into_bytes())],
+                    },
+                ],
+            })
+            .collect()
+    }
+
+    fn opts(format: SourceFormat) -> PipelineOptions {
+        PipelineOptions {
+            format,
+            threads: 1,
+            limits: BatchLimits {
+                max_records: 7,
+                max_bytes: 300_000,
+            },
+            ..PipelineOptions::default()
+        }
+    }
+
+    /// Drains a pipeline, feeding `chunks` when it asks (pushed pipelines).
+    fn drain(mut p: Pipeline, mut chunks: Vec<Vec<u8>>) -> Vec<ParsedItem> {
+        chunks.reverse();
+        let mut items = Vec::new();
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            assert!(std::time::Instant::now() < deadline, "pipeline stalled");
+            match p.try_next().unwrap() {
+                Next::Batch(b) => {
+                    assert!(b.items.len() <= 7);
+                    items.extend(b.items)
+                }
+                Next::Done => return items,
+                Next::Wait if p.needs_input() => match chunks.pop() {
+                    Some(c) => p.feed(c),
+                    None => p.finish(),
+                },
+                Next::Wait => std::thread::sleep(Duration::from_millis(1)),
+            }
+        }
+    }
+
+    fn owned_back(items: &[ParsedItem]) -> Vec<OwnedRecord> {
+        items
+            .iter()
+            .map(|i| match i {
+                ParsedItem::Owned { bytes, spans } => {
+                    crate::record::Record::from_parts(bytes, spans.clone())
+                        .unwrap()
+                        .to_owned_record()
+                }
+                other => panic!("{other:?}"),
+            })
+            .collect()
+    }
+
+    fn same_but_lengths(a: &[OwnedRecord], b: &[OwnedRecord]) {
+        let mask = |r: &OwnedRecord| {
+            let mut r = r.clone();
+            r.leader[0..5].copy_from_slice(b"00000");
+            r.leader[12..17].copy_from_slice(b"00000");
+            r
+        };
+        assert_eq!(
+            a.iter().map(mask).collect::<Vec<_>>(),
+            b.iter().map(mask).collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn xml_and_json_sources_become_owned_items_in_bounded_batches() {
+        let recs = records(50);
+        let xml = crate::xml::to_xml_collection(&recs);
+        let p = Pipeline::spawn(std::io::Cursor::new(xml), opts(SourceFormat::Xml), || {}).unwrap();
+        same_but_lengths(&owned_back(&drain(p, vec![])), &recs);
+
+        let mut lines = Vec::new();
+        for r in &recs {
+            crate::json::write_record(r, &mut lines);
+            lines.push(b'\n');
+        }
+        let p =
+            Pipeline::spawn(std::io::Cursor::new(lines), opts(SourceFormat::Json), || {}).unwrap();
+        same_but_lengths(&owned_back(&drain(p, vec![])), &recs);
+    }
+
+    #[test]
+    fn pushed_sources_ask_for_input_and_read_across_chunk_boundaries() {
+        let recs = records(30);
+        let xml = crate::xml::to_xml_collection(&recs);
+        let chunks: Vec<Vec<u8>> = xml.chunks(37).map(|c| c.to_vec()).collect();
+        let p = Pipeline::spawn_push(opts(SourceFormat::Xml), || {}).unwrap();
+        same_but_lengths(&owned_back(&drain(p, chunks)), &recs);
+
+        let json = crate::json::to_json_array(&recs);
+        let chunks: Vec<Vec<u8>> = json.chunks(5).map(|c| c.to_vec()).collect();
+        let p = Pipeline::spawn_push(opts(SourceFormat::Json), || {}).unwrap();
+        same_but_lengths(&owned_back(&drain(p, chunks)), &recs);
+    }
+
+    #[test]
+    fn errors_keep_index_and_offset_and_a_pushed_pipeline_closes_while_starved() {
+        let doc = b"<collection><record><leader>short</leader></record></collection>".to_vec();
+        let p = Pipeline::spawn(std::io::Cursor::new(doc), opts(SourceFormat::Xml), || {}).unwrap();
+        let items = drain(p, vec![]);
+        assert_eq!(items.len(), 1);
+        let ParsedItem::Error(e) = &items[0] else {
+            panic!("{items:?}")
+        };
+        assert_eq!(e.kind, ErrorKind::InvalidXml);
+        assert_eq!(e.record_index, 0);
+        assert!(e.byte_offset > 0);
+
+        // Dropped while its reader waits for input: returns promptly.
+        let p = Pipeline::spawn_push(opts(SourceFormat::Json), || {}).unwrap();
+        p.feed(b"[{\"leader\"".to_vec());
+        std::thread::sleep(Duration::from_millis(20));
+        drop(p);
+    }
+}
