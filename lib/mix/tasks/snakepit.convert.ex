@@ -233,7 +233,9 @@ defmodule Mix.Tasks.Snakepit.Convert do
 
   defp progress_state(started) do
     tty? = IO.ANSI.enabled?() and match?({:ok, _}, :io.columns())
-    %{tty: tty?, started: started, last: started, every: if(tty?, do: 200, else: 5_000)}
+    # Plain lines every 5 s (the :snakepit, :convert_progress_ms application setting changes it).
+    plain = Application.get_env(:snakepit, :convert_progress_ms, 5_000)
+    %{tty: tty?, started: started, last: started, every: if(tty?, do: 200, else: plain)}
   end
 
   defp report(progress, written) do
