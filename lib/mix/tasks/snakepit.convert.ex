@@ -232,7 +232,13 @@ defmodule Mix.Tasks.Snakepit.Convert do
   # ---------------------------------------------------------------------------------------
 
   defp progress_state(started) do
-    tty? = IO.ANSI.enabled?() and match?({:ok, _}, :io.columns())
+    # A terminal: the console has columns, or (OTP 25 runs Mix without a tty driver, so
+    # :io.columns fails there) ANSI is on and output goes straight to the console, not to
+    # a captured device.
+    tty? =
+      match?({:ok, _}, :io.columns()) or
+        (IO.ANSI.enabled?() and Process.group_leader() == Process.whereis(:user))
+
     # Plain lines every 5 s (the :snakepit, :convert_progress_ms application setting changes it).
     plain = Application.get_env(:snakepit, :convert_progress_ms, 5_000)
     %{tty: tty?, started: started, last: started, every: if(tty?, do: 200, else: plain)}
