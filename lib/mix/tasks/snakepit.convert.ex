@@ -16,7 +16,8 @@ defmodule Mix.Tasks.Snakepit.Convert do
   bytes; an output needs a known extension or `--to`.
 
   Records are read with `Snakepit.Marc.stream/2` and written by the streaming writers
-  (`Snakepit.Marc.json_stream/2`, `Snakepit.Marc.xml_stream/2`, `Snakepit.Marc.encode/1`)
+  (`Snakepit.Marc.json_stream/2`, `Snakepit.Marc.xml_stream/2`, and for ISO 2709 the
+  native equivalent of `Snakepit.Marc.encode/1`)
   into a temporary file beside OUTPUT, renamed to OUTPUT only when the conversion succeeded.
 
   ## Options
@@ -224,8 +225,7 @@ defmodule Mix.Tasks.Snakepit.Convert do
   defp writer(records, :jsonl), do: Snakepit.Marc.json_stream(records, lines: true)
   defp writer(records, :xml), do: Snakepit.Marc.xml_stream(records)
 
-  defp writer(records, :iso2709),
-    do: records |> Stream.chunk_every(200) |> Stream.map(&Snakepit.Marc.encode/1)
+  defp writer(records, :iso2709), do: Snakepit.Marc.Formats.iso_stream(records)
 
   # ---------------------------------------------------------------------------------------
   # Progress and summary

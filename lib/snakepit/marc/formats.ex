@@ -64,6 +64,13 @@ defmodule Snakepit.Marc.Formats do
     Stream.concat([[head], body, [tail]])
   end
 
+  @doc "ISO 2709 in batches, one native call each (what encode/1 gives), for the convert task."
+  def iso_stream(records) do
+    records
+    |> Stream.chunk_every(@write_batch)
+    |> Stream.map(&write!(Native.records_to_iso(&1)))
+  end
+
   def from_json(binary, opts) when is_binary(binary),
     do: read(&Native.from_json_binary/2, binary, opts)
 

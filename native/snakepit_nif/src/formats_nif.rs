@@ -458,3 +458,111 @@ fn from_xml_binary<'a>(env: Env<'a>, input: Binary<'a>, config: ReadConfig) -> N
     let reader = xml::XmlReader::new(input.as_slice());
     read_items(env, config, reader, |r| r.position())
 }
+
+/// Writes `n` as zero-padded decimal filling `dst` (callers check that it fits).
+fn write_digits(dst: &mut [u8], mut n: usize) {
+    for d in dst.iter_mut().rev() {
+        *d = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+}
+
+/// Appends the ISO 2709 encoding of `record` to `out`, recomputing the record length, base
+/// address and directory exactly as `OwnedRecord::encode` and `Snakepit.Marc.encode/1` do
+/// (structural leader positions that are not digits get `22` and `4500`).
+fn encode_iso<R: RecordView>(
+    record: &R,
+    out: &mut Vec<u8>,
+    data: &mut Vec<u8>,
+) -> Result<(), String> {
+    use snakepit_core::record::{MAX_FIELD_LEN, MAX_RECORD_LEN};
+    data.clear();
+    let start = out.len();
+    out.extend_from_slice(&[b'0'; 24]);
+    let mut fields = 0usize;
+    for field in record.view_fields() {
+        let field_start = data.len();
+        let tag = match field {
+            FieldView::Control { tag, value } => {
+                data.extend_from_slice(value);
+                tag
+            }
+            FieldView::Data {
+                tag,
+                ind1,
+                ind2,
+                subfields,
+            } => {
+                data.push(ind1);
+                data.push(ind2);
+                for (code, value) in subfields {
+                    data.push(0x1F);
+                    data.push(code);
+                    data.extend_from_slice(value);
+                }
+                tag
+            }
+        };
+        data.push(0x1E);
+        let len = data.len() - field_start;
+        if len > MAX_FIELD_LEN {
+            out.truncate(start);
+            return Err(format!(
+                "field {} would be {len} bytes; ISO 2709 allows {MAX_FIELD_LEN}",
+                String::from_utf8_lossy(&tag)
+            ));
+        }
+        let mut entry = [0u8; 12];
+        entry[..3].copy_from_slice(&tag);
+        write_digits(&mut entry[3..7], len);
+        write_digits(&mut entry[7..12], field_start);
+        out.extend_from_slice(&entry);
+        fields += 1;
+    }
+    out.push(0x1E);
+    let base = 24 + 12 * fields + 1;
+    let total = base + data.len() + 1;
+    if total > MAX_RECORD_LEN {
+        out.truncate(start);
+        return Err(format!(
+            "record would be {total} bytes; ISO 2709 allows {MAX_RECORD_LEN}"
+        ));
+    }
+    out.extend_from_slice(data);
+    out.push(0x1D);
+    let leader = &mut out[start..start + 24];
+    leader.copy_from_slice(record.leader());
+    write_digits(&mut leader[0..5], total);
+    write_digits(&mut leader[12..17], base);
+    for (i, d) in [
+        (10, b'2'),
+        (11, b'2'),
+        (20, b'4'),
+        (21, b'5'),
+        (22, b'0'),
+        (23, b'0'),
+    ] {
+        if !leader[i].is_ascii_digit() {
+            leader[i] = d;
+        }
+    }
+    Ok(())
+}
+
+/// `{:ok, binary}` or `{:error, message}`: records encoded as ISO 2709, one after another
+/// (what `Snakepit.Marc.encode/1` gives, in one native call per batch).
+#[rustler::nif(schedule = "DirtyCpu")]
+fn records_to_iso<'a>(env: Env<'a>, records: Term<'a>) -> NifResult<Term<'a>> {
+    let mut out = Vec::with_capacity(64 * 1024);
+    let mut data = Vec::with_capacity(16 * 1024);
+    let mut failure = None;
+    let result = each_record(env, records, |i, r| {
+        if failure.is_none() {
+            if let Err(e) = encode_iso(r, &mut out, &mut data) {
+                failure = Some(format!("record {i}: {e}"));
+            }
+        }
+    });
+    let result = result.and_then(|_| failure.map_or(Ok(()), Err));
+    Ok(result_term(env, result.map(|_| out)))
+}

@@ -182,6 +182,44 @@ defmodule Snakepit.Marc.FormatsTest do
     end
   end
 
+  describe "native ISO 2709 writer (the convert task's)" do
+    test "gives exactly encode/1's bytes" do
+      for rel <- [@bib, "synthetic/realistic_2000.mrc", "formats/pymarc_test.dat"] do
+        records = parse!(rel)
+        native = records |> Snakepit.Marc.Formats.iso_stream() |> Enum.join()
+        assert native == IO.iodata_to_binary(Marc.encode(records)), rel
+      end
+
+      built = %Record{
+        leader: "99999nam a  99999   4500" |> String.replace("4500", "    "),
+        fields: [Field.control("001", "x"), %Field{tag: "245", subfields: [{"a", "T"}]}]
+      }
+
+      assert [built] |> Snakepit.Marc.Formats.iso_stream() |> Enum.join() ==
+               IO.iodata_to_binary(Marc.encode(built))
+    end
+
+    test "too large fields and records raise, naming the record" do
+      big = %Record{
+        leader: "00000nam a2200000 a 4500",
+        fields: [Field.data("500", [{"a", String.duplicate("x", 10_000)}])]
+      }
+
+      assert_raise ArgumentError, ~r/record 0: field 500 would be 10005 bytes/, fn ->
+        [big] |> Snakepit.Marc.Formats.iso_stream() |> Enum.to_list()
+      end
+
+      huge = %Record{
+        big
+        | fields: for(_ <- 1..12, do: Field.data("500", [{"a", String.duplicate("x", 9000)}]))
+      }
+
+      assert_raise ArgumentError, ~r/record would be \d+ bytes; ISO 2709 allows 99999/, fn ->
+        [huge] |> Snakepit.Marc.Formats.iso_stream() |> Enum.to_list()
+      end
+    end
+  end
+
   describe "writer argument errors" do
     setup do
       %{record: hd(parse!("formats/pymarc_one.dat"))}
