@@ -18,7 +18,7 @@ defmodule Snakepit.Marc.Formats do
         other -> bad_records!(other)
       end
 
-    write!(Native.records_to_json(list, layout, true))
+    write!(Native.records_to_json(list, layout, true, 0))
   end
 
   def to_xml(records, opts) do
@@ -31,23 +31,18 @@ defmodule Snakepit.Marc.Formats do
         other -> bad_records!(other)
       end
 
-    write!(Native.records_to_xml(list, :collection))
+    write!(Native.records_to_xml(list, :collection, 0))
   end
 
   def json_stream(records, opts) do
     opts = write_opts!(opts, [:lines, :batch_size])
-    batches = Stream.chunk_every(records, opts[:batch_size] || @write_batch)
+    size = opts[:batch_size] || @write_batch
 
     if opts[:lines] do
-      Stream.map(batches, &write!(Native.records_to_json(&1, :lines, true)))
+      batched(records, size, &Native.records_to_json(&1, :lines, true, &2))
     else
       {head, tail} = Native.format_frame(:array)
-
-      body =
-        Stream.transform(batches, true, fn batch, first ->
-          {[write!(Native.records_to_json(batch, :items, first))], false}
-        end)
-
+      body = batched(records, size, &Native.records_to_json(&1, :items, &2 == 0, &2))
       Stream.concat([[head], body, [tail]])
     end
   end
@@ -57,18 +52,27 @@ defmodule Snakepit.Marc.Formats do
     {head, tail} = Native.format_frame(:collection)
 
     body =
-      records
-      |> Stream.chunk_every(opts[:batch_size] || @write_batch)
-      |> Stream.map(&write!(Native.records_to_xml(&1, :records)))
+      batched(
+        records,
+        opts[:batch_size] || @write_batch,
+        &Native.records_to_xml(&1, :records, &2)
+      )
 
     Stream.concat([[head], body, [tail]])
   end
 
+  # One chunk per batch of `size` records, written by `nif.(batch, index_of_first_record)`.
+  defp batched(records, size, nif) do
+    records
+    |> Stream.chunk_every(size)
+    |> Stream.transform(0, fn batch, base ->
+      {[write!(nif.(batch, base))], base + length(batch)}
+    end)
+  end
+
   @doc "ISO 2709 in batches, one native call each (what encode/1 gives), for the convert task."
   def iso_stream(records) do
-    records
-    |> Stream.chunk_every(@write_batch)
-    |> Stream.map(&write!(Native.records_to_iso(&1)))
+    batched(records, @write_batch, &Native.records_to_iso/2)
   end
 
   def from_json(binary, opts) when is_binary(binary),

@@ -2,7 +2,7 @@ defmodule Snakepit.Marc.Source do
   # What the read functions accept, and how bytes are pulled from each kind of source.
   @moduledoc false
 
-  @accepted "a file path (or {:file, path}), a binary of ISO 2709 data (or {:binary, data}), " <>
+  @accepted "a file path (or {:file, path}), a binary of MARC data (or {:binary, data}), " <>
               "iodata, an IO device (pid) opened in binary mode, or an enumerable of binaries " <>
               "(e.g. File.stream!(path, [], 65_536))"
 

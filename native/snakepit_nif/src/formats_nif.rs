@@ -281,9 +281,12 @@ fn decode_field<'a>(field: Term<'a>, keys: &Keys, out: &mut TermRecord<'a>) -> R
 }
 
 /// Walks `records` (a list of record terms), decoding each and handing it to `write`.
+/// `base` is the index of the first record in the caller's whole sequence (streams write
+/// batch by batch), for error messages.
 fn each_record<'a>(
     env: Env<'a>,
     records: Term<'a>,
+    base: u64,
     mut write: impl FnMut(usize, &TermRecord<'a>),
 ) -> Result<(), String> {
     let keys = Keys::new(env);
@@ -292,7 +295,8 @@ fn each_record<'a>(
         .map_err(|_| "expected a list of %Snakepit.Marc.Record{}".to_string())?;
     let mut record = TermRecord::default();
     for (i, term) in list.enumerate() {
-        decode_record(term, &keys, &mut record).map_err(|e| format!("record {i}: {e}"))?;
+        decode_record(term, &keys, &mut record)
+            .map_err(|e| format!("record {}: {e}", base + i as u64))?;
         write(i, &record);
     }
     Ok(())
@@ -322,17 +326,18 @@ fn records_to_json<'a>(
     records: Term<'a>,
     layout: Atom,
     first: bool,
+    base: u64,
 ) -> NifResult<Term<'a>> {
     let mut out = Vec::with_capacity(64 * 1024);
     let result = if layout == format_atoms::object() {
-        each_record(env, records, |i, r| {
+        each_record(env, records, base, |i, r| {
             if i == 0 {
                 json::write_record(r, &mut out)
             }
         })
     } else if layout == format_atoms::array() {
         json::write_array_start(&mut out);
-        let r = each_record(env, records, |i, r| {
+        let r = each_record(env, records, base, |i, r| {
             if i > 0 {
                 json::write_array_sep(&mut out);
             }
@@ -341,12 +346,12 @@ fn records_to_json<'a>(
         json::write_array_end(&mut out);
         r
     } else if layout == format_atoms::lines() {
-        each_record(env, records, |_, r| {
+        each_record(env, records, base, |_, r| {
             json::write_record(r, &mut out);
             out.push(b'\n');
         })
     } else if layout == format_atoms::items() {
-        each_record(env, records, |i, r| {
+        each_record(env, records, base, |i, r| {
             if i > 0 || !first {
                 json::write_array_sep(&mut out);
             }
@@ -361,7 +366,12 @@ fn records_to_json<'a>(
 /// `{:ok, binary}` or `{:error, message}`: `:collection` (a whole MARCXML document) or
 /// `:records` (bare `<record>` elements, for streaming inside a collection).
 #[rustler::nif(schedule = "DirtyCpu")]
-fn records_to_xml<'a>(env: Env<'a>, records: Term<'a>, layout: Atom) -> NifResult<Term<'a>> {
+fn records_to_xml<'a>(
+    env: Env<'a>,
+    records: Term<'a>,
+    layout: Atom,
+    base: u64,
+) -> NifResult<Term<'a>> {
     let collection = if layout == format_atoms::collection() {
         true
     } else if layout == format_atoms::records() {
@@ -373,7 +383,7 @@ fn records_to_xml<'a>(env: Env<'a>, records: Term<'a>, layout: Atom) -> NifResul
     if collection {
         xml::write_collection_start(&mut out);
     }
-    let result = each_record(env, records, |_, r| xml::write_record(r, &mut out));
+    let result = each_record(env, records, base, |_, r| xml::write_record(r, &mut out));
     if collection {
         xml::write_collection_end(&mut out);
     }
@@ -552,14 +562,14 @@ fn encode_iso<R: RecordView>(
 /// `{:ok, binary}` or `{:error, message}`: records encoded as ISO 2709, one after another
 /// (what `Snakepit.Marc.encode/1` gives, in one native call per batch).
 #[rustler::nif(schedule = "DirtyCpu")]
-fn records_to_iso<'a>(env: Env<'a>, records: Term<'a>) -> NifResult<Term<'a>> {
+fn records_to_iso<'a>(env: Env<'a>, records: Term<'a>, base: u64) -> NifResult<Term<'a>> {
     let mut out = Vec::with_capacity(64 * 1024);
     let mut data = Vec::with_capacity(16 * 1024);
     let mut failure = None;
-    let result = each_record(env, records, |i, r| {
+    let result = each_record(env, records, base, |i, r| {
         if failure.is_none() {
             if let Err(e) = encode_iso(r, &mut out, &mut data) {
-                failure = Some(format!("record {i}: {e}"));
+                failure = Some(format!("record {}: {e}", base + i as u64));
             }
         }
     });

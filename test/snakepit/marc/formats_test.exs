@@ -248,6 +248,20 @@ defmodule Snakepit.Marc.FormatsTest do
         Marc.json_stream([bad_ind]) |> Enum.to_list()
       end
 
+      # Streams name the record by its place in the whole input, not in its batch.
+      for stream <- [
+            &Marc.json_stream(&1, batch_size: 2),
+            &Marc.json_stream(&1, batch_size: 2, lines: true),
+            &Marc.xml_stream(&1, batch_size: 2)
+          ] do
+        assert_raise ArgumentError, ~r/^record 5: the leader/, fn ->
+          List.duplicate(record, 5)
+          |> Enum.concat([%{record | leader: nil}])
+          |> stream.()
+          |> Stream.run()
+        end
+      end
+
       assert_raise ArgumentError, ~r/expected a %Snakepit.Marc.Record/, fn ->
         Marc.to_json([record, {:error, :x}])
       end
