@@ -107,6 +107,13 @@ defmodule Bench.Formats do
       time(fn -> records |> Snakepit.Marc.encode() |> IO.iodata_length() end)
     )
 
+    report(
+      "ISO 2709, native batch writer (convert task)",
+      n,
+      byte_size(iso),
+      time(fn -> records |> Snakepit.Marc.Formats.iso_stream() |> Stream.run() end)
+    )
+
     IO.puts("")
     report("from_json (array)", n, byte_size(json), time(fn -> Snakepit.Marc.from_json(json) end))
 

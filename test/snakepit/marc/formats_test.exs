@@ -71,6 +71,15 @@ defmodule Snakepit.Marc.FormatsTest do
       assert Marc.from_json(Marc.to_json(record)) == {:ok, [record]}
       assert Marc.from_json(Marc.to_json([record], lines: true)) == {:ok, [record]}
       assert Marc.parse(IO.iodata_to_binary(Marc.encode(record))) == {:ok, [record]}
+      # stream/2 reads the file (pretty-printed, raw newlines in strings) the same way.
+      assert Corpus.path("formats/pymarc_test.json") |> Marc.stream() |> Enum.to_list() == [
+               record
+             ]
+
+      assert Corpus.path("formats/pymarc_test.json")
+             |> File.stream!([], 100)
+             |> Marc.stream()
+             |> Enum.to_list() == [record]
     end
 
     test "every test.dat record survives JSON and XML" do
