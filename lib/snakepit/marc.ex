@@ -96,6 +96,13 @@ defmodule Snakepit.Marc do
       ...> |> Enum.take(3)
       [:ok, {:base_address_out_of_range, 139}, {:base_address_out_of_range, 266}]
 
+  ## Through a pool
+
+  With `pool: name` (a running `Snakepit.Pool`), the source is framed here and each batch is
+  parsed by one of the pool's workers, under its capacity and with its telemetry; records
+  come back to the consuming process in order, and the modes behave as without a pool.
+  `:timeout` (ms per batch, default `:infinity`) bounds each batch's wait and run.
+
   ## Options
 
   #{Options.docs(:stream)}

@@ -39,4 +39,20 @@ defmodule Snakepit.Native do
 
   def stream_open_format(_path, _config, _batch, _capacity, _format),
     do: :erlang.nif_error(:nif_not_loaded)
+
+  # ---------------------------------------------------------------------------------------
+  # Pools: thread-profile workers and environment (native/snakepit_nif/src/thread_pool.rs)
+  # ---------------------------------------------------------------------------------------
+  def thread_pool_new(_threads, _notify, _worker_id, _max_requests),
+    do: :erlang.nif_error(:nif_not_loaded)
+
+  def thread_pool_submit(_pool, _tag, _command, _args), do: :erlang.nif_error(:nif_not_loaded)
+  def thread_pool_acquire(_pool), do: :erlang.nif_error(:nif_not_loaded)
+  def thread_pool_release(_pool), do: :erlang.nif_error(:nif_not_loaded)
+  def thread_pool_close(_pool), do: :erlang.nif_error(:nif_not_loaded)
+  def thread_pool_stats(_pool), do: :erlang.nif_error(:nif_not_loaded)
+  def thread_pool_load(_pool), do: :erlang.nif_error(:nif_not_loaded)
+  def thread_pool_census, do: :erlang.nif_error(:nif_not_loaded)
+  def echo(_term), do: :erlang.nif_error(:nif_not_loaded)
+  def native_build_info, do: :erlang.nif_error(:nif_not_loaded)
 end

@@ -8,7 +8,55 @@ defmodule Snakepit.Marc.Stream do
   alias Snakepit.Native
 
   @doc "A stream of records (or errors standing in for bad ones, per mode)."
-  def new(source, opts), do: build(source, opts, false)
+  def new(source, opts) do
+    case Keyword.pop(opts, :pool) do
+      {nil, opts} -> build(source, opts, false)
+      {pool, opts} -> through_pool(source, pool, opts)
+    end
+  end
+
+  # With a pool, each batch is framed here and parsed by one of the pool's workers, under
+  # its capacity; the records come back to the consuming process. Strict mode is applied
+  # here, so the good records before a bad one still arrive, as without a pool.
+  defp through_pool(source, pool, opts) do
+    mode = Keyword.get(opts, :mode, :strict)
+    worker_mode = if mode == :strict, do: :permissive, else: mode
+
+    parse_opts =
+      opts
+      |> Keyword.take([:validate_utf8, :to_unicode, :normalize, :marc8_errors])
+      |> Keyword.put(:mode, worker_mode)
+
+    timeout = Keyword.get(opts, :timeout, :infinity)
+
+    source
+    |> batches(Keyword.drop(opts, [:timeout]))
+    # A marker after the last batch, so an error in the last batch still raises.
+    |> Stream.concat([:end])
+    |> Stream.transform(:ok, fn
+      _batch_or_end, {:raise, error} ->
+        raise error
+
+      :end, :ok ->
+        {[], :ok}
+
+      batch, :ok ->
+        work = fn -> Snakepit.Marc.parse_batch(batch, parse_opts) end
+
+        case Snakepit.Pool.run(pool, work, timeout) do
+          {:ok, {:ok, items}} when mode == :strict -> split_at_error(items)
+          {:ok, {:ok, items}} -> {items, :ok}
+          {:error, reason} -> raise Snakepit.Error.exception(reason: reason)
+        end
+    end)
+  end
+
+  defp split_at_error(items) do
+    case Enum.split_while(items, &(not match?({:error, _}, &1))) do
+      {good, []} -> {good, :ok}
+      {good, [{:error, error} | _]} -> {good, {:raise, error}}
+    end
+  end
 
   @doc "A stream of `%Snakepit.Marc.Batch{}`: whole frames, unparsed, for fan-out."
   def batches(source, opts), do: build(source, opts, true)

@@ -7,6 +7,7 @@ mod options;
 mod parse_nif;
 mod stream_nif;
 mod terms;
+mod thread_pool;
 
 #[rustler::nif]
 fn native_version() -> &'static str {

@@ -41,6 +41,9 @@ impl rustler::Resource for StreamResource {}
 
 static NEXT_STREAM_ID: AtomicU64 = AtomicU64::new(1);
 
+/// Files up to this size are read whole when the stream opens, with no threads.
+const SMALL_FILE_BYTES: u64 = 4 << 20;
+
 rustler::atoms! { enoent, eacces, eisdir, io_error }
 
 fn io_reason(e: &std::io::Error) -> Atom {
@@ -81,6 +84,20 @@ fn stream_open_file<'a>(
         Err(e) => return Ok((atoms::error(), (io_reason(&e), e.to_string())).encode(env)),
     };
     let id = NEXT_STREAM_ID.fetch_add(1, Ordering::Relaxed);
+    // A small file is read here at once: starting a reader thread and a parser pool would
+    // cost more than the whole read.
+    if file.metadata().map(|m| m.len()).unwrap_or(u64::MAX) <= SMALL_FILE_BYTES {
+        let mut bytes = Vec::new();
+        if let Err(e) = std::io::Read::read_to_end(&mut &file, &mut bytes) {
+            return Ok((atoms::error(), (io_reason(&e), e.to_string())).encode(env));
+        }
+        let mut chunker = Chunker::new();
+        chunker.feed(&bytes);
+        chunker.finish();
+        let source = Mutex::new(Source::Push(chunker));
+        let resource = StreamResource { source, limits, read, raw };
+        return Ok((atoms::ok(), ResourceArc::new(resource), id).encode(env));
+    }
     let owner: LocalPid = env.pid();
     let notify = move || {
         let mut msg_env = OwnedEnv::new();

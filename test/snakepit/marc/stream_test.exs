@@ -174,14 +174,18 @@ defmodule Snakepit.Marc.StreamTest do
     end
 
     test "a raising function re-raises in the caller and the workers are gone" do
-      before = length(Process.list())
+      parent = self()
 
       assert_raise RuntimeError, "boom", fn ->
-        Marc.map(Corpus.path(@bib), fn _ -> raise "boom" end, workers: 2) |> Enum.to_list()
+        Marc.map(Corpus.path(@bib), fn _ -> send(parent, {:worker, self()}) && raise "boom" end,
+          workers: 2
+        )
+        |> Enum.to_list()
       end
 
-      Process.sleep(50)
-      assert length(Process.list()) <= before
+      workers = collect_workers([])
+      assert workers != []
+      for pid <- workers, do: refute(Process.alive?(pid))
     end
 
     test "each/3 runs the function on every record" do
@@ -198,6 +202,14 @@ defmodule Snakepit.Marc.StreamTest do
       assert_raise ArgumentError, ~r/expected a function of arity 1/, fn ->
         Marc.map(Corpus.path(@bib), fn a, b -> {a, b} end)
       end
+    end
+  end
+
+  defp collect_workers(acc) do
+    receive do
+      {:worker, pid} -> collect_workers([pid | acc])
+    after
+      0 -> Enum.uniq(acc)
     end
   end
 end

@@ -1,0 +1,133 @@
+defmodule Snakepit do
+  @moduledoc """
+  MARC 21 / ISO 2709 work through supervised worker pools.
+
+      {:ok, records} = Snakepit.execute(:parse, [File.read!("records.mrc")])
+      {:ok, %{records: n, errors: 0}} = Snakepit.execute(:count, [bytes], pool: :bulk)
+
+  Pools are configured under `config :snakepit, pools: [...]` (see `Snakepit.Config` and
+  `docs/configuration.md`) or started in your own supervision tree with `Snakepit.Pool`.
+  Each pool runs one of two worker profiles (`Snakepit.WorkerProfile`): `:process`, one
+  process per worker and one request at a time, or `:thread`, one native thread pool per
+  worker.
+
+  ## Commands
+
+    * `:parse` - `[binary]` or `[binary, opts]`, as `Snakepit.Marc.parse/2`
+    * `:encode` - `[records]`, as `Snakepit.Marc.encode/1`; returns `{:ok, iodata}`
+    * `:to_json`, `:to_xml` - `[records, opts]`, when `Snakepit.Marc.to_json/2` and
+      `to_xml/2` exist in this build, else `{:error, %Snakepit.Error{reason: :unsupported_command}}`
+    * `:validate` - `[binary]` or `[binary, opts]`; returns `{:ok, errors}`
+    * `:scan` - `[binary]`; returns `{:ok, [{offset, length}]}`
+    * `:count` - `[binary]` or `[binary, opts]`; returns `{:ok, %{records: n, errors: m}}`
+    * `:ping` - `[term]`; returns `{:ok, term}` (round trip, for benchmarks)
+    * `:sleep` - `[ms]` or `[ms, payload]`; holds a slot (and the payload) for `ms`
+      milliseconds (diagnostic)
+
+  ## Errors
+
+  Pool-level failures are tagged tuples: `{:error, :pool_not_found}`,
+  `{:error, :pool_saturated}` (all workers busy and the queue full), `{:error, :queue_timeout}`
+  (no worker became free within the pool's `:queue_timeout`), `{:error, :timeout}` (no result
+  within `:timeout`), `{:error, :worker_crashed}`. Command failures are
+  `{:error, %Snakepit.Error{}}` or the command's own error such as
+  `{:error, %Snakepit.Marc.ParseError{}}`. `execute!/3` raises instead.
+
+  ## Telemetry
+
+  See `Snakepit.Telemetry` and `docs/telemetry.md`.
+  """
+
+  @default_timeout 5000
+
+  @doc """
+  Runs `command` with `args` on a worker of a pool.
+
+  ## Options
+
+    * `:pool` - the pool's name (default `:default`)
+    * `:timeout` - milliseconds to wait for the result once the request is dispatched
+      (default `#{@default_timeout}`); time spent queued is bounded by the pool's
+      `:queue_timeout`
+
+  Returns `{:ok, result}` or `{:error, reason}` as described in the module doc.
+  """
+  @spec execute(atom, list, keyword) :: {:ok, term} | {:ok, term, term} | {:error, term}
+  def execute(command, args \\ [], opts \\ []) do
+    {pool, timeout} = request_opts!(opts)
+
+    unless is_atom(command) and is_list(args) do
+      raise ArgumentError,
+            "execute/3 expects a command atom and an argument list, got: #{inspect(command)}, #{inspect(args)}"
+    end
+
+    Snakepit.Pool.Router.run(pool, {command, args}, timeout)
+  end
+
+  @doc """
+  Like `execute/3` but returns the result and raises `Snakepit.Error` (or the command's
+  own exception, such as `Snakepit.Marc.ParseError`) on failure.
+  """
+  @spec execute!(atom, list, keyword) :: term
+  def execute!(command, args \\ [], opts \\ []) do
+    case execute(command, args, opts) do
+      {:ok, result} ->
+        result
+
+      {:ok, result, _extra} ->
+        result
+
+      {:error, %_{__exception__: true} = exception} ->
+        raise exception
+
+      {:error, reason} ->
+        raise Snakepit.Error.new(reason,
+                pool: Keyword.get(opts, :pool, :default),
+                command: command,
+                timeout: opts[:timeout]
+              )
+    end
+  end
+
+  @doc """
+  Recycles one worker gracefully: its replacement starts first, it stops taking requests,
+  its in-flight requests finish, then it stops. Worker ids are listed by `pool_status/1`.
+  Returns `:ok`, `{:error, :worker_not_found}` or `{:error, :pool_not_found}`.
+  """
+  @spec recycle_worker(atom, pos_integer) :: :ok | {:error, :worker_not_found | :pool_not_found}
+  def recycle_worker(pool, worker_id) do
+    case Snakepit.Pool.Ref.lookup(pool) do
+      nil -> {:error, :pool_not_found}
+      ref -> Snakepit.Pool.Manager.recycle(ref.manager, worker_id, :manual)
+    end
+  end
+
+  @doc """
+  A snapshot of a pool: `%{pool, profile, workers, retiring, capacity, load, queue_length}`.
+  Returns `{:ok, status}` or `{:error, :pool_not_found}`.
+  """
+  @spec pool_status(atom) :: {:ok, map} | {:error, :pool_not_found}
+  def pool_status(pool), do: Snakepit.Pool.status(pool)
+
+  defp request_opts!(opts) do
+    unless Keyword.keyword?(opts),
+      do: raise(ArgumentError, "execute/3 options must be a keyword list, got: #{inspect(opts)}")
+
+    {pool, opts} = Keyword.pop(opts, :pool, :default)
+    {timeout, opts} = Keyword.pop(opts, :timeout, @default_timeout)
+
+    unless is_atom(pool), do: raise(ArgumentError, ":pool must be an atom, got: #{inspect(pool)}")
+
+    unless (is_integer(timeout) and timeout >= 0) or timeout == :infinity,
+      do:
+        raise(
+          ArgumentError,
+          ":timeout must be a non-negative integer or :infinity, got: #{inspect(timeout)}"
+        )
+
+    if opts != [],
+      do: raise(ArgumentError, "unknown options for execute/3, got: #{inspect(opts)}")
+
+    {pool, timeout}
+  end
+end

@@ -1,0 +1,79 @@
+defmodule Snakepit.Error do
+  @moduledoc """
+  A structured error from a pool or a command.
+
+  `reason` is an atom you can match on; `details` carries context (pool, command, the
+  underlying term). Functions that return tagged tuples document which reasons they use;
+  the bang variants raise this exception.
+
+  Reasons:
+
+    * `:pool_not_found` - no pool is running under the given name
+    * `:pool_saturated` - every worker was busy and the wait queue was full
+    * `:queue_timeout` - the request waited `:queue_timeout` ms for a worker and got none
+    * `:timeout` - the request was dispatched but no result came within `:timeout`
+    * `:worker_crashed` - the worker died while running the request
+    * `:unsupported_command` - no such command, or its implementation is not available
+    * `:invalid_arguments` - the command's arguments have the wrong shape
+    * `:native_panic` - the native code panicked; the panic was caught, the VM is fine
+    * `:exception` - the command or function raised, threw or exited in the worker
+  """
+
+  @type reason ::
+          :pool_not_found
+          | :pool_saturated
+          | :queue_timeout
+          | :timeout
+          | :worker_crashed
+          | :unsupported_command
+          | :invalid_arguments
+          | :native_panic
+          | :exception
+          | atom
+
+  @type t :: %__MODULE__{reason: reason, message: String.t(), details: map}
+
+  defexception [:reason, :message, details: %{}]
+
+  @impl true
+  def exception(opts) when is_list(opts) do
+    reason = Keyword.fetch!(opts, :reason)
+    details = Map.new(Keyword.get(opts, :details, %{}))
+
+    %__MODULE__{
+      reason: reason,
+      details: details,
+      message: opts[:message] || describe(reason, details)
+    }
+  end
+
+  @doc false
+  # Builds the error for a reason, so every module words the same reason the same way.
+  @spec new(reason, map | keyword) :: t
+  def new(reason, details \\ %{}), do: exception(reason: reason, details: details)
+
+  defp describe(:pool_not_found, d), do: "no Snakepit pool named #{inspect(d[:pool])} is running"
+
+  defp describe(:pool_saturated, d),
+    do: "pool #{inspect(d[:pool])} is saturated: all workers busy and the queue is full"
+
+  defp describe(:queue_timeout, d),
+    do: "no worker of pool #{inspect(d[:pool])} became free within the queue timeout"
+
+  defp describe(:timeout, d),
+    do: "command #{inspect(d[:command])} got no result within #{inspect(d[:timeout])} ms"
+
+  defp describe(:worker_crashed, d),
+    do: "the worker running #{inspect(d[:command])} crashed: #{inspect(d[:exit_reason])}"
+
+  defp describe(:unsupported_command, d),
+    do:
+      "command #{inspect(d[:command])} is not supported#{if d[:why], do: ": " <> d[:why], else: ""}"
+
+  defp describe(:invalid_arguments, d),
+    do: "invalid arguments for command #{inspect(d[:command])}, got: #{inspect(d[:args])}"
+
+  defp describe(:exception, d), do: "command #{inspect(d[:command])} raised: #{d[:message]}"
+  defp describe(:native_panic, d), do: "native code panicked: #{d[:panic]}"
+  defp describe(reason, d), do: "snakepit error #{inspect(reason)}: #{inspect(d)}"
+end

@@ -1,0 +1,96 @@
+defmodule Snakepit.Pool do
+  @moduledoc """
+  A pool of workers, started by the `:snakepit` application from its config or placed in
+  your own supervision tree:
+
+      children = [
+        {Snakepit.Pool, name: :marc, worker_profile: :thread, threads_per_worker: 4}
+      ]
+
+  Options are the pool keys of `docs/configuration.md`, validated when the pool starts.
+
+  `run/3` runs one unit of work under the pool's capacity; `Snakepit.execute/3` is built on
+  it, and so can streaming or fan-out APIs be.
+  """
+
+  use Supervisor
+
+  alias Snakepit.Config
+  alias Snakepit.Pool.{Manager, Router}
+
+  @doc "A child spec for a pool; `opts` are the pool's config (keyword list or map)."
+  def child_spec(opts) do
+    config = Config.normalize_pool!(opts)
+
+    %{
+      id: {__MODULE__, config.name},
+      start: {__MODULE__, :start_validated, [config]},
+      type: :supervisor
+    }
+  end
+
+  @doc "Starts a pool under the caller. Raises `ArgumentError` on an invalid config."
+  @spec start_link(keyword | map) :: Supervisor.on_start()
+  def start_link(opts), do: opts |> Config.normalize_pool!() |> start_validated()
+
+  @doc false
+  # Takes a config that `Snakepit.Config.normalize_pool!/1` returned, so it is validated once.
+  def start_validated(config),
+    do: Supervisor.start_link(__MODULE__, config, name: Module.concat(__MODULE__, config.name))
+
+  @doc """
+  Runs `work` on one of `pool`'s workers, holding one slot of its capacity, and waits at
+  most `timeout` ms for the result once it is dispatched (waiting for a free slot is bounded
+  by the pool's `:queue_timeout`).
+
+  `work` is `{command, args}` (see `Snakepit.execute/3`) or a zero-arity function. A
+  function runs inside the worker process (`:process` profile) or in the caller while it holds
+  a native slot (`:thread` profile); its value comes back as `{:ok, value}`.
+
+  Returns `{:ok, result}` (or the command's own `{:ok, result, extra}`), or `{:error, reason}`
+  with reason one of `:pool_not_found`, `:pool_saturated`, `:queue_timeout`, `:timeout`,
+  `:worker_crashed`, or a `Snakepit.Error` / command error struct.
+  """
+  @spec run(atom, {atom, list} | (() -> term), timeout) ::
+          {:ok, term} | {:ok, term, term} | {:error, term}
+  def run(pool, work, timeout \\ 5000)
+  def run(pool, fun, timeout) when is_function(fun, 0), do: Router.run(pool, {:fun, fun}, timeout)
+
+  def run(pool, {command, args} = request, timeout) when is_atom(command) and is_list(args),
+    do: Router.run(pool, request, timeout)
+
+  def run(_pool, work, _timeout),
+    do:
+      raise(
+        ArgumentError,
+        "run/3 expects {command, args} or a zero-arity function, got: #{inspect(work)}"
+      )
+
+  @doc """
+  A snapshot of the pool: worker ids, retiring worker ids, total capacity, current load and
+  queue length.
+  """
+  @spec status(atom) :: {:ok, map} | {:error, :pool_not_found}
+  def status(pool) do
+    case Snakepit.Pool.Ref.lookup(pool) do
+      nil -> {:error, :pool_not_found}
+      ref -> {:ok, Manager.status(ref.manager)}
+    end
+  end
+
+  @doc false
+  def worker_supervisor(pool), do: Module.concat([__MODULE__, WorkerSupervisor, pool])
+
+  @impl true
+  def init(config) do
+    children = [
+      {DynamicSupervisor, strategy: :one_for_one, name: worker_supervisor(config.name)},
+      %{id: Manager, start: {Manager, :start_link, [config]}, shutdown: 10_000},
+      {Snakepit.Lifecycle, config}
+    ]
+
+    # The manager's registry describes the workers under the dynamic supervisor: if either
+    # goes, both restart together.
+    Supervisor.init(children, strategy: :one_for_all)
+  end
+end

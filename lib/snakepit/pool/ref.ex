@@ -1,0 +1,29 @@
+defmodule Snakepit.Pool.Ref do
+  # What callers need to reach a running pool without asking any process: its manager, the
+  # ETS table holding the routable workers, the :atomics counting queued callers, the profile
+  # module and the normalised config. Published in :persistent_term once per manager start
+  # (not per worker change, which goes to ETS), so lookups are free on the hot path.
+  @moduledoc false
+
+  defstruct [:name, :manager, :table, :waiting, :profile, :config]
+
+  @type t :: %__MODULE__{}
+
+  def publish(%__MODULE__{name: name} = ref), do: :persistent_term.put(key(name), ref)
+
+  def unpublish(name, manager) do
+    case lookup(name) do
+      %__MODULE__{manager: ^manager} -> :persistent_term.erase(key(name))
+      _ -> false
+    end
+  end
+
+  @spec lookup(atom) :: t | nil
+  def lookup(name), do: :persistent_term.get(key(name), nil)
+
+  def all do
+    for {{__MODULE__, _name}, %__MODULE__{} = ref} <- :persistent_term.get(), do: ref
+  end
+
+  defp key(name), do: {__MODULE__, name}
+end

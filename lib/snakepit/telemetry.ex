@@ -1,0 +1,227 @@
+defmodule Snakepit.Telemetry do
+  @moduledoc """
+  Telemetry events emitted by Snakepit, and a dispatcher that works without `:telemetry`.
+
+  When the host application has `:telemetry` loaded, every event goes through
+  `:telemetry.execute/3` and handlers are attached with `:telemetry` as usual (the functions
+  here delegate to it). Otherwise a built-in dispatcher with the same shape is used:
+  `attach/4`, `attach_many/4`, `detach/1`, `execute/3` and `span/3`. A handler that raises
+  is detached and logged, as with `:telemetry`.
+
+  The events, their measurements and metadata are listed in `docs/telemetry.md`; `events/0`
+  returns the same list as data.
+  """
+
+  require Logger
+
+  @events [
+    %{
+      event: [:snakepit, :request, :start],
+      measurements: [:system_time, :monotonic_time],
+      metadata: [:pool, :command, :profile, :worker, :telemetry_span_context],
+      doc: "A request enters a pool (before it is routed, so `worker` is nil)."
+    },
+    %{
+      event: [:snakepit, :request, :stop],
+      measurements: [:duration, :monotonic_time],
+      metadata: [:pool, :command, :profile, :worker, :result, :telemetry_span_context],
+      doc:
+        "A request returned. `duration` (native units) covers queueing and execution; " <>
+          "`result` is `:ok` or `:error`; `worker` is the id of the worker that ran it, or nil."
+    },
+    %{
+      event: [:snakepit, :request, :exception],
+      measurements: [:duration, :monotonic_time],
+      metadata: [
+        :pool,
+        :command,
+        :profile,
+        :worker,
+        :kind,
+        :reason,
+        :stacktrace,
+        :telemetry_span_context
+      ],
+      doc:
+        "A request raised or exited in the calling process (for instance a `:fun` unit of work)."
+    },
+    %{
+      event: [:snakepit, :request, :executed],
+      measurements: [:duration_us],
+      metadata: [:pool, :worker_id, :command, :success],
+      doc:
+        "As in Snakepit v0.6: a request ran on a worker; `duration_us` in microseconds, from " <>
+          "dispatch to result."
+    },
+    %{
+      event: [:snakepit, :pool, :capacity_reached],
+      measurements: [:capacity, :load, :queue_size],
+      metadata: [:pool, :profile],
+      doc:
+        "Every worker was at capacity and a caller joined the wait queue. `capacity` and " <>
+          "`load` are the pool's totals; `queue_size` counts the caller just queued."
+    },
+    %{
+      event: [:snakepit, :pool, :saturated],
+      measurements: [:queue_size, :max_queue_size],
+      metadata: [:pool, :profile, :available_workers, :busy_workers],
+      doc:
+        "Every worker was busy and the queue was full: a caller got `{:error, :pool_saturated}`. " <>
+          "Named as in Snakepit v0.6."
+    },
+    %{
+      event: [:snakepit, :pool, :queue, :timeout],
+      measurements: [:queue_timeout],
+      metadata: [:pool, :profile],
+      doc: "A queued caller got `{:error, :queue_timeout}` (emitted once per such caller)."
+    },
+    %{
+      event: [:snakepit, :worker, :started],
+      measurements: [:system_time],
+      metadata: [:pool, :profile, :worker, :capacity, :replaces],
+      doc: "A worker started; `replaces` is the id of the worker it replaces, or nil."
+    },
+    %{
+      event: [:snakepit, :worker, :recycled],
+      measurements: [:uptime, :request_count, :memory],
+      metadata: [:pool, :profile, :worker, :reason],
+      doc:
+        "A worker left the pool: after its in-flight requests finished for `:ttl`, " <>
+          "`:max_requests`, `:memory` and `:manual`, at once for `:health_check` and " <>
+          "`:crashed` (a replacement is started in every case). `uptime` in native " <>
+          "units, `memory` in bytes (process plus native bytes held; for `:memory`, the " <>
+          "amount that triggered it)."
+    },
+    %{
+      event: [:snakepit, :worker, :health_check_failed],
+      measurements: [:system_time],
+      metadata: [:pool, :profile, :worker, :reason],
+      doc: "A worker failed its health check and is being replaced."
+    }
+  ]
+
+  @doc "Every event Snakepit emits, with its measurement and metadata keys."
+  @spec events() :: [%{event: [atom], measurements: [atom], metadata: [atom], doc: String.t()}]
+  def events, do: @events
+
+  @doc "The event names."
+  @spec event_names() :: [[atom]]
+  def event_names, do: Enum.map(@events, & &1.event)
+
+  @doc "Attaches `fun` (`fun.(event, measurements, metadata, config)`) to `event`."
+  @spec attach(term, [atom], function, term) :: :ok | {:error, :already_exists}
+  def attach(id, event, fun, config), do: attach_many(id, [event], fun, config)
+
+  @doc "Attaches `fun` to each of `events` under one handler id."
+  @spec attach_many(term, [[atom]], function, term) :: :ok | {:error, :already_exists}
+  def attach_many(id, events, fun, config) when is_function(fun, 4) do
+    if telemetry?(),
+      do: apply(:telemetry, :attach_many, [id, events, fun, config]),
+      else: Snakepit.Telemetry.Dispatcher.attach_many(id, events, fun, config)
+  end
+
+  @doc "Detaches the handler `id`."
+  @spec detach(term) :: :ok | {:error, :not_found}
+  def detach(id) do
+    if telemetry?(),
+      do: apply(:telemetry, :detach, [id]),
+      else: Snakepit.Telemetry.Dispatcher.detach(id)
+  end
+
+  @doc "Emits `event` to its handlers."
+  @spec execute([atom], map, map) :: :ok
+  def execute(event, measurements, metadata \\ %{}) do
+    if telemetry?(),
+      do: apply(:telemetry, :execute, [event, measurements, metadata]),
+      else: Snakepit.Telemetry.Dispatcher.execute(event, measurements, metadata)
+  end
+
+  @doc """
+  Runs `fun` between `prefix ++ [:start]` and `prefix ++ [:stop]` (or `[:exception]` if it
+  raises, throws or exits). `fun` returns `{result, stop_metadata}`; `span/3` returns `result`.
+  """
+  @spec span([atom], map, (() -> {term, map})) :: term
+  def span(prefix, start_metadata, fun) when is_function(fun, 0) do
+    if telemetry?() do
+      apply(:telemetry, :span, [prefix, start_metadata, fun])
+    else
+      ctx = make_ref()
+      start = System.monotonic_time()
+      start_metadata = Map.put(start_metadata, :telemetry_span_context, ctx)
+
+      execute(
+        prefix ++ [:start],
+        %{system_time: System.system_time(), monotonic_time: start},
+        start_metadata
+      )
+
+      try do
+        {result, stop_metadata} = fun.()
+        stop = System.monotonic_time()
+
+        execute(
+          prefix ++ [:stop],
+          %{duration: stop - start, monotonic_time: stop},
+          Map.put(stop_metadata, :telemetry_span_context, ctx)
+        )
+
+        result
+      catch
+        kind, reason ->
+          stop = System.monotonic_time()
+
+          execute(
+            prefix ++ [:exception],
+            %{duration: stop - start, monotonic_time: stop},
+            Map.merge(start_metadata, %{kind: kind, reason: reason, stacktrace: __STACKTRACE__})
+          )
+
+          :erlang.raise(kind, reason, __STACKTRACE__)
+      end
+    end
+  end
+
+  # Decided per call from the module table (a BIF, no code server round trip): a host app
+  # that loads :telemetry after us is picked up.
+  defp telemetry? do
+    :erlang.module_loaded(:telemetry) or loadable_telemetry?()
+  end
+
+  # `Code.ensure_loaded?/1` searches the code path when the module is absent; remember a miss
+  # per code path so the hot path does not search again on every event.
+  defp loadable_telemetry? do
+    key = {__MODULE__, :telemetry_available}
+
+    case :persistent_term.get(key, :unknown) do
+      :unknown ->
+        available = Code.ensure_loaded?(:telemetry)
+        unless available, do: :persistent_term.put(key, false)
+        available
+
+      false ->
+        false
+    end
+  end
+
+  @doc false
+  # Runs one handler; a handler that raises is detached and logged.
+  def invoke_handler(id, fun, event, measurements, metadata, config) do
+    fun.(event, measurements, metadata, config)
+  rescue
+    e ->
+      Snakepit.Telemetry.Dispatcher.detach(id)
+
+      Logger.error(
+        "Snakepit.Telemetry handler #{inspect(id)} raised and was detached: " <>
+          Exception.format(:error, e, __STACKTRACE__)
+      )
+  catch
+    kind, reason ->
+      Snakepit.Telemetry.Dispatcher.detach(id)
+
+      Logger.error(
+        "Snakepit.Telemetry handler #{inspect(id)} failed and was detached: " <>
+          Exception.format(kind, reason, __STACKTRACE__)
+      )
+  end
+end

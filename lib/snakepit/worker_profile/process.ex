@@ -1,0 +1,223 @@
+defmodule Snakepit.WorkerProfile.Process do
+  # The :process profile: one GenServer per worker, one request at a time. Native calls made
+  # here run on dirty CPU schedulers (the Snakepit.Marc NIFs are dirty), so a long parse never
+  # holds a normal scheduler. Arguments and results are copied between caller and worker,
+  # except refc binaries (> 64 bytes), which are shared by reference.
+  @moduledoc false
+  @behaviour Snakepit.WorkerProfile
+
+  use GenServer
+
+  require Logger
+
+  alias Snakepit.WorkerProfile.Commands
+
+  # A worker's :atomics slots: checked-out slots (0 or 1; @closed once retired), completed
+  # requests, 1 while the worker runs a request, and 1 after one health check saw a leaked slot.
+  @load 1
+  @completed 2
+  @busy 3
+  @suspect 4
+  @closed 1_000_000
+
+  defstruct [:pid, :id, :counters, max_requests: :infinity]
+
+  # -- behaviour ----------------------------------------------------------------------------
+
+  @impl Snakepit.WorkerProfile
+  def start_worker(config) do
+    counters = :atomics.new(4, signed: true)
+
+    spec = %{
+      id: {__MODULE__, config.worker_id},
+      start: {GenServer, :start_link, [__MODULE__, {config, counters}]},
+      restart: :temporary
+    }
+
+    case DynamicSupervisor.start_child(config.supervisor, spec) do
+      {:ok, pid} ->
+        {:ok,
+         %__MODULE__{
+           pid: pid,
+           id: config.worker_id,
+           counters: counters,
+           max_requests: config.max_requests
+         }}
+
+      {:error, reason} ->
+        {:error, reason}
+    end
+  end
+
+  @impl Snakepit.WorkerProfile
+  def stop_worker(%__MODULE__{pid: pid}) do
+    # A stop message is handled after any request already in the mailbox, so a reply that
+    # was due is sent first.
+    Snakepit.WorkerProfile.stop_process(pid)
+  end
+
+  @impl Snakepit.WorkerProfile
+  def execute_request(%__MODULE__{pid: pid, counters: counters} = handle, request, timeout) do
+    # Atomic check-out: whoever takes the slot from 0 to 1 owns it. A worker that has used
+    # up its max_requests takes no more while its replacement is on the way.
+    if :atomics.add_get(counters, @load, 1) == 1 and not used_up?(handle) do
+      mref = :erlang.monitor(:process, pid, alias: :reply_demonitor)
+      send(pid, {:"$snakepit_request", mref, request})
+
+      receive do
+        {^mref, reply} ->
+          reply
+
+        {:DOWN, ^mref, _, _, _reason} ->
+          {:error, :worker_crashed}
+      after
+        timeout ->
+          # The alias dies with the monitor, so the late reply is dropped, not queued here.
+          Process.demonitor(mref, [:flush])
+          {:error, :timeout}
+      end
+    else
+      :atomics.sub(counters, @load, 1)
+      {:error, :at_capacity}
+    end
+  end
+
+  # Exact while the slot is held: capacity 1 means no other request is running.
+  defp used_up?(%__MODULE__{max_requests: :infinity}), do: false
+
+  defp used_up?(%__MODULE__{counters: counters, max_requests: max}),
+    do: :atomics.get(counters, @completed) >= max
+
+  @impl Snakepit.WorkerProfile
+  def get_capacity(_handle), do: 1
+
+  @impl Snakepit.WorkerProfile
+  def get_load(%__MODULE__{counters: counters} = handle) do
+    if used_up?(handle), do: 1, else: min(:atomics.get(counters, @load), 1)
+  end
+
+  @impl Snakepit.WorkerProfile
+  def health_check(%__MODULE__{pid: pid} = handle) do
+    if Process.alive?(pid) do
+      reclaim_leaked_slot(handle)
+      :ok
+    else
+      {:error, :not_alive}
+    end
+  end
+
+  # A caller killed between checking the slot out and sending its request leaves the slot
+  # taken with nothing to run. Seen on two health checks in a row (taken, worker not busy,
+  # mailbox empty), the slot is given back. If a live caller happened to be in that window,
+  # the worker just runs two requests back to back: no harm.
+  defp reclaim_leaked_slot(%__MODULE__{pid: pid, counters: counters, id: id}) do
+    idle_but_taken =
+      :atomics.get(counters, @load) == 1 and :atomics.get(counters, @busy) == 0 and
+        Process.info(pid, :message_queue_len) == {:message_queue_len, 0}
+
+    cond do
+      not idle_but_taken ->
+        :atomics.put(counters, @suspect, 0)
+
+      :atomics.get(counters, @suspect) == 0 ->
+        :atomics.put(counters, @suspect, 1)
+
+      :atomics.compare_exchange(counters, @load, 1, 0) == :ok ->
+        :atomics.put(counters, @suspect, 0)
+        Logger.warning("Snakepit worker #{id}: reclaimed a slot left by a caller that died")
+
+      true ->
+        :ok
+    end
+  end
+
+  @impl Snakepit.WorkerProfile
+  def retire(%__MODULE__{counters: counters}) do
+    case :atomics.compare_exchange(counters, @load, 0, @closed) do
+      :ok -> :ok
+      current when current >= @closed -> :ok
+      _busy -> :busy
+    end
+  end
+
+  @impl Snakepit.WorkerProfile
+  def get_metadata(%__MODULE__{pid: pid, counters: counters}) do
+    requests = :atomics.get(counters, @completed)
+
+    case Process.info(pid, [:memory, :binary]) do
+      [memory: heap, binary: binaries] ->
+        # Off-heap refc binaries the worker still references count as its native bytes.
+        native = binaries |> Enum.map(&elem(&1, 1)) |> Enum.sum()
+
+        %{
+          memory: heap + native,
+          process_memory: heap,
+          native_bytes: native,
+          request_count: requests
+        }
+
+      nil ->
+        %{memory: 0, process_memory: 0, native_bytes: 0, request_count: requests}
+    end
+  end
+
+  # -- worker process -----------------------------------------------------------------------
+
+  @impl GenServer
+  def init({config, counters}) do
+    state = %{
+      id: config.worker_id,
+      counters: counters,
+      notify: config.notify,
+      waiting: config.waiting,
+      max_requests: config.max_requests
+    }
+
+    {:ok, state}
+  end
+
+  @impl GenServer
+  def handle_info({:"$snakepit_request", reply_to, request}, state) do
+    :atomics.put(state.counters, @busy, 1)
+    result = run(request)
+    completed = :atomics.add_get(state.counters, @completed, 1)
+    :atomics.put(state.counters, @busy, 0)
+    # Free the slot, then reply: a caller that asks again right away finds it free.
+    :atomics.sub(state.counters, @load, 1)
+    send(reply_to, {reply_to, result})
+
+    if :atomics.get(state.waiting, 1) > 0,
+      do: send(state.notify, {:snakepit_capacity_freed, state.id})
+
+    if completed == state.max_requests,
+      do: send(state.notify, {:snakepit_max_requests, state.id})
+
+    {:noreply, state}
+  end
+
+  def handle_info(_other, state), do: {:noreply, state}
+
+  defp run({:fun, fun}) do
+    {:ok, fun.()}
+  catch
+    kind, reason -> {:error, exception_error(kind, reason, __STACKTRACE__, :fun)}
+  end
+
+  defp run({command, args}) when is_atom(command) and is_list(args) do
+    Commands.run(command, args)
+  catch
+    kind, reason -> {:error, exception_error(kind, reason, __STACKTRACE__, command)}
+  end
+
+  defp run(other),
+    do: {:error, Snakepit.Error.new(:invalid_arguments, command: other, args: nil)}
+
+  defp exception_error(kind, reason, stacktrace, command) do
+    Snakepit.Error.new(:exception,
+      command: command,
+      kind: kind,
+      reason: reason,
+      message: Exception.format_banner(kind, reason, stacktrace)
+    )
+  end
+end

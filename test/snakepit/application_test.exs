@@ -1,0 +1,77 @@
+defmodule Snakepit.ApplicationTest do
+  # Restarts the :snakepit application with different env: global state, run alone.
+  use ExUnit.Case, async: false
+  @moduletag :capture_log
+
+  setup do
+    saved = Application.get_all_env(:snakepit)
+
+    on_exit(fn ->
+      Application.stop(:snakepit)
+
+      for {key, _} <- Application.get_all_env(:snakepit),
+          do: Application.delete_env(:snakepit, key)
+
+      for {key, value} <- saved, do: Application.put_env(:snakepit, key, value)
+      System.delete_env("SNAKEPIT_NUM_THREADS")
+      {:ok, _} = Application.ensure_all_started(:snakepit)
+    end)
+  end
+
+  defp restart_with(env) do
+    Application.stop(:snakepit)
+    for {key, _} <- Application.get_all_env(:snakepit), do: Application.delete_env(:snakepit, key)
+    for {key, value} <- env, do: Application.put_env(:snakepit, key, value)
+    Application.ensure_all_started(:snakepit)
+  end
+
+  test "the application starts the pools in its config" do
+    {:ok, _} =
+      restart_with(
+        pools: [
+          [name: :app_procs, pool_size: 2],
+          %{name: :app_threads, worker_profile: :thread, threads_per_worker: 2}
+        ]
+      )
+
+    assert Snakepit.Config.pool_names() |> Enum.filter(&(&1 in [:app_procs, :app_threads])) == [
+             :app_procs,
+             :app_threads
+           ]
+
+    assert {:ok, %{pool_size: 2, worker_profile: :process}} =
+             Snakepit.Config.get_pool_config(:app_procs)
+
+    assert {:ok, %{pool_size: 1, threads_per_worker: 2}} =
+             Snakepit.Config.get_pool_config(:app_threads)
+
+    assert Snakepit.execute(:ping, [:a], pool: :app_procs) == {:ok, :a}
+    assert Snakepit.execute(:ping, [:b], pool: :app_threads) == {:ok, :b}
+  end
+
+  test "the legacy flat config starts one :default process pool" do
+    {:ok, _} = restart_with(pooling_enabled: true, pool_size: 3)
+
+    assert {:ok, %{name: :default, worker_profile: :process, pool_size: 3}} =
+             Snakepit.Config.get_pool_config(:default)
+
+    assert Snakepit.execute(:ping, [:legacy]) == {:ok, :legacy}
+  end
+
+  test "an invalid config stops the application with a message naming the problem" do
+    assert {:error, {:snakepit, reason}} = restart_with(pools: [[name: :x, pool_size: 0]])
+    assert inspect(reason) =~ "pool :x: :pool_size must be a positive integer, got: 0"
+  end
+
+  test "SNAKEPIT_NUM_THREADS sets the default threads per worker" do
+    System.put_env("SNAKEPIT_NUM_THREADS", "3")
+
+    assert Snakepit.Config.normalize_pool!(name: :n, worker_profile: :thread).threads_per_worker ==
+             3
+
+    assert %{threads: 3, threads_source: :env} = Snakepit.Environment.info()
+
+    System.put_env("SNAKEPIT_NUM_THREADS", "lots")
+    assert Snakepit.Environment.info().threads_source == :default
+  end
+end

@@ -1,0 +1,152 @@
+defmodule Snakepit.ConfigTest do
+  use ExUnit.Case, async: true
+
+  alias Snakepit.Config
+  alias Snakepit.Config.Options
+
+  describe "normalize_pool!/1" do
+    test "fills in every default" do
+      config = Config.normalize_pool!(name: :a)
+
+      assert config == %{
+               name: :a,
+               worker_profile: :process,
+               pool_size: :erlang.system_info(:dirty_cpu_schedulers),
+               threads_per_worker: Options.env_threads() || Options.logical_cores(),
+               max_queue_size: 1000,
+               queue_timeout: 5000,
+               worker_ttl: :infinity,
+               worker_max_requests: :infinity,
+               memory_threshold_mb: :infinity,
+               health_check_interval: 30_000
+             }
+    end
+
+    test "accepts maps and keyword lists alike" do
+      opts = [name: :b, worker_profile: :thread, pool_size: 2, threads_per_worker: 3]
+      assert Config.normalize_pool!(opts) == Config.normalize_pool!(Map.new(opts))
+      assert Config.normalize_pool!(opts).pool_size == 2
+    end
+
+    test "thread pools default to one worker" do
+      assert Config.normalize_pool!(name: :t, worker_profile: :thread).pool_size == 1
+    end
+
+    test "normalises worker_ttl to milliseconds" do
+      assert Config.normalize_pool!(worker_ttl: {2, :seconds}).worker_ttl == 2_000
+      assert Config.normalize_pool!(worker_ttl: {3, :minutes}).worker_ttl == 180_000
+      assert Config.normalize_pool!(worker_ttl: {1, :hours}).worker_ttl == 3_600_000
+      assert Config.normalize_pool!(worker_ttl: :infinity).worker_ttl == :infinity
+    end
+
+    test "accepts a module implementing the behaviour as profile" do
+      assert Config.normalize_pool!(worker_profile: Snakepit.Test.FlakyProfile).worker_profile ==
+               Snakepit.Test.FlakyProfile
+    end
+
+    # One invalid value per key: the message names the pool, the key, the value and what
+    # is allowed.
+    invalid = [
+      name: "not an atom",
+      worker_profile: :green_threads,
+      worker_profile: Enum,
+      pool_size: 0,
+      pool_size: 1.5,
+      threads_per_worker: -1,
+      max_queue_size: -1,
+      queue_timeout: :soon,
+      worker_ttl: {5, :days},
+      worker_ttl: {0, :seconds},
+      worker_ttl: 60,
+      worker_max_requests: 0,
+      memory_threshold_mb: "512",
+      health_check_interval: 0
+    ]
+
+    for {key, value} <- invalid do
+      test "rejects #{key}: #{inspect(value)}" do
+        key = unquote(key)
+        value = unquote(Macro.escape(value))
+        pool = if key == :name, do: value, else: :my_pool
+        opts = Keyword.merge([name: :my_pool], [{key, value}])
+
+        error = assert_raise ArgumentError, fn -> Config.normalize_pool!(opts) end
+        assert error.message =~ "pool #{inspect(pool)}"
+        assert error.message =~ inspect(key)
+        assert error.message =~ "got: #{inspect(value)}"
+        assert error.message =~ Keyword.fetch!(Options.specs(), key)[:allowed]
+      end
+    end
+
+    test "rejects unknown keys, naming them" do
+      error = assert_raise ArgumentError, fn -> Config.normalize_pool!(name: :x, pool_sise: 3) end
+      assert error.message =~ "pool :x: unknown option :pool_sise"
+    end
+
+    test "rejects a config that is not a keyword list or map" do
+      assert_raise ArgumentError, ~r/keyword list or a map, got: 42/, fn ->
+        Config.normalize_pool!(42)
+      end
+
+      assert_raise ArgumentError, ~r/keyword list or a map/, fn ->
+        Config.normalize_pool!([:a])
+      end
+    end
+  end
+
+  describe "configured_pools/1" do
+    test "reads pools as maps or keyword lists" do
+      env = [pools: [[name: :a], %{name: :b, worker_profile: :thread}]]
+
+      assert [%{name: :a, worker_profile: :process}, %{name: :b, worker_profile: :thread}] =
+               Config.configured_pools(env)
+    end
+
+    test "rejects duplicate names" do
+      assert_raise ArgumentError, "duplicate pool name :a in config :snakepit, :pools", fn ->
+        Config.configured_pools(pools: [[name: :a], %{name: :a}])
+      end
+    end
+
+    test "rejects a pools value that is not a list" do
+      assert_raise ArgumentError, ~r/must be a list of pool configs, got: :yes/, fn ->
+        Config.configured_pools(pools: :yes)
+      end
+    end
+
+    test "converts the legacy flat form to one :default :process pool" do
+      assert [%{name: :default, worker_profile: :process, pool_size: 8}] =
+               Config.configured_pools(pooling_enabled: true, pool_size: 8)
+
+      assert [%{name: :default, pool_size: size}] = Config.configured_pools(pooling_enabled: true)
+      assert size == :erlang.system_info(:dirty_cpu_schedulers)
+    end
+
+    test "legacy form with pooling disabled, or no config at all, starts no pool" do
+      assert Config.configured_pools(pooling_enabled: false, pool_size: 8) == []
+      assert Config.configured_pools([]) == []
+    end
+
+    test "legacy values are validated like the rest" do
+      assert_raise ArgumentError,
+                   ~r/pool :default: :pool_size must be a positive integer, got: 0/,
+                   fn ->
+                     Config.configured_pools(pooling_enabled: true, pool_size: 0)
+                   end
+    end
+  end
+
+  describe "docs/configuration.md" do
+    test "holds the options table generated from the option specs" do
+      doc = File.read!(Path.expand("../../docs/configuration.md", __DIR__))
+
+      assert doc =~ Options.markdown(),
+             "docs/configuration.md is out of date: paste Snakepit.Config.Options.markdown()"
+    end
+
+    test "documents every key" do
+      doc = File.read!(Path.expand("../../docs/configuration.md", __DIR__))
+      for key <- Options.keys(), do: assert(doc =~ "`#{key}`")
+    end
+  end
+end

@@ -1,0 +1,52 @@
+defmodule Snakepit.ErrorTest do
+  use ExUnit.Case, async: true
+
+  alias Snakepit.Error
+
+  test "every documented reason has its own message" do
+    details = %{
+      pool: :p,
+      command: :parse,
+      timeout: 10,
+      exit_reason: :killed,
+      args: [1],
+      panic: "oops",
+      message: "boom"
+    }
+
+    messages =
+      for reason <- [
+            :pool_not_found,
+            :pool_saturated,
+            :queue_timeout,
+            :timeout,
+            :worker_crashed,
+            :unsupported_command,
+            :invalid_arguments,
+            :native_panic,
+            :exception
+          ] do
+        error = Error.new(reason, details)
+        assert %Error{reason: ^reason, details: ^details} = error
+        assert is_binary(Exception.message(error))
+        Exception.message(error)
+      end
+
+    assert length(Enum.uniq(messages)) == length(messages)
+
+    assert Exception.message(Error.new(:pool_not_found, pool: :p)) ==
+             "no Snakepit pool named :p is running"
+  end
+
+  test "unknown reasons still describe themselves" do
+    assert Exception.message(Error.new(:something_else, %{a: 1})) =~ ":something_else"
+  end
+
+  test "execute! raises command errors as they are" do
+    assert_raise Error, ~r/command :frobnicate is not supported/, fn ->
+      pool = :"error_pool_#{System.unique_integer([:positive])}"
+      start_supervised!({Snakepit.Pool, name: pool, pool_size: 1})
+      Snakepit.execute!(:frobnicate, [], pool: pool)
+    end
+  end
+end
