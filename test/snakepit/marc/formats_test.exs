@@ -160,6 +160,11 @@ defmodule Snakepit.Marc.FormatsTest do
         # Pushed sources, cut anywhere, detected by their first byte.
         assert path |> File.stream!([], 333) |> Marc.stream() |> Enum.to_list() == records
         assert {:binary, whole} |> Marc.stream(batch_size: 7) |> Enum.to_list() == records
+        # A bare binary starting with `<`, `{` or `[` is data, not a path; IO devices work.
+        assert whole |> Marc.stream() |> Enum.count() == 386
+        {:ok, device} = File.open(path, [:read, :binary])
+        assert device |> Marc.stream(chunk_size: 1000) |> Enum.to_list() == records
+        File.close(device)
       end
     end
 
@@ -457,5 +462,76 @@ defmodule Snakepit.Marc.FormatsTest do
       assert path |> Marc.stream() |> Enum.count() == 40_000
       assert peak < div(size, 2), "memory grew by #{peak} bytes for a #{size}-byte file"
     end
+  end
+end
+
+defmodule Snakepit.Marc.FormatsResourcesTest do
+  # Counts the VM's native threads: async: false, so no other test runs meanwhile.
+  use ExUnit.Case, async: false
+
+  alias Snakepit.Marc
+  alias Snakepit.Test.Corpus
+
+  defp native_threads do
+    "/proc/self/task/*/comm"
+    |> Path.wildcard()
+    |> Enum.count(fn comm -> match?({:ok, "snakepit-" <> _}, File.read(comm)) end)
+  end
+
+  defp eventually(fun, tries \\ 100) do
+    cond do
+      fun.() -> true
+      tries == 0 -> false
+      true -> Process.sleep(20) && eventually(fun, tries - 1)
+    end
+  end
+
+  setup_all do
+    {:ok, records} = Marc.parse(Corpus.read!("synthetic/realistic_2000.mrc"))
+    base = Path.join(System.tmp_dir!(), "snakepit_fmt_res_#{System.unique_integer([:positive])}")
+    xml = base <> ".xml"
+    jsonl = base <> ".jsonl"
+    records |> Marc.xml_stream() |> Stream.into(File.stream!(xml)) |> Stream.run()
+    records |> Marc.json_stream(lines: true) |> Stream.into(File.stream!(jsonl)) |> Stream.run()
+    on_exit(fn -> File.rm(xml) && File.rm(jsonl) end)
+    %{xml: xml, jsonl: jsonl}
+  end
+
+  setup do
+    assert eventually(fn -> native_threads() == 0 end)
+    :ok
+  end
+
+  test "file and pushed streams run one reader thread and stop it when halted", ctx do
+    for source <- [
+          ctx.xml,
+          ctx.jsonl,
+          File.stream!(ctx.xml, [], 4096),
+          {:binary, File.read!(ctx.jsonl)}
+        ] do
+      [_ | _] =
+        Enum.reduce_while(Marc.stream(source, batch_size: 10), [], fn record, acc ->
+          if acc == [], do: assert(native_threads() == 1)
+          if length(acc) == 4, do: {:halt, [record | acc]}, else: {:cont, [record | acc]}
+        end)
+
+      assert native_threads() == 0
+    end
+  end
+
+  test "if the consumer dies, a pushed XML stream's reader is stopped", ctx do
+    parent = self()
+
+    pid =
+      spawn(fn ->
+        File.stream!(ctx.xml, [], 4096)
+        |> Marc.stream(batch_size: 10)
+        |> Enum.each(fn _ -> send(parent, :running) && Process.sleep(:infinity) end)
+      end)
+
+    assert_receive :running, 2_000
+    assert native_threads() == 1
+    Process.exit(pid, :kill)
+    assert eventually(fn -> native_threads() == 0 end)
   end
 end
