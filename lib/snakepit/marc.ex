@@ -259,7 +259,8 @@ defmodule Snakepit.Marc do
   `:report`; a bad record is `%Snakepit.Marc.ParseError{kind: :invalid_json}` (with its
   record index and byte offset), or `:too_large` when it cannot be encoded as ISO 2709.
 
-  Each record is encoded to ISO 2709 in native code and built exactly like a parsed one, so
+  Each record is encoded to ISO 2709 in native code (so leader/00-04 and 12-16, the record
+  length and base address, are recomputed) and built exactly like a parsed one, so
   `from_json(to_json(records)) == {:ok, records}` for records read from a file.
 
       iex> {:ok, [record]} = Snakepit.Marc.from_json(File.read!("../shared/corpus/formats/pymarc_one.json"))
@@ -302,6 +303,7 @@ defmodule Snakepit.Marc do
   Reads MARCXML: a `<collection>`, a single `<record>`, or records wrapped at any depth
   (OAI-PMH), prefixed (`marc:record`) or not. Returns `{:ok, records}` like `parse/2`,
   honouring `:mode`; a bad record is `%Snakepit.Marc.ParseError{kind: :invalid_xml}`.
+  Records are built as `from_json/2` builds them (record length and base address recomputed).
 
   A `<!DOCTYPE>` is refused: no DTD is read and no entity is declared, expanded or fetched
   (no XXE, no billion laughs).

@@ -222,7 +222,8 @@ fn decode_field<'a>(field: Term<'a>, keys: &Keys, out: &mut TermRecord<'a>) -> R
             ))
         }
     };
-    let tag_s = String::from_utf8_lossy(&tag).into_owned();
+    // Only for error messages: borrowed (no allocation) when the tag is UTF-8, as tags are.
+    let tag_s = String::from_utf8_lossy(&tag);
     let value = get(field, keys.value).ok_or("no value key")?;
     if let Ok(value) = value.decode::<Binary>() {
         out.fields.push(TermField::Control {

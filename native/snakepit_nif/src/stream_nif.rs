@@ -95,7 +95,12 @@ fn stream_open_file<'a>(
         chunker.feed(&bytes);
         chunker.finish();
         let source = Mutex::new(Source::Push(chunker));
-        let resource = StreamResource { source, limits, read, raw };
+        let resource = StreamResource {
+            source,
+            limits,
+            read,
+            raw,
+        };
         return Ok((atoms::ok(), ResourceArc::new(resource), id).encode(env));
     }
     let owner: LocalPid = env.pid();
