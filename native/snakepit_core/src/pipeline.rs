@@ -293,13 +293,16 @@ fn run<R: Read>(
     cancel: &AtomicBool,
     notify: &dyn Fn(),
 ) {
-    match (opts.format, pool) {
-        (SourceFormat::Iso2709, Some(pool)) => read_loop(source, opts, pool, tx, cancel, notify),
-        (SourceFormat::Xml, _) => {
+    match opts.format {
+        SourceFormat::Iso2709 => {
+            let pool = pool.expect("ISO 2709 pipelines build a parser pool");
+            read_loop(source, opts, pool, tx, cancel, notify)
+        }
+        SourceFormat::Xml => {
             let reader = crate::xml::XmlReader::new(BufReader::with_capacity(64 * 1024, source));
             record_loop(reader, |r| r.position(), opts, tx, cancel, notify)
         }
-        (_, _) => {
+        SourceFormat::Json => {
             let reader =
                 crate::json::JsonRecordReader::new(BufReader::with_capacity(64 * 1024, source));
             record_loop(reader, |r| r.position(), opts, tx, cancel, notify)
