@@ -125,9 +125,8 @@ pub fn parse_record(bytes: &[u8], origin: Origin, opts: ParseOptions) -> Result<
     }
     // Field data may not run into the record terminator.
     let data_end = bytes.len() - 1;
-    // All-ASCII data (most records) is valid UTF-8 with ASCII codes and indicators: one
-    // word-at-a-time scan replaces the per-field checks.
-    // Otherwise the whole data area is checked at once, leaving only each data field's
+    // All-ASCII data (most records, even UTF-8 ones) is valid UTF-8 with ASCII codes and
+    // indicators: one vectorised pass replaces the per-field checks. Otherwise the whole data area is checked at once, leaving only each data field's
     // indicators; a failure pays for the per-field walk that names the field and byte.
     let utf8 = if !opts.validate_utf8 || bytes[9] != b'a' || all_ascii(&bytes[base..data_end]) {
         Utf8Check::None
