@@ -67,7 +67,36 @@ defmodule Snakepit.Marc.Stream do
     Stream.resource(fn -> open(source, opts, raw) end, &next/1, &close/1)
   end
 
-  defp open({:file, path}, opts, raw) do
+  defp open(source, opts, raw) do
+    case Source.resolve_format(source, opts.format, opts.chunk_size) do
+      {:iso2709, source} ->
+        open_iso(source, opts, raw)
+
+      {format, _source} when raw ->
+        raise ArgumentError,
+              "batches/2, map/3 and each/3 read ISO 2709 only, this source holds #{format}; " <>
+                "use stream/2 for MARC-in-JSON and MARCXML"
+
+      {format, {:file, path}} ->
+        case Native.stream_open_format(path, opts, opts, opts.buffer, format) do
+          {:ok, resource, id} ->
+            %{resource: resource, id: id, puller: nil, mode: opts.mode, skipped: 0, raise: nil}
+
+          {:error, {reason, message}} ->
+            raise File.Error,
+              reason: reason,
+              action: "open #{format} file (#{message})",
+              path: path
+        end
+
+      {format, source} ->
+        {:ok, resource, id} = Native.stream_open_format(nil, opts, opts, opts.buffer, format)
+        puller = Source.puller(source, opts.chunk_size)
+        %{resource: resource, id: id, puller: puller, mode: opts.mode, skipped: 0, raise: nil}
+    end
+  end
+
+  defp open_iso({:file, path}, opts, raw) do
     threads = Options.threads(opts.threads)
 
     case Native.stream_open_file(path, opts, opts, threads, opts.buffer, raw) do
@@ -79,7 +108,7 @@ defmodule Snakepit.Marc.Stream do
     end
   end
 
-  defp open(source, opts, raw) do
+  defp open_iso(source, opts, raw) do
     {:ok, resource} = Native.stream_open_push(opts, opts, raw)
 
     puller = Source.puller(source, opts.chunk_size)
