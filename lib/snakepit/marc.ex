@@ -96,6 +96,13 @@ defmodule Snakepit.Marc do
       ...> |> Enum.take(3)
       [:ok, {:base_address_out_of_range, 139}, {:base_address_out_of_range, 266}]
 
+  ## Through a pool
+
+  With `pool: name` (a running `Snakepit.Pool`), the source is framed here and each batch is
+  parsed by one of the pool's workers, under its capacity and with its telemetry; records
+  come back to the consuming process in order, and the modes behave as without a pool.
+  `:timeout` (ms per batch, default `:infinity`) bounds each batch's wait and run.
+
   ## Options
 
   #{Options.docs(:stream)}
@@ -215,4 +222,143 @@ defmodule Snakepit.Marc do
   """
   @spec scan(binary) :: [{non_neg_integer, pos_integer}]
   def scan(binary) when is_binary(binary), do: Native.scan_binary(binary)
+
+  @doc """
+  Writes records as MARC-in-JSON (the shape pymarc reads and writes): one record gives one
+  JSON object, a list gives a JSON array (one record per line), and `lines: true` gives
+  JSON Lines (each record one line ending in a newline).
+
+  Runs in native code on a dirty CPU scheduler. The leader is written as stored. Bytes
+  that are not UTF-8 (a MARC-8 record read with `to_unicode: false`) become U+FFFD. Raises
+  `ArgumentError` naming the record and field when a record is malformed (a leader that is
+  not 24 bytes, a tag that is not 3 bytes, an indicator or subfield code that is not one
+  byte). See docs/formats.md.
+
+      iex> record = %Snakepit.Marc.Record{
+      ...>   leader: "00000nam a2200000 a 4500",
+      ...>   fields: [
+      ...>     Snakepit.Marc.Field.control("001", "42"),
+      ...>     Snakepit.Marc.Field.data("245", "1", "0", [{"a", "Moby Dick /"}])
+      ...>   ]
+      ...> }
+      iex> Snakepit.Marc.to_json(record)
+      ~s({"leader":"00000nam a2200000 a 4500","fields":[{"001":"42"},{"245":{"ind1":"1","ind2":"0","subfields":[{"a":"Moby Dick /"}]}}]})
+      iex> [record, record] |> Snakepit.Marc.to_json(lines: true) |> String.split("\\n", trim: true) |> length()
+      2
+
+  ## Options
+
+    * `:lines` (default `false`) - JSON Lines instead of an array (or an object).
+  """
+  @spec to_json(Record.t() | [Record.t()], keyword) :: binary
+  def to_json(records, opts \\ []), do: Snakepit.Marc.Formats.to_json(records, opts)
+
+  @doc """
+  Reads MARC-in-JSON: a JSON array of records, a single record object, or JSON Lines (the
+  layout is detected). Returns `{:ok, records}` like `parse/2`, honouring `:mode` and
+  `:report`; a bad record is `%Snakepit.Marc.ParseError{kind: :invalid_json}` (with its
+  record index and byte offset), or `:too_large` when it cannot be encoded as ISO 2709.
+
+  Each record is encoded to ISO 2709 in native code (so leader/00-04 and 12-16, the record
+  length and base address, are recomputed) and built exactly like a parsed one, so
+  `from_json(to_json(records)) == {:ok, records}` for records read from a file.
+
+      iex> {:ok, [record]} = Snakepit.Marc.from_json(File.read!("../shared/corpus/formats/pymarc_one.json"))
+      iex> record["245"]["a"]
+      "ActivePerl with ASP and ADO /"
+      iex> {:error, %Snakepit.Marc.ParseError{kind: :invalid_json, record_index: 1}} =
+      ...>   Snakepit.Marc.from_json(~s({"leader":"00000nam a2200000 a 4500","fields":[{"001":"1"}]}\\n{"leader":"short"}))
+      iex> {:ok, [%Snakepit.Marc.Record{}, {:error, %Snakepit.Marc.ParseError{kind: :invalid_json}}]} =
+      ...>   Snakepit.Marc.from_json(~s([{"leader":"00000nam a2200000 a 4500","fields":[{"001":"1"}]},{"leader":1}]), mode: :permissive)
+
+  ## Options
+
+  #{Options.docs(:read)} (The MARC-8 options do not apply: JSON holds Unicode text.)
+  """
+  @spec from_json(binary, keyword) ::
+          {:ok, [item]} | {:ok, [item], %{skipped: non_neg_integer}} | {:error, ParseError.t()}
+  def from_json(binary, opts \\ []), do: Snakepit.Marc.Formats.from_json(binary, opts)
+
+  @doc """
+  Writes records as a MARCXML (slim schema) document: the XML declaration and a
+  `<collection xmlns="http://www.loc.gov/MARC21/slim">` holding one `<record>` per record.
+  Escaping and the characters XML cannot hold are described in docs/formats.md. Raises
+  `ArgumentError` on a malformed record, like `to_json/2`.
+
+      iex> record = %Snakepit.Marc.Record{
+      ...>   leader: "00000nam a2200000 a 4500",
+      ...>   fields: [Snakepit.Marc.Field.data("245", "1", "0", [{"a", "Tom & Jerry"}])]
+      ...> }
+      iex> xml = Snakepit.Marc.to_xml(record)
+      iex> xml =~ ~s(<subfield code="a">Tom &amp; Jerry</subfield>)
+      true
+      iex> {:ok, [back]} = Snakepit.Marc.from_xml(xml)
+      iex> back["245"]["a"]
+      "Tom & Jerry"
+  """
+  @spec to_xml(Record.t() | [Record.t()], keyword) :: binary
+  def to_xml(records, opts \\ []), do: Snakepit.Marc.Formats.to_xml(records, opts)
+
+  @doc """
+  Reads MARCXML: a `<collection>`, a single `<record>`, or records wrapped at any depth
+  (OAI-PMH), prefixed (`marc:record`) or not. Returns `{:ok, records}` like `parse/2`,
+  honouring `:mode`; a bad record is `%Snakepit.Marc.ParseError{kind: :invalid_xml}`.
+  Records are built as `from_json/2` builds them (record length and base address recomputed).
+
+  A `<!DOCTYPE>` is refused: no DTD is read and no entity is declared, expanded or fetched
+  (no XXE, no billion laughs).
+
+      iex> {:ok, records} = Snakepit.Marc.from_xml(File.read!("../shared/corpus/formats/pymarc_batch.xml"))
+      iex> Enum.map(records, & &1["245"]["a"])
+      ["The Great Ray Charles", "The White House"]
+      iex> {:error, %Snakepit.Marc.ParseError{kind: :invalid_xml}} =
+      ...>   Snakepit.Marc.from_xml(~s(<!DOCTYPE x [<!ENTITY e "boom">]><collection/>))
+
+  ## Options
+
+  #{Options.docs(:read)} (The MARC-8 options do not apply: XML holds Unicode text.)
+  """
+  @spec from_xml(binary, keyword) ::
+          {:ok, [item]} | {:ok, [item], %{skipped: non_neg_integer}} | {:error, ParseError.t()}
+  def from_xml(binary, opts \\ []), do: Snakepit.Marc.Formats.from_xml(binary, opts)
+
+  @doc """
+  A lazy stream of iodata chunks making one MARCXML document of `records` (any
+  enumerable of records, e.g. `stream/2`'s): the declaration and `<collection>` first, then
+  the records, written a batch at a time by native code, then `</collection>`. Memory stays
+  flat whatever the size: write it with `Stream.into(File.stream!(path))` or
+  `Enum.each(&IO.binwrite(device, &1))`.
+
+      iex> path = Path.join(System.tmp_dir!(), "snakepit_doctest.xml")
+      iex> "../shared/corpus/real/loc_bibliographic.mrc"
+      ...> |> Snakepit.Marc.stream()
+      ...> |> Snakepit.Marc.xml_stream()
+      ...> |> Stream.into(File.stream!(path))
+      ...> |> Stream.run()
+      iex> path |> Snakepit.Marc.stream() |> Enum.count()
+      386
+
+  ## Options
+
+    * `:batch_size` (default 200) - records written per native call (per chunk).
+  """
+  @spec xml_stream(Enumerable.t(), keyword) :: Enumerable.t()
+  def xml_stream(records, opts \\ []), do: Snakepit.Marc.Formats.xml_stream(records, opts)
+
+  @doc """
+  Like `xml_stream/2`, for MARC-in-JSON: a JSON array (`[`, records separated by `,` and a
+  newline, `]`) or, with `lines: true`, JSON Lines.
+
+      iex> [%Snakepit.Marc.Record{leader: "00000nam a2200000 a 4500", fields: []}]
+      ...> |> Snakepit.Marc.json_stream()
+      ...> |> Enum.join()
+      ~s([{"leader":"00000nam a2200000 a 4500","fields":[]}]\\n)
+
+  ## Options
+
+    * `:lines` (default `false`) - JSON Lines instead of an array.
+    * `:batch_size` (default 200) - records written per native call (per chunk).
+  """
+  @spec json_stream(Enumerable.t(), keyword) :: Enumerable.t()
+  def json_stream(records, opts \\ []), do: Snakepit.Marc.Formats.json_stream(records, opts)
 end

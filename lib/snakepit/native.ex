@@ -29,6 +29,17 @@ defmodule Snakepit.Native do
   def stream_next(_resource), do: :erlang.nif_error(:nif_not_loaded)
   def stream_close(_resource), do: :erlang.nif_error(:nif_not_loaded)
 
+  # Formats (MARC-in-JSON, MARCXML): formats_nif.rs and stream_nif.rs.
+  def records_to_json(_records, _layout, _first, _base), do: :erlang.nif_error(:nif_not_loaded)
+  def records_to_xml(_records, _layout, _base), do: :erlang.nif_error(:nif_not_loaded)
+  def records_to_iso(_records, _base), do: :erlang.nif_error(:nif_not_loaded)
+  def format_frame(_format), do: :erlang.nif_error(:nif_not_loaded)
+  def from_json_binary(_binary, _config), do: :erlang.nif_error(:nif_not_loaded)
+  def from_xml_binary(_binary, _config), do: :erlang.nif_error(:nif_not_loaded)
+
+  def stream_open_format(_path, _config, _batch, _capacity, _format),
+    do: :erlang.nif_error(:nif_not_loaded)
+
   # ---------------------------------------------------------------------------------------
   # Pools: thread-profile workers and environment (native/snakepit_nif/src/thread_pool.rs)
   # ---------------------------------------------------------------------------------------

@@ -75,9 +75,15 @@ defmodule Snakepit.Marc.Field do
   """
   @spec value(t) :: binary
   def value(%__MODULE__{value: value}) when is_binary(value), do: value
+  # One subfield: its value as it is, no copy.
+  def value(%__MODULE__{subfields: [{_, value}]}), do: value
+  def value(%__MODULE__{subfields: []}), do: ""
 
-  def value(%__MODULE__{subfields: subfields}),
-    do: subfields |> Enum.map(&elem(&1, 1)) |> Enum.join(" ")
+  def value(%__MODULE__{subfields: [{_, first} | rest]}),
+    do: IO.iodata_to_binary([first | spaced(rest)])
+
+  defp spaced([]), do: []
+  defp spaced([{_, value} | rest]), do: [?\s, value | spaced(rest)]
 
   @impl Access
   def fetch(%__MODULE__{subfields: subfields}, code) when is_binary(code) do

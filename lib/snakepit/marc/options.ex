@@ -68,6 +68,16 @@ defmodule Snakepit.Marc.Options do
                   "Parsed batches that may wait for the consumer (file sources). With the batch caps this " <>
                     "bounds native memory: see the Streaming section of docs/architecture.md."
               ],
+              format: [
+                type: {:in, [:auto, :iso2709, :json, :xml]},
+                default: :auto,
+                doc:
+                  "What the source holds. `:auto`: a path by its extension (`.xml`; `.json`, `.jsonl`, " <>
+                    "`.ndjson`; anything else is sniffed), other sources by their first non-blank byte " <>
+                    "(`<` MARCXML, `{` or `[` MARC-in-JSON, else ISO 2709). `:json` reads JSON Lines, " <>
+                    "an array or one record. JSON and XML are read one record at a time with bounded " <>
+                    "memory; they hold Unicode text, so no MARC-8 conversion applies."
+              ],
               chunk_size: [
                 type: {:int_range, 1, 64 * 1024 * 1024},
                 default: 1_048_576,

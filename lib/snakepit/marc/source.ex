@@ -2,7 +2,7 @@ defmodule Snakepit.Marc.Source do
   # What the read functions accept, and how bytes are pulled from each kind of source.
   @moduledoc false
 
-  @accepted "a file path (or {:file, path}), a binary of ISO 2709 data (or {:binary, data}), " <>
+  @accepted "a file path (or {:file, path}), a binary of MARC data (or {:binary, data}), " <>
               "iodata, an IO device (pid) opened in binary mode, or an enumerable of binaries " <>
               "(e.g. File.stream!(path, [], 65_536))"
 
@@ -45,8 +45,67 @@ defmodule Snakepit.Marc.Source do
 
   defp path_like?(data) do
     data != "" and byte_size(data) <= 4096 and String.printable?(data) and
-      not String.contains?(data, [<<0x1D>>, <<0x1E>>, <<0x1F>>])
+      not String.contains?(data, [<<0x1D>>, <<0x1E>>, <<0x1F>>]) and
+      sniff(data) not in [:xml, :json]
   end
+
+  @doc """
+  Resolves the `:format` option for a classified source: `{format, source}`. `:auto` looks
+  at a path's extension, else at the first non-blank byte. Pulled sources (devices,
+  enumerables) are read ahead to that byte and handed back as `{:pulled, puller}`, which
+  replays what was read.
+  """
+  def resolve_format(source, format, chunk_size \\ 65_536)
+
+  def resolve_format({:file, path} = source, :auto, _chunk_size) do
+    case path |> Path.extname() |> String.downcase() do
+      ".xml" -> {:xml, source}
+      ext when ext in [".json", ".jsonl", ".ndjson"] -> {:json, source}
+      ext when ext in [".mrc", ".dat", ".iso", ".marc", ".mrk21"] -> {:iso2709, source}
+      _ -> {sniff_file(path), source}
+    end
+  end
+
+  def resolve_format({:binary, data} = source, :auto, _chunk_size),
+    do: {sniff(data) || :iso2709, source}
+
+  def resolve_format(source, :auto, chunk_size) do
+    {format, seen, rest} = read_ahead(puller(source, chunk_size), [])
+    {format, {:pulled, replay(Enum.reverse(seen), rest)}}
+  end
+
+  def resolve_format(source, format, _chunk_size), do: {format, source}
+
+  defp sniff_file(path) do
+    case File.open(path, [:read, :binary], &IO.binread(&1, 4096)) do
+      {:ok, data} when is_binary(data) -> sniff(data) || :iso2709
+      _ -> :iso2709
+    end
+  end
+
+  defp read_ahead(puller, seen) do
+    case puller.() do
+      :eof ->
+        {:iso2709, seen, fn -> :eof end}
+
+      {chunk, next} ->
+        case sniff(chunk) do
+          nil -> read_ahead(next, [chunk | seen])
+          format -> {format, [chunk | seen], next}
+        end
+    end
+  end
+
+  defp replay([], rest), do: rest
+  defp replay([chunk | more], rest), do: fn -> {chunk, replay(more, rest)} end
+
+  @doc "The format a first non-blank byte says: `:xml`, `:json`, `:iso2709`, or nil (all blank)."
+  def sniff(<<c, rest::binary>>) when c in [?\s, ?\t, ?\r, ?\n], do: sniff(rest)
+  def sniff(<<0xEF, 0xBB, 0xBF, rest::binary>>), do: sniff(rest)
+  def sniff(<<"<", _::binary>>), do: :xml
+  def sniff(<<c, _::binary>>) when c in [?{, ?[], do: :json
+  def sniff(<<_, _::binary>>), do: :iso2709
+  def sniff(<<>>), do: nil
 
   @doc """
   A puller: a function returning `{chunk, next_puller}` or `:eof`. Binaries are cut into
@@ -54,6 +113,7 @@ defmodule Snakepit.Marc.Source do
   stream is fine.
   """
   def puller({:binary, data}, chunk_size), do: binary_puller(data, 0, chunk_size)
+  def puller({:pulled, puller}, _chunk_size), do: puller
 
   def puller({:device, device}, chunk_size) do
     fn ->

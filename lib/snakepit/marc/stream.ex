@@ -8,7 +8,55 @@ defmodule Snakepit.Marc.Stream do
   alias Snakepit.Native
 
   @doc "A stream of records (or errors standing in for bad ones, per mode)."
-  def new(source, opts), do: build(source, opts, false)
+  def new(source, opts) do
+    case Keyword.pop(opts, :pool) do
+      {nil, opts} -> build(source, opts, false)
+      {pool, opts} -> through_pool(source, pool, opts)
+    end
+  end
+
+  # With a pool, each batch is framed here and parsed by one of the pool's workers, under
+  # its capacity; the records come back to the consuming process. Strict mode is applied
+  # here, so the good records before a bad one still arrive, as without a pool.
+  defp through_pool(source, pool, opts) do
+    mode = Keyword.get(opts, :mode, :strict)
+    worker_mode = if mode == :strict, do: :permissive, else: mode
+
+    parse_opts =
+      opts
+      |> Keyword.take([:validate_utf8, :to_unicode, :normalize, :marc8_errors])
+      |> Keyword.put(:mode, worker_mode)
+
+    timeout = Keyword.get(opts, :timeout, :infinity)
+
+    source
+    |> batches(Keyword.drop(opts, [:timeout]))
+    # A marker after the last batch, so an error in the last batch still raises.
+    |> Stream.concat([:end])
+    |> Stream.transform(:ok, fn
+      _batch_or_end, {:raise, error} ->
+        raise error
+
+      :end, :ok ->
+        {[], :ok}
+
+      batch, :ok ->
+        work = fn -> Snakepit.Marc.parse_batch(batch, parse_opts) end
+
+        case Snakepit.Pool.run(pool, work, timeout) do
+          {:ok, {:ok, items}} when mode == :strict -> split_at_error(items)
+          {:ok, {:ok, items}} -> {items, :ok}
+          {:error, reason} -> raise Snakepit.Error.exception(reason: reason)
+        end
+    end)
+  end
+
+  defp split_at_error(items) do
+    case Enum.split_while(items, &(not match?({:error, _}, &1))) do
+      {good, []} -> {good, :ok}
+      {good, [{:error, error} | _]} -> {good, {:raise, error}}
+    end
+  end
 
   @doc "A stream of `%Snakepit.Marc.Batch{}`: whole frames, unparsed, for fan-out."
   def batches(source, opts), do: build(source, opts, true)
@@ -19,7 +67,36 @@ defmodule Snakepit.Marc.Stream do
     Stream.resource(fn -> open(source, opts, raw) end, &next/1, &close/1)
   end
 
-  defp open({:file, path}, opts, raw) do
+  defp open(source, opts, raw) do
+    case Source.resolve_format(source, opts.format, opts.chunk_size) do
+      {:iso2709, source} ->
+        open_iso(source, opts, raw)
+
+      {format, _source} when raw ->
+        raise ArgumentError,
+              "batches/2, map/3 and each/3 read ISO 2709 only, this source holds #{format}; " <>
+                "use stream/2 for MARC-in-JSON and MARCXML"
+
+      {format, {:file, path}} ->
+        case Native.stream_open_format(path, opts, opts, opts.buffer, format) do
+          {:ok, resource, id} ->
+            %{resource: resource, id: id, puller: nil, mode: opts.mode, skipped: 0, raise: nil}
+
+          {:error, {reason, message}} ->
+            raise File.Error,
+              reason: reason,
+              action: "open #{format} file (#{message})",
+              path: path
+        end
+
+      {format, source} ->
+        {:ok, resource, id} = Native.stream_open_format(nil, opts, opts, opts.buffer, format)
+        puller = Source.puller(source, opts.chunk_size)
+        %{resource: resource, id: id, puller: puller, mode: opts.mode, skipped: 0, raise: nil}
+    end
+  end
+
+  defp open_iso({:file, path}, opts, raw) do
     threads = Options.threads(opts.threads)
 
     case Native.stream_open_file(path, opts, opts, threads, opts.buffer, raw) do
@@ -31,7 +108,7 @@ defmodule Snakepit.Marc.Stream do
     end
   end
 
-  defp open(source, opts, raw) do
+  defp open_iso(source, opts, raw) do
     {:ok, resource} = Native.stream_open_push(opts, opts, raw)
 
     puller = Source.puller(source, opts.chunk_size)

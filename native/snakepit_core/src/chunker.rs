@@ -232,3 +232,33 @@ pub fn to_unicode(
     let spans = crate::parse::parse_record(&bytes, origin, no_recheck)?.into_spans();
     Ok(Some((bytes, spans)))
 }
+
+/// A record read from another format (MARC-in-JSON, MARCXML) as a parsed item: encoded to
+/// ISO 2709 (lengths, base address and directory computed) and parsed back for its spans,
+/// so it reaches the consumer exactly like a record read from an ISO 2709 file. Text from
+/// those formats is already Unicode: no MARC-8 conversion applies. `origin` places errors
+/// (a record too large for ISO 2709, a record with no fields).
+pub fn owned_item(record: &crate::record::OwnedRecord, origin: crate::parse::Origin) -> ParsedItem {
+    let bytes = match record.encode() {
+        Ok(bytes) => bytes,
+        Err(mut e) => {
+            e.record_index = origin.index;
+            e.byte_offset = origin.offset;
+            return ParsedItem::Error(e);
+        }
+    };
+    let no_recheck = crate::parse::ParseOptions {
+        validate_utf8: false,
+    };
+    match crate::parse::parse_record(&bytes, origin, no_recheck) {
+        Ok(parsed) => {
+            let spans = parsed.into_spans();
+            ParsedItem::Owned { bytes, spans }
+        }
+        Err(mut e) => {
+            e.byte_offset = origin.offset;
+            e.excerpt.clear();
+            ParsedItem::Error(e)
+        }
+    }
+}

@@ -1059,6 +1059,200 @@ impl<R: BufRead> Iterator for JsonLinesReader<R> {
     }
 }
 
+/// Largest record object [`JsonRecordReader`] buffers (a record's ISO 2709 form is at most
+/// 99,999 bytes; its JSON, escaped, may be several times that).
+pub const MAX_JSON_RECORD: usize = 16 * 1024 * 1024;
+
+/// Reads MARC-in-JSON records one at a time from any `BufRead`, whatever the layout: JSON
+/// Lines, a JSON array of records (our own or pymarc's, on one line or many), a single
+/// record object, or record objects one after another. Memory is bounded by one record.
+///
+/// It frames each top-level `{...}` object by counting braces and brackets outside strings
+/// (so raw newlines inside strings, as in pymarc's `test.json`, are fine), then reads it
+/// like [`read_record`]. Between objects only whitespace, `,`, `[` and `]` may appear (they
+/// are not checked further); anything else is an [`ErrorKind::InvalidJson`] that ends the
+/// reading. A bad record object yields its error and the reader goes on with the next one.
+/// Errors carry the record's 0-based index and the absolute byte offset.
+pub struct JsonRecordReader<R: BufRead> {
+    src: R,
+    obj: Vec<u8>,
+    /// Absolute offset of the next unread byte.
+    offset: u64,
+    /// Offset where the last record object started.
+    start: u64,
+    index: u64,
+    done: bool,
+}
+
+impl<R: BufRead> JsonRecordReader<R> {
+    pub fn new(src: R) -> Self {
+        JsonRecordReader {
+            src,
+            obj: Vec::with_capacity(8192),
+            offset: 0,
+            start: 0,
+            index: 0,
+            done: false,
+        }
+    }
+
+    /// Bytes consumed so far.
+    pub fn position(&self) -> u64 {
+        self.offset
+    }
+
+    /// Absolute offset of the last record object read.
+    pub fn record_start(&self) -> u64 {
+        self.start
+    }
+
+    /// Record objects started so far (good and bad).
+    pub fn records_seen(&self) -> u64 {
+        self.index
+    }
+
+    fn fail(&mut self, at: u64, excerpt: &[u8], detail: String) -> Option<Result<OwnedRecord>> {
+        self.done = true;
+        let end = excerpt.len().min(crate::error::EXCERPT_LEN);
+        Some(Err(MarcError {
+            kind: ErrorKind::InvalidJson,
+            record_index: self.index,
+            byte_offset: at,
+            excerpt: excerpt[..end].to_vec(),
+            detail,
+        }))
+    }
+}
+
+impl<R: BufRead> Iterator for JsonRecordReader<R> {
+    type Item = Result<OwnedRecord>;
+
+    fn next(&mut self) -> Option<Result<OwnedRecord>> {
+        if self.done {
+            return None;
+        }
+        self.obj.clear();
+        let (mut depth, mut in_str, mut esc) = (0usize, false, false);
+        loop {
+            let buf = match self.src.fill_buf() {
+                Ok(b) => b,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(MarcError::bare(
+                        ErrorKind::Io,
+                        self.index,
+                        self.offset,
+                        e.to_string(),
+                    )));
+                }
+            };
+            if buf.is_empty() {
+                if depth == 0 {
+                    self.done = true;
+                    return None;
+                }
+                let (at, obj) = (self.start, std::mem::take(&mut self.obj));
+                return self.fail(
+                    at,
+                    &obj,
+                    "the input ends inside a record object".to_string(),
+                );
+            }
+            let mut used = 0;
+            let mut complete = false;
+            while used < buf.len() {
+                let b = buf[used];
+                if depth == 0 {
+                    match b {
+                        b' ' | b'\t' | b'\n' | b'\r' | b',' | b'[' | b']' => {}
+                        b'{' => {
+                            depth = 1;
+                            self.start = self.offset + used as u64;
+                            self.obj.push(b);
+                        }
+                        _ => {
+                            let at = self.offset + used as u64;
+                            let excerpt = buf[used..].to_vec();
+                            return self.fail(
+                                at,
+                                &excerpt,
+                                format!(
+                                    "expected a record object, found {:?}",
+                                    String::from_utf8_lossy(&excerpt[..excerpt.len().min(8)])
+                                ),
+                            );
+                        }
+                    }
+                    used += 1;
+                    continue;
+                }
+                // Inside an object. A byte after a backslash in a string is taken as it is.
+                if in_str && esc {
+                    self.obj.push(b);
+                    used += 1;
+                    esc = false;
+                    continue;
+                }
+                // Copy through the next byte that matters.
+                let rest = &buf[used..];
+                let n = if in_str {
+                    memchr::memchr2(b'"', b'\\', rest).unwrap_or(rest.len())
+                } else {
+                    rest.iter()
+                        .position(|&c| matches!(c, b'"' | b'{' | b'}' | b'[' | b']'))
+                        .unwrap_or(rest.len())
+                };
+                if n == rest.len() {
+                    self.obj.extend_from_slice(rest);
+                    used += n;
+                    continue;
+                }
+                self.obj.extend_from_slice(&rest[..=n]);
+                used += n + 1;
+                let c = rest[n];
+                if in_str {
+                    if c == b'\\' {
+                        esc = true;
+                    } else {
+                        in_str = false;
+                    }
+                } else {
+                    match c {
+                        b'"' => in_str = true,
+                        b'{' | b'[' => depth += 1,
+                        _ => {
+                            depth -= 1;
+                            if depth == 0 {
+                                complete = true;
+                                break;
+                            }
+                        }
+                    }
+                }
+            }
+            self.src.consume(used);
+            self.offset += used as u64;
+            if self.obj.len() > MAX_JSON_RECORD {
+                let (at, obj) = (self.start, std::mem::take(&mut self.obj));
+                return self.fail(
+                    at,
+                    &obj,
+                    format!("a record object over {MAX_JSON_RECORD} bytes"),
+                );
+            }
+            if complete {
+                let index = self.index;
+                self.index += 1;
+                return Some(
+                    parse_document(&self.obj, self.start, index, false, "")
+                        .map(|mut v| v.pop().expect("one record")),
+                );
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1075,5 +1269,87 @@ mod tests {
         assert_eq!(unescaped_offset(x_text, &rw), x_input);
         assert_eq!(unescaped_offset(0, &rw), 0);
         assert_eq!(unescaped_offset(5, &rw), 3);
+    }
+
+    fn rec(id: &str, title: &str) -> String {
+        format!(
+            r#"{{"leader":"00000nam a2200000 a 4500","fields":[{{"001":"{id}"}},{{"245":{{"ind1":"1","ind2":"0","subfields":[{{"a":"{title}"}}]}}}}]}}"#
+        )
+    }
+
+    fn read_all_with(input: &[u8], cap: usize) -> Vec<Result<OwnedRecord>> {
+        JsonRecordReader::new(io::BufReader::with_capacity(cap, input)).collect()
+    }
+
+    #[test]
+    fn record_reader_reads_every_layout_at_every_buffer_size() {
+        let (a, b) = (
+            rec("1", r#"a \"quoted\" {brace} [bracket] \\"#),
+            rec("2", "b"),
+        );
+        let layouts = [
+            format!("{a}\n{b}\n"),
+            format!("[{a},\n{b}]\n"),
+            format!("  [ {a} , {b} ]"),
+            format!("{a}{b}"),
+            format!("\n\n{a}\n\n{b}"),
+        ];
+        let expected = read_records(format!("[{a},{b}]").as_bytes()).unwrap();
+        assert_eq!(expected.len(), 2);
+        for doc in &layouts {
+            for cap in [1, 2, 3, 7, 64, 8192] {
+                let got: Vec<OwnedRecord> = read_all_with(doc.as_bytes(), cap)
+                    .into_iter()
+                    .collect::<Result<_>>()
+                    .unwrap_or_else(|e| panic!("{doc:?} cap {cap}: {e}"));
+                assert_eq!(got, expected, "{doc:?} cap {cap}");
+            }
+        }
+        // A single object.
+        let one: Vec<_> = read_all_with(a.as_bytes(), 5);
+        assert_eq!(one.len(), 1);
+        assert_eq!(one[0].as_ref().unwrap(), &expected[0]);
+    }
+
+    #[test]
+    fn record_reader_keeps_raw_newlines_in_strings() {
+        let doc = "[{\"leader\":\"00000nam a2200000 a 4500\",\"fields\":[{\"500\":{\"ind1\":\" \",\"ind2\":\" \",\"subfields\":[{\"a\":\"two\nlines\"}]}}]}]";
+        let got: Vec<_> = read_all_with(doc.as_bytes(), 4);
+        assert_eq!(got.len(), 1);
+        let r = got[0].as_ref().unwrap();
+        assert!(
+            matches!(&r.fields[0], OwnedField::Data { subfields, .. } if subfields[0].1 == b"two\nlines")
+        );
+    }
+
+    #[test]
+    fn record_reader_errors_carry_index_and_offset_and_go_on() {
+        let (a, b) = (rec("1", "a"), rec("2", "b"));
+        let bad = r#"{"leader":"short","fields":[]}"#;
+        let doc = format!("{a}\n{bad}\n{b}\n");
+        let got = read_all_with(doc.as_bytes(), 16);
+        assert_eq!(got.len(), 3);
+        assert!(got[0].is_ok() && got[2].is_ok());
+        let e = got[1].as_ref().unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InvalidJson);
+        assert_eq!(e.record_index, 1);
+        let start = (a.len() + 1) as u64;
+        assert!(e.byte_offset >= start && e.byte_offset < start + bad.len() as u64);
+
+        // Garbage between records ends the reading with an error at its offset.
+        let doc = format!("{a}\nnope {b}");
+        let got = read_all_with(doc.as_bytes(), 8192);
+        assert_eq!(got.len(), 2);
+        let e = got[1].as_ref().unwrap_err();
+        assert_eq!((e.record_index, e.byte_offset), (1, (a.len() + 1) as u64));
+
+        // A truncated object.
+        let doc = format!("{a}\n{}", &b[..b.len() - 3]);
+        let got = read_all_with(doc.as_bytes(), 8192);
+        assert_eq!(got.len(), 2);
+        let e = got[1].as_ref().unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InvalidJson);
+        assert!(e.detail.contains("ends inside"), "{}", e.detail);
+        assert_eq!(e.byte_offset, (a.len() + 1) as u64);
     }
 }

@@ -3,8 +3,9 @@
 
 use crate::error::{ErrorKind, MarcError, Result};
 use crate::record::{
-    indicator_len, is_control_tag, read_digits, subfield_code, FieldSpan, Record,
-    DIRECTORY_ENTRY_LEN, FIELD_TERMINATOR, LEADER_LEN, RECORD_TERMINATOR, SUBFIELD_DELIMITER,
+    all_ascii, digits4, digits5, indicator_len, is_control_tag, read_digits, subfield_code,
+    FieldSpan, Record, DIRECTORY_ENTRY_LEN, FIELD_TERMINATOR, LEADER_LEN, RECORD_TERMINATOR,
+    SUBFIELD_DELIMITER,
 };
 use memchr::memchr;
 
@@ -84,7 +85,11 @@ pub fn parse_record(bytes: &[u8], origin: Origin, opts: ParseOptions) -> Result<
         ));
     }
     let directory = &bytes[LEADER_LEN..base - 1];
-    if let Some(bad) = directory.iter().position(|b| !b.is_ascii()) {
+    // `is_ascii` scans a word at a time; only a bad directory pays for finding the byte.
+    if let Some(bad) = (!all_ascii(directory))
+        .then(|| directory.iter().position(|b| !b.is_ascii()))
+        .flatten()
+    {
         return Err(err(
             ErrorKind::InvalidDirectoryEntry,
             LEADER_LEN + bad,
@@ -120,6 +125,16 @@ pub fn parse_record(bytes: &[u8], origin: Origin, opts: ParseOptions) -> Result<
     }
     // Field data may not run into the record terminator.
     let data_end = bytes.len() - 1;
+    // All-ASCII data (most records, even UTF-8 ones) is valid UTF-8 with ASCII codes and
+    // indicators: one vectorised pass replaces the per-field checks. Otherwise the whole data area is checked at once, leaving only each data field's
+    // indicators; a failure pays for the per-field walk that names the field and byte.
+    let utf8 = if !opts.validate_utf8 || bytes[9] != b'a' || all_ascii(&bytes[base..data_end]) {
+        Utf8Check::None
+    } else if area_is_valid_utf8(&bytes[base..data_end]) {
+        Utf8Check::Indicators
+    } else {
+        Utf8Check::PerField
+    };
     let mut spans = Vec::with_capacity(directory.len() / DIRECTORY_ENTRY_LEN);
     for (i, entry) in directory.chunks_exact(DIRECTORY_ENTRY_LEN).enumerate() {
         let entry_at = LEADER_LEN + i * DIRECTORY_ENTRY_LEN;
@@ -131,8 +146,10 @@ pub fn parse_record(bytes: &[u8], origin: Origin, opts: ParseOptions) -> Result<
                 format!("directory entry {i} has a tag that is not printable ASCII"),
             ));
         }
-        let (Some(len), Some(start)) = (read_digits(&entry[3..7]), read_digits(&entry[7..12]))
-        else {
+        let (Some(len), Some(start)) = (
+            digits4([entry[3], entry[4], entry[5], entry[6]]),
+            digits5([entry[7], entry[8], entry[9], entry[10], entry[11]]),
+        ) else {
             return Err(err(
                 ErrorKind::InvalidDirectoryEntry,
                 entry_at,
@@ -150,17 +167,25 @@ pub fn parse_record(bytes: &[u8], origin: Origin, opts: ParseOptions) -> Result<
             )
         })?;
         let (s, e) = span;
-        if opts.validate_utf8 && bytes[9] == b'a' {
-            if let Some(at) = first_invalid_utf8(&bytes[s..e], is_control_tag(&tag)) {
-                return Err(err(
-                    ErrorKind::InvalidUtf8,
-                    s + at,
-                    format!(
-                        "field {} is not valid UTF-8 (leader/09 = a)",
-                        show_tag(&tag)
-                    ),
-                ));
-            }
+        let field = &bytes[s..e];
+        let control = is_control_tag(&tag);
+        let invalid = match utf8 {
+            Utf8Check::None => None,
+            Utf8Check::Indicators if control => None,
+            Utf8Check::Indicators => field[..indicator_len(field)]
+                .iter()
+                .position(|b| !b.is_ascii()),
+            Utf8Check::PerField => first_invalid_utf8(field, control),
+        };
+        if let Some(at) = invalid {
+            return Err(err(
+                ErrorKind::InvalidUtf8,
+                s + at,
+                format!(
+                    "field {} is not valid UTF-8 (leader/09 = a)",
+                    show_tag(&tag)
+                ),
+            ));
         }
         spans.push(FieldSpan {
             tag,
@@ -171,8 +196,26 @@ pub fn parse_record(bytes: &[u8], origin: Origin, opts: ParseOptions) -> Result<
     Ok(Record { bytes, spans })
 }
 
+/// How much UTF-8 checking a record still needs after the whole-area checks.
+#[derive(Clone, Copy)]
+enum Utf8Check {
+    None,
+    Indicators,
+    PerField,
+}
+
+/// The data area is valid UTF-8 and every subfield code is ASCII (or a letter that folds
+/// to one). Indicators are left to the per-field loop.
+fn area_is_valid_utf8(area: &[u8]) -> bool {
+    std::str::from_utf8(area).is_ok()
+        && memchr::memchr_iter(SUBFIELD_DELIMITER, area)
+            .map(|d| d + 1)
+            .all(|c| c >= area.len() || subfield_code(&area[c..]).0.is_ascii())
+}
+
 /// The data of one field, terminator excluded, as `(start, end)` in record bytes.
 /// Exact when the directory is right; when it drifted, realigns on the field terminators.
+#[inline(always)]
 fn locate_field(
     bytes: &[u8],
     base: usize,

@@ -378,9 +378,61 @@ pub fn read_digits(src: &[u8]) -> Option<usize> {
     Some(n)
 }
 
+/// No byte has its high bit set. OR-folds without an early exit, which the compiler turns
+/// into wide vector code: faster than `<[u8]>::is_ascii` on record-sized inputs.
+#[inline]
+pub fn all_ascii(bytes: &[u8]) -> bool {
+    bytes.iter().fold(0u8, |acc, &b| acc | b) < 0x80
+}
+
+/// Four ASCII digits as a number, branch-free (SWAR): the directory's field length.
+#[inline(always)]
+pub fn digits4(src: [u8; 4]) -> Option<usize> {
+    let x = u32::from_le_bytes(src);
+    // Every byte in 0x30..=0x39: high nibble 3, and adding 6 does not carry out of it.
+    let all_digits = (x & 0xF0F0_F0F0) == 0x3030_3030
+        && (x.wrapping_add(0x0606_0606) & 0xF0F0_F0F0) == 0x3030_3030;
+    if !all_digits {
+        return None;
+    }
+    let d = x - 0x3030_3030; // d0 (first char) in the low byte
+    let pairs = (d.wrapping_mul(10) + (d >> 8)) & 0x00FF_00FF; // [d0d1, d2d3]
+    Some(((pairs & 0xFFFF) * 100 + (pairs >> 16)) as usize)
+}
+
+/// Five ASCII digits as a number: the directory's starting position.
+#[inline(always)]
+pub fn digits5(src: [u8; 5]) -> Option<usize> {
+    let first = src[0].wrapping_sub(b'0');
+    if first > 9 {
+        return None;
+    }
+    digits4([src[1], src[2], src[3], src[4]]).map(|rest| first as usize * 10_000 + rest)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn swar_digits_agree_with_the_plain_reader() {
+        for n in (0..10_000).chain([0, 9999]) {
+            let s = format!("{n:04}");
+            assert_eq!(digits4(s.as_bytes().try_into().unwrap()), Some(n));
+        }
+        for n in (0..100_000).step_by(7).chain([99_999]) {
+            let s = format!("{n:05}");
+            assert_eq!(digits5(s.as_bytes().try_into().unwrap()), Some(n));
+        }
+        // Every single-byte corruption of a valid number is rejected, exactly as read_digits.
+        for pos in 0..4 {
+            for b in 0..=255u8 {
+                let mut s = *b"5678";
+                s[pos] = b;
+                assert_eq!(digits4(s), read_digits(&s), "{s:?}");
+            }
+        }
+    }
 
     fn field(data: &[u8]) -> FieldRef<'_> {
         FieldRef { tag: *b"245", data }

@@ -2,6 +2,7 @@
 //! `#[rustler::nif]` in the crate.
 
 mod atoms;
+mod formats_nif;
 mod options;
 mod parse_nif;
 mod stream_nif;

@@ -11,18 +11,20 @@ use crate::options::{BatchConfig, Read, ReadConfig};
 use crate::terms::{error_term, TermBuilder};
 use rustler::{Atom, Binary, Encoder, Env, LocalPid, NifResult, OwnedEnv, ResourceArc, Term};
 use snakepit_core::chunker::{BatchLimits, Chunker, ParsedItem, RawBatch};
-use snakepit_core::pipeline::{Next, Pipeline, PipelineOptions};
+use snakepit_core::pipeline::{Next, Pipeline, PipelineOptions, SourceFormat};
 use snakepit_core::{Mode, Record};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 mod stream_atoms {
-    rustler::atoms! { batch, raw, wait, need_input, snakepit_stream_ready }
+    rustler::atoms! { batch, raw, wait, need_input, snakepit_stream_ready, json, xml }
 }
 
 enum Source {
     File(Pipeline),
     Push(Chunker),
+    /// MARC-in-JSON or MARCXML pushed by the Elixir side, read on a pipeline thread.
+    PushRecords(Pipeline),
     Closed,
 }
 
@@ -38,6 +40,9 @@ pub struct StreamResource {
 impl rustler::Resource for StreamResource {}
 
 static NEXT_STREAM_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Files up to this size are read whole when the stream opens, with no threads.
+const SMALL_FILE_BYTES: u64 = 4 << 20;
 
 rustler::atoms! { enoent, eacces, eisdir, io_error }
 
@@ -79,6 +84,25 @@ fn stream_open_file<'a>(
         Err(e) => return Ok((atoms::error(), (io_reason(&e), e.to_string())).encode(env)),
     };
     let id = NEXT_STREAM_ID.fetch_add(1, Ordering::Relaxed);
+    // A small file is read here at once: starting a reader thread and a parser pool would
+    // cost more than the whole read.
+    if file.metadata().map(|m| m.len()).unwrap_or(u64::MAX) <= SMALL_FILE_BYTES {
+        let mut bytes = Vec::new();
+        if let Err(e) = std::io::Read::read_to_end(&mut &file, &mut bytes) {
+            return Ok((atoms::error(), (io_reason(&e), e.to_string())).encode(env));
+        }
+        let mut chunker = Chunker::new();
+        chunker.feed(&bytes);
+        chunker.finish();
+        let source = Mutex::new(Source::Push(chunker));
+        let resource = StreamResource {
+            source,
+            limits,
+            read,
+            raw,
+        };
+        return Ok((atoms::ok(), ResourceArc::new(resource), id).encode(env));
+    }
     let owner: LocalPid = env.pid();
     let notify = move || {
         let mut msg_env = OwnedEnv::new();
@@ -126,10 +150,92 @@ fn stream_open_push(
     Ok((atoms::ok(), ResourceArc::new(resource)))
 }
 
+/// `{:ok, resource, id}` or `{:error, {reason, message}}`: a stream of MARC-in-JSON
+/// (`:json`) or MARCXML (`:xml`) records, read with bounded memory on a pipeline thread,
+/// each record encoded to ISO 2709 on the way. `path` is a file; `nil` means chunks pushed
+/// with `stream_feed/2`. No MARC-8 conversion: those formats hold Unicode text.
+#[rustler::nif(schedule = "DirtyIo")]
+fn stream_open_format<'a>(
+    env: Env<'a>,
+    path: Option<String>,
+    config: ReadConfig,
+    batch: BatchConfig,
+    channel_capacity: usize,
+    format: Atom,
+) -> NifResult<Term<'a>> {
+    let read = config.decode()?;
+    let limits = batch.limits();
+    let format = if format == stream_atoms::json() {
+        SourceFormat::Json
+    } else if format == stream_atoms::xml() {
+        SourceFormat::Xml
+    } else {
+        return Err(rustler::Error::BadArg);
+    };
+    let id = NEXT_STREAM_ID.fetch_add(1, Ordering::Relaxed);
+    let owner: LocalPid = env.pid();
+    let notify = move || {
+        let mut msg_env = OwnedEnv::new();
+        let _ = msg_env.send_and_clear(&owner, |e| {
+            (stream_atoms::snakepit_stream_ready(), id).encode(e)
+        });
+    };
+    let opts = PipelineOptions {
+        limits,
+        parse: read.parse,
+        marc8: None,
+        threads: 1,
+        channel_capacity,
+        parse_items: true,
+        format,
+        ..PipelineOptions::default()
+    };
+    let source = match path {
+        Some(path) => {
+            let file = match std::fs::File::open(&path).and_then(|f| {
+                if f.metadata()?.is_dir() {
+                    Err(std::io::Error::new(
+                        std::io::ErrorKind::IsADirectory,
+                        "is a directory",
+                    ))
+                } else {
+                    Ok(f)
+                }
+            }) {
+                Ok(f) => f,
+                Err(e) => return Ok((atoms::error(), (io_reason(&e), e.to_string())).encode(env)),
+            };
+            Pipeline::spawn(file, opts, notify).map(Source::File)
+        }
+        None => Pipeline::spawn_push(opts, notify).map(Source::PushRecords),
+    };
+    let source = match source {
+        Ok(s) => s,
+        Err(e) => return Ok((atoms::error(), (io_reason(&e), e.to_string())).encode(env)),
+    };
+    let resource = StreamResource {
+        source: Mutex::new(source),
+        limits,
+        read,
+        raw: false,
+    };
+    Ok((atoms::ok(), ResourceArc::new(resource), id).encode(env))
+}
+
 /// Appends a chunk (`:eof` ends the input). Copies the bytes: the caller's binary is free.
 #[rustler::nif(schedule = "DirtyCpu")]
 fn stream_feed(resource: ResourceArc<StreamResource>, chunk: Term) -> NifResult<Atom> {
     let mut source = resource.source.lock().map_err(|_| rustler::Error::BadArg)?;
+    if let Source::PushRecords(pipeline) = &mut *source {
+        if let Ok(bin) = chunk.decode::<Binary>() {
+            pipeline.feed(bin.as_slice().to_vec());
+        } else if chunk.decode::<Atom>().ok() == Some(atoms::eof()) {
+            pipeline.finish();
+        } else {
+            return Err(rustler::Error::BadArg);
+        }
+        return Ok(atoms::ok());
+    }
     let Source::Push(chunker) = &mut *source else {
         return Err(rustler::Error::BadArg);
     };
@@ -164,6 +270,13 @@ fn stream_next<'a>(env: Env<'a>, resource: ResourceArc<StreamResource>) -> NifRe
             }
             None if chunker.is_done() => Ok(atoms::eof().encode(env)),
             None => Ok(stream_atoms::need_input().encode(env)),
+        },
+        Source::PushRecords(pipeline) => match pipeline.try_next() {
+            Ok(Next::Batch(batch)) => Ok(batch_term(env, &resource, &batch.raw, batch.items)),
+            Ok(Next::Wait) if pipeline.needs_input() => Ok(stream_atoms::need_input().encode(env)),
+            Ok(Next::Wait) => Ok(stream_atoms::wait().encode(env)),
+            Ok(Next::Done) => Ok(atoms::eof().encode(env)),
+            Err(e) => Ok((atoms::error(), error_term(env, &e)).encode(env)),
         },
         Source::Closed => Ok(atoms::eof().encode(env)),
     }

@@ -26,10 +26,30 @@ defmodule Snakepit.Marc.StreamResourcesTest do
     end
   end
 
-  setup do
-    path = Corpus.path("synthetic/records_10k.mrc")
+  # Over the 4 MiB below which a file is read whole without threads.
+  setup_all do
+    path =
+      Path.join(System.tmp_dir!(), "snakepit_resources_#{System.unique_integer([:positive])}.mrc")
+
+    File.write!(path, String.duplicate(Corpus.read!("synthetic/realistic_2000.mrc"), 3))
+    on_exit(fn -> File.rm(path) end)
+    %{path: path}
+  end
+
+  setup %{path: path} do
     assert eventually(fn -> native_threads() == 0 end)
     %{path: path, fds: open_fds()}
+  end
+
+  test "a small file is read whole, with no threads", %{fds: fds} do
+    stream = Marc.stream(Corpus.path("synthetic/records_10k.mrc"))
+
+    Enum.reduce_while(stream, 0, fn _, n ->
+      assert native_threads() == 0
+      if n == 10, do: {:halt, n}, else: {:cont, n + 1}
+    end)
+
+    assert open_fds() == fds
   end
 
   test "halting early stops the native threads and closes the file", %{path: path, fds: fds} do

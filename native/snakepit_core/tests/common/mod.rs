@@ -1,7 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
-use snakepit_core::scan::{Frames, Step};
+use snakepit_core::scan::{next_step, Frames, Step};
 use snakepit_core::{parse_record, read_all, Item, MarcError, Mode, Origin, ParseOptions, Record};
 use std::path::PathBuf;
 
@@ -103,6 +103,11 @@ pub fn check_read_invariants(buf: &[u8]) -> Vec<Result<usize, MarcError>> {
             }
         }
     }
+    // Framing stops only where nothing but padding is left.
+    assert!(buf[last_end..]
+        .iter()
+        .all(|&b| snakepit_core::scan::is_padding(b)));
+    assert_eq!(next_step(buf, last_end, true), Step::End);
 
     let (kept, skipped) = read_all(buf, Mode::Skip, opts).expect("skip mode never fails");
     assert_eq!(skipped as usize, errors.len());

@@ -1,0 +1,131 @@
+defmodule Snakepit.Marc.Formats do
+  # MARC-in-JSON and MARCXML behind Snakepit.Marc: writers (whole documents and streams of
+  # iodata chunks, each chunk written by one NIF call over a batch of records) and readers.
+  @moduledoc false
+
+  alias Snakepit.Marc.{Options, ParseError, Record}
+  alias Snakepit.Native
+
+  @write_batch 200
+
+  def to_json(records, opts) do
+    opts = write_opts!(opts, [:lines])
+
+    {list, layout} =
+      case records do
+        %Record{} = record -> {[record], if(opts[:lines], do: :lines, else: :object)}
+        list when is_list(list) -> {list, if(opts[:lines], do: :lines, else: :array)}
+        other -> bad_records!(other)
+      end
+
+    write!(Native.records_to_json(list, layout, true, 0))
+  end
+
+  def to_xml(records, opts) do
+    write_opts!(opts, [])
+
+    list =
+      case records do
+        %Record{} = record -> [record]
+        list when is_list(list) -> list
+        other -> bad_records!(other)
+      end
+
+    write!(Native.records_to_xml(list, :collection, 0))
+  end
+
+  def json_stream(records, opts) do
+    opts = write_opts!(opts, [:lines, :batch_size])
+    size = opts[:batch_size] || @write_batch
+
+    if opts[:lines] do
+      batched(records, size, &Native.records_to_json(&1, :lines, true, &2))
+    else
+      {head, tail} = Native.format_frame(:array)
+      body = batched(records, size, &Native.records_to_json(&1, :items, &2 == 0, &2))
+      Stream.concat([[head], body, [tail]])
+    end
+  end
+
+  def xml_stream(records, opts) do
+    opts = write_opts!(opts, [:batch_size])
+    {head, tail} = Native.format_frame(:collection)
+
+    body =
+      batched(
+        records,
+        opts[:batch_size] || @write_batch,
+        &Native.records_to_xml(&1, :records, &2)
+      )
+
+    Stream.concat([[head], body, [tail]])
+  end
+
+  # One chunk per batch of `size` records, written by `nif.(batch, index_of_first_record)`.
+  defp batched(records, size, nif) do
+    records
+    |> Stream.chunk_every(size)
+    |> Stream.transform(0, fn batch, base ->
+      {[write!(nif.(batch, base))], base + length(batch)}
+    end)
+  end
+
+  @doc "ISO 2709 in batches, one native call each (what encode/1 gives), for the convert task."
+  def iso_stream(records) do
+    batched(records, @write_batch, &Native.records_to_iso/2)
+  end
+
+  def from_json(binary, opts) when is_binary(binary),
+    do: read(&Native.from_json_binary/2, binary, opts)
+
+  def from_json(other, _opts),
+    do: raise(ArgumentError, "from_json/2 expects a binary, got: #{inspect(other, limit: 5)}")
+
+  def from_xml(binary, opts) when is_binary(binary),
+    do: read(&Native.from_xml_binary/2, binary, opts)
+
+  def from_xml(other, _opts),
+    do: raise(ArgumentError, "from_xml/2 expects a binary, got: #{inspect(other, limit: 5)}")
+
+  defp read(nif, binary, opts) do
+    config = Options.validate!(opts, :read)
+
+    case nif.(binary, config) do
+      {:ok, items, skipped} when config.report -> {:ok, items, %{skipped: skipped}}
+      {:ok, items, _skipped} -> {:ok, items}
+      {:error, %ParseError{}} = error -> error
+    end
+  end
+
+  defp write!({:ok, binary}), do: binary
+  defp write!({:error, message}), do: raise(ArgumentError, message)
+
+  defp bad_records!(other) do
+    raise ArgumentError,
+          "expected a %Snakepit.Marc.Record{} or a list of them, got: #{inspect(other, limit: 5)}"
+  end
+
+  defp write_opts!(opts, allowed) when is_list(opts) do
+    case Keyword.keys(opts) -- allowed do
+      [] ->
+        :ok
+
+      unknown ->
+        raise ArgumentError, "unknown option #{inspect(unknown)}, allowed: #{inspect(allowed)}"
+    end
+
+    if Keyword.has_key?(opts, :lines) and not is_boolean(opts[:lines]),
+      do: raise(ArgumentError, ":lines must be a boolean, got: #{inspect(opts[:lines])}")
+
+    case opts[:batch_size] do
+      nil -> :ok
+      n when is_integer(n) and n > 0 -> :ok
+      n -> raise ArgumentError, ":batch_size must be a positive integer, got: #{inspect(n)}"
+    end
+
+    opts
+  end
+
+  defp write_opts!(opts, _allowed),
+    do: raise(ArgumentError, "options must be a keyword list, got: #{inspect(opts)}")
+end

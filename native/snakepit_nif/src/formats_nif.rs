@@ -1,0 +1,579 @@
+//! MARC-in-JSON and MARCXML for Elixir records, both ways. All on dirty CPU schedulers.
+//!
+//! Writing: `%Snakepit.Marc.Record{}` terms are decoded in place into a [`TermRecord`] (the
+//! leader and every value borrow the terms' binaries; the field and subfield vectors are
+//! reused from record to record) and written by the core's `json`/`xml` writers through
+//! [`RecordView`]. A term of the wrong shape gives `{:error, message}` naming the record and
+//! field; the Elixir side raises `ArgumentError` with it.
+//!
+//! Reading: the core readers give `OwnedRecord`s; each is encoded to ISO 2709 and parsed
+//! back (`chunker::owned_item`), then becomes a term through the one `TermBuilder`.
+
+use crate::atoms;
+use crate::options::ReadConfig;
+use crate::terms::{error_term, TermBuilder};
+use rustler::{Atom, Binary, Encoder, Env, NewBinary, NifResult, Term};
+use snakepit_core::chunker::{owned_item, ParsedItem};
+use snakepit_core::view::{FieldView, RecordView};
+use snakepit_core::{json, xml, MarcError, Mode, OwnedRecord, Record};
+
+mod format_atoms {
+    rustler::atoms! { object, array, lines, items, collection, records }
+}
+
+// ---------------------------------------------------------------------------------------
+// Elixir records as a RecordView
+// ---------------------------------------------------------------------------------------
+
+enum TermField<'a> {
+    Control {
+        tag: [u8; 3],
+        value: &'a [u8],
+    },
+    Data {
+        tag: [u8; 3],
+        ind1: u8,
+        ind2: u8,
+        /// Range into [`TermRecord::subfields`].
+        start: usize,
+        end: usize,
+    },
+}
+
+/// One Elixir record, borrowed from its terms.
+#[derive(Default)]
+struct TermRecord<'a> {
+    leader: &'a [u8],
+    fields: Vec<TermField<'a>>,
+    subfields: Vec<(u8, &'a [u8])>,
+}
+
+struct TermSubfields<'s, 'a>(std::slice::Iter<'s, (u8, &'a [u8])>);
+
+impl<'s, 'a: 's> Iterator for TermSubfields<'s, 'a> {
+    type Item = (u8, &'s [u8]);
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        self.0.next().map(|&(c, v)| (c, v))
+    }
+}
+
+struct TermFields<'s, 'a> {
+    fields: std::slice::Iter<'s, TermField<'a>>,
+    subfields: &'s [(u8, &'a [u8])],
+}
+
+impl<'s, 'a: 's> Iterator for TermFields<'s, 'a> {
+    type Item = FieldView<'s, TermSubfields<'s, 'a>>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        Some(match *self.fields.next()? {
+            TermField::Control { tag, value } => FieldView::Control { tag, value },
+            TermField::Data {
+                tag,
+                ind1,
+                ind2,
+                start,
+                end,
+            } => FieldView::Data {
+                tag,
+                ind1,
+                ind2,
+                subfields: TermSubfields(self.subfields[start..end].iter()),
+            },
+        })
+    }
+}
+
+impl<'a> RecordView for TermRecord<'a> {
+    type Subfields<'s>
+        = TermSubfields<'s, 'a>
+    where
+        Self: 's;
+    type Fields<'s>
+        = TermFields<'s, 'a>
+    where
+        Self: 's;
+
+    fn leader(&self) -> &[u8] {
+        self.leader
+    }
+
+    fn view_fields(&self) -> TermFields<'_, 'a> {
+        TermFields {
+            fields: self.fields.iter(),
+            subfields: &self.subfields,
+        }
+    }
+}
+
+/// Atoms looked up once per call.
+struct Keys {
+    struct_: Atom,
+    record_module: Atom,
+    field_module: Atom,
+    leader: Atom,
+    fields: Atom,
+    tag: Atom,
+    value: Atom,
+    ind1: Atom,
+    ind2: Atom,
+    subfields: Atom,
+    nil: Atom,
+}
+
+impl Keys {
+    fn new(env: Env<'_>) -> Keys {
+        Keys {
+            struct_: atoms::__struct__(),
+            record_module: Atom::from_str(env, "Elixir.Snakepit.Marc.Record").expect("atom"),
+            field_module: Atom::from_str(env, "Elixir.Snakepit.Marc.Field").expect("atom"),
+            leader: atoms::leader(),
+            fields: atoms::fields(),
+            tag: atoms::tag(),
+            value: atoms::value(),
+            ind1: atoms::ind1(),
+            ind2: atoms::ind2(),
+            subfields: atoms::subfields(),
+            nil: atoms::nil(),
+        }
+    }
+}
+
+fn show(term: Term<'_>) -> String {
+    let s = format!("{term:?}");
+    if s.len() > 80 {
+        let mut cut = 80;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        format!("{}...", &s[..cut])
+    } else {
+        s
+    }
+}
+
+fn is_struct(term: Term<'_>, keys: &Keys, module: Atom) -> bool {
+    term.map_get(keys.struct_.encode(term.get_env()))
+        .ok()
+        .and_then(|m| m.decode::<Atom>().ok())
+        == Some(module)
+}
+
+fn get<'a>(map: Term<'a>, key: Atom) -> Option<Term<'a>> {
+    map.map_get(key.encode(map.get_env())).ok()
+}
+
+fn one_byte(term: Term<'_>, keys: &Keys) -> Option<u8> {
+    if term.decode::<Atom>().ok() == Some(keys.nil) {
+        return Some(b' ');
+    }
+    match term.decode::<Binary>() {
+        Ok(b) if b.len() == 1 => Some(b.as_slice()[0]),
+        _ => None,
+    }
+}
+
+/// Decodes one `%Snakepit.Marc.Record{}` into `out` (cleared first).
+fn decode_record<'a>(term: Term<'a>, keys: &Keys, out: &mut TermRecord<'a>) -> Result<(), String> {
+    out.fields.clear();
+    out.subfields.clear();
+    if !is_struct(term, keys, keys.record_module) {
+        return Err(format!(
+            "expected a %Snakepit.Marc.Record{{}}, got: {}",
+            show(term)
+        ));
+    }
+    let leader = get(term, keys.leader).and_then(|t| t.decode::<Binary>().ok());
+    out.leader = match leader {
+        Some(b) if b.len() == 24 => b.as_slice(),
+        _ => {
+            return Err(format!(
+                "the leader must be a 24-byte binary, got: {}",
+                get(term, keys.leader).map(show).unwrap_or_default()
+            ))
+        }
+    };
+    let fields = get(term, keys.fields)
+        .and_then(|t| t.into_list_iterator().ok())
+        .ok_or_else(|| "fields must be a list of %Snakepit.Marc.Field{}".to_string())?;
+    for (i, field) in fields.enumerate() {
+        decode_field(field, keys, out).map_err(|e| format!("field {i}: {e}"))?;
+    }
+    Ok(())
+}
+
+fn decode_field<'a>(field: Term<'a>, keys: &Keys, out: &mut TermRecord<'a>) -> Result<(), String> {
+    if !is_struct(field, keys, keys.field_module) {
+        return Err(format!(
+            "expected a %Snakepit.Marc.Field{{}}, got: {}",
+            show(field)
+        ));
+    }
+    let tag_term = get(field, keys.tag).ok_or("no tag")?;
+    let tag: [u8; 3] = match tag_term.decode::<Binary>() {
+        Ok(b) if b.len() == 3 => b.as_slice().try_into().expect("3 bytes"),
+        _ => {
+            return Err(format!(
+                "the tag must be a 3-byte binary, got: {}",
+                show(tag_term)
+            ))
+        }
+    };
+    // Only for error messages: borrowed (no allocation) when the tag is UTF-8, as tags are.
+    let tag_s = String::from_utf8_lossy(&tag);
+    let value = get(field, keys.value).ok_or("no value key")?;
+    if let Ok(value) = value.decode::<Binary>() {
+        out.fields.push(TermField::Control {
+            tag,
+            value: value.as_slice(),
+        });
+        return Ok(());
+    }
+    if value.decode::<Atom>().ok() != Some(keys.nil) {
+        return Err(format!(
+            "({tag_s}) the value must be a binary or nil, got: {}",
+            show(value)
+        ));
+    }
+    let ind = |key: Atom, name: &str| -> Result<u8, String> {
+        let t = get(field, key).ok_or_else(|| format!("({tag_s}) no {name}"))?;
+        one_byte(t, keys).ok_or_else(|| {
+            format!(
+                "({tag_s}) {name} must be a one-byte binary (or nil), got: {}",
+                show(t)
+            )
+        })
+    };
+    let (ind1, ind2) = (ind(keys.ind1, "ind1")?, ind(keys.ind2, "ind2")?);
+    let subs = get(field, keys.subfields)
+        .and_then(|t| t.into_list_iterator().ok())
+        .ok_or_else(|| format!("({tag_s}) subfields must be a list"))?;
+    let start = out.subfields.len();
+    for (j, sub) in subs.enumerate() {
+        let pair = rustler::types::tuple::get_tuple(sub)
+            .ok()
+            .filter(|t| t.len() == 2)
+            .and_then(|t| {
+                let code = t[0].decode::<Binary>().ok().filter(|c| c.len() == 1)?;
+                let value = t[1].decode::<Binary>().ok()?;
+                Some((code.as_slice()[0], value.as_slice()))
+            });
+        match pair {
+            Some(p) => out.subfields.push(p),
+            None => {
+                return Err(format!(
+                    "({tag_s}) subfield {j} must be {{one-byte code, binary}}, got: {}",
+                    show(sub)
+                ))
+            }
+        }
+    }
+    out.fields.push(TermField::Data {
+        tag,
+        ind1,
+        ind2,
+        start,
+        end: out.subfields.len(),
+    });
+    Ok(())
+}
+
+/// Walks `records` (a list of record terms), decoding each and handing it to `write`.
+/// `base` is the index of the first record in the caller's whole sequence (streams write
+/// batch by batch), for error messages.
+fn each_record<'a>(
+    env: Env<'a>,
+    records: Term<'a>,
+    base: u64,
+    mut write: impl FnMut(usize, &TermRecord<'a>),
+) -> Result<(), String> {
+    let keys = Keys::new(env);
+    let list = records
+        .into_list_iterator()
+        .map_err(|_| "expected a list of %Snakepit.Marc.Record{}".to_string())?;
+    let mut record = TermRecord::default();
+    for (i, term) in list.enumerate() {
+        decode_record(term, &keys, &mut record)
+            .map_err(|e| format!("record {}: {e}", base + i as u64))?;
+        write(i, &record);
+    }
+    Ok(())
+}
+
+fn binary_term<'a>(env: Env<'a>, data: &[u8]) -> Term<'a> {
+    let mut bin = NewBinary::new(env, data.len());
+    bin.as_mut_slice().copy_from_slice(data);
+    let bin: Binary = bin.into();
+    bin.encode(env)
+}
+
+fn result_term<'a>(env: Env<'a>, result: Result<Vec<u8>, String>) -> Term<'a> {
+    match result {
+        Ok(out) => (atoms::ok(), binary_term(env, &out)).encode(env),
+        Err(message) => (atoms::error(), message).encode(env),
+    }
+}
+
+/// `{:ok, binary}` or `{:error, message}`. Layouts: `:object` (the first record alone, no
+/// newline), `:array` (a whole JSON array), `:lines` (JSON Lines), `:items` (array
+/// elements, separated as in an array, with a leading separator unless `first`: for
+/// streaming an array between its `[` and `]`).
+#[rustler::nif(schedule = "DirtyCpu")]
+fn records_to_json<'a>(
+    env: Env<'a>,
+    records: Term<'a>,
+    layout: Atom,
+    first: bool,
+    base: u64,
+) -> NifResult<Term<'a>> {
+    let mut out = Vec::with_capacity(64 * 1024);
+    let result = if layout == format_atoms::object() {
+        each_record(env, records, base, |i, r| {
+            if i == 0 {
+                json::write_record(r, &mut out)
+            }
+        })
+    } else if layout == format_atoms::array() {
+        json::write_array_start(&mut out);
+        let r = each_record(env, records, base, |i, r| {
+            if i > 0 {
+                json::write_array_sep(&mut out);
+            }
+            json::write_record(r, &mut out);
+        });
+        json::write_array_end(&mut out);
+        r
+    } else if layout == format_atoms::lines() {
+        each_record(env, records, base, |_, r| {
+            json::write_record(r, &mut out);
+            out.push(b'\n');
+        })
+    } else if layout == format_atoms::items() {
+        each_record(env, records, base, |i, r| {
+            if i > 0 || !first {
+                json::write_array_sep(&mut out);
+            }
+            json::write_record(r, &mut out);
+        })
+    } else {
+        return Err(rustler::Error::BadArg);
+    };
+    Ok(result_term(env, result.map(|_| out)))
+}
+
+/// `{:ok, binary}` or `{:error, message}`: `:collection` (a whole MARCXML document) or
+/// `:records` (bare `<record>` elements, for streaming inside a collection).
+#[rustler::nif(schedule = "DirtyCpu")]
+fn records_to_xml<'a>(
+    env: Env<'a>,
+    records: Term<'a>,
+    layout: Atom,
+    base: u64,
+) -> NifResult<Term<'a>> {
+    let collection = if layout == format_atoms::collection() {
+        true
+    } else if layout == format_atoms::records() {
+        false
+    } else {
+        return Err(rustler::Error::BadArg);
+    };
+    let mut out = Vec::with_capacity(64 * 1024);
+    if collection {
+        xml::write_collection_start(&mut out);
+    }
+    let result = each_record(env, records, base, |_, r| xml::write_record(r, &mut out));
+    if collection {
+        xml::write_collection_end(&mut out);
+    }
+    Ok(result_term(env, result.map(|_| out)))
+}
+
+/// `{head, tail}` around streamed records: `:xml` (declaration and `<collection>`,
+/// `</collection>`) or `:array` (`[`, `]` and newline; an empty array is `[]\n`).
+#[rustler::nif]
+fn format_frame(env: Env<'_>, format: Atom) -> NifResult<Term<'_>> {
+    let (mut head, mut tail) = (Vec::new(), Vec::new());
+    if format == format_atoms::array() {
+        json::write_array_start(&mut head);
+        json::write_array_end(&mut tail);
+    } else if format == format_atoms::collection() {
+        xml::write_collection_start(&mut head);
+        xml::write_collection_end(&mut tail);
+    } else {
+        return Err(rustler::Error::BadArg);
+    }
+    Ok((binary_term(env, &head), binary_term(env, &tail)).encode(env))
+}
+
+/// Turns reader output into parse items with the read mode: `{:ok, items, skipped}` or
+/// `{:error, %ParseError{}}`. Offsets of good records are the reader's position before it.
+fn read_items<'a, I>(
+    env: Env<'a>,
+    config: ReadConfig,
+    mut reader: I,
+    position: impl Fn(&I) -> u64,
+) -> NifResult<Term<'a>>
+where
+    I: Iterator<Item = Result<OwnedRecord, MarcError>>,
+{
+    let read = config.decode()?;
+    let mut builder = TermBuilder::new(env);
+    let mut items = Vec::new();
+    let mut skipped = 0u64;
+    let mut index = 0u64;
+    loop {
+        let offset = position(&reader);
+        let Some(next) = reader.next() else { break };
+        let item = match next {
+            Ok(record) => owned_item(&record, snakepit_core::Origin { index, offset }),
+            Err(e) => {
+                index = e.record_index;
+                ParsedItem::Error(e)
+            }
+        };
+        index += 1;
+        match item {
+            ParsedItem::Owned { bytes, spans } => match Record::from_parts(&bytes, spans) {
+                Some(record) => items.push(builder.record(&record)),
+                None => skipped += 1,
+            },
+            ParsedItem::Error(e) => match read.mode {
+                Mode::Strict => return Ok((atoms::error(), error_term(env, &e)).encode(env)),
+                Mode::Permissive => items.push((atoms::error(), error_term(env, &e)).encode(env)),
+                Mode::Skip => skipped += 1,
+            },
+            ParsedItem::Record { .. } => unreachable!("owned_item gives owned records"),
+        }
+    }
+    Ok((atoms::ok(), items, skipped).encode(env))
+}
+
+/// Reads MARC-in-JSON (an array, one object, or JSON Lines) into records, with `parse/2`'s
+/// modes: `{:ok, items, skipped}` or `{:error, %ParseError{kind: :invalid_json}}`.
+#[rustler::nif(schedule = "DirtyCpu")]
+fn from_json_binary<'a>(
+    env: Env<'a>,
+    input: Binary<'a>,
+    config: ReadConfig,
+) -> NifResult<Term<'a>> {
+    let reader = json::JsonRecordReader::new(input.as_slice());
+    read_items(env, config, reader, |r| r.position())
+}
+
+/// Reads MARCXML into records, with `parse/2`'s modes.
+#[rustler::nif(schedule = "DirtyCpu")]
+fn from_xml_binary<'a>(env: Env<'a>, input: Binary<'a>, config: ReadConfig) -> NifResult<Term<'a>> {
+    let reader = xml::XmlReader::new(input.as_slice());
+    read_items(env, config, reader, |r| r.position())
+}
+
+/// Writes `n` as zero-padded decimal filling `dst` (callers check that it fits).
+fn write_digits(dst: &mut [u8], mut n: usize) {
+    for d in dst.iter_mut().rev() {
+        *d = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+}
+
+/// Appends the ISO 2709 encoding of `record` to `out`, recomputing the record length, base
+/// address and directory exactly as `OwnedRecord::encode` and `Snakepit.Marc.encode/1` do
+/// (structural leader positions that are not digits get `22` and `4500`).
+fn encode_iso<R: RecordView>(
+    record: &R,
+    out: &mut Vec<u8>,
+    data: &mut Vec<u8>,
+) -> Result<(), String> {
+    use snakepit_core::record::{MAX_FIELD_LEN, MAX_RECORD_LEN};
+    data.clear();
+    let start = out.len();
+    out.extend_from_slice(&[b'0'; 24]);
+    let mut fields = 0usize;
+    for field in record.view_fields() {
+        let field_start = data.len();
+        let tag = match field {
+            FieldView::Control { tag, value } => {
+                data.extend_from_slice(value);
+                tag
+            }
+            FieldView::Data {
+                tag,
+                ind1,
+                ind2,
+                subfields,
+            } => {
+                data.push(ind1);
+                data.push(ind2);
+                for (code, value) in subfields {
+                    data.push(0x1F);
+                    data.push(code);
+                    data.extend_from_slice(value);
+                }
+                tag
+            }
+        };
+        data.push(0x1E);
+        let len = data.len() - field_start;
+        if len > MAX_FIELD_LEN {
+            out.truncate(start);
+            return Err(format!(
+                "field {} would be {len} bytes; ISO 2709 allows {MAX_FIELD_LEN}",
+                String::from_utf8_lossy(&tag)
+            ));
+        }
+        let mut entry = [0u8; 12];
+        entry[..3].copy_from_slice(&tag);
+        write_digits(&mut entry[3..7], len);
+        write_digits(&mut entry[7..12], field_start);
+        out.extend_from_slice(&entry);
+        fields += 1;
+    }
+    out.push(0x1E);
+    let base = 24 + 12 * fields + 1;
+    let total = base + data.len() + 1;
+    if total > MAX_RECORD_LEN {
+        out.truncate(start);
+        return Err(format!(
+            "record would be {total} bytes; ISO 2709 allows {MAX_RECORD_LEN}"
+        ));
+    }
+    out.extend_from_slice(data);
+    out.push(0x1D);
+    let leader = &mut out[start..start + 24];
+    leader.copy_from_slice(record.leader());
+    write_digits(&mut leader[0..5], total);
+    write_digits(&mut leader[12..17], base);
+    for (i, d) in [
+        (10, b'2'),
+        (11, b'2'),
+        (20, b'4'),
+        (21, b'5'),
+        (22, b'0'),
+        (23, b'0'),
+    ] {
+        if !leader[i].is_ascii_digit() {
+            leader[i] = d;
+        }
+    }
+    Ok(())
+}
+
+/// `{:ok, binary}` or `{:error, message}`: records encoded as ISO 2709, one after another
+/// (what `Snakepit.Marc.encode/1` gives, in one native call per batch).
+#[rustler::nif(schedule = "DirtyCpu")]
+fn records_to_iso<'a>(env: Env<'a>, records: Term<'a>, base: u64) -> NifResult<Term<'a>> {
+    let mut out = Vec::with_capacity(64 * 1024);
+    let mut data = Vec::with_capacity(16 * 1024);
+    let mut failure = None;
+    let result = each_record(env, records, base, |i, r| {
+        if failure.is_none() {
+            if let Err(e) = encode_iso(r, &mut out, &mut data) {
+                failure = Some(format!("record {}: {e}", base + i as u64));
+            }
+        }
+    });
+    let result = result.and_then(|_| failure.map_or(Ok(()), Err));
+    Ok(result_term(env, result.map(|_| out)))
+}
