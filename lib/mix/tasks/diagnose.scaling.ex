@@ -29,7 +29,7 @@ defmodule Mix.Tasks.Diagnose.Scaling do
     * `--profiles process,thread` - which profiles (default both)
     * `--max-workers N` - largest pool_size tried (default: 2 x logical cores, at most 8)
     * `--max-threads N` - largest threads_per_worker tried (default: logical cores)
-    * `--runs N` - timed runs per configuration (default 2)
+    * `--runs N` - timed runs per configuration (default 3)
     * `--command parse|count` - `:parse` builds records; `:count` only frames and checks
       (default parse)
     * `--batch-size N` - records per request, 1..200 (default 200)
@@ -178,7 +178,7 @@ defmodule Mix.Tasks.Diagnose.Scaling do
       profiles: Enum.uniq(profiles),
       max_workers: positive!(opts, :max_workers, min(2 * cores, 8)),
       max_threads: positive!(opts, :max_threads, cores),
-      runs: positive!(opts, :runs, 2),
+      runs: positive!(opts, :runs, 3),
       command: command,
       batch_size: ranged!(opts, :batch_size, 200, 1..200),
       threshold: ranged!(opts, :threshold, 90, 1..100),
