@@ -15,7 +15,7 @@ bytes = File.read!(Path.expand("../shared/corpus/real/loc_bibliographic.mrc"))
 # Two long requests hold both workers while six parses queue behind them.
 sleeping =
   for _ <- 1..2,
-      do: Task.async(fn -> Snakepit.execute(:sleep, [500], pool: :example_inspected) end)
+      do: Task.async(fn -> Snakepit.execute(:sleep, [1500], pool: :example_inspected) end)
 
 # Wait (at most 5 s) until the sleepers occupy both workers.
 Enum.find_value(1..500, fn _ ->

@@ -31,8 +31,13 @@ bytes = File.read!(Path.expand("../shared/corpus/formats/pymarc_test.dat"))
 for _ <- 1..20, do: {:ok, _} = Snakepit.execute(:count, [bytes], pool: :example_metrics)
 
 # One slot, no queue: a second caller while the slot is held is turned away.
-holder = Task.async(fn -> Snakepit.execute(:sleep, [200], pool: :example_metrics) end)
-Process.sleep(50)
+holder = Task.async(fn -> Snakepit.execute(:sleep, [500], pool: :example_metrics) end)
+
+Enum.find(1..500, fn _ ->
+  match?({:ok, %{load: 1}}, Snakepit.pool_status(:example_metrics)) or
+    (Process.sleep(10) && false)
+end)
+
 {:error, :pool_saturated} = Snakepit.execute(:ping, [1], pool: :example_metrics)
 Task.await(holder)
 
