@@ -1,7 +1,10 @@
 defmodule Snakepit.GuidesTest do
   # Runs every ```elixir block of the guides, each on its own (blocks are self-contained),
   # from the project root, so the guides cannot drift from the code.
-  use ExUnit.Case, async: true
+  #
+  # Not async: the samples parse whole files through pools (tens of MB of records at once),
+  # which would skew tests elsewhere that measure the VM's total memory while they run.
+  use ExUnit.Case, async: false
 
   import ExUnit.CaptureIO
 

@@ -169,10 +169,34 @@ defmodule Snakepit.Diagnostics.Collector do
   @impl true
   def init(:ok) do
     :ets.new(@table, [:set, :named_table, :public, read_concurrency: true])
-    # With :telemetry loaded, handlers outlive this process; replace any from a previous run.
+    {:ok, attach(0)}
+  end
+
+  @impl true
+  def handle_info({:attach, tries}, _state), do: {:noreply, attach(tries)}
+  def handle_info(_other, state), do: {:noreply, state}
+
+  # With :telemetry loaded, handlers outlive this process: replace any from a previous run.
+  # A host's :telemetry application may start after this one; until it runs, attaching
+  # fails, so retry (for a minute) rather than take the application down.
+  defp attach(tries) do
     _ = Telemetry.detach(@handler_id)
     :ok = Telemetry.attach_many(@handler_id, @events, &__MODULE__.handle_event/4, nil)
-    {:ok, nil}
+    :attached
+  catch
+    _, _ when tries < 60 ->
+      Process.send_after(self(), {:attach, tries + 1}, 1000)
+      :waiting
+
+    kind, reason ->
+      require Logger
+
+      Logger.warning(
+        "Snakepit diagnostics could not attach telemetry handlers; workload figures stay " <>
+          "empty: #{Exception.format_banner(kind, reason)}"
+      )
+
+      :detached
   end
 
   @impl true

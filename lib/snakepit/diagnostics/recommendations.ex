@@ -40,7 +40,7 @@ defmodule Snakepit.Diagnostics.Recommendations do
           rec(
             :pool_size,
             :warning,
-            "callers waited for a free worker #{waits} time(s) and only #{size} of the " <>
+            "callers waited for a free worker #{Snakepit.Diagnostics.Report.int(waits)} time(s) and only #{size} of the " <>
               "#{dirty} dirty CPU schedulers are used: set pool_size: #{dirty}.",
             figures
           )
@@ -49,7 +49,7 @@ defmodule Snakepit.Diagnostics.Recommendations do
           rec(
             :pool_size,
             :info,
-            "callers waited for a free worker #{waits} time(s) with every dirty CPU scheduler " <>
+            "callers waited for a free worker #{Snakepit.Diagnostics.Report.int(waits)} time(s) with every dirty CPU scheduler " <>
               "busy: this machine (#{dirty} dirty CPU schedulers) is the limit, not the pool.",
             figures
           )
@@ -125,7 +125,7 @@ defmodule Snakepit.Diagnostics.Recommendations do
           rec(
             :threads_per_worker,
             :warning,
-            "callers waited for a free thread #{waits} time(s) while #{cores - total} " <>
+            "callers waited for a free thread #{Snakepit.Diagnostics.Report.int(waits)} time(s) while #{cores - total} " <>
               "core(s) had no thread of this pool: set threads_per_worker: #{fit}.",
             figures
           )
@@ -136,7 +136,8 @@ defmodule Snakepit.Diagnostics.Recommendations do
             :ok,
             "threads_per_worker #{per} fits #{cores} logical cores" <>
               if(waits > 0,
-                do: " (callers waited #{waits} time(s): the cores are busy).",
+                do:
+                  " (callers waited #{Snakepit.Diagnostics.Report.int(waits)} time(s): the cores are busy).",
                 else: "."
               ),
             figures
@@ -269,7 +270,7 @@ defmodule Snakepit.Diagnostics.Recommendations do
         rec(
           :queue,
           :info,
-          "callers queued #{waits} time(s) (#{stats.queue_length} waiting now); none was " <>
+          "callers queued #{Snakepit.Diagnostics.Report.int(waits)} time(s) (#{stats.queue_length} waiting now); none was " <>
             "turned away or timed out.",
           figures
         )
