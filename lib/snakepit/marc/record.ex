@@ -51,19 +51,43 @@ defmodule Snakepit.Marc.Record do
 
   @doc "The first field with `tag`, or `nil`."
   @spec field(t, tag) :: Field.t() | nil
-  def field(%__MODULE__{fields: fields}, tag), do: Enum.find(fields, &(&1.tag == tag))
+  def field(%__MODULE__{fields: fields}, tag), do: first_field(fields, tag)
 
   @doc """
   Title proper: 245 `$a`, followed by `$b` (remainder of title) when present.
   """
   @spec title(t) :: binary | nil
-  def title(record) do
-    with %Field{} = f <- field(record, "245"),
-         [_ | _] = parts <- Field.subfields(f, ["a", "b"]) do
-      parts |> Enum.map(&String.trim/1) |> Enum.join(" ")
-    else
-      _ -> nil
+  def title(%__MODULE__{fields: fields}) do
+    case first_field(fields, "245") do
+      %Field{subfields: subfields} -> join_title(subfields, [])
+      nil -> nil
     end
+  end
+
+  # $a and $b, trimmed, joined by one space; nil when there is neither. Hot in ingest
+  # loops, so it walks the subfields once and builds iodata.
+  defp join_title([], []), do: nil
+  defp join_title([], [_sep | parts]), do: parts |> Enum.reverse() |> IO.iodata_to_binary()
+
+  defp join_title([{code, value} | rest], acc) when code in ["a", "b"],
+    do: join_title(rest, [" ", trim_ascii(value) | acc])
+
+  defp join_title([_ | rest], acc), do: join_title(rest, acc)
+
+  defp first_field([%Field{tag: tag} = field | _], tag), do: field
+  defp first_field([_ | rest], tag), do: first_field(rest, tag)
+  defp first_field([], _tag), do: nil
+
+  # Spaces around MARC values are ASCII; String.trim/1's Unicode tables are not needed.
+  defp trim_ascii(<<c, rest::binary>>) when c in [?\s, ?\t, ?\n, ?\r], do: trim_ascii(rest)
+  defp trim_ascii(value), do: trim_trailing(value, byte_size(value))
+
+  defp trim_trailing(value, 0), do: binary_part(value, 0, 0)
+
+  defp trim_trailing(value, n) do
+    if :binary.at(value, n - 1) in [?\s, ?\t, ?\n, ?\r],
+      do: trim_trailing(value, n - 1),
+      else: binary_part(value, 0, n)
   end
 
   @doc "Main entry: 100, 110 or 111 `$a`, the first present."
