@@ -86,7 +86,7 @@ defmodule Mix.Tasks.Diagnose.Scaling do
         |> Enum.with_index(1)
         |> Enum.map(fn {config, i} ->
           label = "[#{i}/#{length(plan)}] #{label(config)}"
-          progress = progress_fun(label, records * opts.runs)
+          progress = progress_fun(label)
           measured = Scaling.measure(config, batches, opts.command, opts.runs, progress)
           done_line(label, measured)
           Map.merge(config, measured)
@@ -214,7 +214,7 @@ defmodule Mix.Tasks.Diagnose.Scaling do
   defp info(%{format: "json"}, line), do: IO.puts(:stderr, line)
   defp info(_opts, line), do: Mix.shell().info(line)
 
-  defp progress_fun(label, total) do
+  defp progress_fun(label) do
     if Report.terminal?() do
       started = System.monotonic_time(:millisecond)
       last = :counters.new(1, [])
@@ -231,8 +231,6 @@ defmodule Mix.Tasks.Diagnose.Scaling do
             "\r\e[K#{label}: #{Report.int(done)} records, #{Report.int(rate)} records/s"
           )
         end
-
-        _ = total
       end
     else
       fn _done -> :ok end
