@@ -336,7 +336,7 @@ defmodule Snakepit.Diagnostics.Recommendations do
         rec(
           :profile,
           :ok,
-          ":#{profile} fits the workload seen (#{workload.requests} requests: " <>
+          ":#{profile} fits the workload seen (#{Snakepit.Diagnostics.Report.int(workload.requests)} requests: " <>
             "#{native_share}% of worker time native, #{elixir_share}% Elixir).",
           figures
         )
