@@ -431,11 +431,27 @@ defmodule Snakepit.Marc.FormatsTest do
       end
     end
   end
+end
+
+defmodule Snakepit.Marc.FormatsResourcesTest do
+  # Counts the VM's native threads and measures its memory: async: false, so no other test
+  # runs meanwhile.
+  use ExUnit.Case, async: false
+
+  alias Snakepit.Marc
+  alias Snakepit.Test.Corpus
+
+  defp tmp_path(context, ext) do
+    dir = Path.join(System.tmp_dir!(), "snakepit_formats_#{System.unique_integer([:positive])}")
+    File.mkdir_p!(dir)
+    on_exit(fn -> File.rm_rf!(dir) end)
+    Path.join(dir, "#{context}#{ext}")
+  end
 
   describe "bounded memory" do
     @tag timeout: 120_000
     test "a large MARCXML collection streams from a file without being loaded whole" do
-      records = parse!("synthetic/realistic_2000.mrc")
+      records = elem(Marc.parse(Corpus.read!("synthetic/realistic_2000.mrc")), 1)
       path = tmp_path("large", ".xml")
 
       # ~40 MB of XML: 20 x 2,000 records.
@@ -463,14 +479,6 @@ defmodule Snakepit.Marc.FormatsTest do
       assert peak < div(size, 2), "memory grew by #{peak} bytes for a #{size}-byte file"
     end
   end
-end
-
-defmodule Snakepit.Marc.FormatsResourcesTest do
-  # Counts the VM's native threads: async: false, so no other test runs meanwhile.
-  use ExUnit.Case, async: false
-
-  alias Snakepit.Marc
-  alias Snakepit.Test.Corpus
 
   defp native_threads do
     "/proc/self/task/*/comm"
