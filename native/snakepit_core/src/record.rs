@@ -302,20 +302,7 @@ impl OwnedRecord {
         out.reserve(total);
         let start = out.len();
         let mut leader = self.leader;
-        write_digits(&mut leader[0..5], total);
-        write_digits(&mut leader[12..17], base);
-        for (i, d) in [
-            (10, b'2'),
-            (11, b'2'),
-            (20, b'4'),
-            (21, b'5'),
-            (22, b'0'),
-            (23, b'0'),
-        ] {
-            if !leader[i].is_ascii_digit() {
-                leader[i] = d;
-            }
-        }
+        set_leader_structure(&mut leader, total, base);
         out.extend_from_slice(&leader);
         let mut offset = 0usize;
         for field in &self.fields {
@@ -355,8 +342,28 @@ impl OwnedRecord {
     }
 }
 
+/// Writes the record length (leader/00-04) and base address (leader/12-16) into a
+/// 24-byte leader, and gives structural positions that are not digits their standard
+/// values (`22` at 10-11, `4500` at 20-23). Every ISO 2709 encoder goes through here.
+pub fn set_leader_structure(leader: &mut [u8], total: usize, base: usize) {
+    write_digits(&mut leader[0..5], total);
+    write_digits(&mut leader[12..17], base);
+    for (i, d) in [
+        (10, b'2'),
+        (11, b'2'),
+        (20, b'4'),
+        (21, b'5'),
+        (22, b'0'),
+        (23, b'0'),
+    ] {
+        if !leader[i].is_ascii_digit() {
+            leader[i] = d;
+        }
+    }
+}
+
 /// Writes `n` as zero-padded decimal filling `dst`. Callers guarantee it fits.
-fn write_digits(dst: &mut [u8], mut n: usize) {
+pub fn write_digits(dst: &mut [u8], mut n: usize) {
     for d in dst.iter_mut().rev() {
         *d = b'0' + (n % 10) as u8;
         n /= 10;

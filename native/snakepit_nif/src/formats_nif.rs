@@ -470,14 +470,6 @@ fn from_xml_binary<'a>(env: Env<'a>, input: Binary<'a>, config: ReadConfig) -> N
     read_items(env, config, reader, |r| r.position())
 }
 
-/// Writes `n` as zero-padded decimal filling `dst` (callers check that it fits).
-fn write_digits(dst: &mut [u8], mut n: usize) {
-    for d in dst.iter_mut().rev() {
-        *d = b'0' + (n % 10) as u8;
-        n /= 10;
-    }
-}
-
 /// Appends the ISO 2709 encoding of `record` to `out`, recomputing the record length, base
 /// address and directory exactly as `OwnedRecord::encode` and `Snakepit.Marc.encode/1` do
 /// (structural leader positions that are not digits get `22` and `4500`).
@@ -486,7 +478,9 @@ fn encode_iso<R: RecordView>(
     out: &mut Vec<u8>,
     data: &mut Vec<u8>,
 ) -> Result<(), String> {
-    use snakepit_core::record::{MAX_FIELD_LEN, MAX_RECORD_LEN};
+    use snakepit_core::record::{
+        set_leader_structure, write_digits, MAX_FIELD_LEN, MAX_RECORD_LEN,
+    };
     data.clear();
     let start = out.len();
     out.extend_from_slice(&[b'0'; 24]);
@@ -543,20 +537,7 @@ fn encode_iso<R: RecordView>(
     out.push(0x1D);
     let leader = &mut out[start..start + 24];
     leader.copy_from_slice(record.leader());
-    write_digits(&mut leader[0..5], total);
-    write_digits(&mut leader[12..17], base);
-    for (i, d) in [
-        (10, b'2'),
-        (11, b'2'),
-        (20, b'4'),
-        (21, b'5'),
-        (22, b'0'),
-        (23, b'0'),
-    ] {
-        if !leader[i].is_ascii_digit() {
-            leader[i] = d;
-        }
-    }
+    set_leader_structure(leader, total, base);
     Ok(())
 }
 

@@ -55,6 +55,29 @@ fn io_reason(e: &std::io::Error) -> Atom {
     }
 }
 
+/// Opens `path` for reading; a directory is an error here rather than at the first read.
+fn open_regular_file(path: &str) -> std::io::Result<std::fs::File> {
+    let file = std::fs::File::open(path)?;
+    if file.metadata()?.is_dir() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::IsADirectory,
+            "is a directory",
+        ));
+    }
+    Ok(file)
+}
+
+/// What a pipeline's reader thread calls when the consumer waits and something is ready:
+/// `{:snakepit_stream_ready, id}` to the consumer, sent from that (non-BEAM) thread.
+fn ready_notifier(owner: LocalPid, id: u64) -> impl Fn() + Send + 'static {
+    move || {
+        let mut msg_env = OwnedEnv::new();
+        let _ = msg_env.send_and_clear(&owner, |e| {
+            (stream_atoms::snakepit_stream_ready(), id).encode(e)
+        });
+    }
+}
+
 /// `{:ok, resource, id}` or `{:error, {reason, message}}`. Opens the file here so that a
 /// missing or unreadable path fails at once, naming the path (the Elixir side adds it).
 #[rustler::nif(schedule = "DirtyIo")]
@@ -70,16 +93,7 @@ fn stream_open_file<'a>(
 ) -> NifResult<Term<'a>> {
     let read = config.decode()?;
     let limits = batch.limits();
-    let file = match std::fs::File::open(&path).and_then(|f| {
-        if f.metadata()?.is_dir() {
-            Err(std::io::Error::new(
-                std::io::ErrorKind::IsADirectory,
-                "is a directory",
-            ))
-        } else {
-            Ok(f)
-        }
-    }) {
+    let file = match open_regular_file(&path) {
         Ok(f) => f,
         Err(e) => return Ok((atoms::error(), (io_reason(&e), e.to_string())).encode(env)),
     };
@@ -103,13 +117,7 @@ fn stream_open_file<'a>(
         };
         return Ok((atoms::ok(), ResourceArc::new(resource), id).encode(env));
     }
-    let owner: LocalPid = env.pid();
-    let notify = move || {
-        let mut msg_env = OwnedEnv::new();
-        let _ = msg_env.send_and_clear(&owner, |e| {
-            (stream_atoms::snakepit_stream_ready(), id).encode(e)
-        });
-    };
+    let notify = ready_notifier(env.pid(), id);
     let opts = PipelineOptions {
         limits,
         parse: read.parse,
@@ -173,13 +181,7 @@ fn stream_open_format<'a>(
         return Err(rustler::Error::BadArg);
     };
     let id = NEXT_STREAM_ID.fetch_add(1, Ordering::Relaxed);
-    let owner: LocalPid = env.pid();
-    let notify = move || {
-        let mut msg_env = OwnedEnv::new();
-        let _ = msg_env.send_and_clear(&owner, |e| {
-            (stream_atoms::snakepit_stream_ready(), id).encode(e)
-        });
-    };
+    let notify = ready_notifier(env.pid(), id);
     let opts = PipelineOptions {
         limits,
         parse: read.parse,
@@ -192,16 +194,7 @@ fn stream_open_format<'a>(
     };
     let source = match path {
         Some(path) => {
-            let file = match std::fs::File::open(&path).and_then(|f| {
-                if f.metadata()?.is_dir() {
-                    Err(std::io::Error::new(
-                        std::io::ErrorKind::IsADirectory,
-                        "is a directory",
-                    ))
-                } else {
-                    Ok(f)
-                }
-            }) {
+            let file = match open_regular_file(&path) {
                 Ok(f) => f,
                 Err(e) => return Ok((atoms::error(), (io_reason(&e), e.to_string())).encode(env)),
             };
