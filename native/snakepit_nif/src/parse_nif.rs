@@ -59,15 +59,33 @@ fn parse_binary<'a>(
     first_index: u64,
 ) -> NifResult<Term<'a>> {
     let read = config.decode()?;
+    Ok(parse_items(
+        env,
+        input.as_slice(),
+        base_offset,
+        first_index,
+        &read,
+    ))
+}
+
+/// `{:ok, items, skipped}` or `{:error, %ParseError{}}` for every frame of `input`, under
+/// `read.mode`: the result of `parse_binary`, and of the `:thread` profile's `parse`.
+pub(crate) fn parse_items<'a>(
+    env: Env<'a>,
+    input: &[u8],
+    base_offset: u64,
+    first_index: u64,
+    read: &Read,
+) -> Term<'a> {
     let mut builder = TermBuilder::new(env);
     let items = std::cell::RefCell::new(Vec::new());
     let mut skipped = 0u64;
     let mut failure = None;
     walk(
-        input.as_slice(),
+        input,
         base_offset,
         first_index,
-        &read,
+        read,
         |record| {
             items.borrow_mut().push(builder.record(record));
             true
@@ -89,10 +107,10 @@ fn parse_binary<'a>(
             }
         },
     );
-    Ok(match failure {
+    match failure {
         Some(e) => (atoms::error(), error_term(env, &e)).encode(env),
         None => (atoms::ok(), items.into_inner(), skipped).encode(env),
-    })
+    }
 }
 
 /// `{records, errors}`: counts without building any record term.

@@ -10,7 +10,6 @@ use crate::options::{Read, ReadConfig};
 use crate::parse_nif::walk;
 use rustler::env::SavedTerm;
 use rustler::{Atom, Binary, Encoder, Env, LocalPid, OwnedEnv, ResourceArc, Term};
-use snakepit_core::Mode;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
@@ -436,40 +435,7 @@ fn run_command<'a>(env: Env<'a>, command: Command, args: Term<'a>) -> Term<'a> {
 
 /// `{:ok, items, skipped}` or `{:error, %ParseError{}}`, as `parse_binary`.
 fn parse<'a>(env: Env<'a>, input: &[u8], read: &Read) -> Term<'a> {
-    let mut builder = crate::terms::TermBuilder::new(env);
-    let items = std::cell::RefCell::new(Vec::new());
-    let mut skipped = 0u64;
-    let mut failure = None;
-    walk(
-        input,
-        0,
-        0,
-        read,
-        |record| {
-            items.borrow_mut().push(builder.record(record));
-            true
-        },
-        |e| match read.mode {
-            Mode::Strict => {
-                failure = Some(e);
-                false
-            }
-            Mode::Permissive => {
-                items
-                    .borrow_mut()
-                    .push((atoms::error(), crate::terms::error_term(env, &e)).encode(env));
-                true
-            }
-            Mode::Skip => {
-                skipped += 1;
-                true
-            }
-        },
-    );
-    match failure {
-        Some(e) => (atoms::error(), crate::terms::error_term(env, &e)).encode(env),
-        None => (atoms::ok(), items.into_inner(), skipped).encode(env),
-    }
+    crate::parse_nif::parse_items(env, input, 0, 0, read)
 }
 
 /// Checks out a slot for work that runs in the calling process (Elixir-implemented commands
