@@ -11,8 +11,8 @@ use snakepit_core::{MarcError, Mode, Origin, ParseOptions, Record};
 /// Walks every frame of `input`: good records (converted to UTF-8 when asked) go to
 /// `on_record`, bad ones to `on_error`; either returns `false` to stop. Shared with the
 /// thread profile's jobs (thread_pool.rs), so both profiles read records identically.
-pub(crate) fn walk<'a>(
-    input: &'a [u8],
+pub(crate) fn walk(
+    input: &[u8],
     base_offset: u64,
     first_index: u64,
     read: &Read,
