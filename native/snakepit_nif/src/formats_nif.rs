@@ -10,12 +10,12 @@
 //! back (`chunker::owned_item`), then becomes a term through the one `TermBuilder`.
 
 use crate::atoms;
+use crate::items::Items;
 use crate::options::ReadConfig;
-use crate::terms::{error_term, TermBuilder};
 use rustler::{Atom, Binary, Encoder, Env, NewBinary, NifResult, Term};
 use snakepit_core::chunker::{owned_item, ParsedItem};
 use snakepit_core::view::{FieldView, RecordView};
-use snakepit_core::{json, xml, MarcError, Mode, OwnedRecord, Record};
+use snakepit_core::{json, xml, MarcError, OwnedRecord};
 
 mod format_atoms {
     rustler::atoms! { object, array, lines, items, collection, records }
@@ -420,35 +420,25 @@ where
     I: Iterator<Item = Result<OwnedRecord, MarcError>>,
 {
     let read = config.decode()?;
-    let mut builder = TermBuilder::new(env);
-    let mut items = Vec::new();
-    let mut skipped = 0u64;
+    let mut items = Items::new(env, read.mode);
     let mut index = 0u64;
     loop {
         let offset = position(&reader);
         let Some(next) = reader.next() else { break };
+        let origin = snakepit_core::Origin { index, offset };
         let item = match next {
-            Ok(record) => owned_item(&record, snakepit_core::Origin { index, offset }),
+            Ok(record) => owned_item(&record, origin),
             Err(e) => {
                 index = e.record_index;
                 ParsedItem::Error(e)
             }
         };
         index += 1;
-        match item {
-            ParsedItem::Owned { bytes, spans } => match Record::from_parts(&bytes, spans) {
-                Some(record) => items.push(builder.record(&record)),
-                None => skipped += 1,
-            },
-            ParsedItem::Error(e) => match read.mode {
-                Mode::Strict => return Ok((atoms::error(), error_term(env, &e)).encode(env)),
-                Mode::Permissive => items.push((atoms::error(), error_term(env, &e)).encode(env)),
-                Mode::Skip => skipped += 1,
-            },
-            ParsedItem::Record { .. } => unreachable!("owned_item gives owned records"),
+        if !items.parsed(&[], item, origin) {
+            break;
         }
     }
-    Ok((atoms::ok(), items, skipped).encode(env))
+    Ok(items.into_result())
 }
 
 /// Reads MARC-in-JSON (an array, one object, or JSON Lines) into records, with `parse/2`'s

@@ -3,6 +3,7 @@
 
 mod atoms;
 mod formats_nif;
+mod items;
 mod options;
 mod parse_nif;
 mod stream_nif;

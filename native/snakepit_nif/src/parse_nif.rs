@@ -1,12 +1,12 @@
 //! Whole-binary reading NIFs. All run on dirty CPU schedulers: they do real work.
 
-use crate::atoms;
+use crate::items::Items;
 use crate::options::{Read, ReadConfig};
-use crate::terms::{error_term, TermBuilder};
-use rustler::{Binary, Encoder, Env, NifResult, Term};
+use crate::terms::error_term;
+use rustler::{Binary, Env, NifResult, Term};
 use snakepit_core::chunker::to_unicode;
 use snakepit_core::read::for_each_item;
-use snakepit_core::{MarcError, Mode, Origin, ParseOptions, Record};
+use snakepit_core::{MarcError, Origin, ParseOptions, Record};
 
 /// Walks every frame of `input`: good records (converted to UTF-8 when asked) go to
 /// `on_record`, bad ones to `on_error`; either returns `false` to stop. Shared with the
@@ -77,40 +77,19 @@ pub(crate) fn parse_items<'a>(
     first_index: u64,
     read: &Read,
 ) -> Term<'a> {
-    let mut builder = TermBuilder::new(env);
-    let items = std::cell::RefCell::new(Vec::new());
-    let mut skipped = 0u64;
-    let mut failure = None;
+    let items = std::cell::RefCell::new(Items::new(env, read.mode));
     walk(
         input,
         base_offset,
         first_index,
         read,
         |record| {
-            items.borrow_mut().push(builder.record(record));
+            items.borrow_mut().record(record);
             true
         },
-        |e| match read.mode {
-            Mode::Strict => {
-                failure = Some(e);
-                false
-            }
-            Mode::Permissive => {
-                items
-                    .borrow_mut()
-                    .push((atoms::error(), error_term(env, &e)).encode(env));
-                true
-            }
-            Mode::Skip => {
-                skipped += 1;
-                true
-            }
-        },
+        |e| items.borrow_mut().error(e),
     );
-    match failure {
-        Some(e) => (atoms::error(), error_term(env, &e)).encode(env),
-        None => (atoms::ok(), items.into_inner(), skipped).encode(env),
-    }
+    items.into_inner().into_result()
 }
 
 /// `{records, errors}`: counts without building any record term.

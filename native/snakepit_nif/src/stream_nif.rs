@@ -7,12 +7,13 @@
 //!   (`stream_feed`) and takes batches as they complete; `:need_input` asks for more.
 
 use crate::atoms;
+use crate::items::Items;
 use crate::options::{BatchConfig, Read, ReadConfig};
-use crate::terms::{error_term, TermBuilder};
+use crate::terms::error_term;
 use rustler::{Atom, Binary, Encoder, Env, LocalPid, NifResult, OwnedEnv, ResourceArc, Term};
-use snakepit_core::chunker::{BatchLimits, Chunker, ParsedItem, RawBatch};
+use snakepit_core::chunker::{BatchLimits, Chunker, Frame, ParsedItem, RawBatch};
 use snakepit_core::pipeline::{Next, Pipeline, PipelineOptions, SourceFormat};
-use snakepit_core::{Mode, Record};
+use snakepit_core::{Mode, Origin};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
@@ -291,30 +292,26 @@ fn batch_term<'a>(
     raw: &RawBatch,
     items: Vec<ParsedItem>,
 ) -> Term<'a> {
-    let mut builder = TermBuilder::new(env);
-    let mut terms = Vec::with_capacity(items.len());
-    let mut skipped = 0u64;
-    for item in items {
-        match item {
-            ParsedItem::Record { start, end, spans } => {
-                match Record::from_parts(&raw.data[start..end], spans) {
-                    Some(record) => terms.push(builder.record(&record)),
-                    None => skipped += 1,
-                }
-            }
-            ParsedItem::Owned { bytes, spans } => match Record::from_parts(&bytes, spans) {
-                Some(record) => terms.push(builder.record(&record)),
-                None => skipped += 1,
-            },
-            ParsedItem::Error(e) => match resource.read.mode {
-                Mode::Skip => skipped += 1,
-                // Strict streams raise on the first error; the Elixir side does that.
-                Mode::Strict | Mode::Permissive => {
-                    terms.push((atoms::error(), error_term(env, &e)).encode(env))
-                }
-            },
-        }
+    // Strict streams raise on the first error on the Elixir side, after the records
+    // before it: here, errors stay in place as in permissive mode.
+    let mode = match resource.read.mode {
+        Mode::Skip => Mode::Skip,
+        Mode::Strict | Mode::Permissive => Mode::Permissive,
+    };
+    let mut terms = Items::new(env, mode);
+    for (i, item) in items.into_iter().enumerate() {
+        // JSON and XML batches carry records without ISO 2709 frames.
+        let start = match raw.frames.get(i) {
+            Some(Frame::Record { start, .. } | Frame::Skip { start, .. }) => *start,
+            None => 0,
+        };
+        let origin = Origin {
+            index: raw.first_index + i as u64,
+            offset: raw.base_offset + start as u64,
+        };
+        terms.parsed(&raw.data, item, origin);
     }
+    let (terms, skipped) = terms.into_parts();
     (stream_atoms::batch(), terms, skipped).encode(env)
 }
 

@@ -1,0 +1,97 @@
+//! Collects the items of one read (records, and errors per `:mode`) as terms. Every NIF
+//! that returns records goes through it, so the modes mean the same thing everywhere.
+
+use crate::atoms;
+use crate::terms::{error_term, TermBuilder};
+use rustler::{Encoder, Env, Term};
+use snakepit_core::chunker::ParsedItem;
+use snakepit_core::record::FieldSpan;
+use snakepit_core::{ErrorKind, MarcError, Mode, Origin, Record};
+
+pub(crate) struct Items<'a> {
+    env: Env<'a>,
+    builder: TermBuilder<'a>,
+    mode: Mode,
+    items: Vec<Term<'a>>,
+    skipped: u64,
+    failure: Option<MarcError>,
+}
+
+impl<'a> Items<'a> {
+    pub(crate) fn new(env: Env<'a>, mode: Mode) -> Self {
+        Items {
+            env,
+            builder: TermBuilder::new(env),
+            mode,
+            items: Vec::new(),
+            skipped: 0,
+            failure: None,
+        }
+    }
+
+    pub(crate) fn record(&mut self, record: &Record<'_>) {
+        self.items.push(self.builder.record(record));
+    }
+
+    /// A bad record: kept in place (permissive), counted (skip), or the end of the read
+    /// (strict). Returns whether reading goes on.
+    pub(crate) fn error(&mut self, error: MarcError) -> bool {
+        match self.mode {
+            Mode::Strict => {
+                self.failure = Some(error);
+                false
+            }
+            Mode::Permissive => {
+                let term = (atoms::error(), error_term(self.env, &error)).encode(self.env);
+                self.items.push(term);
+                true
+            }
+            Mode::Skip => {
+                self.skipped += 1;
+                true
+            }
+        }
+    }
+
+    /// A frame parsed off the scheduler; `data` holds the batch that `Record` items point
+    /// into, `origin` is the frame's place in the source. Returns whether reading goes on.
+    pub(crate) fn parsed(&mut self, data: &[u8], item: ParsedItem, origin: Origin) -> bool {
+        match item {
+            ParsedItem::Record { start, end, spans } => {
+                self.spans(&data[start..end], spans, origin)
+            }
+            ParsedItem::Owned { bytes, spans } => self.spans(&bytes, spans, origin),
+            ParsedItem::Error(e) => self.error(e),
+        }
+    }
+
+    fn spans(&mut self, bytes: &[u8], spans: Vec<FieldSpan>, origin: Origin) -> bool {
+        match Record::from_parts(bytes, spans) {
+            Some(record) => {
+                self.record(&record);
+                true
+            }
+            // Spans always come from parsing these very bytes; say so rather than lose it.
+            None => self.error(MarcError::bare(
+                ErrorKind::FieldOutOfBounds,
+                origin.index,
+                origin.offset,
+                "internal: field spans do not fit their record",
+            )),
+        }
+    }
+
+    /// `{:ok, items, skipped}`, or `{:error, %ParseError{}}` when strict mode stopped.
+    pub(crate) fn into_result(self) -> Term<'a> {
+        let env = self.env;
+        match self.failure {
+            Some(e) => (atoms::error(), error_term(env, &e)).encode(env),
+            None => (atoms::ok(), self.items, self.skipped).encode(env),
+        }
+    }
+
+    /// The items and the skipped count, for callers that frame the answer themselves.
+    pub(crate) fn into_parts(self) -> (Vec<Term<'a>>, u64) {
+        (self.items, self.skipped)
+    }
+}
