@@ -64,6 +64,7 @@
 
 use crate::error::{ErrorKind, MarcError, Result};
 use crate::record::{OwnedField, OwnedRecord, LEADER_LEN};
+use crate::sink::Sink;
 use crate::view::{FieldView, RecordView};
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use std::cell::Cell;
@@ -243,70 +244,57 @@ pub enum JsonLayout {
     Lines,
 }
 
-/// Buffered output above this many bytes is handed to the sink.
-const FLUSH_AT: usize = 64 * 1024;
-
 /// Streams records as JSON into any `io::Write`, buffering internally. Call
 /// [`JsonWriter::finish`] at the end: it closes the array (in `Array` layout) and flushes;
 /// dropping the writer without it loses buffered output.
 pub struct JsonWriter<W: Write> {
-    out: W,
-    buf: Vec<u8>,
+    sink: Sink<W>,
     layout: JsonLayout,
-    count: u64,
 }
 
 impl<W: Write> JsonWriter<W> {
     pub fn new(out: W, layout: JsonLayout) -> Self {
         JsonWriter {
-            out,
-            buf: Vec::with_capacity(FLUSH_AT + 8 * 1024),
+            sink: Sink::new(out),
             layout,
-            count: 0,
         }
     }
 
     /// Appends one record.
     pub fn write_record<R: RecordView + ?Sized>(&mut self, record: &R) -> io::Result<()> {
+        let first = self.sink.count() == 0;
+        let buf = &mut self.sink.buf;
         match self.layout {
             JsonLayout::Array => {
-                if self.count == 0 {
-                    write_array_start(&mut self.buf);
+                if first {
+                    write_array_start(buf);
                 } else {
-                    write_array_sep(&mut self.buf);
+                    write_array_sep(buf);
                 }
-                write_record(record, &mut self.buf);
+                write_record(record, buf);
             }
             JsonLayout::Lines => {
-                write_record(record, &mut self.buf);
-                self.buf.push(b'\n');
+                write_record(record, buf);
+                buf.push(b'\n');
             }
         }
-        self.count += 1;
-        if self.buf.len() >= FLUSH_AT {
-            self.out.write_all(&self.buf)?;
-            self.buf.clear();
-        }
-        Ok(())
+        self.sink.record_written()
     }
 
     /// Records written so far.
     pub fn count(&self) -> u64 {
-        self.count
+        self.sink.count()
     }
 
     /// Closes the document, flushes, and gives the sink back.
     pub fn finish(mut self) -> io::Result<W> {
         if self.layout == JsonLayout::Array {
-            if self.count == 0 {
-                write_array_start(&mut self.buf);
+            if self.sink.count() == 0 {
+                write_array_start(&mut self.sink.buf);
             }
-            write_array_end(&mut self.buf);
+            write_array_end(&mut self.sink.buf);
         }
-        self.out.write_all(&self.buf)?;
-        self.buf.clear();
-        self.out.flush()?;
-        Ok(self.out)
+        self.sink.finish()
     }
 }
 

@@ -15,6 +15,7 @@ pub mod pipeline;
 pub mod read;
 pub mod record;
 pub mod scan;
+mod sink;
 pub mod view;
 pub mod xml;
 

@@ -54,6 +54,7 @@
 
 use crate::error::{ErrorKind, MarcError, Result, EXCERPT_LEN};
 use crate::record::{OwnedField, OwnedRecord, LEADER_LEN};
+use crate::sink::Sink;
 use crate::view::{FieldView, RecordView};
 use quick_xml::events::{BytesRef, BytesStart, Event};
 use quick_xml::name::{Namespace, ResolveResult};
@@ -210,47 +211,35 @@ pub fn write_collection_end(out: &mut Vec<u8>) {
     out.extend_from_slice(b"</collection>\n");
 }
 
-const FLUSH_AT: usize = 64 * 1024;
-
 /// Streams a MARCXML collection into any `io::Write`, buffering internally. The header is
 /// written on creation (into the buffer); call [`XmlWriter::finish`] to close the
 /// collection and flush: dropping the writer without it loses buffered output.
 pub struct XmlWriter<W: Write> {
-    out: W,
-    buf: Vec<u8>,
-    count: u64,
+    sink: Sink<W>,
 }
 
 impl<W: Write> XmlWriter<W> {
     pub fn new(out: W) -> Self {
-        let mut buf = Vec::with_capacity(FLUSH_AT + 16 * 1024);
-        write_collection_start(&mut buf);
-        XmlWriter { out, buf, count: 0 }
+        let mut sink = Sink::new(out);
+        write_collection_start(&mut sink.buf);
+        XmlWriter { sink }
     }
 
     /// Appends one record.
     pub fn write_record<R: RecordView + ?Sized>(&mut self, record: &R) -> io::Result<()> {
-        write_record(record, &mut self.buf);
-        self.count += 1;
-        if self.buf.len() >= FLUSH_AT {
-            self.out.write_all(&self.buf)?;
-            self.buf.clear();
-        }
-        Ok(())
+        write_record(record, &mut self.sink.buf);
+        self.sink.record_written()
     }
 
     /// Records written so far.
     pub fn count(&self) -> u64 {
-        self.count
+        self.sink.count()
     }
 
     /// Writes `</collection>`, flushes, and gives the sink back.
     pub fn finish(mut self) -> io::Result<W> {
-        write_collection_end(&mut self.buf);
-        self.out.write_all(&self.buf)?;
-        self.buf.clear();
-        self.out.flush()?;
-        Ok(self.out)
+        write_collection_end(&mut self.sink.buf);
+        self.sink.finish()
     }
 }
 
