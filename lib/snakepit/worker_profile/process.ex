@@ -4,6 +4,8 @@ defmodule Snakepit.WorkerProfile.Process do
   # holds a normal scheduler. Arguments and results are copied between caller and worker,
   # except refc binaries (> 64 bytes), which are shared by reference.
   @moduledoc false
+
+  alias Snakepit.WorkerProfile.Reply
   @behaviour Snakepit.WorkerProfile
 
   use GenServer
@@ -64,17 +66,10 @@ defmodule Snakepit.WorkerProfile.Process do
       mref = :erlang.monitor(:process, pid, alias: :reply_demonitor)
       send(pid, {:"$snakepit_request", mref, request})
 
-      receive do
-        {^mref, reply} ->
-          reply
-
-        {:DOWN, ^mref, _, _, _reason} ->
-          {:error, :worker_crashed}
-      after
-        timeout ->
-          # The alias dies with the monitor, so the late reply is dropped, not queued here.
-          Process.demonitor(mref, [:flush])
-          {:error, :timeout}
+      # On a timeout the alias dies with the monitor, so a late reply is dropped by the VM.
+      case Reply.await(mref, timeout) do
+        {:ok, reply} -> reply
+        {:error, _} = error -> error
       end
     else
       :atomics.sub(counters, @load, 1)

@@ -9,6 +9,8 @@ defmodule Snakepit.WorkerProfile.Thread do
   # in the calling process while holding one of the worker's slots, so the pool's capacity
   # still bounds them.
   @moduledoc false
+
+  alias Snakepit.WorkerProfile.Reply
   @behaviour Snakepit.WorkerProfile
 
   use GenServer
@@ -76,20 +78,12 @@ defmodule Snakepit.WorkerProfile.Thread do
 
     case Native.thread_pool_submit(handle.resource, mref, native_command, native_args) do
       :ok ->
-        receive do
-          {^mref, reply} ->
-            Process.demonitor(mref, [:flush])
-            reply |> Commands.native_error(command) |> post.()
-
-          {:DOWN, ^mref, _, _, _} ->
-            {:error, :worker_crashed}
-        after
-          timeout ->
-            # Native threads send to pids, not aliases, so a reply that comes after this
-            # lands in the mailbox as a stray `{ref, _}` message; the slot is freed anyway
-            # when the job ends.
-            Process.demonitor(mref, [:flush])
-            {:error, :timeout}
+        # Native threads send to pids, not aliases, so a reply that comes after a timeout
+        # lands in the mailbox as a stray `{ref, _}` message; the slot is freed anyway when
+        # the job ends.
+        case Reply.await(mref, timeout) do
+          {:ok, reply} -> reply |> Commands.native_error(command) |> post.()
+          {:error, _} = error -> error
         end
 
       refused when refused in [:busy, :closed] ->
