@@ -4,19 +4,13 @@ defmodule Snakepit.Marc.FormatsTest do
   alias Snakepit.Marc
   alias Snakepit.Marc.{Field, ParseError, Record}
   alias Snakepit.Test.Corpus
+  import Snakepit.Test.OsResources, only: [tmp_path: 2]
 
   @bib "real/loc_bibliographic.mrc"
 
   defp parse!(rel, opts \\ []) do
     {:ok, records} = Marc.parse(Corpus.read!(rel), opts)
     records
-  end
-
-  defp tmp_path(context, ext) do
-    dir = Path.join(System.tmp_dir!(), "snakepit_formats_#{System.unique_integer([:positive])}")
-    File.mkdir_p!(dir)
-    on_exit(fn -> File.rm_rf!(dir) end)
-    Path.join(dir, "#{context}#{ext}")
   end
 
   defp tags(%Record{fields: fields}), do: Enum.map(fields, & &1.tag)
@@ -440,13 +434,7 @@ defmodule Snakepit.Marc.FormatsResourcesTest do
 
   alias Snakepit.Marc
   alias Snakepit.Test.Corpus
-
-  defp tmp_path(context, ext) do
-    dir = Path.join(System.tmp_dir!(), "snakepit_formats_#{System.unique_integer([:positive])}")
-    File.mkdir_p!(dir)
-    on_exit(fn -> File.rm_rf!(dir) end)
-    Path.join(dir, "#{context}#{ext}")
-  end
+  import Snakepit.Test.OsResources
 
   describe "bounded memory" do
     @tag timeout: 120_000
@@ -480,20 +468,6 @@ defmodule Snakepit.Marc.FormatsResourcesTest do
     end
   end
 
-  defp native_threads do
-    "/proc/self/task/*/comm"
-    |> Path.wildcard()
-    |> Enum.count(fn comm -> match?({:ok, "snakepit-" <> _}, File.read(comm)) end)
-  end
-
-  defp eventually(fun, tries \\ 100) do
-    cond do
-      fun.() -> true
-      tries == 0 -> false
-      true -> Process.sleep(20) && eventually(fun, tries - 1)
-    end
-  end
-
   setup_all do
     {:ok, records} = Marc.parse(Corpus.read!("synthetic/realistic_2000.mrc"))
     base = Path.join(System.tmp_dir!(), "snakepit_fmt_res_#{System.unique_integer([:positive])}")
@@ -506,7 +480,7 @@ defmodule Snakepit.Marc.FormatsResourcesTest do
   end
 
   setup do
-    assert eventually(fn -> native_threads() == 0 end)
+    assert settles?(fn -> native_threads() == 0 end)
     :ok
   end
 
@@ -540,6 +514,6 @@ defmodule Snakepit.Marc.FormatsResourcesTest do
     assert_receive :running, 2_000
     assert native_threads() == 1
     Process.exit(pid, :kill)
-    assert eventually(fn -> native_threads() == 0 end)
+    assert settles?(fn -> native_threads() == 0 end)
   end
 end

@@ -4,27 +4,7 @@ defmodule Snakepit.Marc.StreamResourcesTest do
 
   alias Snakepit.Marc
   alias Snakepit.Test.Corpus
-
-  defp native_threads do
-    "/proc/self/task/*/comm"
-    |> Path.wildcard()
-    |> Enum.count(fn comm ->
-      case File.read(comm) do
-        {:ok, "snakepit-" <> _} -> true
-        _ -> false
-      end
-    end)
-  end
-
-  defp open_fds, do: length(File.ls!("/proc/self/fd"))
-
-  defp eventually(fun, tries \\ 100) do
-    cond do
-      fun.() -> true
-      tries == 0 -> false
-      true -> Process.sleep(20) && eventually(fun, tries - 1)
-    end
-  end
+  import Snakepit.Test.OsResources
 
   # Over the 4 MiB below which a file is read whole without threads.
   setup_all do
@@ -37,7 +17,7 @@ defmodule Snakepit.Marc.StreamResourcesTest do
   end
 
   setup %{path: path} do
-    assert eventually(fn -> native_threads() == 0 end)
+    assert settles?(fn -> native_threads() == 0 end)
     %{path: path, fds: open_fds()}
   end
 
@@ -97,7 +77,7 @@ defmodule Snakepit.Marc.StreamResourcesTest do
     assert native_threads() > 0
     Process.exit(pid, :kill)
     # The resource's destructor runs when the dead process's heap is freed.
-    assert eventually(fn -> native_threads() == 0 end)
-    assert eventually(fn -> open_fds() == fds end)
+    assert settles?(fn -> native_threads() == 0 end)
+    assert settles?(fn -> open_fds() == fds end)
   end
 end

@@ -1,0 +1,32 @@
+defmodule Snakepit.Test.OsResources do
+  @moduledoc false
+  # What the VM holds at the OS level, for tests that check native threads and files are
+  # released. Only meaningful in `async: false` modules.
+
+  @doc "Threads of this VM whose name starts with `snakepit-` (readers, parsers)."
+  def native_threads do
+    "/proc/self/task/*/comm"
+    |> Path.wildcard()
+    |> Enum.count(fn comm -> match?({:ok, "snakepit-" <> _}, File.read(comm)) end)
+  end
+
+  @doc "Open file descriptors of this VM."
+  def open_fds, do: length(File.ls!("/proc/self/fd"))
+
+  @doc "Polls `fun` every 20 ms, up to `tries` times; whether it became true."
+  def settles?(fun, tries \\ 100) do
+    cond do
+      fun.() -> true
+      tries == 0 -> false
+      true -> Process.sleep(20) && settles?(fun, tries - 1)
+    end
+  end
+
+  @doc "A path in a fresh temporary directory removed when the test exits."
+  def tmp_path(context, ext) do
+    dir = Path.join(System.tmp_dir!(), "snakepit_test_#{System.unique_integer([:positive])}")
+    File.mkdir_p!(dir)
+    ExUnit.Callbacks.on_exit(fn -> File.rm_rf!(dir) end)
+    Path.join(dir, "#{context}#{ext}")
+  end
+end
