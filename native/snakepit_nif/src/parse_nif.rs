@@ -9,9 +9,9 @@ use snakepit_core::read::for_each_item;
 use snakepit_core::{MarcError, Origin, ParseOptions, Record};
 
 /// Walks every frame of `input`: good records (converted to UTF-8 when asked) go to
-/// `on_record`, bad ones to `on_error`; either returns `false` to stop. Shared with the
-/// thread profile's jobs (thread_pool.rs), so both profiles read records identically.
-pub(crate) fn walk(
+/// `on_record`, bad ones to `on_error`; either returns `false` to stop. The thread profile
+/// reaches it through `parse_items` and `error_terms`, so both profiles read identically.
+fn walk(
     input: &[u8],
     base_offset: u64,
     first_index: u64,
@@ -122,19 +122,25 @@ fn validate_binary<'a>(
     config: ReadConfig,
 ) -> NifResult<Vec<Term<'a>>> {
     let read = config.decode()?;
+    Ok(error_terms(env, input.as_slice(), &read))
+}
+
+/// The errors of every frame of `input` as terms: `validate_binary`, and the `:thread`
+/// profile's `validate`.
+pub(crate) fn error_terms<'a>(env: Env<'a>, input: &[u8], read: &Read) -> Vec<Term<'a>> {
     let mut errors = Vec::new();
     walk(
-        input.as_slice(),
+        input,
         0,
         0,
-        &read,
+        read,
         |_| true,
         |e| {
             errors.push(error_term(env, &e));
             true
         },
     );
-    Ok(errors)
+    errors
 }
 
 /// Record boundaries: `[{offset, length}]` of each framed chunk, good or bad.

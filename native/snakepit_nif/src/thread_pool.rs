@@ -7,7 +7,6 @@
 //! is why no reply is ever sent from a NIF call. A panicking job becomes an error reply.
 
 use crate::options::{Read, ReadConfig};
-use crate::parse_nif::walk;
 use rustler::env::SavedTerm;
 use rustler::{Atom, Binary, Encoder, Env, LocalPid, OwnedEnv, ResourceArc, Term};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -412,18 +411,7 @@ fn run_command<'a>(env: Env<'a>, command: Command, args: Term<'a>) -> Term<'a> {
         Command::Validate => match args.decode::<(Binary, ReadConfig)>() {
             Ok((input, config)) => match config.decode() {
                 Ok(read) => {
-                    let mut errors = Vec::new();
-                    walk(
-                        input.as_slice(),
-                        0,
-                        0,
-                        &read,
-                        |_| true,
-                        |e| {
-                            errors.push(crate::terms::error_term(env, &e));
-                            true
-                        },
-                    );
+                    let errors = crate::parse_nif::error_terms(env, input.as_slice(), &read);
                     (atoms::ok(), errors).encode(env)
                 }
                 Err(_) => invalid(env, command),
