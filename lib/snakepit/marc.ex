@@ -28,11 +28,14 @@ defmodule Snakepit.Marc do
       {2, %{skipped: 7}}
   """
 
-  alias Snakepit.Marc.{Encoder, Options, ParseError, Record}
+  alias Snakepit.Marc.{Encoder, LazyRecord, Options, ParseError, Record}
   alias Snakepit.Native
 
-  @typedoc "A record, or in `:permissive` mode the error standing in for a bad one."
-  @type item :: Record.t() | {:error, ParseError.t()}
+  @typedoc """
+  A record (a `Snakepit.Marc.LazyRecord` with `records: :lazy`), or in `:permissive` mode
+  the error standing in for a bad one.
+  """
+  @type item :: Record.t() | LazyRecord.t() | {:error, ParseError.t()}
 
   @doc """
   Parses every record in `binary`.
@@ -190,9 +193,11 @@ defmodule Snakepit.Marc do
       iex> bytes |> Snakepit.Marc.parse!() |> Snakepit.Marc.encode() |> IO.iodata_to_binary() == bytes
       true
   """
-  @spec encode(Record.t() | [Record.t()]) :: iodata
+  @spec encode(record | [record]) :: iodata when record: Record.t() | LazyRecord.t()
   def encode(%Record{} = record), do: Encoder.encode(record)
-  def encode(records) when is_list(records), do: Enum.map(records, &Encoder.encode/1)
+  # A lazy record's bytes are a checked record already: they are its encoding.
+  def encode(%LazyRecord{bytes: bytes}) when is_binary(bytes), do: bytes
+  def encode(records) when is_list(records), do: Enum.map(records, &encode/1)
 
   @doc """
   Counts records without building them: `%{records: good, errors: bad}`.

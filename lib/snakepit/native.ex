@@ -17,6 +17,8 @@ defmodule Snakepit.Native do
   def count_binary(_binary, _validate_utf8), do: :erlang.nif_error(:nif_not_loaded)
   def validate_binary(_binary, _config), do: :erlang.nif_error(:nif_not_loaded)
   def scan_binary(_binary), do: :erlang.nif_error(:nif_not_loaded)
+  def lazy(_op, _bytes, _tags), do: :erlang.nif_error(:nif_not_loaded)
+  def lazy_dirty(_op, _bytes, _tags), do: :erlang.nif_error(:nif_not_loaded)
 
   def stream_open_file(_path, _config, _batch, _threads, _capacity, _raw),
     do: :erlang.nif_error(:nif_not_loaded)

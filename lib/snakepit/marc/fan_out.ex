@@ -23,7 +23,17 @@ defmodule Snakepit.Marc.FanOut do
     timeout = Keyword.get(fan_opts, :timeout, :infinity)
     pool = Keyword.get(fan_opts, :pool)
     validate!(workers, ordered, timeout)
-    parse_opts = Keyword.take(read_opts, [:mode, :validate_utf8])
+
+    parse_opts =
+      Keyword.take(read_opts, [
+        :mode,
+        :validate_utf8,
+        :to_unicode,
+        :normalize,
+        :marc8_errors,
+        :records
+      ])
+
     # Checked here, before any process starts, so bad options fail in the caller.
     Snakepit.Marc.Options.validate!(parse_opts, :read)
     batches = Marc.batches(source, Keyword.drop(read_opts, [:report]))

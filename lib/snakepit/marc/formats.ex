@@ -3,7 +3,7 @@ defmodule Snakepit.Marc.Formats do
   # iodata chunks, each chunk written by one NIF call over a batch of records) and readers.
   @moduledoc false
 
-  alias Snakepit.Marc.{Options, ParseError, Record}
+  alias Snakepit.Marc.{LazyRecord, Options, ParseError, Record}
   alias Snakepit.Native
 
   @write_batch 200
@@ -13,9 +13,14 @@ defmodule Snakepit.Marc.Formats do
 
     {list, layout} =
       case records do
-        %Record{} = record -> {[record], if(opts[:lines], do: :lines, else: :object)}
-        list when is_list(list) -> {list, if(opts[:lines], do: :lines, else: :array)}
-        other -> bad_records!(other)
+        %struct{} = record when struct in [Record, LazyRecord] ->
+          {[record], if(opts[:lines], do: :lines, else: :object)}
+
+        list when is_list(list) ->
+          {list, if(opts[:lines], do: :lines, else: :array)}
+
+        other ->
+          bad_records!(other)
       end
 
     write!(Native.records_to_json(list, layout, true, 0))
@@ -26,7 +31,7 @@ defmodule Snakepit.Marc.Formats do
 
     list =
       case records do
-        %Record{} = record -> [record]
+        %struct{} = record when struct in [Record, LazyRecord] -> [record]
         list when is_list(list) -> list
         other -> bad_records!(other)
       end

@@ -34,6 +34,14 @@ defmodule Snakepit.Marc.Options do
         "A bad MARC-8 escape or unknown code point: `:error` makes the record bad (and `:mode` " <>
           "decides), `:replace` writes U+FFFD (pymarc's `utf8_handling=\"replace\"`), `:drop` leaves it out."
     ],
+    records: [
+      type: {:in, [:struct, :lazy]},
+      default: :struct,
+      doc:
+        "What each good record is. `:struct`: a `Snakepit.Marc.Record` with every field built. " <>
+          "`:lazy`: a `Snakepit.Marc.LazyRecord` holding only the record's bytes, with fields built " <>
+          "when asked for; several times faster to read when you need a few fields, or none."
+    ],
     report: [
       type: :boolean,
       default: false,
@@ -41,7 +49,14 @@ defmodule Snakepit.Marc.Options do
     ]
   ]
 
-  @stream Keyword.take(@read, [:mode, :validate_utf8, :to_unicode, :normalize, :marc8_errors]) ++
+  @stream Keyword.take(@read, [
+            :mode,
+            :validate_utf8,
+            :to_unicode,
+            :normalize,
+            :marc8_errors,
+            :records
+          ]) ++
             [
               batch_size: [
                 type: {:int_range, 1, 200},

@@ -24,7 +24,7 @@ defmodule Snakepit.Marc.Stream do
 
     parse_opts =
       opts
-      |> Keyword.take([:validate_utf8, :to_unicode, :normalize, :marc8_errors])
+      |> Keyword.take([:validate_utf8, :to_unicode, :normalize, :marc8_errors, :records])
       |> Keyword.put(:mode, worker_mode)
 
     timeout = Keyword.get(opts, :timeout, :infinity)

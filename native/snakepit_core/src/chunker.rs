@@ -61,6 +61,15 @@ impl Chunker {
         Self::default()
     }
 
+    /// A chunker over the whole input, already finished: takes `bytes` without copying.
+    pub fn from_complete(bytes: Vec<u8>) -> Self {
+        Chunker {
+            buf: bytes,
+            eof: true,
+            ..Self::default()
+        }
+    }
+
     /// Bytes not yet framed (the carry-over between chunks).
     pub fn pending_bytes(&self) -> usize {
         self.buf.len() - self.pos

@@ -7,6 +7,7 @@ rustler::atoms! {
     skip,
     eof,
     leader,
+    bytes,
     fields,
     tag,
     value,
@@ -21,4 +22,8 @@ rustler::atoms! {
     __struct__,
     __exception__,
     true_ = "true",
+    record_module = "Elixir.Snakepit.Marc.Record",
+    field_module = "Elixir.Snakepit.Marc.Field",
+    lazy_module = "Elixir.Snakepit.Marc.LazyRecord",
+    parse_error_module = "Elixir.Snakepit.Marc.ParseError",
 }

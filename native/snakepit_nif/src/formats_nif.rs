@@ -114,6 +114,8 @@ struct Keys {
     struct_: Atom,
     record_module: Atom,
     field_module: Atom,
+    lazy_module: Atom,
+    bytes: Atom,
     leader: Atom,
     fields: Atom,
     tag: Atom,
@@ -125,11 +127,13 @@ struct Keys {
 }
 
 impl Keys {
-    fn new(env: Env<'_>) -> Keys {
+    fn new() -> Keys {
         Keys {
             struct_: atoms::__struct__(),
-            record_module: Atom::from_str(env, "Elixir.Snakepit.Marc.Record").expect("atom"),
-            field_module: Atom::from_str(env, "Elixir.Snakepit.Marc.Field").expect("atom"),
+            record_module: atoms::record_module(),
+            field_module: atoms::field_module(),
+            lazy_module: atoms::lazy_module(),
+            bytes: atoms::bytes(),
             leader: atoms::leader(),
             fields: atoms::fields(),
             tag: atoms::tag(),
@@ -180,6 +184,9 @@ fn one_byte(term: Term<'_>, keys: &Keys) -> Option<u8> {
 fn decode_record<'a>(term: Term<'a>, keys: &Keys, out: &mut TermRecord<'a>) -> Result<(), String> {
     out.fields.clear();
     out.subfields.clear();
+    if is_struct(term, keys, keys.lazy_module) {
+        return decode_lazy_record(term, keys, out);
+    }
     if !is_struct(term, keys, keys.record_module) {
         return Err(format!(
             "expected a %Snakepit.Marc.Record{{}}, got: {}",
@@ -201,6 +208,44 @@ fn decode_record<'a>(term: Term<'a>, keys: &Keys, out: &mut TermRecord<'a>) -> R
         .ok_or_else(|| "fields must be a list of %Snakepit.Marc.Field{}".to_string())?;
     for (i, field) in fields.enumerate() {
         decode_field(field, keys, out).map_err(|e| format!("field {i}: {e}"))?;
+    }
+    Ok(())
+}
+
+/// A `%Snakepit.Marc.LazyRecord{}`: its bytes are parsed here, with no field terms built.
+fn decode_lazy_record<'a>(
+    term: Term<'a>,
+    keys: &Keys,
+    out: &mut TermRecord<'a>,
+) -> Result<(), String> {
+    let bytes = get(term, keys.bytes)
+        .and_then(|t| t.decode::<Binary<'a>>().ok())
+        .ok_or_else(|| format!("a LazyRecord's bytes must be a binary, got: {}", show(term)))?;
+    let opts = snakepit_core::ParseOptions {
+        validate_utf8: false,
+    };
+    let record = snakepit_core::parse_record(bytes.as_slice(), Default::default(), opts)
+        .map_err(|e| format!("a LazyRecord's bytes are not a record: {e}"))?;
+    out.leader = record.leader();
+    for field in record.fields() {
+        if field.is_control() {
+            out.fields.push(TermField::Control {
+                tag: field.tag,
+                value: field.data,
+            });
+            continue;
+        }
+        let (ind1, ind2) = field.indicators();
+        let start = out.subfields.len();
+        out.subfields
+            .extend(field.subfields().map(|sf| (sf.code, sf.value)));
+        out.fields.push(TermField::Data {
+            tag: field.tag,
+            ind1,
+            ind2,
+            start,
+            end: out.subfields.len(),
+        });
     }
     Ok(())
 }
@@ -285,12 +330,12 @@ fn decode_field<'a>(field: Term<'a>, keys: &Keys, out: &mut TermRecord<'a>) -> R
 /// `base` is the index of the first record in the caller's whole sequence (streams write
 /// batch by batch), for error messages.
 fn each_record<'a>(
-    env: Env<'a>,
+    _env: Env<'a>,
     records: Term<'a>,
     base: u64,
     mut write: impl FnMut(usize, &TermRecord<'a>),
 ) -> Result<(), String> {
-    let keys = Keys::new(env);
+    let keys = Keys::new();
     let list = records
         .into_list_iterator()
         .map_err(|_| "expected a list of %Snakepit.Marc.Record{}".to_string())?;
@@ -420,7 +465,7 @@ where
     I: Iterator<Item = Result<OwnedRecord, MarcError>>,
 {
     let read = config.decode()?;
-    let mut items = Items::new(env, read.mode);
+    let mut items = Items::new(env, read.mode, read.shape);
     let mut index = 0u64;
     loop {
         let offset = position(&reader);

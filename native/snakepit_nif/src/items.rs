@@ -2,6 +2,7 @@
 //! that returns records goes through it, so the modes mean the same thing everywhere.
 
 use crate::atoms;
+use crate::options::Shape;
 use crate::terms::{error_term, TermBuilder};
 use rustler::{Encoder, Env, Term};
 use snakepit_core::chunker::ParsedItem;
@@ -12,17 +13,19 @@ pub(crate) struct Items<'a> {
     env: Env<'a>,
     builder: TermBuilder<'a>,
     mode: Mode,
+    shape: Shape,
     items: Vec<Term<'a>>,
     skipped: u64,
     failure: Option<MarcError>,
 }
 
 impl<'a> Items<'a> {
-    pub(crate) fn new(env: Env<'a>, mode: Mode) -> Self {
+    pub(crate) fn new(env: Env<'a>, mode: Mode, shape: Shape) -> Self {
         Items {
             env,
             builder: TermBuilder::new(env),
             mode,
+            shape,
             items: Vec::new(),
             skipped: 0,
             failure: None,
@@ -30,7 +33,11 @@ impl<'a> Items<'a> {
     }
 
     pub(crate) fn record(&mut self, record: &Record<'_>) {
-        self.items.push(self.builder.record(record));
+        let term = match self.shape {
+            Shape::Struct => self.builder.record(record),
+            Shape::Lazy => self.builder.lazy_record(record),
+        };
+        self.items.push(term);
     }
 
     /// A bad record: kept in place (permissive), counted (skip), or the end of the read

@@ -7,7 +7,16 @@ use snakepit_core::chunker::BatchLimits;
 use snakepit_core::{Marc8ErrorMode, Marc8Options, Mode, Normalization, ParseOptions};
 
 mod option_atoms {
-    rustler::atoms! { nfc, nfd, replace, drop }
+    rustler::atoms! { nfc, nfd, replace, drop, lazy }
+}
+
+/// What a read hands back for each good record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Shape {
+    /// `%Snakepit.Marc.Record{}` with every field built.
+    Struct,
+    /// `%Snakepit.Marc.LazyRecord{}`: the record's bytes only; fields are built on access.
+    Lazy,
 }
 
 #[derive(NifMap)]
@@ -17,6 +26,7 @@ pub(crate) struct ReadConfig {
     to_unicode: bool,
     normalize: Atom,
     marc8_errors: Atom,
+    records: Atom,
 }
 
 /// Batch limits for streams, from the same map.
@@ -39,6 +49,7 @@ impl BatchConfig {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Read {
     pub mode: Mode,
+    pub shape: Shape,
     pub parse: ParseOptions,
     pub marc8: Option<Marc8Options>,
 }
@@ -68,8 +79,14 @@ impl ReadConfig {
         } else {
             Marc8ErrorMode::Strict
         };
+        let shape = if self.records == option_atoms::lazy() {
+            Shape::Lazy
+        } else {
+            Shape::Struct
+        };
         Ok(Read {
             mode,
+            shape,
             parse: ParseOptions {
                 validate_utf8: self.validate_utf8,
             },

@@ -77,7 +77,7 @@ pub(crate) fn parse_items<'a>(
     first_index: u64,
     read: &Read,
 ) -> Term<'a> {
-    let items = std::cell::RefCell::new(Items::new(env, read.mode));
+    let items = std::cell::RefCell::new(Items::new(env, read.mode, read.shape));
     walk(
         input,
         base_offset,

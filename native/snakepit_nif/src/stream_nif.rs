@@ -106,10 +106,7 @@ fn stream_open_file<'a>(
         if let Err(e) = std::io::Read::read_to_end(&mut &file, &mut bytes) {
             return Ok((atoms::error(), (io_reason(&e), e.to_string())).encode(env));
         }
-        let mut chunker = Chunker::new();
-        chunker.feed(&bytes);
-        chunker.finish();
-        let source = Mutex::new(Source::Push(chunker));
+        let source = Mutex::new(Source::Push(Chunker::from_complete(bytes)));
         let resource = StreamResource {
             source,
             limits,
@@ -298,7 +295,7 @@ fn batch_term<'a>(
         Mode::Skip => Mode::Skip,
         Mode::Strict | Mode::Permissive => Mode::Permissive,
     };
-    let mut terms = Items::new(env, mode);
+    let mut terms = Items::new(env, mode, resource.read.shape);
     for (i, item) in items.into_iter().enumerate() {
         // JSON and XML batches carry records without ISO 2709 frames.
         let start = match raw.frames.get(i) {

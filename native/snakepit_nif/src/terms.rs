@@ -10,24 +10,24 @@ use snakepit_core::{MarcError, Record};
 
 pub(crate) struct TermBuilder<'a> {
     env: Env<'a>,
+    /// One-byte binaries by byte.
     bytes: [Option<ERL_NIF_TERM>; 256],
-    numeric_tags: Vec<Option<ERL_NIF_TERM>>,
+    /// Numeric tags by number modulo the size, as `(number, term)`. Small, so that a builder
+    /// for one record (lazy field access) costs next to nothing to make.
+    tags: [Option<(u16, ERL_NIF_TERM)>; TAG_CACHE],
     record_keys: [ERL_NIF_TERM; 3],
     field_keys: [ERL_NIF_TERM; 6],
     record_module: ERL_NIF_TERM,
     field_module: ERL_NIF_TERM,
+    lazy_keys: [ERL_NIF_TERM; 2],
+    lazy_module: ERL_NIF_TERM,
     nil: ERL_NIF_TERM,
     empty_list: ERL_NIF_TERM,
     field_scratch: Vec<ERL_NIF_TERM>,
     subfield_scratch: Vec<ERL_NIF_TERM>,
 }
 
-fn atom_term(env: Env<'_>, name: &str) -> ERL_NIF_TERM {
-    rustler::Atom::from_str(env, name)
-        .expect("atom")
-        .encode(env)
-        .as_c_arg()
-}
+const TAG_CACHE: usize = 128;
 
 impl<'a> TermBuilder<'a> {
     pub(crate) fn new(env: Env<'a>) -> Self {
@@ -35,7 +35,7 @@ impl<'a> TermBuilder<'a> {
         TermBuilder {
             env,
             bytes: [None; 256],
-            numeric_tags: vec![None; 1000],
+            tags: [None; TAG_CACHE],
             record_keys: [
                 key(atoms::__struct__()),
                 key(atoms::fields()),
@@ -49,8 +49,10 @@ impl<'a> TermBuilder<'a> {
                 key(atoms::tag()),
                 key(atoms::value()),
             ],
-            record_module: atom_term(env, "Elixir.Snakepit.Marc.Record"),
-            field_module: atom_term(env, "Elixir.Snakepit.Marc.Field"),
+            record_module: key(atoms::record_module()),
+            lazy_keys: [key(atoms::__struct__()), key(atoms::bytes())],
+            lazy_module: key(atoms::lazy_module()),
+            field_module: key(atoms::field_module()),
             nil: key(atoms::nil()),
             empty_list: unsafe {
                 sys::enif_make_list_from_array(env.as_c_arg(), std::ptr::null(), 0)
@@ -83,14 +85,16 @@ impl<'a> TermBuilder<'a> {
 
     fn tag(&mut self, tag: [u8; 3]) -> ERL_NIF_TERM {
         if tag.iter().all(u8::is_ascii_digit) {
-            let i = (tag[0] - b'0') as usize * 100
-                + (tag[1] - b'0') as usize * 10
-                + (tag[2] - b'0') as usize;
-            if let Some(t) = self.numeric_tags[i] {
-                return t;
+            let number =
+                (tag[0] - b'0') as u16 * 100 + (tag[1] - b'0') as u16 * 10 + (tag[2] - b'0') as u16;
+            let slot = number as usize % TAG_CACHE;
+            if let Some((cached, t)) = self.tags[slot] {
+                if cached == number {
+                    return t;
+                }
             }
             let t = self.new_binary(&tag);
-            self.numeric_tags[i] = Some(t);
+            self.tags[slot] = Some((number, t));
             return t;
         }
         self.new_binary(&tag)
@@ -117,13 +121,55 @@ impl<'a> TermBuilder<'a> {
         out
     }
 
+    /// A new binary holding a copy of `bytes`.
+    fn owned_binary(&self, bytes: &[u8]) -> rustler::Binary<'a> {
+        let mut owned = OwnedBinary::new(bytes.len());
+        owned.as_mut_slice().copy_from_slice(bytes);
+        owned.release(self.env)
+    }
+
     /// `%Snakepit.Marc.Record{}` for a parsed record: one new binary holding the record's
     /// bytes, the leader and every value as sub-binaries of it.
     pub(crate) fn record(&mut self, record: &Record<'_>) -> Term<'a> {
+        let binary = self.owned_binary(record.bytes());
+        self.record_in(binary, record)
+    }
+
+    /// `%Snakepit.Marc.Record{}` whose values are sub-binaries of `binary`, which must hold
+    /// exactly `record.bytes()`.
+    pub(crate) fn record_in(
+        &mut self,
+        binary: rustler::Binary<'a>,
+        record: &Record<'_>,
+    ) -> Term<'a> {
+        let fields = self.fields_in(binary, record, |_| true);
+        let leader = unsafe { binary.make_subbinary_unchecked(0, 24) };
+        let values = [
+            self.record_module,
+            fields,
+            leader.to_term(self.env).as_c_arg(),
+        ];
+        let term = self.map(&self.record_keys, &values);
+        unsafe { Term::new(self.env, term) }
+    }
+
+    /// `%Snakepit.Marc.LazyRecord{}`: a copy of the record's bytes and nothing else.
+    pub(crate) fn lazy_record(&mut self, record: &Record<'_>) -> Term<'a> {
+        let binary = self.owned_binary(record.bytes());
+        let values = [self.lazy_module, binary.to_term(self.env).as_c_arg()];
+        let term = self.map(&self.lazy_keys, &values);
+        unsafe { Term::new(self.env, term) }
+    }
+
+    /// The list of `%Snakepit.Marc.Field{}` whose tag `keep` accepts, in record order, with
+    /// values as sub-binaries of `binary` (which holds exactly `record.bytes()`).
+    pub(crate) fn fields_in(
+        &mut self,
+        binary: rustler::Binary<'a>,
+        record: &Record<'_>,
+        keep: impl Fn(&[u8; 3]) -> bool,
+    ) -> ERL_NIF_TERM {
         let bytes = record.bytes();
-        let mut owned = OwnedBinary::new(bytes.len());
-        owned.as_mut_slice().copy_from_slice(bytes);
-        let binary = owned.release(self.env);
         let env = self.env;
         // Spans come from the parser and lie inside the record, which is what `binary` holds.
         let sub = |offset: usize, len: usize| {
@@ -135,7 +181,7 @@ impl<'a> TermBuilder<'a> {
         let mut fields = std::mem::take(&mut self.field_scratch);
         let mut subfields = std::mem::take(&mut self.subfield_scratch);
         fields.clear();
-        for span in record.spans() {
+        for span in record.spans().iter().filter(|s| keep(&s.tag)) {
             let (start, end) = (span.start as usize, span.end as usize);
             let tag = self.tag(span.tag);
             let field = if snakepit_core::record::is_control_tag(&span.tag) {
@@ -176,11 +222,55 @@ impl<'a> TermBuilder<'a> {
             };
             fields.push(field);
         }
-        let values = [self.record_module, self.list(&fields), sub(0, 24)];
-        let term = self.map(&self.record_keys, &values);
+        let list = self.list(&fields);
         self.field_scratch = fields;
         self.subfield_scratch = subfields;
-        unsafe { Term::new(self.env, term) }
+        list
+    }
+
+    /// Each kept field's text, as `Snakepit.Marc.Field.value/1` gives it: a control field's
+    /// value or a lone subfield's value as a sub-binary of `binary`; several subfield values
+    /// joined by a space into a new binary; `""` for a data field with no subfields.
+    pub(crate) fn values_in(
+        &mut self,
+        binary: rustler::Binary<'a>,
+        record: &Record<'_>,
+        keep: impl Fn(&[u8; 3]) -> bool,
+    ) -> Term<'a> {
+        let env = self.env;
+        let sub = |offset: usize, len: usize| {
+            unsafe { binary.make_subbinary_unchecked(offset, len) }
+                .to_term(env)
+                .as_c_arg()
+        };
+        let mut values = std::mem::take(&mut self.field_scratch);
+        values.clear();
+        let mut joined = Vec::new();
+        for field in record.fields().filter(|f| keep(&f.tag)) {
+            let start = field.data.as_ptr() as usize - record.bytes().as_ptr() as usize;
+            if field.is_control() {
+                values.push(sub(start, field.data.len()));
+                continue;
+            }
+            let mut parts = field.subfields();
+            let value = match (parts.next(), parts.next()) {
+                (None, _) => self.new_binary(b""),
+                (Some(only), None) => sub(start + only.value_offset, only.value.len()),
+                (Some(first), Some(second)) => {
+                    joined.clear();
+                    joined.extend_from_slice(first.value);
+                    for part in std::iter::once(second).chain(parts) {
+                        joined.push(b' ');
+                        joined.extend_from_slice(part.value);
+                    }
+                    self.new_binary(&joined)
+                }
+            };
+            values.push(value);
+        }
+        let list = self.list(&values);
+        self.field_scratch = values;
+        unsafe { Term::new(self.env, list) }
     }
 }
 
@@ -200,9 +290,7 @@ pub(crate) fn error_term<'a>(env: Env<'a>, error: &MarcError) -> Term<'a> {
         atoms::detail().encode(env),
     ];
     let values = [
-        rustler::Atom::from_str(env, "Elixir.Snakepit.Marc.ParseError")
-            .expect("atom")
-            .encode(env),
+        atoms::parse_error_module().encode(env),
         true.encode(env),
         kind.encode(env),
         error.record_index.encode(env),

@@ -1,0 +1,186 @@
+defmodule Snakepit.Marc.LazyRecord do
+  @moduledoc """
+  A MARC record read with `records: :lazy`: its ISO 2709 `bytes` and nothing else. Fields
+  are built only when you ask for them, so reading is several times faster when you need a
+  few fields of each record, or none (counting, filtering, copying records through).
+
+      iex> [lazy | _] = Snakepit.Marc.parse!(File.read!("../shared/corpus/formats/pymarc_test.dat"), records: :lazy)
+      iex> Snakepit.Marc.LazyRecord.title(lazy)
+      "ActivePerl with ASP and ADO"
+      iex> lazy["245"]["c"]
+      "Tobias Martinsson."
+      iex> Snakepit.Marc.LazyRecord.tags(lazy) |> Enum.take(3)
+      ["001", "003", "005"]
+
+  The bytes were checked when the record was read (structure, UTF-8, MARC-8 conversion as
+  the read options said), so every accessor here gives exactly what the same record read as
+  a `Snakepit.Marc.Record` holds: `to_record/1` builds that record. Values are sub-binaries
+  of `bytes`, as in a `Record`.
+
+  Each call parses the record's structure again (well under a microsecond for a typical
+  record) and builds only the fields it returns. If you read most fields of a record, or the
+  same record many times, `to_record/1` once is cheaper.
+
+  `Snakepit.Marc.encode/1` returns the bytes as they are, and `to_json/2`, `to_xml/2` and
+  their stream forms write lazy records without building any field in Elixir.
+
+  `Access` works as on `Snakepit.Marc.Record`: `lazy["245"]` is the first 245 field. An
+  update through `Access` (`put_in/3`, `pop_in/2`) returns a `Snakepit.Marc.Record`.
+  """
+
+  @behaviour Access
+
+  alias Snakepit.Marc.{Field, ParseError, Record}
+  alias Snakepit.Native
+
+  @enforce_keys [:bytes]
+  defstruct [:bytes]
+
+  @type t :: %__MODULE__{bytes: binary}
+  @type tag :: binary
+
+  # Records up to this size are parsed on the caller's scheduler (tens of microseconds at
+  # most); larger ones on a dirty scheduler.
+  @inline_bytes 100_000
+
+  @doc "The 24-byte leader."
+  @spec leader(t) :: binary
+  def leader(%__MODULE__{bytes: <<leader::binary-size(24), _::binary>>}), do: leader
+
+  @doc """
+  The tag of every field, in record order, read from the directory without building a field.
+  """
+  @spec tags(t) :: [tag]
+  def tags(%__MODULE__{bytes: <<_leader::binary-size(24), directory::binary>>}),
+    do: directory_tags(directory, [])
+
+  defp directory_tags(<<tag::binary-size(3), _::binary-size(9), rest::binary>>, acc)
+       when binary_part(tag, 0, 1) != <<0x1E>>,
+       do: directory_tags(rest, [tag | acc])
+
+  defp directory_tags(_end_of_directory, acc), do: Enum.reverse(acc)
+
+  @doc "Every field, in record order."
+  @spec fields(t) :: [Field.t()]
+  def fields(lazy), do: native(:fields, lazy, nil)
+
+  @doc "Every field with the tag (or any of the tags), in record order."
+  @spec fields(t, tag | [tag]) :: [Field.t()]
+  def fields(lazy, tags), do: native(:fields, lazy, tag_list!(tags))
+
+  @doc "The first field with `tag`, or `nil`."
+  @spec field(t, tag) :: Field.t() | nil
+  def field(lazy, tag) do
+    case fields(lazy, tag) do
+      [first | _] -> first
+      [] -> nil
+    end
+  end
+
+  @doc """
+  Each field's text as `Snakepit.Marc.Field.value/1` gives it (a control field's value, a
+  data field's subfield values joined by a space), in record order, built in one native call.
+
+      iex> [lazy] = Snakepit.Marc.parse!(File.read!("../shared/corpus/formats/pymarc_one.dat"), records: :lazy)
+      iex> Snakepit.Marc.LazyRecord.values(lazy, "650")
+      ["Web sites Design.", "Perl (Computer program language)"]
+  """
+  @spec values(t) :: [binary]
+  def values(lazy), do: native(:values, lazy, nil)
+
+  @doc "The texts of the fields with the tag (or any of the tags), in record order."
+  @spec values(t, tag | [tag]) :: [binary]
+  def values(lazy, tags), do: native(:values, lazy, tag_list!(tags))
+
+  @doc "The whole record as a `Snakepit.Marc.Record`, its values sub-binaries of `bytes`."
+  @spec to_record(t) :: Record.t()
+  def to_record(lazy), do: native(:record, lazy, nil)
+
+  @doc "As `Snakepit.Marc.Record.title/1`."
+  @spec title(t) :: binary | nil
+  def title(lazy), do: lazy |> partial(["245"]) |> Record.title()
+
+  @doc "As `Snakepit.Marc.Record.author/1`."
+  @spec author(t) :: binary | nil
+  def author(lazy), do: lazy |> partial(["100", "110", "111"]) |> Record.author()
+
+  @doc "As `Snakepit.Marc.Record.isbn/1`."
+  @spec isbn(t) :: binary | nil
+  def isbn(lazy), do: lazy |> partial(["020"]) |> Record.isbn()
+
+  @doc "As `Snakepit.Marc.Record.issn/1`."
+  @spec issn(t) :: binary | nil
+  def issn(lazy), do: lazy |> partial(["022"]) |> Record.issn()
+
+  @doc "As `Snakepit.Marc.Record.subjects/1`."
+  @spec subjects(t) :: [Field.t()]
+  def subjects(lazy) do
+    case lazy |> tags() |> Enum.filter(&(&1 >= "600" and &1 <= "699")) |> Enum.uniq() do
+      [] -> []
+      subject_tags -> fields(lazy, subject_tags)
+    end
+  end
+
+  @doc "As `Snakepit.Marc.Record.publisher/1`."
+  @spec publisher(t) :: binary | nil
+  def publisher(lazy), do: lazy |> partial(["260", "264"]) |> Record.publisher()
+
+  @doc "As `Snakepit.Marc.Record.pubyear/1`."
+  @spec pubyear(t) :: binary | nil
+  def pubyear(lazy), do: lazy |> partial(["260", "264"]) |> Record.pubyear()
+
+  # A Record holding only the fields a helper reads: the helpers are Record's, so both
+  # kinds of record answer alike.
+  defp partial(%__MODULE__{} = lazy, tags),
+    do: %Record{leader: leader(lazy), fields: fields(lazy, tags)}
+
+  @impl Access
+  def fetch(lazy, tag) when is_binary(tag) do
+    case field(lazy, tag) do
+      nil -> :error
+      field -> {:ok, field}
+    end
+  end
+
+  @impl Access
+  def get_and_update(lazy, tag, fun), do: lazy |> to_record() |> Record.get_and_update(tag, fun)
+
+  @impl Access
+  def pop(lazy, tag), do: lazy |> to_record() |> Record.pop(tag)
+
+  defp tag_list!(tag) when is_binary(tag) and byte_size(tag) == 3, do: [tag]
+
+  defp tag_list!(tags) when is_list(tags) do
+    if Enum.all?(tags, &(is_binary(&1) and byte_size(&1) == 3)),
+      do: tags,
+      else: bad_tags!(tags)
+  end
+
+  defp tag_list!(other), do: bad_tags!(other)
+
+  defp bad_tags!(tags) do
+    raise ArgumentError,
+          "expected a three-byte tag or a list of them, got: #{inspect(tags)}"
+  end
+
+  defp native(op, %__MODULE__{bytes: bytes}, tags) when is_binary(bytes) do
+    result =
+      if byte_size(bytes) <= @inline_bytes,
+        do: Native.lazy(op, bytes, tags),
+        else: Native.lazy_dirty(op, bytes, tags)
+
+    case result do
+      {:ok, value} ->
+        value
+
+      {:error, %ParseError{} = error} ->
+        raise ArgumentError,
+              "a LazyRecord's bytes must be one ISO 2709 record: " <> Exception.message(error)
+    end
+  end
+
+  defp native(_op, other, _tags) do
+    raise ArgumentError,
+          "expected a %Snakepit.Marc.LazyRecord{} with binary bytes, got: #{inspect(other)}"
+  end
+end

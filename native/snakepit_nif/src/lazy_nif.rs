@@ -1,0 +1,65 @@
+//! Field access for `%Snakepit.Marc.LazyRecord{}`: the record's bytes are parsed again
+//! (structure only; they were checked when read) and only what is asked for is built, with
+//! values as sub-binaries of those bytes. A record is at most a few hundred KB, so `lazy`
+//! runs on the caller's scheduler; the Elixir side sends larger inputs to `lazy_dirty`.
+
+use crate::atoms;
+use crate::terms::{error_term, TermBuilder};
+use rustler::{Atom, Binary, Encoder, Env, NifResult, Term};
+use snakepit_core::{parse_record, Origin, ParseOptions};
+
+mod lazy_atoms {
+    rustler::atoms! { fields, values, record }
+}
+
+/// `{:ok, result}` or `{:error, %ParseError{}}`. `op` is `:fields` (a list of
+/// `%Field{}`), `:values` (each field's text) or `:record` (a `%Record{}`); `tags` is `nil`
+/// for every field, else a list of three-byte tags to keep.
+#[rustler::nif]
+fn lazy<'a>(env: Env<'a>, op: Atom, bytes: Binary<'a>, tags: Term<'a>) -> NifResult<Term<'a>> {
+    run(env, op, bytes, tags)
+}
+
+/// `lazy/3` on a dirty CPU scheduler, for records too large to parse on a normal one.
+#[rustler::nif(schedule = "DirtyCpu")]
+fn lazy_dirty<'a>(
+    env: Env<'a>,
+    op: Atom,
+    bytes: Binary<'a>,
+    tags: Term<'a>,
+) -> NifResult<Term<'a>> {
+    run(env, op, bytes, tags)
+}
+
+fn run<'a>(env: Env<'a>, op: Atom, bytes: Binary<'a>, tags: Term<'a>) -> NifResult<Term<'a>> {
+    let wanted: Option<Vec<[u8; 3]>> = if tags == atoms::nil().encode(env) {
+        None
+    } else {
+        let list: Vec<Binary> = tags.decode()?;
+        let tags = list
+            .iter()
+            .map(|t| <[u8; 3]>::try_from(t.as_slice()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| rustler::Error::BadArg)?;
+        Some(tags)
+    };
+    let keep = |tag: &[u8; 3]| wanted.as_ref().is_none_or(|w| w.contains(tag));
+    let opts = ParseOptions {
+        validate_utf8: false,
+    };
+    let record = match parse_record(bytes.as_slice(), Origin::default(), opts) {
+        Ok(record) => record,
+        Err(e) => return Ok((atoms::error(), error_term(env, &e)).encode(env)),
+    };
+    let mut builder = TermBuilder::new(env);
+    let result = if op == lazy_atoms::fields() {
+        unsafe { Term::new(env, builder.fields_in(bytes, &record, keep)) }
+    } else if op == lazy_atoms::values() {
+        builder.values_in(bytes, &record, keep)
+    } else if op == lazy_atoms::record() {
+        builder.record_in(bytes, &record)
+    } else {
+        return Err(rustler::Error::BadArg);
+    };
+    Ok((atoms::ok(), result).encode(env))
+}
