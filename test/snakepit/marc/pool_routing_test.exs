@@ -26,6 +26,16 @@ defmodule Snakepit.Marc.PoolRoutingTest do
         for _ <- 1..8, do: assert_receive({:telemetry, [:snakepit, :request, :stop], _, _})
       end
 
+      test "records: :lazy holds through a pool and its parse command", %{pool: pool} do
+        bytes = Corpus.read!(@bib)
+        {:ok, expected} = Marc.parse(bytes, records: :lazy)
+
+        assert Marc.stream(Corpus.path(@bib), pool: pool, records: :lazy) |> Enum.to_list() ==
+                 expected
+
+        assert Snakepit.execute(:parse, [bytes, [records: :lazy]], pool: pool) == {:ok, expected}
+      end
+
       test "map/3 with pool: runs the batches under the pool's capacity", %{pool: pool} do
         titles =
           Marc.map(Corpus.path(@bib), &Record.title/1, pool: pool, batch_size: 100)
