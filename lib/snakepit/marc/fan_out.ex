@@ -11,6 +11,7 @@ defmodule Snakepit.Marc.FanOut do
   alias Snakepit.Marc.{Batch, ParseError}
 
   @fan_out_keys [:workers, :ordered, :timeout, :pool]
+  @batches_per_worker 2
   # Words; enough for a 200-record batch of ~1 KB records and its terms, so a worker does
   # not GC its way up to that size on every batch. Each record is its own off-heap binary:
   # a larger binary "virtual heap" keeps them from forcing a GC every few records.
@@ -79,7 +80,9 @@ defmodule Snakepit.Marc.FanOut do
     %{
       ref: ref,
       pull: puller(batches),
-      idle: workers,
+      # Each worker gets a second batch while it works on its first, so it never waits
+      # for this process between batches.
+      idle: Enum.concat(List.duplicate(workers, @batches_per_worker)),
       workers: workers,
       ordered: ordered,
       timeout: job.timeout,

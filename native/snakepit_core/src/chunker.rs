@@ -48,7 +48,9 @@ impl Default for BatchLimits {
 
 #[derive(Debug, Default)]
 pub struct Chunker {
+    /// `buf[..filled]` holds input; the rest is room for [`read_into`](Self::read_into).
     buf: Vec<u8>,
+    filled: usize,
     pos: usize,
     base_offset: u64,
     next_index: u64,
@@ -64,6 +66,7 @@ impl Chunker {
     /// A chunker over the whole input, already finished: takes `bytes` without copying.
     pub fn from_complete(bytes: Vec<u8>) -> Self {
         Chunker {
+            filled: bytes.len(),
             buf: bytes,
             eof: true,
             ..Self::default()
@@ -72,18 +75,45 @@ impl Chunker {
 
     /// Bytes not yet framed (the carry-over between chunks).
     pub fn pending_bytes(&self) -> usize {
-        self.buf.len() - self.pos
+        self.filled - self.pos
     }
 
     /// Appends input. Frees what earlier batches consumed first, so the buffer holds at most
     /// one partial record plus the new chunk.
     pub fn feed(&mut self, data: &[u8]) {
+        self.compact();
+        self.buf.truncate(self.filled);
+        self.buf.extend_from_slice(data);
+        self.filled = self.buf.len();
+    }
+
+    /// Appends up to `max` bytes that `read` writes straight into the buffer (no copy through
+    /// a separate read buffer); `read` returns how many it wrote, as `std::io::Read::read`
+    /// does. The buffer is zeroed only when it grows, so reading a file in equal chunks
+    /// costs one allocation.
+    pub fn read_into<E>(
+        &mut self,
+        max: usize,
+        read: impl FnOnce(&mut [u8]) -> Result<usize, E>,
+    ) -> Result<usize, E> {
+        self.compact();
+        let end = self.filled + max;
+        if self.buf.len() < end {
+            self.buf.resize(end, 0);
+        }
+        let n = read(&mut self.buf[self.filled..end])?;
+        self.filled += n.min(max);
+        Ok(n)
+    }
+
+    /// Frees what earlier batches consumed: moves the partial record left to the front.
+    fn compact(&mut self) {
         if self.pos > 0 {
-            self.buf.drain(..self.pos);
+            self.buf.copy_within(self.pos..self.filled, 0);
+            self.filled -= self.pos;
             self.base_offset += self.pos as u64;
             self.pos = 0;
         }
-        self.buf.extend_from_slice(data);
     }
 
     /// Index the next framed record will get.
@@ -108,7 +138,7 @@ impl Chunker {
         let mut frames = Vec::new();
         let mut pos = self.pos;
         while frames.len() < limits.max_records.max(1) {
-            let step = next_step(&self.buf, pos, self.eof);
+            let step = next_step(&self.buf[..self.filled], pos, self.eof);
             let (frame, end) = match step {
                 Step::Record { start, end } => (Frame::Record { start, end }, end),
                 Step::Skip { start, end, kind } => (Frame::Skip { start, end, kind }, end),

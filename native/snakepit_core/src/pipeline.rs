@@ -386,10 +386,10 @@ fn read_loop<R: Read>(
     notify: &dyn Fn(),
 ) {
     let mut chunker = Chunker::new();
-    let mut buf = vec![0u8; opts.read_size.max(4096)];
+    let read_size = opts.read_size.max(4096);
     let mut offset = 0u64;
     while !cancel.load(Ordering::Acquire) {
-        let n = match source.read(&mut buf) {
+        let n = match chunker.read_into(read_size, |room| source.read(room)) {
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => {
@@ -402,8 +402,6 @@ fn read_loop<R: Read>(
         offset += n as u64;
         if n == 0 {
             chunker.finish();
-        } else {
-            chunker.feed(&buf[..n]);
         }
         let mut raws = Vec::new();
         while let Some(raw) = chunker.next_batch(opts.limits) {

@@ -8,6 +8,7 @@ use common::*;
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::{select, Index};
+use snakepit_core::chunker::{BatchLimits, Chunker, RawBatch};
 use snakepit_core::scan::{next_step, Frames, Step, MAX_LOOKAHEAD};
 use snakepit_core::{parse_record, Origin, OwnedField, OwnedRecord, ParseOptions};
 use std::sync::OnceLock;
@@ -309,6 +310,59 @@ fn whole_frames(buf: &[u8]) -> Vec<Step> {
     Frames::new(buf).collect()
 }
 
+/// One frame as a chunker gave it: record index, absolute start, bytes, and the error
+/// kind for skipped bytes.
+type AbsoluteFrame = (u64, u64, Vec<u8>, Option<snakepit_core::ErrorKind>);
+
+/// Every frame a chunker gives, calling `more(chunker, turn)` whenever it needs input
+/// (which must end with `finish`).
+fn chunker_batches(
+    mut chunker: Chunker,
+    limits: BatchLimits,
+    mut more: impl FnMut(&mut Chunker, usize),
+) -> Vec<AbsoluteFrame> {
+    let mut frames = Vec::new();
+    let mut turn = 0;
+    while !chunker.is_done() {
+        match chunker.next_batch(limits) {
+            Some(batch) => frames.extend(absolute_frames(&batch)),
+            None => {
+                more(&mut chunker, turn);
+                turn += 1;
+            }
+        }
+    }
+    frames
+}
+
+fn absolute_frames(batch: &RawBatch) -> Vec<AbsoluteFrame> {
+    use snakepit_core::chunker::Frame;
+    (batch.first_index..)
+        .zip(&batch.frames)
+        .map(|(index, frame)| {
+            let (start, end, kind) = match *frame {
+                Frame::Record { start, end } => (start, end, None),
+                Frame::Skip { start, end, kind } => (start, end, Some(kind)),
+            };
+            let bytes = batch.data[start..end].to_vec();
+            (index, batch.base_offset + start as u64, bytes, kind)
+        })
+        .collect()
+}
+
+/// `[start, end)` of the `turn`th chunk when `input` is cut in sizes cycling through
+/// `chunks`; empty once the input is used up.
+fn chunk_at(input: &[u8], chunks: &[usize], turn: usize) -> (usize, usize) {
+    let mut start = 0;
+    for t in 0..turn {
+        start = (start + chunks[t % chunks.len()]).min(input.len());
+    }
+    (
+        start,
+        (start + chunks[turn % chunks.len()]).min(input.len()),
+    )
+}
+
 /// Frames `input` the way a streaming reader does: append the next chunk (sizes cycle
 /// through `chunks`), call the scanner until it asks for more, and, when `compact`, drop
 /// the consumed prefix so later calls see shifted buffers. Offsets come back absolute.
@@ -391,6 +445,36 @@ proptest! {
         compact in any::<bool>(),
     ) {
         prop_assert_eq!(streamed_frames(&input, &chunks, compact), whole_frames(&input));
+    }
+
+    /// (4) The chunker gives the same frames (bytes, absolute offsets, indices) whether its
+    /// input comes whole, pushed in chunks (`feed`) or read straight into its buffer in
+    /// chunks (`read_into`). Batches may be cut differently: a batch ends where input does.
+    #[test]
+    fn chunker_inputs_agree(
+        input in any_input(),
+        chunks in vec(prop_oneof![1usize..8, 1usize..300, 1usize..5000], 1..6),
+        max_records in 1usize..20,
+    ) {
+        let limits = BatchLimits { max_records, max_bytes: 2_000 };
+        let whole = chunker_batches(Chunker::from_complete(input.clone()), limits, |_, _| {});
+        let fed = chunker_batches(Chunker::new(), limits, |c, turn| {
+            let (start, end) = chunk_at(&input, &chunks, turn);
+            if start == end { c.finish() } else { c.feed(&input[start..end]) }
+        });
+        let read = chunker_batches(Chunker::new(), limits, |c, turn| {
+            let (start, end) = chunk_at(&input, &chunks, turn);
+            // A read that fills less than the room it is given, as short reads do.
+            let n = c
+                .read_into(end - start + 7, |room| {
+                    room[..end - start].copy_from_slice(&input[start..end]);
+                    Ok::<_, ()>(end - start)
+                })
+                .unwrap();
+            if n == 0 { c.finish() }
+        });
+        prop_assert_eq!(&fed, &whole);
+        prop_assert_eq!(&read, &whole);
     }
 
     /// (4) The same with small chunks on the inputs where the scanner must look past a

@@ -247,14 +247,14 @@ fn stream_next<'a>(env: Env<'a>, resource: ResourceArc<StreamResource>) -> NifRe
     let mut source = resource.source.lock().map_err(|_| rustler::Error::BadArg)?;
     match &mut *source {
         Source::File(pipeline) => match pipeline.try_next() {
-            Ok(Next::Batch(batch)) if resource.raw => Ok(raw_term(env, &batch.raw)),
+            Ok(Next::Batch(batch)) if resource.raw => Ok(raw_term(env, batch.raw)),
             Ok(Next::Batch(batch)) => Ok(batch_term(env, &resource, &batch.raw, batch.items)),
             Ok(Next::Wait) => Ok(stream_atoms::wait().encode(env)),
             Ok(Next::Done) => Ok(atoms::eof().encode(env)),
             Err(e) => Ok((atoms::error(), error_term(env, &e)).encode(env)),
         },
         Source::Push(chunker) => match chunker.next_batch(resource.limits) {
-            Some(raw) if resource.raw => Ok(raw_term(env, &raw)),
+            Some(raw) if resource.raw => Ok(raw_term(env, raw)),
             Some(raw) => {
                 let items = raw.parse(resource.read.parse, resource.read.marc8.as_ref());
                 Ok(batch_term(env, &resource, &raw, items))
@@ -312,17 +312,24 @@ fn batch_term<'a>(
     (stream_atoms::batch(), terms, skipped).encode(env)
 }
 
+/// A raw batch's bytes, lent to the BEAM as a binary without a copy; freed when the last
+/// term referring to them is collected.
+struct BatchBytes(Vec<u8>);
+
+#[rustler::resource_impl]
+impl rustler::Resource for BatchBytes {}
+
 /// `{:raw, data, base_offset, first_index, frames}`: whole frames, for a worker to parse.
-fn raw_term<'a>(env: Env<'a>, raw: &RawBatch) -> Term<'a> {
-    let mut data = rustler::NewBinary::new(env, raw.data.len());
-    data.as_mut_slice().copy_from_slice(&raw.data);
-    let data: Binary = data.into();
+fn raw_term(env: Env<'_>, raw: RawBatch) -> Term<'_> {
+    let count = raw.frames.len();
+    let bytes = ResourceArc::new(BatchBytes(raw.data));
+    let data: Binary = bytes.make_binary(env, |b| &b.0);
     (
         stream_atoms::raw(),
         data,
         raw.base_offset,
         raw.first_index,
-        raw.frames.len(),
+        count,
     )
         .encode(env)
 }
