@@ -2,7 +2,7 @@
 # Prints a table and writes one TSV row per measurement:
 #   case  file  records  seconds  records_per_sec  note
 alias Snakepit.Marc
-alias Snakepit.Marc.{Field, Record}
+alias Snakepit.Marc.{Field, LazyRecord, Record}
 
 [out | files] = System.argv()
 min_seconds = String.to_float(System.get_env("BENCH_MIN_SECONDS", "1.0"))
@@ -12,6 +12,9 @@ extract = fn %Record{} = r ->
   # "title plus every field's value": what a catalogue ingest touches.
   {Record.title(r), Enum.map(r.fields, &Field.value/1)}
 end
+
+# The same workload on a record read with `records: :lazy`: the same values, built on access.
+lazy_extract = fn %LazyRecord{} = r -> {LazyRecord.title(r), LazyRecord.values(r)} end
 
 # Runs `fun` (returning a record count) in a fresh process, repeating until min_seconds
 # have passed (at least once; big files exactly twice); best rate wins.
@@ -61,13 +64,37 @@ rows =
        fn -> file |> Marc.stream() |> Enum.count() end},
       {"stream_extract", "stream/2 + title and every field's value, one process",
        fn -> file |> Marc.stream() |> Stream.map(extract) |> Enum.count() end},
+      {"parse_binary_lazy", "parse/2 of the whole file, records: :lazy",
+       fn ->
+         {:ok, rs} = Marc.parse(File.read!(file), records: :lazy)
+         length(rs)
+       end},
+      {"stream_lazy", "stream/2 of the path, records: :lazy, counted in one process",
+       fn -> file |> Marc.stream(records: :lazy) |> Enum.count() end},
+      {"stream_lazy_extract", "stream/2 records: :lazy + title and every field's value",
+       fn -> file |> Marc.stream(records: :lazy) |> Stream.map(lazy_extract) |> Enum.count() end},
       {"map_1", "map/3 title + values, 1 worker (results: titles)",
        fn -> file |> Marc.map(&elem(extract.(&1), 0), workers: 1) |> Enum.count() end},
       {"map_2", "map/3 title + values, 2 workers (results: titles)",
-       fn -> file |> Marc.map(&elem(extract.(&1), 0), workers: 2) |> Enum.count() end}
+       fn -> file |> Marc.map(&elem(extract.(&1), 0), workers: 2) |> Enum.count() end},
+      {"map_1_lazy", "map/3 records: :lazy, title + values, 1 worker",
+       fn ->
+         file
+         |> Marc.map(&elem(lazy_extract.(&1), 0), workers: 1, records: :lazy)
+         |> Enum.count()
+       end},
+      {"map_2_lazy", "map/3 records: :lazy, title + values, 2 workers",
+       fn ->
+         file
+         |> Marc.map(&elem(lazy_extract.(&1), 0), workers: 2, records: :lazy)
+         |> Enum.count()
+       end}
     ]
 
-    cases = if big?, do: Enum.reject(cases, &(elem(&1, 0) == "parse_binary")), else: cases
+    cases =
+      if big?,
+        do: Enum.reject(cases, &(elem(&1, 0) in ["parse_binary", "parse_binary_lazy"])),
+        else: cases
 
     measured =
       for {id, note, fun} <- cases do

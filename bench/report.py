@@ -47,33 +47,39 @@ def main():
                 print(f"| {f} | {r['peer']} {r['path_variant']} | {rate(r['records_per_sec'])} | | | |")
         for case, label, base, target in [
             ("parse_binary", "Snakepit parse/2 (binary)", mrrc_fast, None),
+            ("parse_binary_lazy", "Snakepit parse/2 (binary), records: :lazy", mrrc_fast, None),
             ("stream", "Snakepit stream/2, one process", mrrc_fast, 2.0),
+            ("stream_lazy", "Snakepit stream/2 records: :lazy, one process", mrrc_fast, 2.0),
             ("stream_extract", "Snakepit stream + title + all values", mrrc_ext, 10.0),
+            ("stream_lazy_extract", "Snakepit stream :lazy + title + all values", mrrc_ext, 10.0),
             ("map_1", "Snakepit map/3, 1 worker", mrrc_ext, None),
             ("map_2", "Snakepit map/3, 2 workers", mrrc_ext, None),
+            ("map_1_lazy", "Snakepit map/3 :lazy, 1 worker", mrrc_ext, None),
+            ("map_2_lazy", "Snakepit map/3 :lazy, 2 workers", mrrc_ext, None),
         ]:
             ours_rps = ours.get((f, case))
             if ours_rps is None:
                 continue
             vs_mrrc = ours_rps / base["records_per_sec"] if base else None
-            base_py = pym_ext if case in ("stream_extract", "map_1", "map_2") else pym
+            base_py = pym_ext if "extract" in case or case.startswith("map") else pym
             vs_py = ours_rps / base_py["records_per_sec"] if base_py else None
             tgt = ""
             if target and vs_mrrc:
                 ok = vs_mrrc >= target
                 tgt = f"≥ {target:g}× mrrc: {'met' if ok else 'MISSED'}"
                 checks.append(ok)
-            if case == "stream" and vs_py:
+            if case in ("stream", "stream_lazy") and vs_py:
                 ok = vs_py >= 25
                 tgt += f"; ≥ 25× pymarc: {'met' if ok else 'MISSED'}"
                 checks.append(ok)
             print(f"| {f} | {label} | {rate(ours_rps)} | {vs_mrrc and f'{vs_mrrc:.1f}×' or ''} "
                   f"| {vs_py and f'{vs_py:.1f}×' or ''} | {tgt} |")
-        m1, m2 = ours.get((f, "map_1")), ours.get((f, "map_2"))
-        if m1 and m2:
-            ok = m2 / m1 >= 1.8
-            checks.append(ok)
-            print(f"| {f} | map/3 scaling, 2 workers / 1 | {m2 / m1:.2f}× | | | ≥ 1.8×: {'met' if ok else 'MISSED'} |")
+        for suffix, label in [("", ""), ("_lazy", " :lazy")]:
+            m1, m2 = ours.get((f, "map_1" + suffix)), ours.get((f, "map_2" + suffix))
+            if m1 and m2:
+                ok = m2 / m1 >= 1.8
+                checks.append(ok)
+                print(f"| {f} | map/3{label} scaling, 2 workers / 1 | {m2 / m1:.2f}× | | | ≥ 1.8×: {'met' if ok else 'MISSED'} |")
         rss = ours.get((f, "stream_rss_growth_mb"))
         if rss is not None:
             ok = rss <= 100
