@@ -169,6 +169,14 @@ defmodule Snakepit.Marc.StreamTest do
              |> Enum.to_list() == expected
     end
 
+    test "map/3 passes the read options on to its workers" do
+      path = Corpus.path("marc8/pymarc_marc.dat")
+
+      for opts <- [[to_unicode: false], [normalize: :nfc], [records: :lazy]] do
+        assert Marc.map(path, & &1, opts) |> Enum.to_list() == Marc.parse!(File.read!(path), opts)
+      end
+    end
+
     test "map/3 in strict mode raises the ParseError in the caller" do
       assert_raise ParseError, fn -> Marc.map(Corpus.path(@bad), & &1) |> Enum.to_list() end
     end
