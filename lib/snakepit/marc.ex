@@ -54,7 +54,7 @@ defmodule Snakepit.Marc do
   def parse(binary, opts) when is_binary(binary) do
     config = Options.validate!(opts, :read)
 
-    case Native.parse_binary(binary, config, 0, 0) do
+    case parse_native(binary, config, 0, 0) do
       {:ok, items, skipped} when config.report -> {:ok, items, %{skipped: skipped}}
       {:ok, items, _skipped} -> {:ok, items}
       {:error, %ParseError{}} = error -> error
@@ -135,12 +135,28 @@ defmodule Snakepit.Marc do
   def parse_batch(%Snakepit.Marc.Batch{} = batch, opts \\ []) do
     config = Options.validate!(opts, :read)
 
-    case Native.parse_binary(batch.data, config, batch.base_offset, batch.first_index) do
+    case parse_native(batch.data, config, batch.base_offset, batch.first_index) do
       {:ok, items, skipped} when config.report -> {:ok, items, %{skipped: skipped}}
       {:ok, items, _skipped} -> {:ok, items}
       {:error, %ParseError{}} = error -> error
     end
   end
+
+  # Inputs of up to @light_bytes are tried on the caller's scheduler first: the NIF builds
+  # them there when they hold few enough fields to take about a millisecond, else answers
+  # :dirty. Larger inputs go straight to a dirty CPU scheduler.
+  @light_bytes 262_144
+
+  defp parse_native(data, config, base_offset, first_index)
+       when byte_size(data) <= @light_bytes do
+    case Native.parse_binary_light(data, config, base_offset, first_index) do
+      :dirty -> Native.parse_binary(data, config, base_offset, first_index)
+      result -> result
+    end
+  end
+
+  defp parse_native(data, config, base_offset, first_index),
+    do: Native.parse_binary(data, config, base_offset, first_index)
 
   @doc """
   Applies `fun` to every record of `source` in parallel, in several processes at once, and

@@ -18,6 +18,11 @@ defmodule Snakepit.Native do
   def validate_binary(_binary, _config), do: :erlang.nif_error(:nif_not_loaded)
   def scan_binary(_binary), do: :erlang.nif_error(:nif_not_loaded)
   def lazy(_op, _bytes, _tags), do: :erlang.nif_error(:nif_not_loaded)
+
+  def parse_binary_light(_binary, _config, _base_offset, _first_index),
+    do: :erlang.nif_error(:nif_not_loaded)
+
+  def stream_next_dirty(_resource), do: :erlang.nif_error(:nif_not_loaded)
   def lazy_dirty(_op, _bytes, _tags), do: :erlang.nif_error(:nif_not_loaded)
 
   def stream_open_file(_path, _config, _batch, _threads, _capacity, _raw),

@@ -58,7 +58,8 @@ defmodule Snakepit.LifecycleTest do
         capture_telemetry([@recycled, [:snakepit, :worker, :started]], pool)
         [old_id] = Map.keys(worker_pids(pool))
 
-        running = Task.async(fn -> Snakepit.execute(:sleep, [100], pool: pool) end)
+        # Long enough to outlast the steps below even on a loaded machine.
+        running = Task.async(fn -> Snakepit.execute(:sleep, [1000], pool: pool) end)
         eventually(fn -> status!(pool).load == 1 end)
         assert Snakepit.recycle_worker(pool, old_id) == :ok
 
@@ -70,7 +71,7 @@ defmodule Snakepit.LifecycleTest do
         assert Snakepit.execute(:ping, [:new], pool: pool) == {:ok, :new}
         refute_received {:telemetry, @recycled, _, _}
 
-        assert Task.await(running) == {:ok, 100}
+        assert Task.await(running) == {:ok, 1000}
 
         assert_receive {:telemetry, @recycled,
                         %{request_count: 1, uptime: uptime, memory: memory},

@@ -118,8 +118,14 @@ defmodule Snakepit.Marc.Stream do
   defp next(%{raise: %ParseError{} = error}), do: raise(error)
   defp next(%{resource: nil} = state), do: {:halt, state}
 
-  defp next(state) do
-    case Native.stream_next(state.resource) do
+  defp next(state), do: handle(Native.stream_next(state.resource), state)
+
+  defp handle(answer, state) do
+    case answer do
+      # A batch too large to build on this (normal) scheduler.
+      :dirty ->
+        handle(Native.stream_next_dirty(state.resource), state)
+
       {:batch, items, skipped} ->
         emit(items, %{state | skipped: state.skipped + skipped})
 

@@ -6,6 +6,7 @@ rustler::atoms! {
     permissive,
     skip,
     eof,
+    dirty,
     leader,
     bytes,
     fields,

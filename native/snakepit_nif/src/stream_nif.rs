@@ -31,6 +31,9 @@ enum Source {
 
 pub struct StreamResource {
     source: Mutex<Source>,
+    /// A batch taken from the source but too large to build on a normal scheduler: the
+    /// consumer was told `:dirty` and builds it with `stream_next_dirty`.
+    pending: Mutex<Option<Unit>>,
     limits: BatchLimits,
     read: Read,
     /// Frame only: batches leave as raw record-aligned binaries for fan-out.
@@ -109,6 +112,7 @@ fn stream_open_file<'a>(
         let source = Mutex::new(Source::Push(Chunker::from_complete(bytes)));
         let resource = StreamResource {
             source,
+            pending: Mutex::new(None),
             limits,
             read,
             raw,
@@ -131,6 +135,7 @@ fn stream_open_file<'a>(
     };
     let resource = StreamResource {
         source: Mutex::new(Source::File(pipeline)),
+        pending: Mutex::new(None),
         limits,
         read,
         raw,
@@ -149,6 +154,7 @@ fn stream_open_push(
     let source = Mutex::new(Source::Push(Chunker::new()));
     let resource = StreamResource {
         source,
+        pending: Mutex::new(None),
         limits,
         read,
         raw,
@@ -206,6 +212,7 @@ fn stream_open_format<'a>(
     };
     let resource = StreamResource {
         source: Mutex::new(source),
+        pending: Mutex::new(None),
         limits,
         read,
         raw: false,
@@ -240,37 +247,149 @@ fn stream_feed(resource: ResourceArc<StreamResource>, chunk: Term) -> NifResult<
     Ok(atoms::ok())
 }
 
-/// The next batch: `{:batch, items, skipped}`; or `:wait` (file: a ready message will come),
-/// `:need_input` (push: feed more), `:eof`, `{:error, %ParseError{}}` (I/O failure).
-#[rustler::nif(schedule = "DirtyCpu")]
-fn stream_next<'a>(env: Env<'a>, resource: ResourceArc<StreamResource>) -> NifResult<Term<'a>> {
-    let mut source = resource.source.lock().map_err(|_| rustler::Error::BadArg)?;
-    match &mut *source {
-        Source::File(pipeline) => match pipeline.try_next() {
-            Ok(Next::Batch(batch)) if resource.raw => Ok(raw_term(env, batch.raw)),
-            Ok(Next::Batch(batch)) => Ok(batch_term(env, &resource, &batch.raw, batch.items)),
-            Ok(Next::Wait) => Ok(stream_atoms::wait().encode(env)),
-            Ok(Next::Done) => Ok(atoms::eof().encode(env)),
-            Err(e) => Ok((atoms::error(), error_term(env, &e)).encode(env)),
-        },
-        Source::Push(chunker) => match chunker.next_batch(resource.limits) {
-            Some(raw) if resource.raw => Ok(raw_term(env, raw)),
-            Some(raw) => {
-                let items = raw.parse(resource.read.parse, resource.read.marc8.as_ref());
-                Ok(batch_term(env, &resource, &raw, items))
-            }
-            None if chunker.is_done() => Ok(atoms::eof().encode(env)),
-            None => Ok(stream_atoms::need_input().encode(env)),
-        },
-        Source::PushRecords(pipeline) => match pipeline.try_next() {
-            Ok(Next::Batch(batch)) => Ok(batch_term(env, &resource, &batch.raw, batch.items)),
-            Ok(Next::Wait) if pipeline.needs_input() => Ok(stream_atoms::need_input().encode(env)),
-            Ok(Next::Wait) => Ok(stream_atoms::wait().encode(env)),
-            Ok(Next::Done) => Ok(atoms::eof().encode(env)),
-            Err(e) => Ok((atoms::error(), error_term(env, &e)).encode(env)),
-        },
-        Source::Closed => Ok(atoms::eof().encode(env)),
+/// Work for `stream_next`: a batch parsed off-scheduler, or frames still to parse (pushed
+/// ISO 2709 sources, parsed in the call).
+enum Unit {
+    Parsed(RawBatch, Vec<ParsedItem>),
+    Frames(RawBatch),
+}
+
+/// Fields and subfields a batch may hold and still be built on a normal scheduler: at
+/// roughly 50 ns each, half a millisecond at most. A default batch of 100 typical records
+/// holds about 5,000.
+pub(crate) const NORMAL_SCHEDULER_TERMS: usize = 10_000;
+
+/// Tells the scheduler how much of the process's time slice (about 1 ms) building `terms`
+/// took, so that the process yields accordingly afterwards.
+pub(crate) fn account(env: Env<'_>, terms: usize) {
+    let percent = (terms * 100 / (2 * NORMAL_SCHEDULER_TERMS)).clamp(1, 100) as i32;
+    rustler::schedule::consume_timeslice(env, percent);
+}
+
+/// An upper bound on the fields and subfields in `bytes`: their delimiters.
+pub(crate) fn delimiters(bytes: &[u8]) -> usize {
+    // 0x1E and 0x1F are the bytes with `b | 1 == 0x1F`. Counting in u8 lanes over chunks of
+    // 255 lets the compiler vectorise it: 10x faster than a plain filter and count.
+    bytes
+        .chunks(255)
+        .map(|chunk| {
+            chunk
+                .iter()
+                .fold(0u8, |n, &b| n.wrapping_add(((b | 1) == 0x1F) as u8)) as usize
+        })
+        .sum()
+}
+
+/// What converting `record` from MARC-8 adds, in terms (about a quarter per byte at the
+/// converter's speed), if its leader/09 says MARC-8.
+pub(crate) fn marc8_terms(record: &[u8]) -> usize {
+    if record.get(9) == Some(&b' ') {
+        record.len() / 4
+    } else {
+        0
     }
+}
+
+impl Unit {
+    /// The work of building this unit's terms here, in terms.
+    fn terms(&self, read: &Read) -> usize {
+        match self {
+            Unit::Frames(raw) if read.marc8.is_some() => {
+                delimiters(&raw.data)
+                    + raw
+                        .frames
+                        .iter()
+                        .map(|frame| match *frame {
+                            Frame::Record { start, end } => marc8_terms(&raw.data[start..end]),
+                            Frame::Skip { .. } => 0,
+                        })
+                        .sum::<usize>()
+            }
+            Unit::Frames(raw) => delimiters(&raw.data),
+            Unit::Parsed(raw, items) => {
+                delimiters(&raw.data)
+                    + items
+                        .iter()
+                        .map(|item| match item {
+                            ParsedItem::Owned { bytes, .. } => delimiters(bytes),
+                            _ => 0,
+                        })
+                        .sum::<usize>()
+            }
+        }
+    }
+}
+
+/// The next batch: `{:batch, items, skipped}`; or `:wait` (file: a ready message will come),
+/// `:need_input` (push: feed more), `:eof`, `{:error, %ParseError{}}` (I/O failure), or
+/// `:dirty`: the next batch is too large to build here, call `stream_next_dirty/1`.
+///
+/// Runs on the consumer's normal scheduler: a batch is at most a few hundred KB and is
+/// built here only when it holds few enough terms to take about a millisecond; building on
+/// a normal scheduler avoids two scheduler switches per batch and measured 1.2-1.3x faster.
+#[rustler::nif]
+fn stream_next<'a>(env: Env<'a>, resource: ResourceArc<StreamResource>) -> NifResult<Term<'a>> {
+    step(env, &resource, false)
+}
+
+/// `stream_next/1` for a batch too large for a normal scheduler (it answered `:dirty`).
+#[rustler::nif(schedule = "DirtyCpu")]
+fn stream_next_dirty<'a>(
+    env: Env<'a>,
+    resource: ResourceArc<StreamResource>,
+) -> NifResult<Term<'a>> {
+    step(env, &resource, true)
+}
+
+fn step<'a>(env: Env<'a>, resource: &StreamResource, dirty: bool) -> NifResult<Term<'a>> {
+    let mut source = resource.source.lock().map_err(|_| rustler::Error::BadArg)?;
+    let mut pending = resource
+        .pending
+        .lock()
+        .map_err(|_| rustler::Error::BadArg)?;
+    let unit = match pending.take() {
+        Some(unit) => unit,
+        None => match &mut *source {
+            Source::File(pipeline) => match pipeline.try_next() {
+                Ok(Next::Batch(batch)) if resource.raw => return Ok(raw_term(env, batch.raw)),
+                Ok(Next::Batch(batch)) => Unit::Parsed(batch.raw, batch.items),
+                Ok(Next::Wait) => return Ok(stream_atoms::wait().encode(env)),
+                Ok(Next::Done) => return Ok(atoms::eof().encode(env)),
+                Err(e) => return Ok((atoms::error(), error_term(env, &e)).encode(env)),
+            },
+            Source::Push(chunker) => match chunker.next_batch(resource.limits) {
+                Some(raw) if resource.raw => return Ok(raw_term(env, raw)),
+                Some(raw) => Unit::Frames(raw),
+                None if chunker.is_done() => return Ok(atoms::eof().encode(env)),
+                None => return Ok(stream_atoms::need_input().encode(env)),
+            },
+            Source::PushRecords(pipeline) => match pipeline.try_next() {
+                Ok(Next::Batch(batch)) => Unit::Parsed(batch.raw, batch.items),
+                Ok(Next::Wait) if pipeline.needs_input() => {
+                    return Ok(stream_atoms::need_input().encode(env))
+                }
+                Ok(Next::Wait) => return Ok(stream_atoms::wait().encode(env)),
+                Ok(Next::Done) => return Ok(atoms::eof().encode(env)),
+                Err(e) => return Ok((atoms::error(), error_term(env, &e)).encode(env)),
+            },
+            Source::Closed => return Ok(atoms::eof().encode(env)),
+        },
+    };
+    if !dirty {
+        let terms = unit.terms(&resource.read);
+        if terms > NORMAL_SCHEDULER_TERMS {
+            *pending = Some(unit);
+            return Ok(atoms::dirty().encode(env));
+        }
+        account(env, terms);
+    }
+    Ok(match unit {
+        Unit::Parsed(raw, items) => batch_term(env, resource, &raw, items),
+        Unit::Frames(raw) => {
+            let items = raw.parse(resource.read.parse, resource.read.marc8.as_ref());
+            batch_term(env, resource, &raw, items)
+        }
+    })
 }
 
 /// Stops the reader thread and its parser pool and closes the file, waiting for them.

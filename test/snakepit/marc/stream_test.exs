@@ -2,7 +2,7 @@ defmodule Snakepit.Marc.StreamTest do
   use ExUnit.Case, async: true
 
   alias Snakepit.Marc
-  alias Snakepit.Marc.{ParseError, Record}
+  alias Snakepit.Marc.{Field, ParseError, Record}
   alias Snakepit.Test.Corpus
 
   @bib "real/loc_bibliographic.mrc"
@@ -142,6 +142,32 @@ defmodule Snakepit.Marc.StreamTest do
       assert length(pairs) == 386
       assert Enum.all?(pairs, fn {a, b} -> a == b end)
     end
+  end
+
+  test "a batch too large to build on a normal scheduler is built on a dirty one" do
+    # 12,500 subfields: over what stream_next and parse build on the caller's scheduler.
+    fields =
+      for i <- 1..50 do
+        Field.data("650", for(j <- 1..250, do: {"a", "#{rem(i + j, 10)}"}))
+      end
+
+    record = %Record{leader: "00000nam a2200000 a 4500", fields: fields}
+    bytes = IO.iodata_to_binary(Marc.encode([record, record]))
+    assert {:ok, [parsed, _]} = Marc.parse(bytes)
+    assert parsed.fields == fields
+
+    for source <- [bytes, [bytes]], records <- [:struct, :lazy] do
+      streamed = source |> Marc.stream(records: records) |> Enum.to_list()
+      assert length(streamed) == 2
+
+      assert Enum.map(streamed, fn
+               %Record{} = r -> r.fields
+               lazy -> Snakepit.Marc.LazyRecord.fields(lazy)
+             end) == [fields, fields]
+    end
+
+    batch = bytes |> Marc.batches() |> Enum.at(0)
+    assert {:ok, [%Record{fields: ^fields}, _]} = Marc.parse_batch(batch)
   end
 
   describe "fan-out" do
