@@ -18,4 +18,6 @@ if [ -f bench/pools.exs ]; then
   echo "== Pools" >&2
   mix run bench/pools.exs | tee bench/results/pools.txt
 fi
+echo "== What a second thread adds on this machine (the ceiling of any 2-worker figure)" >&2
+bench/rust_peers/target/release/machine_scaling "${files[0]}" | tee bench/results/machine_scaling.txt
 python3 bench/report.py bench/results/snakepit.tsv bench/results/peers.json
