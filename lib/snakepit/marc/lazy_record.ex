@@ -46,6 +46,7 @@ defmodule Snakepit.Marc.LazyRecord do
   @doc "The 24-byte leader."
   @spec leader(t) :: binary
   def leader(%__MODULE__{bytes: <<leader::binary-size(24), _::binary>>}), do: leader
+  def leader(other), do: not_a_record!(other)
 
   @doc """
   The tag of every field, in record order, read from the directory without building a field.
@@ -53,6 +54,8 @@ defmodule Snakepit.Marc.LazyRecord do
   @spec tags(t) :: [tag]
   def tags(%__MODULE__{bytes: <<_leader::binary-size(24), directory::binary>>}),
     do: directory_tags(directory, [])
+
+  def tags(other), do: not_a_record!(other)
 
   defp directory_tags(<<tag::binary-size(3), _::binary-size(9), rest::binary>>, acc)
        when binary_part(tag, 0, 1) != <<0x1E>>,
@@ -179,7 +182,9 @@ defmodule Snakepit.Marc.LazyRecord do
     end
   end
 
-  defp native(_op, other, _tags) do
+  defp native(_op, other, _tags), do: not_a_record!(other)
+
+  defp not_a_record!(other) do
     raise ArgumentError,
           "expected a %Snakepit.Marc.LazyRecord{} with binary bytes, got: #{inspect(other)}"
   end

@@ -92,8 +92,10 @@ defmodule Snakepit.Marc.LazyRecordTest do
       LazyRecord.fields(%LazyRecord{bytes: "not a record at all, not at all"})
     end
 
-    assert_raise ArgumentError, ~r/LazyRecord\{\} with binary bytes, got: %/, fn ->
-      LazyRecord.values(%LazyRecord{bytes: nil})
+    for fun <- [&LazyRecord.values/1, &LazyRecord.tags/1, &LazyRecord.leader/1] do
+      assert_raise ArgumentError, ~r/LazyRecord\{\} with binary bytes, got: %/, fn ->
+        fun.(%LazyRecord{bytes: nil})
+      end
     end
 
     assert_raise ArgumentError, ~r/:records must be one of \[:struct, :lazy\], got: :eager/, fn ->
