@@ -8,6 +8,7 @@
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod atoms;
+mod budget;
 mod formats_nif;
 mod items;
 mod lazy_nif;

@@ -1,5 +1,6 @@
 //! Whole-binary reading NIFs. All run on dirty CPU schedulers: they do real work.
 
+use crate::budget;
 use crate::items::Items;
 use crate::options::{Read, ReadConfig};
 use crate::terms::error_term;
@@ -81,28 +82,17 @@ fn parse_binary_light<'a>(
     first_index: u64,
 ) -> NifResult<Term<'a>> {
     let read = config.decode()?;
-    let mut terms = crate::stream_nif::delimiters(input.as_slice());
-    if read.marc8.is_some() {
-        terms += snakepit_core::scan::Frames::new(input.as_slice())
-            .map(|step| match step {
-                snakepit_core::scan::Step::Record { start, end } => {
-                    crate::stream_nif::marc8_terms(&input.as_slice()[start..end])
-                }
-                _ => 0,
-            })
-            .sum::<usize>();
-    }
-    if terms > crate::stream_nif::NORMAL_SCHEDULER_TERMS {
+    let input = input.as_slice();
+    let records = snakepit_core::scan::Frames::new(input).filter_map(|step| match step {
+        snakepit_core::scan::Step::Record { start, end } => Some(start..end),
+        _ => None,
+    });
+    let terms = budget::terms(input, records, read.marc8.is_some());
+    if terms > budget::NORMAL_SCHEDULER_TERMS {
         return Ok(crate::atoms::dirty().encode(env));
     }
-    crate::stream_nif::account(env, terms);
-    Ok(parse_items(
-        env,
-        input.as_slice(),
-        base_offset,
-        first_index,
-        &read,
-    ))
+    budget::account(env, terms);
+    Ok(parse_items(env, input, base_offset, first_index, &read))
 }
 
 /// `{:ok, items, skipped}` or `{:error, %ParseError{}}` for every frame of `input`, under

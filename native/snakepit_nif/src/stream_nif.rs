@@ -7,6 +7,7 @@
 //!   (`stream_feed`) and takes batches as they complete; `:need_input` asks for more.
 
 use crate::atoms;
+use crate::budget;
 use crate::items::Items;
 use crate::options::{BatchConfig, Read, ReadConfig};
 use crate::terms::error_term;
@@ -254,64 +255,24 @@ enum Unit {
     Frames(RawBatch),
 }
 
-/// Fields and subfields a batch may hold and still be built on a normal scheduler: at
-/// roughly 50 ns each, half a millisecond at most. A default batch of 100 typical records
-/// holds about 5,000.
-pub(crate) const NORMAL_SCHEDULER_TERMS: usize = 10_000;
-
-/// Tells the scheduler how much of the process's time slice (about 1 ms) building `terms`
-/// took, so that the process yields accordingly afterwards.
-pub(crate) fn account(env: Env<'_>, terms: usize) {
-    let percent = (terms * 100 / (2 * NORMAL_SCHEDULER_TERMS)).clamp(1, 100) as i32;
-    rustler::schedule::consume_timeslice(env, percent);
-}
-
-/// An upper bound on the fields and subfields in `bytes`: their delimiters.
-pub(crate) fn delimiters(bytes: &[u8]) -> usize {
-    // 0x1E and 0x1F are the bytes with `b | 1 == 0x1F`. Counting in u8 lanes over chunks of
-    // 255 lets the compiler vectorise it: 10x faster than a plain filter and count.
-    bytes
-        .chunks(255)
-        .map(|chunk| {
-            chunk
-                .iter()
-                .fold(0u8, |n, &b| n.wrapping_add(((b | 1) == 0x1F) as u8)) as usize
-        })
-        .sum()
-}
-
-/// What converting `record` from MARC-8 adds, in terms (about a quarter per byte at the
-/// converter's speed), if its leader/09 says MARC-8.
-pub(crate) fn marc8_terms(record: &[u8]) -> usize {
-    if record.get(9) == Some(&b' ') {
-        record.len() / 4
-    } else {
-        0
-    }
-}
-
 impl Unit {
-    /// The work of building this unit's terms here, in terms.
+    /// The work of building this unit's terms here (see [`budget`]).
     fn terms(&self, read: &Read) -> usize {
         match self {
-            Unit::Frames(raw) if read.marc8.is_some() => {
-                delimiters(&raw.data)
-                    + raw
-                        .frames
-                        .iter()
-                        .map(|frame| match *frame {
-                            Frame::Record { start, end } => marc8_terms(&raw.data[start..end]),
-                            Frame::Skip { .. } => 0,
-                        })
-                        .sum::<usize>()
+            Unit::Frames(raw) => {
+                let records = raw.frames.iter().filter_map(|frame| match *frame {
+                    Frame::Record { start, end } => Some(start..end),
+                    Frame::Skip { .. } => None,
+                });
+                budget::terms(&raw.data, records, read.marc8.is_some())
             }
-            Unit::Frames(raw) => delimiters(&raw.data),
+            // Parsed off-scheduler: conversions are done; converted records are their own bytes.
             Unit::Parsed(raw, items) => {
-                delimiters(&raw.data)
+                budget::delimiters(&raw.data)
                     + items
                         .iter()
                         .map(|item| match item {
-                            ParsedItem::Owned { bytes, .. } => delimiters(bytes),
+                            ParsedItem::Owned { bytes, .. } => budget::delimiters(bytes),
                             _ => 0,
                         })
                         .sum::<usize>()
@@ -377,11 +338,11 @@ fn step<'a>(env: Env<'a>, resource: &StreamResource, dirty: bool) -> NifResult<T
     };
     if !dirty {
         let terms = unit.terms(&resource.read);
-        if terms > NORMAL_SCHEDULER_TERMS {
+        if terms > budget::NORMAL_SCHEDULER_TERMS {
             *pending = Some(unit);
             return Ok(atoms::dirty().encode(env));
         }
-        account(env, terms);
+        budget::account(env, terms);
     }
     Ok(match unit {
         Unit::Parsed(raw, items) => batch_term(env, resource, &raw, items),
