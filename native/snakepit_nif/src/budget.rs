@@ -23,9 +23,12 @@ pub(crate) fn delimiters(bytes: &[u8]) -> usize {
         .sum()
 }
 
-/// The work of parsing and building `records` (ranges of `data`), converting those whose
-/// leader/09 says MARC-8 when `marc8` is on: about a quarter term per byte at the
-/// converter's speed.
+/// Bytes of MARC-8 converted in the time of building one term (the converter runs at about
+/// 70 MiB/s).
+pub(crate) const MARC8_BYTES_PER_TERM: usize = 4;
+
+/// The work of parsing and building `records` (ranges of `data`), converting those that are
+/// not UTF-8 (leader/09 other than `a`) when `marc8` is on.
 pub(crate) fn terms(
     data: &[u8],
     records: impl Iterator<Item = Range<usize>>,
@@ -34,8 +37,8 @@ pub(crate) fn terms(
     let conversion: usize = if marc8 {
         records
             .map(|r| &data[r])
-            .filter(|record| record.get(9) == Some(&b' '))
-            .map(|record| record.len() / 4)
+            .filter(|record| record.get(9) != Some(&b'a'))
+            .map(|record| record.len() / MARC8_BYTES_PER_TERM)
             .sum()
     } else {
         0

@@ -12,15 +12,21 @@ use snakepit_core::{MarcError, Origin, ParseOptions, Record};
 /// Walks every frame of `input`: good records (converted to UTF-8 when asked) go to
 /// `on_record`, bad ones to `on_error`; either returns `false` to stop. The thread profile
 /// reaches it through `parse_items` and `error_terms`, so both profiles read identically.
+///
+/// With `conversion_budget`, MARC-8 records may be converted only while their bytes fit in
+/// it: the walk stops at the first that does not and returns `false` (the caller then does
+/// the whole read again on a dirty scheduler). Otherwise it returns `true`.
 fn walk(
     input: &[u8],
     base_offset: u64,
     first_index: u64,
     read: &Read,
+    mut conversion_budget: Option<usize>,
     mut on_record: impl FnMut(&Record<'_>) -> bool,
     mut on_error: impl FnMut(MarcError) -> bool,
-) {
+) -> bool {
     let mut index = first_index;
+    let mut within_budget = true;
     for_each_item(input, base_offset, first_index, read.parse, |item| {
         let origin = Origin { index, offset: 0 };
         index += 1;
@@ -33,6 +39,17 @@ fn walk(
                 + (record.bytes().as_ptr() as usize - input.as_ptr() as usize) as u64,
             ..origin
         };
+        if let Some(left) = conversion_budget.as_mut() {
+            if read.marc8.is_some() && !record.is_utf8() {
+                match left.checked_sub(record.bytes().len()) {
+                    Some(rest) => *left = rest,
+                    None => {
+                        within_budget = false;
+                        return false;
+                    }
+                }
+            }
+        }
         match to_unicode(&record, origin, read.marc8.as_ref()) {
             Ok(None) => on_record(&record),
             Ok(Some((bytes, spans))) => match Record::from_parts(&bytes, spans) {
@@ -47,6 +64,7 @@ fn walk(
             Err(e) => on_error(e),
         }
     });
+    within_budget
 }
 
 /// `{:ok, items, skipped}` or `{:error, %ParseError{}}`. In permissive mode `items` holds
@@ -83,16 +101,26 @@ fn parse_binary_light<'a>(
 ) -> NifResult<Term<'a>> {
     let read = config.decode()?;
     let input = input.as_slice();
-    let records = snakepit_core::scan::Frames::new(input).filter_map(|step| match step {
-        snakepit_core::scan::Step::Record { start, end } => Some(start..end),
-        _ => None,
-    });
-    let terms = budget::terms(input, records, read.marc8.is_some());
+    let terms = budget::delimiters(input);
     if terms > budget::NORMAL_SCHEDULER_TERMS {
         return Ok(crate::atoms::dirty().encode(env));
     }
-    budget::account(env, terms);
-    Ok(parse_items(env, input, base_offset, first_index, &read))
+    // MARC-8 records show up only while reading: converting them gets what is left.
+    let conversion_budget = (budget::NORMAL_SCHEDULER_TERMS - terms) * budget::MARC8_BYTES_PER_TERM;
+    match read_items(
+        env,
+        input,
+        base_offset,
+        first_index,
+        &read,
+        Some(conversion_budget),
+    ) {
+        Some(items) => {
+            budget::account(env, terms);
+            Ok(items)
+        }
+        None => Ok(crate::atoms::dirty().encode(env)),
+    }
 }
 
 /// `{:ok, items, skipped}` or `{:error, %ParseError{}}` for every frame of `input`, under
@@ -104,19 +132,34 @@ pub(crate) fn parse_items<'a>(
     first_index: u64,
     read: &Read,
 ) -> Term<'a> {
+    read_items(env, input, base_offset, first_index, read, None)
+        .expect("a read with no conversion budget always completes")
+}
+
+/// `parse_items`, or `None` when MARC-8 conversions would exceed `conversion_budget`
+/// (bytes; see `walk`).
+fn read_items<'a>(
+    env: Env<'a>,
+    input: &[u8],
+    base_offset: u64,
+    first_index: u64,
+    read: &Read,
+    conversion_budget: Option<usize>,
+) -> Option<Term<'a>> {
     let items = std::cell::RefCell::new(Items::new(env, read.mode, read.shape));
-    walk(
+    let completed = walk(
         input,
         base_offset,
         first_index,
         read,
+        conversion_budget,
         |record| {
             items.borrow_mut().record(record);
             true
         },
         |e| items.borrow_mut().error(e),
     );
-    items.into_inner().into_result()
+    completed.then(|| items.into_inner().into_result())
 }
 
 /// `{records, errors}`: counts without building any record term.
@@ -161,6 +204,7 @@ pub(crate) fn error_terms<'a>(env: Env<'a>, input: &[u8], read: &Read) -> Vec<Te
         0,
         0,
         read,
+        None,
         |_| true,
         |e| {
             errors.push(error_term(env, &e));

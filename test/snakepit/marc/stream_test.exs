@@ -170,6 +170,19 @@ defmodule Snakepit.Marc.StreamTest do
     assert {:ok, [%Record{fields: ^fields}, _]} = Marc.parse_batch(batch)
   end
 
+  test "MARC-8 batches whose conversion is too long for a normal scheduler read the same" do
+    one = Corpus.read!("marc8/pymarc_marc.dat")
+    {:ok, expected} = Marc.parse(one)
+    # About 90 KB of MARC-8: more than the caller's scheduler converts in one call.
+    bytes = String.duplicate(one, 6)
+    assert byte_size(bytes) < 262_144
+    assert Marc.parse(bytes) == {:ok, List.flatten(List.duplicate(expected, 6))}
+
+    batch = bytes |> Marc.batches(batch_size: 200) |> Enum.at(0)
+    assert {:ok, records} = Marc.parse_batch(batch)
+    assert length(records) == 6 * length(expected)
+  end
+
   describe "fan-out" do
     test "map/3 keeps order, scales over workers and reports like stream/2" do
       path = Corpus.path("synthetic/realistic_2000.mrc")
