@@ -157,10 +157,12 @@ defmodule Mix.Tasks.Snakepit.Convert do
     progress = progress_state(started)
     Process.put(:snakepit_convert, %{written: 0, errors: %{}, listed: 0, progress: progress})
 
+    # Lazy records: the writers read each record's bytes directly, no field is built here.
     read_opts = [
       mode: if(config.mode == :strict, do: :strict, else: :permissive),
       to_unicode: config.to_unicode,
-      format: config.from
+      format: config.from,
+      records: :lazy
     ]
 
     result =
