@@ -44,6 +44,18 @@ pub struct StreamResource {
 #[rustler::resource_impl]
 impl rustler::Resource for StreamResource {}
 
+impl StreamResource {
+    fn new(source: Source, limits: BatchLimits, read: Read, raw: bool) -> ResourceArc<Self> {
+        ResourceArc::new(StreamResource {
+            source: Mutex::new(source),
+            pending: Mutex::new(None),
+            limits,
+            read,
+            raw,
+        })
+    }
+}
+
 static NEXT_STREAM_ID: AtomicU64 = AtomicU64::new(1);
 
 /// Files up to this size are read whole when the stream opens, with no threads.
@@ -110,15 +122,9 @@ fn stream_open_file<'a>(
         if let Err(e) = std::io::Read::read_to_end(&mut &file, &mut bytes) {
             return Ok((atoms::error(), (io_reason(&e), e.to_string())).encode(env));
         }
-        let source = Mutex::new(Source::Push(Chunker::from_complete(bytes)));
-        let resource = StreamResource {
-            source,
-            pending: Mutex::new(None),
-            limits,
-            read,
-            raw,
-        };
-        return Ok((atoms::ok(), ResourceArc::new(resource), id).encode(env));
+        let source = Source::Push(Chunker::from_complete(bytes));
+        let resource = StreamResource::new(source, limits, read, raw);
+        return Ok((atoms::ok(), resource, id).encode(env));
     }
     let notify = ready_notifier(env.pid(), id);
     let opts = PipelineOptions {
@@ -134,14 +140,8 @@ fn stream_open_file<'a>(
         Ok(p) => p,
         Err(e) => return Ok((atoms::error(), (io_reason(&e), e.to_string())).encode(env)),
     };
-    let resource = StreamResource {
-        source: Mutex::new(Source::File(pipeline)),
-        pending: Mutex::new(None),
-        limits,
-        read,
-        raw,
-    };
-    Ok((atoms::ok(), ResourceArc::new(resource), id).encode(env))
+    let resource = StreamResource::new(Source::File(pipeline), limits, read, raw);
+    Ok((atoms::ok(), resource, id).encode(env))
 }
 
 /// `{:ok, resource}` for a stream fed by `stream_feed/2`.
@@ -152,15 +152,8 @@ fn stream_open_push(
     raw: bool,
 ) -> NifResult<(Atom, ResourceArc<StreamResource>)> {
     let (read, limits) = (config.decode()?, batch.limits());
-    let source = Mutex::new(Source::Push(Chunker::new()));
-    let resource = StreamResource {
-        source,
-        pending: Mutex::new(None),
-        limits,
-        read,
-        raw,
-    };
-    Ok((atoms::ok(), ResourceArc::new(resource)))
+    let resource = StreamResource::new(Source::Push(Chunker::new()), limits, read, raw);
+    Ok((atoms::ok(), resource))
 }
 
 /// `{:ok, resource, id}` or `{:error, {reason, message}}`: a stream of MARC-in-JSON
@@ -211,14 +204,8 @@ fn stream_open_format<'a>(
         Ok(s) => s,
         Err(e) => return Ok((atoms::error(), (io_reason(&e), e.to_string())).encode(env)),
     };
-    let resource = StreamResource {
-        source: Mutex::new(source),
-        pending: Mutex::new(None),
-        limits,
-        read,
-        raw: false,
-    };
-    Ok((atoms::ok(), ResourceArc::new(resource), id).encode(env))
+    let resource = StreamResource::new(source, limits, read, false);
+    Ok((atoms::ok(), resource, id).encode(env))
 }
 
 /// Appends a chunk (`:eof` ends the input). Copies the bytes: the caller's binary is free.
