@@ -440,6 +440,7 @@ fn records_to_xml<'a>(
 /// `</collection>`) or `:array` (`[`, `]` and newline; an empty array is `[]\n`).
 #[rustler::nif]
 fn format_frame(env: Env<'_>, format: Atom) -> NifResult<Term<'_>> {
+    let _watch = crate::scheduler_watch::watch("format_frame");
     let (mut head, mut tail) = (Vec::new(), Vec::new());
     if format == format_atoms::array() {
         json::write_array_start(&mut head);

@@ -17,6 +17,7 @@ mod lazy_atoms {
 /// for every field, else a list of three-byte tags to keep.
 #[rustler::nif]
 fn lazy<'a>(env: Env<'a>, op: Atom, bytes: Binary<'a>, tags: Term<'a>) -> NifResult<Term<'a>> {
+    let _watch = crate::scheduler_watch::watch("lazy");
     run(env, op, bytes, tags)
 }
 

@@ -14,12 +14,14 @@ mod items;
 mod lazy_nif;
 mod options;
 mod parse_nif;
+mod scheduler_watch;
 mod stream_nif;
 mod terms;
 mod thread_pool;
 
 #[rustler::nif]
 fn native_version() -> &'static str {
+    let _watch = crate::scheduler_watch::watch("native_version");
     env!("CARGO_PKG_VERSION")
 }
 

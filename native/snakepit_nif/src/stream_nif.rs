@@ -151,6 +151,7 @@ fn stream_open_push(
     batch: BatchConfig,
     raw: bool,
 ) -> NifResult<(Atom, ResourceArc<StreamResource>)> {
+    let _watch = crate::scheduler_watch::watch("stream_open_push");
     let (read, limits) = (config.decode()?, batch.limits());
     let resource = StreamResource::new(Source::Push(Chunker::new()), limits, read, raw);
     Ok((atoms::ok(), resource))
@@ -277,6 +278,7 @@ impl Unit {
 /// a normal scheduler avoids two scheduler switches per batch and measured 1.2-1.3x faster.
 #[rustler::nif]
 fn stream_next<'a>(env: Env<'a>, resource: ResourceArc<StreamResource>) -> NifResult<Term<'a>> {
+    let _watch = crate::scheduler_watch::watch("stream_next");
     step(env, &resource, false)
 }
 

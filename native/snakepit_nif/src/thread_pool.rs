@@ -129,6 +129,7 @@ fn thread_pool_new(
     worker_id: u64,
     max_requests: u64,
 ) -> Result<ResourceArc<ThreadPoolResource>, String> {
+    let _watch = crate::scheduler_watch::watch("thread_pool_new");
     if threads == 0 {
         return Err("threads must be at least 1".to_string());
     }
@@ -178,6 +179,7 @@ fn thread_pool_submit<'a>(
     command: Atom,
     args: Term<'a>,
 ) -> Term<'a> {
+    let _watch = crate::scheduler_watch::watch("thread_pool_submit");
     let Some(command) = Command::from_atom(command) else {
         return (atoms::error(), (atoms::unknown_command(), command)).encode(env);
     };
@@ -430,6 +432,7 @@ fn parse<'a>(env: Env<'a>, input: &[u8], read: &Read) -> Term<'a> {
 /// and functions), so it counts against this worker's capacity. `:ok`, `:busy` or `:closed`.
 #[rustler::nif]
 fn thread_pool_acquire(resource: ResourceArc<ThreadPoolResource>) -> Atom {
+    let _watch = crate::scheduler_watch::watch("thread_pool_acquire");
     let inner = &resource.inner;
     if let Err(refused) = check_out(inner, true) {
         return refused;
@@ -445,6 +448,7 @@ fn thread_pool_acquire(resource: ResourceArc<ThreadPoolResource>) -> Atom {
 /// for queued callers goes out with the caller's env (`send_and_clear` is illegal here).
 #[rustler::nif]
 fn thread_pool_release(env: Env, resource: ResourceArc<ThreadPoolResource>) -> Atom {
+    let _watch = crate::scheduler_watch::watch("thread_pool_release");
     let inner = &resource.inner;
     let completed = inner.completed.fetch_add(1, Ordering::Relaxed) + 1;
     let before = inner.in_flight.fetch_sub(1, Ordering::AcqRel);
@@ -466,6 +470,7 @@ fn thread_pool_release(env: Env, resource: ResourceArc<ThreadPoolResource>) -> A
 /// Stops taking jobs; queued and running jobs finish, then the threads exit.
 #[rustler::nif]
 fn thread_pool_close(resource: ResourceArc<ThreadPoolResource>) -> Atom {
+    let _watch = crate::scheduler_watch::watch("thread_pool_close");
     let pool = resource
         .inner
         .pool
@@ -488,6 +493,7 @@ fn thread_pool_close(resource: ResourceArc<ThreadPoolResource>) -> Atom {
 fn thread_pool_stats(
     resource: ResourceArc<ThreadPoolResource>,
 ) -> (usize, usize, usize, u64, usize) {
+    let _watch = crate::scheduler_watch::watch("thread_pool_stats");
     let inner = &resource.inner;
     (
         inner.in_flight.load(Ordering::Acquire),
@@ -501,6 +507,7 @@ fn thread_pool_stats(
 /// Slots in use; a closed or used-up worker reports itself full, so nobody routes to it.
 #[rustler::nif]
 fn thread_pool_load(resource: ResourceArc<ThreadPoolResource>) -> usize {
+    let _watch = crate::scheduler_watch::watch("thread_pool_load");
     let inner = &resource.inner;
     let used_up =
         inner.max_requests > 0 && inner.started.load(Ordering::Acquire) >= inner.max_requests;
@@ -516,6 +523,7 @@ fn thread_pool_load(resource: ResourceArc<ThreadPoolResource>) -> usize {
 /// thread count, and how many of its rayon threads are running now (0 some time after close).
 #[rustler::nif]
 fn thread_pool_threads(resource: ResourceArc<ThreadPoolResource>) -> (bool, usize, usize) {
+    let _watch = crate::scheduler_watch::watch("thread_pool_threads");
     let inner = &resource.inner;
     let open = inner.pool.read().map(|p| p.is_some()).unwrap_or(false);
     (
@@ -528,6 +536,7 @@ fn thread_pool_threads(resource: ResourceArc<ThreadPoolResource>) -> (bool, usiz
 /// `{open_pools, live_threads}` across the VM.
 #[rustler::nif]
 fn thread_pool_census() -> (usize, usize) {
+    let _watch = crate::scheduler_watch::watch("thread_pool_census");
     (
         LIVE_POOLS.load(Ordering::Relaxed),
         LIVE_THREADS.load(Ordering::Relaxed),
@@ -537,12 +546,14 @@ fn thread_pool_census() -> (usize, usize) {
 /// Round-trip baseline for benchmarks: a plain NIF call that returns its argument.
 #[rustler::nif]
 fn echo<'a>(term: Term<'a>) -> Term<'a> {
+    let _watch = crate::scheduler_watch::watch("echo");
     term
 }
 
 /// `{version, profile, target}` of the loaded native library.
 #[rustler::nif]
 fn native_build_info() -> (&'static str, &'static str, String) {
+    let _watch = crate::scheduler_watch::watch("native_build_info");
     let profile = if cfg!(debug_assertions) {
         "debug"
     } else {
