@@ -99,6 +99,7 @@ fn parse_binary_light<'a>(
     base_offset: u64,
     first_index: u64,
 ) -> NifResult<Term<'a>> {
+    let _watch = crate::scheduler_watch::watch("parse_binary_light");
     let read = config.decode()?;
     let input = input.as_slice();
     let terms = budget::delimiters(input);
@@ -229,6 +230,7 @@ fn scan_binary(input: Binary) -> Vec<(usize, usize)> {
 /// can prove its scheduler probe detects a NIF that holds a normal scheduler; never use it.
 #[rustler::nif]
 fn debug_hold_scheduler(ms: u64) -> u64 {
+    let _watch = crate::scheduler_watch::watch("debug_hold_scheduler");
     let start = std::time::Instant::now();
     let mut spins = 0u64;
     while start.elapsed() < std::time::Duration::from_millis(ms.min(1_000)) {
