@@ -18,6 +18,8 @@ if [ -f bench/pools.exs ]; then
   echo "== Pools" >&2
   mix run bench/pools.exs | tee bench/results/pools.txt
 fi
+echo "== Scheduler discipline (probe lateness, long schedules, native CPU per normal-scheduler call)" >&2
+mix run bench/scheduler.exs | tee bench/results/scheduler.md
 echo "== What a second thread adds on this machine (the ceiling of any 2-worker figure)" >&2
 bench/rust_peers/target/release/machine_scaling "${files[0]}" | tee bench/results/machine_scaling.txt
 python3 bench/report.py bench/results/snakepit.tsv bench/results/peers.json

@@ -1,0 +1,215 @@
+# Scheduler discipline under every public API: how late a 1 ms timer fires on a normal
+# scheduler while the API runs, against the same probe on an idle VM; how many
+# `long_schedule` reports of 10 ms or more the VM makes; and the most CPU time any
+# normal-scheduler NIF spent in one call (scheduler_watch.rs: the native share, which the OS
+# descheduling the BEAM cannot inflate).
+#
+#     MIX_ENV=prod mix run bench/scheduler.exs            (part of `make bench`)
+#
+# Inputs: a real file of about 80 MB (LoC records from ../shared/corpus repeated; cached in
+# bench/data/) and the directory-amplification record (one 99,989-byte record whose 7,497
+# directory entries all point at the same field of 4,998 subfields).
+#
+# Target per row: probe p99 within 2 ms of idle, and no long_schedule of 10 ms or more.
+# Environment: BENCH_SCHEDULER_MB (default 80).
+
+defmodule Bench.Scheduler do
+  alias Snakepit.Native
+
+  # Runs `fun` once while probing; returns the row's figures.
+  def measure(fun) do
+    Native.debug_scheduler_watch(true)
+    :erlang.system_monitor(self(), [{:long_schedule, 10}])
+    parent = self()
+    probe = spawn_link(fn -> probe(parent, []) end)
+    t0 = System.monotonic_time(:microsecond)
+    outcome = run(fun)
+    elapsed_ms = (System.monotonic_time(:microsecond) - t0) / 1000
+    send(probe, :stop)
+    overshoots = receive do: ({:overshoots, o} -> o)
+    :erlang.system_monitor(:undefined)
+    watched = Native.debug_scheduler_watch(false)
+    worst_native = watched |> Enum.map(fn {_, _, us} -> us end) |> Enum.max(fn -> 0 end)
+
+    %{
+      outcome: outcome,
+      ms: elapsed_ms,
+      probe: percentiles(overshoots),
+      long_schedules: count_long_schedules(0),
+      worst_native_us: worst_native
+    }
+  end
+
+  defp run(fun) do
+    case fun.() do
+      {:error, %{__exception__: true} = e} -> "error: #{e.__struct__ |> inspect()}"
+      {:error, reason} -> "error: #{inspect(reason, limit: 3)}"
+      _ -> "ok"
+    end
+  rescue
+    e -> "raised #{inspect(e.__struct__)}"
+  catch
+    kind, reason -> "#{kind}: #{inspect(reason, limit: 3)}"
+  end
+
+  # Timer lateness in ms, until told to stop (at least 50 samples, so short rows still count).
+  defp probe(parent, acc) do
+    receive do
+      :stop when length(acc) >= 50 -> send(parent, {:overshoots, acc})
+    after
+      0 ->
+        t0 = System.monotonic_time(:microsecond)
+        Process.sleep(1)
+        probe(parent, [(System.monotonic_time(:microsecond) - t0) / 1000 - 1 | acc])
+    end
+  end
+
+  defp count_long_schedules(n) do
+    receive do
+      {:monitor, _, :long_schedule, _} -> count_long_schedules(n + 1)
+    after
+      0 -> n
+    end
+  end
+
+  def percentiles(samples) do
+    sorted = Enum.sort(samples)
+    at = fn q -> Enum.at(sorted, min(length(sorted) - 1, trunc(length(sorted) * q))) end
+    %{p50: at.(0.5), p99: at.(0.99), max: List.last(sorted)}
+  end
+
+  # One record whose directory points `entries` times at the same field of `subfields`
+  # subfields: the shape that once multiplied 100 KB into 37.5 M subfield terms.
+  def amplification_record(entries \\ 7_497, subfields \\ 4_998) do
+    field = "  " <> String.duplicate("\x1Fa", subfields) <> "\x1E"
+    length_digits = String.pad_leading(Integer.to_string(byte_size(field)), 4, "0")
+    directory = String.duplicate("500" <> length_digits <> "00000", entries) <> "\x1E"
+    base = 24 + byte_size(directory)
+    total = base + byte_size(field) + 1
+    pad = fn n, w -> String.pad_leading(Integer.to_string(n), w, "0") end
+    leader = pad.(total, 5) <> "nam a22" <> pad.(base, 5) <> "   4500"
+    leader <> directory <> field <> "\x1D"
+  end
+
+  def real_file(root, mb) do
+    path = Path.join(root, "bench/data/scheduler_#{mb}mb.mrc")
+    unit = File.read!(Path.expand("../shared/corpus/real/loc_bibliographic.mrc", root))
+
+    unless File.exists?(path) and File.stat!(path).size >= mb * 1_000_000 do
+      File.mkdir_p!(Path.dirname(path))
+      copies = div(mb * 1_000_000, byte_size(unit)) + 1
+      File.write!(path, List.duplicate(unit, copies))
+    end
+
+    path
+  end
+
+  def fmt(ms), do: :erlang.float_to_binary(ms / 1, decimals: 1)
+end
+
+alias Bench.Scheduler
+alias Snakepit.Marc
+alias Snakepit.Marc.{LazyRecord, Record}
+
+root = Path.expand("..", __DIR__)
+mb = String.to_integer(System.get_env("BENCH_SCHEDULER_MB", "80"))
+path = Scheduler.real_file(root, mb)
+bytes = File.read!(path)
+bomb = Scheduler.amplification_record()
+bomb_path = Path.join(System.tmp_dir!(), "snakepit_bench_bomb_#{System.os_time()}.mrc")
+File.write!(bomb_path, bomb)
+
+{:ok, sample} = Marc.parse(binary_part(bytes, 0, 8_000_000), mode: :skip)
+json = Marc.to_json(sample)
+xml = Marc.to_xml(sample)
+lazy_sample = Marc.stream(path, records: :lazy) |> Enum.take(20_000)
+cores = Snakepit.Config.Options.logical_cores()
+dirty = :erlang.system_info(:dirty_cpu_schedulers_online)
+
+{:ok, _} =
+  Snakepit.Pool.start_link(name: :sched_process, worker_profile: :process, pool_size: dirty)
+
+{:ok, _} =
+  Snakepit.Pool.start_link(
+    name: :sched_thread,
+    worker_profile: :thread,
+    pool_size: 1,
+    threads_per_worker: cores
+  )
+
+big_timeout = 600_000
+
+rows = [
+  {"idle (probe alone)", fn -> Process.sleep(1_500) end},
+  {"parse/2", fn -> Marc.parse(bytes, mode: :skip) end},
+  {"parse/2 records: :lazy", fn -> Marc.parse(bytes, mode: :skip, records: :lazy) end},
+  {"count/2", fn -> Marc.count(bytes) end},
+  {"validate/2", fn -> Marc.validate(bytes) end},
+  {"scan/1", fn -> Marc.scan(bytes) end},
+  {"stream/2 path |> run", fn -> Marc.stream(path, mode: :skip) |> Stream.run() end},
+  {"stream/2 path, lazy",
+   fn -> Marc.stream(path, mode: :skip, records: :lazy) |> Stream.run() end},
+  {"stream/2 binary", fn -> Marc.stream(bytes, mode: :skip) |> Stream.run() end},
+  {"map/3 title", fn -> Marc.map(path, &Record.title/1, mode: :skip) |> Stream.run() end},
+  {"each/3", fn -> Marc.each(path, &Record.title/1, mode: :skip) end},
+  {"map/3 pool: :thread",
+   fn -> Marc.map(path, &Record.title/1, mode: :skip, pool: :sched_thread) |> Stream.run() end},
+  {"LazyRecord.fields/1 (20k)", fn -> Enum.each(lazy_sample, &LazyRecord.fields/1) end},
+  {"encode/1 (8 MB of records)", fn -> sample |> Marc.encode() |> IO.iodata_length() end},
+  {"to_json/2 (8 MB)", fn -> Marc.to_json(sample) end},
+  {"to_xml/2 (8 MB)", fn -> Marc.to_xml(sample) end},
+  {"from_json/2", fn -> Marc.from_json(json) end},
+  {"from_xml/2", fn -> Marc.from_xml(xml) end},
+  {"xml_stream/2 |> run", fn -> sample |> Marc.xml_stream() |> Stream.run() end},
+  {"execute :parse, :process",
+   fn ->
+     Snakepit.execute(:parse, [bytes, [mode: :skip]], pool: :sched_process, timeout: big_timeout)
+   end},
+  {"execute :parse, :thread",
+   fn ->
+     Snakepit.execute(:parse, [bytes, [mode: :skip]], pool: :sched_thread, timeout: big_timeout)
+   end},
+  {"bomb: parse/2", fn -> Marc.parse(bomb, mode: :permissive) end},
+  {"bomb: parse/2 lazy + fields",
+   fn ->
+     with {:ok, items} <- Marc.parse(bomb, mode: :permissive, records: :lazy) do
+       Enum.each(items, fn
+         %LazyRecord{} = r -> LazyRecord.fields(r)
+         _ -> :ok
+       end)
+     end
+   end},
+  {"bomb: stream/2 path", fn -> Marc.stream(bomb_path, mode: :permissive) |> Stream.run() end},
+  {"bomb: validate/2", fn -> Marc.validate(bomb) end},
+  {"bomb: execute :parse, :thread",
+   fn -> Snakepit.execute(:parse, [bomb, [mode: :permissive]], pool: :sched_thread) end}
+]
+
+IO.puts("""
+Snakepit scheduler discipline (#{Snakepit.Environment.info() |> Map.get(:logical_cores, cores)} cores, \
+#{dirty} dirty CPU schedulers); real file #{Path.relative_to(path, root)} \
+(#{div(byte_size(bytes), 1_000_000)} MB), amplification record #{byte_size(bomb)} bytes.
+Probe: 1 ms timer lateness on a normal scheduler (ms). long_sched: reports >= 10 ms.
+worst NIF: most CPU one normal-scheduler NIF call took (us).
+""")
+
+header = "| API | outcome | run ms | probe p50 | p99 | max | long_sched | worst NIF us | target |"
+IO.puts(header)
+IO.puts("|---|---|---|---|---|---|---|---|---|")
+
+Enum.reduce(rows, nil, fn {name, fun}, idle ->
+  :erlang.garbage_collect()
+  row = Scheduler.measure(fun)
+  idle = idle || row.probe.p99
+  met = row.probe.p99 <= idle + 2.0 and row.long_schedules == 0
+
+  IO.puts(
+    "| #{name} | #{row.outcome} | #{Scheduler.fmt(row.ms)} | #{Scheduler.fmt(row.probe.p50)} | " <>
+      "#{Scheduler.fmt(row.probe.p99)} | #{Scheduler.fmt(row.probe.max)} | #{row.long_schedules} | " <>
+      "#{row.worst_native_us} | #{if met, do: "met", else: "MISSED"} |"
+  )
+
+  idle
+end)
+
+File.rm(bomb_path)
