@@ -79,6 +79,15 @@ defmodule Snakepit.Pool do
   end
 
   @doc false
+  # Whether the pool's supervisor runs (the pool exists, possibly restarting a child).
+  def alive?(pool) do
+    case Process.whereis(Module.concat(__MODULE__, pool)) do
+      nil -> false
+      pid -> Process.alive?(pid)
+    end
+  end
+
+  @doc false
   def worker_supervisor(pool), do: Module.concat([__MODULE__, WorkerSupervisor, pool])
 
   @impl true
@@ -89,8 +98,10 @@ defmodule Snakepit.Pool do
       {Snakepit.Lifecycle, config}
     ]
 
-    # The manager's registry describes the workers under the dynamic supervisor: if either
-    # goes, both restart together.
-    Supervisor.init(children, strategy: :one_for_all)
+    # :rest_for_one: if the worker supervisor goes, everything restarts (the registry
+    # describes its children); a restarted manager drains the workers it finds and starts
+    # its own, without touching callers in flight; a restarted lifecycle reads the registry.
+    # Queued callers wait for a restarted manager (Snakepit.Pool.Router).
+    Supervisor.init(children, strategy: :rest_for_one)
   end
 end
