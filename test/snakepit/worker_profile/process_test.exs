@@ -39,4 +39,24 @@ defmodule Snakepit.WorkerProfile.ProcessTest do
     [worker] = Map.values(worker_pids(pool))
     assert Snakepit.Pool.run(pool, fn -> self() end) == {:ok, worker}
   end
+
+  test "an idle worker does not keep its last big result or arguments alive" do
+    pool = start_pool!(worker_profile: :process, pool_size: 1)
+    [worker] = Map.values(worker_pids(pool))
+
+    # A big heap result (built in the worker, copied to the caller).
+    assert {:ok, list} = Snakepit.Pool.run(pool, fn -> Enum.to_list(1..500_000) end)
+    assert length(list) == 500_000
+    eventually(fn -> memory(worker) < 1024 * 1024 end)
+
+    # A big refc binary argument.
+    payload = :binary.copy("x", 8 * 1024 * 1024)
+    assert Snakepit.execute(:sleep, [0, payload], pool: pool) == {:ok, 0}
+    eventually(fn -> binary_bytes(worker) < 1024 * 1024 end)
+  end
+
+  defp memory(pid), do: elem(Process.info(pid, :memory), 1)
+
+  defp binary_bytes(pid),
+    do: pid |> Process.info(:binary) |> elem(1) |> Enum.map(&elem(&1, 1)) |> Enum.sum()
 end
