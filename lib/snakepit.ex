@@ -84,7 +84,7 @@ defmodule Snakepit do
         raise Snakepit.Error.new(reason,
                 pool: Keyword.get(opts, :pool, :default),
                 command: command,
-                timeout: opts[:timeout]
+                timeout: Keyword.get(opts, :timeout, @default_timeout)
               )
     end
   end
