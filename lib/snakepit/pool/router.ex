@@ -92,9 +92,16 @@ defmodule Snakepit.Pool.Router do
   end
 
   defp dispatch(ref, request, timeout, since, hint \\ nil) do
-    case try_workers(candidates(ref, hint), ref.profile, request, timeout) do
-      {:done, result, worker_id, ran_at} -> {result, worker_id, ran_at}
-      :all_busy -> wait(ref, request, timeout, since)
+    case sample(ref, hint) do
+      {:ok, handles} ->
+        case try_workers(free_first(ref.profile, handles), ref.profile, request, timeout) do
+          {:done, result, worker_id, ran_at} -> {result, worker_id, ran_at}
+          :all_busy -> wait(ref, request, timeout, since)
+        end
+
+      # The manager that owned the table is dead (killed): wait for its successor.
+      :gone ->
+        rejoin(ref, request, timeout, since || System.monotonic_time())
     end
   end
 
@@ -109,11 +116,11 @@ defmodule Snakepit.Pool.Router do
     end
   end
 
-  # Workers with a free slot, most free slots first: every worker of a small pool (from a
-  # random offset), a few random ones of a large pool, so the work and the memory a caller
-  # spends here do not grow with the pool. Random picks spread equal-load choices. The
-  # worker the manager named on waking the caller (`hint`) goes first.
-  defp candidates(ref, hint) do
+  # A few workers to try: every worker of a small pool (from a random offset), a few random
+  # ones of a large pool, so the work and the memory a caller spends here do not grow with
+  # the pool. Random picks spread equal-load choices. The worker the manager named on waking
+  # the caller (`hint`) comes first.
+  defp sample(ref, hint) do
     n = :ets.lookup_element(ref.table, :size, 2)
     offset = random(n, 0)
 
@@ -128,9 +135,18 @@ defmodule Snakepit.Pool.Router do
           hint == nil or handle.id != hint.id,
           do: handle
 
-    if(hint, do: [hint | sampled], else: sampled)
+    {:ok, if(hint, do: [hint | sampled], else: sampled)}
+  rescue
+    # The table went with its owner.
+    ArgumentError -> :gone
+  end
+
+  # Those with a free slot, most free slots first (a stable sort: ties keep their random
+  # order, and the hint its place).
+  defp free_first(profile, handles) do
+    handles
     |> Enum.flat_map(fn handle ->
-      free = ref.profile.get_capacity(handle) - ref.profile.get_load(handle)
+      free = profile.get_capacity(handle) - profile.get_load(handle)
       if free > 0, do: [{free, handle}], else: []
     end)
     |> Enum.sort_by(&elem(&1, 0), :desc)

@@ -14,9 +14,12 @@ defmodule Snakepit.Pool.RestartTest do
         old_manager = Snakepit.Pool.Ref.lookup(pool).manager
 
         Process.exit(old_manager, :kill)
+        # Callers arriving while the manager is gone find its table gone with it.
+        fresh = for i <- 1..10, do: Task.async(fn -> Snakepit.execute(:ping, [i], pool: pool) end)
         eventually(fn -> Snakepit.Pool.Ref.lookup(pool).manager != old_manager end)
 
         assert_all_served(holder, queued)
+        assert Enum.map(fresh, &Task.await(&1, 30_000)) == Enum.map(1..10, &{:ok, &1})
       end
 
       test "killing the lifecycle process: every queued caller gets its answer" do
