@@ -61,8 +61,9 @@ defmodule Snakepit.Telemetry do
       measurements: [:capacity, :load, :queue_size],
       metadata: [:pool, :profile],
       doc:
-        "Every worker was at capacity and a caller joined the wait queue. `capacity` and " <>
-          "`load` are the pool's totals; `queue_size` counts the caller just queued."
+        "Every worker was at capacity and a caller joined the wait queue. `capacity` is the " <>
+          "pool's total; `load` is its load as the manager saw it (equal to `capacity`: no " <>
+          "worker it probed had a free slot); `queue_size` counts the caller just queued."
     },
     %{
       event: [:snakepit, :pool, :saturated],
