@@ -96,10 +96,7 @@ defmodule Snakepit do
   """
   @spec recycle_worker(atom, pos_integer) :: :ok | {:error, :worker_not_found | :pool_not_found}
   def recycle_worker(pool, worker_id) do
-    case Snakepit.Pool.Ref.lookup(pool) do
-      nil -> {:error, :pool_not_found}
-      ref -> Snakepit.Pool.Manager.recycle(ref.manager, worker_id, :manual)
-    end
+    Snakepit.Pool.with_manager(pool, &Snakepit.Pool.Manager.recycle(&1, worker_id, :manual))
   end
 
   @doc """

@@ -72,10 +72,21 @@ defmodule Snakepit.Pool do
   """
   @spec status(atom) :: {:ok, map} | {:error, :pool_not_found}
   def status(pool) do
+    with_manager(pool, &{:ok, Manager.status(&1)})
+  end
+
+  @doc false
+  # Calls `fun` with the pool's manager; `{:error, :pool_not_found}` when there is none, or
+  # it is gone (a killed manager's successor may not have published itself yet).
+  def with_manager(pool, fun) do
     case Snakepit.Pool.Ref.lookup(pool) do
       nil -> {:error, :pool_not_found}
-      ref -> {:ok, Manager.status(ref.manager)}
+      ref -> fun.(ref.manager)
     end
+  catch
+    # A manager that died before or during the call (a slow one still exits, with :timeout).
+    :exit, {reason, {GenServer, :call, _}} when reason != :timeout ->
+      {:error, :pool_not_found}
   end
 
   @doc false
