@@ -113,16 +113,48 @@ defmodule Snakepit.Pool.Manager do
   end
 
   # A manager restarted on its own (the worker supervisor lives on) finds the previous
-  # manager's workers still running, possibly with requests in flight. They are unknown to
-  # this registry, so they are stopped in the background once their mailboxes are done:
-  # in-flight callers get their answers, nothing routes to them any more.
+  # manager's workers still running, possibly with requests in flight. Nothing routes to them
+  # any more (they are not in the new table); one background process stops each once no
+  # caller awaits it (callers monitor the worker they wait on), or after the drain timeout,
+  # so in-flight callers get their answers.
   defp drain_leftover_workers(supervisor) do
-    for {_id, pid, _type, _modules} <- DynamicSupervisor.which_children(supervisor),
-        is_pid(pid) do
-      spawn(fn -> WorkerProfile.stop_process(pid, @drain_timeout) end)
+    leftovers =
+      for {_id, pid, _type, _modules} <- DynamicSupervisor.which_children(supervisor),
+          is_pid(pid),
+          do: pid
+
+    if leftovers != [] do
+      deadline = System.monotonic_time(:millisecond) + @drain_timeout
+      spawn(fn -> drain(leftovers, deadline) end)
     end
+
+    :ok
   catch
     :exit, _ -> :ok
+  end
+
+  defp drain([], _deadline), do: :ok
+
+  defp drain(pids, deadline) do
+    overdue? = System.monotonic_time(:millisecond) >= deadline
+
+    busy =
+      Enum.filter(pids, fn pid ->
+        case Process.info(pid, :monitored_by) do
+          nil ->
+            false
+
+          {:monitored_by, awaited_by} when awaited_by == [] or overdue? ->
+            WorkerProfile.stop_process(pid)
+            false
+
+          _awaited ->
+            true
+        end
+      end)
+
+    if busy != [], do: Process.sleep(@retire_poll * 2)
+    drain(busy, deadline)
   end
 
   # -- calls --------------------------------------------------------------------------------

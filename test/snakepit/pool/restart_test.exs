@@ -22,6 +22,17 @@ defmodule Snakepit.Pool.RestartTest do
         assert Enum.map(fresh, &Task.await(&1, 30_000)) == Enum.map(1..10, &{:ok, &1})
       end
 
+      test "killing the manager: a request in flight on a worker still gets its result" do
+        pool = start_full_pool(unquote(profile))
+        running = Task.async(fn -> Snakepit.execute(:sleep, [300], pool: pool) end)
+        eventually(fn -> status!(pool).load == 1 end)
+        old_manager = Snakepit.Pool.Ref.lookup(pool).manager
+
+        Process.exit(old_manager, :kill)
+        assert Task.await(running) == {:ok, 300}
+        assert Snakepit.execute(:ping, [:after], pool: pool) == {:ok, :after}
+      end
+
       test "killing the lifecycle process: every queued caller gets its answer" do
         pool = start_full_pool(unquote(profile))
         {holder, queued} = hold_and_queue(pool)
