@@ -185,7 +185,8 @@ defmodule Snakepit.Lifecycle do
     observe(profile, id, handle)
   end
 
-  # Only profiles that count requests can show (lack of) progress.
+  # Only profiles that count requests can show (lack of) progress. A worker that cannot be
+  # observed (it just died, say) counts as not full.
   defp observe(profile, id, handle) do
     if function_exported?(profile, :get_metadata, 1) do
       full? = profile.get_load(handle) >= profile.get_capacity(handle)
@@ -193,6 +194,8 @@ defmodule Snakepit.Lifecycle do
     else
       {id, false, 0}
     end
+  catch
+    _kind, _reason -> {id, false, 0}
   end
 
   defp safe_health_check(profile, handle) do
