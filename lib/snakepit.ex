@@ -31,7 +31,11 @@ defmodule Snakepit do
   (no worker became free within the pool's `:queue_timeout`), `{:error, :timeout}` (no result
   within `:timeout`), `{:error, :worker_crashed}`. Command failures are
   `{:error, %Snakepit.Error{}}` or the command's own error such as
-  `{:error, %Snakepit.Marc.ParseError{}}`. `execute!/3` raises instead.
+  `{:error, %Snakepit.Marc.ParseError{}}`. `execute!/3` raises instead, with a message that
+  names the pool (and says so when the `:snakepit` application is not started).
+
+  A pool's internal restarts are not failures: a caller queued when the pool's manager
+  restarts waits for the new one (within its `:queue_timeout`) and is served there.
 
   ## Telemetry
 
