@@ -47,8 +47,11 @@ defmodule Snakepit.Error do
     }
   end
 
-  @doc false
-  # Builds the error for a reason, so every module words the same reason the same way.
+  @doc """
+  The error for `reason`, worded from `details`, so every module words the same reason the
+  same way. Give the pool when there is one: a reason from `Snakepit.Pool.run/3` becomes
+  `Snakepit.Error.new(reason, pool: pool)`, whose message names it.
+  """
   @spec new(reason, map | keyword) :: t
   def new(reason, details \\ %{}), do: exception(reason: reason, details: details)
 
