@@ -353,20 +353,26 @@ defmodule Snakepit.Pool.Manager do
   def handle_info(_other, state), do: {:noreply, state}
 
   @impl true
-  def terminate(_reason, state) do
+  def terminate(reason, state) do
     Ref.unpublish(state.config.name, self())
 
     # Queued callers are told the manager went; they wait for the pool to come back (a
     # restart) or report it gone (a stop), see Snakepit.Pool.Router.
     for {_qref, entry} <- state.waiters, do: GenServer.reply(entry.from, :manager_down)
 
-    for {_id, w} <- state.workers do
-      Process.demonitor(w.mref, [:flush])
-      state.profile.stop_worker(w.handle)
+    # Stopped by the supervisor: the workers go too. Crashed: the next manager drains them,
+    # so the requests they run now still get answered.
+    if shutdown?(reason) do
+      for {_id, w} <- state.workers do
+        Process.demonitor(w.mref, [:flush])
+        state.profile.stop_worker(w.handle)
+      end
     end
 
     :ok
   end
+
+  defp shutdown?(reason), do: reason in [:normal, :shutdown] or match?({:shutdown, _}, reason)
 
   # -- workers ------------------------------------------------------------------------------
 

@@ -33,6 +33,21 @@ defmodule Snakepit.Pool.RestartTest do
         assert Snakepit.execute(:ping, [:after], pool: pool) == {:ok, :after}
       end
 
+      test "a crashing manager: a request in flight and every queued caller get their answer" do
+        pool = start_full_pool(unquote(profile))
+        {holder, queued} = hold_and_queue(pool)
+        old_manager = Snakepit.Pool.Ref.lookup(pool).manager
+
+        # No clause for this cast: the manager raises.
+        GenServer.cast(old_manager, :no_such_cast)
+
+        eventually(fn ->
+          match?(%{manager: m} when m != old_manager, Snakepit.Pool.Ref.lookup(pool))
+        end)
+
+        assert_all_served(holder, queued)
+      end
+
       test "killing the lifecycle process: every queued caller gets its answer" do
         pool = start_full_pool(unquote(profile))
         {holder, queued} = hold_and_queue(pool)
