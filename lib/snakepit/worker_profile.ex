@@ -112,7 +112,8 @@ defmodule Snakepit.WorkerProfile do
   def stop_process(pid, timeout \\ 1000) do
     GenServer.stop(pid, :normal, timeout)
   catch
-    :exit, :timeout ->
+    # GenServer.stop/3 exits with {:timeout, {GenServer, :stop, args}}, not a bare :timeout.
+    :exit, {:timeout, _} ->
       Process.exit(pid, :kill)
       :ok
 
