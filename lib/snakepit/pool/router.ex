@@ -11,7 +11,7 @@ defmodule Snakepit.Pool.Router do
   # Pools up to this size are tried whole; larger ones at this many random workers before
   # the caller asks the manager (which probes again, and wakes it when a slot frees).
   @scan_all 8
-  @samples 4
+  @samples 8
   # While a pool's manager restarts, look for the new one this often.
   @rejoin_poll 5
   # How long a new caller waits for a pool whose manager is starting.
