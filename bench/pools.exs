@@ -1,10 +1,11 @@
 # Pool benchmarks: round-trip latency of a trivial command through each worker profile
 # against a direct NIF call and a bare GenServer.call, then parse throughput with 1, 2 and 4
-# concurrent callers per profile.
+# concurrent callers per profile, then how start, routing and waiting callers scale with pool_size.
 #
 #     MIX_ENV=prod mix run bench/pools.exs
 #
-# Environment: BENCH_ROUND_TRIPS (default 20000), BENCH_SECONDS per throughput run (default 3).
+# Environment: BENCH_ROUND_TRIPS (default 20000), BENCH_SECONDS per throughput run (default 3),
+# BENCH_BIG_POOL workers for the pool size scaling run (default 10000).
 
 defmodule Bench.Timing do
   # A tiny timing helper: per-call samples in nanoseconds, summarised as median and p99.
@@ -149,3 +150,66 @@ for {label, fun} <- throughput_cases, callers <- [1, 2, 4] do
       String.pad_leading(:erlang.float_to_binary(per_second * mb, decimals: 1), 8)
   )
 end
+
+# Pool size scaling: start time and round trip of a 10,000-worker :process pool, and the
+# memory of callers waiting on it (should not depend on pool_size).
+defmodule Bench.Scaling do
+  def run(size, waiting, round_trips) do
+    IO.puts("\nPool size scaling: #{size} :process workers, #{waiting} waiting callers")
+
+    {start_us, {:ok, pool}} =
+      :timer.tc(fn ->
+        Snakepit.Pool.start_link(
+          name: :bench_big,
+          worker_profile: :process,
+          pool_size: size,
+          max_queue_size: waiting,
+          queue_timeout: 600_000
+        )
+      end)
+
+    IO.puts("  start: #{:erlang.float_to_binary(start_us / 1_000_000, decimals: 2)} s")
+
+    ping = fn -> {:ok, :x} = Snakepit.execute(:ping, [:x], pool: :bench_big) end
+    Bench.Timing.samples(1000, ping)
+    %{median: median, p99: p99} = Bench.Timing.summary(Bench.Timing.samples(round_trips, ping))
+
+    IO.puts(
+      "  round trip :ping: median #{Bench.Timing.us(median)} us, p99 #{Bench.Timing.us(p99)} us"
+    )
+
+    ref = Snakepit.Pool.Ref.lookup(:bench_big)
+    for _ <- 1..size, do: spawn(&hold/0)
+    wait_until(fn -> status().load == size end)
+    parent = self()
+    callers = for i <- 1..waiting, do: spawn(fn -> send(parent, {:served, ping(i)}) end)
+    wait_until(fn -> status().queue_length == waiting end)
+
+    caller_bytes = callers |> Enum.map(&elem(Process.info(&1, :memory), 1)) |> Enum.sum()
+    {:memory, manager_bytes} = Process.info(ref.manager, :memory)
+
+    IO.puts(
+      "  per waiting caller: #{div(caller_bytes, waiting)} bytes (caller process); " <>
+        "manager: #{div(manager_bytes, 1024)} KiB"
+    )
+
+    for w <- Snakepit.Pool.Manager.workers(ref.manager), do: send(w.handle.pid, :release)
+    for _ <- callers, do: receive(do: ({:served, {:ok, _}} -> :ok))
+    Supervisor.stop(pool)
+  end
+
+  defp hold,
+    do: Snakepit.Pool.run(:bench_big, fn -> receive do: (:release -> :ok) end, 600_000)
+
+  defp ping(i), do: Snakepit.execute(:ping, [i], pool: :bench_big)
+  defp status, do: elem(Snakepit.pool_status(:bench_big), 1)
+
+  defp wait_until(fun) do
+    unless fun.() do
+      Process.sleep(10)
+      wait_until(fun)
+    end
+  end
+end
+
+Bench.Scaling.run(String.to_integer(System.get_env("BENCH_BIG_POOL", "10000")), 1000, round_trips)

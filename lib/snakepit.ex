@@ -31,7 +31,11 @@ defmodule Snakepit do
   (no worker became free within the pool's `:queue_timeout`), `{:error, :timeout}` (no result
   within `:timeout`), `{:error, :worker_crashed}`. Command failures are
   `{:error, %Snakepit.Error{}}` or the command's own error such as
-  `{:error, %Snakepit.Marc.ParseError{}}`. `execute!/3` raises instead.
+  `{:error, %Snakepit.Marc.ParseError{}}`. `execute!/3` raises instead, with a message that
+  names the pool (and says so when the `:snakepit` application is not started).
+
+  A pool's internal restarts are not failures: a caller queued when the pool's manager
+  restarts waits for the new one (within its `:queue_timeout`) and is served there.
 
   ## Telemetry
 
@@ -84,7 +88,7 @@ defmodule Snakepit do
         raise Snakepit.Error.new(reason,
                 pool: Keyword.get(opts, :pool, :default),
                 command: command,
-                timeout: opts[:timeout]
+                timeout: Keyword.get(opts, :timeout, @default_timeout)
               )
     end
   end
@@ -96,10 +100,7 @@ defmodule Snakepit do
   """
   @spec recycle_worker(atom, pos_integer) :: :ok | {:error, :worker_not_found | :pool_not_found}
   def recycle_worker(pool, worker_id) do
-    case Snakepit.Pool.Ref.lookup(pool) do
-      nil -> {:error, :pool_not_found}
-      ref -> Snakepit.Pool.Manager.recycle(ref.manager, worker_id, :manual)
-    end
+    Snakepit.Pool.with_manager(pool, &Snakepit.Pool.Manager.recycle(&1, worker_id, :manual))
   end
 
   @doc """

@@ -47,21 +47,40 @@ defmodule Snakepit.Error do
     }
   end
 
-  @doc false
-  # Builds the error for a reason, so every module words the same reason the same way.
+  @doc """
+  The error for `reason`, worded from `details`, so every module words the same reason the
+  same way. Give the pool when there is one: a reason from `Snakepit.Pool.run/3` becomes
+  `Snakepit.Error.new(reason, pool: pool)`, whose message names it.
+  """
   @spec new(reason, map | keyword) :: t
   def new(reason, details \\ %{}), do: exception(reason: reason, details: details)
 
-  defp describe(:pool_not_found, d), do: "no Snakepit pool named #{inspect(d[:pool])} is running"
+  defp describe(:pool_not_found, d) do
+    name = if d[:pool], do: "named #{inspect(d[:pool])} ", else: ""
+
+    hint =
+      if Process.whereis(Snakepit.Supervisor),
+        do:
+          "configure it under `config :snakepit, pools: [...]` or start it with " <>
+            "`{Snakepit.Pool, name: #{inspect(d[:pool] || :name)}}` in a supervision tree",
+        else:
+          "the :snakepit application is not started (start it with " <>
+            "`Application.ensure_all_started(:snakepit)`, or list :snakepit in your deps)"
+
+    "no Snakepit pool #{name}is running: #{hint}"
+  end
 
   defp describe(:pool_saturated, d),
-    do: "pool #{inspect(d[:pool])} is saturated: all workers busy and the queue is full"
+    do: "#{pool(d)} is saturated: all workers busy and the queue is full"
 
   defp describe(:queue_timeout, d),
-    do: "no worker of pool #{inspect(d[:pool])} became free within the queue timeout"
+    do: "no worker of #{pool(d)} became free within the queue timeout"
 
   defp describe(:timeout, d),
-    do: "command #{inspect(d[:command])} got no result within #{inspect(d[:timeout])} ms"
+    do:
+      "command #{inspect(d[:command])} got no result within #{inspect(d[:timeout])} ms; " <>
+        "give a larger `timeout:` (or `:infinity`), or for large inputs use " <>
+        "`Snakepit.Marc.stream/2` or `Snakepit.Marc.map/3` with `pool:`, which work batch by batch"
 
   defp describe(:worker_crashed, d),
     do: "the worker running #{inspect(d[:command])} crashed: #{inspect(d[:exit_reason])}"
@@ -70,10 +89,22 @@ defmodule Snakepit.Error do
     do:
       "command #{inspect(d[:command])} is not supported#{if d[:why], do: ": " <> d[:why], else: ""}"
 
+  # The message of the error the command raised, as a direct call gives it; else the
+  # arguments, bounded (they may hold a whole input binary).
+  defp describe(:invalid_arguments, %{exception: %_{__exception__: true} = e}),
+    do: Exception.message(e)
+
   defp describe(:invalid_arguments, d),
-    do: "invalid arguments for command #{inspect(d[:command])}, got: #{inspect(d[:args])}"
+    do:
+      "invalid arguments for command #{inspect(d[:command])}, got: " <>
+        inspect(d[:args], limit: 8, printable_limit: 64)
 
   defp describe(:exception, d), do: "command #{inspect(d[:command])} raised: #{d[:message]}"
   defp describe(:native_panic, d), do: "native code panicked: #{d[:panic]}"
-  defp describe(reason, d), do: "snakepit error #{inspect(reason)}: #{inspect(d)}"
+
+  defp describe(reason, d),
+    do: "snakepit error #{inspect(reason)}: #{inspect(d, limit: 8, printable_limit: 64)}"
+
+  defp pool(%{pool: pool}) when pool != nil, do: "pool #{inspect(pool)}"
+  defp pool(_details), do: "the pool"
 end

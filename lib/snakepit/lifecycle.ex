@@ -2,13 +2,22 @@ defmodule Snakepit.Lifecycle do
   # One per pool: decides WHEN workers are recycled (TTL timers, memory and health checks on
   # an interval); the pool manager does the replacing. Request-count limits need no polling:
   # workers report reaching theirs to the manager directly.
+  #
+  # The checks of each tick run in a monitored helper process, so a health check that hangs
+  # or crashes costs one round of checks, never this process or the pool. Requests to the
+  # manager are casts: a busy manager never makes this process time out and restart.
   @moduledoc false
   use GenServer
 
   alias Snakepit.{Telemetry, WorkerProfile}
   alias Snakepit.Pool.Manager
 
+  require Logger
+
   @mib 1024 * 1024
+  # Health checks in a row a full worker may go without completing a request while callers
+  # wait, before it is recycled.
+  @stall_checks 3
   # Memory is checked on this interval when health checks are off.
   @memory_check_interval 5_000
 
@@ -31,7 +40,10 @@ defmodule Snakepit.Lifecycle do
       config: config,
       manager: Manager.name(config.name),
       profile: WorkerProfile.module(config.worker_profile),
-      ttl_timers: %{}
+      ttl_timers: %{},
+      helper: nil,
+      # worker id => {request count, checks in a row seen full at it, when first seen so}
+      stalls: %{}
     }
 
     # Workers started before this process existed get their TTL timers now.
@@ -55,19 +67,92 @@ defmodule Snakepit.Lifecycle do
 
   @impl true
   def handle_info({:ttl, id}, state) do
-    Manager.recycle(state.manager, id, :ttl)
+    Manager.recycle_async(state.manager, id, :ttl, :graceful)
     {:noreply, %{state | ttl_timers: Map.delete(state.ttl_timers, id)}}
   end
 
   def handle_info(:tick, state) do
-    for %{status: :active, id: id, handle: handle} <- Manager.workers(state.manager) do
-      check_worker(state, id, handle)
-    end
-
     schedule_tick(state.config)
-    {:noreply, state}
+    {:noreply, start_helper(state)}
   end
 
+  def handle_info({:observed, helper, observations}, %{helper: {helper, _}} = state),
+    do: {:noreply, track_stalls(state, observations)}
+
+  def handle_info({:DOWN, mref, :process, _pid, reason}, %{helper: {_, mref}} = state) do
+    unless reason == :normal,
+      do:
+        Logger.warning(
+          "Snakepit pool #{inspect(state.config.name)}: health checks stopped early: #{inspect(reason)}"
+        )
+
+    {:noreply, %{state | helper: nil}}
+  end
+
+  def handle_info(_other, state), do: {:noreply, state}
+
+  # One round of checks at a time: a round still running when the next tick comes is left to
+  # finish, the tick skipped.
+  defp start_helper(%{helper: nil} = state) do
+    lifecycle = self()
+    checks = Map.take(state, [:config, :manager, :profile])
+
+    {pid, mref} =
+      spawn_monitor(fn ->
+        observations =
+          for %{status: :active, id: id, handle: handle} <- Manager.workers(checks.manager),
+              do: check_worker(checks, id, handle)
+
+        send(lifecycle, {:observed, self(), observations})
+      end)
+
+    %{state | helper: {pid, mref}}
+  end
+
+  defp start_helper(state), do: state
+
+  # A worker seen full without completing a request on @stall_checks checks in a row and
+  # for longer than the pool's queue_timeout, while callers wait for capacity, is recycled:
+  # the replacement serves the queue at once and the old worker gets the drain timeout to
+  # finish. Without this a worker whose slots leaked counts as healthy (it is "busy") and
+  # the pool never recovers its capacity.
+  defp track_stalls(state, observations) do
+    waiting = waiting_callers(state)
+    now = System.monotonic_time(:millisecond)
+
+    stalls =
+      for {id, true, requests} <- observations, into: %{} do
+        case state.stalls do
+          %{^id => {^requests, n, since}} -> {id, {requests, n + 1, since}}
+          _ -> {id, {requests, 1, now}}
+        end
+      end
+
+    stalled =
+      for {id, {_requests, n, since}} <- stalls,
+          waiting > 0 and n >= @stall_checks and now - since >= state.config.queue_timeout,
+          do: id
+
+    for id <- stalled do
+      Logger.warning(
+        "Snakepit pool #{inspect(state.config.name)}: worker #{id} stayed full without " <>
+          "completing a request while callers waited; recycling it"
+      )
+
+      Manager.recycle_async(state.manager, id, :health_check, :graceful)
+    end
+
+    %{state | stalls: Map.drop(stalls, stalled)}
+  end
+
+  defp waiting_callers(state) do
+    case Snakepit.Pool.Ref.lookup(state.config.name) do
+      %{waiting: waiting} -> :atomics.get(waiting, 1)
+      nil -> 0
+    end
+  end
+
+  # Runs in the helper. Returns {id, full?, completed requests} for stall tracking.
   defp check_worker(state, id, handle) do
     %{config: config, profile: profile} = state
 
@@ -82,7 +167,9 @@ defmodule Snakepit.Lifecycle do
 
         if threshold != :infinity do
           memory = WorkerProfile.metadata(profile, handle).memory
-          if memory > threshold * @mib, do: Manager.recycle(state.manager, id, :memory, memory)
+
+          if memory > threshold * @mib,
+            do: Manager.recycle_async(state.manager, id, :memory, :graceful, memory)
         end
 
       {:error, reason} ->
@@ -92,8 +179,23 @@ defmodule Snakepit.Lifecycle do
           %{pool: config.name, profile: config.worker_profile, worker: id, reason: reason}
         )
 
-        Manager.replace(state.manager, id, :health_check)
+        Manager.recycle_async(state.manager, id, :health_check, :now)
     end
+
+    observe(profile, id, handle)
+  end
+
+  # Only profiles that count requests can show (lack of) progress. A worker that cannot be
+  # observed (it just died, say) counts as not full.
+  defp observe(profile, id, handle) do
+    if function_exported?(profile, :get_metadata, 1) do
+      full? = profile.get_load(handle) >= profile.get_capacity(handle)
+      {id, full?, profile.get_metadata(handle).request_count}
+    else
+      {id, false, 0}
+    end
+  catch
+    _kind, _reason -> {id, false, 0}
   end
 
   defp safe_health_check(profile, handle) do

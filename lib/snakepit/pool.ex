@@ -72,9 +72,29 @@ defmodule Snakepit.Pool do
   """
   @spec status(atom) :: {:ok, map} | {:error, :pool_not_found}
   def status(pool) do
+    with_manager(pool, &{:ok, Manager.status(&1)})
+  end
+
+  @doc false
+  # Calls `fun` with the pool's manager; `{:error, :pool_not_found}` when there is none, or
+  # it is gone (a killed manager's successor may not have published itself yet).
+  def with_manager(pool, fun) do
     case Snakepit.Pool.Ref.lookup(pool) do
       nil -> {:error, :pool_not_found}
-      ref -> {:ok, Manager.status(ref.manager)}
+      ref -> fun.(ref.manager)
+    end
+  catch
+    # A manager that died before or during the call (a slow one still exits, with :timeout).
+    :exit, {reason, {GenServer, :call, _}} when reason != :timeout ->
+      {:error, :pool_not_found}
+  end
+
+  @doc false
+  # Whether the pool's supervisor runs (the pool exists, possibly restarting a child).
+  def alive?(pool) do
+    case Process.whereis(Module.concat(__MODULE__, pool)) do
+      nil -> false
+      pid -> Process.alive?(pid)
     end
   end
 
@@ -89,8 +109,10 @@ defmodule Snakepit.Pool do
       {Snakepit.Lifecycle, config}
     ]
 
-    # The manager's registry describes the workers under the dynamic supervisor: if either
-    # goes, both restart together.
-    Supervisor.init(children, strategy: :one_for_all)
+    # :rest_for_one: if the worker supervisor goes, everything restarts (the registry
+    # describes its children); a restarted manager drains the workers it finds and starts
+    # its own, without touching callers in flight; a restarted lifecycle reads the registry.
+    # Queued callers wait for a restarted manager (Snakepit.Pool.Router).
+    Supervisor.init(children, strategy: :rest_for_one)
   end
 end

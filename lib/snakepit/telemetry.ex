@@ -2,11 +2,14 @@ defmodule Snakepit.Telemetry do
   @moduledoc """
   Telemetry events emitted by Snakepit, and a dispatcher that works without `:telemetry`.
 
-  When the host application has `:telemetry` loaded, every event goes through
-  `:telemetry.execute/3` and handlers are attached with `:telemetry` as usual (the functions
-  here delegate to it). Otherwise a built-in dispatcher with the same shape is used:
-  `attach/4`, `attach_many/4`, `detach/1`, `execute/3` and `span/3`. A handler that raises
-  is detached and logged, as with `:telemetry`.
+  The backend is chosen once, when the `:snakepit` application starts: if `:telemetry` can
+  be loaded then, every event goes through `:telemetry.execute/3` and handlers are attached
+  with `:telemetry` as usual (the functions here delegate to it). Otherwise a built-in
+  dispatcher with the same shape is used: `attach/4`, `attach_many/4`, `detach/1`,
+  `execute/3` and `span/3`; handlers attached through these functions keep receiving events
+  for the life of the VM, and if `:telemetry` is loaded later each event is also forwarded to
+  `:telemetry.execute/3` for handlers attached there. A handler that raises is detached and
+  logged, as with `:telemetry`.
 
   The events, their measurements and metadata are listed in `docs/telemetry.md`; `events/0`
   returns the same list as data.
@@ -58,8 +61,9 @@ defmodule Snakepit.Telemetry do
       measurements: [:capacity, :load, :queue_size],
       metadata: [:pool, :profile],
       doc:
-        "Every worker was at capacity and a caller joined the wait queue. `capacity` and " <>
-          "`load` are the pool's totals; `queue_size` counts the caller just queued."
+        "Every worker was at capacity and a caller joined the wait queue. `capacity` is the " <>
+          "pool's total; `load` is its load as the manager saw it (equal to `capacity`: no " <>
+          "worker it probed had a free slot); `queue_size` counts the caller just queued."
     },
     %{
       event: [:snakepit, :pool, :saturated],
@@ -115,7 +119,7 @@ defmodule Snakepit.Telemetry do
   @doc "Attaches `fun` to each of `events` under one handler id."
   @spec attach_many(term, [[atom]], function, term) :: :ok | {:error, :already_exists}
   def attach_many(id, events, fun, config) when is_function(fun, 4) do
-    if telemetry?(),
+    if backend() == :telemetry,
       do: apply(:telemetry, :attach_many, [id, events, fun, config]),
       else: Snakepit.Telemetry.Dispatcher.attach_many(id, events, fun, config)
   end
@@ -123,7 +127,7 @@ defmodule Snakepit.Telemetry do
   @doc "Detaches the handler `id`."
   @spec detach(term) :: :ok | {:error, :not_found}
   def detach(id) do
-    if telemetry?(),
+    if backend() == :telemetry,
       do: apply(:telemetry, :detach, [id]),
       else: Snakepit.Telemetry.Dispatcher.detach(id)
   end
@@ -131,9 +135,16 @@ defmodule Snakepit.Telemetry do
   @doc "Emits `event` to its handlers."
   @spec execute([atom], map, map) :: :ok
   def execute(event, measurements, metadata \\ %{}) do
-    if telemetry?(),
-      do: apply(:telemetry, :execute, [event, measurements, metadata]),
-      else: Snakepit.Telemetry.Dispatcher.execute(event, measurements, metadata)
+    if backend() == :telemetry do
+      apply(:telemetry, :execute, [event, measurements, metadata])
+    else
+      Snakepit.Telemetry.Dispatcher.execute(event, measurements, metadata)
+      # :telemetry loaded after the choice: its handlers get the event too.
+      if :erlang.module_loaded(:telemetry),
+        do: apply(:telemetry, :execute, [event, measurements, metadata])
+
+      :ok
+    end
   end
 
   @doc """
@@ -142,7 +153,7 @@ defmodule Snakepit.Telemetry do
   """
   @spec span([atom], map, (() -> {term, map})) :: term
   def span(prefix, start_metadata, fun) when is_function(fun, 0) do
-    if telemetry?() do
+    if backend() == :telemetry do
       apply(:telemetry, :span, [prefix, start_metadata, fun])
     else
       ctx = make_ref()
@@ -181,25 +192,30 @@ defmodule Snakepit.Telemetry do
     end
   end
 
-  # Decided per call from the module table (a BIF, no code server round trip): a host app
-  # that loads :telemetry after us is picked up.
-  defp telemetry? do
-    :erlang.module_loaded(:telemetry) or loadable_telemetry?()
+  @backend_key {__MODULE__, :backend}
+
+  @doc false
+  # `:telemetry` or `:builtin`. Chosen once per VM (`choose_backend/0`, from the
+  # dispatcher's start): a choice made per call sent events away from handlers attached to
+  # the built-in dispatcher as soon as `:telemetry` got loaded.
+  @spec backend() :: :telemetry | :builtin
+  def backend do
+    case :persistent_term.get(@backend_key, nil) do
+      nil -> choose_backend()
+      backend -> backend
+    end
   end
 
-  # `Code.ensure_loaded?/1` searches the code path when the module is absent; remember a miss
-  # per code path so the hot path does not search again on every event.
-  defp loadable_telemetry? do
-    key = {__MODULE__, :telemetry_available}
+  @doc false
+  def choose_backend do
+    case :persistent_term.get(@backend_key, nil) do
+      nil ->
+        backend = if Code.ensure_loaded?(:telemetry), do: :telemetry, else: :builtin
+        :persistent_term.put(@backend_key, backend)
+        backend
 
-    case :persistent_term.get(key, :unknown) do
-      :unknown ->
-        available = Code.ensure_loaded?(:telemetry)
-        unless available, do: :persistent_term.put(key, false)
-        available
-
-      false ->
-        false
+      backend ->
+        backend
     end
   end
 

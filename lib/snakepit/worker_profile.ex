@@ -25,6 +25,10 @@ defmodule Snakepit.WorkerProfile do
   full frees a slot while callers are queued, it sends `{:snakepit_capacity_freed, worker_id}`
   to `config.notify`; after `config.max_requests` completed requests it sends
   `{:snakepit_max_requests, worker_id}` there.
+
+  A caller waiting for a worker's reply should monitor the worker's pid (both built-in
+  profiles do): a restarted pool manager stops the previous manager's workers once no
+  process monitors them, so requests in flight finish first.
   """
 
   @typedoc "Whatever a profile needs to reach its worker; must hold the worker's pid as `:pid`."
@@ -108,7 +112,8 @@ defmodule Snakepit.WorkerProfile do
   def stop_process(pid, timeout \\ 1000) do
     GenServer.stop(pid, :normal, timeout)
   catch
-    :exit, :timeout ->
+    # GenServer.stop/3 exits with {:timeout, {GenServer, :stop, args}}, not a bare :timeout.
+    :exit, {:timeout, _} ->
       Process.exit(pid, :kill)
       :ok
 

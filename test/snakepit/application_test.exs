@@ -63,6 +63,16 @@ defmodule Snakepit.ApplicationTest do
     assert inspect(reason) =~ "pool :x: :pool_size must be a positive integer, got: 0"
   end
 
+  test "execute before the application started says so" do
+    Application.stop(:snakepit)
+    assert Snakepit.execute(:ping, [1]) == {:error, :pool_not_found}
+
+    error = assert_raise Snakepit.Error, fn -> Snakepit.execute!(:ping, [1]) end
+    assert error.reason == :pool_not_found
+    assert Exception.message(error) =~ "no Snakepit pool named :default is running"
+    assert Exception.message(error) =~ "the :snakepit application is not started"
+  end
+
   test "SNAKEPIT_NUM_THREADS sets the default threads per worker" do
     System.put_env("SNAKEPIT_NUM_THREADS", "3")
 

@@ -34,8 +34,40 @@ defmodule Snakepit.ErrorTest do
 
     assert length(Enum.uniq(messages)) == length(messages)
 
-    assert Exception.message(Error.new(:pool_not_found, pool: :p)) ==
-             "no Snakepit pool named :p is running"
+    assert Exception.message(Error.new(:pool_not_found, pool: :p)) =~
+             "no Snakepit pool named :p is running: configure it under `config :snakepit, pools:"
+  end
+
+  test "a timeout says what to do instead" do
+    message = Exception.message(Error.new(:timeout, command: :parse, timeout: 5000))
+    assert message =~ "command :parse got no result within 5000 ms"
+    assert message =~ "`timeout:`"
+    assert message =~ "Snakepit.Marc.stream/2"
+  end
+
+  test "errors without a pool name do not say \"pool nil\"" do
+    for reason <- [:pool_not_found, :pool_saturated, :queue_timeout] do
+      refute Exception.message(Error.exception(reason: reason)) =~ "nil"
+    end
+  end
+
+  for profile <- [:process, :thread] do
+    test "#{profile}: a bad option through a pool gives the direct call's message" do
+      pool = :"error_pool_#{System.unique_integer([:positive])}"
+
+      start_supervised!(
+        {Snakepit.Pool, name: pool, worker_profile: unquote(profile), pool_size: 1}
+      )
+
+      bytes = :binary.copy("x", 100_000)
+
+      direct = assert_raise ArgumentError, fn -> Snakepit.Marc.parse(bytes, mode: :lenient) end
+
+      assert {:error, %Error{reason: :invalid_arguments} = error} =
+               Snakepit.execute(:parse, [bytes, [mode: :lenient]], pool: pool)
+
+      assert Exception.message(error) == Exception.message(direct)
+    end
   end
 
   test "unknown reasons still describe themselves" do

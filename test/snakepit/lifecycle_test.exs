@@ -146,6 +146,45 @@ defmodule Snakepit.LifecycleTest do
     assert Snakepit.execute(:ping, [1], pool: pool) == {:ok, 1}
   end
 
+  test "a worker full without progress while callers wait is recycled: the pool recovers" do
+    pool =
+      start_pool!(
+        worker_profile: :thread,
+        pool_size: 1,
+        threads_per_worker: 1,
+        health_check_interval: 20,
+        queue_timeout: 100
+      )
+
+    [stuck] = Map.keys(worker_pids(pool))
+    test = self()
+
+    # A holder killed while it runs a function under the worker's only slot: however the
+    # slot is (or is not) returned, the pool must serve again.
+    holder =
+      spawn(fn ->
+        Snakepit.Pool.run(pool, fn ->
+          send(test, :holding)
+          Process.sleep(:infinity)
+        end)
+      end)
+
+    assert_receive :holding, 1000
+    Process.exit(holder, :kill)
+
+    log =
+      ExUnit.CaptureLog.capture_log(fn ->
+        assert eventually(
+                 fn -> Snakepit.execute(:ping, [:back], pool: pool) == {:ok, :back} end,
+                 10_000
+               )
+      end)
+
+    # Recovered by recycling (the replacement took over; the stuck worker drains), unless
+    # the profile gave the slot back itself.
+    if status!(pool).workers != [stuck], do: assert(log =~ "without completing a request")
+  end
+
   test "jitter keeps limits within the top 10% and never above" do
     values = for _ <- 1..1000, do: Snakepit.Lifecycle.jitter(100)
     assert Enum.min(values) >= 90 and Enum.max(values) <= 100

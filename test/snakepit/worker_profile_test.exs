@@ -139,4 +139,21 @@ defmodule Snakepit.WorkerProfileTest do
       end
     end
   end
+
+  defmodule Stuck do
+    @moduledoc false
+    use GenServer
+    @impl true
+    def init(state), do: {:ok, state}
+    @impl true
+    def handle_info(:block, state), do: {:noreply, Process.sleep(:infinity) || state}
+  end
+
+  test "stop_process kills a worker stuck in a request once the timeout passes" do
+    {:ok, stuck} = GenServer.start(Stuck, nil)
+    send(stuck, :block)
+    mref = Process.monitor(stuck)
+    assert Snakepit.WorkerProfile.stop_process(stuck, 50) == :ok
+    assert_receive {:DOWN, ^mref, :process, ^stuck, :killed}, 1000
+  end
 end

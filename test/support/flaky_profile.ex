@@ -11,6 +11,11 @@ defmodule Snakepit.Test.FlakyProfile do
 
   defp unhealthy(pool), do: :persistent_term.get({__MODULE__, pool}, [])
 
+  @doc "Makes the health check of `worker_id` (nil: none) block until changed again."
+  def make_slow(pool, worker_id), do: :persistent_term.put({__MODULE__, :slow, pool}, worker_id)
+
+  defp slow?(pool, id), do: :persistent_term.get({__MODULE__, :slow, pool}, nil) == id
+
   @impl true
   def start_worker(config) do
     with {:ok, handle} <- Base.start_worker(config),
@@ -34,6 +39,13 @@ defmodule Snakepit.Test.FlakyProfile do
 
   @impl true
   def health_check(h) do
+    if slow?(h.pool, h.id), do: wait_until_fast(h)
+
     if h.id in unhealthy(h.pool), do: {:error, :made_unhealthy}, else: Base.health_check(h.handle)
+  end
+
+  defp wait_until_fast(h) do
+    Process.sleep(10)
+    if slow?(h.pool, h.id), do: wait_until_fast(h)
   end
 end

@@ -1,14 +1,24 @@
 defmodule Snakepit.Pool.Manager do
   # One per pool. Owns the worker registry (an ETS table callers read to route), the bounded
   # wait queue, and worker replacement. It is NOT on the hot path: callers check workers out
-  # themselves and only come here when every worker is full.
+  # themselves and only come here when the workers they tried were full.
+  #
+  # Routing table: `{:size, n}` and one row `{{:slot, i}, handle}` per routable worker, with
+  # i dense in 0..n-1 (a leaving worker's slot is filled by the last one). A caller reads a
+  # few rows, never the whole list, so routing and the memory of a waiting caller do not grow
+  # with the pool.
   #
   # Queue protocol: a caller that found no free slot calls {:wait, since, retry?}. The manager
-  # counts it in `waiting` BEFORE re-checking for a free slot, and workers read `waiting`
-  # AFTER freeing a slot (process profile) or notify on every full-to-not-full change (thread
-  # profile), so a slot freed at any moment is seen by one side or the other. A woken caller
-  # gets :retry and checks out again itself; nothing is reserved on its behalf, so a caller
-  # that dies can never leak a slot. A caller that loses the race re-queues at the front.
+  # counts it in `waiting` BEFORE probing for a free slot, and workers read `waiting` AFTER
+  # freeing a slot (process profile) or notify on every full-to-not-full change (thread
+  # profile), so a freed slot is seen by one side or the other. A woken caller gets
+  # {:retry, handle} naming the worker that freed a slot and checks out again itself; nothing
+  # is reserved on its behalf, so a caller that dies can never leak a slot. A caller that
+  # loses the race re-queues at the front.
+  #
+  # Every per-caller step is O(1) in the number of workers: large pools are probed at a
+  # bounded number of random workers, and a periodic full scan while callers wait catches a
+  # free slot the probes missed.
   @moduledoc false
   use GenServer
 
@@ -20,21 +30,29 @@ defmodule Snakepit.Pool.Manager do
   # How long a retiring worker may take to finish in-flight requests before it is stopped.
   @drain_timeout 60_000
   @retire_poll 5
-  # Safety net while callers wait: re-check free capacity this often.
+  # Safety net while callers wait: scan every worker for free capacity this often.
   @queue_poll 50
   @restart_delay 500
+  # Pools up to this size are scanned whole when a caller asks to wait (exact); larger ones
+  # are probed at this many random workers (bounded work per caller).
+  @probes 64
 
   def name(pool), do: Module.concat(__MODULE__, pool)
 
   def start_link(config), do: GenServer.start_link(__MODULE__, config, name: name(config.name))
 
-  def workers(manager), do: GenServer.call(manager, :workers)
+  def workers(manager), do: GenServer.call(manager, :workers, :infinity)
 
   def recycle(manager, worker_id, reason, observed_memory \\ nil),
     do: GenServer.call(manager, {:recycle, worker_id, reason, :graceful, observed_memory})
 
   def replace(manager, worker_id, reason),
     do: GenServer.call(manager, {:recycle, worker_id, reason, :now, nil})
+
+  @doc false
+  # For the lifecycle process: a recycle request that never blocks it on a busy manager.
+  def recycle_async(manager, worker_id, reason, mode, observed_memory \\ nil),
+    do: GenServer.cast(manager, {:recycle, worker_id, reason, mode, observed_memory})
 
   def status(manager), do: GenServer.call(manager, :status)
 
@@ -44,7 +62,7 @@ defmodule Snakepit.Pool.Manager do
   def init(config) do
     Process.flag(:trap_exit, true)
     table = :ets.new(:snakepit_pool, [:set, :public, read_concurrency: true])
-    :ets.insert(table, {:active, []})
+    :ets.insert(table, {:size, 0})
     waiting = :atomics.new(1, signed: true)
     profile = WorkerProfile.module(config.worker_profile)
 
@@ -64,6 +82,10 @@ defmodule Snakepit.Pool.Manager do
       supervisor: Snakepit.Pool.worker_supervisor(config.name),
       lifecycle: Snakepit.Lifecycle.name(config.name),
       workers: %{},
+      worker_monitors: %{},
+      # slot index => worker id, for the routable (active) workers
+      slots: %{},
+      capacity: 0,
       next_id: 1,
       queue: :queue.new(),
       waiters: %{},
@@ -71,6 +93,8 @@ defmodule Snakepit.Pool.Manager do
       queue_poll: nil,
       pending_starts: 0
     }
+
+    drain_leftover_workers(state.supervisor)
 
     Enum.reduce_while(1..config.pool_size, {:ok, state}, fn _, {:ok, state} ->
       case start_worker(state, nil) do
@@ -88,6 +112,51 @@ defmodule Snakepit.Pool.Manager do
     end
   end
 
+  # A manager restarted on its own (the worker supervisor lives on) finds the previous
+  # manager's workers still running, possibly with requests in flight. Nothing routes to them
+  # any more (they are not in the new table); one background process stops each once no
+  # caller awaits it (callers monitor the worker they wait on), or after the drain timeout,
+  # so in-flight callers get their answers.
+  defp drain_leftover_workers(supervisor) do
+    leftovers =
+      for {_id, pid, _type, _modules} <- DynamicSupervisor.which_children(supervisor),
+          is_pid(pid),
+          do: pid
+
+    if leftovers != [] do
+      deadline = System.monotonic_time(:millisecond) + @drain_timeout
+      spawn(fn -> drain(leftovers, deadline) end)
+    end
+
+    :ok
+  catch
+    :exit, _ -> :ok
+  end
+
+  defp drain([], _deadline), do: :ok
+
+  defp drain(pids, deadline) do
+    overdue? = System.monotonic_time(:millisecond) >= deadline
+
+    busy =
+      Enum.filter(pids, fn pid ->
+        case Process.info(pid, :monitored_by) do
+          nil ->
+            false
+
+          {:monitored_by, awaited_by} when awaited_by == [] or overdue? ->
+            WorkerProfile.stop_process(pid)
+            false
+
+          _awaited ->
+            true
+        end
+      end)
+
+    if busy != [], do: Process.sleep(@retire_poll * 2)
+    drain(busy, deadline)
+  end
+
   # -- calls --------------------------------------------------------------------------------
 
   @impl true
@@ -98,9 +167,9 @@ defmodule Snakepit.Pool.Manager do
     remaining = config.queue_timeout - native_to_ms(System.monotonic_time() - since)
 
     cond do
-      free_slots(state) > 0 ->
+      (handle = probe_free(state)) != nil ->
         :atomics.sub(ref.waiting, 1, 1)
-        {:reply, :retry, state}
+        {:reply, {:retry, handle}, state}
 
       remaining <= 0 ->
         :atomics.sub(ref.waiting, 1, 1)
@@ -110,15 +179,11 @@ defmodule Snakepit.Pool.Manager do
       queued >= config.max_queue_size and not retry? ->
         :atomics.sub(ref.waiting, 1, 1)
 
-        {available, busy} = Enum.split_with(active_handles(state), &(free(state, &1) > 0))
-
+        # The probe found no free slot: as far as the manager can tell, every worker is busy.
         Telemetry.execute(
           [:snakepit, :pool, :saturated],
           %{queue_size: queued, max_queue_size: config.max_queue_size},
-          Map.merge(pool_meta(state), %{
-            available_workers: length(available),
-            busy_workers: length(busy)
-          })
+          Map.merge(pool_meta(state), %{available_workers: 0, busy_workers: active_count(state)})
         )
 
         {:reply, {:error, :pool_saturated}, state}
@@ -131,15 +196,9 @@ defmodule Snakepit.Pool.Manager do
         queue = if retry?, do: :queue.in_r(qref, state.queue), else: :queue.in(qref, state.queue)
 
         unless retry? do
-          active = active_handles(state)
-
           Telemetry.execute(
             [:snakepit, :pool, :capacity_reached],
-            %{
-              capacity: Enum.sum(Enum.map(active, &state.profile.get_capacity/1)),
-              load: Enum.sum(Enum.map(active, &state.profile.get_load/1)),
-              queue_size: queued + 1
-            },
+            %{capacity: state.capacity, load: state.capacity, queue_size: queued + 1},
             pool_meta(state)
           )
         end
@@ -170,9 +229,9 @@ defmodule Snakepit.Pool.Manager do
     status = %{
       pool: state.config.name,
       profile: state.config.worker_profile,
-      workers: Enum.map(active, & &1.id),
-      retiring: for({id, %{status: :draining}} <- state.workers, do: id),
-      capacity: Enum.sum(Enum.map(active, &state.profile.get_capacity/1)),
+      workers: active |> Enum.map(& &1.id) |> Enum.sort(),
+      retiring: for({id, %{status: :draining}} <- state.workers, do: id) |> Enum.sort(),
+      capacity: state.capacity,
       load: Enum.sum(Enum.map(active, &state.profile.get_load/1)),
       queue_length: map_size(state.waiters)
     }
@@ -181,24 +240,43 @@ defmodule Snakepit.Pool.Manager do
   end
 
   def handle_call({:recycle, id, reason, mode, observed_memory}, _from, state) do
+    case request_recycle(state, id, reason, mode, observed_memory) do
+      {:ok, state} -> {:reply, :ok, state}
+      :not_found -> {:reply, {:error, :worker_not_found}, state}
+    end
+  end
+
+  @impl true
+  def handle_cast({:recycle, id, reason, mode, observed_memory}, state) do
+    case request_recycle(state, id, reason, mode, observed_memory) do
+      {:ok, state} -> {:noreply, state}
+      :not_found -> {:noreply, state}
+    end
+  end
+
+  defp request_recycle(state, id, reason, mode, observed_memory) do
     case state.workers do
       %{^id => %{status: :active}} ->
         state = put_in(state.workers[id][:observed_memory], observed_memory)
-        {:reply, :ok, recycle_worker(state, id, reason, mode)}
+        {:ok, recycle_worker(state, id, reason, mode)}
 
       %{^id => _draining} ->
-        {:reply, :ok, state}
+        {:ok, state}
 
       _ ->
-        {:reply, {:error, :worker_not_found}, state}
+        :not_found
     end
   end
 
   # -- messages -----------------------------------------------------------------------------
 
   @impl true
-  def handle_info({:snakepit_capacity_freed, _worker_id}, state),
-    do: {:noreply, serve_queue(state)}
+  def handle_info({:snakepit_capacity_freed, id}, state) do
+    case state.workers do
+      %{^id => %{status: :active, handle: handle}} -> {:noreply, wake_for(state, handle)}
+      _ -> {:noreply, state}
+    end
+  end
 
   def handle_info({:snakepit_max_requests, id}, state) do
     case state.workers do
@@ -245,7 +323,7 @@ defmodule Snakepit.Pool.Manager do
 
     case start_worker(state, nil) do
       {:ok, state} ->
-        {:noreply, serve_queue(state)}
+        {:noreply, state}
 
       {:error, reason, state} ->
         Logger.error(
@@ -259,7 +337,8 @@ defmodule Snakepit.Pool.Manager do
   def handle_info({:DOWN, mref, :process, _pid, reason}, state) do
     case Map.pop(state.waiter_monitors, mref) do
       {qref, monitors} when qref != nil ->
-        # A queued caller died: drop its entry and its timer.
+        # A queued caller died, by whatever exit signal: drop its entry, its timer and its
+        # count in `waiting`. It holds nothing else here.
         {entry, waiters} = Map.pop(state.waiters, qref)
         Process.cancel_timer(entry.timer)
         :atomics.sub(state.ref.waiting, 1, 1)
@@ -274,19 +353,26 @@ defmodule Snakepit.Pool.Manager do
   def handle_info(_other, state), do: {:noreply, state}
 
   @impl true
-  def terminate(_reason, state) do
+  def terminate(reason, state) do
     Ref.unpublish(state.config.name, self())
 
-    for {_qref, entry} <- state.waiters,
-        do: GenServer.reply(entry.from, {:error, :pool_not_found})
+    # Queued callers are told the manager went; they wait for the pool to come back (a
+    # restart) or report it gone (a stop), see Snakepit.Pool.Router.
+    for {_qref, entry} <- state.waiters, do: GenServer.reply(entry.from, :manager_down)
 
-    for {_id, w} <- state.workers do
-      Process.demonitor(w.mref, [:flush])
-      state.profile.stop_worker(w.handle)
+    # Stopped by the supervisor: the workers go too. Crashed: the next manager drains them,
+    # so the requests they run now still get answered.
+    if shutdown?(reason) do
+      for {_id, w} <- state.workers do
+        Process.demonitor(w.mref, [:flush])
+        state.profile.stop_worker(w.handle)
+      end
     end
 
     :ok
   end
+
+  defp shutdown?(reason), do: reason in [:normal, :shutdown] or match?({:shutdown, _}, reason)
 
   # -- workers ------------------------------------------------------------------------------
 
@@ -305,28 +391,36 @@ defmodule Snakepit.Pool.Manager do
 
     case state.profile.start_worker(worker_config) do
       {:ok, handle} ->
+        capacity = state.profile.get_capacity(handle)
+        mref = Process.monitor(handle.pid)
+
         worker = %{
           handle: handle,
-          mref: Process.monitor(handle.pid),
+          mref: mref,
+          capacity: capacity,
+          slot: nil,
           status: :active,
           started_at: System.monotonic_time()
         }
 
-        state = %{state | workers: Map.put(state.workers, id, worker), next_id: id + 1}
-        publish_active(state)
+        state = %{
+          state
+          | workers: Map.put(state.workers, id, worker),
+            worker_monitors: Map.put(state.worker_monitors, mref, id),
+            next_id: id + 1
+        }
+
+        state = add_slot(state, id)
 
         Telemetry.execute(
           [:snakepit, :worker, :started],
           %{system_time: System.system_time()},
-          Map.merge(pool_meta(state), %{
-            worker: id,
-            capacity: state.profile.get_capacity(handle),
-            replaces: replaces
-          })
+          Map.merge(pool_meta(state), %{worker: id, capacity: capacity, replaces: replaces})
         )
 
         GenServer.cast(state.lifecycle, {:worker_started, id})
-        {:ok, state}
+        # A new worker is all free capacity: hand it to queued callers.
+        {:ok, wake_for(state, handle)}
 
       {:error, reason} ->
         {:error, reason, %{state | next_id: id + 1}}
@@ -349,11 +443,10 @@ defmodule Snakepit.Pool.Manager do
           schedule_restart(state)
       end
 
+    state = remove_slot(state, id)
     worker = %{state.workers[id] | status: :draining}
     worker = Map.merge(worker, %{reason: reason, drain_started: System.monotonic_time()})
     state = %{state | workers: Map.put(state.workers, id, worker)}
-    publish_active(state)
-    state = serve_queue(state)
 
     case mode do
       :graceful -> retire_check(state, id)
@@ -388,7 +481,7 @@ defmodule Snakepit.Pool.Manager do
   end
 
   defp finish_retire(state, id) do
-    {w, workers} = Map.pop(state.workers, id)
+    w = state.workers[id]
     meta = WorkerProfile.metadata(state.profile, w.handle)
     # Reported memory: what triggered a :memory recycle, not what is left after draining.
     meta = %{meta | memory: max(meta.memory, w[:observed_memory] || 0)}
@@ -396,20 +489,20 @@ defmodule Snakepit.Pool.Manager do
     state.profile.stop_worker(w.handle)
     emit_recycled(state, id, w, w.reason, meta)
     GenServer.cast(state.lifecycle, {:worker_stopped, id})
-    %{state | workers: workers}
+    forget_worker(state, id)
   end
 
   defp worker_down(state, mref, exit_reason) do
-    case Enum.find(state.workers, fn {_id, w} -> w.mref == mref end) do
-      nil ->
+    case Map.fetch(state.worker_monitors, mref) do
+      :error ->
         state
 
-      {id, w} ->
+      {:ok, id} ->
+        w = state.workers[id]
         meta = WorkerProfile.metadata(state.profile, w.handle)
         # Frees what the dead worker held (the thread profile's native pool).
         state.profile.stop_worker(w.handle)
-        state = %{state | workers: Map.delete(state.workers, id)}
-        publish_active(state)
+        state = state |> remove_slot(id) |> forget_worker(id)
         emit_recycled(state, id, w, :crashed, meta)
         GenServer.cast(state.lifecycle, {:worker_stopped, id})
 
@@ -419,7 +512,7 @@ defmodule Snakepit.Pool.Manager do
 
         if w.status == :active do
           case start_worker(state, id) do
-            {:ok, state} -> serve_queue(state)
+            {:ok, state} -> state
             {:error, _reason, state} -> schedule_restart(state)
           end
         else
@@ -428,31 +521,111 @@ defmodule Snakepit.Pool.Manager do
     end
   end
 
+  defp forget_worker(state, id) do
+    {w, workers} = Map.pop(state.workers, id)
+    %{state | workers: workers, worker_monitors: Map.delete(state.worker_monitors, w.mref)}
+  end
+
   defp schedule_restart(state) do
     Process.send_after(self(), :restart_worker, @restart_delay)
     %{state | pending_starts: state.pending_starts + 1}
   end
 
-  defp publish_active(state), do: :ets.insert(state.ref.table, {:active, active_handles(state)})
+  # -- routing table ------------------------------------------------------------------------
 
-  defp active_handles(state) do
-    for {_id, %{status: :active, handle: h}} <- Enum.sort_by(state.workers, &elem(&1, 0)), do: h
+  # Row writes are ordered so that a concurrent reader sees either the old or the new table:
+  # a slot row is in place before `size` covers it, and `size` shrinks before a row goes.
+  defp add_slot(state, id) do
+    i = map_size(state.slots)
+    w = state.workers[id]
+    :ets.insert(state.ref.table, {{:slot, i}, w.handle})
+    :ets.insert(state.ref.table, {:size, i + 1})
+
+    %{
+      state
+      | slots: Map.put(state.slots, i, id),
+        workers: Map.put(state.workers, id, %{w | slot: i}),
+        capacity: state.capacity + w.capacity
+    }
   end
 
-  # -- queue --------------------------------------------------------------------------------
+  defp remove_slot(state, id) do
+    case state.workers[id] do
+      %{slot: nil} ->
+        state
 
-  defp free_slots(state), do: active_handles(state) |> Enum.map(&free(state, &1)) |> Enum.sum()
+      %{slot: i} = w ->
+        table = state.ref.table
+        last = map_size(state.slots) - 1
+        workers = Map.put(state.workers, id, %{w | slot: nil})
+
+        {slots, workers} =
+          if i == last do
+            {state.slots, workers}
+          else
+            moved_id = state.slots[last]
+            moved = workers[moved_id]
+            :ets.insert(table, {{:slot, i}, moved.handle})
+            {Map.put(state.slots, i, moved_id), Map.put(workers, moved_id, %{moved | slot: i})}
+          end
+
+        :ets.insert(table, {:size, last})
+        :ets.delete(table, {:slot, last})
+
+        %{
+          state
+          | slots: Map.delete(slots, last),
+            workers: workers,
+            capacity: state.capacity - w.capacity
+        }
+    end
+  end
+
+  defp active_count(state), do: map_size(state.slots)
+
+  defp active_handles(state), do: for({_i, id} <- state.slots, do: state.workers[id].handle)
+
+  defp handle_at(state, i), do: state.workers[state.slots[i]].handle
+
+  # -- queue --------------------------------------------------------------------------------
 
   defp free(state, handle),
     do: max(state.profile.get_capacity(handle) - state.profile.get_load(handle), 0)
 
+  # A worker with a free slot, or nil: every worker of a small pool, a bounded random sample
+  # of a large one.
+  defp probe_free(state) do
+    n = active_count(state)
+
+    indices =
+      if n <= @probes,
+        do: Enum.to_list(0..(n - 1)//1),
+        else: for(k <- 1..@probes, do: :erlang.phash2({:erlang.unique_integer(), k}, n))
+
+    Enum.find_value(indices, fn i ->
+      handle = handle_at(state, i)
+      if free(state, handle) > 0, do: handle
+    end)
+  end
+
+  # Wakes as many queued callers as `handle` has free slots, pointing them at it.
+  defp wake_for(%{waiters: waiters} = state, _handle) when map_size(waiters) == 0, do: state
+  defp wake_for(state, handle), do: wake(state, handle, free(state, handle))
+
+  # The safety net: every worker, for a free slot the notifications and probes missed.
   defp serve_queue(%{waiters: waiters} = state) when map_size(waiters) == 0, do: state
 
-  defp serve_queue(state), do: wake(state, free_slots(state))
+  defp serve_queue(state) do
+    Enum.reduce_while(state.slots, state, fn {_i, id}, state ->
+      if map_size(state.waiters) == 0,
+        do: {:halt, state},
+        else: {:cont, wake_for(state, state.workers[id].handle)}
+    end)
+  end
 
-  defp wake(state, 0), do: state
+  defp wake(state, _handle, 0), do: state
 
-  defp wake(state, n) do
+  defp wake(state, handle, n) do
     case :queue.out(state.queue) do
       {:empty, _} ->
         state
@@ -460,13 +633,13 @@ defmodule Snakepit.Pool.Manager do
       {{:value, qref}, queue} ->
         case Map.pop(state.waiters, qref) do
           {nil, _} ->
-            wake(%{state | queue: queue}, n)
+            wake(%{state | queue: queue}, handle, n)
 
           {entry, waiters} ->
             Process.cancel_timer(entry.timer)
             Process.demonitor(entry.mref, [:flush])
             :atomics.sub(state.ref.waiting, 1, 1)
-            GenServer.reply(entry.from, :retry)
+            GenServer.reply(entry.from, {:retry, handle})
 
             state = %{
               state
@@ -475,7 +648,7 @@ defmodule Snakepit.Pool.Manager do
                 waiter_monitors: Map.delete(state.waiter_monitors, entry.mref)
             }
 
-            wake(state, n - 1)
+            wake(state, handle, n - 1)
         end
     end
   end

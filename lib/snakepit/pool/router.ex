@@ -1,18 +1,40 @@
 defmodule Snakepit.Pool.Router do
-  # The hot path, run in the caller: read the routable workers from ETS, try them from the
+  # The hot path, run in the caller: read a few routable workers from ETS, try them from the
   # least loaded down (each attempt is an atomic check-out inside the profile), and only when
-  # all are full ask the manager for a place in the queue.
+  # those are full ask the manager for a place in the queue. A manager restart is not the
+  # caller's problem: it waits for the new manager instead of failing.
   @moduledoc false
 
   alias Snakepit.Pool.Ref
   alias Snakepit.Telemetry
 
+  # Pools up to this size are tried whole; larger ones at this many random workers before
+  # the caller asks the manager (which probes again, and wakes it when a slot frees).
+  @scan_all 8
+  @samples 8
+  # While a pool's manager restarts, look for the new one this often.
+  @rejoin_poll 5
+  # How long a new caller waits for a pool whose manager is starting.
+  @restart_wait 5_000
+
   @spec run(atom, Snakepit.WorkerProfile.request(), timeout) ::
           {:ok, term} | {:ok, term, term} | {:error, term}
   def run(pool, request, timeout) do
     case Ref.lookup(pool) do
-      nil -> {:error, :pool_not_found}
+      nil -> starting(pool, request, timeout)
       ref -> instrumented(ref, request, timeout)
+    end
+  end
+
+  # No manager published: the pool is not running, or its manager is (re)starting, in which
+  # case the caller waits for it as a queued caller would, up to @restart_wait.
+  defp starting(pool, request, timeout) do
+    deadline =
+      System.monotonic_time() + System.convert_time_unit(@restart_wait, :millisecond, :native)
+
+    case await_ref(pool, nil, deadline) do
+      {:ok, ref} -> instrumented(ref, request, timeout)
+      {:error, _} = error -> error
     end
   end
 
@@ -69,12 +91,17 @@ defmodule Snakepit.Pool.Router do
     end
   end
 
-  defp dispatch(ref, request, timeout, since) do
-    workers = :ets.lookup_element(ref.table, :active, 2)
+  defp dispatch(ref, request, timeout, since, hint \\ nil) do
+    case sample(ref, hint) do
+      {:ok, handles} ->
+        case try_workers(free_first(ref.profile, handles), ref.profile, request, timeout) do
+          {:done, result, worker_id, ran_at} -> {result, worker_id, ran_at}
+          :all_busy -> wait(ref, request, timeout, since)
+        end
 
-    case try_workers(least_loaded_first(ref.profile, workers), ref.profile, request, timeout) do
-      {:done, result, worker_id, ran_at} -> {result, worker_id, ran_at}
-      :all_busy -> wait(ref, request, timeout, since)
+      # The manager that owned the table is dead (killed): wait for its successor.
+      :gone ->
+        rejoin(ref, request, timeout, since || System.monotonic_time())
     end
   end
 
@@ -89,22 +116,47 @@ defmodule Snakepit.Pool.Router do
     end
   end
 
-  # Workers with a free slot, most free slots first. The list is rotated by a cheap
-  # pseudo-random offset first, so that ties do not all land on the first worker.
-  defp least_loaded_first(_profile, []), do: []
+  # A few workers to try: every worker of a small pool (from a random offset), a few random
+  # ones of a large pool, so the work and the memory a caller spends here do not grow with
+  # the pool. Random picks spread equal-load choices. The worker the manager named on waking
+  # the caller (`hint`) comes first.
+  defp sample(ref, hint) do
+    n = :ets.lookup_element(ref.table, :size, 2)
+    offset = random(n, 0)
 
-  defp least_loaded_first(profile, workers) do
-    n = length(workers)
-    {front, back} = Enum.split(workers, rem(:erlang.unique_integer([:positive]), n))
+    indices =
+      if n <= @scan_all,
+        do: for(k <- 0..(n - 1)//1, do: rem(k + offset, n)),
+        else: [offset | for(k <- 1..(@samples - 1), do: random(n, k))]
 
-    (back ++ front)
-    |> Enum.flat_map(fn h ->
-      free = profile.get_capacity(h) - profile.get_load(h)
-      if free > 0, do: [{free, h}], else: []
+    sampled =
+      for i <- Enum.uniq(indices),
+          [{_, handle}] <- [:ets.lookup(ref.table, {:slot, i})],
+          hint == nil or handle.id != hint.id,
+          do: handle
+
+    {:ok, if(hint, do: [hint | sampled], else: sampled)}
+  rescue
+    # The table went with its owner.
+    ArgumentError -> :gone
+  end
+
+  # Those with a free slot, most free slots first (a stable sort: ties keep their random
+  # order, and the hint its place).
+  defp free_first(profile, handles) do
+    handles
+    |> Enum.flat_map(fn handle ->
+      free = profile.get_capacity(handle) - profile.get_load(handle)
+      if free > 0, do: [{free, handle}], else: []
     end)
     |> Enum.sort_by(&elem(&1, 0), :desc)
     |> Enum.map(&elem(&1, 1))
   end
+
+  # A well-mixed index below n (`rem` of a unique integer alone is not: on one scheduler
+  # they step by a power of two, which sent every request of a caller to the same worker).
+  defp random(0, _salt), do: 0
+  defp random(n, salt), do: :erlang.phash2({:erlang.unique_integer(), salt}, n)
 
   defp wait(ref, request, timeout, since) do
     {since, retry?} = if since, do: {since, true}, else: {System.monotonic_time(), false}
@@ -112,11 +164,49 @@ defmodule Snakepit.Pool.Router do
     try do
       GenServer.call(ref.manager, {:wait, since, retry?}, :infinity)
     catch
-      # The pool stopped while we waited.
-      :exit, _ -> {{:error, :pool_not_found}, nil, nil}
+      :exit, _ -> rejoin(ref, request, timeout, since)
     else
-      :retry -> dispatch(ref, request, timeout, since)
+      {:retry, handle} -> dispatch(ref, request, timeout, since, handle)
+      :manager_down -> rejoin(ref, request, timeout, since)
       {:error, _} = error -> {error, nil, nil}
+    end
+  end
+
+  # The manager went away while we waited. If the pool's supervisor is still there it is
+  # restarting the manager: queue again at the new one, within our original queue deadline,
+  # instead of failing a caller whom a retry after the restart would have served.
+  defp rejoin(old, request, timeout, since) do
+    deadline = since + System.convert_time_unit(old.config.queue_timeout, :millisecond, :native)
+
+    case await_ref(old.name, old.manager, deadline) do
+      {:ok, ref} -> dispatch(ref, request, timeout, since)
+      {:error, _} = error -> {error, nil, nil}
+    end
+  end
+
+  # The pool's current Ref once a live manager other than `gone` publishes it; :pool_not_found
+  # once the pool's supervisor is gone (the pool was stopped); :queue_timeout at `deadline`.
+  defp await_ref(pool, gone, deadline) do
+    case Ref.lookup(pool) do
+      %Ref{manager: manager} = ref when manager != gone ->
+        if Process.alive?(manager), do: {:ok, ref}, else: retry_await(pool, gone, deadline)
+
+      _stale_or_none ->
+        retry_await(pool, gone, deadline)
+    end
+  end
+
+  defp retry_await(pool, gone, deadline) do
+    cond do
+      not Snakepit.Pool.alive?(pool) ->
+        {:error, :pool_not_found}
+
+      System.monotonic_time() >= deadline ->
+        {:error, :queue_timeout}
+
+      true ->
+        Process.sleep(@rejoin_poll)
+        await_ref(pool, gone, deadline)
     end
   end
 

@@ -1,5 +1,6 @@
 defmodule Snakepit.Telemetry.Dispatcher do
-  # The built-in handler registry used when :telemetry is not loaded. Handlers live in a
+  # The built-in handler registry, used when :telemetry was not loadable as the application
+  # started (Snakepit.Telemetry.backend/0). Handlers live in a
   # public ETS bag keyed by event, so `execute/3` is one lookup in the caller; attach and
   # detach go through this process so "already exists" checks cannot race.
   @moduledoc false
@@ -48,6 +49,7 @@ defmodule Snakepit.Telemetry.Dispatcher do
 
   @impl true
   def init(:ok) do
+    Snakepit.Telemetry.choose_backend()
     :ets.new(@table, [:duplicate_bag, :named_table, :public, read_concurrency: true])
     {:ok, nil}
   end

@@ -21,6 +21,11 @@ defmodule Snakepit.WorkerProfile.Process do
   @busy 3
   @suspect 4
   @closed 1_000_000
+  # An idle worker hibernates (a full GC that also drops refc binaries its garbage still
+  # referenced) after this long, and at once after a request that left a heap this big
+  # (words): otherwise an idle worker keeps its last arguments and result alive.
+  @hibernate_after 100
+  @big_heap_words div(4 * 1024 * 1024, :erlang.system_info(:wordsize))
 
   defstruct [:pid, :id, :counters, max_requests: :infinity]
 
@@ -32,7 +37,9 @@ defmodule Snakepit.WorkerProfile.Process do
 
     spec = %{
       id: {__MODULE__, config.worker_id},
-      start: {GenServer, :start_link, [__MODULE__, {config, counters}]},
+      start:
+        {GenServer, :start_link,
+         [__MODULE__, {config, counters}, [hibernate_after: @hibernate_after]]},
       restart: :temporary
     }
 
@@ -187,7 +194,10 @@ defmodule Snakepit.WorkerProfile.Process do
     if completed == state.max_requests,
       do: send(state.notify, {:snakepit_max_requests, state.id})
 
-    {:noreply, state}
+    case Process.info(self(), :total_heap_size) do
+      {:total_heap_size, words} when words > @big_heap_words -> {:noreply, state, :hibernate}
+      _ -> {:noreply, state}
+    end
   end
 
   def handle_info(_other, state), do: {:noreply, state}

@@ -18,8 +18,8 @@ defmodule Snakepit.Pool.CrashTest do
         {victim_id, victim} =
           Enum.find(before, fn {id, _pid} ->
             ref = Snakepit.Pool.Ref.lookup(pool)
-            handle = Enum.find(:ets.lookup_element(ref.table, :active, 2), &(&1.id == id))
-            ref.profile.get_load(handle) == 1
+            worker = Enum.find(Snakepit.Pool.Manager.workers(ref.manager), &(&1.id == id))
+            ref.profile.get_load(worker.handle) == 1
           end)
 
         Process.exit(victim, :kill)

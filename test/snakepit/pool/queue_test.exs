@@ -131,6 +131,24 @@ defmodule Snakepit.Pool.QueueTest do
         refute_receive {:telemetry, _, _, _}, 50
       end
 
+      test "holders killed with :kill give their capacity and queue places back", ctx do
+        pool = start_pool!(worker_profile: ctx.profile, pool_size: 1, threads_per_worker: 1)
+
+        holder = spawn(fn -> Snakepit.execute(:sleep, [200], pool: pool) end)
+        eventually(fn -> status!(pool).load == 1 end)
+        queued = for i <- 1..3, do: spawn(fn -> Snakepit.execute(:ping, [i], pool: pool) end)
+        eventually(fn -> status!(pool).queue_length == 3 end)
+
+        Enum.each([holder | queued], &Process.exit(&1, :kill))
+
+        eventually(fn ->
+          status!(pool) |> Map.take([:load, :queue_length]) == %{load: 0, queue_length: 0}
+        end)
+
+        assert :atomics.get(Snakepit.Pool.Ref.lookup(pool).waiting, 1) == 0
+        assert Snakepit.execute(:ping, [:after], pool: pool) == {:ok, :after}
+      end
+
       test "a caller that times out while its request runs frees the slot", ctx do
         pool = start_pool!(worker_profile: ctx.profile, pool_size: 1, threads_per_worker: 1)
         assert Snakepit.execute(:sleep, [100], pool: pool, timeout: 10) == {:error, :timeout}

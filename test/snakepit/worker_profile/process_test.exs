@@ -14,11 +14,11 @@ defmodule Snakepit.WorkerProfile.ProcessTest do
         :atomics.add(handle.counters, 1, 1)
         assert status!(pool).load == 1
         eventually(fn -> status!(pool).load == 0 end)
-        # The lifecycle process gives the slot back, THEN logs: under load the test can see
-        # the slot free before the warning is made. Once the lifecycle has finished the
-        # health check that reclaimed it (a sys call waits for that), the warning is in the
+        # The lifecycle's health-check helper gives the slot back, THEN logs: under load the
+        # test can see the slot free before the warning is made. Once the helper running now
+        # (the one that reclaimed it, or a later one) has exited, the warning is in the
         # Logger's mailbox, ahead of capture_log's flush.
-        :sys.get_state(Snakepit.Lifecycle.name(pool))
+        await_health_checks(pool)
       end)
 
     assert log =~ "reclaimed a slot"
@@ -39,4 +39,35 @@ defmodule Snakepit.WorkerProfile.ProcessTest do
     [worker] = Map.values(worker_pids(pool))
     assert Snakepit.Pool.run(pool, fn -> self() end) == {:ok, worker}
   end
+
+  test "an idle worker does not keep its last big result or arguments alive" do
+    pool = start_pool!(worker_profile: :process, pool_size: 1)
+    [worker] = Map.values(worker_pids(pool))
+
+    # A big heap result (built in the worker, copied to the caller).
+    assert {:ok, list} = Snakepit.Pool.run(pool, fn -> Enum.to_list(1..500_000) end)
+    assert length(list) == 500_000
+    eventually(fn -> memory(worker) < 1024 * 1024 end)
+
+    # A big refc binary argument.
+    payload = :binary.copy("x", 8 * 1024 * 1024)
+    assert Snakepit.execute(:sleep, [0, payload], pool: pool) == {:ok, 0}
+    eventually(fn -> binary_bytes(worker) < 1024 * 1024 end)
+  end
+
+  defp await_health_checks(pool) do
+    case :sys.get_state(Snakepit.Lifecycle.name(pool)).helper do
+      {helper, _} ->
+        mref = Process.monitor(helper)
+        assert_receive {:DOWN, ^mref, _, _, _}, 5000
+
+      nil ->
+        :ok
+    end
+  end
+
+  defp memory(pid), do: elem(Process.info(pid, :memory), 1)
+
+  defp binary_bytes(pid),
+    do: pid |> Process.info(:binary) |> elem(1) |> Enum.map(&elem(&1, 1)) |> Enum.sum()
 end
