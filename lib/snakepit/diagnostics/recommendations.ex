@@ -11,6 +11,22 @@ defmodule Snakepit.Diagnostics.Recommendations do
   # A worker this large with no memory_threshold_mb deserves one.
   @unbounded_warning_bytes 256 * @mib
 
+  @doc """
+  Whether a pool of `config`'s size raises no sizing warning on `machine`: a `:process`
+  pool within the dirty CPU schedulers; a `:thread` pool with no more workers, and no more
+  threads per worker, than logical cores, and at most twice as many threads in all.
+  `mix diagnose.scaling` recommends only such configurations.
+  """
+  def fits_machine?(%{worker_profile: :process, pool_size: size}, machine),
+    do: size <= machine.dirty_cpu_schedulers
+
+  def fits_machine?(%{worker_profile: :thread, pool_size: size, threads_per_worker: per}, machine) do
+    cores = machine.logical_cores
+    size <= cores and per <= cores and size * per <= 2 * cores
+  end
+
+  def fits_machine?(_custom, _machine), do: true
+
   def build(%{config: config} = input) do
     sizing(config.worker_profile, input) ++
       [memory(input), queue(input), profile(config.worker_profile, input)]
@@ -26,7 +42,7 @@ defmodule Snakepit.Diagnostics.Recommendations do
 
     rec =
       cond do
-        size > dirty ->
+        not fits_machine?(config, machine) ->
           rec(
             :pool_size,
             :warning,
