@@ -96,9 +96,9 @@ defmodule Mix.Tasks.Diagnose.Scaling do
 
       info(
         opts,
-        "Measuring #{length(plan)} configurations on #{Report.int(records)} records " <>
+        "Measuring #{Report.plural(length(plan), "configuration")} on #{Report.plural(records, "record")} " <>
           "(#{Report.bytes(bytes)}), :#{opts.command} in batches of #{opts.batch_size}, " <>
-          "best of #{opts.runs} run(s)"
+          "best of #{Report.plural(opts.runs, "run")}"
       )
 
       results =
@@ -236,7 +236,7 @@ defmodule Mix.Tasks.Diagnose.Scaling do
       :stderr,
       prefix <>
         "#{label}: #{Report.int(measured.records_per_s)} records/s " <>
-        "(#{Report.int(measured.records)} records in #{Float.round(measured.seconds, 2)} s)"
+        "(#{Report.plural(measured.records, "record")} in #{Float.round(measured.seconds, 2)} s)"
     )
   end
 
@@ -306,8 +306,8 @@ defmodule Mix.Tasks.Diagnose.Scaling do
       [
         "Machine: #{m.logical_cores} logical cores, #{m.schedulers_online}/#{m.schedulers} " <>
           "schedulers online, #{m.dirty_cpu_schedulers} dirty CPU schedulers, OTP #{m.otp_release}",
-        "Corpus: #{Report.int(c.records)} records (#{Report.bytes(c.bytes)}), :#{c.command} " <>
-          "in batches of #{c.batch_size}, best of #{c.runs} run(s)",
+        "Corpus: #{Report.plural(c.records, "record")} (#{Report.bytes(c.bytes)}), :#{c.command} " <>
+          "in batches of #{c.batch_size}, best of #{Report.plural(c.runs, "run")}",
         "",
         table,
         "",

@@ -47,7 +47,7 @@ defmodule Snakepit.Diagnostics.Recommendations do
             :pool_size,
             :warning,
             "pool_size #{size} is above the #{dirty} dirty CPU schedulers: native commands " <>
-              "(parse, count, validate, scan) of the other #{size - dirty} workers wait for a " <>
+              "(parse, count, validate, scan) of the other #{plural(size - dirty, "worker")} wait for a " <>
               "scheduler. Set pool_size: #{dirty}, or start the VM with +SDcpu #{size}.",
             figures
           )
@@ -56,7 +56,7 @@ defmodule Snakepit.Diagnostics.Recommendations do
           rec(
             :pool_size,
             :warning,
-            "callers waited for a free worker #{Snakepit.Diagnostics.Report.int(waits)} time(s) and only #{size} of the " <>
+            "callers waited for a free worker #{plural(waits, "time")} and only #{size} of the " <>
               "#{dirty} dirty CPU schedulers are used: set pool_size: #{dirty}.",
             figures
           )
@@ -65,7 +65,7 @@ defmodule Snakepit.Diagnostics.Recommendations do
           rec(
             :pool_size,
             :info,
-            "callers waited for a free worker #{Snakepit.Diagnostics.Report.int(waits)} time(s) with every dirty CPU scheduler " <>
+            "callers waited for a free worker #{plural(waits, "time")} with every dirty CPU scheduler " <>
               "busy: this machine (#{dirty} dirty CPU schedulers) is the limit, not the pool.",
             figures
           )
@@ -103,7 +103,7 @@ defmodule Snakepit.Diagnostics.Recommendations do
         rec(
           :pool_size,
           :warning,
-          "#{size} workers on #{cores} logical cores: each :thread worker is a whole native " <>
+          "#{plural(size, "worker")} on #{cores} logical cores: each :thread worker is a whole native " <>
             "pool; use pool_size: 1 with threads_per_worker: #{cores} unless you need isolation.",
           figures
         )
@@ -111,7 +111,7 @@ defmodule Snakepit.Diagnostics.Recommendations do
         rec(
           :pool_size,
           :ok,
-          "#{size} worker(s) x #{per} thread(s) = #{total} native thread(s) on #{cores} " <>
+          "#{plural(size, "worker")} x #{plural(per, "thread")} = #{plural(total, "native thread")} on #{cores} " <>
             "logical cores.",
           figures
         )
@@ -141,8 +141,8 @@ defmodule Snakepit.Diagnostics.Recommendations do
           rec(
             :threads_per_worker,
             :warning,
-            "callers waited for a free thread #{Snakepit.Diagnostics.Report.int(waits)} time(s) while #{cores - total} " <>
-              "core(s) had no thread of this pool: set threads_per_worker: #{fit}.",
+            "callers waited for a free thread #{plural(waits, "time")} while #{plural(cores - total, "core")} " <>
+              "had no thread of this pool: set threads_per_worker: #{fit}.",
             figures
           )
 
@@ -152,8 +152,7 @@ defmodule Snakepit.Diagnostics.Recommendations do
             :ok,
             "threads_per_worker #{per} fits #{cores} logical cores" <>
               if(waits > 0,
-                do:
-                  " (callers waited #{Snakepit.Diagnostics.Report.int(waits)} time(s): the cores are busy).",
+                do: " (callers waited #{plural(waits, "time")}: the cores are busy).",
                 else: "."
               ),
             figures
@@ -234,7 +233,7 @@ defmodule Snakepit.Diagnostics.Recommendations do
         rec(
           :memory,
           :info,
-          "#{recycled} worker(s) recycled for memory; if this is frequent, raise " <>
+          "#{plural(recycled, "worker")} recycled for memory; if this is frequent, raise " <>
             "memory_threshold_mb above the working size (largest worker now #{mb(memory.max)}).",
           figures
         )
@@ -268,7 +267,7 @@ defmodule Snakepit.Diagnostics.Recommendations do
         rec(
           :queue,
           :warning,
-          "#{saturated} caller(s) got {:error, :pool_saturated} (queue full at max_queue_size " <>
+          "#{plural(saturated, "caller")} got {:error, :pool_saturated} (queue full at max_queue_size " <>
             "#{config.max_queue_size}): raise max_queue_size or the pool's capacity.",
           figures
         )
@@ -277,7 +276,7 @@ defmodule Snakepit.Diagnostics.Recommendations do
         rec(
           :queue,
           :warning,
-          "#{timeouts} caller(s) got {:error, :queue_timeout} after #{config.queue_timeout} ms: " <>
+          "#{plural(timeouts, "caller")} got {:error, :queue_timeout} after #{config.queue_timeout} ms: " <>
             "raise queue_timeout or the pool's capacity.",
           figures
         )
@@ -286,7 +285,7 @@ defmodule Snakepit.Diagnostics.Recommendations do
         rec(
           :queue,
           :info,
-          "callers queued #{Snakepit.Diagnostics.Report.int(waits)} time(s) (#{stats.queue_length} waiting now); none was " <>
+          "callers queued #{plural(waits, "time")} (#{stats.queue_length} waiting now); none was " <>
             "turned away or timed out.",
           figures
         )
@@ -322,7 +321,7 @@ defmodule Snakepit.Diagnostics.Recommendations do
         rec(
           :profile,
           :info,
-          "#{native_share}% of worker time is bulk native work (#{native.requests} requests, " <>
+          "#{native_share}% of worker time is bulk native work (#{plural(native.requests, "request")}, " <>
             "#{fmt_ms(native_avg)} each): the :thread profile runs it on its own threads " <>
             "without holding dirty CPU schedulers and builds results off them. Compare both " <>
             "with mix diagnose.scaling.",
@@ -352,7 +351,7 @@ defmodule Snakepit.Diagnostics.Recommendations do
         rec(
           :profile,
           :ok,
-          ":#{profile} fits the workload seen (#{Snakepit.Diagnostics.Report.int(workload.requests)} requests: " <>
+          ":#{profile} fits the workload seen (#{plural(workload.requests, "request")}: " <>
             "#{native_share}% of worker time native, #{elixir_share}% Elixir).",
           figures
         )
@@ -377,6 +376,7 @@ defmodule Snakepit.Diagnostics.Recommendations do
     do: %{topic: topic, severity: severity, message: message, figures: figures}
 
   defp mb(bytes), do: Snakepit.Diagnostics.Report.bytes(bytes)
+  defp plural(n, word), do: Snakepit.Diagnostics.Report.plural(n, word)
 
   # Whole MiB, rounded up to a multiple of 64 (at least 64).
   defp round_up_mb(bytes), do: max(64, div(ceil(bytes / @mib) + 63, 64) * 64)
