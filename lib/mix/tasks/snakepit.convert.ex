@@ -18,7 +18,13 @@ defmodule Mix.Tasks.Snakepit.Convert do
   Records are read with `Snakepit.Marc.stream/2` and written by the streaming writers
   (`Snakepit.Marc.json_stream/2`, `Snakepit.Marc.xml_stream/2`, and for ISO 2709 the
   native equivalent of `Snakepit.Marc.encode/1`)
-  into a temporary file beside OUTPUT, renamed to OUTPUT only when the conversion succeeded.
+  into a temporary file beside OUTPUT (a hidden, randomly named `.OUTPUT.*.tmp`, so runs at
+  the same time never share one), renamed to OUTPUT only when the conversion succeeded.
+  OUTPUT must not be INPUT, under any name: the same file through a symlink or a hard link
+  is refused before anything is written. SIGTERM stops the task with exit status 143 and
+  removes the temporary file; OUTPUT is left as it was.
+
+  INPUT may be any readable path but a directory (a FIFO or `/dev/stdin` too).
 
   ## Options
 
@@ -30,11 +36,14 @@ defmodule Mix.Tasks.Snakepit.Convert do
     * `--to-unicode` / `--no-to-unicode` - convert MARC-8 records (ISO 2709 input) to UTF-8
       (default: on). With `--no-to-unicode`, MARC-8 text written as JSON or XML becomes
       U+FFFD wherever it is not valid UTF-8.
+    * `--help`, `-h` - this text.
 
   Progress: on a terminal, one line updated in place with the records converted and the
   rate; otherwise a plain line every few seconds. At the end a summary gives the records
-  written and the bad records by kind. The task exits with status 1 on unreadable input,
-  bad flags, or a bad record in strict mode.
+  written and the bad records by kind. The task exits with status 1 on unreadable input, an
+  OUTPUT that cannot be written (its directory is named when missing), OUTPUT equal to
+  INPUT, bad flags, or a bad record in strict mode; every error starts with
+  `mix snakepit.convert:`.
   """
 
   use Mix.Task
