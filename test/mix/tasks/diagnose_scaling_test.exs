@@ -114,19 +114,6 @@ defmodule Mix.Tasks.Diagnose.ScalingTest do
     end
   end
 
-  test "the recommendation of a real run fits this machine" do
-    {report, _err} =
-      with_io(:stderr, fn ->
-        capture_io(fn -> send(self(), {:report, Task.run(@tiny ++ ~w(--max-workers 4))}) end)
-        assert_received {:report, report}
-        report
-      end)
-
-    dirty = :erlang.system_info(:dirty_cpu_schedulers_online)
-    assert report.recommendation.process.pool_size <= dirty
-    assert Enum.any?(report.results, &(&1.profile == :process and &1.pool_size > dirty))
-  end
-
   test "runs in a project without ../shared: the corpus is generated" do
     dir = Path.join(System.tmp_dir!(), "scaling_host_#{System.unique_integer([:positive])}")
     File.mkdir_p!(Path.join(dir, "app"))
