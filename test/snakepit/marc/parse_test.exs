@@ -168,6 +168,24 @@ defmodule Snakepit.Marc.ParseTest do
       assert Marc.count("", validate_utf8: false) == %{records: 0, errors: 0}
     end
 
+    test "count through a pool of either profile rejects unknown options too" do
+      bytes = Corpus.read!("formats/pymarc_one.dat")
+
+      for profile <- [:process, :thread] do
+        name = :"count_opts_#{profile}_#{System.unique_integer([:positive])}"
+
+        start_supervised!({Snakepit.Pool, name: name, worker_profile: profile, pool_size: 1},
+          id: name
+        )
+
+        assert {:error, %Snakepit.Error{reason: :invalid_arguments}} =
+                 Snakepit.execute(:count, [bytes, [mode: :skip]], pool: name)
+
+        assert {:ok, %{records: 1, errors: 0}} =
+                 Snakepit.execute(:count, [bytes, [validate_utf8: false]], pool: name)
+      end
+    end
+
     test "a path given as data says so and points to stream/2" do
       existing = Corpus.path("real/loc_bibliographic.mrc")
 
