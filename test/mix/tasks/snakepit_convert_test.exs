@@ -218,7 +218,7 @@ defmodule Mix.Tasks.Snakepit.ConvertTest do
 
     port =
       Port.open({:spawn_executable, System.find_executable("sh")},
-        args: ["-c", ~s(exec 3>"$1"; read go; cat "$2" >&3), "sh", path, file]
+        args: ["-c", ~s(exec 3>"$1"; read go; cat "$2" >&3 2>/dev/null), "sh", path, file]
       )
 
     {:os_pid, pid} = Port.info(port, :os_pid)
