@@ -45,6 +45,11 @@ defmodule Snakepit.Marc do
   Returns `{:ok, records}` or, in `:strict` mode, `{:error, %Snakepit.Marc.ParseError{}}`
   for the first bad record.
 
+  `binary` is MARC data, not a file name: read a file with `File.read!/1` first, or stream
+  it with `stream/2`, which takes paths. A short binary that holds no record terminator and
+  names an existing file, or ends in `.mrc` (or another MARC, JSON or XML extension), raises
+  `ArgumentError` saying so, instead of coming back as one bad record.
+
   ## Options
 
   #{Options.docs(:read)}
@@ -55,6 +60,7 @@ defmodule Snakepit.Marc do
 
   def parse(binary, opts) when is_binary(binary) do
     config = Options.validate!(opts, :read)
+    reject_path!(binary, "parse/2")
 
     case parse_native(binary, config, 0, 0) do
       {:ok, items, skipped} when config.report -> {:ok, items, %{skipped: skipped}}
@@ -222,19 +228,50 @@ defmodule Snakepit.Marc do
 
       iex> Snakepit.Marc.count(File.read!("../shared/corpus/bad/pymarc_bad_records.mrc"))
       %{records: 2, errors: 7}
+
+  `binary` is MARC data, as for `parse/2` (a path raises `ArgumentError`: see there).
+
+  ## Options
+
+  #{Options.docs(:count)}
   """
   @spec count(binary, keyword) :: %{records: non_neg_integer, errors: non_neg_integer}
   def count(binary, opts \\ []) when is_binary(binary) do
-    {good, bad} = Native.count_binary(binary, Keyword.get(opts, :validate_utf8, true))
+    config = Options.validate!(opts, :count)
+    reject_path!(binary, "count/2")
+    {good, bad} = Native.count_binary(binary, config.validate_utf8)
     %{records: good, errors: bad}
   end
 
   @doc """
   Every error in `binary`, without building records: `[]` when all records are good.
+  Takes `parse/2`'s options; a path raises `ArgumentError`, as in `parse/2`.
   """
   @spec validate(binary, keyword) :: [ParseError.t()]
-  def validate(binary, opts \\ []) when is_binary(binary),
-    do: Native.validate_binary(binary, Options.validate!(opts, :read))
+  def validate(binary, opts \\ []) when is_binary(binary) do
+    config = Options.validate!(opts, :read)
+    reject_path!(binary, "validate/2")
+    Native.validate_binary(binary, config)
+  end
+
+  # A short binary with no record terminator (0x1D) cannot hold a record; when it also names
+  # a file, or ends like one, it is a path given where data was expected.
+  @path_like_bytes 4096
+  @path_extensions ~w(.mrc .marc .dat .iso .mrk .xml .json .jsonl .ndjson)
+
+  defp reject_path!(binary, fun) do
+    if path_like?(binary) do
+      raise ArgumentError,
+            "#{fun} takes MARC data, not a file path, got: #{inspect(binary)}; did you mean " <>
+              "`stream/2`, which takes paths, or File.read!/1 first?"
+    end
+  end
+
+  defp path_like?(binary) do
+    byte_size(binary) in 1..@path_like_bytes and not String.contains?(binary, <<0x1D>>) and
+      String.valid?(binary) and not String.contains?(binary, <<0>>) and
+      (String.downcase(Path.extname(binary)) in @path_extensions or File.exists?(binary))
+  end
 
   @doc """
   Record boundaries as `{offset, length}` pairs, one per framed record (bad ones included,

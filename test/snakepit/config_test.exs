@@ -53,6 +53,8 @@ defmodule Snakepit.ConfigTest do
       pool_size: 0,
       pool_size: 1.5,
       threads_per_worker: -1,
+      threads_per_worker: 1025,
+      threads_per_worker: 1_000_000,
       max_queue_size: -1,
       queue_timeout: :soon,
       worker_ttl: {5, :days},
@@ -62,6 +64,19 @@ defmodule Snakepit.ConfigTest do
       memory_threshold_mb: "512",
       health_check_interval: 0
     ]
+
+    test "threads_per_worker: 1..1024, the limit named in the error" do
+      assert Config.normalize_pool!(worker_profile: :thread, threads_per_worker: 1024).threads_per_worker ==
+               1024
+
+      error =
+        assert_raise ArgumentError, fn ->
+          Config.normalize_pool!(name: :big, worker_profile: :thread, threads_per_worker: 4096)
+        end
+
+      assert error.message ==
+               "pool :big: :threads_per_worker must be an integer in 1..1024, got: 4096"
+    end
 
     for {key, value} <- invalid do
       test "rejects #{key}: #{inspect(value)}" do
@@ -147,6 +162,88 @@ defmodule Snakepit.ConfigTest do
     test "documents every key" do
       doc = File.read!(Path.expand("../../docs/configuration.md", __DIR__))
       for key <- Options.keys(), do: assert(doc =~ "`#{key}`")
+    end
+  end
+end
+
+defmodule Snakepit.ConfigDocsTest do
+  # Every sample of docs/configuration.md, started as written: `config :snakepit, ...`
+  # samples as a config file (the :snakepit application restarted with what they set),
+  # supervision-tree samples under a supervisor. Restarts the application: not async.
+  use ExUnit.Case, async: false
+  @moduletag :capture_log
+
+  @doc_path Path.expand("../../docs/configuration.md", __DIR__)
+  @external_resource @doc_path
+
+  setup do
+    saved = Application.get_all_env(:snakepit)
+
+    on_exit(fn ->
+      Application.stop(:snakepit)
+
+      for {key, _} <- Application.get_all_env(:snakepit),
+          do: Application.delete_env(:snakepit, key)
+
+      for {key, value} <- saved, do: Application.put_env(:snakepit, key, value)
+      {:ok, _} = Application.ensure_all_started(:snakepit)
+    end)
+  end
+
+  defp samples do
+    ~r/^```elixir\n(.*?)^```$/ms
+    |> Regex.scan(File.read!(@doc_path), capture: :all_but_first)
+    |> Enum.map(&hd/1)
+  end
+
+  test "the page has config and supervision-tree samples" do
+    assert Enum.count(samples(), &String.starts_with?(&1, "config :snakepit")) >= 2
+    assert Enum.any?(samples(), &String.starts_with?(&1, "children = "))
+  end
+
+  for {code, i} <-
+        Enum.with_index(
+          Regex.scan(~r/^```elixir\n(.*?)^```$/ms, File.read!(@doc_path), capture: :all_but_first)
+        ) do
+    @code hd(code)
+    test "sample #{i} of docs/configuration.md starts its pools" do
+      start_sample!(@code)
+    end
+  end
+
+  defp start_sample!("config :snakepit" <> _ = code) do
+    # The sample is a fragment of config/config.exs: read it as Mix reads that file.
+    env = Config.Reader.eval!(@doc_path, "import Config\n" <> code)[:snakepit]
+    expected = Snakepit.Config.configured_pools(env)
+    assert expected != [], "the sample configures no pool:\n#{code}"
+
+    Application.stop(:snakepit)
+    for {key, _} <- Application.get_all_env(:snakepit), do: Application.delete_env(:snakepit, key)
+    for {key, value} <- env, do: Application.put_env(:snakepit, key, value)
+
+    assert {:ok, _} = Application.ensure_all_started(:snakepit), code
+    assert_running(expected)
+  end
+
+  defp start_sample!("children = " <> _ = code) do
+    {_, binding} = Code.eval_string(code, [], file: @doc_path)
+    children = Keyword.fetch!(binding, :children)
+    {:ok, sup} = Supervisor.start_link(children, strategy: :one_for_one)
+
+    expected =
+      Enum.map(children, fn {Snakepit.Pool, opts} -> Snakepit.Config.normalize_pool!(opts) end)
+
+    assert_running(expected)
+    Supervisor.stop(sup)
+  end
+
+  defp start_sample!(code),
+    do: flunk("add a way to start this docs/configuration.md sample to #{__ENV__.file}:\n#{code}")
+
+  defp assert_running(expected) do
+    for config <- expected do
+      assert Snakepit.Config.get_pool_config(config.name) == {:ok, config}
+      assert Snakepit.execute(:ping, [:docs], pool: config.name) == {:ok, :docs}
     end
   end
 end

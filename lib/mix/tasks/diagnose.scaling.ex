@@ -10,8 +10,8 @@ defmodule Mix.Tasks.Diagnose.Scaling do
       mix diagnose.scaling --records 50000 --runs 3
       mix diagnose.scaling --profiles thread --max-threads 8 --format json
 
-  The corpus is generated in a temporary directory by repeating
-  `../shared/corpus/synthetic/realistic_2000.mrc` (or `--corpus FILE`) up to `--records`
+  The corpus is written to a temporary directory by repeating 2,000 generated bibliographic
+  records (about 1 KB each; or the ISO 2709 file given as `--corpus FILE`) up to `--records`
   records, cut into batches of raw records, and each batch is run as one request
   (`Snakepit.execute(:parse, [batch])`, or `:count`) through a fresh pool, with twice the
   pool's capacity in concurrent callers. Each configuration gets one untimed warm-up and
@@ -21,7 +21,11 @@ defmodule Mix.Tasks.Diagnose.Scaling do
   `:process` pools are measured with 1 to `--max-workers` workers; `:thread` pools with
   pool_size x threads_per_worker combinations (threads 1, 2, 4, ... up to `--max-threads`).
   Scaling "stops" at the smallest configuration within `--threshold` percent of the
-  profile's best throughput: that is the recommendation.
+  profile's best throughput: that is the recommendation. Only configurations that the
+  inspector (`mix snakepit.profile_inspector --recommendations`) would not warn about are
+  recommended: `:process` pools of at most one worker per dirty CPU scheduler, `:thread`
+  pools of at most as many workers and threads per worker as logical cores and twice as
+  many threads in all. Larger ones are measured and shown, never recommended.
 
   ## Options
 
@@ -34,13 +38,15 @@ defmodule Mix.Tasks.Diagnose.Scaling do
       (default parse)
     * `--batch-size N` - records per request, 1..200 (default 200)
     * `--threshold PCT` - "close enough to the best", 1..100 (default 90)
-    * `--corpus FILE` - the ISO 2709 file to repeat
+    * `--corpus FILE` - an ISO 2709 file to repeat instead of the generated records
     * `--format text|json` - output (default text); progress goes to standard error
+    * `--help`, `-h` - this text
   """
 
   use Mix.Task
 
   alias Snakepit.Diagnostics.{Report, Scaling}
+  alias Snakepit.MixCLI, as: CLI
 
   @switches [
     records: :integer,
@@ -55,9 +61,23 @@ defmodule Mix.Tasks.Diagnose.Scaling do
     format: :string
   ]
 
+  @usage "usage: mix diagnose.scaling [--records N] [--profiles process,thread] " <>
+           "[--max-workers N] [--max-threads N] [--runs N] [--command parse|count] " <>
+           "[--batch-size N] [--threshold PCT] [--corpus FILE] [--format text|json]"
+  # "Positive" integers have no useful upper bound here.
+  @max_int 1_000_000_000_000
+
   @impl Mix.Task
   def run(args) do
-    opts = parse!(args)
+    cli = CLI.new(__MODULE__, @usage, @switches)
+
+    case parse!(cli, args) do
+      :help -> :ok
+      opts -> measure(cli, opts)
+    end
+  end
+
+  defp measure(cli, opts) do
     Mix.Task.run("app.start")
 
     machine = Scaling.machine()
@@ -68,7 +88,7 @@ defmodule Mix.Tasks.Diagnose.Scaling do
         try do
           Scaling.generate_corpus!(opts.corpus, opts.records, tmp)
         rescue
-          e in ArgumentError -> Mix.raise(Exception.message(e))
+          e in ArgumentError -> CLI.error!(cli, Exception.message(e))
         end
 
       batches = Scaling.load_batches!(path, opts.batch_size)
@@ -76,9 +96,9 @@ defmodule Mix.Tasks.Diagnose.Scaling do
 
       info(
         opts,
-        "Measuring #{length(plan)} configurations on #{Report.int(records)} records " <>
+        "Measuring #{Report.plural(length(plan), "configuration")} on #{Report.plural(records, "record")} " <>
           "(#{Report.bytes(bytes)}), :#{opts.command} in batches of #{opts.batch_size}, " <>
-          "best of #{opts.runs} run(s)"
+          "best of #{Report.plural(opts.runs, "run")}"
       )
 
       results =
@@ -92,14 +112,14 @@ defmodule Mix.Tasks.Diagnose.Scaling do
           Map.merge(config, measured)
         end)
 
-      scaling = Scaling.knee(results, opts.threshold)
+      scaling = Scaling.knee(results, opts.threshold, machine)
 
       report = %{
         machine: machine,
         corpus: %{
           records: records,
           bytes: bytes,
-          source: opts.corpus,
+          source: opts.corpus || "generated",
           command: opts.command,
           batch_size: opts.batch_size,
           runs: opts.runs
@@ -133,76 +153,48 @@ defmodule Mix.Tasks.Diagnose.Scaling do
     end
   end
 
-  defp parse!(args) do
-    {opts, rest, invalid} = OptionParser.parse(args, strict: @switches)
-
-    case {rest, invalid} do
-      {[], []} ->
-        :ok
-
-      {[arg | _], _} ->
-        Mix.raise("unexpected argument #{inspect(arg)}; see mix help diagnose.scaling")
-
-      {_, [{flag, _} | _]} ->
-        Mix.raise("unknown or malformed option #{flag}; see mix help diagnose.scaling")
+  defp parse!(cli, args) do
+    case CLI.parse!(cli, args, 0) do
+      :help -> :help
+      {opts, []} -> options!(cli, opts)
     end
+  end
 
+  defp options!(cli, opts) do
     cores = Snakepit.Config.Options.logical_cores()
 
     profiles =
       opts
       |> Keyword.get(:profiles, "process,thread")
       |> String.split(",", trim: true)
-      |> Enum.map(fn
-        "process" -> :process
-        "thread" -> :thread
-        other -> Mix.raise("--profiles takes process and/or thread, got: #{inspect(other)}")
-      end)
+      |> Enum.map(&CLI.one_of!(cli, "profiles", &1, ~w(process thread)))
 
-    if profiles == [], do: Mix.raise("--profiles takes process and/or thread, got: \"\"")
-
-    command =
-      case Keyword.get(opts, :command, "parse") do
-        "parse" -> :parse
-        "count" -> :count
-        other -> Mix.raise("--command must be parse or count, got: #{inspect(other)}")
-      end
-
-    format = Keyword.get(opts, :format, "text")
-
-    unless format in ["text", "json"],
-      do: Mix.raise("--format must be text or json, got: #{inspect(format)}")
+    if profiles == [], do: CLI.one_of!(cli, "profiles", "", ~w(process thread))
 
     %{
-      records: positive!(opts, :records, 20_000),
+      records: CLI.in_range!(cli, "records", Keyword.get(opts, :records, 20_000), 1..@max_int),
       profiles: Enum.uniq(profiles),
-      max_workers: positive!(opts, :max_workers, min(2 * cores, 8)),
-      max_threads: positive!(opts, :max_threads, cores),
-      runs: positive!(opts, :runs, 3),
-      command: command,
-      batch_size: ranged!(opts, :batch_size, 200, 1..200),
-      threshold: ranged!(opts, :threshold, 90, 1..100),
-      corpus: Keyword.get(opts, :corpus, Path.expand(Scaling.default_corpus())),
-      format: format
+      max_workers:
+        CLI.in_range!(
+          cli,
+          "max-workers",
+          Keyword.get(opts, :max_workers, min(2 * cores, 8)),
+          1..@max_int
+        ),
+      max_threads:
+        CLI.in_range!(cli, "max-threads", Keyword.get(opts, :max_threads, cores), 1..@max_int),
+      runs: CLI.in_range!(cli, "runs", Keyword.get(opts, :runs, 3), 1..@max_int),
+      command: CLI.one_of!(cli, "command", Keyword.get(opts, :command, "parse"), ~w(parse count)),
+      batch_size: CLI.in_range!(cli, "batch-size", Keyword.get(opts, :batch_size, 200), 1..200),
+      threshold: CLI.in_range!(cli, "threshold", Keyword.get(opts, :threshold, 90), 1..100),
+      corpus: opts[:corpus] && Path.expand(opts[:corpus]),
+      format:
+        opts
+        |> Keyword.get(:format, "text")
+        |> then(&CLI.one_of!(cli, "format", &1, ~w(text json)))
+        |> Atom.to_string()
     }
   end
-
-  defp positive!(opts, key, default) do
-    case Keyword.get(opts, key, default) do
-      n when n > 0 -> n
-      n -> Mix.raise("--#{flag(key)} must be a positive integer, got: #{n}")
-    end
-  end
-
-  defp ranged!(opts, key, default, range) do
-    n = Keyword.get(opts, key, default)
-
-    if n in range,
-      do: n,
-      else: Mix.raise("--#{flag(key)} must be in #{inspect(range)}, got: #{n}")
-  end
-
-  defp flag(key), do: key |> Atom.to_string() |> String.replace("_", "-")
 
   defp label(%{profile: :process, pool_size: w}), do: "process  pool_size #{w}"
 
@@ -244,7 +236,7 @@ defmodule Mix.Tasks.Diagnose.Scaling do
       :stderr,
       prefix <>
         "#{label}: #{Report.int(measured.records_per_s)} records/s " <>
-        "(#{Report.int(measured.records)} records in #{Float.round(measured.seconds, 2)} s)"
+        "(#{Report.plural(measured.records, "record")} in #{Float.round(measured.seconds, 2)} s)"
     )
   end
 
@@ -314,12 +306,15 @@ defmodule Mix.Tasks.Diagnose.Scaling do
       [
         "Machine: #{m.logical_cores} logical cores, #{m.schedulers_online}/#{m.schedulers} " <>
           "schedulers online, #{m.dirty_cpu_schedulers} dirty CPU schedulers, OTP #{m.otp_release}",
-        "Corpus: #{Report.int(c.records)} records (#{Report.bytes(c.bytes)}), :#{c.command} " <>
-          "in batches of #{c.batch_size}, best of #{c.runs} run(s)",
+        "Corpus: #{Report.plural(c.records, "record")} (#{Report.bytes(c.bytes)}), :#{c.command} " <>
+          "in batches of #{c.batch_size}, best of #{Report.plural(c.runs, "run")}",
         "",
         table,
         "",
-        "Scaling stops (smallest configuration within #{report.threshold_pct}% of the best):"
+        "Scaling stops (smallest configuration within #{report.threshold_pct}% of the best " <>
+          "of those this machine runs without contention: :process pool_size at most " <>
+          "#{m.dirty_cpu_schedulers}, the dirty CPU schedulers; :thread at most " <>
+          "#{m.logical_cores} workers and threads per worker, #{2 * m.logical_cores} threads in all):"
       ] ++ knees ++ ["", "Recommended:"] ++ advice,
       "\n"
     )

@@ -18,7 +18,13 @@ defmodule Mix.Tasks.Snakepit.Convert do
   Records are read with `Snakepit.Marc.stream/2` and written by the streaming writers
   (`Snakepit.Marc.json_stream/2`, `Snakepit.Marc.xml_stream/2`, and for ISO 2709 the
   native equivalent of `Snakepit.Marc.encode/1`)
-  into a temporary file beside OUTPUT, renamed to OUTPUT only when the conversion succeeded.
+  into a temporary file beside OUTPUT (a hidden, randomly named `.OUTPUT.*.tmp`, so runs at
+  the same time never share one), renamed to OUTPUT only when the conversion succeeded.
+  OUTPUT must not be INPUT, under any name: the same file through a symlink or a hard link
+  is refused before anything is written. SIGTERM stops the task with exit status 143 and
+  removes the temporary file; OUTPUT is left as it was.
+
+  INPUT may be any readable path but a directory (a FIFO or `/dev/stdin` too).
 
   ## Options
 
@@ -30,14 +36,20 @@ defmodule Mix.Tasks.Snakepit.Convert do
     * `--to-unicode` / `--no-to-unicode` - convert MARC-8 records (ISO 2709 input) to UTF-8
       (default: on). With `--no-to-unicode`, MARC-8 text written as JSON or XML becomes
       U+FFFD wherever it is not valid UTF-8.
+    * `--help`, `-h` - this text.
 
   Progress: on a terminal, one line updated in place with the records converted and the
   rate; otherwise a plain line every few seconds. At the end a summary gives the records
-  written and the bad records by kind. The task exits with status 1 on unreadable input,
-  bad flags, or a bad record in strict mode.
+  written and the bad records by kind. The task exits with status 1 on unreadable input, an
+  OUTPUT that cannot be written (its directory is named when missing), OUTPUT equal to
+  INPUT, bad flags, or a bad record in strict mode; every error starts with
+  `mix snakepit.convert:`.
   """
 
   use Mix.Task
+
+  alias Snakepit.Diagnostics.Report
+  alias Snakepit.MixCLI, as: CLI
 
   @switches [from: :string, to: :string, mode: :string, to_unicode: :boolean]
   @from ~w(iso2709 json xml)
@@ -51,64 +63,42 @@ defmodule Mix.Tasks.Snakepit.Convert do
 
   @impl Mix.Task
   def run(args) do
-    Mix.Task.run("app.start")
+    cli = CLI.new(__MODULE__, @usage, @switches)
 
-    case parse_args(args) do
-      {:ok, config} ->
-        case convert(config) do
-          :ok -> :ok
-          {:error, message} -> fail(message)
+    case CLI.parse!(cli, args, 2) do
+      :help ->
+        :ok
+
+      {opts, [input, output]} ->
+        config = config!(cli, opts, input, output)
+        Mix.Task.run("app.start")
+
+        with :ok <- check_paths(config), :ok <- convert(config) do
+          :ok
+        else
+          {:error, message} -> CLI.error!(cli, message)
         end
-
-      {:error, message} ->
-        fail(message <> "\n" <> @usage)
     end
-  end
-
-  defp fail(message) do
-    Mix.shell().error(message)
-    exit({:shutdown, 1})
   end
 
   # ---------------------------------------------------------------------------------------
   # Arguments
   # ---------------------------------------------------------------------------------------
 
-  defp parse_args(args) do
-    case OptionParser.parse(args, strict: @switches) do
-      {_opts, _paths, [{flag, _} | _]} ->
-        {:error,
-         "unknown or malformed option #{flag}; valid options: --from, --to, --mode, " <>
-           "--to-unicode, --no-to-unicode"}
+  defp config!(cli, opts, input, output) do
+    from =
+      if opts[:from], do: CLI.one_of!(cli, "from", opts[:from], @from), else: infer_from(input)
 
-      {opts, [input, output], []} ->
-        with {:ok, from} <- choice(opts[:from], @from, "--from"),
-             {:ok, to} <- choice(opts[:to], @to, "--to"),
-             {:ok, mode} <- choice(opts[:mode] || "strict", @modes, "--mode"),
-             from = from || infer_from(input),
-             {:ok, to} <- output_format(to, output) do
-          {:ok,
-           %{
-             input: input,
-             output: output,
-             from: from,
-             to: to,
-             mode: mode,
-             to_unicode: Keyword.get(opts, :to_unicode, true)
-           }}
-        end
+    to = if opts[:to], do: CLI.one_of!(cli, "to", opts[:to], @to), else: infer_to!(cli, output)
 
-      {_opts, paths, []} ->
-        {:error, "expected INPUT and OUTPUT paths, got #{length(paths)} argument(s)"}
-    end
-  end
-
-  defp choice(nil, _valid, _flag), do: {:ok, nil}
-
-  defp choice(value, valid, flag) do
-    if value in valid,
-      do: {:ok, String.to_atom(value)},
-      else: {:error, "#{flag} must be one of #{Enum.join(valid, ", ")}; got: #{value}"}
+    %{
+      input: input,
+      output: output,
+      from: from,
+      to: to,
+      mode: CLI.one_of!(cli, "mode", opts[:mode] || "strict", @modes),
+      to_unicode: Keyword.get(opts, :to_unicode, true)
+    }
   end
 
   defp infer_from(path) do
@@ -120,39 +110,117 @@ defmodule Mix.Tasks.Snakepit.Convert do
     end
   end
 
-  defp output_format(nil, path) do
+  defp infer_to!(cli, path) do
     case extension(path) do
-      ext when ext in ~w(.mrc .dat .iso .marc) -> {:ok, :iso2709}
-      ".json" -> {:ok, :json}
-      ext when ext in ~w(.jsonl .ndjson) -> {:ok, :jsonl}
-      ".xml" -> {:ok, :xml}
-      ext -> {:error, "cannot infer the output format from #{inspect(ext)}; pass --to"}
+      ext when ext in ~w(.mrc .dat .iso .marc) ->
+        :iso2709
+
+      ".json" ->
+        :json
+
+      ext when ext in ~w(.jsonl .ndjson) ->
+        :jsonl
+
+      ".xml" ->
+        :xml
+
+      ext ->
+        CLI.usage_error!(cli, "cannot infer the output format from #{inspect(ext)}; pass --to")
     end
   end
 
-  defp output_format(to, _path), do: {:ok, to}
-
   defp extension(path), do: path |> Path.extname() |> String.downcase()
+
+  # ---------------------------------------------------------------------------------------
+  # Paths
+  # ---------------------------------------------------------------------------------------
+
+  # Everything that would make the conversion fail, or destroy the input, is refused before
+  # anything is written.
+  defp check_paths(%{input: input, output: output}) do
+    dir = Path.dirname(output)
+
+    with {:ok, input_stat} <- readable(input),
+         :ok <- writable_dir(output, dir),
+         :ok <- not_the_input(input, input_stat, output) do
+      :ok
+    end
+  end
+
+  # Anything but a directory can be read: a file, a FIFO, /dev/stdin.
+  defp readable(input) do
+    case File.stat(input) do
+      {:ok, %{type: :directory}} ->
+        {:error, "cannot read #{input}: it is a directory, not a file"}
+
+      {:ok, stat} ->
+        {:ok, stat}
+
+      {:error, reason} ->
+        {:error, "cannot read #{input}: #{:file.format_error(reason)}"}
+    end
+  end
+
+  defp writable_dir(output, dir) do
+    case {File.stat(dir), File.dir?(output)} do
+      {{:ok, %{type: :directory}}, false} ->
+        :ok
+
+      {{:ok, %{type: :directory}}, true} ->
+        {:error, "cannot write #{output}: it is a directory"}
+
+      {{:ok, _}, _} ->
+        {:error, "cannot write #{output}: #{dir} is not a directory"}
+
+      {{:error, :enoent}, _} ->
+        {:error, "cannot write #{output}: its directory #{dir} does not exist"}
+
+      {{:error, reason}, _} ->
+        {:error, "cannot write #{output}: its directory #{dir}: #{:file.format_error(reason)}"}
+    end
+  end
+
+  # Writing the output would replace the input: refused whatever the names (a symlink or a
+  # hard link to the input is the same file: same device, same inode).
+  defp not_the_input(input, input_stat, output) do
+    case File.stat(output) do
+      {:ok, %{major_device: dev, minor_device: minor, inode: inode}}
+      when {dev, minor, inode} ==
+             {input_stat.major_device, input_stat.minor_device, input_stat.inode} ->
+        {:error,
+         "#{output} is the input file #{input} (the same file under another name or link); " <>
+           "write to another path"}
+
+      _ ->
+        :ok
+    end
+  end
+
+  # A random name beside OUTPUT (so the final rename stays on one file system), created
+  # exclusively: two runs never share one, whenever they started (:rand seeds each process
+  # from the clock and its identity; the exclusive create settles any collision).
+  defp open_temp(output, attempts \\ 5) do
+    random = 12 |> :rand.bytes() |> Base.url_encode64(padding: false)
+    tmp = Path.join(Path.dirname(output), ".#{Path.basename(output)}.#{random}.tmp")
+
+    case File.open(tmp, [:write, :binary, :delayed_write, :exclusive]) do
+      {:ok, device} -> {:ok, tmp, device}
+      {:error, :eexist} when attempts > 1 -> open_temp(output, attempts - 1)
+      {:error, reason} -> {:error, "cannot write #{tmp}: #{:file.format_error(reason)}"}
+    end
+  end
 
   # ---------------------------------------------------------------------------------------
   # Conversion
   # ---------------------------------------------------------------------------------------
 
   defp convert(config) do
-    case File.stat(config.input) do
-      {:ok, %{type: :regular}} ->
-        do_convert(config)
-
-      {:ok, %{type: type}} ->
-        {:error, "cannot read #{config.input}: it is a #{type}, not a file"}
-
-      {:error, reason} ->
-        {:error, "cannot read #{config.input}: #{:file.format_error(reason)}"}
+    with {:ok, tmp, device} <- open_temp(config.output) do
+      __MODULE__.Sigterm.while_running(tmp, fn -> convert_into(config, tmp, device) end)
     end
   end
 
-  defp do_convert(config) do
-    tmp = "#{config.output}.tmp-#{System.unique_integer([:positive])}"
+  defp convert_into(config, tmp, device) do
     started = System.monotonic_time(:millisecond)
     progress = progress_state(started)
     Process.put(:snakepit_convert, %{written: 0, errors: %{}, listed: 0, progress: progress})
@@ -167,14 +235,13 @@ defmodule Mix.Tasks.Snakepit.Convert do
 
     result =
       try do
-        File.open!(tmp, [:write, :binary, :delayed_write], fn device ->
-          config.input
-          |> Snakepit.Marc.stream(read_opts)
-          |> Stream.filter(&keep?(&1, config.mode))
-          |> writer(config.to)
-          |> Enum.each(&IO.binwrite(device, &1))
-        end)
+        config.input
+        |> Snakepit.Marc.stream(read_opts)
+        |> Stream.filter(&keep?(&1, config.mode))
+        |> writer(config.to)
+        |> Enum.each(&IO.binwrite(device, &1))
 
+        :ok = File.close(device)
         File.rename!(tmp, config.output)
         :ok
       rescue
@@ -185,9 +252,10 @@ defmodule Mix.Tasks.Snakepit.Convert do
 
           {:error, "bad record (strict mode, nothing written): " <> Exception.message(e)}
 
-        e in [File.Error, ArgumentError] ->
+        e in [File.Error, File.RenameError, ArgumentError] ->
           {:error, Exception.message(e)}
       after
+        File.close(device)
         File.rm(tmp)
       end
 
@@ -278,13 +346,18 @@ defmodule Mix.Tasks.Snakepit.Convert do
 
     written =
       case result do
-        :ok -> "#{state.written} records written"
-        {:error, _} -> "failed after #{state.written} good records, nothing written"
+        :ok ->
+          "#{Report.plural(state.written, "record")} written"
+
+        {:error, _} ->
+          "failed after #{Report.plural(state.written, "good record")}, nothing written"
       end
+
+    skipped = if config.mode == :strict, do: "", else: " skipped"
 
     Mix.shell().info(
       "#{config.input} (#{from}) -> #{config.output} (#{config.to}): #{written}, " <>
-        "#{bad} bad records#{if config.mode == :strict, do: "", else: " skipped"}, in #{Float.round(ms / 1000, 2)} s " <>
+        "#{Report.plural(bad, "bad record")}#{skipped}, in #{Float.round(ms / 1000, 2)} s " <>
         "(#{rate(state.written, ms)} records/s)"
     )
 
@@ -296,5 +369,55 @@ defmodule Mix.Tasks.Snakepit.Convert do
 
       Mix.shell().info("errors by kind: " <> kinds)
     end
+  end
+
+  defmodule Sigterm do
+    # While a conversion runs, SIGTERM (normally a clean VM stop, exit status 0) removes the
+    # temporary file and halts with status 143 (128 + SIGTERM): the caller sees a failure and
+    # no half-written file is left. Any other time, the VM's own handler is in place.
+    @moduledoc false
+    @behaviour :gen_event
+
+    @server :erl_signal_server
+    @default :erl_signal_handler
+
+    def while_running(tmp, fun) do
+      if Process.whereis(@server) do
+        id = {__MODULE__, make_ref()}
+        :ok = :gen_event.add_handler(@server, id, tmp)
+        default? = @default in :gen_event.which_handlers(@server)
+        if default?, do: :gen_event.delete_handler(@server, @default, :snakepit_convert)
+
+        try do
+          fun.()
+        after
+          :gen_event.delete_handler(@server, id, :done)
+          if default?, do: :gen_event.add_handler(@server, @default, [])
+        end
+      else
+        fun.()
+      end
+    end
+
+    @impl true
+    def init(tmp), do: {:ok, tmp}
+
+    @impl true
+    def handle_event(:sigterm, tmp) do
+      File.rm(tmp)
+
+      IO.puts(
+        :stderr,
+        "mix snakepit.convert: terminated by SIGTERM; the output was not written " <>
+          "(temporary file #{tmp} removed)"
+      )
+
+      System.halt(143)
+    end
+
+    def handle_event(_signal, tmp), do: {:ok, tmp}
+
+    @impl true
+    def handle_call(_request, tmp), do: {:ok, :ok, tmp}
   end
 end

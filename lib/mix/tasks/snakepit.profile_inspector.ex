@@ -26,6 +26,7 @@ defmodule Mix.Tasks.Snakepit.ProfileInspector do
     * `--sname` - short node names (`name@host` without dots); the default follows `NAME`:
       long names when its host part has a dot
     * `--color` / `--no-color` - force colours on or off (default: on for a terminal)
+    * `--help`, `-h` - this text
 
   Utilisation is green below 60%, yellow below 85%, red from 85%, on a terminal only.
   Errors (an unknown pool, an unreachable node, a bad flag) print a message and exit with a
@@ -35,6 +36,7 @@ defmodule Mix.Tasks.Snakepit.ProfileInspector do
   use Mix.Task
 
   alias Snakepit.Diagnostics.{ProfileInspector, Report}
+  alias Snakepit.MixCLI, as: CLI
 
   @switches [
     pool: :string,
@@ -52,8 +54,15 @@ defmodule Mix.Tasks.Snakepit.ProfileInspector do
 
   @impl Mix.Task
   def run(args) do
-    opts = parse!(args)
+    cli = CLI.new(__MODULE__, @usage, @switches)
 
+    case parse!(cli, args) do
+      :help -> :ok
+      opts -> inspect_pools(cli, opts)
+    end
+  end
+
+  defp inspect_pools(cli, opts) do
     report =
       case opts[:node] do
         nil ->
@@ -62,11 +71,11 @@ defmodule Mix.Tasks.Snakepit.ProfileInspector do
 
         name ->
           Mix.Task.run("app.config")
-          node = connect!(name, opts[:cookie], opts[:sname])
-          remote_report!(node)
+          node = connect!(cli, name, opts[:cookie], opts[:sname])
+          remote_report!(cli, node)
       end
 
-    report = only_pool!(report, opts[:pool])
+    report = only_pool!(cli, report, opts[:pool])
 
     case opts[:format] do
       "json" ->
@@ -88,40 +97,33 @@ defmodule Mix.Tasks.Snakepit.ProfileInspector do
     report
   end
 
-  defp parse!(args) do
-    case OptionParser.parse(args, strict: @switches) do
-      {opts, [], []} ->
-        format = Keyword.get(opts, :format, "text")
+  defp parse!(cli, args) do
+    case CLI.parse!(cli, args, 0) do
+      :help ->
+        :help
 
-        unless format in ["text", "json"],
-          do: Mix.raise("--format must be text or json, got: #{inspect(format)}\n" <> @usage)
-
-        if opts[:cookie] && !opts[:node],
-          do: Mix.raise("--cookie needs --node\n" <> @usage)
-
-        if opts[:sname] && !opts[:node],
-          do: Mix.raise("--sname needs --node\n" <> @usage)
-
-        Keyword.put(opts, :format, format)
-
-      {_opts, [arg | _], _} ->
-        Mix.raise("unexpected argument #{inspect(arg)}\n" <> @usage)
-
-      {_opts, _args, [{flag, _} | _]} ->
-        Mix.raise("unknown or malformed option #{flag}\n" <> @usage)
+      {opts, []} ->
+        format = CLI.one_of!(cli, "format", Keyword.get(opts, :format, "text"), ~w(text json))
+        if opts[:cookie] && !opts[:node], do: CLI.usage_error!(cli, "--cookie needs --node")
+        if opts[:sname] && !opts[:node], do: CLI.usage_error!(cli, "--sname needs --node")
+        Keyword.put(opts, :format, Atom.to_string(format))
     end
   end
 
-  defp only_pool!(report, nil), do: report
+  defp only_pool!(_cli, report, nil), do: report
 
-  defp only_pool!(report, name) do
+  defp only_pool!(cli, report, name) do
     name = String.trim_leading(name, ":")
 
     case Enum.filter(report.pools, &(Atom.to_string(&1.pool) == name)) do
       [] ->
         running = Enum.map_join(report.pools, ", ", &Atom.to_string(&1.pool))
         running = if running == "", do: "none", else: running
-        Mix.raise("unknown pool #{inspect(name)} on #{report.node}; running pools: #{running}")
+
+        CLI.error!(
+          cli,
+          "unknown pool #{inspect(name)} on #{report.node}; running pools: #{running}"
+        )
 
       pools ->
         %{
@@ -141,7 +143,7 @@ defmodule Mix.Tasks.Snakepit.ProfileInspector do
 
   # -- distribution ----------------------------------------------------------------------------
 
-  defp connect!(name, cookie, sname?) do
+  defp connect!(cli, name, cookie, sname?) do
     shortnames = if sname? == nil, do: not long_name?(name), else: sname?
     node = name |> full_name(shortnames) |> String.to_atom()
 
@@ -155,7 +157,8 @@ defmodule Mix.Tasks.Snakepit.ProfileInspector do
           :ok
 
         {:error, reason} ->
-          Mix.raise(
+          CLI.error!(
+            cli,
             "could not start distributed Erlang to reach #{node} (#{inspect(reason)}); " <>
               "is epmd running (epmd -daemon)? For names without a dotted host use --sname."
           )
@@ -169,7 +172,8 @@ defmodule Mix.Tasks.Snakepit.ProfileInspector do
         node
 
       _ ->
-        Mix.raise(
+        CLI.error!(
+          cli,
           "cannot connect to node #{node}: it is not running, not reachable, or its cookie " <>
             "differs (give it with --cookie)" <>
             if(shortnames, do: "", else: "; for short names use --sname")
@@ -196,16 +200,19 @@ defmodule Mix.Tasks.Snakepit.ProfileInspector do
     end
   end
 
-  defp remote_report!(node) do
+  defp remote_report!(cli, node) do
     :erpc.call(node, ProfileInspector, :get_comprehensive_report, [], 15_000)
   rescue
     e in ErlangError ->
       case e.original do
         {:exception, :undef, _} ->
-          Mix.raise("node #{node} does not run Snakepit (no #{inspect(ProfileInspector)} there)")
+          CLI.error!(
+            cli,
+            "node #{node} does not run Snakepit (no #{inspect(ProfileInspector)} there)"
+          )
 
         other ->
-          Mix.raise("could not read the pools of #{node}: #{inspect(other)}")
+          CLI.error!(cli, "could not read the pools of #{node}: #{inspect(other)}")
       end
   end
 end

@@ -4,6 +4,13 @@ defmodule Snakepit.Config.Options do
   @moduledoc false
 
   @ttl_units [:seconds, :minutes, :hours]
+  # Each thread is an OS thread with its own stack: past this, a typo (or a byte count in
+  # the wrong key) would exhaust the machine rather than speed anything up. Four times the
+  # largest core counts of today's servers.
+  @max_threads_per_worker 1024
+
+  @doc "The largest `threads_per_worker` accepted."
+  def max_threads_per_worker, do: @max_threads_per_worker
 
   @specs [
     name: [
@@ -27,9 +34,9 @@ defmodule Snakepit.Config.Options do
       doc: "Number of workers."
     ],
     threads_per_worker: [
-      type: :pos_integer,
+      type: {:int_range, 1, @max_threads_per_worker},
       default: {:computed, "`SNAKEPIT_NUM_THREADS`, else logical cores"},
-      allowed: "a positive integer",
+      allowed: "an integer in 1..#{@max_threads_per_worker}",
       doc:
         "Native threads per `:thread` worker, which is also its capacity. Ignored by `:process`."
     ],
@@ -120,6 +127,10 @@ defmodule Snakepit.Config.Options do
   defp check_type(:atom, v) when is_atom(v) and not is_nil(v) and not is_boolean(v), do: {:ok, v}
   defp check_type(:pos_integer, v) when is_integer(v) and v > 0, do: {:ok, v}
   defp check_type(:non_neg_integer, v) when is_integer(v) and v >= 0, do: {:ok, v}
+
+  defp check_type({:int_range, min, max}, v) when is_integer(v) and v >= min and v <= max,
+    do: {:ok, v}
+
   defp check_type(:profile, v) when v in [:process, :thread], do: {:ok, v}
 
   defp check_type(:profile, v) when is_atom(v) do

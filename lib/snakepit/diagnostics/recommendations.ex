@@ -11,6 +11,22 @@ defmodule Snakepit.Diagnostics.Recommendations do
   # A worker this large with no memory_threshold_mb deserves one.
   @unbounded_warning_bytes 256 * @mib
 
+  @doc """
+  Whether a pool of `config`'s size raises no sizing warning on `machine`: a `:process`
+  pool within the dirty CPU schedulers; a `:thread` pool with no more workers, and no more
+  threads per worker, than logical cores, and at most twice as many threads in all.
+  `mix diagnose.scaling` recommends only such configurations.
+  """
+  def fits_machine?(%{worker_profile: :process, pool_size: size}, machine),
+    do: size <= machine.dirty_cpu_schedulers
+
+  def fits_machine?(%{worker_profile: :thread, pool_size: size, threads_per_worker: per}, machine) do
+    cores = machine.logical_cores
+    size <= cores and per <= cores and size * per <= 2 * cores
+  end
+
+  def fits_machine?(_custom, _machine), do: true
+
   def build(%{config: config} = input) do
     sizing(config.worker_profile, input) ++
       [memory(input), queue(input), profile(config.worker_profile, input)]
@@ -26,12 +42,12 @@ defmodule Snakepit.Diagnostics.Recommendations do
 
     rec =
       cond do
-        size > dirty ->
+        not fits_machine?(config, machine) ->
           rec(
             :pool_size,
             :warning,
             "pool_size #{size} is above the #{dirty} dirty CPU schedulers: native commands " <>
-              "(parse, count, validate, scan) of the other #{size - dirty} workers wait for a " <>
+              "(parse, count, validate, scan) of the other #{plural(size - dirty, "worker")} wait for a " <>
               "scheduler. Set pool_size: #{dirty}, or start the VM with +SDcpu #{size}.",
             figures
           )
@@ -40,7 +56,7 @@ defmodule Snakepit.Diagnostics.Recommendations do
           rec(
             :pool_size,
             :warning,
-            "callers waited for a free worker #{Snakepit.Diagnostics.Report.int(waits)} time(s) and only #{size} of the " <>
+            "callers waited for a free worker #{plural(waits, "time")} and only #{size} of the " <>
               "#{dirty} dirty CPU schedulers are used: set pool_size: #{dirty}.",
             figures
           )
@@ -49,7 +65,7 @@ defmodule Snakepit.Diagnostics.Recommendations do
           rec(
             :pool_size,
             :info,
-            "callers waited for a free worker #{Snakepit.Diagnostics.Report.int(waits)} time(s) with every dirty CPU scheduler " <>
+            "callers waited for a free worker #{plural(waits, "time")} with every dirty CPU scheduler " <>
               "busy: this machine (#{dirty} dirty CPU schedulers) is the limit, not the pool.",
             figures
           )
@@ -87,7 +103,7 @@ defmodule Snakepit.Diagnostics.Recommendations do
         rec(
           :pool_size,
           :warning,
-          "#{size} workers on #{cores} logical cores: each :thread worker is a whole native " <>
+          "#{plural(size, "worker")} on #{cores} logical cores: each :thread worker is a whole native " <>
             "pool; use pool_size: 1 with threads_per_worker: #{cores} unless you need isolation.",
           figures
         )
@@ -95,7 +111,7 @@ defmodule Snakepit.Diagnostics.Recommendations do
         rec(
           :pool_size,
           :ok,
-          "#{size} worker(s) x #{per} thread(s) = #{total} native thread(s) on #{cores} " <>
+          "#{plural(size, "worker")} x #{plural(per, "thread")} = #{plural(total, "native thread")} on #{cores} " <>
             "logical cores.",
           figures
         )
@@ -125,8 +141,8 @@ defmodule Snakepit.Diagnostics.Recommendations do
           rec(
             :threads_per_worker,
             :warning,
-            "callers waited for a free thread #{Snakepit.Diagnostics.Report.int(waits)} time(s) while #{cores - total} " <>
-              "core(s) had no thread of this pool: set threads_per_worker: #{fit}.",
+            "callers waited for a free thread #{plural(waits, "time")} while #{plural(cores - total, "core")} " <>
+              "had no thread of this pool: set threads_per_worker: #{fit}.",
             figures
           )
 
@@ -136,8 +152,7 @@ defmodule Snakepit.Diagnostics.Recommendations do
             :ok,
             "threads_per_worker #{per} fits #{cores} logical cores" <>
               if(waits > 0,
-                do:
-                  " (callers waited #{Snakepit.Diagnostics.Report.int(waits)} time(s): the cores are busy).",
+                do: " (callers waited #{plural(waits, "time")}: the cores are busy).",
                 else: "."
               ),
             figures
@@ -218,7 +233,7 @@ defmodule Snakepit.Diagnostics.Recommendations do
         rec(
           :memory,
           :info,
-          "#{recycled} worker(s) recycled for memory; if this is frequent, raise " <>
+          "#{plural(recycled, "worker")} recycled for memory; if this is frequent, raise " <>
             "memory_threshold_mb above the working size (largest worker now #{mb(memory.max)}).",
           figures
         )
@@ -252,7 +267,7 @@ defmodule Snakepit.Diagnostics.Recommendations do
         rec(
           :queue,
           :warning,
-          "#{saturated} caller(s) got {:error, :pool_saturated} (queue full at max_queue_size " <>
+          "#{plural(saturated, "caller")} got {:error, :pool_saturated} (queue full at max_queue_size " <>
             "#{config.max_queue_size}): raise max_queue_size or the pool's capacity.",
           figures
         )
@@ -261,7 +276,7 @@ defmodule Snakepit.Diagnostics.Recommendations do
         rec(
           :queue,
           :warning,
-          "#{timeouts} caller(s) got {:error, :queue_timeout} after #{config.queue_timeout} ms: " <>
+          "#{plural(timeouts, "caller")} got {:error, :queue_timeout} after #{config.queue_timeout} ms: " <>
             "raise queue_timeout or the pool's capacity.",
           figures
         )
@@ -270,7 +285,7 @@ defmodule Snakepit.Diagnostics.Recommendations do
         rec(
           :queue,
           :info,
-          "callers queued #{Snakepit.Diagnostics.Report.int(waits)} time(s) (#{stats.queue_length} waiting now); none was " <>
+          "callers queued #{plural(waits, "time")} (#{stats.queue_length} waiting now); none was " <>
             "turned away or timed out.",
           figures
         )
@@ -306,7 +321,7 @@ defmodule Snakepit.Diagnostics.Recommendations do
         rec(
           :profile,
           :info,
-          "#{native_share}% of worker time is bulk native work (#{native.requests} requests, " <>
+          "#{native_share}% of worker time is bulk native work (#{plural(native.requests, "request")}, " <>
             "#{fmt_ms(native_avg)} each): the :thread profile runs it on its own threads " <>
             "without holding dirty CPU schedulers and builds results off them. Compare both " <>
             "with mix diagnose.scaling.",
@@ -336,7 +351,7 @@ defmodule Snakepit.Diagnostics.Recommendations do
         rec(
           :profile,
           :ok,
-          ":#{profile} fits the workload seen (#{Snakepit.Diagnostics.Report.int(workload.requests)} requests: " <>
+          ":#{profile} fits the workload seen (#{plural(workload.requests, "request")}: " <>
             "#{native_share}% of worker time native, #{elixir_share}% Elixir).",
           figures
         )
@@ -361,6 +376,7 @@ defmodule Snakepit.Diagnostics.Recommendations do
     do: %{topic: topic, severity: severity, message: message, figures: figures}
 
   defp mb(bytes), do: Snakepit.Diagnostics.Report.bytes(bytes)
+  defp plural(n, word), do: Snakepit.Diagnostics.Report.plural(n, word)
 
   # Whole MiB, rounded up to a multiple of 64 (at least 64).
   defp round_up_mb(bytes), do: max(64, div(ceil(bytes / @mib) + 63, 64) * 64)

@@ -83,7 +83,7 @@ defmodule Snakepit.Diagnostics.Report do
         ", queue #{pool.queue_length}/#{pool.max_queue_size}",
       "  memory      total #{bytes(mem.total)}, average #{bytes(mem.average)}, " <>
         "max #{bytes(mem.max)}, min #{bytes(mem.min)} (native #{bytes(mem.native_total)})",
-      "  workload    #{count(wl.requests, "request")}, #{count(wl.errors, "error")}" <>
+      "  workload    #{plural(wl.requests, "request")}, #{plural(wl.errors, "error")}" <>
         command_mix(wl) <> queue_events(wl)
     ]
 
@@ -240,8 +240,7 @@ defmodule Snakepit.Diagnostics.Report do
   def duration(ms) when ms < 3_600_000, do: "#{Float.round(ms / 60_000, 1)} min"
   def duration(ms), do: "#{Float.round(ms / 3_600_000, 1)} h"
 
-  defp count(n, word), do: if(n == 1, do: "1 #{word}", else: "#{int(n)} #{word}s")
-
-  defp plural(1, word), do: "1 #{word}"
-  defp plural(n, word), do: "#{n} #{word}s"
+  @doc "`n` and `word`, plural unless `n` is 1: \"1 request\", \"2 requests\", \"1,024 bad records\"."
+  def plural(1, word), do: "1 #{word}"
+  def plural(n, word), do: "#{int(n)} #{word}s"
 end

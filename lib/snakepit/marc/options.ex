@@ -100,7 +100,11 @@ defmodule Snakepit.Marc.Options do
               ]
             ]
 
+  # count/2 only frames and checks records: nothing else of @read applies.
+  @count Keyword.take(@read, [:validate_utf8])
+
   def spec(:read), do: @read
+  def spec(:count), do: @count
   def spec(:stream), do: @stream
 
   @doc "Validates `opts` against the spec named `name`, filling defaults. Raises ArgumentError."
@@ -116,7 +120,8 @@ defmodule Snakepit.Marc.Options do
 
     if rest != [] do
       raise ArgumentError,
-            "unknown option #{inspect(Keyword.keys(rest))}, allowed: #{inspect(Keyword.keys(spec))}"
+            "unknown option #{inspect(Keyword.keys(rest))}, allowed: " <>
+              "#{inspect(Keyword.keys(spec))}, got: #{inspect(opts)}"
     end
 
     Map.new(values)

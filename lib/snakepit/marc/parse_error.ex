@@ -40,6 +40,23 @@ defmodule Snakepit.Marc.ParseError do
   @impl true
   def message(%__MODULE__{} = e) do
     "#{e.kind} in record #{e.record_index} at byte #{e.byte_offset}: #{e.detail}" <>
-      if e.excerpt == "", do: "", else: " (bytes there: #{inspect(e.excerpt)})"
+      if e.excerpt == "", do: "", else: " (bytes there: #{excerpt_text(e.excerpt)})"
   end
+
+  @doc """
+  `bytes` as a quoted string a person can read: printable ASCII as it is, every other byte
+  (the MARC separators 0x1D, 0x1E, 0x1F, control bytes, UTF-8 and MARC-8 sequences) as a
+  `\\xHH` escape, so the excerpt shows exactly the bytes there, never a list of numbers.
+
+      iex> Snakepit.Marc.ParseError.excerpt_text(<<"99999nam", 0x1E, 0xC3, 0xA9, ?">>)
+      ~S("99999nam\\x1E\\xC3\\xA9\\"")
+  """
+  @spec excerpt_text(binary) :: String.t()
+  def excerpt_text(bytes) when is_binary(bytes),
+    do: ~s(") <> for(<<byte <- bytes>>, into: "", do: escape(byte)) <> ~s(")
+
+  defp escape(?"), do: ~S(\")
+  defp escape(?\\), do: ~S(\\)
+  defp escape(byte) when byte in 0x20..0x7E, do: <<byte>>
+  defp escape(byte), do: "\\x" <> String.pad_leading(Integer.to_string(byte, 16), 2, "0")
 end

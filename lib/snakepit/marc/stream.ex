@@ -83,10 +83,7 @@ defmodule Snakepit.Marc.Stream do
             %{resource: resource, id: id, puller: nil, mode: opts.mode, skipped: 0, raise: nil}
 
           {:error, {reason, message}} ->
-            raise File.Error,
-              reason: reason,
-              action: "open #{format} file (#{message})",
-              path: path
+            open_error!(reason, message, "open #{format} file", path)
         end
 
       {format, source} ->
@@ -104,7 +101,7 @@ defmodule Snakepit.Marc.Stream do
         %{resource: resource, id: id, puller: nil, mode: opts.mode, skipped: 0, raise: nil}
 
       {:error, {reason, message}} ->
-        raise File.Error, reason: reason, action: "open MARC file (#{message})", path: path
+        open_error!(reason, message, "open MARC file", path)
     end
   end
 
@@ -114,6 +111,14 @@ defmodule Snakepit.Marc.Stream do
     puller = Source.puller(source, opts.chunk_size)
     %{resource: resource, id: nil, puller: puller, mode: opts.mode, skipped: 0, raise: nil}
   end
+
+  # File.Error words a known reason itself ("no such file or directory"); the native message
+  # is added only for the other I/O errors, which it alone describes.
+  defp open_error!(:io_error, message, action, path),
+    do: raise(File.Error, reason: :io_error, action: "#{action} (#{message})", path: path)
+
+  defp open_error!(reason, _message, action, path),
+    do: raise(File.Error, reason: reason, action: action, path: path)
 
   defp next(%{raise: %ParseError{} = error}), do: raise(error)
   defp next(%{resource: nil} = state), do: {:halt, state}

@@ -86,7 +86,7 @@ defmodule Snakepit.WorkerProfile.Commands do
     do: {:native, :scan, bin, &Function.identity/1}
 
   defp plan(:count, [bin | opts]) when is_binary(bin) and length(opts) <= 1 do
-    utf8 = Keyword.get(List.first(opts, []), :validate_utf8, true)
+    utf8 = Snakepit.Marc.Options.validate!(List.first(opts, []), :count).validate_utf8
 
     {:native, :count, {bin, utf8},
      fn

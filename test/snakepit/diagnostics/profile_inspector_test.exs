@@ -232,6 +232,24 @@ defmodule Snakepit.Diagnostics.ProfileInspectorTest do
       assert recommendation(pool, :profile).message =~ "no requests seen yet"
     end
 
+    test "counts read as words: 1 request, 1 worker, 1 thread" do
+      pool = start_pool!(worker_profile: :thread, pool_size: 1, threads_per_worker: 1)
+
+      assert recommendation(pool, :pool_size).message =~
+               "1 worker x 1 thread = 1 native thread on "
+
+      pool = start_pool!(worker_profile: :process, pool_size: 1)
+      {:ok, :x} = Snakepit.execute(:ping, [:x], pool: pool)
+
+      eventually(fn ->
+        Inspector.get_workload_stats(pool) |> elem(1) |> Map.get(:requests) == 1
+      end)
+
+      message = recommendation(pool, :profile).message
+      assert message =~ "fits the workload seen (1 request: ", message
+      refute message =~ ~r/\b1 requests|\(s\)/
+    end
+
     test "more threads per worker than cores is a warning with a number to use" do
       cores = Snakepit.Config.Options.logical_cores()
       pool = start_pool!(worker_profile: :thread, pool_size: 1, threads_per_worker: cores * 3)

@@ -153,5 +153,87 @@ defmodule Snakepit.Marc.ParseTest do
 
       assert_raise ArgumentError, ~r/expects a binary/, fn -> Marc.parse(:nope) end
     end
+
+    test "count/2 rejects unknown options, like every other function" do
+      assert_raise ArgumentError,
+                   ~r/unknown option \[:mode\], allowed: \[:validate_utf8\], got: \[mode: :skip\]/,
+                   fn ->
+                     Marc.count("", mode: :skip)
+                   end
+
+      assert_raise ArgumentError, ~r/:validate_utf8 must be a boolean, got: 1/, fn ->
+        Marc.count("", validate_utf8: 1)
+      end
+
+      assert Marc.count("", validate_utf8: false) == %{records: 0, errors: 0}
+    end
+
+    test "count through a pool of either profile rejects unknown options too" do
+      bytes = Corpus.read!("formats/pymarc_one.dat")
+
+      for profile <- [:process, :thread] do
+        name = :"count_opts_#{profile}_#{System.unique_integer([:positive])}"
+
+        start_supervised!({Snakepit.Pool, name: name, worker_profile: profile, pool_size: 1},
+          id: name
+        )
+
+        assert {:error, %Snakepit.Error{reason: :invalid_arguments}} =
+                 Snakepit.execute(:count, [bytes, [mode: :skip]], pool: name)
+
+        assert {:ok, %{records: 1, errors: 0}} =
+                 Snakepit.execute(:count, [bytes, [validate_utf8: false]], pool: name)
+      end
+    end
+
+    test "a path given as data says so and points to stream/2" do
+      existing = Corpus.path("real/loc_bibliographic.mrc")
+
+      for {fun, call} <- [
+            {"parse/2", &Marc.parse/1},
+            {"count/2", &Marc.count/1},
+            {"validate/2", &Marc.validate/1}
+          ],
+          path <- ["nope.mrc", "dir/Records.MRC", "out.xml", existing] do
+        error = assert_raise ArgumentError, fn -> call.(path) end
+        assert error.message =~ "#{fun} takes MARC data, not a file path, got: #{inspect(path)}"
+        assert error.message =~ "did you mean `stream/2`, which takes paths"
+      end
+
+      # Not a path: no file of that name, no file extension; or MARC bytes.
+      assert Marc.count("nope") == %{records: 0, errors: 1}
+      assert {:error, %ParseError{}} = Marc.parse("garbage")
+      bytes = Corpus.read!("formats/pymarc_one.dat")
+      assert Marc.count(bytes <> "x.mrc") == %{records: 1, errors: 1}
+    end
+  end
+
+  describe "error messages" do
+    doctest Snakepit.Marc.ParseError
+
+    test "excerpts print printable ASCII as text and other bytes as escapes" do
+      {:error, error} = Marc.parse("99999nam\x1E\x1F\xC3\xA9 \"q\" \\ 0123456789")
+      message = Exception.message(error)
+      assert message =~ ~S|(bytes there: "99999nam\x1E\x1F\xC3\xA9 \"q\" \\ 0123456789")|
+      refute message =~ "<<"
+
+      assert ParseError.excerpt_text(<<0, 9, ?a, 0x7F, 0xFF>>) == ~S("\x00\x09a\x7F\xFF")
+    end
+
+    test "a missing file is said once" do
+      for format <- [:auto, :xml, :json] do
+        error =
+          assert_raise File.Error, fn ->
+            Marc.stream("nope.mrc", format: format) |> Enum.take(1)
+          end
+
+        assert error.reason == :enoent
+
+        assert Exception.message(error) =~
+                 ~r/^could not open (MARC|xml|json) file "nope.mrc": no such file or directory$/
+
+        refute Exception.message(error) =~ "os error"
+      end
+    end
   end
 end
