@@ -636,11 +636,7 @@ fn frame_runs(input: &[u8], min_bytes: usize) -> Vec<FrameRun> {
     };
     if input.len() > min_bytes {
         let (mut pos, mut index) = (0usize, 0u64);
-        loop {
-            let end = match next_step(input, pos, true) {
-                Step::Record { end, .. } | Step::Skip { end, .. } => end,
-                Step::End | Step::NeedMore { .. } => break,
-            };
+        while let Step::Record { end, .. } | Step::Skip { end, .. } = next_step(input, pos, true) {
             pos = end;
             index += 1;
             if pos - run.start >= min_bytes && pos < input.len() {
