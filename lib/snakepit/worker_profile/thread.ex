@@ -79,9 +79,9 @@ defmodule Snakepit.WorkerProfile.Thread do
 
     case submit(handle.resource, mref, native_command, native_args) do
       :ok ->
-        # Native threads send to pids, not aliases, so a reply that comes after a timeout
-        # lands in the mailbox as a stray `{ref, _}` message; the slot is freed anyway when
-        # the job ends.
+        # Native threads send to pids, not aliases, so a reply (or a big parse's chunks)
+        # coming after a timeout lands in the mailbox as stray `{ref, _}` messages; the
+        # slot is freed anyway when the job ends.
         case Reply.await(mref, timeout) do
           {:ok, reply} -> reply |> Commands.native_error(command) |> post.()
           {:error, _} = error -> error
