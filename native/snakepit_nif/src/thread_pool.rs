@@ -13,7 +13,7 @@
 use crate::options::{Read, ReadConfig};
 use crate::parse_nif::parse_items;
 use rustler::env::SavedTerm;
-use rustler::{Atom, Binary, Encoder, Env, LocalPid, OwnedEnv, ResourceArc, Term};
+use rustler::{Atom, Binary, Encoder, Env, LocalPid, OwnedEnv, ResourceArc, Term, TermType};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, RwLock};
@@ -297,56 +297,73 @@ fn submit<'a>(
 
 /// Bytes of the binaries in `term`, or `None` when it holds more than `budget` terms (or a
 /// fun, whose captured terms cannot be counted). Walks at most `budget` terms, with its own
-/// stack, so neither time nor native stack depends on the argument.
+/// stack of containers, so neither time nor native stack depends on the argument.
 fn measure(term: Term, budget: usize) -> Option<usize> {
-    use rustler::TermType;
-    let mut left = budget;
-    let mut bytes = 0usize;
-    let mut stack = vec![term];
-    while let Some(term) = stack.pop() {
-        left = left.checked_sub(1)?;
-        match term.get_type() {
-            TermType::Binary => bytes += term.decode::<Binary>().map(|b| b.len()).unwrap_or(0),
+    let mut walk = Walk {
+        left: budget,
+        bytes: 0,
+        containers: Vec::new(),
+    };
+    walk.visit(term)?;
+    while let Some(container) = walk.containers.pop() {
+        match container.get_type() {
             TermType::List => {
-                for item in term.into_list_iterator().ok()? {
-                    left = left.checked_sub(1)?;
-                    stack.push(item);
+                for item in container.into_list_iterator().ok()? {
+                    walk.visit(item)?;
                 }
             }
             TermType::Tuple => {
                 let mut arity = 0;
                 let mut array = std::ptr::null();
-                // SAFETY: `term` is a tuple of this env; the array lives as long as it does.
+                // SAFETY: `container` is a tuple of this env; the array lives as long as it.
                 let ok = unsafe {
                     rustler::sys::enif_get_tuple(
-                        term.get_env().as_c_arg(),
-                        term.as_c_arg(),
+                        container.get_env().as_c_arg(),
+                        container.as_c_arg(),
                         &mut arity,
                         &mut array,
                     )
                 };
-                if ok == 0 || arity as usize > left {
+                if ok == 0 || arity as usize > walk.left {
                     return None;
                 }
                 for i in 0..arity as usize {
                     // SAFETY: `i < arity`.
-                    stack.push(unsafe { Term::new(term.get_env(), *array.add(i)) });
+                    walk.visit(unsafe { Term::new(container.get_env(), *array.add(i)) })?;
                 }
             }
-            TermType::Map => {
-                if term.map_size().ok()? > left / 2 {
+            _ => {
+                if container.map_size().ok()? > walk.left / 2 {
                     return None;
                 }
-                for (key, value) in term.decode::<rustler::MapIterator>().ok()? {
-                    stack.push(key);
-                    stack.push(value);
+                for (key, value) in container.decode::<rustler::MapIterator>().ok()? {
+                    walk.visit(key)?;
+                    walk.visit(value)?;
                 }
             }
+        }
+    }
+    Some(walk.bytes)
+}
+
+struct Walk<'a> {
+    left: usize,
+    bytes: usize,
+    containers: Vec<Term<'a>>,
+}
+
+impl<'a> Walk<'a> {
+    /// Counts one term: a binary's bytes now, a container's contents later.
+    fn visit(&mut self, term: Term<'a>) -> Option<()> {
+        self.left = self.left.checked_sub(1)?;
+        match term.get_type() {
+            TermType::Binary => self.bytes += term.decode::<Binary>().map(|b| b.len()).unwrap_or(0),
+            TermType::List | TermType::Tuple | TermType::Map => self.containers.push(term),
             TermType::Fun | TermType::Unknown => return None,
             _ => {}
         }
+        Some(())
     }
-    Some(bytes)
 }
 
 /// Takes one slot: `Err(:busy)` when every thread is taken, `Err(:closed)` when the worker
