@@ -247,7 +247,6 @@ defmodule Snakepit.WorkerProfile.Thread do
 
   @impl GenServer
   def handle_call(:resource, _from, state), do: {:reply, state.resource, state}
-  def handle_call(:held_slots, _from, state), do: {:reply, map_size(state.slots), state}
 
   @impl GenServer
   def handle_info({:snakepit_slot_held, id, slot, holder}, state) do
