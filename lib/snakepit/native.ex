@@ -63,6 +63,7 @@ defmodule Snakepit.Native do
   def thread_pool_release(_slot), do: :erlang.nif_error(:nif_not_loaded)
   def thread_pool_close(_pool), do: :erlang.nif_error(:nif_not_loaded)
   def thread_pool_stop(_pool), do: :erlang.nif_error(:nif_not_loaded)
+  def thread_pool_cancel(_ticket), do: :erlang.nif_error(:nif_not_loaded)
   def thread_pool_stats(_pool), do: :erlang.nif_error(:nif_not_loaded)
   def thread_pool_load(_pool), do: :erlang.nif_error(:nif_not_loaded)
   def thread_pool_threads(_pool), do: :erlang.nif_error(:nif_not_loaded)

@@ -76,6 +76,9 @@ defmodule Snakepit.Marc.FanOut do
   defp start(batches, count, ordered, job) do
     ref = :erlang.alias()
     caller = self()
+    # Set when the stream stops: a batch not yet started (queued for a pool slot, say) is
+    # then skipped instead of run for nobody.
+    job = Map.put(job, :stopped, :atomics.new(1, []))
 
     monitors =
       for _ <- 1..count, into: %{} do
@@ -97,6 +100,7 @@ defmodule Snakepit.Marc.FanOut do
       ordered: ordered,
       timeout: job.timeout,
       pool: job.pool,
+      stopped: job.stopped,
       next_seq: 0,
       emit_seq: 0,
       pending: %{},
@@ -174,6 +178,7 @@ defmodule Snakepit.Marc.FanOut do
   defp stop(state) do
     # Late results are dropped by the VM from here on.
     :erlang.unalias(state.ref)
+    :atomics.put(state.stopped, 1, 1)
 
     for {mref, worker} <- state.monitors do
       Process.demonitor(mref, [:flush])
@@ -253,10 +258,17 @@ defmodule Snakepit.Marc.FanOut do
 
   # Errors are returned, not raised, so a bad record surfaces in the caller as the
   # ParseError it is, instead of as a crashed worker.
-  defp handle(batch, %{fun: fun, parse_opts: parse_opts}) do
-    case Marc.parse_batch(batch, parse_opts) do
-      {:ok, items} -> {:ok, Enum.map(items, fun)}
-      {:error, _} = error -> error
+  defp handle(batch, %{fun: fun, parse_opts: parse_opts, stopped: stopped}) do
+    cond do
+      # Nobody will read this result.
+      :atomics.get(stopped, 1) == 1 ->
+        {:ok, []}
+
+      true ->
+        case Marc.parse_batch(batch, parse_opts) do
+          {:ok, items} -> {:ok, Enum.map(items, fun)}
+          {:error, _} = error -> error
+        end
     end
   catch
     kind, reason -> {:raise, kind, reason, __STACKTRACE__}

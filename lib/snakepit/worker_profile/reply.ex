@@ -20,8 +20,11 @@ defmodule Snakepit.WorkerProfile.Reply do
 
   defp await(mref, deadline, chunks) do
     receive do
+      # Checked here too: a caller that lags behind may always find a chunk waiting.
       {^mref, {:snakepit_chunk, items}} ->
-        await(mref, deadline, [items | chunks])
+        if left(deadline) == 0,
+          do: give_up(mref),
+          else: await(mref, deadline, [items | chunks])
 
       {^mref, reply} ->
         Process.demonitor(mref, [:flush])
@@ -30,10 +33,13 @@ defmodule Snakepit.WorkerProfile.Reply do
       {:DOWN, ^mref, _, _, _reason} ->
         {:error, :worker_crashed}
     after
-      left(deadline) ->
-        Process.demonitor(mref, [:flush])
-        {:error, :timeout}
+      left(deadline) -> give_up(mref)
     end
+  end
+
+  defp give_up(mref) do
+    Process.demonitor(mref, [:flush])
+    {:error, :timeout}
   end
 
   defp assemble(reply, []), do: reply

@@ -79,12 +79,17 @@ defmodule Snakepit.WorkerProfile.Thread do
 
     case submit(handle.resource, mref, native_command, native_args) do
       :ok ->
-        # Native threads send to pids, not aliases, so a reply (or a big parse's chunks)
-        # coming after a timeout lands in the mailbox as stray `{ref, _}` messages; the
-        # slot is freed anyway when the job ends.
-        case Reply.await(mref, timeout) do
-          {:ok, reply} -> reply |> Commands.native_error(command) |> post.()
-          {:error, _} = error -> error
+        # Native threads send to pids, not aliases, so a reply that comes after a timeout
+        # lands in the mailbox as a stray `{ref, _}` message; the slot is freed anyway when
+        # the job ends.
+        await_native(mref, timeout, command, post)
+
+      # A reply in chunks: on a timeout the job is told to stop, so at most the chunk being
+      # built and a small `{:error, :cancelled}` reply still arrive.
+      {:ok, ticket} ->
+        with {:error, :timeout} <- await_native(mref, timeout, command, post) do
+          Native.thread_pool_cancel(ticket)
+          {:error, :timeout}
         end
 
       refused when refused in [:busy, :closed] ->
@@ -94,6 +99,13 @@ defmodule Snakepit.WorkerProfile.Thread do
       {:error, _} = error ->
         Process.demonitor(mref, [:flush])
         Commands.native_error(error, command)
+    end
+  end
+
+  defp await_native(mref, timeout, command, post) do
+    case Reply.await(mref, timeout) do
+      {:ok, reply} -> reply |> Commands.native_error(command) |> post.()
+      {:error, _} = error -> error
     end
   end
 

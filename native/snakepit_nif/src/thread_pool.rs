@@ -33,8 +33,8 @@ mod atoms {
         snakepit_slot_held,
         snakepit_slot_released,
         snakepit_chunk,
-        too_many_threads,
         copy_on_dirty,
+        cancelled,
         // commands
         ping,
         sleep,
@@ -165,6 +165,15 @@ pub struct SlotResource {
 #[rustler::resource_impl]
 impl rustler::Resource for SlotResource {}
 
+/// Handed back for a job that replies in chunks, so a caller that stops waiting can tell it
+/// to stop (`thread_pool_cancel`): no more chunks are built or sent, and the slot frees early.
+pub struct TicketResource {
+    cancelled: Arc<AtomicBool>,
+}
+
+#[rustler::resource_impl]
+impl rustler::Resource for TicketResource {}
+
 /// Starting threads blocks for about a millisecond each, so this runs on a dirty I/O
 /// scheduler. The calling process becomes the pool's owner.
 #[rustler::nif(schedule = "DirtyIo")]
@@ -227,7 +236,8 @@ fn thread_pool_max_threads() -> usize {
 }
 
 /// Checks out a slot and enqueues the job; the reply `{tag, result}` goes to the caller.
-/// Returns `:ok`, `:busy` (every thread taken), `:closed`, `{:error, {:unknown_command, c}}`,
+/// Returns `:ok` (`{:ok, ticket}` for a `parse` that will reply in chunks, see
+/// `thread_pool_cancel`), `:busy` (every thread taken), `:closed`, `{:error, {:unknown_command, c}}`,
 /// or `:copy_on_dirty` when `args` holds too many terms to copy on a normal scheduler (the
 /// caller then submits with `thread_pool_submit_dirty`; nothing was checked out).
 #[rustler::nif]
@@ -282,6 +292,11 @@ fn submit<'a>(
     inner.unsent.fetch_add(1, Ordering::AcqRel);
     let owned = OwnedEnv::new();
     let saved = owned.save((tag, args));
+    let chunked = matches!(command, Command::Parse)
+        && args
+            .decode::<(Binary, Term)>()
+            .is_ok_and(|(input, _)| input.len() > REPLY_CHUNK_BYTES);
+    let cancelled = chunked.then(|| Arc::new(AtomicBool::new(false)));
     let job = Job {
         inner: inner.clone(),
         env: owned,
@@ -290,9 +305,15 @@ fn submit<'a>(
         command,
         bytes,
         counted,
+        cancelled: cancelled.clone(),
     };
     pool.spawn(move || job.run());
-    atoms::ok().encode(env)
+    match cancelled {
+        Some(cancelled) => {
+            (atoms::ok(), ResourceArc::new(TicketResource { cancelled })).encode(env)
+        }
+        None => atoms::ok().encode(env),
+    }
 }
 
 /// Bytes of the binaries in `term`, or `None` when it holds more than `budget` terms (or a
@@ -405,6 +426,7 @@ struct Job {
     command: Command,
     bytes: usize,
     counted: bool,
+    cancelled: Option<Arc<AtomicBool>>,
 }
 
 impl Job {
@@ -414,6 +436,7 @@ impl Job {
             (self.saved.clone(), self.command, self.bytes, self.counted);
         let mut released = false;
         let reply_to = self.reply_to;
+        let cancelled = self.cancelled.take();
         let env = &mut self.env;
         // Anything that panics outside the command itself must still free the slot.
         let _ = catch_unwind(AssertUnwindSafe(|| {
@@ -427,6 +450,7 @@ impl Job {
                     inner: &inner,
                     tag,
                     reply_to: &reply_to,
+                    cancelled: cancelled.as_deref(),
                 };
                 let result = catch_unwind(AssertUnwindSafe(|| run_command(&job, command, args)))
                     .unwrap_or_else(|payload| panic_term(env, payload));
@@ -495,6 +519,13 @@ struct JobEnv<'a, 'j> {
     inner: &'j Inner,
     tag: Term<'a>,
     reply_to: &'j LocalPid,
+    cancelled: Option<&'j AtomicBool>,
+}
+
+impl JobEnv<'_, '_> {
+    fn is_cancelled(&self) -> bool {
+        self.cancelled.is_some_and(|c| c.load(Ordering::Acquire))
+    }
 }
 
 fn run_command<'a>(job: &JobEnv<'a, '_>, command: Command, args: Term<'a>) -> Term<'a> {
@@ -590,15 +621,20 @@ fn run_command<'a>(job: &JobEnv<'a, '_>, command: Command, args: Term<'a>) -> Te
 /// input over `REPLY_CHUNK_BYTES` go ahead in `{tag, {:snakepit_chunk, items}}` messages,
 /// one per run of whole frames, each built in its own env and sent before the next is
 /// built; the reply holds the last run's items and the total skipped count. In strict mode
-/// an error is the reply and the chunks before it are to be dropped.
+/// an error is the reply and the chunks before it are to be dropped. A cancelled job stops
+/// at the next run and replies `{:error, :cancelled}`.
 fn parse<'a>(job: &JobEnv<'a, '_>, input: &[u8], read: &Read) -> Term<'a> {
     let env = job.env;
+    let cancelled = || (atoms::error(), atoms::cancelled()).encode(env);
     let runs = frame_runs(input, REPLY_CHUNK_BYTES);
     let (last, ahead) = runs
         .split_last()
         .expect("frame_runs returns at least one run");
     let mut skipped_total = 0u64;
     for run in ahead {
+        if job.is_cancelled() {
+            return cancelled();
+        }
         let mut chunk_env = OwnedEnv::new();
         let built = chunk_env.run(|chunk| {
             let slice = &input[run.start..run.end];
@@ -619,6 +655,9 @@ fn parse<'a>(job: &JobEnv<'a, '_>, input: &[u8], read: &Read) -> Term<'a> {
             }
             Err(error) => return error,
         }
+    }
+    if job.is_cancelled() {
+        return cancelled();
     }
     let result = parse_items(
         env,
@@ -768,6 +807,13 @@ fn close(inner: &Inner) {
     if pool.is_some() {
         LIVE_POOLS.fetch_sub(1, Ordering::Relaxed);
     }
+}
+
+/// Tells the job behind `ticket` that nobody waits for it any more. `:ok`.
+#[rustler::nif]
+fn thread_pool_cancel(ticket: ResourceArc<TicketResource>) -> Atom {
+    ticket.cancelled.store(true, Ordering::Release);
+    atoms::ok()
 }
 
 /// `{in_flight, unsent, threads, completed, native_bytes}` for load, drain, capacity and
