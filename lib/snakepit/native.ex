@@ -54,10 +54,17 @@ defmodule Snakepit.Native do
   def thread_pool_new(_threads, _notify, _worker_id, _max_requests),
     do: :erlang.nif_error(:nif_not_loaded)
 
+  def thread_pool_max_threads, do: :erlang.nif_error(:nif_not_loaded)
   def thread_pool_submit(_pool, _tag, _command, _args), do: :erlang.nif_error(:nif_not_loaded)
-  def thread_pool_acquire(_pool), do: :erlang.nif_error(:nif_not_loaded)
-  def thread_pool_release(_pool), do: :erlang.nif_error(:nif_not_loaded)
+
+  def thread_pool_submit_dirty(_pool, _tag, _command, _args),
+    do: :erlang.nif_error(:nif_not_loaded)
+
+  def thread_pool_acquire(_pool, _holder), do: :erlang.nif_error(:nif_not_loaded)
+  def thread_pool_release(_slot), do: :erlang.nif_error(:nif_not_loaded)
   def thread_pool_close(_pool), do: :erlang.nif_error(:nif_not_loaded)
+  def thread_pool_stop(_pool), do: :erlang.nif_error(:nif_not_loaded)
+  def thread_pool_cancel(_ticket), do: :erlang.nif_error(:nif_not_loaded)
   def thread_pool_stats(_pool), do: :erlang.nif_error(:nif_not_loaded)
   def thread_pool_load(_pool), do: :erlang.nif_error(:nif_not_loaded)
   def thread_pool_threads(_pool), do: :erlang.nif_error(:nif_not_loaded)

@@ -44,8 +44,9 @@ defmodule Snakepit.Pool do
   by the pool's `:queue_timeout`).
 
   `work` is `{command, args}` (see `Snakepit.execute/3`) or a zero-arity function. A
-  function runs inside the worker process (`:process` profile) or in the caller while it holds
-  a native slot (`:thread` profile); its value comes back as `{:ok, value}`.
+  function runs inside the worker process (`:process` profile) or, holding a native slot
+  (`:thread` profile), in the caller when `timeout` is `:infinity` and in a process of its own
+  otherwise; its value comes back as `{:ok, value}`.
 
   Returns `{:ok, result}` (or the command's own `{:ok, result, extra}`), or `{:error, reason}`
   with reason one of `:pool_not_found`, `:pool_saturated`, `:queue_timeout`, `:timeout`,

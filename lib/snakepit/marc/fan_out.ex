@@ -5,6 +5,11 @@ defmodule Snakepit.Marc.FanOut do
   #
   # Workers are long-lived for the whole run (not a task per batch): a worker's heap grows
   # once to fit a batch and stays, instead of every batch paying for heap growth again.
+  #
+  # Consumer and workers monitor each other instead of linking: a worker that dies raises in
+  # the consumer, and workers stop when the consumer dies. Stopping never kills a worker
+  # (it may hold one of a pool's slots): a worker leaves after its current batch, and results
+  # go to an alias the consumer drops first, so none arrives after the stream ends.
   @moduledoc false
 
   alias Snakepit.Marc
@@ -69,13 +74,21 @@ defmodule Snakepit.Marc.FanOut do
   end
 
   defp start(batches, count, ordered, job) do
-    ref = make_ref()
+    ref = :erlang.alias()
     caller = self()
+    # Set when the stream stops: a batch not yet started (queued for a pool slot, say) is
+    # then skipped instead of run for nobody.
+    job = Map.put(job, :stopped, :atomics.new(1, []))
 
-    workers =
-      for _ <- 1..count do
-        :erlang.spawn_opt(fn -> worker_loop(caller, ref, job) end, [:link | @worker_spawn_opts])
+    monitors =
+      for _ <- 1..count, into: %{} do
+        {pid, mref} =
+          :erlang.spawn_opt(fn -> worker(caller, ref, job) end, [:monitor | @worker_spawn_opts])
+
+        {mref, pid}
       end
+
+    workers = Map.values(monitors)
 
     %{
       ref: ref,
@@ -83,9 +96,11 @@ defmodule Snakepit.Marc.FanOut do
       # Each worker gets a second batch while it works on its first, so it never waits
       # for this process between batches.
       idle: Enum.concat(List.duplicate(workers, @batches_per_worker)),
-      workers: workers,
+      monitors: monitors,
       ordered: ordered,
       timeout: job.timeout,
+      pool: job.pool,
+      stopped: job.stopped,
       next_seq: 0,
       emit_seq: 0,
       pending: %{},
@@ -118,6 +133,13 @@ defmodule Snakepit.Marc.FanOut do
         if state.ordered,
           do: next(%{state | pending: Map.put(state.pending, seq, result)}),
           else: emit(result, state)
+
+      {:DOWN, mref, :process, _pid, reason} when is_map_key(state.monitors, mref) ->
+        raise Snakepit.Error.new(:worker_crashed,
+                command: :map,
+                pool: state.pool,
+                exit_reason: reason
+              )
     after
       timeout(state.timeout) ->
         raise Snakepit.Marc.FanOutTimeoutError, timeout: state.timeout
@@ -154,9 +176,13 @@ defmodule Snakepit.Marc.FanOut do
   end
 
   defp stop(state) do
-    for worker <- state.workers do
-      Process.unlink(worker)
-      Process.exit(worker, :kill)
+    # Late results are dropped by the VM from here on.
+    :erlang.unalias(state.ref)
+    :atomics.put(state.stopped, 1, 1)
+
+    for {mref, worker} <- state.monitors do
+      Process.demonitor(mref, [:flush])
+      send(worker, {state.ref, :stop})
     end
 
     state.pull.(:halt)
@@ -192,11 +218,25 @@ defmodule Snakepit.Marc.FanOut do
     end
   end
 
-  defp worker_loop(caller, ref, job) do
+  defp worker(caller, ref, job), do: worker_loop(ref, Process.monitor(caller), job)
+
+  defp worker_loop(ref, caller_ref, job) do
+    # A stop queued behind a batch wins: the batch's result would be dropped anyway.
     receive do
-      {^ref, :batch, seq, batch} ->
-        send(caller, {ref, self(), seq, run(batch, job)})
-        worker_loop(caller, ref, job)
+      {^ref, :stop} -> :ok
+    after
+      0 ->
+        receive do
+          {^ref, :batch, seq, batch} ->
+            send(ref, {ref, self(), seq, run(batch, job)})
+            worker_loop(ref, caller_ref, job)
+
+          {^ref, :stop} ->
+            :ok
+
+          {:DOWN, ^caller_ref, _, _, _} ->
+            :ok
+        end
     end
   end
 
@@ -204,17 +244,31 @@ defmodule Snakepit.Marc.FanOut do
 
   defp run(batch, %{pool: pool} = job) do
     case Snakepit.Pool.run(pool, fn -> handle(batch, job) end, job.timeout) do
-      {:ok, result} -> result
-      {:error, reason} -> {:raise, :error, Snakepit.Error.exception(reason: reason), []}
+      {:ok, result} ->
+        result
+
+      {:error, %_{__exception__: true} = exception} ->
+        {:raise, :error, exception, []}
+
+      {:error, reason} ->
+        error = Snakepit.Error.new(reason, pool: pool, command: :map, timeout: job.timeout)
+        {:raise, :error, error, []}
     end
   end
 
   # Errors are returned, not raised, so a bad record surfaces in the caller as the
   # ParseError it is, instead of as a crashed worker.
-  defp handle(batch, %{fun: fun, parse_opts: parse_opts}) do
-    case Marc.parse_batch(batch, parse_opts) do
-      {:ok, items} -> {:ok, Enum.map(items, fun)}
-      {:error, _} = error -> error
+  defp handle(batch, %{fun: fun, parse_opts: parse_opts, stopped: stopped}) do
+    cond do
+      # Nobody will read this result.
+      :atomics.get(stopped, 1) == 1 ->
+        {:ok, []}
+
+      true ->
+        case Marc.parse_batch(batch, parse_opts) do
+          {:ok, items} -> {:ok, Enum.map(items, fun)}
+          {:error, _} = error -> error
+        end
     end
   catch
     kind, reason -> {:raise, kind, reason, __STACKTRACE__}

@@ -44,9 +44,17 @@ defmodule Snakepit.Marc.Stream do
         work = fn -> Snakepit.Marc.parse_batch(batch, parse_opts) end
 
         case Snakepit.Pool.run(pool, work, timeout) do
-          {:ok, {:ok, items}} when mode == :strict -> split_at_error(items)
-          {:ok, {:ok, items}} -> {items, :ok}
-          {:error, reason} -> raise Snakepit.Error.exception(reason: reason)
+          {:ok, {:ok, items}} when mode == :strict ->
+            split_at_error(items)
+
+          {:ok, {:ok, items}} ->
+            {items, :ok}
+
+          {:error, %_{__exception__: true} = error} ->
+            raise error
+
+          {:error, reason} ->
+            raise Snakepit.Error.new(reason, pool: pool, command: :parse, timeout: timeout)
         end
     end)
   end

@@ -133,5 +133,8 @@ defmodule Snakepit.WorkerProfile.Commands do
   def native_error({:error, {:invalid_arguments, _}}, command),
     do: {:error, Error.new(:invalid_arguments, command: command)}
 
+  # A job that the worker's stop ended early (`:sleep`): the worker is gone under it.
+  def native_error({:error, :closed}, _command), do: {:error, :worker_crashed}
+
   def native_error(other, _command), do: other
 end

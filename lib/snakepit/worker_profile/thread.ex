@@ -6,8 +6,9 @@ defmodule Snakepit.WorkerProfile.Thread do
   # instead of leaving them hanging, and its exit closes the resource.
   #
   # Commands implemented in Elixir (encode, to_json, to_xml) and {:fun, fun} units of work run
-  # in the calling process while holding one of the worker's slots, so the pool's capacity
-  # still bounds them.
+  # in an Elixir process while holding one of the worker's slots, so the pool's capacity
+  # still bounds them. The owner process monitors whoever holds such a slot and returns it
+  # on :DOWN, so a holder killed by an exit signal leaks nothing.
   @moduledoc false
 
   alias Snakepit.WorkerProfile.Reply
@@ -46,13 +47,13 @@ defmodule Snakepit.WorkerProfile.Thread do
 
   @impl Snakepit.WorkerProfile
   def stop_worker(%__MODULE__{pid: pid, resource: resource}) do
-    Native.thread_pool_close(resource)
+    Native.thread_pool_stop(resource)
     Snakepit.WorkerProfile.stop_process(pid)
   end
 
   @impl Snakepit.WorkerProfile
-  def execute_request(%__MODULE__{} = handle, {:fun, fun}, _timeout) when is_function(fun, 0) do
-    local(handle, :fun, fn -> {:ok, fun.()} end)
+  def execute_request(%__MODULE__{} = handle, {:fun, fun}, timeout) when is_function(fun, 0) do
+    local(handle, :fun, fn -> {:ok, fun.()} end, timeout)
   end
 
   def execute_request(%__MODULE__{} = handle, {command, args}, timeout)
@@ -62,7 +63,7 @@ defmodule Snakepit.WorkerProfile.Thread do
         native(handle, command, native_command, native_args, post, timeout)
 
       :local ->
-        local(handle, command, fn -> Commands.run(command, args) end)
+        local(handle, command, fn -> Commands.run(command, args) end, timeout)
 
       {:error, _} = invalid ->
         invalid
@@ -76,14 +77,19 @@ defmodule Snakepit.WorkerProfile.Thread do
     # The monitor reference doubles as the reply tag.
     mref = Process.monitor(handle.pid)
 
-    case Native.thread_pool_submit(handle.resource, mref, native_command, native_args) do
+    case submit(handle.resource, mref, native_command, native_args) do
       :ok ->
         # Native threads send to pids, not aliases, so a reply that comes after a timeout
         # lands in the mailbox as a stray `{ref, _}` message; the slot is freed anyway when
         # the job ends.
-        case Reply.await(mref, timeout) do
-          {:ok, reply} -> reply |> Commands.native_error(command) |> post.()
-          {:error, _} = error -> error
+        await_native(mref, timeout, command, post)
+
+      # A reply in chunks: on a timeout the job is told to stop, so at most the chunk being
+      # built and a small `{:error, :cancelled}` reply still arrive.
+      {:ok, ticket} ->
+        with {:error, :timeout} <- await_native(mref, timeout, command, post) do
+          Native.thread_pool_cancel(ticket)
+          {:error, :timeout}
         end
 
       refused when refused in [:busy, :closed] ->
@@ -96,27 +102,91 @@ defmodule Snakepit.WorkerProfile.Thread do
     end
   end
 
-  defp local(handle, command, fun) do
-    case Native.thread_pool_acquire(handle.resource) do
-      :ok ->
+  defp await_native(mref, timeout, command, post) do
+    case Reply.await(mref, timeout) do
+      {:ok, reply} -> reply |> Commands.native_error(command) |> post.()
+      {:error, _} = error -> error
+    end
+  end
+
+  # Arguments too big to copy on a normal scheduler are copied on a dirty one.
+  defp submit(resource, tag, command, args) do
+    case Native.thread_pool_submit(resource, tag, command, args) do
+      :copy_on_dirty -> Native.thread_pool_submit_dirty(resource, tag, command, args)
+      result -> result
+    end
+  end
+
+  # With no timeout the work runs in the caller. Otherwise it runs in a runner process, so
+  # the caller can stop waiting: like an abandoned native job, the runner finishes its work
+  # and then frees the slot, and its late reply goes to a dead alias.
+  defp local(handle, command, fun, :infinity) do
+    case Native.thread_pool_acquire(handle.resource, self()) do
+      {:ok, slot} ->
         try do
-          fun.()
-        catch
-          kind, reason ->
-            {:error,
-             Snakepit.Error.new(:exception,
-               command: command,
-               kind: kind,
-               reason: reason,
-               message: Exception.format_banner(kind, reason, __STACKTRACE__)
-             )}
+          run_caught(command, fun)
         after
-          Native.thread_pool_release(handle.resource)
+          Native.thread_pool_release(slot)
         end
 
       _busy_or_closed ->
         {:error, :at_capacity}
     end
+  end
+
+  defp local(handle, command, fun, timeout) do
+    caller = self()
+    runner = spawn(fn -> run_local(caller, command, fun) end)
+
+    # The slot is checked out for the runner, so the owner watches the runner.
+    case Native.thread_pool_acquire(handle.resource, runner) do
+      {:ok, slot} ->
+        mref = :erlang.monitor(:process, runner, alias: :reply_demonitor)
+        send(runner, {:"$snakepit_run", slot, mref})
+
+        case Reply.await(mref, timeout) do
+          {:ok, reply} -> reply
+          {:error, _} = error -> error
+        end
+
+      _busy_or_closed ->
+        # It holds nothing yet; it stops on this message.
+        send(runner, :"$snakepit_cancel")
+        {:error, :at_capacity}
+    end
+  end
+
+  defp run_local(caller, command, fun) do
+    caller_ref = Process.monitor(caller)
+
+    receive do
+      {:"$snakepit_run", slot, reply_to} ->
+        Process.demonitor(caller_ref, [:flush])
+        result = run_caught(command, fun)
+        # Free the slot before replying, so a caller that asks again at once finds it free.
+        Native.thread_pool_release(slot)
+        send(reply_to, {reply_to, result})
+
+      :"$snakepit_cancel" ->
+        :ok
+
+      # The caller died before handing over the slot; the owner returns it.
+      {:DOWN, ^caller_ref, _, _, _} ->
+        :ok
+    end
+  end
+
+  defp run_caught(command, fun) do
+    fun.()
+  catch
+    kind, reason ->
+      {:error,
+       Snakepit.Error.new(:exception,
+         command: command,
+         kind: kind,
+         reason: reason,
+         message: Exception.format_banner(kind, reason, __STACKTRACE__)
+       )}
   end
 
   @impl Snakepit.WorkerProfile
@@ -167,6 +237,8 @@ defmodule Snakepit.WorkerProfile.Thread do
   end
 
   # -- owner process ------------------------------------------------------------------------
+  # State: the native resource, and the local slots checked out: slot id => {monitor, slot}
+  # and monitor => slot id.
 
   @impl GenServer
   def init(config) do
@@ -180,20 +252,56 @@ defmodule Snakepit.WorkerProfile.Thread do
            config.worker_id,
            max_requests
          ) do
-      {:ok, resource} -> {:ok, resource}
+      {:ok, resource} -> {:ok, %{resource: resource, slots: %{}, holders: %{}}}
       {:error, reason} -> {:stop, {:thread_pool_new, reason}}
     end
   end
 
   @impl GenServer
-  def handle_call(:resource, _from, resource), do: {:reply, resource, resource}
+  def handle_call(:resource, _from, state), do: {:reply, state.resource, state}
 
   @impl GenServer
-  def handle_info(_msg, resource), do: {:noreply, resource}
+  def handle_info({:snakepit_slot_held, id, slot, holder}, state) do
+    # Monitoring a process that is already gone delivers :DOWN at once.
+    mref = Process.monitor(holder)
+
+    {:noreply,
+     %{
+       state
+       | slots: Map.put(state.slots, id, {mref, slot}),
+         holders: Map.put(state.holders, mref, id)
+     }}
+  end
+
+  def handle_info({:snakepit_slot_released, id}, state) do
+    case Map.pop(state.slots, id) do
+      {{mref, _slot}, slots} ->
+        Process.demonitor(mref, [:flush])
+        {:noreply, %{state | slots: slots, holders: Map.delete(state.holders, mref)}}
+
+      {nil, _} ->
+        {:noreply, state}
+    end
+  end
+
+  def handle_info({:DOWN, mref, :process, _pid, _reason}, state) do
+    case Map.pop(state.holders, mref) do
+      {nil, _} ->
+        {:noreply, state}
+
+      {id, holders} ->
+        {{^mref, slot}, slots} = Map.pop(state.slots, id)
+        # A no-op when the holder released it just before it died.
+        Native.thread_pool_release(slot)
+        {:noreply, %{state | slots: slots, holders: holders}}
+    end
+  end
+
+  def handle_info(_msg, state), do: {:noreply, state}
 
   @impl GenServer
-  def terminate(_reason, resource) do
-    Native.thread_pool_close(resource)
+  def terminate(_reason, state) do
+    Native.thread_pool_stop(state.resource)
     :ok
   end
 end

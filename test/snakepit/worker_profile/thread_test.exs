@@ -28,7 +28,7 @@ defmodule Snakepit.WorkerProfile.ThreadTest do
     tags = for _ <- 1..2, do: make_ref()
     assert Enum.map(tags, &Native.thread_pool_submit(resource, &1, :sleep, 50)) == [:ok, :ok]
     assert Native.thread_pool_submit(resource, make_ref(), :ping, 1) == :busy
-    assert Native.thread_pool_acquire(resource) == :busy
+    assert Native.thread_pool_acquire(resource, self()) == :busy
     assert Native.thread_pool_load(resource) == 2
 
     for tag <- tags, do: assert_receive({^tag, {:ok, 50}}, 1000)
@@ -91,7 +91,7 @@ defmodule Snakepit.WorkerProfile.ThreadTest do
     Native.thread_pool_close(resource)
 
     assert Native.thread_pool_submit(resource, make_ref(), :ping, 1) == :closed
-    assert Native.thread_pool_acquire(resource) == :closed
+    assert Native.thread_pool_acquire(resource, self()) == :closed
     assert_receive {^tag, {:ok, 50}}, 1000
   end
 
