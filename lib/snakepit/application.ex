@@ -6,16 +6,8 @@ defmodule Snakepit.Application do
   def start(_type, _args) do
     # Pools from `config :snakepit, pools: [...]` (or the legacy flat form), validated here,
     # once: an invalid config stops the application with an ArgumentError naming the problem.
-    # Each pool starts from its normalised config as it is (Pool.child_spec/1 would validate
-    # it again, and a normalised worker_ttl in milliseconds is not a valid config value).
-    pools =
-      for config <- Snakepit.Config.configured_pools() do
-        %{
-          id: {Snakepit.Pool, config.name},
-          start: {Snakepit.Pool, :start_validated, [config]},
-          type: :supervisor
-        }
-      end
+    # Each pool starts from its normalised config as it is, never validated a second time.
+    pools = Enum.map(Snakepit.Config.configured_pools(), &Snakepit.Pool.validated_child_spec/1)
 
     # The diagnostics collector attaches telemetry handlers, so it starts after the dispatcher.
     children = [Snakepit.Telemetry.Dispatcher, Snakepit.Diagnostics.Collector | pools]

@@ -19,9 +19,12 @@ defmodule Snakepit.Pool do
   alias Snakepit.Pool.{Manager, Router}
 
   @doc "A child spec for a pool; `opts` are the pool's config (keyword list or map)."
-  def child_spec(opts) do
-    config = Config.normalize_pool!(opts)
+  def child_spec(opts), do: opts |> Config.normalize_pool!() |> validated_child_spec()
 
+  @doc false
+  # The child spec of a config that `Snakepit.Config.normalize_pool!/1` returned: it is
+  # validated once (a normalised worker_ttl in milliseconds is not a valid config value).
+  def validated_child_spec(config) do
     %{
       id: {__MODULE__, config.name},
       start: {__MODULE__, :start_validated, [config]},
