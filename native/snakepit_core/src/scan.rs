@@ -243,58 +243,74 @@ fn frame_record(look: Look<'_>, pos: usize) -> Seen<Step> {
 }
 
 /// `pos` does not hold a plausible leader.
+///
+/// The bytes up to the next record are garbage. A 0x1D ends them when what it ends can hold
+/// a record (then it is one record with a broken leader, framed so that the parser says
+/// what is wrong); a 0x1D closer than that ends nothing, so a run of such pieces (4 MB of
+/// 0x1D, say) is one garbage frame per [`GARBAGE_SPAN`] instead of one per byte.
 fn frame_non_record(look: Look<'_>, pos: usize) -> Seen<Step> {
     let buf = look.buf;
     if !look.have(pos + LEADER_LEN)? {
-        // Less than a leader before the end of input.
-        let end = memchr(RECORD_TERMINATOR, &buf[pos..]).map_or(buf.len(), |t| pos + t + 1);
+        // Less than a leader before the end of input: no record fits in what is left.
         return Ok(Step::Skip {
             start: pos,
-            end,
+            end: buf.len(),
             kind: ErrorKind::TruncatedLeader,
         });
     }
     let span_end = pos + GARBAGE_SPAN;
-    let terminator = look.terminator(pos, span_end)?;
-    // The next record start confirmed by its own length, and the first plausible one. A
-    // start past the first terminator does not matter: the terminator ends these bytes.
-    let mut last = terminator.map_or(span_end - LEADER_LEN, |t| t.min(span_end - LEADER_LEN));
-    if look.eof {
-        // No leader fits in the last 23 bytes of the input.
-        last = last.min(buf.len().saturating_sub(LEADER_LEN));
-    }
-    let mut plausible = None;
-    for at in pos + 1..=last {
-        if !look.leader(at)? {
-            continue;
-        }
-        plausible.get_or_insert(at);
-        if look.confirmed_leader(at)? {
-            return Ok(Step::Skip {
-                start: pos,
-                end: at,
-                kind: ErrorKind::Garbage,
-            });
-        }
-    }
-    let end = match (terminator, plausible) {
-        // One record with a broken leader: frame it so the parser says what is wrong.
-        (Some(t), _) => {
-            return Ok(Step::Record {
-                start: pos,
-                end: t + 1,
-            })
-        }
-        (None, Some(at)) => at,
-        // Nothing to resynchronise on in the whole span.
-        (None, None) if look.have(span_end)? => span_end - (LEADER_LEN - 1),
-        (None, None) => buf.len(),
+    let garbage = |end| {
+        Ok(Step::Skip {
+            start: pos,
+            end,
+            kind: ErrorKind::Garbage,
+        })
     };
-    Ok(Step::Skip {
-        start: pos,
-        end,
-        kind: ErrorKind::Garbage,
-    })
+    // The piece from `from` runs to the next terminator; leader positions up to `searched`
+    // have been tried.
+    let mut from = pos;
+    let mut searched = pos;
+    let mut plausible = None;
+    loop {
+        let terminator = look.terminator(from, span_end)?;
+        // The next record start confirmed by its own length, and the first plausible one. A
+        // start past the terminator does not matter: the terminator ends these bytes.
+        let mut last = terminator.map_or(span_end - LEADER_LEN, |t| t.min(span_end - LEADER_LEN));
+        if look.eof {
+            // No leader fits in the last 23 bytes of the input.
+            last = last.min(buf.len().saturating_sub(LEADER_LEN));
+        }
+        for at in searched + 1..=last {
+            if !look.leader(at)? {
+                continue;
+            }
+            plausible.get_or_insert(at);
+            if look.confirmed_leader(at)? {
+                return garbage(at);
+            }
+        }
+        searched = searched.max(last);
+        match terminator {
+            // Too short for a record: garbage like the bytes before it; look on.
+            Some(t) if t + 1 - from <= LEADER_LEN => from = t + 1,
+            // One record with a broken leader.
+            Some(t) if from == pos => {
+                return Ok(Step::Record {
+                    start: pos,
+                    end: t + 1,
+                })
+            }
+            // Garbage up to a piece that may be a broken record.
+            Some(_) => return garbage(from),
+            None => break,
+        }
+    }
+    match plausible {
+        Some(at) => garbage(at),
+        // Nothing to resynchronise on in the whole span.
+        None if look.have(span_end)? => garbage(span_end - (LEADER_LEN - 1)),
+        None => garbage(buf.len()),
+    }
 }
 
 /// Frames a complete buffer: an iterator of [`Step::Record`] and [`Step::Skip`].
