@@ -231,6 +231,8 @@ defmodule Snakepit.Marc do
 
   @doc """
   Every error in `binary`, without building records: `[]` when all records are good.
+  At most 10,000 are listed; past that, a last `:too_many_errors` error counts the rest and
+  points at the first of them.
   """
   @spec validate(binary, keyword) :: [ParseError.t()]
   def validate(binary, opts \\ []) when is_binary(binary),
