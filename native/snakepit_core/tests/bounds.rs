@@ -9,6 +9,9 @@ use snakepit_core::{
     OwnedRecord, ParseOptions,
 };
 
+/// Directory entries as `(tag, length, start)`.
+type Entries = Vec<(&'static str, usize, usize)>;
+
 /// A record from raw parts: field data (each gets its 0x1E) and directory entries
 /// `(tag, length, start)` written as given.
 fn raw_record(leader9: u8, fields: &[&[u8]], entries: &[(&str, usize, usize)]) -> Vec<u8> {
@@ -90,12 +93,12 @@ fn overlapping_spans_of_every_shape_are_refused() {
     let b: &[u8] = b"20\x1fathree";
     let c: &[u8] = b"30\x1fafour";
     let (la, lb, lc) = (a.len() + 1, b.len() + 1, c.len() + 1);
-    let entries = |e: &[(&'static str, usize, usize)]| e.to_vec();
+    let entries = |e: &[(&'static str, usize, usize)]| -> Entries { e.to_vec() };
     let well_formed = entries(&[("100", la, 0), ("245", lb, la), ("650", lc, la + lb)]);
     assert_eq!(parse(&raw_record(b'a', &[a, b, c], &well_formed)), Ok(3));
 
     let entry_at = |i: usize| 24 + 12 * i as u64;
-    let cases: Vec<(&str, Vec<(&str, usize, usize)>, u64)> = vec![
+    let cases: Vec<(&str, Entries, u64)> = vec![
         (
             "duplicate",
             entries(&[("100", la, 0), ("245", la, 0), ("650", lc, la + lb)]),
