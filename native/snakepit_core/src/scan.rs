@@ -266,43 +266,37 @@ fn frame_non_record(look: Look<'_>, pos: usize) -> Seen<Step> {
             kind: ErrorKind::Garbage,
         })
     };
-    // The piece from `from` runs to the next terminator; leader positions up to `searched`
-    // have been tried.
-    let mut from = pos;
-    let mut searched = pos;
+    // Where a leader may begin: it must fit in the span, and before the end of the input.
+    let mut last = span_end - LEADER_LEN;
+    if look.eof {
+        last = last.min(buf.len().saturating_sub(LEADER_LEN));
+    }
+    // One pass, a byte at a time: the next record start confirmed by its own length ends
+    // the garbage, and so does a terminator that ends a piece long enough for a record.
+    let mut piece = pos;
     let mut plausible = None;
-    loop {
-        let terminator = look.terminator(from, span_end)?;
-        // The next record start confirmed by its own length, and the first plausible one. A
-        // start past the terminator does not matter: the terminator ends these bytes.
-        let mut last = terminator.map_or(span_end - LEADER_LEN, |t| t.min(span_end - LEADER_LEN));
-        if look.eof {
-            // No leader fits in the last 23 bytes of the input.
-            last = last.min(buf.len().saturating_sub(LEADER_LEN));
-        }
-        for at in searched + 1..=last {
-            if !look.leader(at)? {
-                continue;
-            }
+    for at in pos..span_end {
+        let Some(b) = look.byte(at)? else { break };
+        if at > pos && at <= last && b.is_ascii_digit() && look.leader(at)? {
             plausible.get_or_insert(at);
             if look.confirmed_leader(at)? {
                 return garbage(at);
             }
         }
-        searched = searched.max(last);
-        match terminator {
-            // Too short for a record: garbage like the bytes before it; look on.
-            Some(t) if t + 1 - from <= LEADER_LEN => from = t + 1,
-            // One record with a broken leader.
-            Some(t) if from == pos => {
+        if b == RECORD_TERMINATOR {
+            if at + 1 - piece <= LEADER_LEN {
+                // Too short for a record: garbage like the bytes before it; look on.
+                piece = at + 1;
+            } else if piece == pos {
+                // One record with a broken leader.
                 return Ok(Step::Record {
                     start: pos,
-                    end: t + 1,
-                })
+                    end: at + 1,
+                });
+            } else {
+                // Garbage up to a piece that may be a broken record.
+                return garbage(piece);
             }
-            // Garbage up to a piece that may be a broken record.
-            Some(_) => return garbage(from),
-            None => break,
         }
     }
     match plausible {
