@@ -30,8 +30,8 @@ pub(crate) fn delimiters(bytes: &[u8]) -> usize {
 pub(crate) const MARC8_BYTES_PER_TERM: usize = 4;
 
 /// What making one error costs, in terms: the error itself (its detail and excerpt) and its
-/// `%ParseError{}` map of seven keys and two binaries. `parse(256 KB of 0x1D, mode:
-/// :permissive)` took about 1 us per error when each byte was one.
+/// `%ParseError{}` map of seven keys and two binaries, measured at 0.7 us (parsing included)
+/// for 10,000 broken 25-byte records in permissive mode; rounded up.
 pub(crate) const ERROR_TERMS: usize = 20;
 
 /// The work a call may still do, in terms: limited on a normal scheduler, not on a dirty
