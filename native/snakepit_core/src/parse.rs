@@ -38,6 +38,12 @@ impl Default for ParseOptions {
 /// disagrees with the framed length (records over 99999 bytes), and directory offsets that
 /// drift from the field terminators (lengths counted in characters rather than bytes): the
 /// field terminators win, as long as every field still lies inside the data area.
+///
+/// Refused, because it would let a record build more than it holds: two directory entries
+/// that claim the same bytes (repeated, nested or overlapping; a field owns its terminator
+/// too), as [`ErrorKind::OverlappingFields`] at the later entry. The work is linear in the
+/// record (a sort of the spans when the directory is not in data order), and structural
+/// errors are reported before UTF-8 ones.
 pub fn parse_record(bytes: &[u8], origin: Origin, opts: ParseOptions) -> Result<Record<'_>> {
     let err = |kind, at: usize, detail: String| {
         MarcError::at(kind, origin.index, origin.offset, bytes, at, detail)
