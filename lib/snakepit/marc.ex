@@ -246,6 +246,8 @@ defmodule Snakepit.Marc do
   @doc """
   Every error in `binary`, without building records: `[]` when all records are good.
   Takes `parse/2`'s options; a path raises `ArgumentError`, as in `parse/2`.
+  At most 10,000 are listed; past that, a last `:too_many_errors` error counts the rest and
+  points at the first of them.
   """
   @spec validate(binary, keyword) :: [ParseError.t()]
   def validate(binary, opts \\ []) when is_binary(binary) do

@@ -39,8 +39,8 @@ defmodule Snakepit.Marc.LazyRecord do
   @type t :: %__MODULE__{bytes: binary}
   @type tag :: binary
 
-  # Records up to this size are parsed on the caller's scheduler (tens of microseconds at
-  # most); larger ones on a dirty scheduler.
+  # Records up to this size are tried on the caller's scheduler (the NIF answers :dirty
+  # when one holds too many fields and subfields for that); larger ones go to a dirty one.
   @inline_bytes 100_000
 
   @doc "The 24-byte leader."
@@ -167,10 +167,8 @@ defmodule Snakepit.Marc.LazyRecord do
   end
 
   defp native(op, %__MODULE__{bytes: bytes}, tags) when is_binary(bytes) do
-    result =
-      if byte_size(bytes) <= @inline_bytes,
-        do: Native.lazy(op, bytes, tags),
-        else: Native.lazy_dirty(op, bytes, tags)
+    inline = if byte_size(bytes) <= @inline_bytes, do: Native.lazy(op, bytes, tags), else: :dirty
+    result = if inline == :dirty, do: Native.lazy_dirty(op, bytes, tags), else: inline
 
     case result do
       {:ok, value} ->

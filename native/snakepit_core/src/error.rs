@@ -24,6 +24,10 @@ pub enum ErrorKind {
     InvalidDirectoryEntry,
     /// A directory entry points outside the record's data.
     FieldOutOfBounds,
+    /// Two directory entries claim the same bytes (a duplicate, nested or overlapping
+    /// span): each byte of field data may belong to one field only, so that what a record
+    /// builds is bounded by its size.
+    OverlappingFields,
     /// A field's data does not end with the field terminator 0x1E.
     MissingFieldTerminator,
     /// The record does not end with the record terminator 0x1D.
@@ -46,6 +50,9 @@ pub enum ErrorKind {
     TooLarge,
     /// An I/O error from the source.
     Io,
+    /// More errors than one result lists: this last item stands for those left out
+    /// (`detail` says how many; `record_index` and `byte_offset` are the first one's).
+    TooManyErrors,
 }
 
 impl ErrorKind {
@@ -59,6 +66,7 @@ impl ErrorKind {
             ErrorKind::InvalidDirectoryLength => "invalid_directory_length",
             ErrorKind::InvalidDirectoryEntry => "invalid_directory_entry",
             ErrorKind::FieldOutOfBounds => "field_out_of_bounds",
+            ErrorKind::OverlappingFields => "overlapping_fields",
             ErrorKind::MissingFieldTerminator => "missing_field_terminator",
             ErrorKind::MissingRecordTerminator => "missing_record_terminator",
             ErrorKind::NoFields => "no_fields",
@@ -70,10 +78,11 @@ impl ErrorKind {
             ErrorKind::InvalidXml => "invalid_xml",
             ErrorKind::TooLarge => "too_large",
             ErrorKind::Io => "io",
+            ErrorKind::TooManyErrors => "too_many_errors",
         }
     }
 
-    pub const ALL: [ErrorKind; 18] = [
+    pub const ALL: [ErrorKind; 20] = [
         ErrorKind::TruncatedLeader,
         ErrorKind::InvalidRecordLength,
         ErrorKind::InvalidBaseAddress,
@@ -81,6 +90,7 @@ impl ErrorKind {
         ErrorKind::InvalidDirectoryLength,
         ErrorKind::InvalidDirectoryEntry,
         ErrorKind::FieldOutOfBounds,
+        ErrorKind::OverlappingFields,
         ErrorKind::MissingFieldTerminator,
         ErrorKind::MissingRecordTerminator,
         ErrorKind::NoFields,
@@ -92,6 +102,7 @@ impl ErrorKind {
         ErrorKind::InvalidXml,
         ErrorKind::TooLarge,
         ErrorKind::Io,
+        ErrorKind::TooManyErrors,
     ];
 }
 

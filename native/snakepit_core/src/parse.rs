@@ -7,7 +7,6 @@ use crate::record::{
     FieldSpan, Record, DIRECTORY_ENTRY_LEN, FIELD_TERMINATOR, LEADER_LEN, RECORD_TERMINATOR,
     SUBFIELD_DELIMITER,
 };
-use memchr::memchr;
 
 /// Where a record came from, for error positions.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -39,6 +38,12 @@ impl Default for ParseOptions {
 /// disagrees with the framed length (records over 99999 bytes), and directory offsets that
 /// drift from the field terminators (lengths counted in characters rather than bytes): the
 /// field terminators win, as long as every field still lies inside the data area.
+///
+/// Refused, because it would let a record build more than it holds: two directory entries
+/// that claim the same bytes (repeated, nested or overlapping; a field owns its terminator
+/// too), as [`ErrorKind::OverlappingFields`] at the later entry. The work is linear in the
+/// record (a sort of the spans when the directory is not in data order), and structural
+/// errors are reported before UTF-8 ones.
 pub fn parse_record(bytes: &[u8], origin: Origin, opts: ParseOptions) -> Result<Record<'_>> {
     let err = |kind, at: usize, detail: String| {
         MarcError::at(kind, origin.index, origin.offset, bytes, at, detail)
@@ -136,6 +141,10 @@ pub fn parse_record(bytes: &[u8], origin: Origin, opts: ParseOptions) -> Result<
         Utf8Check::PerField
     };
     let mut spans = Vec::with_capacity(directory.len() / DIRECTORY_ENTRY_LEN);
+    let mut terminators = Terminators::new(&bytes[..data_end]);
+    // The last byte claimed so far, while the spans come in data order (as real directories
+    // list them); `None` once one does not, and the overlap check falls back to a sort.
+    let mut in_order = Some(base - 1);
     for (i, entry) in directory.chunks_exact(DIRECTORY_ENTRY_LEN).enumerate() {
         let entry_at = LEADER_LEN + i * DIRECTORY_ENTRY_LEN;
         let tag: [u8; 3] = [entry[0], entry[1], entry[2]];
@@ -159,16 +168,79 @@ pub fn parse_record(bytes: &[u8], origin: Origin, opts: ParseOptions) -> Result<
                 ),
             ));
         };
-        let span = locate_field(bytes, base, data_end, start, len).map_err(|(kind, detail)| {
+        let after_previous = spans
+            .last()
+            .map_or(base, |p: &FieldSpan| p.end as usize + 1);
+        let field = Claim {
+            base,
+            data_end,
+            start,
+            len,
+            after_previous,
+        };
+        let (s, e) = locate_field(bytes, &mut terminators, field).map_err(|(kind, detail)| {
             err(
                 kind,
                 entry_at,
                 format!("field {} (directory entry {i}): {detail}", show_tag(&tag)),
             )
         })?;
-        let (s, e) = span;
+        // A field owns its bytes and its terminator at `e`.
+        in_order = in_order.filter(|&last| s > last).map(|_| e);
+        spans.push(FieldSpan {
+            tag,
+            start: s as u32,
+            end: e as u32,
+        });
+    }
+    if in_order.is_none() {
+        if let Some((i, j)) = first_overlap(&spans) {
+            let (a, b) = (&spans[j], &spans[i]);
+            return Err(err(
+                ErrorKind::OverlappingFields,
+                LEADER_LEN + i * DIRECTORY_ENTRY_LEN,
+                format!(
+                    "field {} (directory entry {i}, bytes {}..={}) overlaps field {} \
+                     (directory entry {j}, bytes {}..={}): each byte of field data belongs \
+                     to one field only",
+                    show_tag(&b.tag),
+                    b.start,
+                    b.end,
+                    show_tag(&a.tag),
+                    a.start,
+                    a.end
+                ),
+            ));
+        }
+    }
+    // Content checks come after the structure is known to be sound: on disjoint spans they
+    // read each byte once.
+    if let Some((at, tag)) = first_invalid_utf8_field(bytes, &spans, utf8) {
+        return Err(err(
+            ErrorKind::InvalidUtf8,
+            at,
+            format!(
+                "field {} is not valid UTF-8 (leader/09 = a)",
+                show_tag(&tag)
+            ),
+        ));
+    }
+    Ok(Record { bytes, spans })
+}
+
+/// The record offset of the first byte that breaks UTF-8 in a field, and the field's tag.
+fn first_invalid_utf8_field(
+    bytes: &[u8],
+    spans: &[FieldSpan],
+    utf8: Utf8Check,
+) -> Option<(usize, [u8; 3])> {
+    if matches!(utf8, Utf8Check::None) {
+        return None;
+    }
+    spans.iter().find_map(|span| {
+        let (s, e) = (span.start as usize, span.end as usize);
         let field = &bytes[s..e];
-        let control = is_control_tag(&tag);
+        let control = is_control_tag(&span.tag);
         let invalid = match utf8 {
             Utf8Check::None => None,
             Utf8Check::Indicators if control => None,
@@ -177,23 +249,57 @@ pub fn parse_record(bytes: &[u8], origin: Origin, opts: ParseOptions) -> Result<
                 .position(|b| !b.is_ascii()),
             Utf8Check::PerField => first_invalid_utf8(field, control),
         };
-        if let Some(at) = invalid {
-            return Err(err(
-                ErrorKind::InvalidUtf8,
-                s + at,
-                format!(
-                    "field {} is not valid UTF-8 (leader/09 = a)",
-                    show_tag(&tag)
-                ),
-            ));
-        }
-        spans.push(FieldSpan {
-            tag,
-            start: s as u32,
-            end: e as u32,
-        });
+        invalid.map(|at| (s + at, span.tag))
+    })
+}
+
+/// The first pair of spans, in data order, that share a byte (a span owns `start..=end`,
+/// its terminator included): `(later, earlier)` directory entry indices.
+#[cold]
+fn first_overlap(spans: &[FieldSpan]) -> Option<(usize, usize)> {
+    let mut order: Vec<usize> = (0..spans.len()).collect();
+    order.sort_unstable_by_key(|&i| (spans[i].start, i));
+    order.windows(2).find_map(|w| {
+        let (a, b) = (w[0], w[1]);
+        (spans[b].start <= spans[a].end).then_some((a.max(b), a.min(b)))
+    })
+}
+
+/// Where the field terminators are, found once the first time a field has to be located
+/// by them, so that locating many fields costs one pass over the data (not one per field).
+struct Terminators<'a> {
+    /// The record up to (not including) its terminator.
+    bytes: &'a [u8],
+    index: Option<Vec<u32>>,
+}
+
+impl<'a> Terminators<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        Terminators { bytes, index: None }
     }
-    Ok(Record { bytes, spans })
+
+    /// The first field terminator at or after `from`.
+    fn next(&mut self, from: usize) -> Option<usize> {
+        let bytes = self.bytes;
+        let index = self.index.get_or_insert_with(|| {
+            memchr::memchr_iter(FIELD_TERMINATOR, bytes)
+                .map(|t| t as u32)
+                .collect()
+        });
+        let at = index.partition_point(|&t| (t as usize) < from);
+        index.get(at).map(|&t| t as usize)
+    }
+}
+
+/// What one directory entry claims, with what is needed to check it.
+#[derive(Clone, Copy)]
+struct Claim {
+    base: usize,
+    data_end: usize,
+    start: usize,
+    len: usize,
+    /// The byte after the previous field's terminator (`base` for the first field).
+    after_previous: usize,
 }
 
 /// How much UTF-8 checking a record still needs after the whole-area checks.
@@ -215,36 +321,52 @@ fn area_is_valid_utf8(area: &[u8]) -> bool {
 
 /// The data of one field, terminator excluded, as `(start, end)` in record bytes.
 /// Exact when the directory is right; when it drifted, realigns on the field terminators.
+/// A length of zero means "not recorded" (how records too long for ISO 2709's lengths are
+/// kept in memory, see [`crate::record::OwnedRecord::encode_unbounded`]): the field follows
+/// the previous one and runs to the next terminator.
 #[inline(always)]
 fn locate_field(
     bytes: &[u8],
-    base: usize,
-    data_end: usize,
-    start: usize,
-    len: usize,
+    terminators: &mut Terminators<'_>,
+    claim: Claim,
 ) -> std::result::Result<(usize, usize), (ErrorKind, String)> {
-    let s = base + start;
+    let Claim {
+        base,
+        data_end,
+        start,
+        len,
+        after_previous,
+    } = claim;
+    let s = if len == 0 {
+        after_previous
+    } else {
+        base + start
+    };
     let e = s + len;
-    if len == 0 || e > data_end {
+    if s >= data_end || e > data_end {
         return Err((
             ErrorKind::FieldOutOfBounds,
             format!(
-                "start {start} + length {len} is past the data area ({} bytes)",
+                "start {} + length {len} is past the data area ({} bytes)",
+                s - base,
                 data_end - base
             ),
         ));
     }
-    if bytes[e - 1] == FIELD_TERMINATOR && (s == base || bytes[s - 1] == FIELD_TERMINATOR) {
+    if len > 0
+        && bytes[e - 1] == FIELD_TERMINATOR
+        && (s == base || bytes[s - 1] == FIELD_TERMINATOR)
+    {
         return Ok((s, e - 1));
     }
     // Drift: the field begins after the terminator at or just before `s` and runs to the next.
-    let s = if bytes[s] == FIELD_TERMINATOR {
+    let s = if len > 0 && bytes[s] == FIELD_TERMINATOR {
         s + 1
     } else {
         s
     };
-    match memchr(FIELD_TERMINATOR, &bytes[s..data_end]) {
-        Some(n) => Ok((s, s + n)),
+    match terminators.next(s) {
+        Some(t) => Ok((s, t)),
         None => Err((
             ErrorKind::MissingFieldTerminator,
             format!("no field terminator after byte {s}"),

@@ -243,58 +243,68 @@ fn frame_record(look: Look<'_>, pos: usize) -> Seen<Step> {
 }
 
 /// `pos` does not hold a plausible leader.
+///
+/// The bytes up to the next record are garbage. A 0x1D ends them when what it ends can hold
+/// a record (then it is one record with a broken leader, framed so that the parser says
+/// what is wrong); a 0x1D closer than that ends nothing, so a run of such pieces (4 MB of
+/// 0x1D, say) is one garbage frame per [`GARBAGE_SPAN`] instead of one per byte.
 fn frame_non_record(look: Look<'_>, pos: usize) -> Seen<Step> {
     let buf = look.buf;
     if !look.have(pos + LEADER_LEN)? {
-        // Less than a leader before the end of input.
-        let end = memchr(RECORD_TERMINATOR, &buf[pos..]).map_or(buf.len(), |t| pos + t + 1);
+        // Less than a leader before the end of input: no record fits in what is left.
         return Ok(Step::Skip {
             start: pos,
-            end,
+            end: buf.len(),
             kind: ErrorKind::TruncatedLeader,
         });
     }
     let span_end = pos + GARBAGE_SPAN;
-    let terminator = look.terminator(pos, span_end)?;
-    // The next record start confirmed by its own length, and the first plausible one. A
-    // start past the first terminator does not matter: the terminator ends these bytes.
-    let mut last = terminator.map_or(span_end - LEADER_LEN, |t| t.min(span_end - LEADER_LEN));
+    let garbage = |end| {
+        Ok(Step::Skip {
+            start: pos,
+            end,
+            kind: ErrorKind::Garbage,
+        })
+    };
+    // Where a leader may begin: it must fit in the span, and before the end of the input.
+    let mut last = span_end - LEADER_LEN;
     if look.eof {
-        // No leader fits in the last 23 bytes of the input.
         last = last.min(buf.len().saturating_sub(LEADER_LEN));
     }
+    // One pass, a byte at a time: the next record start confirmed by its own length ends
+    // the garbage, and so does a terminator that ends a piece long enough for a record.
+    let mut piece = pos;
     let mut plausible = None;
-    for at in pos + 1..=last {
-        if !look.leader(at)? {
-            continue;
+    for at in pos..span_end {
+        let Some(b) = look.byte(at)? else { break };
+        if at > pos && at <= last && b.is_ascii_digit() && look.leader(at)? {
+            plausible.get_or_insert(at);
+            if look.confirmed_leader(at)? {
+                return garbage(at);
+            }
         }
-        plausible.get_or_insert(at);
-        if look.confirmed_leader(at)? {
-            return Ok(Step::Skip {
-                start: pos,
-                end: at,
-                kind: ErrorKind::Garbage,
-            });
+        if b == RECORD_TERMINATOR {
+            if at + 1 - piece <= LEADER_LEN {
+                // Too short for a record: garbage like the bytes before it; look on.
+                piece = at + 1;
+            } else if piece == pos {
+                // One record with a broken leader.
+                return Ok(Step::Record {
+                    start: pos,
+                    end: at + 1,
+                });
+            } else {
+                // Garbage up to a piece that may be a broken record.
+                return garbage(piece);
+            }
         }
     }
-    let end = match (terminator, plausible) {
-        // One record with a broken leader: frame it so the parser says what is wrong.
-        (Some(t), _) => {
-            return Ok(Step::Record {
-                start: pos,
-                end: t + 1,
-            })
-        }
-        (None, Some(at)) => at,
+    match plausible {
+        Some(at) => garbage(at),
         // Nothing to resynchronise on in the whole span.
-        (None, None) if look.have(span_end)? => span_end - (LEADER_LEN - 1),
-        (None, None) => buf.len(),
-    };
-    Ok(Step::Skip {
-        start: pos,
-        end,
-        kind: ErrorKind::Garbage,
-    })
+        None if look.have(span_end)? => garbage(span_end - (LEADER_LEN - 1)),
+        None => garbage(buf.len()),
+    }
 }
 
 /// Frames a complete buffer: an iterator of [`Step::Record`] and [`Step::Skip`].

@@ -1,6 +1,7 @@
 //! Property tests: the boundary scanner against a naive reference framer, streaming in
 //! arbitrary chunks against framing the whole input, no panics (and sound errors) on
-//! arbitrary bytes and on mutated corpus records, and encode/parse round trips.
+//! arbitrary bytes and on mutated corpus records, encode/parse round trips, and directories
+//! that cannot make a record build more than its size.
 
 mod common;
 
@@ -181,6 +182,64 @@ fn structured_noise() -> impl Strategy<Value = Vec<u8>> {
         1 => vec(any::<u8>(), 0..30),
     ];
     vec(token, 0..12).prop_map(|t| t.concat())
+}
+
+/// A record whose directory points at its fields' bytes any number of times: exact entries
+/// (picked again: repeats), tails of a field (nested), spans across several fields and
+/// spans anywhere (overlaps). Returns the record and the length of its data area.
+fn amplifying_directory() -> impl Strategy<Value = (Vec<u8>, usize)> {
+    let byte = prop_oneof![
+        3 => select(b"abc 01&<".to_vec()),
+        2 => Just(0x1Fu8),
+    ];
+    let entry = (0u8..4, any::<Index>(), any::<Index>(), any::<Index>());
+    (
+        any::<bool>(),
+        vec(vec(byte, 0..40), 1..6),
+        vec(entry, 1..12),
+    )
+        .prop_map(|(utf8, fields, picks)| {
+            let mut data = Vec::new();
+            let mut bounds = Vec::new();
+            for field in &fields {
+                let start = data.len();
+                data.extend_from_slice(field);
+                data.push(0x1E);
+                bounds.push((start, data.len()));
+            }
+            let entries: Vec<(usize, usize)> = picks
+                .iter()
+                .map(|(how, field, a, b)| {
+                    let (s, e) = bounds[field.index(bounds.len())];
+                    match how {
+                        0 => (s, e - s),
+                        1 => {
+                            let from = s + a.index(e - s);
+                            (from, e - from)
+                        }
+                        2 => {
+                            let (_, last) = bounds[a.index(bounds.len())].max((s, e));
+                            (s, last - s)
+                        }
+                        _ => {
+                            let from = a.index(data.len());
+                            (from, 1 + b.index(data.len() - from))
+                        }
+                    }
+                })
+                .collect();
+            let base = 24 + 12 * entries.len() + 1;
+            let total = base + data.len() + 1;
+            let coding = if utf8 { 'a' } else { ' ' };
+            let mut out = format!("{total:05}nam {coding}22{base:05}   4500").into_bytes();
+            for (start, len) in entries {
+                out.extend_from_slice(format!("245{len:04}{start:05}").as_bytes());
+            }
+            out.push(0x1E);
+            out.extend_from_slice(&data);
+            out.push(0x1D);
+            (out, data.len())
+        })
 }
 
 fn corpus_samples() -> &'static Vec<Vec<u8>> {
@@ -492,6 +551,34 @@ proptest! {
     #[test]
     fn any_input_reads_cleanly(input in any_input()) {
         check_read_invariants(&input);
+    }
+
+    /// (e) However a directory repeats, nests or overlaps its entries, what a record builds
+    /// stays within a constant factor of its size: each byte of field data belongs to one
+    /// field at most (else the record is an error), so the subfields are at most the
+    /// delimiters, and the XML, JSON and ISO 2709 written from it are bounded by the input.
+    #[test]
+    fn directories_cannot_amplify((bytes, data_len) in amplifying_directory()) {
+        check_read_invariants(&bytes);
+        // An error is what a bad directory may give (check_read_invariants checks it is sound).
+        let Ok(record) = parse_record(&bytes, Origin::default(), ParseOptions::default()) else {
+            return Ok(());
+        };
+        let owned: usize = record.spans().iter().map(|s| (s.end - s.start + 1) as usize).sum();
+        prop_assert!(owned <= data_len, "{} bytes of fields from {} of data", owned, data_len);
+        let subfields: usize = record.fields().map(|f| f.subfields().count()).sum();
+        let delimiters = bytes.iter().filter(|&&b| b == 0x1F).count();
+        prop_assert!(subfields <= delimiters);
+        let bound = 32 * bytes.len() + 1024;
+        let mut xml = Vec::new();
+        snakepit_core::xml::write_record(&record, &mut xml);
+        prop_assert!(xml.len() <= bound, "{} bytes of XML from {}", xml.len(), bytes.len());
+        let mut json = Vec::new();
+        snakepit_core::json::write_record(&record, &mut json);
+        prop_assert!(json.len() <= bound, "{} bytes of JSON from {}", json.len(), bytes.len());
+        // Re-encoding adds at most the two blank indicators a short field lacked.
+        let encoded = record.to_owned_record().encode().unwrap();
+        prop_assert!(encoded.len() <= bytes.len() + 2 * record.spans().len());
     }
 
     /// (c) encode -> parse -> to_owned_record gives back the record.

@@ -1,9 +1,11 @@
 //! Field access for `%Snakepit.Marc.LazyRecord{}`: the record's bytes are parsed again
 //! (structure only; they were checked when read) and only what is asked for is built, with
-//! values as sub-binaries of those bytes. A record is at most a few hundred KB, so `lazy`
-//! runs on the caller's scheduler; the Elixir side sends larger inputs to `lazy_dirty`.
+//! values as sub-binaries of those bytes. `lazy` runs on the caller's scheduler and answers
+//! `:dirty` for a record with more fields and subfields than that budget allows (see
+//! `budget`); the Elixir side then, and for records over 100 KB at once, calls `lazy_dirty`.
 
 use crate::atoms;
+use crate::budget;
 use crate::terms::{error_term, TermBuilder};
 use rustler::{Atom, Binary, Encoder, Env, NifResult, Term};
 use snakepit_core::{parse_record, Origin, ParseOptions};
@@ -14,11 +16,18 @@ mod lazy_atoms {
 
 /// `{:ok, result}` or `{:error, %ParseError{}}`. `op` is `:fields` (a list of
 /// `%Field{}`), `:values` (each field's text) or `:record` (a `%Record{}`); `tags` is `nil`
-/// for every field, else a list of three-byte tags to keep.
+/// for every field, else a list of three-byte tags to keep. `:dirty` when the record holds
+/// too many fields and subfields to build on a normal scheduler: call `lazy_dirty/3`.
 #[rustler::nif]
 fn lazy<'a>(env: Env<'a>, op: Atom, bytes: Binary<'a>, tags: Term<'a>) -> NifResult<Term<'a>> {
     let _watch = crate::scheduler_watch::watch("lazy");
-    run(env, op, bytes, tags)
+    let terms = budget::delimiters(bytes.as_slice());
+    if terms > budget::NORMAL_SCHEDULER_TERMS {
+        return Ok(atoms::dirty().encode(env));
+    }
+    let result = run(env, op, bytes, tags);
+    budget::account(env, terms);
+    result
 }
 
 /// `lazy/3` on a dirty CPU scheduler, for records too large to parse on a normal one.

@@ -13,58 +13,67 @@ use snakepit_core::{MarcError, Origin, ParseOptions, Record};
 /// `on_record`, bad ones to `on_error`; either returns `false` to stop. The thread profile
 /// reaches it through `parse_items` and `error_terms`, so both profiles read identically.
 ///
-/// With `conversion_budget`, MARC-8 records may be converted only while their bytes fit in
-/// it: the walk stops at the first that does not and returns `false` (the caller then does
-/// the whole read again on a dirty scheduler). Otherwise it returns `true`.
+/// Each error and each MARC-8 conversion is paid for from `budget` before it is made (the
+/// fields and subfields built are paid by the caller, see [`budget::delimiters`]): the walk
+/// stops at the first that does not fit and returns `false` (the caller then does the
+/// whole read again on a dirty scheduler). Otherwise it returns `true`.
 fn walk(
     input: &[u8],
     base_offset: u64,
     first_index: u64,
     read: &Read,
-    mut conversion_budget: Option<usize>,
+    budget: &mut budget::Budget,
     mut on_record: impl FnMut(&Record<'_>) -> bool,
     mut on_error: impl FnMut(MarcError) -> bool,
 ) -> bool {
     let mut index = first_index;
-    let mut within_budget = true;
+    let within_budget = std::cell::Cell::new(true);
+    let over_budget = || {
+        within_budget.set(false);
+        false
+    };
+    let mut on_error = |e: MarcError, budget: &mut budget::Budget| {
+        if !budget.spend(budget::ERROR_TERMS) {
+            return over_budget();
+        }
+        on_error(e)
+    };
     for_each_item(input, base_offset, first_index, read.parse, |item| {
         let origin = Origin { index, offset: 0 };
         index += 1;
         let record = match item {
             Ok(record) => record,
-            Err(e) => return on_error(e),
+            Err(e) => return on_error(e, budget),
         };
         let origin = Origin {
             offset: base_offset
                 + (record.bytes().as_ptr() as usize - input.as_ptr() as usize) as u64,
             ..origin
         };
-        if let Some(left) = conversion_budget.as_mut() {
-            if read.marc8.is_some() && !record.is_utf8() {
-                match left.checked_sub(record.bytes().len()) {
-                    Some(rest) => *left = rest,
-                    None => {
-                        within_budget = false;
-                        return false;
-                    }
-                }
-            }
+        if read.marc8.is_some()
+            && !record.is_utf8()
+            && !budget.spend(budget::marc8_terms(record.bytes().len()))
+        {
+            return over_budget();
         }
         match to_unicode(&record, origin, read.marc8.as_ref()) {
             Ok(None) => on_record(&record),
             Ok(Some((bytes, spans))) => match Record::from_parts(&bytes, spans) {
                 Some(converted) => on_record(&converted),
-                None => on_error(MarcError::bare(
-                    snakepit_core::ErrorKind::InvalidMarc8,
-                    origin.index,
-                    origin.offset,
-                    "conversion produced an inconsistent record",
-                )),
+                None => on_error(
+                    MarcError::bare(
+                        snakepit_core::ErrorKind::InvalidMarc8,
+                        origin.index,
+                        origin.offset,
+                        "conversion produced an inconsistent record",
+                    ),
+                    budget,
+                ),
             },
-            Err(e) => on_error(e),
+            Err(e) => on_error(e, budget),
         }
     });
-    within_budget
+    within_budget.get()
 }
 
 /// `{:ok, items, skipped}` or `{:error, %ParseError{}}`. In permissive mode `items` holds
@@ -102,26 +111,15 @@ fn parse_binary_light<'a>(
     let _watch = crate::scheduler_watch::watch("parse_binary_light");
     let read = config.decode()?;
     let input = input.as_slice();
-    let terms = budget::delimiters(input);
-    if terms > budget::NORMAL_SCHEDULER_TERMS {
+    // Fields and subfields are paid for up front; errors and MARC-8 conversions, which
+    // show up only while reading, get what is left.
+    let mut budget = budget::Budget::normal_scheduler();
+    if !budget.spend(budget::delimiters(input)) {
         return Ok(crate::atoms::dirty().encode(env));
     }
-    // MARC-8 records show up only while reading: converting them gets what is left.
-    let conversion_budget = (budget::NORMAL_SCHEDULER_TERMS - terms) * budget::MARC8_BYTES_PER_TERM;
-    match read_items(
-        env,
-        input,
-        base_offset,
-        first_index,
-        &read,
-        Some(conversion_budget),
-    ) {
-        Some(items) => {
-            budget::account(env, terms);
-            Ok(items)
-        }
-        None => Ok(crate::atoms::dirty().encode(env)),
-    }
+    let items = read_items(env, input, base_offset, first_index, &read, &mut budget);
+    budget::account(env, budget.spent());
+    Ok(items.unwrap_or_else(|| crate::atoms::dirty().encode(env)))
 }
 
 /// `{:ok, items, skipped}` or `{:error, %ParseError{}}` for every frame of `input`, under
@@ -133,19 +131,20 @@ pub(crate) fn parse_items<'a>(
     first_index: u64,
     read: &Read,
 ) -> Term<'a> {
-    read_items(env, input, base_offset, first_index, read, None)
-        .expect("a read with no conversion budget always completes")
+    let mut unlimited = budget::Budget::unlimited();
+    read_items(env, input, base_offset, first_index, read, &mut unlimited)
+        .expect("a read with no budget always completes")
 }
 
-/// `parse_items`, or `None` when MARC-8 conversions would exceed `conversion_budget`
-/// (bytes; see `walk`).
+/// `parse_items`, or `None` when its errors and MARC-8 conversions would exceed `budget`
+/// (see `walk`).
 fn read_items<'a>(
     env: Env<'a>,
     input: &[u8],
     base_offset: u64,
     first_index: u64,
     read: &Read,
-    conversion_budget: Option<usize>,
+    budget: &mut budget::Budget,
 ) -> Option<Term<'a>> {
     let items = std::cell::RefCell::new(Items::new(env, read.mode, read.shape));
     let completed = walk(
@@ -153,7 +152,7 @@ fn read_items<'a>(
         base_offset,
         first_index,
         read,
-        conversion_budget,
+        budget,
         |record| {
             items.borrow_mut().record(record);
             true
@@ -185,7 +184,8 @@ fn count_binary(input: Binary, validate_utf8: bool) -> (u64, u64) {
 }
 
 /// Every error in the input (MARC-8 conversion included, when asked), as `%ParseError{}`
-/// terms, without building records.
+/// terms, without building records; past [`MAX_LISTED_ERRORS`], one `:too_many_errors`
+/// item stands for the rest.
 #[rustler::nif(schedule = "DirtyCpu")]
 fn validate_binary<'a>(
     env: Env<'a>,
@@ -196,22 +196,44 @@ fn validate_binary<'a>(
     Ok(error_terms(env, input.as_slice(), &read))
 }
 
-/// The errors of every frame of `input` as terms: `validate_binary`, and the `:thread`
-/// profile's `validate`.
+/// How many errors `validate` lists: a list the caller can hold (a few MB of terms) however
+/// bad the input.
+pub(crate) const MAX_LISTED_ERRORS: usize = 10_000;
+
+/// The errors of every frame of `input` as terms, the first [`MAX_LISTED_ERRORS`] of them
+/// and then a `:too_many_errors` error that counts the others and points at the first of
+/// them: `validate_binary`, and the `:thread` profile's `validate`.
 pub(crate) fn error_terms<'a>(env: Env<'a>, input: &[u8], read: &Read) -> Vec<Term<'a>> {
     let mut errors = Vec::new();
+    let mut unlisted: Option<(MarcError, u64)> = None;
     walk(
         input,
         0,
         0,
         read,
-        None,
+        &mut budget::Budget::unlimited(),
         |_| true,
         |e| {
-            errors.push(error_term(env, &e));
+            match &mut unlisted {
+                _ if errors.len() < MAX_LISTED_ERRORS => errors.push(error_term(env, &e)),
+                None => unlisted = Some((e, 1)),
+                Some((_, n)) => *n += 1,
+            }
             true
         },
     );
+    if let Some((first, n)) = unlisted {
+        let summary = MarcError::bare(
+            snakepit_core::ErrorKind::TooManyErrors,
+            first.record_index,
+            first.byte_offset,
+            format!(
+                "{n} more errors, from this one on, are not listed (validate lists the first \
+                 {MAX_LISTED_ERRORS}); the first of them: {first}"
+            ),
+        );
+        errors.push(error_term(env, &summary));
+    }
     errors
 }
 

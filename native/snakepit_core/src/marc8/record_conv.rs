@@ -16,6 +16,9 @@ use crate::record::{OwnedField, OwnedRecord, Record, LEADER_LEN};
 ///   such data is practically never valid MARC-8 with ANSEL diacritics): its text is kept
 ///   as it is (normalised if asked) and leader/09 corrected.
 ///
+/// The result may exceed ISO 2709's size limits (see [`OwnedRecord::encode_unbounded`]);
+/// it is at most a few times the input's size.
+///
 /// Strict-mode failures are [`ErrorKind::InvalidMarc8`] errors whose `byte_offset` is
 /// `origin.offset` plus the bad byte's offset in the record.
 pub fn record_to_utf8(record: &Record<'_>, origin: Origin, opts: &Marc8Options) -> Result<Vec<u8>> {
@@ -79,11 +82,15 @@ pub fn record_to_utf8(record: &Record<'_>, origin: Origin, opts: &Marc8Options) 
         fields.push(owned);
     }
 
-    OwnedRecord { leader, fields }.encode().map_err(|mut e| {
-        e.record_index = origin.index;
-        e.byte_offset = origin.offset;
-        e
-    })
+    // Diacritics take more bytes in UTF-8 than in MARC-8: a field or record that fitted ISO
+    // 2709's limits may outgrow them. It is kept; the limits apply when it is written out.
+    OwnedRecord { leader, fields }
+        .encode_unbounded()
+        .map_err(|mut e| {
+            e.record_index = origin.index;
+            e.byte_offset = origin.offset;
+            e
+        })
 }
 
 /// Field data with no ESC, some bytes above 0x7F, and valid UTF-8 throughout.
