@@ -62,7 +62,8 @@
 //! [`read_records`] builds the whole `Vec`; for inputs too large for that, write and read
 //! JSON Lines, which [`JsonLinesReader`] streams one line at a time.
 
-use crate::error::{ErrorKind, MarcError, Result};
+use crate::encode::check_record;
+use crate::error::{io_error, ErrorKind, MarcError, Result};
 use crate::record::{OwnedField, OwnedRecord, LEADER_LEN};
 use crate::sink::Sink;
 use crate::view::{FieldView, RecordView};
@@ -157,8 +158,16 @@ fn write_key(tag: &[u8; 3], out: &mut Vec<u8>) {
     }
 }
 
-/// Appends one record as a compact JSON object (no trailing newline).
-pub fn write_record<R: RecordView + ?Sized>(record: &R, out: &mut Vec<u8>) {
+/// Appends one record as a compact JSON object (no trailing newline), after checking that
+/// it can be written ([`check_record`]; on error nothing is written and `record_index` is
+/// 0: callers set theirs).
+pub fn write_record<R: RecordView + ?Sized>(record: &R, out: &mut Vec<u8>) -> Result<()> {
+    check_record(record, 0)?;
+    write_checked(record, out);
+    Ok(())
+}
+
+fn write_checked<R: RecordView + ?Sized>(record: &R, out: &mut Vec<u8>) {
     out.extend_from_slice(b"{\"leader\":");
     write_json_string(record.leader(), out);
     out.extend_from_slice(b",\"fields\":[");
@@ -260,25 +269,27 @@ impl<W: Write> JsonWriter<W> {
         }
     }
 
-    /// Appends one record.
-    pub fn write_record<R: RecordView + ?Sized>(&mut self, record: &R) -> io::Result<()> {
-        let first = self.sink.count() == 0;
+    /// Appends one record; a record that cannot be written is an error (naming its index
+    /// among the records given) and nothing of it is written.
+    pub fn write_record<R: RecordView + ?Sized>(&mut self, record: &R) -> Result<()> {
+        let index = self.sink.count();
+        check_record(record, index)?;
         let buf = &mut self.sink.buf;
         match self.layout {
             JsonLayout::Array => {
-                if first {
+                if index == 0 {
                     write_array_start(buf);
                 } else {
                     write_array_sep(buf);
                 }
-                write_record(record, buf);
+                write_checked(record, buf);
             }
             JsonLayout::Lines => {
-                write_record(record, buf);
+                write_checked(record, buf);
                 buf.push(b'\n');
             }
         }
-        self.sink.record_written()
+        self.sink.record_written().map_err(|e| io_error(index, e))
     }
 
     /// Records written so far.
@@ -299,17 +310,18 @@ impl<W: Write> JsonWriter<W> {
 }
 
 /// Convenience: a whole JSON array of `records` in a new buffer.
-pub fn to_json_array<R: RecordView>(records: &[R]) -> Vec<u8> {
+pub fn to_json_array<R: RecordView>(records: &[R]) -> Result<Vec<u8>> {
     let mut out = Vec::with_capacity(records.len() * 1024 + 4);
     write_array_start(&mut out);
     for (i, r) in records.iter().enumerate() {
+        check_record(r, i as u64)?;
         if i > 0 {
             write_array_sep(&mut out);
         }
-        write_record(r, &mut out);
+        write_checked(r, &mut out);
     }
     write_array_end(&mut out);
-    out
+    Ok(out)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -948,14 +960,24 @@ fn parse_document(
             format!("{prefix}{}: {}", f.place, bare_message(&f.error)),
         )
     };
-    match attempt(input) {
-        Ok(v) => Ok(v),
+    let records = match attempt(input) {
+        Ok(v) => v,
         Err(f) if f.raw_control => match escape_raw_controls(input) {
-            Some((text, rewrites)) => attempt(&text).map_err(|f| fail(f, &text, &rewrites)),
-            None => Err(fail(f, input, &[])),
+            Some((text, rewrites)) => attempt(&text).map_err(|f| fail(f, &text, &rewrites))?,
+            None => return Err(fail(f, input, &[])),
         },
-        Err(f) => Err(fail(f, input, &[])),
+        Err(f) => return Err(fail(f, input, &[])),
+    };
+    // Well-formed JSON can still hold what no MARC record can (a delimiter byte in a value,
+    // a control field tagged 245): refused here, at the document's offset.
+    for (i, record) in records.iter().enumerate() {
+        check_record(record, first_index + i as u64).map_err(|e| MarcError {
+            byte_offset: base_offset,
+            detail: format!("{prefix}{}", e.detail),
+            ..e
+        })?;
     }
+    Ok(records)
 }
 
 /// Reads MARC-in-JSON: a JSON array of record objects, or one record object.

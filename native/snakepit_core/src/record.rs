@@ -3,7 +3,7 @@
 //! built from JSON, XML, MARC-8 conversion or Elixir terms; it encodes back to ISO 2709 with
 //! recomputed lengths, base address and directory.
 
-use crate::error::{ErrorKind, MarcError, Result};
+use crate::error::Result;
 
 pub const RECORD_TERMINATOR: u8 = 0x1D;
 pub const FIELD_TERMINATOR: u8 = 0x1E;
@@ -244,36 +244,6 @@ impl OwnedField {
             OwnedField::Control { tag, .. } | OwnedField::Data { tag, .. } => *tag,
         }
     }
-
-    fn encoded_len(&self) -> usize {
-        1 + match self {
-            OwnedField::Control { value, .. } => value.len(),
-            OwnedField::Data { subfields, .. } => {
-                2 + subfields.iter().map(|(_, v)| 2 + v.len()).sum::<usize>()
-            }
-        }
-    }
-
-    fn write_data(&self, out: &mut Vec<u8>) {
-        match self {
-            OwnedField::Control { value, .. } => out.extend_from_slice(value),
-            OwnedField::Data {
-                ind1,
-                ind2,
-                subfields,
-                ..
-            } => {
-                out.push(*ind1);
-                out.push(*ind2);
-                for (code, value) in subfields {
-                    out.push(SUBFIELD_DELIMITER);
-                    out.push(*code);
-                    out.extend_from_slice(value);
-                }
-            }
-        }
-        out.push(FIELD_TERMINATOR);
-    }
 }
 
 /// An editable record: a leader and fields in order.
@@ -285,54 +255,12 @@ pub struct OwnedRecord {
 
 impl OwnedRecord {
     /// Appends the ISO 2709 encoding to `out`, recomputing leader/00-04 (record length),
-    /// leader/12-16 (base address) and the directory. Other leader bytes are kept; a leader
-    /// with blank or missing structural positions gets the standard `22` and `4500`.
+    /// leader/12-16 (base address) and the directory, after checking that the record can be
+    /// written ([`crate::encode`]). Other leader bytes are kept; a leader with blank or
+    /// missing structural positions gets the standard `22` and `4500`. On error `out` is
+    /// left as it was.
     pub fn encode_into(&self, out: &mut Vec<u8>) -> Result<()> {
-        let base = LEADER_LEN + DIRECTORY_ENTRY_LEN * self.fields.len() + 1;
-        let data_len: usize = self.fields.iter().map(OwnedField::encoded_len).sum();
-        let total = base + data_len + 1;
-        if total > MAX_RECORD_LEN {
-            return Err(MarcError::bare(
-                ErrorKind::TooLarge,
-                0,
-                0,
-                format!("record would be {total} bytes; ISO 2709 allows {MAX_RECORD_LEN}"),
-            ));
-        }
-        out.reserve(total);
-        let start = out.len();
-        let mut leader = self.leader;
-        set_leader_structure(&mut leader, total, base);
-        out.extend_from_slice(&leader);
-        let mut offset = 0usize;
-        for field in &self.fields {
-            let len = field.encoded_len();
-            if len > MAX_FIELD_LEN {
-                out.truncate(start);
-                return Err(MarcError::bare(
-                    ErrorKind::TooLarge,
-                    0,
-                    0,
-                    format!(
-                        "field {} would be {len} bytes; ISO 2709 allows {MAX_FIELD_LEN}",
-                        String::from_utf8_lossy(&field.tag())
-                    ),
-                ));
-            }
-            let mut entry = [0u8; DIRECTORY_ENTRY_LEN];
-            entry[..3].copy_from_slice(&field.tag());
-            write_digits(&mut entry[3..7], len);
-            write_digits(&mut entry[7..12], offset);
-            out.extend_from_slice(&entry);
-            offset += len;
-        }
-        out.push(FIELD_TERMINATOR);
-        for field in &self.fields {
-            field.write_data(out);
-        }
-        out.push(RECORD_TERMINATOR);
-        debug_assert_eq!(out.len() - start, total);
-        Ok(())
+        crate::encode::encode_record(self, 0, out)
     }
 
     pub fn encode(&self) -> Result<Vec<u8>> {
@@ -420,6 +348,7 @@ pub fn digits5(src: [u8; 5]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorKind;
 
     #[test]
     fn swar_digits_agree_with_the_plain_reader() {
