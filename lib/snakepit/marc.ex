@@ -204,18 +204,35 @@ defmodule Snakepit.Marc do
   @doc """
   Encodes one record or a list of records as ISO 2709 iodata. Record length, base address
   and directory are recomputed, so records built or edited in Elixir encode correctly.
-  Values are referenced, not copied. Raises `ArgumentError` on a malformed record (a leader
-  that is not 24 bytes, a field over 9,999 bytes, a record over 99,999 bytes).
+  Encoding is native, by the same encoder as the JSON and XML readers use, and it either
+  gives bytes that `parse/2` reads back to the same record (leader/00-04 and 12-16 aside)
+  or raises; a `LazyRecord` is checked and its bytes given as they are.
+
+  Raises `Snakepit.Marc.ParseError` for a record that cannot be written, naming the record
+  (`record_index`), the field, tag, subfield code and byte in `detail`:
+
+  - `:invalid_value` - a value, indicator, code or leader holding 0x1D, 0x1E or 0x1F; a
+    tag that is not three printable ASCII bytes; a control field (a binary `value`) whose
+    tag is not 001-009, or a data field tagged 001-009; invalid UTF-8, or a non-ASCII
+    indicator or code, under leader/09 `a`;
+  - `:no_fields` - no fields; `:too_large` - a field over 9,999 or a record over 99,999
+    bytes.
+
+  Raises `ArgumentError` for terms of the wrong shape (not a record, a leader that is not a
+  24-byte binary, a value that is neither a binary nor `nil`, a field with both a `value`
+  and subfields or indicators, a subfield that is not `{one-byte code, binary}`).
 
       iex> bytes = File.read!("../shared/corpus/formats/pymarc_one.dat")
       iex> bytes |> Snakepit.Marc.parse!() |> Snakepit.Marc.encode() |> IO.iodata_to_binary() == bytes
       true
+      iex> record = %Snakepit.Marc.Record{
+      ...>   leader: "00000nam a2200000 a 4500",
+      ...>   fields: [Snakepit.Marc.Field.data("245", [{"a", "Title\x1FzINJECTED"}])]
+      ...> }
+      iex> %Snakepit.Marc.ParseError{kind: :invalid_value} = catch_error(Snakepit.Marc.encode(record))
   """
   @spec encode(record | [record]) :: iodata when record: Record.t() | LazyRecord.t()
-  def encode(%Record{} = record), do: Encoder.encode(record)
-  # A lazy record's bytes are a checked record already: they are its encoding.
-  def encode(%LazyRecord{bytes: bytes}) when is_binary(bytes), do: bytes
-  def encode(records) when is_list(records), do: Enum.map(records, &encode/1)
+  def encode(records), do: Encoder.encode(records)
 
   @doc """
   Counts records without building them: `%{records: good, errors: bad}`.
@@ -372,10 +389,10 @@ defmodule Snakepit.Marc do
   Like `xml_stream/2`, for MARC-in-JSON: a JSON array (`[`, records separated by `,` and a
   newline, `]`) or, with `lines: true`, JSON Lines.
 
-      iex> [%Snakepit.Marc.Record{leader: "00000nam a2200000 a 4500", fields: []}]
+      iex> [%Snakepit.Marc.Record{leader: "00000nam a2200000 a 4500", fields: [Snakepit.Marc.Field.control("001", "1")]}]
       ...> |> Snakepit.Marc.json_stream()
       ...> |> Enum.join()
-      ~s([{"leader":"00000nam a2200000 a 4500","fields":[]}]\\n)
+      ~s([{"leader":"00000nam a2200000 a 4500","fields":[{"001":"1"}]}]\\n)
 
   ## Options
 
