@@ -92,7 +92,9 @@ defmodule Snakepit.Marc.EncodeInjectionTest do
         assert {:error, %ParseError{kind: :invalid_value, record_index: 0}} = Marc.from_xml(xml)
       end
 
-      json_ind = ~s({"leader":"#{@leader}","fields":[{"245":{"ind1":"\\u001f","ind2":"0","subfields":[]}}]})
+      json_ind =
+        ~s({"leader":"#{@leader}","fields":[{"245":{"ind1":"\\u001f","ind2":"0","subfields":[]}}]})
+
       assert {:error, %ParseError{kind: :invalid_value}} = Marc.from_json(json_ind)
     end
 
