@@ -269,10 +269,12 @@ defmodule Snakepit.Marc do
   JSON Lines (each record one line ending in a newline).
 
   Runs in native code on a dirty CPU scheduler. The leader is written as stored. Bytes
-  that are not UTF-8 (a MARC-8 record read with `to_unicode: false`) become U+FFFD. Raises
-  `ArgumentError` naming the record and field when a record is malformed (a leader that is
-  not 24 bytes, a tag that is not 3 bytes, an indicator or subfield code that is not one
-  byte). See docs/formats.md.
+  that are not UTF-8 in a record that is not UTF-8 (a MARC-8 record read with
+  `to_unicode: false`) become U+FFFD. Records are checked as by `encode/1` (sizes aside):
+  one that cannot be written raises `Snakepit.Marc.ParseError` (`:invalid_value`,
+  `:no_fields`); a malformed term (a leader that is not 24 bytes, a tag that is not 3
+  bytes, an indicator or subfield code that is not one byte) raises `ArgumentError`
+  naming the record and field. See docs/formats.md.
 
       iex> record = %Snakepit.Marc.Record{
       ...>   leader: "00000nam a2200000 a 4500",
@@ -322,8 +324,9 @@ defmodule Snakepit.Marc do
   @doc """
   Writes records as a MARCXML (slim schema) document: the XML declaration and a
   `<collection xmlns="http://www.loc.gov/MARC21/slim">` holding one `<record>` per record.
-  Escaping and the characters XML cannot hold are described in docs/formats.md. Raises
-  `ArgumentError` on a malformed record, like `to_json/2`.
+  Escaping is described in docs/formats.md. Records are checked like `to_json/2`; a
+  character XML 1.0 cannot hold (a C0 control other than TAB, LF and CR; U+FFFE; U+FFFF)
+  raises `Snakepit.Marc.ParseError` (`:invalid_value`) naming the field, code and byte.
 
       iex> record = %Snakepit.Marc.Record{
       ...>   leader: "00000nam a2200000 a 4500",

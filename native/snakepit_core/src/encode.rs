@@ -15,7 +15,7 @@
 //!   subfields;
 //! - a subfield code reads back as itself (a code byte 0xC3-0xC5 followed by a
 //!   continuation byte would read as a folded letter, see
-//!   [`subfield_code`](crate::record::subfield_code));
+//!   [`crate::record::subfield_code`]);
 //! - when leader/09 is `a`, every value is valid UTF-8 and indicators and codes are ASCII;
 //! - for ISO 2709 only: every field is at most [`MAX_FIELD_LEN`] bytes and the record at
 //!   most [`MAX_RECORD_LEN`] ([`ErrorKind::TooLarge`]), so every length and offset fits its

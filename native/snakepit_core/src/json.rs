@@ -24,11 +24,13 @@
 //! `as_dict` does the same); lengths and base address are only recomputed on ISO 2709
 //! encode.
 //!
-//! **Bytes that are not UTF-8** (a MARC-8 record, a broken UTF-8 record, a non-ASCII
-//! subfield code or indicator) cannot be represented in a JSON string. Each maximal invalid
-//! sequence is written as one U+FFFD REPLACEMENT CHARACTER, exactly as
-//! [`String::from_utf8_lossy`] would; writing never fails and never panics. Convert MARC-8
-//! records to UTF-8 first to keep their text.
+//! Every record is first checked by [`crate::check_record`]: delimiter bytes,
+//! tags that do not match their fields' kinds, invalid UTF-8 under leader/09 `a` and empty
+//! records are refused with a typed error and nothing of the record is written (see
+//! [`crate::encode`]). **Bytes that are not UTF-8** in a record that is not UTF-8 (MARC-8)
+//! cannot be represented in a JSON string: each maximal invalid sequence is written as one
+//! U+FFFD REPLACEMENT CHARACTER, exactly as [`String::from_utf8_lossy`] would. Writing
+//! never panics. Convert MARC-8 records to UTF-8 first to keep their text.
 //!
 //! Escaping: `"` and `\` are backslash-escaped; control characters U+0000-U+001F use
 //! `\b \f \n \r \t` or `\u00XX`; everything else, non-BMP characters included, is written
@@ -46,7 +48,9 @@
 //! are keys of exactly one byte; every value is a string; fields and subfields are one-key
 //! objects. A field whose value is a string becomes [`OwnedField::Control`], one whose value
 //! is an object becomes [`OwnedField::Data`]. Unknown keys beside `leader`/`fields` and
-//! beside `ind1`/`ind2`/`subfields` are ignored, as pymarc does.
+//! beside `ind1`/`ind2`/`subfields` are ignored, as pymarc does. Each record read is then
+//! checked by [`crate::check_record`]: `\u001f` in a value or a string value
+//! under tag `245` is an [`ErrorKind::InvalidValue`] at the record's offset.
 //!
 //! Like pymarc (which loads with Python's `json.load(..., strict=False)`), raw control
 //! characters inside strings (for example a literal newline in a value, as in pymarc's own

@@ -13,11 +13,14 @@
 //! Escaping: `&`, `<`, `>`, `"` and `'` become `&amp; &lt; &gt; &quot; &apos;` everywhere.
 //! CR is written `&#13;` (a raw CR would be turned into LF by every conforming parser);
 //! in attribute values TAB and LF are written `&#9;` and `&#10;` too (raw, a parser would
-//! turn them into spaces). **Characters XML 1.0 forbids** (U+0000-U+001F other than TAB,
-//! LF and CR; U+FFFE; U+FFFF) cannot be represented at all, not even as character
-//! references, so each is written as U+FFFD REPLACEMENT CHARACTER. **Bytes that are not
-//! UTF-8** (MARC-8 or broken records, a non-ASCII code or indicator) become one U+FFFD per
-//! maximal invalid sequence, as [`String::from_utf8_lossy`]. Writing never fails and never
+//! turn them into spaces). Every record is first checked by
+//! [`crate::check_record`] (no delimiter bytes, tags matching their fields'
+//! kinds, UTF-8 under leader/09 `a`: see [`crate::encode`]). **Characters XML 1.0 forbids**
+//! (U+0000-U+001F other than TAB, LF and CR; U+FFFE; U+FFFF) cannot be represented at all,
+//! not even as character references, so a record holding one is refused with
+//! [`ErrorKind::InvalidValue`] naming the field, code and byte, and nothing of it is
+//! written. **Bytes that are not UTF-8** in a record that is not UTF-8 (MARC-8) become one
+//! U+FFFD per maximal invalid sequence, as [`String::from_utf8_lossy`]. Writing never
 //! panics.
 //!
 //! # Reading
@@ -38,7 +41,10 @@
 //! `controlfield` and `subfield` is kept exactly (no trimming; CRLF is normalised to LF as
 //! XML requires). A missing `ind1`/`ind2` attribute reads as a blank; present, it must be
 //! one byte. `code` must be one byte, `tag` three printable ASCII characters, the leader
-//! 24 bytes.
+//! 24 bytes. Each record read is then checked by [`crate::check_record`]:
+//! `&#31;` in a value or a `controlfield` tagged `245` is an [`ErrorKind::InvalidValue`] at
+//! the record's start, and reading goes on. Text outside every element (`hello`) is not
+//! XML: [`ErrorKind::InvalidXml`].
 //!
 //! **Security**: a `<!DOCTYPE` is refused outright ([`ErrorKind::InvalidXml`]), so no DTD
 //! is read, no entity is ever declared, expanded or fetched (no XXE, no billion laughs).
