@@ -27,6 +27,7 @@
 //! value from there. Readers replace `byte_offset` with the record's offset in their input.
 
 use crate::error::{ErrorKind, MarcError, Result};
+use crate::record::OwnedRecord;
 use crate::record::{
     is_control_tag, set_leader_structure, subfield_code, write_digits, DIRECTORY_ENTRY_LEN,
     FIELD_TERMINATOR, LEADER_LEN, MAX_FIELD_LEN, MAX_RECORD_LEN, RECORD_TERMINATOR,
@@ -231,17 +232,20 @@ fn walk_field<'s, S: Iterator<Item = (u8, &'s [u8])>>(
     i: usize,
     field: FieldView<'s, S>,
     utf8: bool,
+    check: bool,
     mut emit: impl FnMut(Piece<'s>) -> Result<()>,
 ) -> Result<[u8; 3]> {
     match field {
         FieldView::Control { tag, value } => {
-            check_tag(index, i, &tag, true)?;
             let place = Place {
                 field: i,
                 tag: &tag,
                 subfield: None,
             };
-            check_value(index, place, value, utf8)?;
+            if check {
+                check_tag(index, i, &tag, true)?;
+                check_value(index, place, value, utf8)?;
+            }
             emit(Piece::Value(value))?;
             Ok(tag)
         }
@@ -251,22 +255,26 @@ fn walk_field<'s, S: Iterator<Item = (u8, &'s [u8])>>(
             ind2,
             subfields,
         } => {
-            check_tag(index, i, &tag, false)?;
             let place = Place {
                 field: i,
                 tag: &tag,
                 subfield: None,
             };
-            check_indicator(index, place, 1, ind1, utf8)?;
-            check_indicator(index, place, 2, ind2, utf8)?;
+            if check {
+                check_tag(index, i, &tag, false)?;
+                check_indicator(index, place, 1, ind1, utf8)?;
+                check_indicator(index, place, 2, ind2, utf8)?;
+            }
             emit(Piece::Indicators(ind1, ind2))?;
             for (j, (code, value)) in subfields.enumerate() {
-                let place = Place {
-                    subfield: Some((j, code)),
-                    ..place
-                };
-                check_code(index, place, code, value, utf8)?;
-                check_value(index, place, value, utf8)?;
+                if check {
+                    let place = Place {
+                        subfield: Some((j, code)),
+                        ..place
+                    };
+                    check_code(index, place, code, value, utf8)?;
+                    check_value(index, place, value, utf8)?;
+                }
                 emit(Piece::Subfield(code, value))?;
             }
             Ok(tag)
@@ -297,7 +305,7 @@ pub fn check_record<R: RecordView + ?Sized>(record: &R, index: u64) -> Result<()
     let utf8 = leader[9] == b'a';
     let mut fields = 0;
     for (i, field) in record.view_fields().enumerate() {
-        walk_field(index, i, field, utf8, |_| Ok(()))?;
+        walk_field(index, i, field, utf8, true, |_| Ok(()))?;
         fields += 1;
     }
     if fields == 0 {
@@ -316,8 +324,25 @@ pub fn encode_record<R: RecordView + ?Sized>(
     index: u64,
     out: &mut Vec<u8>,
 ) -> Result<()> {
+    encode_with(record, index, out, true)
+}
+
+/// Re-encodes a record that came from [`parse_record`](crate::parse_record) and was
+/// rewritten field by field (MARC-8 to UTF-8 conversion): only sizes are checked, so a
+/// value holding a delimiter byte the parser accepted (a 0x1D inside a field, which framing
+/// tolerates) is kept as it was read. Writers never use this: they refuse such values.
+pub(crate) fn reencode_parsed(record: &OwnedRecord, out: &mut Vec<u8>) -> Result<()> {
+    encode_with(record, 0, out, false)
+}
+
+fn encode_with<R: RecordView + ?Sized>(
+    record: &R,
+    index: u64,
+    out: &mut Vec<u8>,
+    check: bool,
+) -> Result<()> {
     let start = out.len();
-    let result = encode_unchecked_size(record, index, out, start);
+    let result = encode_unchecked_size(record, index, out, start, check);
     if result.is_err() {
         out.truncate(start);
     }
@@ -333,9 +358,14 @@ fn encode_unchecked_size<R: RecordView + ?Sized>(
     index: u64,
     out: &mut Vec<u8>,
     start: usize,
+    check: bool,
 ) -> Result<()> {
     let leader = record.leader();
-    check_leader(leader, index)?;
+    if check {
+        check_leader(leader, index)?;
+    } else if leader.len() != LEADER_LEN {
+        return Err(invalid(index, leader, 0, "the leader is not 24 bytes"));
+    }
     let utf8 = leader[9] == b'a';
     let count = record.view_fields().count();
     if count == 0 {
@@ -360,7 +390,7 @@ fn encode_unchecked_size<R: RecordView + ?Sized>(
         let field_start = out.len();
         let mut len = 1usize; // the field terminator
         let writing = overflow.is_none();
-        let tag = walk_field(index, i, field, utf8, |piece| {
+        let tag = walk_field(index, i, field, utf8, check, |piece| {
             let piece_len = match piece {
                 Piece::Value(v) => v.len(),
                 Piece::Indicators(..) => 2,

@@ -79,11 +79,15 @@ pub fn record_to_utf8(record: &Record<'_>, origin: Origin, opts: &Marc8Options) 
         fields.push(owned);
     }
 
-    OwnedRecord { leader, fields }.encode().map_err(|mut e| {
-        e.record_index = origin.index;
-        e.byte_offset = origin.offset;
-        e
-    })
+    // Re-encoded as read: a delimiter byte the parser accepted in a value stays.
+    let mut out = Vec::new();
+    crate::encode::reencode_parsed(&OwnedRecord { leader, fields }, &mut out)
+        .map(|()| out)
+        .map_err(|mut e| {
+            e.record_index = origin.index;
+            e.byte_offset = origin.offset;
+            e
+        })
 }
 
 /// Field data with no ESC, some bytes above 0x7F, and valid UTF-8 throughout.
