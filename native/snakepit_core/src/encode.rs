@@ -116,7 +116,16 @@ fn check_leader(leader: &[u8], index: u64) -> Result<()> {
     Ok(())
 }
 
+#[inline]
 fn check_tag(index: u64, field: usize, tag: &[u8; 3], control: bool) -> Result<()> {
+    if tag.iter().all(|b| (0x20..0x7F).contains(b)) && control == is_control_tag(tag) {
+        return Ok(());
+    }
+    tag_slow(index, field, tag, control)
+}
+
+#[cold]
+fn tag_slow(index: u64, field: usize, tag: &[u8; 3], control: bool) -> Result<()> {
     let place = Place {
         field,
         tag,
@@ -156,7 +165,16 @@ fn check_tag(index: u64, field: usize, tag: &[u8; 3], control: bool) -> Result<(
     }
 }
 
+#[inline]
 fn check_indicator(index: u64, place: Place<'_>, which: u8, b: u8, utf8: bool) -> Result<()> {
+    if (0x20..0x80).contains(&b) {
+        return Ok(());
+    }
+    indicator_slow(index, place, which, b, utf8)
+}
+
+#[cold]
+fn indicator_slow(index: u64, place: Place<'_>, which: u8, b: u8, utf8: bool) -> Result<()> {
     let problem = match delimiter_name(b) {
         Some(name) => name,
         None if utf8 && !b.is_ascii() => "not ASCII, in a UTF-8 record (leader/09 = a)",
@@ -170,7 +188,16 @@ fn check_indicator(index: u64, place: Place<'_>, which: u8, b: u8, utf8: bool) -
     ))
 }
 
+#[inline]
 fn check_code(index: u64, place: Place<'_>, code: u8, value: &[u8], utf8: bool) -> Result<()> {
+    if (0x20..0x80).contains(&code) {
+        return Ok(());
+    }
+    code_slow(index, place, code, value, utf8)
+}
+
+#[cold]
+fn code_slow(index: u64, place: Place<'_>, code: u8, value: &[u8], utf8: bool) -> Result<()> {
     let problem = match delimiter_name(code) {
         Some(name) => name,
         None if utf8 && !code.is_ascii() => "not ASCII, in a UTF-8 record (leader/09 = a)",
@@ -192,8 +219,27 @@ fn check_code(index: u64, place: Place<'_>, code: u8, value: &[u8], utf8: bool) 
     ))
 }
 
+/// No byte below 0x20 or above 0x7F: no delimiter, valid UTF-8. One pass the compiler
+/// vectorises; most values take only this.
+#[inline]
+fn plain_ascii(bytes: &[u8]) -> bool {
+    let (or, min) = bytes
+        .iter()
+        .fold((0u8, 0xFFu8), |(or, min), &b| (or | b, min.min(b)));
+    or < 0x80 && min >= 0x20
+}
+
 /// A control field's value or a subfield's value.
+#[inline]
 fn check_value(index: u64, place: Place<'_>, value: &[u8], utf8: bool) -> Result<()> {
+    if plain_ascii(value) {
+        return Ok(());
+    }
+    check_value_slow(index, place, value, utf8)
+}
+
+#[cold]
+fn check_value_slow(index: u64, place: Place<'_>, value: &[u8], utf8: bool) -> Result<()> {
     if let Some(at) = find_delimiter(value) {
         return Err(invalid(
             index,
