@@ -496,3 +496,69 @@ fn encode_unchecked_size<R: RecordView + ?Sized>(
     set_leader_structure(head, total, base);
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::OwnedField;
+
+    fn rec(fields: Vec<OwnedField>) -> OwnedRecord {
+        OwnedRecord {
+            leader: *b"00000nam a2200000 a 4500",
+            fields,
+        }
+    }
+
+    fn data(tag: &[u8; 3], subfields: &[(u8, &[u8])]) -> OwnedField {
+        OwnedField::Data {
+            tag: *tag,
+            ind1: b' ',
+            ind2: b' ',
+            subfields: subfields.iter().map(|(c, v)| (*c, v.to_vec())).collect(),
+        }
+    }
+
+    #[test]
+    fn errors_name_the_field_code_and_byte() {
+        let r = rec(vec![
+            data(b"100", &[(b'a', b"ok")]),
+            data(b"245", &[(b'a', b"ok"), (b'b', b"Title\x1fzX")]),
+        ]);
+        let e = check_record(&r, 3).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InvalidValue);
+        assert_eq!((e.record_index, e.byte_offset), (3, 5));
+        assert_eq!(e.excerpt, b"\x1fzX");
+        assert_eq!(
+            e.detail,
+            "field 1 (245) subfield 1 (code $b): byte 5 of the value is 0x1F (the subfield \
+             delimiter), which cannot appear in a value"
+        );
+        assert_eq!(encode_record(&r, 3, &mut Vec::new()).unwrap_err(), e);
+    }
+
+    #[test]
+    fn a_directory_too_long_to_address_is_refused_before_anything_is_copied() {
+        // 10,000 fields need a 120,000-byte directory: refused at once, output untouched.
+        let r = rec((0..10_000).map(|_| data(b"500", &[(b'a', b"x")])).collect());
+        let mut out = b"keep".to_vec();
+        let e = encode_record(&r, 0, &mut out).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::TooLarge);
+        assert!(e.detail.contains("10000 fields"), "{}", e.detail);
+        assert_eq!(out, b"keep");
+        // Checked for values, a writer without size limits takes it.
+        assert!(check_record(&r, 0).is_ok());
+    }
+
+    #[test]
+    fn reencoding_a_parsed_record_keeps_what_the_parser_accepted() {
+        let r = rec(vec![OwnedField::Control {
+            tag: *b"001",
+            value: b"a\x1db".to_vec(),
+        }]);
+        assert!(r.encode().is_err());
+        let mut out = Vec::new();
+        reencode_parsed(&r, &mut out).unwrap();
+        let back = crate::parse_record(&out, Default::default(), Default::default()).unwrap();
+        assert_eq!(back.to_owned_record().fields, r.fields);
+    }
+}
