@@ -210,18 +210,35 @@ defmodule Snakepit.Marc do
   @doc """
   Encodes one record or a list of records as ISO 2709 iodata. Record length, base address
   and directory are recomputed, so records built or edited in Elixir encode correctly.
-  Values are referenced, not copied. Raises `ArgumentError` on a malformed record (a leader
-  that is not 24 bytes, a field over 9,999 bytes, a record over 99,999 bytes).
+  Encoding is native, by the same encoder as the JSON and XML readers use, and it either
+  gives bytes that `parse/2` reads back to the same record (leader/00-04 and 12-16 aside)
+  or raises; a `LazyRecord` is checked and its bytes given as they are.
+
+  Raises `Snakepit.Marc.ParseError` for a record that cannot be written, naming the record
+  (`record_index`), the field, tag, subfield code and byte in `detail`:
+
+  - `:invalid_value` - a value, indicator, code or leader holding 0x1D, 0x1E or 0x1F; a
+    tag that is not three printable ASCII bytes; a control field (a binary `value`) whose
+    tag is not 001-009, or a data field tagged 001-009; invalid UTF-8, or a non-ASCII
+    indicator or code, under leader/09 `a`;
+  - `:no_fields` - no fields; `:too_large` - a field over 9,999 or a record over 99,999
+    bytes.
+
+  Raises `ArgumentError` for terms of the wrong shape (not a record, a leader that is not a
+  24-byte binary, a value that is neither a binary nor `nil`, a field with both a `value`
+  and subfields or indicators, a subfield that is not `{one-byte code, binary}`).
 
       iex> bytes = File.read!("../shared/corpus/formats/pymarc_one.dat")
       iex> bytes |> Snakepit.Marc.parse!() |> Snakepit.Marc.encode() |> IO.iodata_to_binary() == bytes
       true
+      iex> record = %Snakepit.Marc.Record{
+      ...>   leader: "00000nam a2200000 a 4500",
+      ...>   fields: [Snakepit.Marc.Field.data("245", [{"a", "Title\x1FzINJECTED"}])]
+      ...> }
+      iex> %Snakepit.Marc.ParseError{kind: :invalid_value} = catch_error(Snakepit.Marc.encode(record))
   """
   @spec encode(record | [record]) :: iodata when record: Record.t() | LazyRecord.t()
-  def encode(%Record{} = record), do: Encoder.encode(record)
-  # A lazy record's bytes are a checked record already: they are its encoding.
-  def encode(%LazyRecord{bytes: bytes}) when is_binary(bytes), do: bytes
-  def encode(records) when is_list(records), do: Enum.map(records, &encode/1)
+  def encode(records), do: Encoder.encode(records)
 
   @doc """
   Counts records without building them: `%{records: good, errors: bad}`.
@@ -291,10 +308,12 @@ defmodule Snakepit.Marc do
   JSON Lines (each record one line ending in a newline).
 
   Runs in native code on a dirty CPU scheduler. The leader is written as stored. Bytes
-  that are not UTF-8 (a MARC-8 record read with `to_unicode: false`) become U+FFFD. Raises
-  `ArgumentError` naming the record and field when a record is malformed (a leader that is
-  not 24 bytes, a tag that is not 3 bytes, an indicator or subfield code that is not one
-  byte). See docs/formats.md.
+  that are not UTF-8 in a record that is not UTF-8 (a MARC-8 record read with
+  `to_unicode: false`) become U+FFFD. Records are checked as by `encode/1` (sizes aside):
+  one that cannot be written raises `Snakepit.Marc.ParseError` (`:invalid_value`,
+  `:no_fields`); a malformed term (a leader that is not 24 bytes, a tag that is not 3
+  bytes, an indicator or subfield code that is not one byte) raises `ArgumentError`
+  naming the record and field. See docs/formats.md.
 
       iex> record = %Snakepit.Marc.Record{
       ...>   leader: "00000nam a2200000 a 4500",
@@ -344,8 +363,9 @@ defmodule Snakepit.Marc do
   @doc """
   Writes records as a MARCXML (slim schema) document: the XML declaration and a
   `<collection xmlns="http://www.loc.gov/MARC21/slim">` holding one `<record>` per record.
-  Escaping and the characters XML cannot hold are described in docs/formats.md. Raises
-  `ArgumentError` on a malformed record, like `to_json/2`.
+  Escaping is described in docs/formats.md. Records are checked like `to_json/2`; a
+  character XML 1.0 cannot hold (a C0 control other than TAB, LF and CR; U+FFFE; U+FFFF)
+  raises `Snakepit.Marc.ParseError` (`:invalid_value`) naming the field, code and byte.
 
       iex> record = %Snakepit.Marc.Record{
       ...>   leader: "00000nam a2200000 a 4500",
@@ -411,10 +431,10 @@ defmodule Snakepit.Marc do
   Like `xml_stream/2`, for MARC-in-JSON: a JSON array (`[`, records separated by `,` and a
   newline, `]`) or, with `lines: true`, JSON Lines.
 
-      iex> [%Snakepit.Marc.Record{leader: "00000nam a2200000 a 4500", fields: []}]
+      iex> [%Snakepit.Marc.Record{leader: "00000nam a2200000 a 4500", fields: [Snakepit.Marc.Field.control("001", "1")]}]
       ...> |> Snakepit.Marc.json_stream()
       ...> |> Enum.join()
-      ~s([{"leader":"00000nam a2200000 a 4500","fields":[]}]\\n)
+      ~s([{"leader":"00000nam a2200000 a 4500","fields":[{"001":"1"}]}]\\n)
 
   ## Options
 

@@ -3,7 +3,7 @@ defmodule Snakepit.Marc.Formats do
   # iodata chunks, each chunk written by one NIF call over a batch of records) and readers.
   @moduledoc false
 
-  alias Snakepit.Marc.{LazyRecord, Options, ParseError, Record}
+  alias Snakepit.Marc.{Encoder, LazyRecord, Options, ParseError, Record}
   alias Snakepit.Native
 
   @write_batch 200
@@ -102,8 +102,7 @@ defmodule Snakepit.Marc.Formats do
     end
   end
 
-  defp write!({:ok, binary}), do: binary
-  defp write!({:error, message}), do: raise(ArgumentError, message)
+  defp write!(result), do: Encoder.write!(result)
 
   defp bad_records!(other) do
     raise ArgumentError,

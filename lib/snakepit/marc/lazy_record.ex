@@ -21,8 +21,10 @@ defmodule Snakepit.Marc.LazyRecord do
   record) and builds only the fields it returns. If you read most fields of a record, or the
   same record many times, `to_record/1` once is cheaper.
 
-  `Snakepit.Marc.encode/1` returns the bytes as they are, and `to_json/2`, `to_xml/2` and
-  their stream forms write lazy records without building any field in Elixir.
+  `Snakepit.Marc.encode/1` checks the bytes (as `parse/2` would read them, and as any
+  record is checked before it is written) and returns them as they are; `to_json/2`,
+  `to_xml/2` and their stream forms write lazy records without building any field in
+  Elixir.
 
   `Access` works as on `Snakepit.Marc.Record`: `lazy["245"]` is the first 245 field. An
   update through `Access` (`put_in/3`, `pop_in/2`) returns a `Snakepit.Marc.Record`.

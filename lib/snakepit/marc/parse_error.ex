@@ -4,7 +4,7 @@ defmodule Snakepit.Marc.ParseError do
   every framed chunk of the source, bad ones included), where (`byte_offset`, absolute in
   the source), and up to 32 bytes of the input there (`excerpt`).
 
-  Kinds: #{Enum.map_join(~w(truncated_leader invalid_record_length invalid_base_address base_address_out_of_range invalid_directory_length invalid_directory_entry field_out_of_bounds overlapping_fields missing_field_terminator missing_record_terminator no_fields invalid_utf8 truncated_record garbage invalid_marc8 invalid_json invalid_xml too_large io too_many_errors), ", ", &"`:#{&1}`")}.
+  Kinds: #{Enum.map_join(~w(truncated_leader invalid_record_length invalid_base_address base_address_out_of_range invalid_directory_length invalid_directory_entry field_out_of_bounds overlapping_fields missing_field_terminator missing_record_terminator no_fields invalid_utf8 truncated_record garbage invalid_marc8 invalid_json invalid_xml too_large invalid_value io too_many_errors), ", ", &"`:#{&1}`")}.
   """
 
   defexception kind: nil, record_index: nil, byte_offset: nil, excerpt: "", detail: ""
@@ -28,6 +28,7 @@ defmodule Snakepit.Marc.ParseError do
           | :invalid_json
           | :invalid_xml
           | :too_large
+          | :invalid_value
           | :io
           | :too_many_errors
 

@@ -55,20 +55,20 @@ fn formats(c: &mut Criterion) {
     let (items, _) = read_all(&iso, Mode::Strict, ParseOptions::default()).unwrap();
     let recs: Vec<_> = items.into_iter().map(|i| i.unwrap()).collect();
     let n = recs.len();
-    let json_doc = json::to_json_array(&recs);
+    let json_doc = json::to_json_array(&recs).unwrap();
     let mut lines = Vec::new();
     for r in &recs {
-        json::write_record(r, &mut lines);
+        json::write_record(r, &mut lines).unwrap();
         lines.push(b'\n');
     }
-    let xml_doc = xml::to_xml_collection(&recs);
+    let xml_doc = xml::to_xml_collection(&recs).unwrap();
 
     println!("{n} records, ISO 2709 {} bytes", iso.len());
     let mut out = Vec::with_capacity(json_doc.len() + 1024);
     report("json write", json_doc.len(), n, || {
         out.clear();
         for r in &recs {
-            json::write_record(r, &mut out);
+            json::write_record(r, &mut out).unwrap();
         }
         black_box(&out);
     });
@@ -76,7 +76,7 @@ fn formats(c: &mut Criterion) {
     report("xml write", xml_doc.len(), n, || {
         xout.clear();
         for r in &recs {
-            xml::write_record(r, &mut xout);
+            xml::write_record(r, &mut xout).unwrap();
         }
         black_box(&xout);
     });
@@ -97,7 +97,7 @@ fn formats(c: &mut Criterion) {
         b.iter(|| {
             out.clear();
             for r in &recs {
-                json::write_record(r, &mut out);
+                json::write_record(r, &mut out).unwrap();
             }
             black_box(out.len())
         })
@@ -106,7 +106,7 @@ fn formats(c: &mut Criterion) {
         b.iter(|| {
             xout.clear();
             for r in &recs {
-                xml::write_record(r, &mut xout);
+                xml::write_record(r, &mut xout).unwrap();
             }
             black_box(xout.len())
         })

@@ -48,6 +48,11 @@ pub enum ErrorKind {
     InvalidXml,
     /// A record or field too large to encode in ISO 2709 (lengths are 4 or 5 digits).
     TooLarge,
+    /// A value, indicator, subfield code, tag or leader that cannot be written: a delimiter
+    /// byte (0x1D, 0x1E, 0x1F), a tag that is not printable ASCII or does not match its
+    /// field's kind, text that is not UTF-8 in a UTF-8 record, or a character MARCXML
+    /// cannot hold. Reported by every writer and by the JSON and XML readers.
+    InvalidValue,
     /// An I/O error from the source.
     Io,
     /// More errors than one result lists: this last item stands for those left out
@@ -77,12 +82,13 @@ impl ErrorKind {
             ErrorKind::InvalidJson => "invalid_json",
             ErrorKind::InvalidXml => "invalid_xml",
             ErrorKind::TooLarge => "too_large",
+            ErrorKind::InvalidValue => "invalid_value",
             ErrorKind::Io => "io",
             ErrorKind::TooManyErrors => "too_many_errors",
         }
     }
 
-    pub const ALL: [ErrorKind; 20] = [
+    pub const ALL: [ErrorKind; 21] = [
         ErrorKind::TruncatedLeader,
         ErrorKind::InvalidRecordLength,
         ErrorKind::InvalidBaseAddress,
@@ -101,6 +107,7 @@ impl ErrorKind {
         ErrorKind::InvalidJson,
         ErrorKind::InvalidXml,
         ErrorKind::TooLarge,
+        ErrorKind::InvalidValue,
         ErrorKind::Io,
         ErrorKind::TooManyErrors,
     ];
@@ -167,3 +174,8 @@ impl MarcError {
 }
 
 pub type Result<T> = std::result::Result<T, MarcError>;
+
+/// An I/O error from a writer's sink, for record `index`.
+pub(crate) fn io_error(index: u64, e: std::io::Error) -> MarcError {
+    MarcError::bare(ErrorKind::Io, index, 0, e.to_string())
+}

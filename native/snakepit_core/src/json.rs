@@ -24,11 +24,13 @@
 //! `as_dict` does the same); lengths and base address are only recomputed on ISO 2709
 //! encode.
 //!
-//! **Bytes that are not UTF-8** (a MARC-8 record, a broken UTF-8 record, a non-ASCII
-//! subfield code or indicator) cannot be represented in a JSON string. Each maximal invalid
-//! sequence is written as one U+FFFD REPLACEMENT CHARACTER, exactly as
-//! [`String::from_utf8_lossy`] would; writing never fails and never panics. Convert MARC-8
-//! records to UTF-8 first to keep their text.
+//! Every record is first checked by [`crate::check_record`]: delimiter bytes,
+//! tags that do not match their fields' kinds, invalid UTF-8 under leader/09 `a` and empty
+//! records are refused with a typed error and nothing of the record is written (see
+//! [`crate::encode`]). **Bytes that are not UTF-8** in a record that is not UTF-8 (MARC-8)
+//! cannot be represented in a JSON string: each maximal invalid sequence is written as one
+//! U+FFFD REPLACEMENT CHARACTER, exactly as [`String::from_utf8_lossy`] would. Writing
+//! never panics. Convert MARC-8 records to UTF-8 first to keep their text.
 //!
 //! Escaping: `"` and `\` are backslash-escaped; control characters U+0000-U+001F use
 //! `\b \f \n \r \t` or `\u00XX`; everything else, non-BMP characters included, is written
@@ -46,7 +48,9 @@
 //! are keys of exactly one byte; every value is a string; fields and subfields are one-key
 //! objects. A field whose value is a string becomes [`OwnedField::Control`], one whose value
 //! is an object becomes [`OwnedField::Data`]. Unknown keys beside `leader`/`fields` and
-//! beside `ind1`/`ind2`/`subfields` are ignored, as pymarc does.
+//! beside `ind1`/`ind2`/`subfields` are ignored, as pymarc does. Each record read is then
+//! checked by [`crate::check_record`]: `\u001f` in a value or a string value
+//! under tag `245` is an [`ErrorKind::InvalidValue`] at the record's offset.
 //!
 //! Like pymarc (which loads with Python's `json.load(..., strict=False)`), raw control
 //! characters inside strings (for example a literal newline in a value, as in pymarc's own
@@ -62,7 +66,8 @@
 //! [`read_records`] builds the whole `Vec`; for inputs too large for that, write and read
 //! JSON Lines, which [`JsonLinesReader`] streams one line at a time.
 
-use crate::error::{ErrorKind, MarcError, Result};
+use crate::encode::check_record;
+use crate::error::{io_error, ErrorKind, MarcError, Result};
 use crate::record::{OwnedField, OwnedRecord, LEADER_LEN};
 use crate::sink::Sink;
 use crate::view::{FieldView, RecordView};
@@ -157,8 +162,16 @@ fn write_key(tag: &[u8; 3], out: &mut Vec<u8>) {
     }
 }
 
-/// Appends one record as a compact JSON object (no trailing newline).
-pub fn write_record<R: RecordView + ?Sized>(record: &R, out: &mut Vec<u8>) {
+/// Appends one record as a compact JSON object (no trailing newline), after checking that
+/// it can be written ([`check_record`]; on error nothing is written and `record_index` is
+/// 0: callers set theirs).
+pub fn write_record<R: RecordView + ?Sized>(record: &R, out: &mut Vec<u8>) -> Result<()> {
+    check_record(record, 0)?;
+    write_checked(record, out);
+    Ok(())
+}
+
+fn write_checked<R: RecordView + ?Sized>(record: &R, out: &mut Vec<u8>) {
     out.extend_from_slice(b"{\"leader\":");
     write_json_string(record.leader(), out);
     out.extend_from_slice(b",\"fields\":[");
@@ -260,25 +273,27 @@ impl<W: Write> JsonWriter<W> {
         }
     }
 
-    /// Appends one record.
-    pub fn write_record<R: RecordView + ?Sized>(&mut self, record: &R) -> io::Result<()> {
-        let first = self.sink.count() == 0;
+    /// Appends one record; a record that cannot be written is an error (naming its index
+    /// among the records given) and nothing of it is written.
+    pub fn write_record<R: RecordView + ?Sized>(&mut self, record: &R) -> Result<()> {
+        let index = self.sink.count();
+        check_record(record, index)?;
         let buf = &mut self.sink.buf;
         match self.layout {
             JsonLayout::Array => {
-                if first {
+                if index == 0 {
                     write_array_start(buf);
                 } else {
                     write_array_sep(buf);
                 }
-                write_record(record, buf);
+                write_checked(record, buf);
             }
             JsonLayout::Lines => {
-                write_record(record, buf);
+                write_checked(record, buf);
                 buf.push(b'\n');
             }
         }
-        self.sink.record_written()
+        self.sink.record_written().map_err(|e| io_error(index, e))
     }
 
     /// Records written so far.
@@ -299,17 +314,18 @@ impl<W: Write> JsonWriter<W> {
 }
 
 /// Convenience: a whole JSON array of `records` in a new buffer.
-pub fn to_json_array<R: RecordView>(records: &[R]) -> Vec<u8> {
+pub fn to_json_array<R: RecordView>(records: &[R]) -> Result<Vec<u8>> {
     let mut out = Vec::with_capacity(records.len() * 1024 + 4);
     write_array_start(&mut out);
     for (i, r) in records.iter().enumerate() {
+        check_record(r, i as u64)?;
         if i > 0 {
             write_array_sep(&mut out);
         }
-        write_record(r, &mut out);
+        write_checked(r, &mut out);
     }
     write_array_end(&mut out);
-    out
+    Ok(out)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -948,14 +964,24 @@ fn parse_document(
             format!("{prefix}{}: {}", f.place, bare_message(&f.error)),
         )
     };
-    match attempt(input) {
-        Ok(v) => Ok(v),
+    let records = match attempt(input) {
+        Ok(v) => v,
         Err(f) if f.raw_control => match escape_raw_controls(input) {
-            Some((text, rewrites)) => attempt(&text).map_err(|f| fail(f, &text, &rewrites)),
-            None => Err(fail(f, input, &[])),
+            Some((text, rewrites)) => attempt(&text).map_err(|f| fail(f, &text, &rewrites))?,
+            None => return Err(fail(f, input, &[])),
         },
-        Err(f) => Err(fail(f, input, &[])),
+        Err(f) => return Err(fail(f, input, &[])),
+    };
+    // Well-formed JSON can still hold what no MARC record can (a delimiter byte in a value,
+    // a control field tagged 245): refused here, at the document's offset.
+    for (i, record) in records.iter().enumerate() {
+        check_record(record, first_index + i as u64).map_err(|e| MarcError {
+            byte_offset: base_offset,
+            detail: format!("{prefix}{}", e.detail),
+            ..e
+        })?;
     }
+    Ok(records)
 }
 
 /// Reads MARC-in-JSON: a JSON array of record objects, or one record object.

@@ -7,6 +7,7 @@
 //! whole buffers with the three error modes.
 
 pub mod chunker;
+pub mod encode;
 pub mod error;
 pub mod json;
 pub mod marc8;
@@ -19,6 +20,7 @@ mod sink;
 pub mod view;
 pub mod xml;
 
+pub use encode::{check_record, encode_record};
 pub use error::{ErrorKind, MarcError, Result};
 pub use json::{JsonLayout, JsonLinesReader, JsonWriter};
 pub use marc8::{

@@ -527,13 +527,13 @@ mod tests {
     #[test]
     fn xml_and_json_sources_become_owned_items_in_bounded_batches() {
         let recs = records(50);
-        let xml = crate::xml::to_xml_collection(&recs);
+        let xml = crate::xml::to_xml_collection(&recs).unwrap();
         let p = Pipeline::spawn(std::io::Cursor::new(xml), opts(SourceFormat::Xml), || {}).unwrap();
         same_but_lengths(&owned_back(&drain(p, vec![])), &recs);
 
         let mut lines = Vec::new();
         for r in &recs {
-            crate::json::write_record(r, &mut lines);
+            crate::json::write_record(r, &mut lines).unwrap();
             lines.push(b'\n');
         }
         let p =
@@ -544,12 +544,12 @@ mod tests {
     #[test]
     fn pushed_sources_ask_for_input_and_read_across_chunk_boundaries() {
         let recs = records(30);
-        let xml = crate::xml::to_xml_collection(&recs);
+        let xml = crate::xml::to_xml_collection(&recs).unwrap();
         let chunks: Vec<Vec<u8>> = xml.chunks(37).map(|c| c.to_vec()).collect();
         let p = Pipeline::spawn_push(opts(SourceFormat::Xml), || {}).unwrap();
         same_but_lengths(&owned_back(&drain(p, chunks)), &recs);
 
-        let json = crate::json::to_json_array(&recs);
+        let json = crate::json::to_json_array(&recs).unwrap();
         let chunks: Vec<Vec<u8>> = json.chunks(5).map(|c| c.to_vec()).collect();
         let p = Pipeline::spawn_push(opts(SourceFormat::Json), || {}).unwrap();
         same_but_lengths(&owned_back(&drain(p, chunks)), &recs);

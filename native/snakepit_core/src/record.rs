@@ -3,7 +3,7 @@
 //! built from JSON, XML, MARC-8 conversion or Elixir terms; it encodes back to ISO 2709 with
 //! recomputed lengths, base address and directory.
 
-use crate::error::{ErrorKind, MarcError, Result};
+use crate::error::Result;
 
 pub const RECORD_TERMINATOR: u8 = 0x1D;
 pub const FIELD_TERMINATOR: u8 = 0x1E;
@@ -244,67 +244,7 @@ impl OwnedField {
             OwnedField::Control { tag, .. } | OwnedField::Data { tag, .. } => *tag,
         }
     }
-
-    fn encoded_len(&self) -> usize {
-        1 + match self {
-            OwnedField::Control { value, .. } => value.len(),
-            OwnedField::Data { subfields, .. } => {
-                2 + subfields.iter().map(|(_, v)| 2 + v.len()).sum::<usize>()
-            }
-        }
-    }
-
-    /// A field terminator inside the data: a field found by its terminator would end there.
-    fn holds_terminator(&self) -> bool {
-        match self {
-            OwnedField::Control { value, .. } => value.contains(&FIELD_TERMINATOR),
-            OwnedField::Data {
-                ind1,
-                ind2,
-                subfields,
-                ..
-            } => {
-                [*ind1, *ind2].contains(&FIELD_TERMINATOR)
-                    || subfields.iter().any(|(code, value)| {
-                        *code == FIELD_TERMINATOR || value.contains(&FIELD_TERMINATOR)
-                    })
-            }
-        }
-    }
-
-    fn write_data(&self, out: &mut Vec<u8>) {
-        match self {
-            OwnedField::Control { value, .. } => out.extend_from_slice(value),
-            OwnedField::Data {
-                ind1,
-                ind2,
-                subfields,
-                ..
-            } => {
-                out.push(*ind1);
-                out.push(*ind2);
-                for (code, value) in subfields {
-                    out.push(SUBFIELD_DELIMITER);
-                    out.push(*code);
-                    out.extend_from_slice(value);
-                }
-            }
-        }
-        out.push(FIELD_TERMINATOR);
-    }
 }
-
-/// Which size limits an encoding keeps to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Limits {
-    /// ISO 2709's: four-digit field lengths, five-digit record length and offsets.
-    Iso2709,
-    /// None beyond a five-digit base address (see [`OwnedRecord::encode_unbounded`]).
-    InMemory,
-}
-
-/// Directory start positions hold five digits.
-const MAX_START: usize = 99_999;
 
 /// An editable record: a leader and fields in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -315,74 +255,26 @@ pub struct OwnedRecord {
 
 impl OwnedRecord {
     /// Appends the ISO 2709 encoding to `out`, recomputing leader/00-04 (record length),
-    /// leader/12-16 (base address) and the directory. Other leader bytes are kept; a leader
-    /// with blank or missing structural positions gets the standard `22` and `4500`.
-    /// A record or field too long for ISO 2709's lengths is [`ErrorKind::TooLarge`].
+    /// leader/12-16 (base address) and the directory, after checking that the record can be
+    /// written ([`crate::encode`]). Other leader bytes are kept; a leader with blank or
+    /// missing structural positions gets the standard `22` and `4500`. On error `out` is
+    /// left as it was.
     pub fn encode_into(&self, out: &mut Vec<u8>) -> Result<()> {
-        self.encode_with(out, Limits::Iso2709)
-    }
-
-    /// The record as bytes that [`crate::parse_record`] reads back, for a record that stays
-    /// in memory (one converted from MARC-8, whose UTF-8 can outgrow the limits): past ISO
-    /// 2709's limits, a field's directory length is written as `0000` ("not recorded": the
-    /// parser finds the field after the previous one, up to its terminator) and the record
-    /// length as 99999, as writers do for oversize records. The limits then apply where
-    /// the record is written as ISO 2709. [`ErrorKind::TooLarge`] only for what cannot be
-    /// told apart that way: a directory past 99,999 bytes, or an unrecorded field holding
-    /// a field terminator.
-    pub fn encode_unbounded(&self) -> Result<Vec<u8>> {
-        let mut out = Vec::new();
-        self.encode_with(&mut out, Limits::InMemory)?;
-        Ok(out)
-    }
-
-    fn encode_with(&self, out: &mut Vec<u8>, limits: Limits) -> Result<()> {
-        let too_large = |detail: String| Err(MarcError::bare(ErrorKind::TooLarge, 0, 0, detail));
-        let base = LEADER_LEN + DIRECTORY_ENTRY_LEN * self.fields.len() + 1;
-        let data_len: usize = self.fields.iter().map(OwnedField::encoded_len).sum();
-        let total = base + data_len + 1;
-        if base > MAX_RECORD_LEN || (total > MAX_RECORD_LEN && limits == Limits::Iso2709) {
-            return too_large(format!(
-                "record would be {total} bytes; ISO 2709 allows {MAX_RECORD_LEN}"
-            ));
-        }
-        out.reserve(total);
-        let start = out.len();
-        let mut leader = self.leader;
-        set_leader_structure(&mut leader, total.min(MAX_RECORD_LEN), base);
-        out.extend_from_slice(&leader);
-        let mut offset = 0usize;
-        for field in &self.fields {
-            let len = field.encoded_len();
-            let fits = len <= MAX_FIELD_LEN && offset <= MAX_START;
-            if !fits && (limits == Limits::Iso2709 || field.holds_terminator()) {
-                out.truncate(start);
-                let tag = String::from_utf8_lossy(&field.tag()).into_owned();
-                return too_large(if len > MAX_FIELD_LEN {
-                    format!("field {tag} would be {len} bytes; ISO 2709 allows {MAX_FIELD_LEN}")
-                } else {
-                    format!("field {tag} would start at {offset}; ISO 2709 allows {MAX_START}")
-                });
-            }
-            let mut entry = [0u8; DIRECTORY_ENTRY_LEN];
-            entry[..3].copy_from_slice(&field.tag());
-            write_digits(&mut entry[3..7], if fits { len } else { 0 });
-            write_digits(&mut entry[7..12], offset.min(MAX_START));
-            out.extend_from_slice(&entry);
-            offset += len;
-        }
-        out.push(FIELD_TERMINATOR);
-        for field in &self.fields {
-            field.write_data(out);
-        }
-        out.push(RECORD_TERMINATOR);
-        debug_assert_eq!(out.len() - start, total);
-        Ok(())
+        crate::encode::encode_record(self, 0, out)
     }
 
     pub fn encode(&self) -> Result<Vec<u8>> {
         let mut out = Vec::new();
         self.encode_into(&mut out)?;
+        Ok(out)
+    }
+
+    /// The record as bytes that [`crate::parse_record`] reads back, for a record that stays
+    /// in memory, even past ISO 2709's size limits (a record converted from MARC-8, whose
+    /// UTF-8 can outgrow them); see [`crate::encode`]'s `reencode_parsed` for the rule.
+    pub fn encode_unbounded(&self) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        crate::encode::reencode_parsed(self, &mut out)?;
         Ok(out)
     }
 }
@@ -465,6 +357,7 @@ pub fn digits5(src: [u8; 5]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorKind;
 
     #[test]
     fn swar_digits_agree_with_the_plain_reader() {

@@ -13,11 +13,14 @@
 //! Escaping: `&`, `<`, `>`, `"` and `'` become `&amp; &lt; &gt; &quot; &apos;` everywhere.
 //! CR is written `&#13;` (a raw CR would be turned into LF by every conforming parser);
 //! in attribute values TAB and LF are written `&#9;` and `&#10;` too (raw, a parser would
-//! turn them into spaces). **Characters XML 1.0 forbids** (U+0000-U+001F other than TAB,
-//! LF and CR; U+FFFE; U+FFFF) cannot be represented at all, not even as character
-//! references, so each is written as U+FFFD REPLACEMENT CHARACTER. **Bytes that are not
-//! UTF-8** (MARC-8 or broken records, a non-ASCII code or indicator) become one U+FFFD per
-//! maximal invalid sequence, as [`String::from_utf8_lossy`]. Writing never fails and never
+//! turn them into spaces). Every record is first checked by
+//! [`crate::check_record`] (no delimiter bytes, tags matching their fields'
+//! kinds, UTF-8 under leader/09 `a`: see [`crate::encode`]). **Characters XML 1.0 forbids**
+//! (U+0000-U+001F other than TAB, LF and CR; U+FFFE; U+FFFF) cannot be represented at all,
+//! not even as character references, so a record holding one is refused with
+//! [`ErrorKind::InvalidValue`] naming the field, code and byte, and nothing of it is
+//! written. **Bytes that are not UTF-8** in a record that is not UTF-8 (MARC-8) become one
+//! U+FFFD per maximal invalid sequence, as [`String::from_utf8_lossy`]. Writing never
 //! panics.
 //!
 //! # Reading
@@ -38,7 +41,10 @@
 //! `controlfield` and `subfield` is kept exactly (no trimming; CRLF is normalised to LF as
 //! XML requires). A missing `ind1`/`ind2` attribute reads as a blank; present, it must be
 //! one byte. `code` must be one byte, `tag` three printable ASCII characters, the leader
-//! 24 bytes.
+//! 24 bytes. Each record read is then checked by [`crate::check_record`]:
+//! `&#31;` in a value or a `controlfield` tagged `245` is an [`ErrorKind::InvalidValue`] at
+//! the record's start, and reading goes on. Text outside every element (`hello`) is not
+//! XML: [`ErrorKind::InvalidXml`].
 //!
 //! **Security**: a `<!DOCTYPE` is refused outright ([`ErrorKind::InvalidXml`]), so no DTD
 //! is read, no entity is ever declared, expanded or fetched (no XXE, no billion laughs).
@@ -52,7 +58,8 @@
 //! leader, bad attribute, unexpected element) yields its error and the reader goes on with
 //! the next record; a well-formedness or I/O error ends the iteration after it is yielded.
 
-use crate::error::{ErrorKind, MarcError, Result, EXCERPT_LEN};
+use crate::encode::{self, check_record, Place};
+use crate::error::{io_error, ErrorKind, MarcError, Result, EXCERPT_LEN};
 use crate::record::{OwnedField, OwnedRecord, LEADER_LEN};
 use crate::sink::Sink;
 use crate::view::{FieldView, RecordView};
@@ -95,9 +102,15 @@ const fn special_table(attr: bool) -> [bool; 256] {
 
 const REPLACEMENT: &[u8] = "\u{FFFD}".as_bytes();
 
-/// Escapes valid UTF-8 text.
+/// Escapes valid UTF-8 text; `Err(offset)` at the first character XML 1.0 cannot hold
+/// (control characters other than TAB, LF and CR; U+FFFE; U+FFFF), with `out` partly
+/// written.
 #[inline]
-fn escape_valid(s: &[u8], table: &[bool; 256], out: &mut Vec<u8>) {
+fn escape_valid(
+    s: &[u8],
+    table: &[bool; 256],
+    out: &mut Vec<u8>,
+) -> std::result::Result<(), usize> {
     let mut start = 0;
     let mut i = 0;
     while i < s.len() {
@@ -121,55 +134,103 @@ fn escape_valid(s: &[u8], table: &[bool; 256], out: &mut Vec<u8>) {
                 // Valid UTF-8, so three bytes follow-through.
                 len = 3;
                 if s[i + 1] == 0xBF && (s[i + 2] == 0xBE || s[i + 2] == 0xBF) {
-                    out.extend_from_slice(REPLACEMENT);
-                } else {
-                    out.extend_from_slice(&s[i..i + 3]);
+                    return Err(i);
                 }
+                out.extend_from_slice(&s[i..i + 3]);
             }
-            _ => out.extend_from_slice(REPLACEMENT),
+            _ => return Err(i),
         }
         i += len;
         start = i;
     }
     out.extend_from_slice(&s[start..]);
+    Ok(())
 }
 
-fn push_escaped(bytes: &[u8], table: &[bool; 256], out: &mut Vec<u8>) {
+/// `Err(offset)` of the first character XML 1.0 cannot hold; invalid UTF-8 (only in
+/// records that are not UTF-8: [`check_record`] refuses it in the others) becomes U+FFFD.
+fn push_escaped(
+    bytes: &[u8],
+    table: &[bool; 256],
+    out: &mut Vec<u8>,
+) -> std::result::Result<(), usize> {
     if bytes.is_ascii() {
-        escape_valid(bytes, table, out);
-    } else {
-        for chunk in bytes.utf8_chunks() {
-            escape_valid(chunk.valid().as_bytes(), table, out);
-            if !chunk.invalid().is_empty() {
-                out.extend_from_slice(REPLACEMENT);
-            }
-        }
+        return escape_valid(bytes, table, out);
     }
+    let mut offset = 0;
+    for chunk in bytes.utf8_chunks() {
+        let valid = chunk.valid().as_bytes();
+        escape_valid(valid, table, out).map_err(|at| offset + at)?;
+        if !chunk.invalid().is_empty() {
+            out.extend_from_slice(REPLACEMENT);
+        }
+        offset += valid.len() + chunk.invalid().len();
+    }
+    Ok(())
 }
 
-/// Appends `bytes` escaped for element content (see the module doc).
-pub fn write_text(bytes: &[u8], out: &mut Vec<u8>) {
-    push_escaped(bytes, &TEXT_SPECIAL, out);
+/// Appends `bytes` escaped for element content (see the module doc); `Err(offset)` at the
+/// first character XML 1.0 cannot hold.
+pub fn write_text(bytes: &[u8], out: &mut Vec<u8>) -> std::result::Result<(), usize> {
+    push_escaped(bytes, &TEXT_SPECIAL, out)
 }
 
-/// Appends `bytes` escaped for a double-quoted attribute value (see the module doc).
-pub fn write_attr_value(bytes: &[u8], out: &mut Vec<u8>) {
-    push_escaped(bytes, &ATTR_SPECIAL, out);
+/// Appends `bytes` escaped for a double-quoted attribute value (see the module doc);
+/// `Err(offset)` at the first character XML 1.0 cannot hold.
+pub fn write_attr_value(bytes: &[u8], out: &mut Vec<u8>) -> std::result::Result<(), usize> {
+    push_escaped(bytes, &ATTR_SPECIAL, out)
+}
+
+/// The error for a character XML 1.0 cannot hold at `at` in `bytes`, `what` naming where.
+fn not_xml(bytes: &[u8], at: usize, what: impl std::fmt::Display) -> MarcError {
+    let c = std::str::from_utf8(&bytes[at..])
+        .ok()
+        .or_else(|| std::str::from_utf8(&bytes[at..(at + 3).min(bytes.len())]).ok())
+        .and_then(|s| s.chars().next())
+        .map_or_else(
+            || format!("0x{:02X}", bytes[at]),
+            |c| format!("U+{:04X}", c as u32),
+        );
+    encode::invalid(
+        0,
+        bytes,
+        at,
+        format!("{what}: byte {at} is {c}, a character XML 1.0 cannot hold"),
+    )
 }
 
 /// Appends one `<record>` element (unprefixed, no `xmlns`: meant to sit inside
-/// [`write_collection_start`]'s `<collection>`), indented, ending in a newline.
-pub fn write_record<R: RecordView + ?Sized>(record: &R, out: &mut Vec<u8>) {
+/// [`write_collection_start`]'s `<collection>`), indented, ending in a newline. The record
+/// is checked first ([`check_record`]); a character XML 1.0 cannot hold is an
+/// [`ErrorKind::InvalidValue`] too. On error `out` is left as it was; `record_index` in the
+/// error is 0 (callers set theirs).
+pub fn write_record<R: RecordView + ?Sized>(record: &R, out: &mut Vec<u8>) -> Result<()> {
+    check_record(record, 0)?;
+    let start = out.len();
+    let result = write_checked(record, out);
+    if result.is_err() {
+        out.truncate(start);
+    }
+    result
+}
+
+fn write_checked<R: RecordView + ?Sized>(record: &R, out: &mut Vec<u8>) -> Result<()> {
     out.extend_from_slice(b"  <record>\n    <leader>");
-    write_text(record.leader(), out);
+    let leader = record.leader();
+    write_text(leader, out).map_err(|at| not_xml(leader, at, format_args!("leader/{at:02}")))?;
     out.extend_from_slice(b"</leader>\n");
-    for field in record.view_fields() {
+    for (i, field) in record.view_fields().enumerate() {
         match field {
             FieldView::Control { tag, value } => {
+                let place = Place {
+                    field: i,
+                    tag: &tag,
+                    subfield: None,
+                };
                 out.extend_from_slice(b"    <controlfield tag=\"");
-                write_attr_value(&tag, out);
+                write_attr_value(&tag, out).map_err(|at| not_xml(&tag, at, place))?;
                 out.extend_from_slice(b"\">");
-                write_text(value, out);
+                write_text(value, out).map_err(|at| not_xml(value, at, place))?;
                 out.extend_from_slice(b"</controlfield>\n");
             }
             FieldView::Data {
@@ -178,18 +239,30 @@ pub fn write_record<R: RecordView + ?Sized>(record: &R, out: &mut Vec<u8>) {
                 ind2,
                 subfields,
             } => {
+                let place = Place {
+                    field: i,
+                    tag: &tag,
+                    subfield: None,
+                };
                 out.extend_from_slice(b"    <datafield tag=\"");
-                write_attr_value(&tag, out);
+                write_attr_value(&tag, out).map_err(|at| not_xml(&tag, at, place))?;
                 out.extend_from_slice(b"\" ind1=\"");
-                write_attr_value(&[ind1], out);
+                write_attr_value(&[ind1], out)
+                    .map_err(|at| not_xml(&[ind1], at, format_args!("{place} ind1")))?;
                 out.extend_from_slice(b"\" ind2=\"");
-                write_attr_value(&[ind2], out);
+                write_attr_value(&[ind2], out)
+                    .map_err(|at| not_xml(&[ind2], at, format_args!("{place} ind2")))?;
                 out.extend_from_slice(b"\">\n");
-                for (code, value) in subfields {
+                for (j, (code, value)) in subfields.enumerate() {
+                    let place = Place {
+                        subfield: Some((j, code)),
+                        ..place
+                    };
                     out.extend_from_slice(b"      <subfield code=\"");
-                    write_attr_value(&[code], out);
+                    write_attr_value(&[code], out)
+                        .map_err(|at| not_xml(&[code], at, format_args!("{place} code")))?;
                     out.extend_from_slice(b"\">");
-                    write_text(value, out);
+                    write_text(value, out).map_err(|at| not_xml(value, at, place))?;
                     out.extend_from_slice(b"</subfield>\n");
                 }
                 out.extend_from_slice(b"    </datafield>\n");
@@ -197,6 +270,7 @@ pub fn write_record<R: RecordView + ?Sized>(record: &R, out: &mut Vec<u8>) {
         }
     }
     out.extend_from_slice(b"  </record>\n");
+    Ok(())
 }
 
 /// Appends the XML declaration and `<collection xmlns="http://www.loc.gov/MARC21/slim">`.
@@ -225,10 +299,15 @@ impl<W: Write> XmlWriter<W> {
         XmlWriter { sink }
     }
 
-    /// Appends one record.
-    pub fn write_record<R: RecordView + ?Sized>(&mut self, record: &R) -> io::Result<()> {
-        write_record(record, &mut self.sink.buf);
-        self.sink.record_written()
+    /// Appends one record; a record that cannot be written is an error (naming its index
+    /// among the records given) and nothing of it is written.
+    pub fn write_record<R: RecordView + ?Sized>(&mut self, record: &R) -> Result<()> {
+        let index = self.sink.count();
+        write_record(record, &mut self.sink.buf).map_err(|e| MarcError {
+            record_index: index,
+            ..e
+        })?;
+        self.sink.record_written().map_err(|e| io_error(index, e))
     }
 
     /// Records written so far.
@@ -244,14 +323,17 @@ impl<W: Write> XmlWriter<W> {
 }
 
 /// Convenience: a whole MARCXML collection of `records` in a new buffer.
-pub fn to_xml_collection<R: RecordView>(records: &[R]) -> Vec<u8> {
+pub fn to_xml_collection<R: RecordView>(records: &[R]) -> Result<Vec<u8>> {
     let mut out = Vec::with_capacity(records.len() * 2048 + 128);
     write_collection_start(&mut out);
-    for r in records {
-        write_record(r, &mut out);
+    for (i, r) in records.iter().enumerate() {
+        write_record(r, &mut out).map_err(|e| MarcError {
+            record_index: i as u64,
+            ..e
+        })?;
     }
     write_collection_end(&mut out);
-    out
+    Ok(out)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -576,7 +658,22 @@ impl<R: BufRead> XmlReader<R> {
         }
         loop {
             let index = self.index;
+            // Text outside every element is not XML at all (`from_xml("hello")`).
+            let top = self.depth == 0;
             let next = self.with_event(index, |at, marc, ev| match ev {
+                Event::Text(t) if top && !t.bytes().all(|b| b.is_ascii_whitespace()) => Err(at
+                    .fatal(
+                        t.as_bytes(),
+                        "text outside any element: the input is not an XML document",
+                    )),
+                Event::CData(c) if top => Err(at.fatal(
+                    c.as_bytes(),
+                    "CDATA outside any element: the input is not an XML document",
+                )),
+                Event::GeneralRef(r) if top => Err(at.fatal(
+                    r.as_bytes(),
+                    "a reference outside any element: the input is not an XML document",
+                )),
                 Event::Start(s) if classify(marc, &s) == Elem::Record => Ok(Next::Record),
                 Event::Empty(s) if classify(marc, &s) == Elem::Record => Ok(Next::EmptyRecord),
                 Event::DocType(d) => Err(at.fatal(
@@ -611,10 +708,20 @@ impl<R: BufRead> XmlReader<R> {
             match next {
                 Next::Continue => {}
                 Next::Record => {
+                    let offset = self.reader.buffer_position();
                     self.index += 1;
                     self.record_depth = Some(self.depth);
                     let record = self.read_record(index)?;
                     self.record_depth = None;
+                    // Well-formed XML can still hold what no MARC record can (`&#31;` in a
+                    // value, a controlfield tagged 245): refused at the record's start.
+                    check_record(&record, index).map_err(|e| Failure {
+                        error: MarcError {
+                            byte_offset: offset,
+                            ..e
+                        },
+                        fatal: false,
+                    })?;
                     return Ok(Some(record));
                 }
                 Next::EmptyRecord => {

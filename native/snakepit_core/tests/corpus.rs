@@ -488,7 +488,18 @@ fn bad_files_round_trip_where_their_structure_allows() {
         let buf = corpus(file);
         for (i, item) in permissive(&buf).iter().enumerate() {
             let Ok(r) = item else { continue };
-            let encoded = r.to_owned_record().encode().unwrap();
+            let encoded = match r.to_owned_record().encode() {
+                Ok(encoded) => encoded,
+                // A value holding a delimiter byte (framing tolerated it) is refused.
+                Err(e) if e.kind == ErrorKind::InvalidValue => {
+                    assert!(
+                        e.detail.contains("cannot appear in a value"),
+                        "{file} {i}: {e}"
+                    );
+                    continue;
+                }
+                Err(e) => panic!("{file} record {i}: {e}"),
+            };
             let why = not_exact.iter().find(|(f, n, _)| *f == file && *n == i);
             match why {
                 None => assert!(encoded == r.bytes(), "{file} record {i}"),

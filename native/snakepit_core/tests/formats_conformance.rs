@@ -29,12 +29,12 @@ fn json_value(bytes: &[u8]) -> serde_json::Value {
 
 fn json_of<R: snakepit_core::RecordView>(r: &R) -> Vec<u8> {
     let mut out = Vec::new();
-    json::write_record(r, &mut out);
+    json::write_record(r, &mut out).unwrap();
     out
 }
 
 fn xml_doc<R: snakepit_core::RecordView>(records: &[R]) -> Vec<u8> {
-    xml::to_xml_collection(records)
+    xml::to_xml_collection(records).unwrap()
 }
 
 /// Independent of the crate: escape raw control bytes inside JSON strings the way Python's
@@ -178,7 +178,7 @@ fn pymarc_test_dat_round_trips_through_json_and_xml() {
     let bytes = corpus("formats/pymarc_test.dat");
     let recs = records(&bytes);
     let owned: Vec<OwnedRecord> = recs.iter().map(|r| r.to_owned_record()).collect();
-    let back = json::read_records(&json::to_json_array(&recs)).unwrap();
+    let back = json::read_records(&json::to_json_array(&recs).unwrap()).unwrap();
     assert_eq!(back, owned);
     let back = xml::read_records(&xml_doc(&recs)).unwrap();
     assert_eq!(back, owned);
@@ -207,7 +207,7 @@ fn pymarc_test_json_reads_and_writes_back_equal() {
         "{:?}",
         String::from_utf8_lossy(name)
     );
-    assert_eq!(json_value(&json::to_json_array(&recs)), expected);
+    assert_eq!(json_value(&json::to_json_array(&recs).unwrap()), expected);
     // And ISO 2709 of it parses back to the same record.
     let iso = r.encode().unwrap();
     assert_same_but_lengths(&records(&iso)[0].to_owned_record(), r);
@@ -368,9 +368,10 @@ fn realistic_2000_round_trips() {
 // Escaping
 // ---------------------------------------------------------------------------------------
 
+/// Leader/09 blank (MARC-8): the invalid UTF-8 in `$e` is allowed, and written as U+FFFD.
 fn escaping_record() -> OwnedRecord {
     OwnedRecord {
-        leader: leader("00000nam a2200000 a 4500"),
+        leader: leader("00000nam  2200000 a 4500"),
         fields: vec![
             control("001", b"id<&>\"'"),
             data(
@@ -390,11 +391,85 @@ fn escaping_record() -> OwnedRecord {
     }
 }
 
+/// `escaping_record` without `$c` and `$d`, whose characters XML 1.0 cannot hold.
+fn xml_escaping_record() -> OwnedRecord {
+    let mut rec = escaping_record();
+    if let OwnedField::Data { subfields, .. } = &mut rec.fields[1] {
+        subfields.drain(3..5);
+    }
+    rec
+}
+
+#[test]
+fn xml_writer_refuses_characters_xml_cannot_hold() {
+    // Each control character XML 1.0 forbids (0x1D-0x1F are refused by every writer),
+    // U+FFFE and U+FFFF: in a value, an indicator, a code and the leader.
+    let forbidden: Vec<Vec<u8>> = (0u8..0x20)
+        .filter(|b| !b"\t\n\r".contains(b))
+        .map(|b| vec![b])
+        .chain(["\u{FFFE}".into(), "\u{FFFF}".into()].map(|s: String| s.into_bytes()))
+        .collect();
+    for bad in &forbidden {
+        let mut value = b"ok ".to_vec();
+        value.extend_from_slice(bad);
+        let rec = OwnedRecord {
+            leader: leader("00000nam a2200000 a 4500"),
+            fields: vec![
+                control("001", b"1"),
+                data("245", b'1', b'0', &[(b'a', &value)]),
+            ],
+        };
+        let mut out = b"kept".to_vec();
+        let e = xml::write_record(&rec, &mut out).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InvalidValue, "{bad:?}");
+        assert!(
+            e.detail.contains("field 1 (245) subfield 0 (code $a)"),
+            "{}",
+            e.detail
+        );
+        assert!(e.detail.contains("byte 3"), "{}", e.detail);
+        assert_eq!(out, b"kept", "nothing written");
+        // The same record as JSON is fine unless the byte is a delimiter.
+        let json = json::write_record(&rec, &mut Vec::new());
+        assert_eq!(json.is_ok(), !(0x1D..=0x1F).contains(&bad[0]), "{bad:?}");
+    }
+    let ind = OwnedRecord {
+        leader: leader("00000nam a2200000 a 4500"),
+        fields: vec![data("245", 0x01, b'0', &[(b'a', b"x")])],
+    };
+    let e = xml::write_record(&ind, &mut Vec::new()).unwrap_err();
+    assert!(e.detail.contains("field 0 (245) ind1"), "{}", e.detail);
+    let code = OwnedRecord {
+        leader: leader("00000nam a2200000 a 4500"),
+        fields: vec![data("245", b'1', b'0', &[(0x02, b"x")])],
+    };
+    let e = xml::write_record(&code, &mut Vec::new()).unwrap_err();
+    assert!(e.detail.contains("code 0x02) code"), "{}", e.detail);
+    let mut l = leader("00000nam a2200000 a 4500");
+    l[7] = 0x07;
+    let e = xml::write_record(
+        &OwnedRecord {
+            leader: l,
+            fields: vec![control("001", b"1")],
+        },
+        &mut Vec::new(),
+    )
+    .unwrap_err();
+    assert!(e.detail.contains("leader/07"), "{}", e.detail);
+    // XmlWriter and to_xml_collection name the record.
+    let good = xml_escaping_record();
+    let recs = [good.clone(), ind];
+    assert_eq!(xml::to_xml_collection(&recs).unwrap_err().record_index, 1);
+    let mut w = XmlWriter::new(Vec::new());
+    w.write_record(&good).unwrap();
+    assert_eq!(w.write_record(&recs[1]).unwrap_err().record_index, 1);
+}
+
 #[test]
 fn xml_escaping() {
-    let rec = escaping_record();
+    let rec = xml_escaping_record();
     let mut out = Vec::new();
-    xml::write_record(&rec, &mut out);
+    xml::write_record(&rec, &mut out).unwrap();
     let text = String::from_utf8(out.clone()).expect("the writer emits UTF-8");
     assert!(text.contains("<controlfield tag=\"001\">id&lt;&amp;&gt;&quot;&apos;</controlfield>"));
     assert!(text.contains("<datafield tag=\"245\" ind1=\"&quot;\" ind2=\"&lt;\">"));
@@ -402,8 +477,6 @@ fn xml_escaping() {
         .contains("Tom &amp; Jerry &lt;b&gt;bold&lt;/b&gt; &quot;quoted&quot; &apos;single&apos;"));
     assert!(text.contains("<subfield code=\"&amp;\">"));
     assert!(text.contains("tab\there\nnewline&#13;\ncrlf&#13;cr"));
-    assert!(text.contains("ctl\u{FFFD}\u{FFFD}\u{FFFD}\u{FFFD}\u{FFFD}\u{7f}end"));
-    assert!(text.contains("bmp\u{FFFD}\u{FFFD}ok \u{1F600} \u{1D11E}"));
     assert!(text.contains("bad utf8 \u{FFFD}\u{FFFD} x \u{FFFD} y"));
     // No raw control character other than TAB/LF survives (CR is a reference).
     assert!(!out.iter().any(|&b| b < 0x20 && b != b'\t' && b != b'\n'));
@@ -416,9 +489,7 @@ fn xml_escaping() {
     let back = xml::read_records(&doc).unwrap();
     let mut expected = rec.clone();
     if let OwnedField::Data { subfields, .. } = &mut expected.fields[1] {
-        subfields[3].1 = "ctl\u{FFFD}\u{FFFD}\u{FFFD}\u{FFFD}\u{FFFD}\u{7f}end".into();
-        subfields[4].1 = "bmp\u{FFFD}\u{FFFD}ok \u{1F600} \u{1D11E}".into();
-        subfields[5].1 = "bad utf8 \u{FFFD}\u{FFFD} x \u{FFFD} y".into();
+        subfields[3].1 = "bad utf8 \u{FFFD}\u{FFFD} x \u{FFFD} y".into();
     }
     assert_eq!(back, vec![expected]);
 }
@@ -909,7 +980,7 @@ fn json_writer_layouts() {
         .is_empty());
     let empty: [OwnedRecord; 0] = [];
     assert_eq!(
-        json::read_records(&json::to_json_array(&empty)).unwrap(),
+        json::read_records(&json::to_json_array(&empty).unwrap()).unwrap(),
         vec![]
     );
     let w = XmlWriter::new(Vec::new());
@@ -940,12 +1011,17 @@ fn printable() -> std::ops::Range<u8> {
     0x20u8..0x7F
 }
 
+/// Fields that can be written: control fields tagged 001-009, data fields any other
+/// printable tag.
 fn field() -> impl Strategy<Value = OwnedField> {
-    let tag = proptest::array::uniform3(printable());
+    let control_tag = (b'0'..=b'9').prop_map(|d| [b'0', b'0', d]);
+    let data_tag = proptest::array::uniform3(printable()).prop_filter("not a control tag", |t| {
+        !(t[0] == b'0' && t[1] == b'0' && t[2].is_ascii_digit())
+    });
     prop_oneof![
-        (tag.clone(), text(20)).prop_map(|(tag, value)| OwnedField::Control { tag, value }),
+        (control_tag, text(20)).prop_map(|(tag, value)| OwnedField::Control { tag, value }),
         (
-            tag,
+            data_tag,
             printable(),
             printable(),
             proptest::collection::vec((printable(), text(20)), 0..5)
@@ -962,7 +1038,7 @@ fn field() -> impl Strategy<Value = OwnedField> {
 fn owned_record() -> impl Strategy<Value = OwnedRecord> {
     (
         proptest::array::uniform24(printable()),
-        proptest::collection::vec(field(), 0..8),
+        proptest::collection::vec(field(), 1..8),
     )
         .prop_map(|(leader, fields)| OwnedRecord { leader, fields })
 }
@@ -972,7 +1048,7 @@ proptest! {
 
     #[test]
     fn generated_records_round_trip(recs in proptest::collection::vec(owned_record(), 0..4)) {
-        let j = json::to_json_array(&recs);
+        let j = json::to_json_array(&recs).unwrap();
         prop_assert_eq!(json::read_records(&j).unwrap(), recs.clone());
         let x = xml_doc(&recs);
         prop_assert_eq!(xml::read_records(&x).unwrap(), recs.clone());
@@ -995,7 +1071,7 @@ proptest! {
         recs in proptest::collection::vec(owned_record(), 1..3),
         edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8),
     ) {
-        let mut j = json::to_json_array(&recs);
+        let mut j = json::to_json_array(&recs).unwrap();
         let mut x = xml_doc(&recs);
         for (i, b) in &edits {
             let at = i.index(j.len());
@@ -1020,27 +1096,43 @@ proptest! {
                 OwnedField::Data { tag: *b"245", ind1: ind, ind2: ind, subfields: vec![(code, value.clone())] },
             ],
         };
-        // Both outputs are well-formed and read back (lossily). A non-ASCII indicator or
-        // code becomes U+FFFD (3 bytes) and is then refused on read as not 1 byte; so are
-        // control characters in XML, which has no way to carry them.
-        let j = json::to_json_array(std::slice::from_ref(&rec));
-        let back = json::read_records(&j);
-        let x = xml_doc(std::slice::from_ref(&rec));
-        let xback = xml::read_records(&x);
-        if ind.is_ascii() && code.is_ascii() {
-            let back = back.unwrap();
-            prop_assert_eq!(back[0].fields.len(), 2);
-            if std::str::from_utf8(&value).is_ok() {
-                prop_assert_eq!(&back[0], &rec);
+        // Each writer either refuses the record with a typed error, or writes it so that it
+        // reads back. JSON carries every byte but delimiters; XML also refuses what XML 1.0
+        // cannot hold. Leader/09 is `a`: invalid UTF-8, a non-ASCII indicator or code is
+        // refused by both.
+        let delimiter = |b: u8| (0x1D..=0x1F).contains(&b);
+        let utf8 = std::str::from_utf8(&value).is_ok();
+        let writable = utf8
+            && ind.is_ascii()
+            && code.is_ascii()
+            && ![ind, code].into_iter().chain(value.iter().copied()).any(delimiter);
+        let mut j = Vec::new();
+        match json::write_record(&rec, &mut j) {
+            Ok(()) => {
+                prop_assert!(writable);
+                prop_assert_eq!(json::read_record(&j).unwrap(), rec.clone());
             }
-        } else {
-            prop_assert!(back.is_err());
+            Err(e) => {
+                prop_assert!(!writable);
+                prop_assert_eq!(e.kind, ErrorKind::InvalidValue);
+                prop_assert!(j.is_empty());
+            }
         }
-        let xml_ok = |b: u8| (0x20..0x80).contains(&b) || b"\t\n\r".contains(&b);
-        if xml_ok(ind) && xml_ok(code) {
-            prop_assert!(xback.is_ok(), "{:?}", xback);
-        } else {
-            prop_assert!(xback.is_err());
+        let xml_ok = |b: u8| b >= 0x20 || b"\t\n\r".contains(&b);
+        let in_xml = writable
+            && xml_ok(ind)
+            && xml_ok(code)
+            && value.iter().all(|&b| xml_ok(b))
+            && !std::str::from_utf8(&value).is_ok_and(|s| s.contains(['\u{FFFE}', '\u{FFFF}']));
+        match xml::to_xml_collection(std::slice::from_ref(&rec)) {
+            Ok(x) => {
+                prop_assert!(in_xml);
+                prop_assert_eq!(xml::read_records(&x).unwrap(), vec![rec.clone()]);
+            }
+            Err(e) => {
+                prop_assert!(!in_xml);
+                prop_assert_eq!(e.kind, ErrorKind::InvalidValue);
+            }
         }
     }
 }
@@ -1077,7 +1169,7 @@ impl std::io::Read for Generated {
                         ),
                     ],
                 };
-                xml::write_record(&rec, &mut self.chunk);
+                xml::write_record(&rec, &mut self.chunk).unwrap();
                 self.made += 1;
             } else if !self.done {
                 xml::write_collection_end(&mut self.chunk);

@@ -12,10 +12,11 @@
 use crate::atoms;
 use crate::items::Items;
 use crate::options::ReadConfig;
+use crate::terms::error_term;
 use rustler::{Atom, Binary, Encoder, Env, NewBinary, NifResult, Term};
 use snakepit_core::chunker::{owned_item, ParsedItem};
 use snakepit_core::view::{FieldView, RecordView};
-use snakepit_core::{json, xml, MarcError, OwnedRecord};
+use snakepit_core::{check_record, encode_record, json, xml, MarcError, OwnedRecord};
 
 mod format_atoms {
     rustler::atoms! { object, array, lines, items, collection, records }
@@ -43,6 +44,8 @@ enum TermField<'a> {
 /// One Elixir record, borrowed from its terms.
 #[derive(Default)]
 struct TermRecord<'a> {
+    /// A `LazyRecord`'s bytes, already parsed and checked: ISO 2709 output copies them.
+    lazy_bytes: Option<&'a [u8]>,
     leader: &'a [u8],
     fields: Vec<TermField<'a>>,
     subfields: Vec<(u8, &'a [u8])>,
@@ -180,27 +183,45 @@ fn one_byte(term: Term<'_>, keys: &Keys) -> Option<u8> {
     }
 }
 
+/// Why a record could not be written: a term of the wrong shape (raised as
+/// `ArgumentError`), or a record whose content cannot be written (a `%ParseError{}`).
+enum WriteError {
+    Shape(String),
+    Record(MarcError),
+}
+
+impl From<String> for WriteError {
+    fn from(message: String) -> Self {
+        WriteError::Shape(message)
+    }
+}
+
 /// Decodes one `%Snakepit.Marc.Record{}` into `out` (cleared first).
-fn decode_record<'a>(term: Term<'a>, keys: &Keys, out: &mut TermRecord<'a>) -> Result<(), String> {
+fn decode_record<'a>(
+    term: Term<'a>,
+    keys: &Keys,
+    out: &mut TermRecord<'a>,
+) -> Result<(), WriteError> {
     out.fields.clear();
     out.subfields.clear();
+    out.lazy_bytes = None;
     if is_struct(term, keys, keys.lazy_module) {
         return decode_lazy_record(term, keys, out);
     }
     if !is_struct(term, keys, keys.record_module) {
-        return Err(format!(
+        return Err(WriteError::Shape(format!(
             "expected a %Snakepit.Marc.Record{{}}, got: {}",
             show(term)
-        ));
+        )));
     }
     let leader = get(term, keys.leader).and_then(|t| t.decode::<Binary>().ok());
     out.leader = match leader {
         Some(b) if b.len() == 24 => b.as_slice(),
         _ => {
-            return Err(format!(
+            return Err(WriteError::Shape(format!(
                 "the leader must be a 24-byte binary, got: {}",
                 get(term, keys.leader).map(show).unwrap_or_default()
-            ))
+            )))
         }
     };
     let fields = get(term, keys.fields)
@@ -212,20 +233,29 @@ fn decode_record<'a>(term: Term<'a>, keys: &Keys, out: &mut TermRecord<'a>) -> R
     Ok(())
 }
 
-/// A `%Snakepit.Marc.LazyRecord{}`: its bytes are parsed here, with no field terms built.
+/// A `%Snakepit.Marc.LazyRecord{}`: its bytes are parsed here (structure and, under
+/// leader/09 `a`, UTF-8, exactly as `parse/2` reads them back), with no field terms built.
 fn decode_lazy_record<'a>(
     term: Term<'a>,
     keys: &Keys,
     out: &mut TermRecord<'a>,
-) -> Result<(), String> {
+) -> Result<(), WriteError> {
     let bytes = get(term, keys.bytes)
         .and_then(|t| t.decode::<Binary<'a>>().ok())
         .ok_or_else(|| format!("a LazyRecord's bytes must be a binary, got: {}", show(term)))?;
-    let opts = snakepit_core::ParseOptions {
-        validate_utf8: false,
-    };
-    let record = snakepit_core::parse_record(bytes.as_slice(), Default::default(), opts)
-        .map_err(|e| format!("a LazyRecord's bytes are not a record: {e}"))?;
+    let record = snakepit_core::parse_record(
+        bytes.as_slice(),
+        Default::default(),
+        snakepit_core::ParseOptions::default(),
+    )
+    .map_err(|mut e| {
+        e.detail = format!(
+            "a LazyRecord's bytes are not one ISO 2709 record: {}",
+            e.detail
+        );
+        WriteError::Record(e)
+    })?;
+    out.lazy_bytes = Some(bytes.as_slice());
     out.leader = record.leader();
     for field in record.fields() {
         if field.is_control() {
@@ -271,6 +301,28 @@ fn decode_field<'a>(field: Term<'a>, keys: &Keys, out: &mut TermRecord<'a>) -> R
     let tag_s = String::from_utf8_lossy(&tag);
     let value = get(field, keys.value).ok_or("no value key")?;
     if let Ok(value) = value.decode::<Binary>() {
+        // A control field has only a value: anything else set would be dropped.
+        for (key, name) in [(keys.ind1, "ind1"), (keys.ind2, "ind2")] {
+            match get(field, key) {
+                Some(t) if t.decode::<Atom>().ok() == Some(keys.nil) => {}
+                other => {
+                    return Err(format!(
+                        "({tag_s}) a control field (a binary value) has no {name}, got: {}",
+                        other.map(show).unwrap_or_default()
+                    ))
+                }
+            }
+        }
+        match get(field, keys.subfields) {
+            Some(t) if t.is_empty_list() => {}
+            other => {
+                return Err(format!(
+                    "({tag_s}) a field with a binary value is a control field and has no \
+                     subfields, got: {}",
+                    other.map(show).unwrap_or_default()
+                ))
+            }
+        }
         out.fields.push(TermField::Control {
             tag,
             value: value.as_slice(),
@@ -326,24 +378,35 @@ fn decode_field<'a>(field: Term<'a>, keys: &Keys, out: &mut TermRecord<'a>) -> R
     Ok(())
 }
 
-/// Walks `records` (a list of record terms), decoding each and handing it to `write`.
-/// `base` is the index of the first record in the caller's whole sequence (streams write
-/// batch by batch), for error messages.
+/// Walks `records` (a list of record terms), decoding each and handing it to `write`, which
+/// returns the core's error for a record it cannot write. `base` is the index of the first
+/// record in the caller's whole sequence (streams write batch by batch), for errors.
 fn each_record<'a>(
-    _env: Env<'a>,
     records: Term<'a>,
     base: u64,
-    mut write: impl FnMut(usize, &TermRecord<'a>),
-) -> Result<(), String> {
+    mut write: impl FnMut(usize, &TermRecord<'a>) -> Result<(), MarcError>,
+) -> Result<(), WriteError> {
     let keys = Keys::new();
     let list = records
         .into_list_iterator()
         .map_err(|_| "expected a list of %Snakepit.Marc.Record{}".to_string())?;
     let mut record = TermRecord::default();
     for (i, term) in list.enumerate() {
-        decode_record(term, &keys, &mut record)
-            .map_err(|e| format!("record {}: {e}", base + i as u64))?;
-        write(i, &record);
+        let index = base + i as u64;
+        let decoded = decode_record(term, &keys, &mut record)
+            .and_then(|()| write(i, &record).map_err(WriteError::Record));
+        match decoded {
+            Ok(()) => {}
+            Err(WriteError::Shape(e)) => {
+                return Err(WriteError::Shape(format!("record {index}: {e}")))
+            }
+            Err(WriteError::Record(e)) => {
+                return Err(WriteError::Record(MarcError {
+                    record_index: index,
+                    ..e
+                }))
+            }
+        }
     }
     Ok(())
 }
@@ -355,10 +418,13 @@ fn binary_term<'a>(env: Env<'a>, data: &[u8]) -> Term<'a> {
     bin.encode(env)
 }
 
-fn result_term<'a>(env: Env<'a>, result: Result<Vec<u8>, String>) -> Term<'a> {
+/// `{:ok, binary}`, `{:error, message}` (a term of the wrong shape) or
+/// `{:error, %Snakepit.Marc.ParseError{}}` (a record that cannot be written).
+fn result_term<'a>(env: Env<'a>, result: Result<Vec<u8>, WriteError>) -> Term<'a> {
     match result {
         Ok(out) => (atoms::ok(), binary_term(env, &out)).encode(env),
-        Err(message) => (atoms::error(), message).encode(env),
+        Err(WriteError::Shape(message)) => (atoms::error(), message).encode(env),
+        Err(WriteError::Record(e)) => (atoms::error(), error_term(env, &e)).encode(env),
     }
 }
 
@@ -376,32 +442,35 @@ fn records_to_json<'a>(
 ) -> NifResult<Term<'a>> {
     let mut out = Vec::with_capacity(64 * 1024);
     let result = if layout == format_atoms::object() {
-        each_record(env, records, base, |i, r| {
+        each_record(records, base, |i, r| {
             if i == 0 {
-                json::write_record(r, &mut out)
+                json::write_record(r, &mut out)?;
             }
+            Ok(())
         })
     } else if layout == format_atoms::array() {
         json::write_array_start(&mut out);
-        let r = each_record(env, records, base, |i, r| {
+        let r = each_record(records, base, |i, r| {
+            // On error the whole output is dropped, separator included.
             if i > 0 {
                 json::write_array_sep(&mut out);
             }
-            json::write_record(r, &mut out);
+            json::write_record(r, &mut out)
         });
         json::write_array_end(&mut out);
         r
     } else if layout == format_atoms::lines() {
-        each_record(env, records, base, |_, r| {
-            json::write_record(r, &mut out);
+        each_record(records, base, |_, r| {
+            json::write_record(r, &mut out)?;
             out.push(b'\n');
+            Ok(())
         })
     } else if layout == format_atoms::items() {
-        each_record(env, records, base, |i, r| {
+        each_record(records, base, |i, r| {
             if i > 0 || !first {
                 json::write_array_sep(&mut out);
             }
-            json::write_record(r, &mut out);
+            json::write_record(r, &mut out)
         })
     } else {
         return Err(rustler::Error::BadArg);
@@ -429,7 +498,7 @@ fn records_to_xml<'a>(
     if collection {
         xml::write_collection_start(&mut out);
     }
-    let result = each_record(env, records, base, |_, r| xml::write_record(r, &mut out));
+    let result = each_record(records, base, |_, r| xml::write_record(r, &mut out));
     if collection {
         xml::write_collection_end(&mut out);
     }
@@ -506,91 +575,20 @@ fn from_xml_binary<'a>(env: Env<'a>, input: Binary<'a>, config: ReadConfig) -> N
     read_items(env, config, reader, |r| r.position())
 }
 
-/// Appends the ISO 2709 encoding of `record` to `out`, recomputing the record length, base
-/// address and directory exactly as `OwnedRecord::encode` and `Snakepit.Marc.encode/1` do
-/// (structural leader positions that are not digits get `22` and `4500`).
-fn encode_iso<R: RecordView>(
-    record: &R,
-    out: &mut Vec<u8>,
-    data: &mut Vec<u8>,
-) -> Result<(), String> {
-    use snakepit_core::record::{
-        set_leader_structure, write_digits, MAX_FIELD_LEN, MAX_RECORD_LEN,
-    };
-    data.clear();
-    let start = out.len();
-    out.extend_from_slice(&[b'0'; 24]);
-    let mut fields = 0usize;
-    for field in record.view_fields() {
-        let field_start = data.len();
-        let tag = match field {
-            FieldView::Control { tag, value } => {
-                data.extend_from_slice(value);
-                tag
-            }
-            FieldView::Data {
-                tag,
-                ind1,
-                ind2,
-                subfields,
-            } => {
-                data.push(ind1);
-                data.push(ind2);
-                for (code, value) in subfields {
-                    data.push(0x1F);
-                    data.push(code);
-                    data.extend_from_slice(value);
-                }
-                tag
-            }
-        };
-        data.push(0x1E);
-        let len = data.len() - field_start;
-        if len > MAX_FIELD_LEN {
-            out.truncate(start);
-            return Err(format!(
-                "field {} would be {len} bytes; ISO 2709 allows {MAX_FIELD_LEN}",
-                String::from_utf8_lossy(&tag)
-            ));
-        }
-        let mut entry = [0u8; 12];
-        entry[..3].copy_from_slice(&tag);
-        write_digits(&mut entry[3..7], len);
-        write_digits(&mut entry[7..12], field_start);
-        out.extend_from_slice(&entry);
-        fields += 1;
-    }
-    out.push(0x1E);
-    let base = 24 + 12 * fields + 1;
-    let total = base + data.len() + 1;
-    if total > MAX_RECORD_LEN {
-        out.truncate(start);
-        return Err(format!(
-            "record would be {total} bytes; ISO 2709 allows {MAX_RECORD_LEN}"
-        ));
-    }
-    out.extend_from_slice(data);
-    out.push(0x1D);
-    let leader = &mut out[start..start + 24];
-    leader.copy_from_slice(record.leader());
-    set_leader_structure(leader, total, base);
-    Ok(())
-}
-
-/// `{:ok, binary}` or `{:error, message}`: records encoded as ISO 2709, one after another
-/// (what `Snakepit.Marc.encode/1` gives, in one native call per batch).
+/// `{:ok, binary}`, `{:error, message}` or `{:error, %ParseError{}}`: records encoded as
+/// ISO 2709, one after another, by the core's one encoder (`snakepit_core::encode`), which
+/// is what `Snakepit.Marc.encode/1` gives. A `LazyRecord`'s bytes, checked, are copied as
+/// they are.
 #[rustler::nif(schedule = "DirtyCpu")]
 fn records_to_iso<'a>(env: Env<'a>, records: Term<'a>, base: u64) -> NifResult<Term<'a>> {
     let mut out = Vec::with_capacity(64 * 1024);
-    let mut data = Vec::with_capacity(16 * 1024);
-    let mut failure = None;
-    let result = each_record(env, records, base, |i, r| {
-        if failure.is_none() {
-            if let Err(e) = encode_iso(r, &mut out, &mut data) {
-                failure = Some(format!("record {}: {e}", base + i as u64));
-            }
+    let result = each_record(records, base, |_, r| match r.lazy_bytes {
+        Some(bytes) => {
+            check_record(r, 0)?;
+            out.extend_from_slice(bytes);
+            Ok(())
         }
+        None => encode_record(r, 0, &mut out),
     });
-    let result = result.and_then(|_| failure.map_or(Ok(()), Err));
     Ok(result_term(env, result.map(|_| out)))
 }

@@ -45,21 +45,27 @@ defmodule Snakepit.Marc.EncodeTest do
     assert fields == built.fields
   end
 
-  test "malformed records raise ArgumentError naming the problem" do
+  test "malformed records raise naming the problem" do
     assert_raise ArgumentError, ~r/leader must be a 24-byte binary/, fn ->
       Marc.encode(%Record{leader: "short", fields: []})
     end
 
-    assert_raise ArgumentError, ~r/field 245: a subfield must be/, fn ->
+    assert_raise ArgumentError, ~r/record 0: field 0: \(245\) subfield 0 must be/, fn ->
       Marc.encode(%Record{
         leader: String.duplicate(" ", 24),
         fields: [Field.data("245", [{"ab", "x"}])]
       })
     end
 
-    assert_raise ArgumentError, ~r/ISO 2709 allows 9999/, fn ->
-      big = String.duplicate("x", 10_000)
-      Marc.encode(%Record{leader: String.duplicate(" ", 24), fields: [Field.control("001", big)]})
-    end
+    assert_raise Snakepit.Marc.ParseError,
+                 ~r/too_large .*field 0 \(001\) .*ISO 2709 allows 9999/,
+                 fn ->
+                   big = String.duplicate("x", 10_000)
+
+                   Marc.encode(%Record{
+                     leader: String.duplicate(" ", 24),
+                     fields: [Field.control("001", big)]
+                   })
+                 end
   end
 end

@@ -213,16 +213,18 @@ defmodule Snakepit.Marc.FormatsTest do
         fields: [Field.data("500", [{"a", String.duplicate("x", 10_000)}])]
       }
 
-      assert_raise ArgumentError, ~r/record 0: field 500 would be 10005 bytes/, fn ->
-        [big] |> Snakepit.Marc.Formats.iso_stream() |> Enum.to_list()
-      end
+      assert_raise ParseError,
+                   ~r/too_large in record 0 .*field 0 \(500\) would be 10005 bytes/,
+                   fn ->
+                     [big] |> Snakepit.Marc.Formats.iso_stream() |> Enum.to_list()
+                   end
 
       huge = %Record{
         big
         | fields: for(_ <- 1..12, do: Field.data("500", [{"a", String.duplicate("x", 9000)}]))
       }
 
-      assert_raise ArgumentError, ~r/record would be \d+ bytes; ISO 2709 allows 99999/, fn ->
+      assert_raise ParseError, ~r/record would be \d+ bytes; ISO 2709 allows 99999/, fn ->
         [huge] |> Snakepit.Marc.Formats.iso_stream() |> Enum.to_list()
       end
     end

@@ -84,6 +84,7 @@ pub fn record_to_utf8(record: &Record<'_>, origin: Origin, opts: &Marc8Options) 
 
     // Diacritics take more bytes in UTF-8 than in MARC-8: a field or record that fitted ISO
     // 2709's limits may outgrow them. It is kept; the limits apply when it is written out.
+    // Re-encoded as read: a delimiter byte the parser accepted in a value stays.
     OwnedRecord { leader, fields }
         .encode_unbounded()
         .map_err(|mut e| {
