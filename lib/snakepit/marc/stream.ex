@@ -7,6 +7,10 @@ defmodule Snakepit.Marc.Stream do
   alias Snakepit.Marc.{Options, ParseError, Source}
   alias Snakepit.Native
 
+  # How long a waiting stream trusts the reader thread's ready message before it looks
+  # again by itself.
+  @wait_recheck_ms 1_000
+
   @doc "A stream of records (or errors standing in for bad ones, per mode)."
   def new(source, opts) do
     case Keyword.pop(opts, :pool) do
@@ -69,8 +73,9 @@ defmodule Snakepit.Marc.Stream do
 
   defp open(source, opts, raw) do
     case Source.resolve_format(source, opts.format, opts.chunk_size) do
-      {:iso2709, source} ->
-        open_iso(source, opts, raw)
+      # Fan-out reads ISO 2709 only: a device it cannot sniff is taken to hold it.
+      {format, {:file, path}} when raw and format in [:iso2709, :auto] ->
+        open_file(path, :iso2709, opts, raw)
 
       {format, _source} when raw ->
         raise ArgumentError,
@@ -78,41 +83,42 @@ defmodule Snakepit.Marc.Stream do
                 "use stream/2 for MARC-in-JSON and MARCXML"
 
       {format, {:file, path}} ->
-        case Native.stream_open_format(path, opts, opts, opts.buffer, format) do
-          {:ok, resource, id} ->
-            %{resource: resource, id: id, puller: nil, mode: opts.mode, skipped: 0, raise: nil}
+        open_file(path, format, opts, raw)
 
-          {:error, {reason, message}} ->
-            raise File.Error,
-              reason: reason,
-              action: "open #{format} file (#{message})",
-              path: path
-        end
+      {:iso2709, source} ->
+        {:ok, resource} = Native.stream_open_push(opts, opts, raw)
+        puller = Source.puller(source, opts.chunk_size)
+        %{resource: resource, id: nil, puller: puller, mode: opts.mode, skipped: 0, raise: nil}
 
       {format, source} ->
-        {:ok, resource, id} = Native.stream_open_format(nil, opts, opts, opts.buffer, format)
+        {:ok, resource, id} =
+          Native.stream_open_format(opts, opts, opts.buffer, opts.max_record_bytes, format)
+
         puller = Source.puller(source, opts.chunk_size)
         %{resource: resource, id: id, puller: puller, mode: opts.mode, skipped: 0, raise: nil}
     end
   end
 
-  defp open_iso({:file, path}, opts, raw) do
+  defp open_file(path, format, opts, raw) do
     threads = Options.threads(opts.threads)
 
-    case Native.stream_open_file(path, opts, opts, threads, opts.buffer, raw) do
+    case Native.stream_open_file(
+           path,
+           format,
+           opts,
+           opts,
+           threads,
+           opts.buffer,
+           opts.max_record_bytes,
+           raw
+         ) do
       {:ok, resource, id} ->
         %{resource: resource, id: id, puller: nil, mode: opts.mode, skipped: 0, raise: nil}
 
       {:error, {reason, message}} ->
-        raise File.Error, reason: reason, action: "open MARC file (#{message})", path: path
+        what = if format in [:iso2709, :auto], do: "MARC", else: format
+        raise File.Error, reason: reason, action: "open #{what} file (#{message})", path: path
     end
-  end
-
-  defp open_iso(source, opts, raw) do
-    {:ok, resource} = Native.stream_open_push(opts, opts, raw)
-
-    puller = Source.puller(source, opts.chunk_size)
-    %{resource: resource, id: nil, puller: puller, mode: opts.mode, skipped: 0, raise: nil}
   end
 
   defp next(%{raise: %ParseError{} = error}), do: raise(error)
@@ -139,11 +145,16 @@ defmodule Snakepit.Marc.Stream do
 
         {[batch], state}
 
+      # The reader thread sends a ready message when something comes (from a drop guard,
+      # so also when it ends or fails). It is not a process to monitor: a bounded wait,
+      # then a new look, means no lost message can hang the stream.
       :wait ->
         id = state.id
 
         receive do
           {:snakepit_stream_ready, ^id} -> next(state)
+        after
+          @wait_recheck_ms -> next(state)
         end
 
       :need_input ->
