@@ -77,7 +77,11 @@ pub enum SourceFormat {
 /// The format a first non-blank byte says (after a UTF-8 byte order mark): `<` MARCXML,
 /// `{` or `[` MARC-in-JSON, anything else ISO 2709; `None` while `prefix` is all blank.
 pub fn sniff(prefix: &[u8]) -> Option<SourceFormat> {
-    let rest = prefix.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(prefix);
+    const BOM: &[u8] = b"\xEF\xBB\xBF";
+    if prefix.len() < BOM.len() && BOM.starts_with(prefix) {
+        return None; // maybe a byte order mark, still arriving
+    }
+    let rest = prefix.strip_prefix(BOM).unwrap_or(prefix);
     let first = rest
         .iter()
         .find(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'))?;
@@ -811,5 +815,263 @@ mod tests {
         p.feed(b"[{\"leader\"".to_vec());
         std::thread::sleep(Duration::from_millis(20));
         drop(p);
+    }
+
+    /// A source that blocks until released, then panics (`panic_after`) or ends; marks
+    /// itself dropped, which tells that the reader thread has really ended.
+    struct Gate {
+        release: Receiver<()>,
+        panic: bool,
+        dropped: Arc<AtomicBool>,
+    }
+
+    impl Read for Gate {
+        fn read(&mut self, _buf: &mut [u8]) -> std::io::Result<usize> {
+            let _ = self.release.recv();
+            if self.panic {
+                panic!("injected reader failure");
+            }
+            Ok(0)
+        }
+    }
+
+    impl Drop for Gate {
+        fn drop(&mut self) {
+            self.dropped.store(true, Ordering::SeqCst);
+        }
+    }
+
+    fn gate(panic: bool) -> (Gate, Sender<()>, Arc<AtomicBool>) {
+        let (tx, release) = bounded(1);
+        let dropped = Arc::new(AtomicBool::new(false));
+        let g = Gate {
+            release,
+            panic,
+            dropped: dropped.clone(),
+        };
+        (g, tx, dropped)
+    }
+
+    fn settles(f: impl Fn() -> bool) -> bool {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while std::time::Instant::now() < deadline {
+            if f() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        false
+    }
+
+    #[test]
+    fn a_panicking_reader_wakes_the_waiting_consumer_with_a_typed_error() {
+        for format in [SourceFormat::Iso2709, SourceFormat::Xml, SourceFormat::Auto] {
+            let (source, release, _) = gate(true);
+            let (woke_tx, woke) = bounded(8);
+            let notify = move || {
+                let _ = woke_tx.try_send(());
+            };
+            let p = Pipeline::spawn(source, opts(format), notify).unwrap();
+            assert!(matches!(p.try_next().unwrap(), Next::Wait));
+            release.send(()).unwrap();
+            // The wake-up comes though the reader thread died.
+            woke.recv_timeout(Duration::from_secs(20))
+                .expect("no wake-up from a panicking reader");
+            let err = p.try_next().expect_err("the panic is an error item");
+            assert_eq!(err.kind, ErrorKind::Io);
+            assert!(err.detail.contains("injected reader failure"), "{err}");
+            assert!(matches!(p.try_next().unwrap(), Next::Done));
+        }
+    }
+
+    #[test]
+    fn dropping_a_pipeline_never_waits_for_its_reader_thread() {
+        let (source, release, dropped) = gate(false);
+        let p = Pipeline::spawn(source, opts(SourceFormat::Xml), || {}).unwrap();
+        let (done_tx, done) = bounded(1);
+        std::thread::spawn(move || {
+            drop(p);
+            let _ = done_tx.send(());
+        });
+        let returned = done.recv_timeout(Duration::from_secs(10)).is_ok();
+        // The reader was still blocked when the drop returned; it ends once it can.
+        let reader_still_alive = !dropped.load(Ordering::SeqCst);
+        release.send(()).unwrap();
+        assert!(returned, "drop joined the blocked reader thread");
+        assert!(reader_still_alive);
+        assert!(settles(|| dropped.load(Ordering::SeqCst)));
+    }
+
+    /// An endless MARCXML record: a datafield whose subfields never stop coming.
+    struct EndlessRecord {
+        head: std::io::Cursor<Vec<u8>>,
+        read: Arc<AtomicU64>,
+        dropped: Arc<AtomicBool>,
+    }
+
+    impl Read for EndlessRecord {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.head.read(buf)?;
+            let n = if n > 0 {
+                n
+            } else {
+                let piece = b"<subfield code=\"a\">0123456789</subfield>";
+                let n = buf.len().min(piece.len());
+                buf[..n].copy_from_slice(&piece[..n]);
+                n
+            };
+            self.read.fetch_add(n as u64, Ordering::SeqCst);
+            Ok(n)
+        }
+    }
+
+    impl Drop for EndlessRecord {
+        fn drop(&mut self) {
+            self.dropped.store(true, Ordering::SeqCst);
+        }
+    }
+
+    fn endless_record() -> (EndlessRecord, Arc<AtomicU64>, Arc<AtomicBool>) {
+        let head = b"<collection><record><leader>00000nam a2200000 a 4500</leader>\
+                     <datafield tag=\"245\" ind1=\"1\" ind2=\"0\">"
+            .to_vec();
+        let read = Arc::new(AtomicU64::new(0));
+        let dropped = Arc::new(AtomicBool::new(false));
+        let source = EndlessRecord {
+            head: std::io::Cursor::new(head),
+            read: read.clone(),
+            dropped: dropped.clone(),
+        };
+        (source, read, dropped)
+    }
+
+    #[test]
+    fn an_endless_xml_record_stops_at_the_cap_with_a_typed_error() {
+        let (source, read, _) = endless_record();
+        let cap = 1 << 20;
+        let o = PipelineOptions {
+            max_record_bytes: cap,
+            ..opts(SourceFormat::Xml)
+        };
+        let items = drain(Pipeline::spawn(source, o, || {}).unwrap(), vec![]);
+        let [ParsedItem::Error(e)] = &items[..] else {
+            panic!("{items:?}")
+        };
+        assert_eq!(e.kind, ErrorKind::TooLarge);
+        assert_eq!((e.record_index, e.byte_offset), (0, 12));
+        assert!(e.detail.contains("max_record_bytes"), "{e}");
+        // Read no further than the cap (plus one buffer).
+        assert!(read.load(Ordering::SeqCst) < (cap + 2 * 65_536) as u64);
+    }
+
+    #[test]
+    fn a_huge_xml_text_node_is_too_large_at_the_cap() {
+        let mut doc = b"<collection><record><leader>00000nam a2200000 a 4500</leader>\
+                        <controlfield tag=\"001\">id</controlfield></record>\
+                        <record><leader>00000nam a2200000 a 4500</leader>\
+                        <controlfield tag=\"001\">"
+            .to_vec();
+        let second = doc.windows(8).rposition(|w| w == b"<record>").unwrap();
+        doc.extend(std::iter::repeat_n(b'x', 3 << 20));
+        doc.extend_from_slice(b"</controlfield></record></collection>");
+        let o = PipelineOptions {
+            max_record_bytes: 1 << 20,
+            ..opts(SourceFormat::Xml)
+        };
+        let items = drain(
+            Pipeline::spawn(std::io::Cursor::new(doc), o, || {}).unwrap(),
+            vec![],
+        );
+        assert_eq!(items.len(), 2, "{items:?}");
+        assert!(matches!(items[0], ParsedItem::Owned { .. }));
+        let ParsedItem::Error(e) = &items[1] else {
+            panic!("{items:?}")
+        };
+        assert_eq!(e.kind, ErrorKind::TooLarge);
+        assert_eq!((e.record_index, e.byte_offset), (1, second as u64));
+        assert!(e.detail.contains("max_record_bytes"), "{e}");
+    }
+
+    #[test]
+    fn a_json_record_over_the_cap_is_too_large() {
+        let mut doc = b"{\"leader\":\"00000nam a2200000 a 4500\",\"fields\":[{\"001\":\"".to_vec();
+        doc.extend(std::iter::repeat_n(b'x', 2 << 20));
+        doc.extend_from_slice(b"\"}]}");
+        let o = PipelineOptions {
+            max_record_bytes: 1 << 20,
+            ..opts(SourceFormat::Json)
+        };
+        let items = drain(
+            Pipeline::spawn(std::io::Cursor::new(doc), o, || {}).unwrap(),
+            vec![],
+        );
+        let [ParsedItem::Error(e)] = &items[..] else {
+            panic!("{items:?}")
+        };
+        assert_eq!(
+            (e.kind, e.record_index, e.byte_offset),
+            (ErrorKind::TooLarge, 0, 0)
+        );
+        assert!(e.detail.contains("max_record_bytes"), "{e}");
+    }
+
+    #[test]
+    fn a_reader_inside_an_endless_record_stops_soon_after_the_drop() {
+        let (source, read, dropped) = endless_record();
+        let o = PipelineOptions {
+            max_record_bytes: usize::MAX,
+            ..opts(SourceFormat::Xml)
+        };
+        let p = Pipeline::spawn(source, o, || {}).unwrap();
+        assert!(settles(|| read.load(Ordering::SeqCst) > 1 << 20));
+        drop(p);
+        // It stops at its next read, well inside the record, and frees the source.
+        assert!(settles(|| dropped.load(Ordering::SeqCst)));
+    }
+
+    #[test]
+    fn auto_sources_are_sniffed_on_the_reader_thread_and_keep_every_byte() {
+        /// Hands out one byte per read: the sniff must read ahead across many reads.
+        struct Trickle(std::io::Cursor<Vec<u8>>);
+        impl Read for Trickle {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                let n = buf.len().min(1);
+                self.0.read(&mut buf[..n])
+            }
+        }
+        let recs = records(12);
+        let mut xml = b"\xEF\xBB\xBF \n\t".to_vec();
+        xml.extend(crate::xml::to_xml_collection(&recs));
+        let p = Pipeline::spawn(
+            Trickle(std::io::Cursor::new(xml)),
+            opts(SourceFormat::Auto),
+            || {},
+        )
+        .unwrap();
+        same_but_lengths(&owned_back(&drain(p, vec![])), &recs);
+
+        let mut json = b"\n\n".to_vec();
+        json.extend(crate::json::to_json_array(&recs));
+        let p = Pipeline::spawn(
+            Trickle(std::io::Cursor::new(json)),
+            opts(SourceFormat::Auto),
+            || {},
+        )
+        .unwrap();
+        same_but_lengths(&owned_back(&drain(p, vec![])), &recs);
+
+        let mut iso = Vec::new();
+        for r in &recs {
+            iso.extend(r.encode().unwrap());
+        }
+        let p = Pipeline::spawn(
+            Trickle(std::io::Cursor::new(iso)),
+            opts(SourceFormat::Auto),
+            || {},
+        )
+        .unwrap();
+        let items = drain(p, vec![]);
+        assert_eq!(items.len(), 12);
+        assert!(items.iter().all(|i| matches!(i, ParsedItem::Record { .. })));
     }
 }
