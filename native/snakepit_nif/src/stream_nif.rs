@@ -168,7 +168,8 @@ impl std::io::Read for DeviceReader {
             if ready == 0 {
                 continue;
             }
-            match std::io::Read::read(&mut self.file, buf) {
+            let r = std::io::Read::read(&mut self.file, buf);
+            match r {
                 Err(e)
                     if matches!(
                         e.kind(),
