@@ -32,6 +32,7 @@ defmodule Snakepit.Native do
     do: :erlang.nif_error(:nif_not_loaded)
 
   def debug_hold_scheduler(_ms), do: :erlang.nif_error(:nif_not_loaded)
+  def debug_stream_open_panicking(_delay_ms, _notify), do: :erlang.nif_error(:nif_not_loaded)
   def stream_feed(_resource, _chunk), do: :erlang.nif_error(:nif_not_loaded)
   def stream_next(_resource), do: :erlang.nif_error(:nif_not_loaded)
   def stream_close(_resource), do: :erlang.nif_error(:nif_not_loaded)

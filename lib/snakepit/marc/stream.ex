@@ -71,6 +71,23 @@ defmodule Snakepit.Marc.Stream do
     Stream.resource(fn -> open(source, opts, raw) end, &next/1, &close/1)
   end
 
+  @doc false
+  # For tests: a strict stream over the native stream `open_native.()` returns as
+  # `{:ok, resource, id}`.
+  def from_native(open_native) do
+    Stream.resource(
+      fn ->
+        {:ok, resource, id} = open_native.()
+        state(resource, id, nil, :strict)
+      end,
+      &next/1,
+      &close/1
+    )
+  end
+
+  defp state(resource, id, puller, mode),
+    do: %{resource: resource, id: id, puller: puller, mode: mode, skipped: 0, raise: nil}
+
   defp open(source, opts, raw) do
     case Source.resolve_format(source, opts.format, opts.chunk_size) do
       # Fan-out reads ISO 2709 only: a device it cannot sniff is taken to hold it.
@@ -87,15 +104,13 @@ defmodule Snakepit.Marc.Stream do
 
       {:iso2709, source} ->
         {:ok, resource} = Native.stream_open_push(opts, opts, raw)
-        puller = Source.puller(source, opts.chunk_size)
-        %{resource: resource, id: nil, puller: puller, mode: opts.mode, skipped: 0, raise: nil}
+        state(resource, nil, Source.puller(source, opts.chunk_size), opts.mode)
 
       {format, source} ->
         {:ok, resource, id} =
           Native.stream_open_format(opts, opts, opts.buffer, opts.max_record_bytes, format)
 
-        puller = Source.puller(source, opts.chunk_size)
-        %{resource: resource, id: id, puller: puller, mode: opts.mode, skipped: 0, raise: nil}
+        state(resource, id, Source.puller(source, opts.chunk_size), opts.mode)
     end
   end
 
@@ -113,7 +128,7 @@ defmodule Snakepit.Marc.Stream do
            raw
          ) do
       {:ok, resource, id} ->
-        %{resource: resource, id: id, puller: nil, mode: opts.mode, skipped: 0, raise: nil}
+        state(resource, id, nil, opts.mode)
 
       {:error, {reason, message}} ->
         what = if format in [:iso2709, :auto], do: "MARC", else: format

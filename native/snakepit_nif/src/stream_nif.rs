@@ -295,6 +295,51 @@ fn source_format(format: Atom) -> NifResult<SourceFormat> {
     }
 }
 
+/// Test hook: `{:ok, resource, id}`, a file-like stream whose reader thread panics after
+/// `delay_ms`. With `notify` false its wake-up is lost as well, as a thread that died
+/// without a drop guard would lose it: the consumer must find the failure by itself.
+#[rustler::nif]
+fn debug_stream_open_panicking<'a>(
+    env: Env<'a>,
+    delay_ms: u64,
+    notify: bool,
+) -> NifResult<Term<'a>> {
+    struct Panicking(u64);
+    impl std::io::Read for Panicking {
+        fn read(&mut self, _buf: &mut [u8]) -> std::io::Result<usize> {
+            std::thread::sleep(Duration::from_millis(self.0));
+            panic!("debug_stream_open_panicking: the injected reader failure");
+        }
+    }
+    let id = NEXT_STREAM_ID.fetch_add(1, Ordering::Relaxed);
+    let ready = ready_notifier(env.pid(), id);
+    let opts = PipelineOptions {
+        threads: 1,
+        ..PipelineOptions::default()
+    };
+    let spawned = Pipeline::spawn(Panicking(delay_ms), opts, move || {
+        if notify {
+            ready()
+        }
+    });
+    let pipeline = match spawned {
+        Ok(p) => p,
+        Err(e) => return Ok(open_error(env, &e)),
+    };
+    let stream = FileStream {
+        pipeline,
+        closed: None,
+    };
+    let read = Read {
+        mode: Mode::Strict,
+        shape: crate::options::Shape::Struct,
+        parse: Default::default(),
+        marc8: None,
+    };
+    let resource = StreamResource::new(Source::File(stream), BatchLimits::default(), read, false);
+    Ok((atoms::ok(), resource, id).encode(env))
+}
+
 /// `{:ok, resource}` for a stream fed by `stream_feed/2`.
 #[rustler::nif]
 fn stream_open_push(

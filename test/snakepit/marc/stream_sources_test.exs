@@ -199,4 +199,28 @@ defmodule Snakepit.Marc.StreamSourcesTest do
       end
     end
   end
+
+  describe "how streams end" do
+    # A reader thread that panics while the consumer waits: with its wake-up (the drop
+    # guard's) and without (the stream looks again after a bounded wait).
+    for notify <- [true, false] do
+      test "a reader thread that dies is a typed error, never a hang (wake-up: #{notify})" do
+        notify = unquote(notify)
+        open = fn -> Snakepit.Native.debug_stream_open_panicking(200, notify) end
+
+        task =
+          Task.async(fn ->
+            try do
+              Snakepit.Marc.Stream.from_native(open) |> Enum.to_list()
+            rescue
+              e -> {:raised, e}
+            end
+          end)
+
+        assert {:raised, %ParseError{kind: :io, detail: detail}} = Task.await(task, 30_000)
+        assert detail =~ "injected reader failure"
+        assert settles?(fn -> native_threads() == 0 end)
+      end
+    end
+  end
 end
