@@ -125,15 +125,6 @@ pub enum Next {
 
 type Message = Result<ParsedBatch, MarcError>;
 
-/// Live reader threads of every pipeline in this process (a detached thread counts until it
-/// has really ended).
-static LIVE_READERS: AtomicU64 = AtomicU64::new(0);
-
-/// Reader threads started and not yet ended, across all pipelines.
-pub fn live_readers() -> u64 {
-    LIVE_READERS.load(Ordering::SeqCst)
-}
-
 /// Consumer side of a running pipeline. Dropping it stops the reader promptly (its next
 /// read or send fails) without waiting for it; [`Pipeline::close`] may wait.
 pub struct Pipeline {
@@ -240,7 +231,6 @@ impl Drop for ReaderExit<'_> {
         if self.waiting.swap(false, Ordering::SeqCst) {
             (self.notify)();
         }
-        LIVE_READERS.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -292,8 +282,7 @@ impl Pipeline {
         let reader = {
             let (waiting, cancel, hungry) = (waiting.clone(), cancel.clone(), hungry.clone());
             let failure = failure.clone();
-            LIVE_READERS.fetch_add(1, Ordering::SeqCst);
-            let spawned = std::thread::Builder::new()
+            std::thread::Builder::new()
                 .name("snakepit-reader".into())
                 .spawn(move || {
                     let _ended = ended_tx;
@@ -335,14 +324,7 @@ impl Pipeline {
                         }
                     }
                     drop(exit);
-                });
-            match spawned {
-                Ok(handle) => handle,
-                Err(e) => {
-                    LIVE_READERS.fetch_sub(1, Ordering::SeqCst);
-                    return Err(e);
-                }
-            }
+                })?
         };
         Ok(Pipeline {
             rx: Some(rx),
