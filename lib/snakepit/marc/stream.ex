@@ -90,14 +90,14 @@ defmodule Snakepit.Marc.Stream do
 
   defp open(source, opts, raw) do
     case Source.resolve_format(source, opts.format, opts.chunk_size) do
-      # Fan-out reads ISO 2709 only: a device it cannot sniff is taken to hold it.
-      {format, {:file, path}} when raw and format in [:iso2709, :auto] ->
-        open_file(path, :iso2709, opts, raw)
-
-      {format, _source} when raw ->
+      {format, _source} when raw and format not in [:iso2709, :auto] ->
         raise ArgumentError,
               "batches/2, map/3 and each/3 read ISO 2709 only, this source holds #{format}; " <>
                 "use stream/2 for MARC-in-JSON and MARCXML"
+
+      # Fan-out reads ISO 2709 only: a device it cannot sniff is taken to hold it.
+      {_format, {:file, path}} when raw ->
+        open_file(path, :iso2709, opts, raw)
 
       {format, {:file, path}} ->
         open_file(path, format, opts, raw)
