@@ -25,7 +25,7 @@ defmodule Snakepit.Native do
   def stream_next_dirty(_resource), do: :erlang.nif_error(:nif_not_loaded)
   def lazy_dirty(_op, _bytes, _tags), do: :erlang.nif_error(:nif_not_loaded)
 
-  def stream_open_file(_path, _config, _batch, _threads, _capacity, _raw),
+  def stream_open_file(_path, _format, _config, _batch, _threads, _capacity, _max_record, _raw),
     do: :erlang.nif_error(:nif_not_loaded)
 
   def stream_open_push(_config, _batch, _raw),
@@ -33,6 +33,7 @@ defmodule Snakepit.Native do
 
   def debug_hold_scheduler(_ms), do: :erlang.nif_error(:nif_not_loaded)
   def debug_scheduler_watch(_on), do: :erlang.nif_error(:nif_not_loaded)
+  def debug_stream_open_panicking(_delay_ms, _notify), do: :erlang.nif_error(:nif_not_loaded)
   def stream_feed(_resource, _chunk), do: :erlang.nif_error(:nif_not_loaded)
   def stream_next(_resource), do: :erlang.nif_error(:nif_not_loaded)
   def stream_close(_resource), do: :erlang.nif_error(:nif_not_loaded)
@@ -45,7 +46,7 @@ defmodule Snakepit.Native do
   def from_json_binary(_binary, _config), do: :erlang.nif_error(:nif_not_loaded)
   def from_xml_binary(_binary, _config), do: :erlang.nif_error(:nif_not_loaded)
 
-  def stream_open_format(_path, _config, _batch, _capacity, _format),
+  def stream_open_format(_config, _batch, _capacity, _max_record, _format),
     do: :erlang.nif_error(:nif_not_loaded)
 
   # ---------------------------------------------------------------------------------------

@@ -93,6 +93,13 @@ defmodule Snakepit.Marc.Options do
                     "an array or one record. JSON and XML are read one record at a time with bounded " <>
                     "memory; they hold Unicode text, so no MARC-8 conversion applies."
               ],
+              max_record_bytes: [
+                type: {:int_range, 1024, 1024 * 1024 * 1024},
+                default: 16 * 1024 * 1024,
+                doc:
+                  "Largest MARC-in-JSON or MARCXML record a stream reads, in bytes of input (both are " <>
+                    "read one whole record at a time). A larger one is a `:too_large` error that ends the stream."
+              ],
               chunk_size: [
                 type: {:int_range, 1, 64 * 1024 * 1024},
                 default: 1_048_576,

@@ -53,7 +53,8 @@ defmodule Snakepit.Marc.Source do
   Resolves the `:format` option for a classified source: `{format, source}`. `:auto` looks
   at a path's extension, else at the first non-blank byte. Pulled sources (devices,
   enumerables) are read ahead to that byte and handed back as `{:pulled, puller}`, which
-  replays what was read.
+  replays what was read. A path that is not a regular file (a FIFO, a device) cannot be
+  read twice: it stays `:auto`, and the native reader sniffs it and replays what it read.
   """
   def resolve_format(source, format, chunk_size \\ 65_536)
 
@@ -77,9 +78,20 @@ defmodule Snakepit.Marc.Source do
   def resolve_format(source, format, _chunk_size), do: {format, source}
 
   defp sniff_file(path) do
-    case File.open(path, [:read, :binary], &IO.binread(&1, 4096)) do
-      {:ok, data} when is_binary(data) -> sniff(data) || :iso2709
-      _ -> :iso2709
+    case File.stat(path) do
+      {:ok, %File.Stat{type: :regular}} ->
+        case File.open(path, [:read, :binary], &IO.binread(&1, 4096)) do
+          {:ok, data} when is_binary(data) -> sniff(data) || :iso2709
+          _ -> :iso2709
+        end
+
+      # Reading ahead here would consume bytes (and a FIFO's open would block).
+      {:ok, %File.Stat{type: type}} when type != :directory ->
+        :auto
+
+      # Opening reports it, naming the path.
+      _ ->
+        :iso2709
     end
   end
 

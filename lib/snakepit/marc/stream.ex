@@ -7,6 +7,10 @@ defmodule Snakepit.Marc.Stream do
   alias Snakepit.Marc.{Options, ParseError, Source}
   alias Snakepit.Native
 
+  # How long a waiting stream trusts the reader thread's ready message before it looks
+  # again by itself.
+  @wait_recheck_ms 1_000
+
   @doc "A stream of records (or errors standing in for bad ones, per mode)."
   def new(source, opts) do
     case Keyword.pop(opts, :pool) do
@@ -75,49 +79,69 @@ defmodule Snakepit.Marc.Stream do
     Stream.resource(fn -> open(source, opts, raw) end, &next/1, &close/1)
   end
 
+  @doc false
+  # For tests: a strict stream over the native stream `open_native.()` returns as
+  # `{:ok, resource, id}`.
+  def from_native(open_native) do
+    Stream.resource(
+      fn ->
+        {:ok, resource, id} = open_native.()
+        state(resource, id, nil, :strict)
+      end,
+      &next/1,
+      &close/1
+    )
+  end
+
+  defp state(resource, id, puller, mode),
+    do: %{resource: resource, id: id, puller: puller, mode: mode, skipped: 0, raise: nil}
+
   defp open(source, opts, raw) do
     case Source.resolve_format(source, opts.format, opts.chunk_size) do
-      {:iso2709, source} ->
-        open_iso(source, opts, raw)
-
-      {format, _source} when raw ->
+      {format, _source} when raw and format not in [:iso2709, :auto] ->
         raise ArgumentError,
               "batches/2, map/3 and each/3 read ISO 2709 only, this source holds #{format}; " <>
                 "use stream/2 for MARC-in-JSON and MARCXML"
 
-      {format, {:file, path}} ->
-        case Native.stream_open_format(path, opts, opts, opts.buffer, format) do
-          {:ok, resource, id} ->
-            %{resource: resource, id: id, puller: nil, mode: opts.mode, skipped: 0, raise: nil}
+      # Fan-out reads ISO 2709 only: a device it cannot sniff is taken to hold it.
+      {_format, {:file, path}} when raw ->
+        open_file(path, :iso2709, opts, raw)
 
-          {:error, {reason, message}} ->
-            open_error!(reason, message, "open #{format} file", path)
-        end
+      {format, {:file, path}} ->
+        open_file(path, format, opts, raw)
+
+      {:iso2709, source} ->
+        {:ok, resource} = Native.stream_open_push(opts, opts, raw)
+        state(resource, nil, Source.puller(source, opts.chunk_size), opts.mode)
 
       {format, source} ->
-        {:ok, resource, id} = Native.stream_open_format(nil, opts, opts, opts.buffer, format)
-        puller = Source.puller(source, opts.chunk_size)
-        %{resource: resource, id: id, puller: puller, mode: opts.mode, skipped: 0, raise: nil}
+        {:ok, resource, id} =
+          Native.stream_open_format(opts, opts, opts.buffer, opts.max_record_bytes, format)
+
+        state(resource, id, Source.puller(source, opts.chunk_size), opts.mode)
     end
   end
 
-  defp open_iso({:file, path}, opts, raw) do
+  defp open_file(path, format, opts, raw) do
     threads = Options.threads(opts.threads)
 
-    case Native.stream_open_file(path, opts, opts, threads, opts.buffer, raw) do
+    case Native.stream_open_file(
+           path,
+           format,
+           opts,
+           opts,
+           threads,
+           opts.buffer,
+           opts.max_record_bytes,
+           raw
+         ) do
       {:ok, resource, id} ->
-        %{resource: resource, id: id, puller: nil, mode: opts.mode, skipped: 0, raise: nil}
+        state(resource, id, nil, opts.mode)
 
       {:error, {reason, message}} ->
-        open_error!(reason, message, "open MARC file", path)
+        what = if format in [:iso2709, :auto], do: "MARC", else: format
+        open_error!(reason, message, "open #{what} file", path)
     end
-  end
-
-  defp open_iso(source, opts, raw) do
-    {:ok, resource} = Native.stream_open_push(opts, opts, raw)
-
-    puller = Source.puller(source, opts.chunk_size)
-    %{resource: resource, id: nil, puller: puller, mode: opts.mode, skipped: 0, raise: nil}
   end
 
   # File.Error words a known reason itself ("no such file or directory"); the native message
@@ -152,11 +176,16 @@ defmodule Snakepit.Marc.Stream do
 
         {[batch], state}
 
+      # The reader thread sends a ready message when something comes (from a drop guard,
+      # so also when it ends or fails). It is not a process to monitor: a bounded wait,
+      # then a new look, means no lost message can hang the stream.
       :wait ->
         id = state.id
 
         receive do
           {:snakepit_stream_ready, ^id} -> next(state)
+        after
+          @wait_recheck_ms -> next(state)
         end
 
       :need_input ->

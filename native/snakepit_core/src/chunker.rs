@@ -301,3 +301,82 @@ pub fn owned_item(record: &crate::record::OwnedRecord, origin: crate::parse::Ori
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frames_fed(input: &[u8], chunk: usize) -> Vec<(u64, u64, Option<ErrorKind>)> {
+        let mut chunker = Chunker::new();
+        let mut out = Vec::new();
+        let mut collect = |chunker: &mut Chunker| {
+            while let Some(b) = chunker.next_batch(BatchLimits::default()) {
+                for f in &b.frames {
+                    let (s, e, k) = match *f {
+                        Frame::Record { start, end } => (start, end, None),
+                        Frame::Skip { start, end, kind } => (start, end, Some(kind)),
+                    };
+                    out.push((b.base_offset + s as u64, b.base_offset + e as u64, k));
+                }
+            }
+        };
+        for c in input.chunks(chunk) {
+            chunker.feed(c);
+            collect(&mut chunker);
+            assert!(chunker.pending_bytes() <= crate::scan::MAX_LOOKAHEAD + chunk);
+        }
+        chunker.finish();
+        collect(&mut chunker);
+        out
+    }
+
+    #[test]
+    fn an_endless_run_of_nuls_is_reported_as_it_comes_with_bounded_buffering() {
+        let mut chunker = Chunker::new();
+        let zeros = [0u8; 4096];
+        let mut fed = 0usize;
+        let batch = loop {
+            chunker.feed(&zeros);
+            fed += zeros.len();
+            assert!(
+                chunker.pending_bytes() <= 200_000,
+                "buffered {fed} bytes of NULs"
+            );
+            if let Some(b) = chunker.next_batch(BatchLimits::default()) {
+                break b;
+            }
+            assert!(fed < 1 << 20, "no item after {fed} bytes of NULs");
+        };
+        assert!(matches!(
+            batch.frames[0],
+            Frame::Skip {
+                start: 0,
+                kind: ErrorKind::Garbage,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn padding_runs_frame_the_same_in_any_chunking() {
+        let record = b"00044nam  2200037   4500001000300000\x1eab\x1e\x1d".to_vec();
+        let mut input = record.clone();
+        input.extend(vec![0u8; 250_000]);
+        input.extend(&record);
+        input.extend(vec![b' '; 300]);
+        input.extend(&record);
+        input.extend(vec![0u8; 120_000]);
+        let whole = frames_fed(&input, input.len());
+        assert_eq!(whole.iter().filter(|f| f.2.is_none()).count(), 3);
+        assert_eq!(
+            whole
+                .iter()
+                .filter(|f| f.2 == Some(ErrorKind::Garbage))
+                .count(),
+            3
+        );
+        for chunk in [1000, 4096, 65_536, 99_999] {
+            assert_eq!(frames_fed(&input, chunk), whole, "chunk {chunk}");
+        }
+    }
+}

@@ -1096,6 +1096,8 @@ pub struct JsonRecordReader<R: BufRead> {
     start: u64,
     index: u64,
     done: bool,
+    /// Largest record object buffered ([`MAX_JSON_RECORD`] unless set).
+    max_record: usize,
 }
 
 impl<R: BufRead> JsonRecordReader<R> {
@@ -1107,7 +1109,15 @@ impl<R: BufRead> JsonRecordReader<R> {
             start: 0,
             index: 0,
             done: false,
+            max_record: MAX_JSON_RECORD,
         }
+    }
+
+    /// Caps a record object at `bytes`: a larger one is an [`ErrorKind::TooLarge`] error
+    /// that ends the reading.
+    pub fn with_max_record(mut self, bytes: usize) -> Self {
+        self.max_record = bytes;
+        self
     }
 
     /// Bytes consumed so far.
@@ -1247,13 +1257,20 @@ impl<R: BufRead> Iterator for JsonRecordReader<R> {
             }
             self.src.consume(used);
             self.offset += used as u64;
-            if self.obj.len() > MAX_JSON_RECORD {
+            if self.obj.len() > self.max_record {
                 let (at, obj) = (self.start, std::mem::take(&mut self.obj));
-                return self.fail(
+                let cap = self.max_record;
+                let too_large = self.fail(
                     at,
                     &obj,
-                    format!("a record object over {MAX_JSON_RECORD} bytes"),
+                    format!("a record object over {cap} bytes (the max_record_bytes limit)"),
                 );
+                return too_large.map(|r| {
+                    r.map_err(|e| MarcError {
+                        kind: ErrorKind::TooLarge,
+                        ..e
+                    })
+                });
             }
             if complete {
                 let index = self.index;

@@ -5,17 +5,25 @@
 //!
 //! Memory held at most: `channel_capacity` parsed batches (each at most `max_bytes` of
 //! record data plus spans) + one read buffer (`read_size`) + the chunker's carry-over (at
-//! most one partial record, under 100 KB) + the batches of one read being parsed.
+//! most one partial record, under 100 KB) + the batches of one read being parsed. MARC-in-JSON
+//! and MARCXML readers hold one record, at most `max_record_bytes` of input.
+//!
+//! Ending: the reader thread always ends by disconnecting the channel and waking a waiting
+//! consumer, from a drop guard, so a panic cannot skip the wake-up; a panic becomes a typed
+//! [`ErrorKind::Io`] error after the batches already sent. Dropping the [`Pipeline`] never
+//! joins the thread (a destructor may run on a BEAM scheduler): it cancels, and the thread
+//! notices at its next read or send and ends on its own.
 
 use crate::chunker::{BatchLimits, Chunker, ParsedItem, RawBatch};
 use crate::error::{ErrorKind, MarcError};
 use crate::parse::ParseOptions;
-use crossbeam_channel::{bounded, Receiver, Sender, TryRecvError};
+use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender, TryRecvError};
 use rayon::prelude::*;
 use std::io::{BufReader, Read};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 /// A batch parsed on the pipeline's threads, waiting for the consumer to build terms.
 #[derive(Debug)]
@@ -23,6 +31,10 @@ pub struct ParsedBatch {
     pub raw: RawBatch,
     pub items: Vec<ParsedItem>,
 }
+
+/// Largest record a MARC-in-JSON or MARCXML stream buffers by default (a record's ISO 2709
+/// form is at most 99,999 bytes; its JSON or XML, escaped, may be several times that).
+pub const DEFAULT_MAX_RECORD_BYTES: usize = crate::json::MAX_JSON_RECORD;
 
 #[derive(Debug, Clone, Copy)]
 pub struct PipelineOptions {
@@ -43,6 +55,9 @@ pub struct PipelineOptions {
     /// MARCXML are read one record at a time (bounded memory), each record encoded to
     /// ISO 2709 and sent as [`ParsedItem::Owned`] through the same bounded channel.
     pub format: SourceFormat,
+    /// Largest MARC-in-JSON or MARCXML record read: a larger one is an
+    /// [`ErrorKind::TooLarge`] error that ends the stream.
+    pub max_record_bytes: usize,
 }
 
 /// The format of a pipeline's source.
@@ -54,7 +69,31 @@ pub enum SourceFormat {
     Json,
     /// MARCXML ([`crate::xml::XmlReader`]).
     Xml,
+    /// Decided on the reader thread by the first non-blank byte (see [`sniff`]), for sources
+    /// that cannot be read twice (FIFOs, devices): the bytes read to decide are replayed.
+    Auto,
 }
+
+/// The format a first non-blank byte says (after a UTF-8 byte order mark): `<` MARCXML,
+/// `{` or `[` MARC-in-JSON, anything else ISO 2709; `None` while `prefix` is all blank.
+pub fn sniff(prefix: &[u8]) -> Option<SourceFormat> {
+    const BOM: &[u8] = b"\xEF\xBB\xBF";
+    if prefix.len() < BOM.len() && BOM.starts_with(prefix) {
+        return None; // maybe a byte order mark, still arriving
+    }
+    let rest = prefix.strip_prefix(BOM).unwrap_or(prefix);
+    let first = rest
+        .iter()
+        .find(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'))?;
+    Some(match first {
+        b'<' => SourceFormat::Xml,
+        b'{' | b'[' => SourceFormat::Json,
+        _ => SourceFormat::Iso2709,
+    })
+}
+
+/// Blank bytes read at most before [`SourceFormat::Auto`] settles on ISO 2709.
+const MAX_SNIFF_BYTES: usize = 64 * 1024;
 
 impl Default for PipelineOptions {
     fn default() -> Self {
@@ -69,6 +108,7 @@ impl Default for PipelineOptions {
             parse_items: true,
             marc8: None,
             format: SourceFormat::Iso2709,
+            max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
         }
     }
 }
@@ -86,12 +126,16 @@ pub enum Next {
 type Message = Result<ParsedBatch, MarcError>;
 
 /// Consumer side of a running pipeline. Dropping it stops the reader promptly (its next
-/// send fails) and closes the source.
+/// read or send fails) without waiting for it; [`Pipeline::close`] may wait.
 pub struct Pipeline {
     rx: Option<Receiver<Message>>,
     waiting: Arc<AtomicBool>,
     cancel: Arc<AtomicBool>,
     reader: Option<JoinHandle<()>>,
+    /// Disconnected when the reader thread ends: lets [`Pipeline::close`] wait with a bound.
+    ended: Receiver<()>,
+    /// Why the reader thread ended early (it panicked), given after the batches it sent.
+    failure: Arc<Mutex<Option<MarcError>>>,
     /// Pushed input ([`Pipeline::spawn_push`]): chunks for the reader thread.
     input: Option<Sender<Vec<u8>>>,
     /// The reader thread is waiting for pushed input.
@@ -143,6 +187,63 @@ impl Read for PushReader<'_> {
     }
 }
 
+/// The source as the readers see it: fails once the consumer has gone, so a reader deep
+/// inside one large record stops at its next read instead of finishing the record; and
+/// counts bytes, to place a failure of the thread itself.
+struct Watched<'a, R> {
+    inner: R,
+    cancel: &'a AtomicBool,
+    read: &'a AtomicU64,
+}
+
+impl<R: Read> Read for Watched<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.cancel.load(Ordering::Acquire) {
+            // Not `Interrupted`: readers retry that.
+            return Err(std::io::Error::other("the stream was closed"));
+        }
+        let n = self.inner.read(buf)?;
+        self.read.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// How far the reader thread got: where a failure of the thread itself is placed.
+#[derive(Default)]
+struct Progress {
+    /// Bytes read from the source.
+    bytes: AtomicU64,
+    /// Index of the record after the last one sent.
+    records: AtomicU64,
+}
+
+/// Runs when the reader thread ends, however it ends (a panic included): disconnects the
+/// channel, then wakes a waiting consumer, which then sees the end (or the failure).
+struct ReaderExit<'a> {
+    tx: Option<Sender<Message>>,
+    waiting: &'a AtomicBool,
+    notify: &'a dyn Fn(),
+}
+
+impl Drop for ReaderExit<'_> {
+    fn drop(&mut self) {
+        drop(self.tx.take());
+        if self.waiting.swap(false, Ordering::SeqCst) {
+            (self.notify)();
+        }
+    }
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        s
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s
+    } else {
+        "unknown panic"
+    }
+}
+
 impl Pipeline {
     /// Starts reading `source` on a new thread. `notify` is called (on the reader thread)
     /// when a batch becomes available or the stream ends while the consumer is waiting.
@@ -173,47 +274,56 @@ impl Pipeline {
         F: Fn() + Send + 'static,
     {
         let (tx, rx) = bounded(opts.channel_capacity.max(1));
+        let (ended_tx, ended) = bounded::<()>(0);
         let waiting = Arc::new(AtomicBool::new(false));
         let cancel = Arc::new(AtomicBool::new(false));
         let hungry = Arc::new(AtomicBool::new(false));
-        let pool = if opts.format == SourceFormat::Iso2709 {
-            Some(
-                rayon::ThreadPoolBuilder::new()
-                    .num_threads(opts.threads.max(1))
-                    .thread_name(|i| format!("snakepit-parse-{i}"))
-                    .build()
-                    .map_err(std::io::Error::other)?,
-            )
-        } else {
-            None
-        };
+        let failure = Arc::new(Mutex::new(None));
         let reader = {
             let (waiting, cancel, hungry) = (waiting.clone(), cancel.clone(), hungry.clone());
+            let failure = failure.clone();
             std::thread::Builder::new()
                 .name("snakepit-reader".into())
                 .spawn(move || {
+                    let _ended = ended_tx;
                     let notify_if_waiting = || {
                         if waiting.swap(false, Ordering::SeqCst) {
                             notify();
                         }
                     };
-                    match source {
-                        Input::Read(source) => {
-                            run(source, opts, pool, &tx, &cancel, &notify_if_waiting)
-                        }
-                        Input::Push(rx) => {
-                            let source = PushReader {
-                                rx,
-                                chunk: Vec::new(),
-                                pos: 0,
-                                hungry: &hungry,
-                                wake: &notify_if_waiting,
-                            };
-                            run(source, opts, pool, &tx, &cancel, &notify_if_waiting)
+                    let exit = ReaderExit {
+                        tx: Some(tx),
+                        waiting: &waiting,
+                        notify: &notify,
+                    };
+                    let tx = exit.tx.as_ref().expect("set above");
+                    let progress = Progress::default();
+                    let body = std::panic::AssertUnwindSafe(|| {
+                        read_source(
+                            source,
+                            opts,
+                            tx,
+                            &cancel,
+                            &hungry,
+                            &progress,
+                            &notify_if_waiting,
+                        )
+                    });
+                    if let Err(payload) = std::panic::catch_unwind(body) {
+                        let error = MarcError::bare(
+                            ErrorKind::Io,
+                            progress.records.load(Ordering::Relaxed),
+                            progress.bytes.load(Ordering::Relaxed),
+                            format!(
+                                "the stream's reader thread failed: {}",
+                                panic_message(&*payload)
+                            ),
+                        );
+                        if let Ok(mut slot) = failure.lock() {
+                            *slot = Some(error);
                         }
                     }
-                    drop(tx);
-                    notify_if_waiting();
+                    drop(exit);
                 })?
         };
         Ok(Pipeline {
@@ -221,6 +331,8 @@ impl Pipeline {
             waiting,
             cancel,
             reader: Some(reader),
+            ended,
+            failure,
             input: None,
             hungry,
         })
@@ -252,7 +364,7 @@ impl Pipeline {
         };
         match rx.try_recv() {
             Ok(msg) => msg.map(Next::Batch),
-            Err(TryRecvError::Disconnected) => Ok(Next::Done),
+            Err(TryRecvError::Disconnected) => self.ended(),
             Err(TryRecvError::Empty) => {
                 // Announce the wait, then look again: a batch sent in between is not missed.
                 self.waiting.store(true, Ordering::SeqCst);
@@ -262,50 +374,156 @@ impl Pipeline {
                         msg.map(Next::Batch)
                     }
                     Err(TryRecvError::Empty) => Ok(Next::Wait),
-                    Err(TryRecvError::Disconnected) => Ok(Next::Done),
+                    Err(TryRecvError::Disconnected) => self.ended(),
                 }
             }
         }
     }
 
-    /// Stops the reader and waits for its thread (and the parser pool) to end.
-    pub fn close(&mut self) {
+    /// The reader is gone and every batch was taken: its failure once, then `Done`.
+    fn ended(&self) -> Result<Next, MarcError> {
+        self.waiting.store(false, Ordering::SeqCst);
+        match self.failure.lock().ok().and_then(|mut slot| slot.take()) {
+            Some(error) => Err(error),
+            None => Ok(Next::Done),
+        }
+    }
+
+    /// Stops the reader, waiting up to `wait` for its thread to end (a file's reader
+    /// notices at its next read); past that the thread is left to end on its own. With
+    /// `Duration::ZERO`, never waits: what a destructor must do.
+    pub fn close(&mut self, wait: Duration) {
         self.cancel.store(true, Ordering::Release);
         self.rx = None;
         self.input = None;
-        if let Some(handle) = self.reader.take() {
-            let _ = handle.join();
+        let Some(handle) = self.reader.take() else {
+            return;
+        };
+        if wait.is_zero() {
+            return; // detached
+        }
+        match self.ended.recv_timeout(wait) {
+            Err(RecvTimeoutError::Disconnected) => {
+                let _ = handle.join();
+            }
+            Ok(()) | Err(RecvTimeoutError::Timeout) => {} // detached
         }
     }
 }
 
 impl Drop for Pipeline {
     fn drop(&mut self) {
-        self.close();
+        self.close(Duration::ZERO);
     }
+}
+
+/// The reader thread's work: decides an `Auto` format and runs the format's loop.
+fn read_source<R: Read>(
+    source: Input<R>,
+    opts: PipelineOptions,
+    tx: &Sender<Message>,
+    cancel: &AtomicBool,
+    hungry: &AtomicBool,
+    progress: &Progress,
+    notify: &dyn Fn(),
+) {
+    match source {
+        Input::Read(inner) => {
+            let source = Watched {
+                inner,
+                cancel,
+                read: &progress.bytes,
+            };
+            sniff_and_run(source, opts, tx, cancel, progress, notify)
+        }
+        Input::Push(rx) => {
+            let inner = PushReader {
+                rx,
+                chunk: Vec::new(),
+                pos: 0,
+                hungry,
+                wake: notify,
+            };
+            let source = Watched {
+                inner,
+                cancel,
+                read: &progress.bytes,
+            };
+            sniff_and_run(source, opts, tx, cancel, progress, notify)
+        }
+    }
+}
+
+/// For [`SourceFormat::Auto`], reads ahead to the first non-blank byte (at most
+/// [`MAX_SNIFF_BYTES`]), then reads the source with those bytes put back in front.
+fn sniff_and_run<R: Read>(
+    mut source: R,
+    mut opts: PipelineOptions,
+    tx: &Sender<Message>,
+    cancel: &AtomicBool,
+    progress: &Progress,
+    notify: &dyn Fn(),
+) {
+    if opts.format != SourceFormat::Auto {
+        return run(source, opts, tx, cancel, progress, notify);
+    }
+    let mut prefix = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let format = loop {
+        if let Some(format) = sniff(&prefix) {
+            break format;
+        }
+        if prefix.len() >= MAX_SNIFF_BYTES {
+            break SourceFormat::Iso2709;
+        }
+        match source.read(&mut chunk) {
+            Ok(0) => break SourceFormat::Iso2709,
+            Ok(n) => prefix.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                let err = MarcError::bare(ErrorKind::Io, 0, prefix.len() as u64, e.to_string());
+                let _ = tx.send(Err(err));
+                return;
+            }
+        }
+    };
+    opts.format = format;
+    let source = std::io::Cursor::new(prefix).chain(source);
+    run(source, opts, tx, cancel, progress, notify)
 }
 
 fn run<R: Read>(
     source: R,
     opts: PipelineOptions,
-    pool: Option<rayon::ThreadPool>,
     tx: &Sender<Message>,
     cancel: &AtomicBool,
+    progress: &Progress,
     notify: &dyn Fn(),
 ) {
     match opts.format {
-        SourceFormat::Iso2709 => {
-            let pool = pool.expect("ISO 2709 pipelines build a parser pool");
-            read_loop(source, opts, pool, tx, cancel, notify)
+        SourceFormat::Iso2709 | SourceFormat::Auto => {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(opts.threads.max(1))
+                .thread_name(|i| format!("snakepit-parse-{i}"))
+                .build();
+            match pool {
+                Ok(pool) => read_loop(source, opts, pool, tx, cancel, progress, notify),
+                Err(e) => {
+                    let err = MarcError::bare(ErrorKind::Io, 0, 0, e.to_string());
+                    let _ = tx.send(Err(err));
+                }
+            }
         }
         SourceFormat::Xml => {
-            let reader = crate::xml::XmlReader::new(BufReader::with_capacity(64 * 1024, source));
-            record_loop(reader, |r| r.position(), opts, tx, cancel, notify)
+            let reader = crate::xml::XmlReader::new(BufReader::with_capacity(64 * 1024, source))
+                .with_max_record(opts.max_record_bytes);
+            record_loop(reader, |r| r.position(), opts, tx, cancel, progress, notify)
         }
         SourceFormat::Json => {
             let reader =
-                crate::json::JsonRecordReader::new(BufReader::with_capacity(64 * 1024, source));
-            record_loop(reader, |r| r.position(), opts, tx, cancel, notify)
+                crate::json::JsonRecordReader::new(BufReader::with_capacity(64 * 1024, source))
+                    .with_max_record(opts.max_record_bytes);
+            record_loop(reader, |r| r.position(), opts, tx, cancel, progress, notify)
         }
     }
 }
@@ -318,6 +536,7 @@ fn record_loop<I>(
     opts: PipelineOptions,
     tx: &Sender<Message>,
     cancel: &AtomicBool,
+    progress: &Progress,
     notify: &dyn Fn(),
 ) where
     I: Iterator<Item = crate::error::Result<crate::record::OwnedRecord>>,
@@ -334,9 +553,11 @@ fn record_loop<I>(
             first_index,
             frames: Vec::new(),
         };
+        let next_record = first_index + items.len() as u64;
         if tx.send(Ok(ParsedBatch { raw, items })).is_err() {
             return false;
         }
+        progress.records.store(next_record, Ordering::Relaxed);
         notify();
         true
     };
@@ -383,6 +604,7 @@ fn read_loop<R: Read>(
     pool: rayon::ThreadPool,
     tx: &Sender<Message>,
     cancel: &AtomicBool,
+    progress: &Progress,
     notify: &dyn Fn(),
 ) {
     let mut chunker = Chunker::new();
@@ -426,9 +648,11 @@ fn read_loop<R: Read>(
                 .collect()
         };
         for batch in batches {
+            let next_record = batch.raw.first_index + batch.raw.frames.len() as u64;
             if tx.send(Ok(batch)).is_err() {
                 return; // the consumer is gone
             }
+            progress.records.store(next_record, Ordering::Relaxed);
             notify();
         }
         if chunker.is_done() || n == 0 {
@@ -573,5 +797,263 @@ mod tests {
         p.feed(b"[{\"leader\"".to_vec());
         std::thread::sleep(Duration::from_millis(20));
         drop(p);
+    }
+
+    /// A source that blocks until released, then panics (`panic_after`) or ends; marks
+    /// itself dropped, which tells that the reader thread has really ended.
+    struct Gate {
+        release: Receiver<()>,
+        panic: bool,
+        dropped: Arc<AtomicBool>,
+    }
+
+    impl Read for Gate {
+        fn read(&mut self, _buf: &mut [u8]) -> std::io::Result<usize> {
+            let _ = self.release.recv();
+            if self.panic {
+                panic!("injected reader failure");
+            }
+            Ok(0)
+        }
+    }
+
+    impl Drop for Gate {
+        fn drop(&mut self) {
+            self.dropped.store(true, Ordering::SeqCst);
+        }
+    }
+
+    fn gate(panic: bool) -> (Gate, Sender<()>, Arc<AtomicBool>) {
+        let (tx, release) = bounded(1);
+        let dropped = Arc::new(AtomicBool::new(false));
+        let g = Gate {
+            release,
+            panic,
+            dropped: dropped.clone(),
+        };
+        (g, tx, dropped)
+    }
+
+    fn settles(f: impl Fn() -> bool) -> bool {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while std::time::Instant::now() < deadline {
+            if f() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        false
+    }
+
+    #[test]
+    fn a_panicking_reader_wakes_the_waiting_consumer_with_a_typed_error() {
+        for format in [SourceFormat::Iso2709, SourceFormat::Xml, SourceFormat::Auto] {
+            let (source, release, _) = gate(true);
+            let (woke_tx, woke) = bounded(8);
+            let notify = move || {
+                let _ = woke_tx.try_send(());
+            };
+            let p = Pipeline::spawn(source, opts(format), notify).unwrap();
+            assert!(matches!(p.try_next().unwrap(), Next::Wait));
+            release.send(()).unwrap();
+            // The wake-up comes though the reader thread died.
+            woke.recv_timeout(Duration::from_secs(20))
+                .expect("no wake-up from a panicking reader");
+            let err = p.try_next().expect_err("the panic is an error item");
+            assert_eq!(err.kind, ErrorKind::Io);
+            assert!(err.detail.contains("injected reader failure"), "{err}");
+            assert!(matches!(p.try_next().unwrap(), Next::Done));
+        }
+    }
+
+    #[test]
+    fn dropping_a_pipeline_never_waits_for_its_reader_thread() {
+        let (source, release, dropped) = gate(false);
+        let p = Pipeline::spawn(source, opts(SourceFormat::Xml), || {}).unwrap();
+        let (done_tx, done) = bounded(1);
+        std::thread::spawn(move || {
+            drop(p);
+            let _ = done_tx.send(());
+        });
+        let returned = done.recv_timeout(Duration::from_secs(10)).is_ok();
+        // The reader was still blocked when the drop returned; it ends once it can.
+        let reader_still_alive = !dropped.load(Ordering::SeqCst);
+        release.send(()).unwrap();
+        assert!(returned, "drop joined the blocked reader thread");
+        assert!(reader_still_alive);
+        assert!(settles(|| dropped.load(Ordering::SeqCst)));
+    }
+
+    /// An endless MARCXML record: a datafield whose subfields never stop coming.
+    struct EndlessRecord {
+        head: std::io::Cursor<Vec<u8>>,
+        read: Arc<AtomicU64>,
+        dropped: Arc<AtomicBool>,
+    }
+
+    impl Read for EndlessRecord {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.head.read(buf)?;
+            let n = if n > 0 {
+                n
+            } else {
+                let piece = b"<subfield code=\"a\">0123456789</subfield>";
+                let n = buf.len().min(piece.len());
+                buf[..n].copy_from_slice(&piece[..n]);
+                n
+            };
+            self.read.fetch_add(n as u64, Ordering::SeqCst);
+            Ok(n)
+        }
+    }
+
+    impl Drop for EndlessRecord {
+        fn drop(&mut self) {
+            self.dropped.store(true, Ordering::SeqCst);
+        }
+    }
+
+    fn endless_record() -> (EndlessRecord, Arc<AtomicU64>, Arc<AtomicBool>) {
+        let head = b"<collection><record><leader>00000nam a2200000 a 4500</leader>\
+                     <datafield tag=\"245\" ind1=\"1\" ind2=\"0\">"
+            .to_vec();
+        let read = Arc::new(AtomicU64::new(0));
+        let dropped = Arc::new(AtomicBool::new(false));
+        let source = EndlessRecord {
+            head: std::io::Cursor::new(head),
+            read: read.clone(),
+            dropped: dropped.clone(),
+        };
+        (source, read, dropped)
+    }
+
+    #[test]
+    fn an_endless_xml_record_stops_at_the_cap_with_a_typed_error() {
+        let (source, read, _) = endless_record();
+        let cap = 1 << 20;
+        let o = PipelineOptions {
+            max_record_bytes: cap,
+            ..opts(SourceFormat::Xml)
+        };
+        let items = drain(Pipeline::spawn(source, o, || {}).unwrap(), vec![]);
+        let [ParsedItem::Error(e)] = &items[..] else {
+            panic!("{items:?}")
+        };
+        assert_eq!(e.kind, ErrorKind::TooLarge);
+        assert_eq!((e.record_index, e.byte_offset), (0, 12));
+        assert!(e.detail.contains("max_record_bytes"), "{e}");
+        // Read no further than the cap (plus one buffer).
+        assert!(read.load(Ordering::SeqCst) < (cap + 2 * 65_536) as u64);
+    }
+
+    #[test]
+    fn a_huge_xml_text_node_is_too_large_at_the_cap() {
+        let mut doc = b"<collection><record><leader>00000nam a2200000 a 4500</leader>\
+                        <controlfield tag=\"001\">id</controlfield></record>\
+                        <record><leader>00000nam a2200000 a 4500</leader>\
+                        <controlfield tag=\"001\">"
+            .to_vec();
+        let second = doc.windows(8).rposition(|w| w == b"<record>").unwrap();
+        doc.extend(std::iter::repeat_n(b'x', 3 << 20));
+        doc.extend_from_slice(b"</controlfield></record></collection>");
+        let o = PipelineOptions {
+            max_record_bytes: 1 << 20,
+            ..opts(SourceFormat::Xml)
+        };
+        let items = drain(
+            Pipeline::spawn(std::io::Cursor::new(doc), o, || {}).unwrap(),
+            vec![],
+        );
+        assert_eq!(items.len(), 2, "{items:?}");
+        assert!(matches!(items[0], ParsedItem::Owned { .. }));
+        let ParsedItem::Error(e) = &items[1] else {
+            panic!("{items:?}")
+        };
+        assert_eq!(e.kind, ErrorKind::TooLarge);
+        assert_eq!((e.record_index, e.byte_offset), (1, second as u64));
+        assert!(e.detail.contains("max_record_bytes"), "{e}");
+    }
+
+    #[test]
+    fn a_json_record_over_the_cap_is_too_large() {
+        let mut doc = b"{\"leader\":\"00000nam a2200000 a 4500\",\"fields\":[{\"001\":\"".to_vec();
+        doc.extend(std::iter::repeat_n(b'x', 2 << 20));
+        doc.extend_from_slice(b"\"}]}");
+        let o = PipelineOptions {
+            max_record_bytes: 1 << 20,
+            ..opts(SourceFormat::Json)
+        };
+        let items = drain(
+            Pipeline::spawn(std::io::Cursor::new(doc), o, || {}).unwrap(),
+            vec![],
+        );
+        let [ParsedItem::Error(e)] = &items[..] else {
+            panic!("{items:?}")
+        };
+        assert_eq!(
+            (e.kind, e.record_index, e.byte_offset),
+            (ErrorKind::TooLarge, 0, 0)
+        );
+        assert!(e.detail.contains("max_record_bytes"), "{e}");
+    }
+
+    #[test]
+    fn a_reader_inside_an_endless_record_stops_soon_after_the_drop() {
+        let (source, read, dropped) = endless_record();
+        let o = PipelineOptions {
+            max_record_bytes: usize::MAX,
+            ..opts(SourceFormat::Xml)
+        };
+        let p = Pipeline::spawn(source, o, || {}).unwrap();
+        assert!(settles(|| read.load(Ordering::SeqCst) > 1 << 20));
+        drop(p);
+        // It stops at its next read, well inside the record, and frees the source.
+        assert!(settles(|| dropped.load(Ordering::SeqCst)));
+    }
+
+    #[test]
+    fn auto_sources_are_sniffed_on_the_reader_thread_and_keep_every_byte() {
+        /// Hands out one byte per read: the sniff must read ahead across many reads.
+        struct Trickle(std::io::Cursor<Vec<u8>>);
+        impl Read for Trickle {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                let n = buf.len().min(1);
+                self.0.read(&mut buf[..n])
+            }
+        }
+        let recs = records(12);
+        let mut xml = b"\xEF\xBB\xBF \n\t".to_vec();
+        xml.extend(crate::xml::to_xml_collection(&recs));
+        let p = Pipeline::spawn(
+            Trickle(std::io::Cursor::new(xml)),
+            opts(SourceFormat::Auto),
+            || {},
+        )
+        .unwrap();
+        same_but_lengths(&owned_back(&drain(p, vec![])), &recs);
+
+        let mut json = b"\n\n".to_vec();
+        json.extend(crate::json::to_json_array(&recs));
+        let p = Pipeline::spawn(
+            Trickle(std::io::Cursor::new(json)),
+            opts(SourceFormat::Auto),
+            || {},
+        )
+        .unwrap();
+        same_but_lengths(&owned_back(&drain(p, vec![])), &recs);
+
+        let mut iso = Vec::new();
+        for r in &recs {
+            iso.extend(r.encode().unwrap());
+        }
+        let p = Pipeline::spawn(
+            Trickle(std::io::Cursor::new(iso)),
+            opts(SourceFormat::Auto),
+            || {},
+        )
+        .unwrap();
+        let items = drain(p, vec![]);
+        assert_eq!(items.len(), 12);
+        assert!(items.iter().all(|i| matches!(i, ParsedItem::Record { .. })));
     }
 }

@@ -53,6 +53,10 @@ const GARBAGE_SPAN: usize = MAX_RECORD_LEN + 1;
 /// Padding passed over when checking that a record starts where another one ends.
 const MAX_PADDING: usize = 4096;
 
+/// The longest run of padding passed over silently; a longer one is reported as garbage,
+/// in pieces of this size.
+const MAX_PADDING_RUN: usize = MAX_RECORD_LEN + 1;
+
 /// The most bytes past the current position that one decision may need buffered: a reader
 /// that keeps this much (or reaches end of input) never stalls on [`Step::NeedMore`].
 /// (The largest reach: a leader claim, padding, then the next leader's own claim.)
@@ -168,14 +172,26 @@ impl Look<'_> {
 
 /// Decides the next frame at or after `pos`. `eof` says no more bytes will follow `buf`.
 pub fn next_step(buf: &[u8], mut pos: usize, eof: bool) -> Step {
-    while pos < buf.len() && is_padding(buf[pos]) {
+    // A run of padding longer than any record is garbage (a stream of NULs from a device
+    // must be reported, not passed over for ever). Measured from its start whatever the
+    // chunking: an unfinished run is not consumed.
+    let start = pos;
+    let run_end = buf.len().min(start.saturating_add(MAX_PADDING_RUN));
+    while pos < run_end && is_padding(buf[pos]) {
         pos += 1;
+    }
+    if pos - start == MAX_PADDING_RUN {
+        return Step::Skip {
+            start,
+            end: pos,
+            kind: ErrorKind::Garbage,
+        };
     }
     if pos >= buf.len() {
         return if eof {
             Step::End
         } else {
-            Step::NeedMore { consumed: pos }
+            Step::NeedMore { consumed: start }
         };
     }
     let look = Look { buf, eof };
@@ -463,7 +479,8 @@ mod tests {
                 end: a.len()
             }
         );
-        assert_eq!(next_step(b"\n\n", 0, false), Step::NeedMore { consumed: 2 });
+        // Unfinished padding is kept: how long its run is decides (MAX_PADDING_RUN).
+        assert_eq!(next_step(b"\n\n", 0, false), Step::NeedMore { consumed: 0 });
         assert_eq!(next_step(b"\n\n", 0, true), Step::End);
     }
 

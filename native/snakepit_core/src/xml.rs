@@ -566,7 +566,12 @@ impl At {
 /// record at a time with a reused buffer. See the module doc for what it accepts and how it
 /// reports errors.
 pub struct XmlReader<R: BufRead> {
-    reader: NsReader<R>,
+    reader: NsReader<Capped<R>>,
+    /// Largest record, in bytes of input (see [`XmlReader::with_max_record`]).
+    max_record: u64,
+    /// Where the bytes counted against `max_record` started: the record's start tag, or
+    /// outside records the current event.
+    window_start: u64,
     buf: Vec<u8>,
     /// Text of the leaf element being read (leader, control field, subfield).
     text: Vec<u8>,
@@ -581,7 +586,12 @@ pub struct XmlReader<R: BufRead> {
 
 impl<R: BufRead> XmlReader<R> {
     pub fn new(src: R) -> Self {
-        let mut reader = NsReader::from_reader(src);
+        let mut reader = NsReader::from_reader(Capped {
+            inner: src,
+            consumed: 0,
+            limit: u64::MAX,
+            tripped: false,
+        });
         let config = reader.config_mut();
         config.trim_text(false);
         config.check_end_names = true;
@@ -589,6 +599,8 @@ impl<R: BufRead> XmlReader<R> {
         config.allow_dangling_amp = false;
         XmlReader {
             reader,
+            max_record: crate::json::MAX_JSON_RECORD as u64,
+            window_start: 0,
             buf: Vec::with_capacity(16 * 1024),
             text: Vec::with_capacity(1024),
             index: 0,
@@ -596,6 +608,16 @@ impl<R: BufRead> XmlReader<R> {
             record_depth: None,
             done: false,
         }
+    }
+
+    /// Caps a record at `bytes` of input, start tag to end tag, and any one piece of markup
+    /// or text outside records likewise: past it the reader stops with an
+    /// [`ErrorKind::TooLarge`] error, having buffered no more than that (quick-xml buffers a
+    /// whole text node, so an endless record or a huge text node would otherwise take all
+    /// memory).
+    pub fn with_max_record(mut self, bytes: usize) -> Self {
+        self.max_record = bytes as u64;
+        self
     }
 
     /// Bytes of input consumed so far.
@@ -609,7 +631,34 @@ impl<R: BufRead> XmlReader<R> {
     }
 
     pub fn into_inner(self) -> R {
-        self.reader.into_inner()
+        self.reader.into_inner().inner
+    }
+
+    /// Starts counting a new window against `max_record` at `start`.
+    fn open_window(&mut self, start: u64) {
+        self.window_start = start;
+        let limit = start.saturating_add(self.max_record);
+        self.reader.get_mut().limit = limit;
+    }
+
+    /// The failure when a window went over `max_record`.
+    fn too_large(&self, record: u64) -> Failure {
+        let detail = if self.record_depth.is_some() {
+            format!(
+                "a MARCXML record over {} bytes (the max_record_bytes limit)",
+                self.max_record
+            )
+        } else {
+            format!(
+                "over {} bytes of MARCXML markup or text in one piece outside records (the \
+                 max_record_bytes limit)",
+                self.max_record
+            )
+        };
+        Failure {
+            error: MarcError::bare(ErrorKind::TooLarge, record, self.window_start, detail),
+            fatal: true,
+        }
     }
 
     /// Reads the next event (into the reused buffer), keeps `depth`, and hands the event to
@@ -624,6 +673,9 @@ impl<R: BufRead> XmlReader<R> {
             record,
             offset: self.reader.buffer_position(),
         };
+        if self.record_depth.is_none() {
+            self.open_window(at.offset);
+        }
         let result = self.reader.read_resolved_event_into(&mut self.buf);
         match result {
             Ok((ns, ev)) => {
@@ -636,6 +688,9 @@ impl<R: BufRead> XmlReader<R> {
                 f(at, marc, ev)
             }
             Err(e) => {
+                if self.reader.get_ref().tripped {
+                    return Err(self.too_large(record));
+                }
                 let (kind, offset) = match &e {
                     quick_xml::Error::Io(_) => (ErrorKind::Io, self.reader.buffer_position()),
                     _ => (ErrorKind::InvalidXml, self.reader.error_position()),
@@ -710,7 +765,10 @@ impl<R: BufRead> XmlReader<R> {
                 Next::Record => {
                     let offset = self.reader.buffer_position();
                     self.index += 1;
+                    // The record's window starts at its start tag (read in the last window).
+                    let start = self.window_start;
                     self.record_depth = Some(self.depth);
+                    self.open_window(start);
                     let record = self.read_record(index)?;
                     self.record_depth = None;
                     // Well-formed XML can still hold what no MARC record can (`&#31;` in a
@@ -942,6 +1000,46 @@ impl<R: BufRead> XmlReader<R> {
         };
         self.text = text;
         result
+    }
+}
+
+/// The reader's source, failing once more than `limit` bytes (absolute) would be consumed:
+/// how [`XmlReader::with_max_record`] bounds what quick-xml buffers.
+struct Capped<R> {
+    inner: R,
+    consumed: u64,
+    limit: u64,
+    /// The limit was reached: the next I/O error quick-xml reports is this.
+    tripped: bool,
+}
+
+impl<R: BufRead> io::Read for Capped<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let n = {
+            let buf = self.fill_buf()?;
+            let n = buf.len().min(out.len());
+            out[..n].copy_from_slice(&buf[..n]);
+            n
+        };
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for Capped<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.consumed >= self.limit {
+            self.tripped = true;
+            return Err(io::Error::other("the max_record_bytes limit was reached"));
+        }
+        let room = self.limit - self.consumed;
+        let buf = self.inner.fill_buf()?;
+        Ok(&buf[..buf.len().min(usize::try_from(room).unwrap_or(usize::MAX))])
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.inner.consume(n);
+        self.consumed += n as u64;
     }
 }
 

@@ -1,5 +1,8 @@
 //! Streaming NIFs. Two sources:
-//! - a file path: the core's threaded [`Pipeline`] reads, frames and parses off-scheduler;
+//! - a file path: the core's threaded [`Pipeline`] reads, frames and parses off-scheduler
+//!   (a small regular file of ISO 2709 is read whole at open instead). Anything that is not
+//!   a regular file (a FIFO, a device) is read incrementally, never to its end first, through
+//!   [`DeviceReader`], which no silent writer can block for ever;
 //!   the consumer takes parsed batches and builds terms (`stream_next`). When nothing is ready
 //!   it gets `:wait` and a `{:snakepit_stream_ready, id}` message later, sent from the
 //!   pipeline's own reader thread (never from a BEAM thread).
@@ -15,15 +18,16 @@ use rustler::{Atom, Binary, Encoder, Env, LocalPid, NifResult, OwnedEnv, Resourc
 use snakepit_core::chunker::{BatchLimits, Chunker, Frame, ParsedItem, RawBatch};
 use snakepit_core::pipeline::{Next, Pipeline, PipelineOptions, SourceFormat};
 use snakepit_core::{Mode, Origin};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 mod stream_atoms {
-    rustler::atoms! { batch, raw, wait, need_input, snakepit_stream_ready, json, xml }
+    rustler::atoms! { batch, raw, wait, need_input, snakepit_stream_ready, json, xml, iso2709, auto }
 }
 
 enum Source {
-    File(Pipeline),
+    File(FileStream),
     Push(Chunker),
     /// MARC-in-JSON or MARCXML pushed by the Elixir side, read on a pipeline thread.
     PushRecords(Pipeline),
@@ -72,16 +76,113 @@ fn io_reason(e: &std::io::Error) -> Atom {
     }
 }
 
-/// Opens `path` for reading; a directory is an error here rather than at the first read.
-fn open_regular_file(path: &str) -> std::io::Result<std::fs::File> {
-    let file = std::fs::File::open(path)?;
-    if file.metadata()?.is_dir() {
+/// How long `stream_close` waits for a reader thread to end: readers notice the close at
+/// their next read (a device's within [`DEVICE_POLL_MS`]), so this bound is never reached
+/// in practice; past it the thread is left to end on its own.
+const CLOSE_WAIT: Duration = Duration::from_secs(5);
+
+/// A pipeline over a file, and for a device the flag that stops its [`DeviceReader`].
+struct FileStream {
+    pipeline: Pipeline,
+    closed: Option<Arc<AtomicBool>>,
+}
+
+impl FileStream {
+    fn close(&mut self, wait: Duration) {
+        if let Some(closed) = &self.closed {
+            closed.store(true, Ordering::Release);
+        }
+        self.pipeline.close(wait);
+    }
+}
+
+impl Drop for FileStream {
+    /// Runs in the resource destructor, on whatever scheduler frees the resource: never
+    /// waits for the reader thread, which notices the close and ends on its own.
+    fn drop(&mut self) {
+        self.close(Duration::ZERO);
+    }
+}
+
+/// What `path` turned out to be, opened.
+enum Opened {
+    Regular(std::fs::File),
+    /// A FIFO, character device or anything else that is not a regular file: opened
+    /// non-blocking (a FIFO's open would wait for a writer), read through [`DeviceReader`].
+    Device(std::fs::File),
+}
+
+/// Opens `path` for reading, without blocking: a missing, unreadable or directory path
+/// fails here rather than at the first read.
+fn open_source(path: &str) -> std::io::Result<Opened> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let meta = std::fs::metadata(path)?;
+    if meta.is_dir() {
         return Err(std::io::Error::new(
             std::io::ErrorKind::IsADirectory,
             "is a directory",
         ));
     }
-    Ok(file)
+    if meta.is_file() {
+        return std::fs::File::open(path).map(Opened::Regular);
+    }
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map(Opened::Device)
+}
+
+/// How often a [`DeviceReader`] with nothing to read looks at its `closed` flag.
+const DEVICE_POLL_MS: i32 = 100;
+
+/// A non-regular file read on a pipeline thread: waits for data with `poll`, a bounded
+/// wait at a time, so a FIFO whose writer has not come (or stays silent) never keeps the
+/// thread once the stream is closed. A FIFO reads as ended once a writer came and left.
+struct DeviceReader {
+    file: std::fs::File,
+    closed: Arc<AtomicBool>,
+}
+
+impl std::io::Read for DeviceReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use std::os::unix::io::AsRawFd;
+        loop {
+            if self.closed.load(Ordering::Acquire) {
+                return Err(std::io::Error::other("the stream was closed"));
+            }
+            let mut fd = libc::pollfd {
+                fd: self.file.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: one valid pollfd, owned by this frame, for the duration of the call.
+            let ready = unsafe { libc::poll(&mut fd, 1, DEVICE_POLL_MS) };
+            if ready < 0 {
+                let e = std::io::Error::last_os_error();
+                if e.kind() == std::io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(e);
+            }
+            if ready == 0 {
+                continue;
+            }
+            let r = std::io::Read::read(&mut self.file, buf);
+            match r {
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted
+                    ) => {}
+                other => return other,
+            }
+        }
+    }
+}
+
+fn open_error<'a>(env: Env<'a>, e: &std::io::Error) -> Term<'a> {
+    (atoms::error(), (io_reason(e), e.to_string())).encode(env)
 }
 
 /// What a pipeline's reader thread calls when the consumer waits and something is ready:
@@ -95,52 +196,148 @@ fn ready_notifier(owner: LocalPid, id: u64) -> impl Fn() + Send + 'static {
     }
 }
 
-/// `{:ok, resource, id}` or `{:error, {reason, message}}`. Opens the file here so that a
-/// missing or unreadable path fails at once, naming the path (the Elixir side adds it).
+/// `{:ok, resource, id}` or `{:error, {reason, message}}`: a stream of the file at `path`
+/// holding `format` (`:iso2709`, `:json`, `:xml`, or `:auto` for a non-regular file the
+/// Elixir side could not sniff without consuming it: decided on the reader thread, the
+/// bytes read to decide replayed). `max_record_bytes` caps a JSON or XML record. Opens
+/// the file here so that a missing or unreadable path fails at once, naming the path (the
+/// Elixir side adds it).
 #[rustler::nif(schedule = "DirtyIo")]
 #[allow(clippy::too_many_arguments)]
 fn stream_open_file<'a>(
     env: Env<'a>,
     path: String,
+    format: Atom,
     config: ReadConfig,
     batch: BatchConfig,
     threads: usize,
     channel_capacity: usize,
+    max_record_bytes: usize,
     raw: bool,
 ) -> NifResult<Term<'a>> {
     let read = config.decode()?;
     let limits = batch.limits();
-    let file = match open_regular_file(&path) {
-        Ok(f) => f,
-        Err(e) => return Ok((atoms::error(), (io_reason(&e), e.to_string())).encode(env)),
+    let format = source_format(format)?;
+    if raw && format != SourceFormat::Iso2709 {
+        return Err(rustler::Error::BadArg);
+    }
+    let opened = match open_source(&path) {
+        Ok(opened) => opened,
+        Err(e) => return Ok(open_error(env, &e)),
     };
     let id = NEXT_STREAM_ID.fetch_add(1, Ordering::Relaxed);
     // A small file is read here at once: starting a reader thread and a parser pool would
-    // cost more than the whole read.
-    if file.metadata().map(|m| m.len()).unwrap_or(u64::MAX) <= SMALL_FILE_BYTES {
-        let mut bytes = Vec::new();
-        if let Err(e) = std::io::Read::read_to_end(&mut &file, &mut bytes) {
-            return Ok((atoms::error(), (io_reason(&e), e.to_string())).encode(env));
+    // cost more than the whole read. Only a regular file: a device's length says nothing.
+    if let Opened::Regular(file) = &opened {
+        let len = file.metadata().map(|m| m.len()).unwrap_or(u64::MAX);
+        if format == SourceFormat::Iso2709 && len <= SMALL_FILE_BYTES {
+            let mut bytes = Vec::new();
+            if let Err(e) = std::io::Read::read_to_end(&mut &*file, &mut bytes) {
+                return Ok(open_error(env, &e));
+            }
+            let source = Source::Push(Chunker::from_complete(bytes));
+            let resource = StreamResource::new(source, limits, read, raw);
+            return Ok((atoms::ok(), resource, id).encode(env));
         }
-        let source = Source::Push(Chunker::from_complete(bytes));
-        let resource = StreamResource::new(source, limits, read, raw);
-        return Ok((atoms::ok(), resource, id).encode(env));
     }
     let notify = ready_notifier(env.pid(), id);
     let opts = PipelineOptions {
         limits,
         parse: read.parse,
         marc8: read.marc8,
-        threads,
+        threads: if format == SourceFormat::Iso2709 || format == SourceFormat::Auto {
+            threads
+        } else {
+            1
+        },
         channel_capacity,
         parse_items: !raw,
+        format,
+        max_record_bytes,
         ..PipelineOptions::default()
     };
-    let pipeline = match Pipeline::spawn(file, opts, notify) {
-        Ok(p) => p,
-        Err(e) => return Ok((atoms::error(), (io_reason(&e), e.to_string())).encode(env)),
+    let stream = match opened {
+        Opened::Regular(file) => Pipeline::spawn(file, opts, notify).map(|pipeline| FileStream {
+            pipeline,
+            closed: None,
+        }),
+        Opened::Device(file) => {
+            let closed = Arc::new(AtomicBool::new(false));
+            let reader = DeviceReader {
+                file,
+                closed: closed.clone(),
+            };
+            Pipeline::spawn(reader, opts, notify).map(|pipeline| FileStream {
+                pipeline,
+                closed: Some(closed),
+            })
+        }
     };
-    let resource = StreamResource::new(Source::File(pipeline), limits, read, raw);
+    let stream = match stream {
+        Ok(s) => s,
+        Err(e) => return Ok(open_error(env, &e)),
+    };
+    let resource = StreamResource::new(Source::File(stream), limits, read, raw);
+    Ok((atoms::ok(), resource, id).encode(env))
+}
+
+fn source_format(format: Atom) -> NifResult<SourceFormat> {
+    if format == stream_atoms::iso2709() {
+        Ok(SourceFormat::Iso2709)
+    } else if format == stream_atoms::json() {
+        Ok(SourceFormat::Json)
+    } else if format == stream_atoms::xml() {
+        Ok(SourceFormat::Xml)
+    } else if format == stream_atoms::auto() {
+        Ok(SourceFormat::Auto)
+    } else {
+        Err(rustler::Error::BadArg)
+    }
+}
+
+/// Test hook: `{:ok, resource, id}`, a file-like stream whose reader thread panics after
+/// `delay_ms`. With `notify` false its wake-up is lost as well, as a thread that died
+/// without a drop guard would lose it: the consumer must find the failure by itself.
+#[rustler::nif]
+fn debug_stream_open_panicking<'a>(
+    env: Env<'a>,
+    delay_ms: u64,
+    notify: bool,
+) -> NifResult<Term<'a>> {
+    let _watch = crate::scheduler_watch::watch("debug_stream_open_panicking");
+    struct Panicking(u64);
+    impl std::io::Read for Panicking {
+        fn read(&mut self, _buf: &mut [u8]) -> std::io::Result<usize> {
+            std::thread::sleep(Duration::from_millis(self.0));
+            panic!("debug_stream_open_panicking: the injected reader failure");
+        }
+    }
+    let id = NEXT_STREAM_ID.fetch_add(1, Ordering::Relaxed);
+    let ready = ready_notifier(env.pid(), id);
+    let opts = PipelineOptions {
+        threads: 1,
+        ..PipelineOptions::default()
+    };
+    let spawned = Pipeline::spawn(Panicking(delay_ms), opts, move || {
+        if notify {
+            ready()
+        }
+    });
+    let pipeline = match spawned {
+        Ok(p) => p,
+        Err(e) => return Ok(open_error(env, &e)),
+    };
+    let stream = FileStream {
+        pipeline,
+        closed: None,
+    };
+    let read = Read {
+        mode: Mode::Strict,
+        shape: crate::options::Shape::Struct,
+        parse: Default::default(),
+        marc8: None,
+    };
+    let resource = StreamResource::new(Source::File(stream), BatchLimits::default(), read, false);
     Ok((atoms::ok(), resource, id).encode(env))
 }
 
@@ -158,26 +355,24 @@ fn stream_open_push(
 }
 
 /// `{:ok, resource, id}` or `{:error, {reason, message}}`: a stream of MARC-in-JSON
-/// (`:json`) or MARCXML (`:xml`) records, read with bounded memory on a pipeline thread,
-/// each record encoded to ISO 2709 on the way. `path` is a file; `nil` means chunks pushed
-/// with `stream_feed/2`. No MARC-8 conversion: those formats hold Unicode text.
-#[rustler::nif(schedule = "DirtyIo")]
+/// (`:json`) or MARCXML (`:xml`) records pushed with `stream_feed/2`, read with bounded
+/// memory on a pipeline thread, each record encoded to ISO 2709 on the way. No MARC-8
+/// conversion: those formats hold Unicode text.
+#[rustler::nif]
 fn stream_open_format<'a>(
     env: Env<'a>,
-    path: Option<String>,
     config: ReadConfig,
     batch: BatchConfig,
     channel_capacity: usize,
+    max_record_bytes: usize,
     format: Atom,
 ) -> NifResult<Term<'a>> {
+    let _watch = crate::scheduler_watch::watch("stream_open_format");
     let read = config.decode()?;
     let limits = batch.limits();
-    let format = if format == stream_atoms::json() {
-        SourceFormat::Json
-    } else if format == stream_atoms::xml() {
-        SourceFormat::Xml
-    } else {
-        return Err(rustler::Error::BadArg);
+    let format = match source_format(format)? {
+        f @ (SourceFormat::Json | SourceFormat::Xml) => f,
+        _ => return Err(rustler::Error::BadArg),
     };
     let id = NEXT_STREAM_ID.fetch_add(1, Ordering::Relaxed);
     let notify = ready_notifier(env.pid(), id);
@@ -189,21 +384,12 @@ fn stream_open_format<'a>(
         channel_capacity,
         parse_items: true,
         format,
+        max_record_bytes,
         ..PipelineOptions::default()
     };
-    let source = match path {
-        Some(path) => {
-            let file = match open_regular_file(&path) {
-                Ok(f) => f,
-                Err(e) => return Ok((atoms::error(), (io_reason(&e), e.to_string())).encode(env)),
-            };
-            Pipeline::spawn(file, opts, notify).map(Source::File)
-        }
-        None => Pipeline::spawn_push(opts, notify).map(Source::PushRecords),
-    };
-    let source = match source {
-        Ok(s) => s,
-        Err(e) => return Ok((atoms::error(), (io_reason(&e), e.to_string())).encode(env)),
+    let source = match Pipeline::spawn_push(opts, notify) {
+        Ok(p) => Source::PushRecords(p),
+        Err(e) => return Ok(open_error(env, &e)),
     };
     let resource = StreamResource::new(source, limits, read, false);
     Ok((atoms::ok(), resource, id).encode(env))
@@ -300,7 +486,7 @@ fn step<'a>(env: Env<'a>, resource: &StreamResource, dirty: bool) -> NifResult<T
     let unit = match pending.take() {
         Some(unit) => unit,
         None => match &mut *source {
-            Source::File(pipeline) => match pipeline.try_next() {
+            Source::File(FileStream { pipeline, .. }) => match pipeline.try_next() {
                 Ok(Next::Batch(batch)) if resource.raw => return Ok(raw_term(env, batch.raw)),
                 Ok(Next::Batch(batch)) => Unit::Parsed(batch.raw, batch.items),
                 Ok(Next::Wait) => return Ok(stream_atoms::wait().encode(env)),
@@ -342,12 +528,16 @@ fn step<'a>(env: Env<'a>, resource: &StreamResource, dirty: bool) -> NifResult<T
     })
 }
 
-/// Stops the reader thread and its parser pool and closes the file, waiting for them.
+/// Stops the reader thread and its parser pool and closes the file, waiting (a bounded
+/// time, see [`CLOSE_WAIT`]) for them to end.
 #[rustler::nif(schedule = "DirtyIo")]
 fn stream_close(resource: ResourceArc<StreamResource>) -> Atom {
     if let Ok(mut source) = resource.source.lock() {
-        // Dropping a pipeline cancels and joins it.
-        *source = Source::Closed;
+        match std::mem::replace(&mut *source, Source::Closed) {
+            Source::File(mut stream) => stream.close(CLOSE_WAIT),
+            Source::PushRecords(mut pipeline) => pipeline.close(CLOSE_WAIT),
+            Source::Push(_) | Source::Closed => {}
+        }
     }
     atoms::ok()
 }
