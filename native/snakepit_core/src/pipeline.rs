@@ -1023,7 +1023,7 @@ mod tests {
         }
         let recs = records(12);
         let mut xml = b"\xEF\xBB\xBF \n\t".to_vec();
-        xml.extend(crate::xml::to_xml_collection(&recs));
+        xml.extend(crate::xml::to_xml_collection(&recs).unwrap());
         let p = Pipeline::spawn(
             Trickle(std::io::Cursor::new(xml)),
             opts(SourceFormat::Auto),
@@ -1033,7 +1033,7 @@ mod tests {
         same_but_lengths(&owned_back(&drain(p, vec![])), &recs);
 
         let mut json = b"\n\n".to_vec();
-        json.extend(crate::json::to_json_array(&recs));
+        json.extend(crate::json::to_json_array(&recs).unwrap());
         let p = Pipeline::spawn(
             Trickle(std::io::Cursor::new(json)),
             opts(SourceFormat::Auto),
