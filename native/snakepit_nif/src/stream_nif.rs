@@ -433,6 +433,8 @@ impl Unit {
     /// The work of building this unit's terms here (see [`budget`]).
     fn terms(&self, read: &Read) -> usize {
         match self {
+            // Errors are not known before parsing; a batch holds at most 200 frames
+            // (`batch_size`), so they add at most 4,000 terms (about 0.15 ms).
             Unit::Frames(raw) => {
                 let records = raw.frames.iter().filter_map(|frame| match *frame {
                     Frame::Record { start, end } => Some(start..end),
@@ -447,7 +449,8 @@ impl Unit {
                         .iter()
                         .map(|item| match item {
                             ParsedItem::Owned { bytes, .. } => budget::delimiters(bytes),
-                            _ => 0,
+                            ParsedItem::Error(_) => budget::ERROR_TERMS,
+                            ParsedItem::Record { .. } => 0,
                         })
                         .sum::<usize>()
             }
