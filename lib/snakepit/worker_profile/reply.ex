@@ -7,8 +7,8 @@ defmodule Snakepit.WorkerProfile.Reply do
   `{:ok, reply}` when `{mref, reply}` arrives, `{:error, :worker_crashed}` on `:DOWN`,
   `{:error, :timeout}` after `timeout` ms. The monitor is gone afterwards in every case.
 
-  A big `parse` result from a `:thread` worker comes as `{mref, {:snakepit_chunk, items}}`
-  messages before the reply `{mref, {:ok, items, skipped}}`: the chunks' items are put in
+  A big `parse` result (from either profile) comes as `{mref, {:snakepit_chunk, items}}`
+  messages before the reply `{mref, {:ok, items, skipped}}` (or `{mref, {:ok, items}}`): the chunks' items are put in
   front of the reply's, in order, and dropped when the reply is an error. `timeout` bounds
   the whole wait.
   """
@@ -46,6 +46,8 @@ defmodule Snakepit.WorkerProfile.Reply do
 
   defp assemble({:ok, items, skipped}, chunks),
     do: {:ok, Enum.reduce(chunks, items, &(&1 ++ &2)), skipped}
+
+  defp assemble({:ok, items}, chunks), do: {:ok, Enum.reduce(chunks, items, &(&1 ++ &2))}
 
   defp assemble(error, _chunks), do: error
 

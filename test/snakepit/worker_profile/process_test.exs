@@ -70,4 +70,37 @@ defmodule Snakepit.WorkerProfile.ProcessTest do
 
   defp binary_bytes(pid),
     do: pid |> Process.info(:binary) |> elem(1) |> Enum.map(&elem(&1, 1)) |> Enum.sum()
+
+  test "a big parse result comes back in pieces, assembled in order" do
+    # One send copies its whole message on the worker's scheduler: 2,000 records must not go
+    # in one message.
+    pool = start_pool!(worker_profile: :process, pool_size: 1)
+    [worker] = Map.values(worker_pids(pool))
+    bytes = Snakepit.Test.Corpus.read!("synthetic/realistic_2000.mrc")
+    :erlang.trace(worker, true, [:send])
+
+    assert Snakepit.execute(:parse, [bytes], pool: pool) == Snakepit.Marc.parse(bytes)
+
+    assert Snakepit.execute(:parse, [bytes, [records: :lazy]], pool: pool) ==
+             Snakepit.Marc.parse(bytes, records: :lazy)
+
+    # A function's list comes back as it was, improper tail included.
+    improper = Enum.reduce(1..1_000, :tail, &[&1 | &2])
+    assert Snakepit.Pool.run(pool, fn -> improper end) == {:ok, improper}
+    :erlang.trace(worker, false, [:send])
+
+    chunks =
+      Stream.repeatedly(fn ->
+        receive do
+          {:trace, ^worker, :send, {_alias, {:snakepit_chunk, items}}, _to} -> length(items)
+        after
+          0 -> nil
+        end
+      end)
+      |> Enum.take_while(& &1)
+
+    # 2,000 records: nine pieces of 200 before each parse reply (the last 200 ride with it);
+    # four before the function's 1,000.
+    assert chunks == List.duplicate(200, 18 + 4), inspect(chunks)
+  end
 end
