@@ -278,7 +278,9 @@ defmodule Snakepit.Marc do
   @path_like_bytes 4096
   @path_extensions ~w(.mrc .marc .dat .iso .mrk .xml .json .jsonl .ndjson)
 
-  defp reject_path!(binary, fun) do
+  @doc false
+  # Also called for the :thread profile's native commands, so both profiles say the same.
+  def reject_path!(binary, fun) do
     if path_like?(binary) do
       raise ArgumentError,
             "#{fun} takes MARC data, not a file path, got: #{inspect(binary)}; did you mean " <>

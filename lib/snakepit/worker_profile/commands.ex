@@ -65,12 +65,21 @@ defmodule Snakepit.WorkerProfile.Commands do
   or `{:error, %Snakepit.Error{reason: :invalid_arguments}}` for malformed arguments.
   """
   def native_plan(command, args) do
+    reject_path!(command, args)
     plan(command, args)
   rescue
     # Malformed options (not a keyword list): the same error the :process profile returns.
     e in [ArgumentError, FunctionClauseError] ->
       {:error, Error.new(:invalid_arguments, command: command, args: args, exception: e)}
   end
+
+  # A path given where data is expected: the message the direct call (and so the :process
+  # profile) gives.
+  defp reject_path!(command, [bin | _])
+       when command in [:parse, :count, :validate] and is_binary(bin),
+       do: Snakepit.Marc.reject_path!(bin, "#{command}/2")
+
+  defp reject_path!(_command, _args), do: :ok
 
   defp plan(:ping, [term]), do: {:native, :ping, term, &Function.identity/1}
 

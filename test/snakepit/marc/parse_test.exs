@@ -206,6 +206,20 @@ defmodule Snakepit.Marc.ParseTest do
       bytes = Corpus.read!("formats/pymarc_one.dat")
       assert Marc.count(bytes <> "x.mrc") == %{records: 1, errors: 1}
     end
+
+    test "a path given as data through a pool says the same on both profiles" do
+      for profile <- [:process, :thread] do
+        name = :"path_hint_#{profile}_#{System.unique_integer([:positive])}"
+        {:ok, _} = Snakepit.Pool.start_link(name: name, worker_profile: profile, pool_size: 1)
+
+        for command <- [:parse, :count, :validate] do
+          assert {:error, %Snakepit.Error{reason: :invalid_arguments} = error} =
+                   Snakepit.execute(command, ["nope.mrc"], pool: name)
+
+          assert Exception.message(error) =~ "#{command}/2 takes MARC data, not a file path"
+        end
+      end
+    end
   end
 
   describe "error messages" do
