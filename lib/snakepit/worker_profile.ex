@@ -107,6 +107,17 @@ defmodule Snakepit.WorkerProfile do
   def module(mod) when is_atom(mod), do: mod
 
   @doc false
+  # The error a command that raised, threw or exited becomes, on every profile.
+  def exception_error(kind, reason, stacktrace, command) do
+    Snakepit.Error.new(:exception,
+      command: command,
+      kind: kind,
+      reason: reason,
+      message: Exception.format_banner(kind, reason, stacktrace)
+    )
+  end
+
+  @doc false
   # Stops a worker process in order (after the messages before the stop), or kills it when
   # it is stuck in a request for longer than `timeout`, so no stopped worker lingers.
   def stop_process(pid, timeout \\ 1000) do

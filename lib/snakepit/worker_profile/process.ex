@@ -236,24 +236,17 @@ defmodule Snakepit.WorkerProfile.Process do
   defp run({:fun, fun}) do
     {:ok, fun.()}
   catch
-    kind, reason -> {:error, exception_error(kind, reason, __STACKTRACE__, :fun)}
+    kind, reason ->
+      {:error, Snakepit.WorkerProfile.exception_error(kind, reason, __STACKTRACE__, :fun)}
   end
 
   defp run({command, args}) when is_atom(command) and is_list(args) do
     Commands.run(command, args)
   catch
-    kind, reason -> {:error, exception_error(kind, reason, __STACKTRACE__, command)}
+    kind, reason ->
+      {:error, Snakepit.WorkerProfile.exception_error(kind, reason, __STACKTRACE__, command)}
   end
 
   defp run(other),
     do: {:error, Snakepit.Error.new(:invalid_arguments, command: other, args: nil)}
-
-  defp exception_error(kind, reason, stacktrace, command) do
-    Snakepit.Error.new(:exception,
-      command: command,
-      kind: kind,
-      reason: reason,
-      message: Exception.format_banner(kind, reason, stacktrace)
-    )
-  end
 end

@@ -180,13 +180,7 @@ defmodule Snakepit.WorkerProfile.Thread do
     fun.()
   catch
     kind, reason ->
-      {:error,
-       Snakepit.Error.new(:exception,
-         command: command,
-         kind: kind,
-         reason: reason,
-         message: Exception.format_banner(kind, reason, __STACKTRACE__)
-       )}
+      {:error, Snakepit.WorkerProfile.exception_error(kind, reason, __STACKTRACE__, command)}
   end
 
   @impl Snakepit.WorkerProfile
