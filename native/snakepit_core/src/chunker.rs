@@ -275,10 +275,13 @@ pub fn to_unicode(
 /// A record read from another format (MARC-in-JSON, MARCXML) as a parsed item: encoded to
 /// ISO 2709 (lengths, base address and directory computed) and parsed back for its spans,
 /// so it reaches the consumer exactly like a record read from an ISO 2709 file. Text from
-/// those formats is already Unicode: no MARC-8 conversion applies. `origin` places errors
-/// (a record too large for ISO 2709, a record with no fields).
+/// those formats is already Unicode: no MARC-8 conversion applies. The readers have checked
+/// its values; ISO 2709's size limits apply only where it is written as ISO 2709 (those
+/// formats have none), so it is encoded as a record that stays in memory
+/// ([`OwnedRecord::encode_unbounded`](crate::record::OwnedRecord::encode_unbounded)).
+/// `origin` places errors (a record with no fields, a directory past 99,999 bytes).
 pub fn owned_item(record: &crate::record::OwnedRecord, origin: crate::parse::Origin) -> ParsedItem {
-    let bytes = match record.encode() {
+    let bytes = match record.encode_unbounded() {
         Ok(bytes) => bytes,
         Err(mut e) => {
             e.record_index = origin.index;

@@ -286,6 +286,30 @@ defmodule Snakepit.Marc.FormatsTest do
     end
   end
 
+  describe "records past ISO 2709's limits" do
+    # MARC-in-JSON and MARCXML have no length limits: such a record is read and kept, and
+    # the limits apply where it is written as ISO 2709.
+    test "a field over 9,999 bytes is read from JSON, XML and their streams, and refused by encode" do
+      value = String.duplicate("x", 12_000)
+
+      record = %Record{
+        leader: "00000nam a2200000 a 4500",
+        fields: [Field.control("001", "id1"), Field.data("245", "1", "0", [{"a", value}])]
+      }
+
+      json = Marc.to_json([record])
+      xml = Marc.to_xml([record])
+      assert {:ok, [from_json]} = Marc.from_json(json)
+      assert {:ok, [from_xml]} = Marc.from_xml(xml)
+      assert from_json["245"]["a"] == value and from_xml["245"]["a"] == value
+      assert [streamed] = Marc.stream([xml], format: :xml) |> Enum.to_list()
+      assert streamed["245"]["a"] == value
+      assert from_xml.fields == from_json.fields and from_json.fields == record.fields
+
+      assert %ParseError{kind: :too_large} = catch_error(Marc.encode(from_json))
+    end
+  end
+
   describe "reading errors and modes" do
     @good ~s({"leader":"00000nam a2200000 a 4500","fields":[{"001":"1"}]})
 
