@@ -219,15 +219,19 @@ defmodule Snakepit.WorkerProfile.Process do
   defp send_chunks(result, _reply_to), do: result
 
   defp send_chunks(items, reply_to, _) do
-    case split(items, @reply_chunk, []) do
-      {chunk, [_ | _] = rest} ->
-        send(reply_to, {reply_to, {:snakepit_chunk, chunk}})
-        send_chunks(rest, reply_to, [])
-
-      _short_or_improper ->
-        items
+    # Most replies are short: look before splitting, so they are not copied.
+    with true <- longer_than?(items, @reply_chunk),
+         {chunk, [_ | _] = rest} <- split(items, @reply_chunk, []) do
+      send(reply_to, {reply_to, {:snakepit_chunk, chunk}})
+      send_chunks(rest, reply_to, [])
+    else
+      _short_or_improper -> items
     end
   end
+
+  defp longer_than?([_ | rest], n) when n > 0, do: longer_than?(rest, n - 1)
+  defp longer_than?([_ | _], 0), do: true
+  defp longer_than?(_tail, _n), do: false
 
   defp split(list, 0, acc), do: {:lists.reverse(acc), list}
   defp split([item | rest], n, acc), do: split(rest, n - 1, [item | acc])
