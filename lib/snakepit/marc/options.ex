@@ -177,6 +177,12 @@ defmodule Snakepit.Marc.Options do
   """
   def parse_keys, do: Schema.keys(@read) -- [:report]
 
+  @doc "The values option `key` of the schema named `name` takes (its type is `{:in, values}`)."
+  def values(name, key) do
+    {:in, values} = spec(name) |> Keyword.fetch!(key) |> Keyword.fetch!(:type)
+    values
+  end
+
   @doc "Validates `opts` against the schema named `name`, filling defaults. Raises ArgumentError."
   def validate!(opts, name), do: Schema.validate!(opts, spec(name))
 
