@@ -151,7 +151,8 @@ defmodule Snakepit.Options.Schema do
   @spec docs(t) :: String.t()
   def docs(schema) do
     Enum.map_join(schema, "\n", fn {key, rules} ->
-      "  * `#{inspect(key)}` (#{allowed(rules)}; default #{default_text(rules)}) - #{rules[:doc]}"
+      default = if rules[:required], do: "required", else: "default #{default_text(rules)}"
+      "  * `#{inspect(key)}` (#{allowed(rules)}; #{default}) - #{rules[:doc]}"
     end)
   end
 

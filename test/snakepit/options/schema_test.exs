@@ -83,7 +83,7 @@ defmodule Snakepit.Options.SchemaTest do
   test "docs and table are made from the schema" do
     docs = Schema.docs(@schema)
     assert docs =~ "  * `:mode` (one of [:a, :b]; default `:a`) - The mode.\n"
-    assert docs =~ "  * `:name` (an atom; default required) - The name.\n"
+    assert docs =~ "  * `:name` (an atom; required) - The name.\n"
 
     assert docs =~
              "  * `:twice` (a positive integer; default twice the size) - Computed from `:size`.\n"
