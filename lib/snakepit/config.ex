@@ -96,56 +96,10 @@ defmodule Snakepit.Config do
   `ArgumentError` naming the pool, the key, the value given and what is allowed.
   """
   @spec normalize_pool!(map | keyword) :: pool_config
-  def normalize_pool!(pool) when is_map(pool), do: normalize_pool!(Map.to_list(pool))
-
-  def normalize_pool!(pool) when is_list(pool) do
-    unless Keyword.keyword?(pool) do
-      raise ArgumentError, "a pool config must be a keyword list or a map, got: #{inspect(pool)}"
-    end
-
-    {name, rest} = Keyword.pop(pool, :name, Options.default(:name, nil))
-    name = validate!(name, :name, name)
-
-    {profile, rest} = Keyword.pop(rest, :worker_profile, Options.default(:worker_profile, nil))
-    profile = validate!(name, :worker_profile, profile)
-
-    given = Map.new(rest)
-
-    case Map.keys(given) -- Options.keys() do
-      [] ->
-        :ok
-
-      unknown ->
-        raise ArgumentError,
-              "pool #{inspect(name)}: unknown option #{inspect(hd(unknown))}, " <>
-                "allowed: #{inspect(Options.keys())}, got: #{inspect(pool)}"
-    end
-
-    Enum.reduce(
-      Options.keys() -- [:name, :worker_profile],
-      %{name: name, worker_profile: profile},
-      fn key, acc ->
-        value = Map.get_lazy(given, key, fn -> Options.default(key, profile) end)
-        Map.put(acc, key, validate!(name, key, value))
-      end
-    )
-  end
-
-  def normalize_pool!(other),
-    do:
-      raise(
-        ArgumentError,
-        "a pool config must be a keyword list or a map, got: #{inspect(other)}"
-      )
-
-  defp validate!(pool, key, value) do
-    case Options.check(key, value) do
-      {:ok, normalised} ->
-        normalised
-
-      {:error, allowed} ->
-        raise ArgumentError,
-              "pool #{inspect(pool)}: #{inspect(key)} must be #{allowed}, got: #{inspect(value)}"
+  def normalize_pool!(pool) do
+    case Options.validate(pool) do
+      {:ok, config} -> config
+      {:error, message} -> raise ArgumentError, message
     end
   end
 

@@ -30,7 +30,7 @@ defmodule Snakepit.Marc do
       {2, %{skipped: 7}}
   """
 
-  alias Snakepit.Marc.{Encoder, LazyRecord, Options, ParseError, Record}
+  alias Snakepit.Marc.{Encoder, LazyRecord, NativeResult, Options, ParseError, Record}
   alias Snakepit.Native
 
   @typedoc """
@@ -62,11 +62,7 @@ defmodule Snakepit.Marc do
     config = Options.validate!(opts, :read)
     reject_path!(binary, "parse/2")
 
-    case parse_native(binary, config, 0, 0) do
-      {:ok, items, skipped} when config.report -> {:ok, items, %{skipped: skipped}}
-      {:ok, items, _skipped} -> {:ok, items}
-      {:error, %ParseError{}} = error -> error
-    end
+    binary |> parse_native(config, 0, 0) |> NativeResult.read(config)
   end
 
   def parse(other, _opts),
@@ -143,11 +139,9 @@ defmodule Snakepit.Marc do
   def parse_batch(%Snakepit.Marc.Batch{} = batch, opts \\ []) do
     config = Options.validate!(opts, :read)
 
-    case parse_native(batch.data, config, batch.base_offset, batch.first_index) do
-      {:ok, items, skipped} when config.report -> {:ok, items, %{skipped: skipped}}
-      {:ok, items, _skipped} -> {:ok, items}
-      {:error, %ParseError{}} = error -> error
-    end
+    batch.data
+    |> parse_native(config, batch.base_offset, batch.first_index)
+    |> NativeResult.read(config)
   end
 
   # Inputs of up to @light_bytes are tried on the caller's scheduler first: the NIF builds
@@ -184,11 +178,9 @@ defmodule Snakepit.Marc do
 
   ## Options
 
-    * `:workers` - processes working at once (default: schedulers online).
-    * `:ordered` - keep source order (default `true`).
-    * `:timeout` - per batch, in ms (default `:infinity`).
-    * `:pool` - run each batch in a worker of this `Snakepit.Pool` (under its capacity).
-    * plus the options of `stream/2` and `parse/2`.
+  #{Options.docs(:fan_out)}
+
+  plus the options of `stream/2` and `parse/2`.
   """
   @spec map(term, (item -> result), keyword) :: Enumerable.t() when result: term
   def map(source, fun, opts \\ []), do: Snakepit.Marc.FanOut.map(source, fun, opts)
@@ -331,7 +323,7 @@ defmodule Snakepit.Marc do
 
   ## Options
 
-    * `:lines` (default `false`) - JSON Lines instead of an array (or an object).
+  #{Options.docs(:to_json)}
   """
   @spec to_json(Record.t() | [Record.t()], keyword) :: binary
   def to_json(records, opts \\ []), do: Snakepit.Marc.Formats.to_json(records, opts)
@@ -424,7 +416,7 @@ defmodule Snakepit.Marc do
 
   ## Options
 
-    * `:batch_size` (default 200) - records written per native call (per chunk).
+  #{Options.docs(:xml_stream)}
   """
   @spec xml_stream(Enumerable.t(), keyword) :: Enumerable.t()
   def xml_stream(records, opts \\ []), do: Snakepit.Marc.Formats.xml_stream(records, opts)
@@ -440,8 +432,7 @@ defmodule Snakepit.Marc do
 
   ## Options
 
-    * `:lines` (default `false`) - JSON Lines instead of an array.
-    * `:batch_size` (default 200) - records written per native call (per chunk).
+  #{Options.docs(:json_stream)}
   """
   @spec json_stream(Enumerable.t(), keyword) :: Enumerable.t()
   def json_stream(records, opts \\ []), do: Snakepit.Marc.Formats.json_stream(records, opts)

@@ -89,13 +89,19 @@ defmodule Snakepit.ConfigTest do
         assert error.message =~ "pool #{inspect(pool)}"
         assert error.message =~ inspect(key)
         assert error.message =~ "got: #{inspect(value)}"
-        assert error.message =~ Keyword.fetch!(Options.specs(), key)[:allowed]
+
+        assert error.message =~
+                 Snakepit.Options.Schema.allowed(Keyword.fetch!(Options.schema(), key))
       end
     end
 
     test "rejects unknown keys, naming them" do
       error = assert_raise ArgumentError, fn -> Config.normalize_pool!(name: :x, pool_sise: 3) end
-      assert error.message =~ "pool :x: unknown option :pool_sise"
+
+      assert error.message =~
+               "pool :x: unknown option [:pool_sise], allowed: [:name, :worker_profile,"
+
+      assert error.message =~ "got: [name: :x, pool_sise: 3]"
     end
 
     test "rejects a config that is not a keyword list or map" do

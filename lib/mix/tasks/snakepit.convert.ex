@@ -52,9 +52,10 @@ defmodule Mix.Tasks.Snakepit.Convert do
   alias Snakepit.MixCLI, as: CLI
 
   @switches [from: :string, to: :string, mode: :string, to_unicode: :boolean]
-  @from ~w(iso2709 json xml)
+  # What the readers take, as the read options name them.
+  @from Enum.map(Snakepit.Marc.Options.values(:stream, :format) -- [:auto], &Atom.to_string/1)
   @to ~w(iso2709 json jsonl xml)
-  @modes ~w(strict permissive skip)
+  @modes Enum.map(Snakepit.Marc.Options.values(:read, :mode), &Atom.to_string/1)
   @usage "usage: mix snakepit.convert INPUT OUTPUT [--from #{Enum.join(@from, "|")}] " <>
            "[--to #{Enum.join(@to, "|")}] [--mode #{Enum.join(@modes, "|")}] " <>
            "[--to-unicode|--no-to-unicode]"

@@ -1,7 +1,10 @@
 defmodule Snakepit.Config.Options do
-  # The pool option specs as data: validation, defaults and docs/configuration.md all come
-  # from this list, so they cannot drift apart (a test compares the doc with `markdown/0`).
+  # The pool option schema (Snakepit.Options.Schema): validation, defaults and
+  # docs/configuration.md all come from it, so they cannot drift apart (a test compares the
+  # doc with `markdown/0`).
   @moduledoc false
+
+  alias Snakepit.Options.Schema
 
   @ttl_units [:seconds, :minutes, :hours]
   # Each thread is an OS thread with its own stack: past this, a typo (or a byte count in
@@ -12,7 +15,7 @@ defmodule Snakepit.Config.Options do
   @doc "The largest `threads_per_worker` accepted."
   def max_threads_per_worker, do: @max_threads_per_worker
 
-  @specs [
+  @schema [
     name: [
       type: :atom,
       default: :default,
@@ -20,7 +23,7 @@ defmodule Snakepit.Config.Options do
       doc: "The pool's name: `Snakepit.execute/3` takes it as `:pool`."
     ],
     worker_profile: [
-      type: :profile,
+      type: {:custom, &__MODULE__.profile/1, "a worker profile"},
       default: :process,
       allowed: "`:process`, `:thread`, or a module implementing `Snakepit.WorkerProfile`",
       doc:
@@ -29,13 +32,16 @@ defmodule Snakepit.Config.Options do
     ],
     pool_size: [
       type: :pos_integer,
-      default: {:computed, "dirty CPU schedulers (`:process`), 1 (`:thread`)"},
+      default:
+        {:computed, "dirty CPU schedulers (`:process`), 1 (`:thread`)",
+         &__MODULE__.default_pool_size/1},
       allowed: "a positive integer",
       doc: "Number of workers."
     ],
     threads_per_worker: [
       type: {:int_range, 1, @max_threads_per_worker},
-      default: {:computed, "`SNAKEPIT_NUM_THREADS`, else logical cores"},
+      default:
+        {:computed, "`SNAKEPIT_NUM_THREADS`, else logical cores", &__MODULE__.default_threads/1},
       allowed: "an integer in 1..#{@max_threads_per_worker}",
       doc:
         "Native threads per `:thread` worker, which is also its capacity. Ignored by `:process`."
@@ -54,26 +60,26 @@ defmodule Snakepit.Config.Options do
       doc: "How long a caller waits in the queue before `{:error, :queue_timeout}`."
     ],
     worker_ttl: [
-      type: :ttl,
+      type: {:custom, &__MODULE__.ttl/1, "a time to live"},
       default: :infinity,
       allowed:
         "`:infinity` or `{n, unit}` with n a positive integer, unit `:seconds`, `:minutes` or `:hours`",
       doc: "Recycle a worker after this long (with up to 10% jitter). Normalised to milliseconds."
     ],
     worker_max_requests: [
-      type: {:pos_integer_or, :infinity},
+      type: {:or, [:pos_integer, {:in, [:infinity]}]},
       default: :infinity,
       allowed: "a positive integer or `:infinity`",
       doc: "Recycle a worker after this many requests (with up to 10% jitter, never above it)."
     ],
     memory_threshold_mb: [
-      type: {:pos_integer_or, :infinity},
+      type: {:or, [:pos_integer, {:in, [:infinity]}]},
       default: :infinity,
       allowed: "a positive integer or `:infinity`",
       doc: "Recycle a worker whose process memory plus native bytes held exceeds this many MiB."
     ],
     health_check_interval: [
-      type: {:pos_integer_or, :infinity},
+      type: {:or, [:pos_integer, {:in, [:infinity]}]},
       default: 30_000,
       allowed: "a positive integer (milliseconds) or `:infinity`",
       doc:
@@ -82,16 +88,54 @@ defmodule Snakepit.Config.Options do
     ]
   ]
 
-  @doc "The option specs, in documentation order."
-  def specs, do: @specs
+  @doc "The option schema (a `Snakepit.Options.Schema`), in documentation order."
+  def schema, do: @schema
 
-  def keys, do: Keyword.keys(@specs)
+  def keys, do: Schema.keys(@schema)
 
-  @doc "The default for `key` given the (already validated) profile."
-  def default(:pool_size, :thread), do: 1
-  def default(:pool_size, _custom), do: :erlang.system_info(:dirty_cpu_schedulers)
-  def default(:threads_per_worker, _profile), do: env_threads() || logical_cores()
-  def default(key, _profile), do: Keyword.fetch!(@specs, key)[:default]
+  @doc """
+  Validates one pool config (map or keyword list) and fills in defaults:
+  `{:ok, pool_config}` or `{:error, message}`, the message naming the pool.
+  """
+  def validate(pool) when is_map(pool), do: validate(Map.to_list(pool))
+
+  def validate(pool) when is_list(pool) do
+    if Keyword.keyword?(pool) do
+      with {:error, message} <- Schema.validate(pool, @schema),
+           do: {:error, "pool #{inspect(Keyword.get(pool, :name, :default))}: " <> message}
+    else
+      not_a_config(pool)
+    end
+  end
+
+  def validate(other), do: not_a_config(other)
+
+  defp not_a_config(other),
+    do: {:error, "a pool config must be a keyword list or a map, got: #{inspect(other)}"}
+
+  @doc false
+  def default_pool_size(%{worker_profile: :thread}), do: 1
+  def default_pool_size(_config), do: :erlang.system_info(:dirty_cpu_schedulers)
+
+  @doc false
+  def default_threads(_config), do: default_threads()
+
+  @doc """
+  The default number of native threads, for a `:thread` worker and for a stream's parser:
+  `SNAKEPIT_NUM_THREADS`, else the logical cores.
+  """
+  def default_threads, do: env_threads() || logical_cores()
+
+  @doc """
+  The thread setting and where it comes from: `{n, :env}` when `SNAKEPIT_NUM_THREADS` sets
+  it, else `{logical_cores, :default}`.
+  """
+  def thread_setting do
+    case env_threads() do
+      nil -> {logical_cores(), :default}
+      n -> {n, :env}
+    end
+  end
 
   @doc "Logical cores available to this OS process."
   def logical_cores do
@@ -101,7 +145,10 @@ defmodule Snakepit.Config.Options do
     end
   end
 
-  @doc "`SNAKEPIT_NUM_THREADS` as a positive integer, or nil when unset or not one."
+  @doc """
+  `SNAKEPIT_NUM_THREADS` as a positive integer (surrounding blanks allowed), or nil when
+  unset or not one. The one place the variable is read.
+  """
   def env_threads do
     with value when is_binary(value) <- System.get_env("SNAKEPIT_NUM_THREADS"),
          {n, ""} when n > 0 <- Integer.parse(String.trim(value)) do
@@ -111,57 +158,25 @@ defmodule Snakepit.Config.Options do
     end
   end
 
-  @doc """
-  Validates one value. Returns `{:ok, normalised}` or `{:error, allowed}` where `allowed`
-  says what the key accepts.
-  """
-  def check(key, value) do
-    spec = Keyword.fetch!(@specs, key)
+  @doc false
+  def profile(v) when v in [:process, :thread], do: {:ok, v}
 
-    case check_type(spec[:type], value) do
-      {:ok, normalised} -> {:ok, normalised}
-      :error -> {:error, spec[:allowed]}
-    end
-  end
-
-  defp check_type(:atom, v) when is_atom(v) and not is_nil(v) and not is_boolean(v), do: {:ok, v}
-  defp check_type(:pos_integer, v) when is_integer(v) and v > 0, do: {:ok, v}
-  defp check_type(:non_neg_integer, v) when is_integer(v) and v >= 0, do: {:ok, v}
-
-  defp check_type({:int_range, min, max}, v) when is_integer(v) and v >= min and v <= max,
-    do: {:ok, v}
-
-  defp check_type(:profile, v) when v in [:process, :thread], do: {:ok, v}
-
-  defp check_type(:profile, v) when is_atom(v) do
+  def profile(v) when is_atom(v) do
     if Code.ensure_loaded?(v) and function_exported?(v, :execute_request, 3),
       do: {:ok, v},
       else: :error
   end
 
-  defp check_type({:pos_integer_or, atom}, atom), do: {:ok, atom}
-  defp check_type({:pos_integer_or, _}, v) when is_integer(v) and v > 0, do: {:ok, v}
-  defp check_type(:ttl, :infinity), do: {:ok, :infinity}
+  def profile(_v), do: :error
 
-  defp check_type(:ttl, {n, unit}) when is_integer(n) and n > 0 and unit in @ttl_units,
+  @doc false
+  def ttl(:infinity), do: {:ok, :infinity}
+
+  def ttl({n, unit}) when is_integer(n) and n > 0 and unit in @ttl_units,
     do: {:ok, apply(:timer, unit, [n])}
 
-  defp check_type(_type, _v), do: :error
+  def ttl(_v), do: :error
 
   @doc "The options table of docs/configuration.md."
-  def markdown do
-    rows =
-      for {key, spec} <- @specs do
-        "| `#{key}` | #{spec[:allowed]} | #{default_doc(spec[:default])} | #{spec[:doc]} |"
-      end
-
-    Enum.join(
-      ["| key | allowed values | default | meaning |", "| --- | --- | --- | --- |" | rows],
-      "\n"
-    ) <>
-      "\n"
-  end
-
-  defp default_doc({:computed, text}), do: text
-  defp default_doc(value), do: "`#{inspect(value)}`"
+  def markdown, do: Schema.table(@schema)
 end

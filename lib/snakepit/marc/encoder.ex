@@ -4,7 +4,7 @@ defmodule Snakepit.Marc.Encoder do
   # JSON/XML readers check and write records with the same code, so they cannot disagree.
   @moduledoc false
 
-  alias Snakepit.Marc.{LazyRecord, ParseError, Record}
+  alias Snakepit.Marc.{LazyRecord, NativeResult, Record}
   alias Snakepit.Native
 
   # Records per native call, as for the other writers.
@@ -28,12 +28,5 @@ defmodule Snakepit.Marc.Encoder do
             "them, got: #{inspect(other, limit: 5)}"
   end
 
-  @doc """
-  A writer NIF's result: the binary, or a raise. A record whose content cannot be written
-  raises its `Snakepit.Marc.ParseError` (`:invalid_value`, `:too_large`, `:no_fields`, or
-  a lazy record's parse error); a term of the wrong shape raises `ArgumentError`.
-  """
-  def write!({:ok, binary}), do: binary
-  def write!({:error, %ParseError{} = error}), do: raise(error)
-  def write!({:error, message}) when is_binary(message), do: raise(ArgumentError, message)
+  defp write!(result), do: NativeResult.write!(result)
 end

@@ -13,9 +13,8 @@ defmodule Snakepit.Marc.FanOut do
   @moduledoc false
 
   alias Snakepit.Marc
-  alias Snakepit.Marc.{Batch, ParseError}
+  alias Snakepit.Marc.{Batch, Options, ParseError}
 
-  @fan_out_keys [:workers, :ordered, :timeout, :pool]
   @batches_per_worker 2
   # Words; enough for a 200-record batch of ~1 KB records and its terms, so a worker does
   # not GC its way up to that size on every batch. Each record is its own off-heap binary:
@@ -23,25 +22,15 @@ defmodule Snakepit.Marc.FanOut do
   @worker_spawn_opts [min_heap_size: 262_144, min_bin_vheap_size: 1_048_576]
 
   def map(source, fun, opts) when is_function(fun, 1) and is_list(opts) do
-    {fan_opts, read_opts} = Keyword.split(opts, @fan_out_keys)
-    workers = Keyword.get(fan_opts, :workers, System.schedulers_online())
-    ordered = Keyword.get(fan_opts, :ordered, true)
-    timeout = Keyword.get(fan_opts, :timeout, :infinity)
-    pool = Keyword.get(fan_opts, :pool)
-    validate!(workers, ordered, timeout)
+    {fan_opts, read_opts} = Keyword.split(opts, Options.spec(:fan_out) |> Keyword.keys())
 
-    parse_opts =
-      Keyword.take(read_opts, [
-        :mode,
-        :validate_utf8,
-        :to_unicode,
-        :normalize,
-        :marc8_errors,
-        :records
-      ])
+    %{workers: workers, ordered: ordered, timeout: timeout, pool: pool} =
+      Options.validate!(fan_opts, :fan_out)
+
+    parse_opts = Keyword.take(read_opts, Options.parse_keys())
 
     # Checked here, before any process starts, so bad options fail in the caller.
-    Snakepit.Marc.Options.validate!(parse_opts, :read)
+    Options.validate!(parse_opts, :read)
     batches = Marc.batches(source, Keyword.drop(read_opts, [:report]))
     job = %{fun: fun, parse_opts: parse_opts, pool: pool, timeout: timeout}
 
@@ -57,21 +46,6 @@ defmodule Snakepit.Marc.FanOut do
 
   def map(_source, _fun, opts),
     do: raise(ArgumentError, "options must be a keyword list, got: #{inspect(opts)}")
-
-  defp validate!(workers, ordered, timeout) do
-    unless is_integer(workers) and workers > 0,
-      do: raise(ArgumentError, ":workers must be a positive integer, got: #{inspect(workers)}")
-
-    unless is_boolean(ordered),
-      do: raise(ArgumentError, ":ordered must be a boolean, got: #{inspect(ordered)}")
-
-    unless timeout == :infinity or (is_integer(timeout) and timeout > 0),
-      do:
-        raise(
-          ArgumentError,
-          ":timeout must be a positive integer or :infinity, got: #{inspect(timeout)}"
-        )
-  end
 
   defp start(batches, count, ordered, job) do
     ref = :erlang.alias()

@@ -3,21 +3,21 @@ defmodule Snakepit.Marc.Formats do
   # iodata chunks, each chunk written by one NIF call over a batch of records) and readers.
   @moduledoc false
 
-  alias Snakepit.Marc.{Encoder, LazyRecord, Options, ParseError, Record}
+  alias Snakepit.Marc.{LazyRecord, NativeResult, Options, Record}
   alias Snakepit.Native
 
   @write_batch 200
 
   def to_json(records, opts) do
-    opts = write_opts!(opts, [:lines])
+    opts = Options.validate!(opts, :to_json)
 
     {list, layout} =
       case records do
         %struct{} = record when struct in [Record, LazyRecord] ->
-          {[record], if(opts[:lines], do: :lines, else: :object)}
+          {[record], if(opts.lines, do: :lines, else: :object)}
 
         list when is_list(list) ->
-          {list, if(opts[:lines], do: :lines, else: :array)}
+          {list, if(opts.lines, do: :lines, else: :array)}
 
         other ->
           bad_records!(other)
@@ -27,7 +27,7 @@ defmodule Snakepit.Marc.Formats do
   end
 
   def to_xml(records, opts) do
-    write_opts!(opts, [])
+    Options.validate!(opts, :to_xml)
 
     list =
       case records do
@@ -40,10 +40,10 @@ defmodule Snakepit.Marc.Formats do
   end
 
   def json_stream(records, opts) do
-    opts = write_opts!(opts, [:lines, :batch_size])
-    size = opts[:batch_size] || @write_batch
+    opts = Options.validate!(opts, :json_stream)
+    size = opts.batch_size
 
-    if opts[:lines] do
+    if opts.lines do
       batched(records, size, &Native.records_to_json(&1, :lines, true, &2))
     else
       {head, tail} = Native.format_frame(:array)
@@ -53,15 +53,9 @@ defmodule Snakepit.Marc.Formats do
   end
 
   def xml_stream(records, opts) do
-    opts = write_opts!(opts, [:batch_size])
+    opts = Options.validate!(opts, :xml_stream)
     {head, tail} = Native.format_frame(:collection)
-
-    body =
-      batched(
-        records,
-        opts[:batch_size] || @write_batch,
-        &Native.records_to_xml(&1, :records, &2)
-      )
+    body = batched(records, opts.batch_size, &Native.records_to_xml(&1, :records, &2))
 
     Stream.concat([[head], body, [tail]])
   end
@@ -94,42 +88,13 @@ defmodule Snakepit.Marc.Formats do
 
   defp read(nif, binary, opts) do
     config = Options.validate!(opts, :read)
-
-    case nif.(binary, config) do
-      {:ok, items, skipped} when config.report -> {:ok, items, %{skipped: skipped}}
-      {:ok, items, _skipped} -> {:ok, items}
-      {:error, %ParseError{}} = error -> error
-    end
+    NativeResult.read(nif.(binary, config), config)
   end
 
-  defp write!(result), do: Encoder.write!(result)
+  defp write!(result), do: NativeResult.write!(result)
 
   defp bad_records!(other) do
     raise ArgumentError,
           "expected a %Snakepit.Marc.Record{} or a list of them, got: #{inspect(other, limit: 5)}"
   end
-
-  defp write_opts!(opts, allowed) when is_list(opts) do
-    case Keyword.keys(opts) -- allowed do
-      [] ->
-        :ok
-
-      unknown ->
-        raise ArgumentError, "unknown option #{inspect(unknown)}, allowed: #{inspect(allowed)}"
-    end
-
-    if Keyword.has_key?(opts, :lines) and not is_boolean(opts[:lines]),
-      do: raise(ArgumentError, ":lines must be a boolean, got: #{inspect(opts[:lines])}")
-
-    case opts[:batch_size] do
-      nil -> :ok
-      n when is_integer(n) and n > 0 -> :ok
-      n -> raise ArgumentError, ":batch_size must be a positive integer, got: #{inspect(n)}"
-    end
-
-    opts
-  end
-
-  defp write_opts!(opts, _allowed),
-    do: raise(ArgumentError, "options must be a keyword list, got: #{inspect(opts)}")
 end

@@ -32,7 +32,7 @@ defmodule Snakepit.Marc.LazyRecord do
 
   @behaviour Access
 
-  alias Snakepit.Marc.{Field, ParseError, Record}
+  alias Snakepit.Marc.{Field, NativeResult, Record}
   alias Snakepit.Native
 
   @enforce_keys [:bytes]
@@ -172,14 +172,7 @@ defmodule Snakepit.Marc.LazyRecord do
     inline = if byte_size(bytes) <= @inline_bytes, do: Native.lazy(op, bytes, tags), else: :dirty
     result = if inline == :dirty, do: Native.lazy_dirty(op, bytes, tags), else: inline
 
-    case result do
-      {:ok, value} ->
-        value
-
-      {:error, %ParseError{} = error} ->
-        raise ArgumentError,
-              "a LazyRecord's bytes must be one ISO 2709 record: " <> Exception.message(error)
-    end
+    NativeResult.lazy!(result)
   end
 
   defp native(_op, other, _tags), do: not_a_record!(other)

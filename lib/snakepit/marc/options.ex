@@ -1,6 +1,9 @@
 defmodule Snakepit.Marc.Options do
-  # Option specs as data: validation and the docs of Snakepit.Marc are both made from them.
+  # The option schemas of the record API (Snakepit.Options.Schema): validation and the docs
+  # of Snakepit.Marc are both made from them.
   @moduledoc false
+
+  alias Snakepit.Options.Schema
 
   @read [
     mode: [
@@ -70,11 +73,11 @@ defmodule Snakepit.Marc.Options do
                   "Bytes of record data per batch (at most 300 KB; a single larger record still passes)."
               ],
               threads: [
-                type: :threads,
-                default: nil,
-                doc:
-                  "Parser threads for file sources. Default: the `SNAKEPIT_NUM_THREADS` environment " <>
-                    "variable, else all cores."
+                type: :pos_integer,
+                default:
+                  {:computed, "`SNAKEPIT_NUM_THREADS`, else logical cores",
+                   &Snakepit.Config.Options.default_threads/1},
+                doc: "Parser threads for file sources."
               ],
               buffer: [
                 type: {:int_range, 1, 64},
@@ -110,81 +113,79 @@ defmodule Snakepit.Marc.Options do
   # count/2 only frames and checks records: nothing else of @read applies.
   @count Keyword.take(@read, [:validate_utf8])
 
-  def spec(:read), do: @read
-  def spec(:count), do: @count
-  def spec(:stream), do: @stream
+  # The writers: to_json/2, to_xml/2 and their stream forms.
+  @lines [
+    lines: [
+      type: :boolean,
+      default: false,
+      doc:
+        "JSON Lines (each record one line ending in a newline) instead of an array (or an object)."
+    ]
+  ]
+  @write_batch [
+    batch_size: [
+      type: :pos_integer,
+      default: 200,
+      doc: "Records written per native call (per chunk)."
+    ]
+  ]
 
-  @doc "Validates `opts` against the spec named `name`, filling defaults. Raises ArgumentError."
-  def validate!(opts, name) when is_list(opts) do
-    spec = spec(name)
+  # map/3 and each/3 take these and the options of stream/2 and parse/2.
+  @fan_out [
+    workers: [
+      type: :pos_integer,
+      default: {:computed, "schedulers online", &__MODULE__.schedulers_online/1},
+      doc: "Processes working at once."
+    ],
+    ordered: [type: :boolean, default: true, doc: "Keep source order (`each/3` does not)."],
+    timeout: [
+      type: {:or, [:pos_integer, {:in, [:infinity]}]},
+      default: :infinity,
+      doc: "Per batch, in ms."
+    ],
+    pool: [
+      type: {:or, [:atom, {:in, [nil]}]},
+      allowed: "a pool name (an atom)",
+      default: nil,
+      doc: "Run each batch in a worker of this `Snakepit.Pool` (under its capacity)."
+    ]
+  ]
 
-    {values, rest} =
-      Enum.map_reduce(spec, opts, fn {key, rules}, rest ->
-        {value, rest} = Keyword.pop(rest, key, rules[:default])
-        check!(key, value, rules[:type])
-        {{key, value}, rest}
-      end)
+  @schemas %{
+    read: @read,
+    count: @count,
+    stream: @stream,
+    to_json: @lines,
+    to_xml: [],
+    json_stream: @lines ++ @write_batch,
+    xml_stream: @write_batch,
+    fan_out: @fan_out
+  }
 
-    if rest != [] do
-      raise ArgumentError,
-            "unknown option #{inspect(Keyword.keys(rest))}, allowed: " <>
-              "#{inspect(Keyword.keys(spec))}, got: #{inspect(opts)}"
-    end
+  @doc false
+  def schedulers_online(_opts), do: System.schedulers_online()
 
-    Map.new(values)
+  @doc "The schema named `name` (a `Snakepit.Options.Schema`)."
+  def spec(name), do: Map.fetch!(@schemas, name)
+
+  @doc "The names of the schemas."
+  def names, do: Map.keys(@schemas)
+
+  @doc """
+  The read options that say how records are built: those of `parse/2` but `:report`,
+  which only shapes a result. Fan-out and pooled streams hand these to each batch's parse.
+  """
+  def parse_keys, do: Schema.keys(@read) -- [:report]
+
+  @doc "The values option `key` of the schema named `name` takes (its type is `{:in, values}`)."
+  def values(name, key) do
+    {:in, values} = spec(name) |> Keyword.fetch!(key) |> Keyword.fetch!(:type)
+    values
   end
 
-  def validate!(opts, _name),
-    do: raise(ArgumentError, "options must be a keyword list, got: #{inspect(opts)}")
-
-  defp check!(key, value, {:in, allowed}) do
-    unless value in allowed,
-      do:
-        raise(
-          ArgumentError,
-          "#{inspect(key)} must be one of #{inspect(allowed)}, got: #{inspect(value)}"
-        )
-  end
-
-  defp check!(key, value, :boolean) do
-    unless is_boolean(value),
-      do: raise(ArgumentError, "#{inspect(key)} must be a boolean, got: #{inspect(value)}")
-  end
-
-  defp check!(key, value, :pos_integer) do
-    unless is_integer(value) and value > 0,
-      do:
-        raise(ArgumentError, "#{inspect(key)} must be a positive integer, got: #{inspect(value)}")
-  end
-
-  defp check!(key, value, {:int_range, min, max}) do
-    unless is_integer(value) and value >= min and value <= max,
-      do:
-        raise(
-          ArgumentError,
-          "#{inspect(key)} must be an integer in #{min}..#{max}, got: #{inspect(value)}"
-        )
-  end
-
-  defp check!(_key, nil, :threads), do: :ok
-  defp check!(key, value, :threads), do: check!(key, value, :pos_integer)
-
-  @doc "The parser thread count: the option, else SNAKEPIT_NUM_THREADS, else all cores."
-  def threads(nil) do
-    with value when is_binary(value) <- System.get_env("SNAKEPIT_NUM_THREADS"),
-         {n, ""} when n > 0 <- Integer.parse(value) do
-      n
-    else
-      _ -> System.schedulers_online()
-    end
-  end
-
-  def threads(n), do: n
+  @doc "Validates `opts` against the schema named `name`, filling defaults. Raises ArgumentError."
+  def validate!(opts, name), do: Schema.validate!(opts, spec(name))
 
   @doc "Markdown list of the options named `name`, for @doc strings."
-  def docs(name) do
-    Enum.map_join(spec(name), "\n", fn {key, rules} ->
-      "  * `#{inspect(key)}` (default `#{inspect(rules[:default])}`): #{rules[:doc]}"
-    end)
-  end
+  def docs(name), do: Schema.docs(spec(name))
 end

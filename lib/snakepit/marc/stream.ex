@@ -28,7 +28,7 @@ defmodule Snakepit.Marc.Stream do
 
     parse_opts =
       opts
-      |> Keyword.take([:validate_utf8, :to_unicode, :normalize, :marc8_errors, :records])
+      |> Keyword.take(Options.parse_keys())
       |> Keyword.put(:mode, worker_mode)
 
     timeout = Keyword.get(opts, :timeout, :infinity)
@@ -123,14 +123,12 @@ defmodule Snakepit.Marc.Stream do
   end
 
   defp open_file(path, format, opts, raw) do
-    threads = Options.threads(opts.threads)
-
     case Native.stream_open_file(
            path,
            format,
            opts,
            opts,
-           threads,
+           opts.threads,
            opts.buffer,
            opts.max_record_bytes,
            raw
