@@ -9,6 +9,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod atoms;
 mod budget;
+mod extract_nif;
 mod formats_nif;
 mod items;
 mod lazy_nif;
