@@ -118,6 +118,25 @@ defmodule Snakepit.Marc do
   def stream(source, opts \\ []), do: Snakepit.Marc.Stream.new(source, opts)
 
   @doc """
+  A stream of one map per record, `%{name => [String.t()]}`, of the values that `specs`
+  select: a keyword list or map of `name => spec string` in traject's `extract_marc` syntax,
+  or a spec compiled with `Snakepit.Marc.Spec.compile!/2` (compile once, reuse for a job).
+
+  Takes every source and read option `stream/2` takes, plus the extraction options of
+  `Snakepit.Marc.Spec` (for specs not yet compiled). Bad records follow `:mode` as
+  everywhere: in `:permissive`, `{:error, %Snakepit.Marc.ParseError{}}` takes the place of a
+  bad record's map. ISO 2709 is read natively in batches and only the selected values ever
+  become terms; memory stays flat on any file size.
+
+      iex> "../shared/corpus/real/loc_bibliographic.mrc"
+      ...> |> Snakepit.Marc.extract(title: "245a", lang: "008[35-37]")
+      ...> |> Enum.take(1)
+      [%{lang: ["eng"], title: ["Dalhousie review."]}]
+  """
+  @spec extract(term, keyword | map | Snakepit.Marc.Spec.t(), keyword) :: Enumerable.t()
+  def extract(source, specs, opts \\ []), do: Snakepit.Marc.Extract.stream(source, specs, opts)
+
+  @doc """
   Cuts `source` into `Snakepit.Marc.Batch`es of whole, unparsed records (framing only),
   for parsing in other processes with `parse_batch/2`. Takes the same sources and options as
   `stream/2`; `:batch_size` and `:max_batch_bytes` size the batches.

@@ -39,6 +39,12 @@ defmodule Snakepit.Native do
   def stream_next(_resource), do: :erlang.nif_error(:nif_not_loaded)
   def stream_close(_resource), do: :erlang.nif_error(:nif_not_loaded)
 
+  # Extraction specs: extract_nif.rs.
+  def extract_compile(_outputs), do: :erlang.nif_error(:nif_not_loaded)
+
+  def extract_batch(_binary, _extractor, _names, _config, _base_offset, _first_index),
+    do: :erlang.nif_error(:nif_not_loaded)
+
   # Formats (MARC-in-JSON, MARCXML): formats_nif.rs and stream_nif.rs.
   def records_to_json(_records, _layout, _first, _base), do: :erlang.nif_error(:nif_not_loaded)
   def records_to_xml(_records, _layout, _base), do: :erlang.nif_error(:nif_not_loaded)

@@ -9,6 +9,7 @@
 pub mod chunker;
 pub mod encode;
 pub mod error;
+pub mod extract;
 pub mod json;
 pub mod marc8;
 pub mod parse;

@@ -40,6 +40,11 @@ impl<'a> Items<'a> {
         self.items.push(term);
     }
 
+    /// A record's term made by the caller (extraction values rather than a record).
+    pub(crate) fn push(&mut self, term: Term<'a>) {
+        self.items.push(term);
+    }
+
     /// A bad record: kept in place (permissive), counted (skip), or the end of the read
     /// (strict). Returns whether reading goes on.
     pub(crate) fn error(&mut self, error: MarcError) -> bool {

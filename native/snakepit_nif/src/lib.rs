@@ -10,6 +10,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod atoms;
 mod budget;
 mod error_kinds_nif;
+mod extract_nif;
 mod formats_nif;
 mod items;
 mod lazy_nif;

@@ -17,7 +17,7 @@ use snakepit_core::{MarcError, Origin, ParseOptions, Record};
 /// fields and subfields built are paid by the caller, see [`budget::delimiters`]): the walk
 /// stops at the first that does not fit and returns `false` (the caller then does the
 /// whole read again on a dirty scheduler). Otherwise it returns `true`.
-fn walk(
+pub(crate) fn walk(
     input: &[u8],
     base_offset: u64,
     first_index: u64,

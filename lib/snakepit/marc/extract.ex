@@ -1,0 +1,93 @@
+defmodule Snakepit.Marc.Extract do
+  # The stream behind Snakepit.Marc.extract/3. ISO 2709 files and binaries go the fast way:
+  # framed batches (as fan-out uses them) read by one native call each, which builds only
+  # the maps of selected values. Other sources (MARC-in-JSON, MARCXML, devices, enumerables)
+  # are read as lazy records, each extracted from its bytes.
+  @moduledoc false
+
+  alias Snakepit.Marc
+  alias Snakepit.Marc.{Options, Source, Spec}
+
+  def stream(source, specs, opts) when is_list(opts) do
+    {spec_opts, read_opts} = Keyword.split(opts, Spec.Options.keys())
+    compiled = compiled!(specs, spec_opts)
+    # Checked now, so that a bad option fails at the call, not when the stream runs.
+    config = Options.validate!(read_opts, :stream)
+    Stream.flat_map([source], &values(&1, compiled, config, read_opts))
+  end
+
+  def stream(_source, _specs, opts),
+    do: raise(ArgumentError, "options must be a keyword list, got: #{inspect(opts)}")
+
+  defp compiled!(%Spec{} = compiled, []), do: compiled
+
+  defp compiled!(%Spec{}, spec_opts) do
+    raise ArgumentError,
+          "extraction options #{inspect(Keyword.keys(spec_opts))} go to Snakepit.Marc.Spec.compile!/2 " <>
+            "when the spec is already compiled"
+  end
+
+  defp compiled!(specs, spec_opts), do: Spec.compile!(specs, spec_opts)
+
+  defp values(source, compiled, config, read_opts) do
+    if iso2709?(source, config.format),
+      do: fast(source, compiled, config, read_opts),
+      else: lazy(source, compiled, read_opts)
+  end
+
+  defp iso2709?(source, format) do
+    case Source.classify!(source) do
+      {kind, _} = classified when kind in [:file, :binary] ->
+        elem(Source.resolve_format(classified, format), 0) in [:iso2709, :auto]
+
+      _ ->
+        format == :iso2709
+    end
+  end
+
+  # Strict mode: the values of the records before a bad one still arrive, then it raises.
+  defp fast(source, compiled, config, read_opts) do
+    native = %{read_config(config) | mode: worker_mode(config.mode)}
+
+    source
+    |> Marc.batches(read_opts)
+    |> Stream.concat([:end])
+    |> Stream.transform(:ok, fn
+      _, {:raise, error} ->
+        raise error
+
+      :end, :ok ->
+        {[], :ok}
+
+      batch, :ok ->
+        {:ok, items, _skipped} =
+          Spec.batch(batch.data, compiled, native, batch.base_offset, batch.first_index)
+
+        if config.mode == :strict, do: split_at_error(items), else: {items, :ok}
+    end)
+  end
+
+  defp lazy(source, compiled, read_opts) do
+    source
+    |> Marc.stream(Keyword.put(read_opts, :records, :lazy))
+    |> Stream.map(fn
+      {:error, _} = error -> error
+      record -> Spec.extract(record, compiled)
+    end)
+  end
+
+  defp worker_mode(:strict), do: :permissive
+  defp worker_mode(mode), do: mode
+
+  defp read_config(config),
+    do:
+      Map.take(config, [:mode, :validate_utf8, :to_unicode, :normalize, :marc8_errors])
+      |> Map.put(:records, :struct)
+
+  defp split_at_error(items) do
+    case Enum.split_while(items, &(not match?({:error, _}, &1))) do
+      {good, []} -> {good, :ok}
+      {good, [{:error, error} | _]} -> {good, {:raise, error}}
+    end
+  end
+end

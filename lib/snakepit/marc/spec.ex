@@ -1,0 +1,155 @@
+defmodule Snakepit.Marc.Spec do
+  @moduledoc """
+  Extraction specs in the syntax of traject's `extract_marc` (and SolrMarc's), compiled
+  once and run natively: only the values asked for ever become terms.
+
+      iex> spec = Snakepit.Marc.Spec.compile!(title: "245a", isbn: "020a", lang: "008[35-37]")
+      iex> [record | _] = Snakepit.Marc.parse!(File.read!("../shared/corpus/formats/pymarc_test.dat"))
+      iex> Snakepit.Marc.Spec.extract(record, spec)
+      %{isbn: ["0471383147 (paper/cd-rom : alk. paper)"], lang: ["eng"], title: ["ActivePerl with ASP and ADO /"]}
+
+  A spec string is one or more alternatives separated by `:`, each one of:
+
+    * `245abc`: a tag and subfield codes; no codes means every subfield;
+    * `245|1*|a`: indicator filters between bars, `*` for any, a space for blank;
+    * `008[35-37]`, `007[5]`: bytes of a control field, inclusive;
+    * `LDR`, `LDR[6-7]`: the leader (an extension of traject's syntax);
+    * `6XX`, `65X`: an `X` in a tag matches any character (an extension, as in MARCspec).
+
+  Values come in record field order (the leader first). A spec naming exactly one subfield
+  code (`020a`) gives each matching subfield as its own value; otherwise the selected
+  subfields of one field are joined by `:separator` (`020aa` forces joining). An 880 whose
+  `$6` begins `245` counts as a 245 (`:alternate_script`). See `docs/extraction.md` for the
+  grammar and every rule.
+
+  ## Options
+
+  Given to `compile!/2` for every output, or per output as `name: {spec, options}`:
+
+  #{Snakepit.Options.Schema.docs(Snakepit.Marc.Spec.Options.schema())}
+  """
+
+  alias Snakepit.Marc.{Encoder, LazyRecord, Record}
+  alias Snakepit.Marc.Spec.Options
+  alias Snakepit.Options.Schema
+  alias Snakepit.Native
+
+  @enforce_keys [:names, :outputs, :ref]
+  defstruct [:names, :outputs, :ref]
+
+  @typedoc "A compiled extraction; opaque, reusable for a whole job and across processes."
+  @opaque t :: %__MODULE__{names: [term], outputs: [{term, String.t(), map}], ref: reference}
+
+  @doc """
+  Compiles `specs`, a keyword list or map of `name => spec` (or `name => {spec, options}`),
+  into a `t:t/0`. Names are atoms or strings, each used once.
+
+  Raises `ArgumentError` naming the output, the spec, the position and what was expected:
+
+      iex> Snakepit.Marc.Spec.compile!(title: "245|1|a")
+      ** (ArgumentError) invalid extraction spec "245|1|a" for :title at position 5: expected an indicator (a-z, 0-9, space, or * for any), got "|"
+  """
+  @spec compile!(keyword | map, keyword) :: t
+  def compile!(specs, opts \\ [])
+
+  def compile!(specs, opts) when (is_list(specs) or is_map(specs)) and specs != [] do
+    common = Schema.validate!(opts, Options.schema())
+    entries = Enum.map(specs, &entry!(&1, common))
+    names = Enum.map(entries, &elem(&1, 0))
+
+    case names -- Enum.uniq(names) do
+      [] -> :ok
+      dups -> raise ArgumentError, "extraction names must be unique, got #{inspect(dups)} twice"
+    end
+
+    case Native.extract_compile(Enum.map(entries, fn {_, spec, o} -> {spec, o} end)) do
+      {:ok, ref} ->
+        %__MODULE__{names: names, outputs: entries, ref: ref}
+
+      {:error, {index, position, expected, found}} ->
+        {name, spec, _} = Enum.at(entries, index)
+        got = if found, do: inspect(found), else: "the end of the spec"
+
+        raise ArgumentError,
+              "invalid extraction spec #{inspect(spec)} for #{inspect(name)} at position " <>
+                "#{position}: expected #{expected}, got #{got}"
+    end
+  end
+
+  def compile!(specs, _opts) do
+    raise ArgumentError,
+          "expected a non-empty keyword list or map of name => spec string, got: " <>
+            inspect(specs)
+  end
+
+  defp entry!({name, {spec, opts}}, common),
+    do: {name!(name), spec!(name, spec), Schema.validate!(opts, Options.schema(common))}
+
+  defp entry!({name, spec}, common), do: {name!(name), spec!(name, spec), common}
+
+  defp entry!(other, _common),
+    do: raise(ArgumentError, "expected name => spec string, got: #{inspect(other)}")
+
+  defp name!(name) when is_atom(name) or is_binary(name), do: name
+
+  defp name!(name),
+    do:
+      raise(
+        ArgumentError,
+        "an extraction name must be an atom or a string, got: #{inspect(name)}"
+      )
+
+  defp spec!(_name, spec) when is_binary(spec), do: spec
+
+  defp spec!(name, spec),
+    do:
+      raise(
+        ArgumentError,
+        "the spec for #{inspect(name)} must be a string, got: #{inspect(spec)}"
+      )
+
+  @doc """
+  The values `compiled` selects from one record: `%{name => [String.t()]}`. The same answer
+  as `Snakepit.Marc.extract/3` gives for that record in a file.
+  """
+  @spec extract(Record.t() | LazyRecord.t(), t) :: %{optional(term) => [String.t()]}
+  def extract(%LazyRecord{bytes: bytes}, %__MODULE__{} = compiled), do: one(bytes, compiled)
+
+  def extract(%Record{} = record, %__MODULE__{} = compiled),
+    do: one(Encoder.encode(record), compiled)
+
+  def extract(record, %__MODULE__{}),
+    do:
+      raise(
+        ArgumentError,
+        "expected a %Snakepit.Marc.Record{} or %Snakepit.Marc.LazyRecord{}, got: #{inspect(record, limit: 5)}"
+      )
+
+  def extract(_record, compiled),
+    do:
+      raise(
+        ArgumentError,
+        "expected a compiled spec from Snakepit.Marc.Spec.compile!/2, got: #{inspect(compiled)}"
+      )
+
+  # A record already read (checked and converted): its bytes are taken as they are.
+  @as_read %{
+    mode: :strict,
+    validate_utf8: false,
+    to_unicode: false,
+    normalize: nil,
+    marc8_errors: :error,
+    records: :struct
+  }
+
+  defp one(bytes, compiled) do
+    {:ok, [values], 0} = batch(bytes, compiled, @as_read, 0, 0)
+    values
+  end
+
+  @doc false
+  # `{:ok, items, skipped}` | `{:error, %ParseError{}}`: `parse_batch`'s answer with a map of
+  # values in place of each record.
+  def batch(bytes, %__MODULE__{names: names, ref: ref}, config, base_offset, first_index),
+    do: Native.extract_batch(bytes, ref, names, config, base_offset, first_index)
+end

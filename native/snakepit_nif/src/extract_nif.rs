@@ -1,0 +1,113 @@
+//! Extraction specs: `extract_compile/1` parses them once into a resource; `extract_batch/6`
+//! reads ISO 2709 records and builds, for each, only the map of selected values.
+
+use crate::atoms;
+use crate::items::Items;
+use crate::options::ReadConfig;
+use crate::parse_nif::walk;
+use rustler::{Atom, Encoder, Env, NifResult, ResourceArc, Term};
+use snakepit_core::extract::{AlternateScript, Extractor, Output, OutputOptions};
+
+mod extract_atoms {
+    rustler::atoms! { include, only }
+}
+
+/// A compiled extraction, shared by every process and thread that uses it.
+pub(crate) struct ExtractorResource(pub(crate) Extractor);
+
+#[rustler::resource_impl]
+impl rustler::Resource for ExtractorResource {}
+
+/// `{:ok, resource}`, or `{:error, {output_index, position, expected, found}}` for the first
+/// spec string that does not parse (`found` is `nil` at the end of the string). Spec strings
+/// are a few bytes each: this runs on the caller's scheduler.
+#[rustler::nif]
+fn extract_compile<'a>(env: Env<'a>, outputs: Vec<(String, Term<'a>)>) -> NifResult<Term<'a>> {
+    let _watch = crate::scheduler_watch::watch("extract_compile");
+    let mut compiled = Vec::with_capacity(outputs.len());
+    for (index, (spec, options)) in outputs.into_iter().enumerate() {
+        let options = output_options(options)?;
+        match Output::parse(&spec, options) {
+            Ok(output) => compiled.push(output),
+            Err(e) => {
+                let found = e.found.map(|c| c.to_string());
+                return Ok((atoms::error(), (index, e.position, e.expected, found)).encode(env));
+            }
+        }
+    }
+    let resource = ResourceArc::new(ExtractorResource(Extractor::new(compiled)));
+    Ok((atoms::ok(), resource).encode(env))
+}
+
+fn output_options(term: Term<'_>) -> NifResult<OutputOptions> {
+    // A map of the keys below, built by `Snakepit.Marc.Spec` (which validated the values).
+    let get = |key: &str| -> NifResult<Term<'_>> {
+        term.map_get(Atom::from_str(term.get_env(), key)?.encode(term.get_env()))
+    };
+    let alternate = get("alternate_script")?;
+    let alternate_script = if alternate == extract_atoms::include().encode(term.get_env()) {
+        AlternateScript::Include
+    } else if alternate == extract_atoms::only().encode(term.get_env()) {
+        AlternateScript::Only
+    } else {
+        AlternateScript::Ignore
+    };
+    Ok(OutputOptions {
+        separator: get("separator")?.decode()?,
+        first: get("first")?.decode()?,
+        dedupe: get("dedupe")?.decode()?,
+        trim_punctuation: get("trim_punctuation")?.decode()?,
+        default: get("default")?.decode()?,
+        alternate_script,
+    })
+}
+
+/// `{:ok, items, skipped}` or `{:error, %ParseError{}}`, as `parse_binary/4`, but each good
+/// record is `%{name => [value]}` (the names in output order) instead of a record.
+#[rustler::nif(schedule = "DirtyCpu")]
+fn extract_batch<'a>(
+    env: Env<'a>,
+    input: rustler::Binary<'a>,
+    extractor: ResourceArc<ExtractorResource>,
+    names: Vec<Term<'a>>,
+    config: ReadConfig,
+    base_offset: u64,
+    first_index: u64,
+) -> NifResult<Term<'a>> {
+    let read = config.decode()?;
+    if names.len() != extractor.0.outputs().len() {
+        return Err(rustler::Error::BadArg);
+    }
+    let items = std::cell::RefCell::new(Items::new(env, read.mode, read.shape));
+    let mut values: Vec<Vec<String>> = Vec::new();
+    // Names are checked unique by `Snakepit.Marc.Spec`; a map that cannot be built is a bad
+    // argument, never a silently shorter answer.
+    let duplicate_names = std::cell::Cell::new(false);
+    let mut unlimited = crate::budget::Budget::unlimited();
+    walk(
+        input.as_slice(),
+        base_offset,
+        first_index,
+        &read,
+        &mut unlimited,
+        |record| {
+            extractor.0.extract_into(record, &mut values);
+            let lists: Vec<Term<'a>> = values.iter().map(|v| v.encode(env)).collect();
+            match Term::map_from_term_arrays(env, &names, &lists) {
+                Ok(map) => {
+                    items.borrow_mut().push(map);
+                    true
+                }
+                Err(_) => {
+                    duplicate_names.set(true);
+                    false
+                }
+            }
+        },
+        |e| items.borrow_mut().error(e),
+    );
+    if duplicate_names.get() {
+        return Err(rustler::Error::BadArg);
+    }
+    Ok(items.into_inner().into_result())
+}

@@ -1,0 +1,221 @@
+defmodule Snakepit.Marc.ExtractTest do
+  use ExUnit.Case, async: true
+
+  alias Snakepit.Marc
+  alias Snakepit.Marc.Spec
+  alias Snakepit.Test.{Corpus, ExtractReference}
+
+  doctest Snakepit.Marc.Spec
+
+  @bib Corpus.path("real/loc_bibliographic.mrc")
+
+  describe "compile!/2 errors" do
+    for {spec, message} <- [
+          {"24",
+           "at position 2: expected a tag of 3 letters or digits (X for any), or LDR, got the end of the spec"},
+          {"245|1|a",
+           "at position 5: expected an indicator (a-z, 0-9, space, or * for any), got \"|\""},
+          {"245|1*a", "at position 6: expected '|' closing the two indicators, got \"a\""},
+          {"245A",
+           "at position 3: expected a subfield code (a-z, 0-9), ':' or the end, got \"A\""},
+          {"245a::100a",
+           "at position 5: expected a tag of 3 letters or digits (X for any), or LDR, got \":\""},
+          {"008[3",
+           "at position 5: expected '-' or ']' after the byte position, got the end of the spec"},
+          {"008[5-3]", "at position 6: expected an end position not before the start, got \"3\""},
+          {"008[1]a", "at position 6: expected ':' or the end, got \"a\""}
+        ] do
+      test "#{inspect(spec)}" do
+        assert_raise ArgumentError,
+                     "invalid extraction spec #{inspect(unquote(spec))} for :f " <>
+                       unquote(message),
+                     fn -> Spec.compile!(f: unquote(spec)) end
+      end
+    end
+
+    test "bad names, options and shapes" do
+      assert_raise ArgumentError, ~r/unique, got \[:a\]/, fn ->
+        Spec.compile!(a: "245", a: "100")
+      end
+
+      assert_raise ArgumentError, ~r/unknown option \[:sep\], allowed: \[:separator/, fn ->
+        Spec.compile!([a: "245"], sep: "-")
+      end
+
+      assert_raise ArgumentError, ~r/:first must be a boolean, got: 1/, fn ->
+        Spec.compile!(a: {"245", first: 1})
+      end
+
+      assert_raise ArgumentError,
+                   ~r/:alternate_script must be one of \[:include, :only, false\], got: true/,
+                   fn -> Spec.compile!([a: "245"], alternate_script: true) end
+
+      assert_raise ArgumentError, ~r/must be a string, got: 245/, fn -> Spec.compile!(a: 245) end
+      assert_raise ArgumentError, ~r/non-empty keyword list/, fn -> Spec.compile!([]) end
+
+      assert_raise ArgumentError, ~r/options go to|go to Snakepit.Marc.Spec.compile!/, fn ->
+        Marc.extract(@bib, Spec.compile!(a: "245"), first: true)
+      end
+    end
+  end
+
+  describe "extract/3" do
+    test "one map per record, names as given, maps and string names too" do
+      rows = Marc.extract(@bib, %{"title" => "245a", "id" => "001"}) |> Enum.to_list()
+      assert length(rows) == 386
+      assert Enum.all?(rows, &(Map.keys(&1) |> Enum.sort() == ["id", "title"]))
+    end
+
+    test "the same values as the reference implementation, on every good corpus file" do
+      specs = [
+        title: {"245abnp", []},
+        author: {"100a:110a:111a", []},
+        isbn: {"020a", []},
+        subjects: {"600a:610a:611a:630a:650a:651a", [trim_punctuation: true]},
+        fixed: {"LDR[5-7]:001:008[35-37]:008[7-10]:008[60-70]", [dedupe: false]},
+        wild: {"6XX|*0|", [separator: " -- "]},
+        first: {"035a:020a", [first: true]},
+        none: {"999z", [default: "n/a"]},
+        only880: {"245:100", [alternate_script: :only]},
+        no880: {"880", [alternate_script: false, separator: nil]}
+      ]
+
+      compiled = Spec.compile!(for {name, {spec, opts}} <- specs, do: {name, {spec, opts}})
+
+      for {file, _count} <- Corpus.good_files() do
+        {:ok, records} = Marc.parse(Corpus.read!(file), mode: :skip)
+        extracted = Marc.extract(Corpus.path(file), compiled, mode: :skip) |> Enum.to_list()
+        assert length(extracted) == length(records), file
+
+        for {record, got} <- Enum.zip(records, extracted), {name, {spec, opts}} <- specs do
+          assert got[name] == ExtractReference.extract(record, spec, opts),
+                 "#{file}: #{name} (#{spec}) on #{inspect(Marc.Record.field(record, "001"))}"
+        end
+      end
+    end
+
+    test "generated specs agree with the reference on real records" do
+      {:ok, records} = Marc.parse(File.read!(@bib))
+      :rand.seed(:exsss, {1, 2, 3})
+
+      for _ <- 1..200 do
+        {spec, opts} = random_spec()
+        compiled = Spec.compile!([v: spec], opts)
+
+        for record <- Enum.take_random(records, 5) do
+          assert Spec.extract(record, compiled).v == ExtractReference.extract(record, spec, opts),
+                 "#{inspect(spec)} #{inspect(opts)}"
+        end
+      end
+    end
+
+    test "permissive keeps errors in place; strict raises after the good records" do
+      for name <-
+            ~w(pymarc_bad_records.mrc testbed_invalid_lengths.mrc testbed_missing_terminators.mrc) do
+        path = Corpus.path("bad/" <> name)
+        {:ok, parsed} = Marc.parse(File.read!(path), mode: :permissive)
+        extracted = Marc.extract(path, [t: "245a"], mode: :permissive) |> Enum.to_list()
+
+        assert length(extracted) == length(parsed)
+
+        for {p, e} <- Enum.zip(parsed, extracted) do
+          case p do
+            {:error, error} -> assert e == {:error, error}
+            record -> assert e == %{t: ExtractReference.extract(record, "245a", [])}
+          end
+        end
+
+        good_before = Enum.take_while(parsed, &(not match?({:error, _}, &1)))
+        stream = Marc.extract(path, t: "245a")
+        {taken, raised} = take_until_raise(stream)
+        assert length(taken) == length(good_before)
+        assert %Marc.ParseError{} = raised
+
+        assert {:ok, _, %{skipped: skipped}} =
+                 Marc.parse(File.read!(path), mode: :skip, report: true)
+
+        assert Marc.extract(path, [t: "245a"], mode: :skip) |> Enum.count() ==
+                 length(parsed) - skipped
+      end
+    end
+
+    test "MARC-in-JSON and MARCXML give what their records give" do
+      for {file, read} <- [
+            {"formats/pymarc_test.json", &Marc.from_json/1},
+            {"formats/pymarc_batch.xml", &Marc.from_xml/1}
+          ] do
+        {:ok, records} = read.(Corpus.read!(file))
+        extracted = Marc.extract(Corpus.path(file), t: "245ab", s: "6XXa") |> Enum.to_list()
+        assert length(extracted) == length(records)
+
+        for {record, row} <- Enum.zip(records, extracted) do
+          assert row == %{
+                   t: ExtractReference.extract(record, "245ab", []),
+                   s: ExtractReference.extract(record, "6XXa", [])
+                 }
+        end
+      end
+    end
+
+    test "MARC-8 records are converted before values are taken" do
+      [row | _] = Marc.extract(Corpus.path("marc8/pymarc_marc8.dat"), t: "245") |> Enum.to_list()
+      {:ok, [record | _]} = Marc.parse(Corpus.read!("marc8/pymarc_marc8.dat"))
+      assert row.t == ExtractReference.extract(record, "245", [])
+      assert String.valid?(hd(row.t))
+    end
+  end
+
+  defp take_until_raise(stream) do
+    acc = :ets.new(:taken, [:public])
+
+    try do
+      Enum.each(stream, &:ets.insert(acc, {System.unique_integer([:monotonic]), &1}))
+      {:ets.tab2list(acc), nil}
+    rescue
+      e in Marc.ParseError -> {:ets.tab2list(acc), e}
+    after
+      :ok
+    end
+  end
+
+  defp random_spec do
+    tags =
+      ~w(001 005 008 020 035 040 050 082 100 245 250 260 264 300 490 500 504 520 600 650 651 700 710 830 880 6XX 2X5 XXX LDR)
+
+    parts = for _ <- 1..Enum.random(1..3), do: random_part(Enum.random(tags))
+
+    opts =
+      Enum.filter(
+        [
+          separator: Enum.random([" ", nil, "|"]),
+          first: Enum.random([true, false]),
+          dedupe: Enum.random([true, false]),
+          trim_punctuation: Enum.random([true, false]),
+          default: Enum.random([nil, "none"]),
+          alternate_script: Enum.random([:include, :only, false])
+        ],
+        fn _ -> :rand.uniform(2) == 1 end
+      )
+
+    {Enum.join(parts, ":"), opts}
+  end
+
+  defp random_part("LDR"), do: Enum.random(["LDR", "LDR[5]", "LDR[6-7]", "LDR[20-30]"])
+
+  defp random_part(tag) do
+    case :rand.uniform(4) do
+      1 ->
+        tag <> "[#{Enum.random(0..40)}-#{Enum.random(40..50)}]"
+
+      2 ->
+        tag <>
+          "|" <>
+          Enum.random(["*", " ", "0", "1"]) <> Enum.random(["*", " ", "0", "4"]) <> "|" <> codes()
+
+      _ ->
+        tag <> codes()
+    end
+  end
+
+  defp codes, do: Enum.take_random(~w(a b c d x y z 6 a a), Enum.random(0..3)) |> Enum.join()
+end
