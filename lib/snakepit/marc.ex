@@ -131,7 +131,7 @@ defmodule Snakepit.Marc do
       iex> "../shared/corpus/real/loc_bibliographic.mrc"
       ...> |> Snakepit.Marc.extract(title: "245a", lang: "008[35-37]")
       ...> |> Enum.take(1)
-      [%{lang: ["eng"], title: ["Dalhousie review."]}]
+      [%{lang: ["spa"], title: ["Atlas ="]}]
   """
   @spec extract(term, keyword | map | Snakepit.Marc.Spec.t(), keyword) :: Enumerable.t()
   def extract(source, specs, opts \\ []), do: Snakepit.Marc.Extract.stream(source, specs, opts)
