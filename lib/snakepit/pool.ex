@@ -16,7 +16,7 @@ defmodule Snakepit.Pool do
   use Supervisor
 
   alias Snakepit.Config
-  alias Snakepit.Pool.{Manager, Router}
+  alias Snakepit.Pool.{Manager, Ref, Router}
 
   @doc "A child spec for a pool; `opts` are the pool's config (keyword list or map)."
   def child_spec(opts), do: opts |> Config.normalize_pool!() |> validated_child_spec()
@@ -39,7 +39,7 @@ defmodule Snakepit.Pool do
   @doc false
   # Takes a config that `Snakepit.Config.normalize_pool!/1` returned, so it is validated once.
   def start_validated(config),
-    do: Supervisor.start_link(__MODULE__, config, name: Module.concat(__MODULE__, config.name))
+    do: Supervisor.start_link(__MODULE__, config, name: Ref.supervisor(config.name))
 
   @doc """
   Runs `work` on one of `pool`'s workers, holding one slot of its capacity, and waits at
@@ -83,7 +83,7 @@ defmodule Snakepit.Pool do
   # Calls `fun` with the pool's manager; `{:error, :pool_not_found}` when there is none, or
   # it is gone (a killed manager's successor may not have published itself yet).
   def with_manager(pool, fun) do
-    case Snakepit.Pool.Ref.lookup(pool) do
+    case Ref.lookup(pool) do
       nil -> {:error, :pool_not_found}
       ref -> fun.(ref.manager)
     end
@@ -93,22 +93,10 @@ defmodule Snakepit.Pool do
       {:error, :pool_not_found}
   end
 
-  @doc false
-  # Whether the pool's supervisor runs (the pool exists, possibly restarting a child).
-  def alive?(pool) do
-    case Process.whereis(Module.concat(__MODULE__, pool)) do
-      nil -> false
-      pid -> Process.alive?(pid)
-    end
-  end
-
-  @doc false
-  def worker_supervisor(pool), do: Module.concat([__MODULE__, WorkerSupervisor, pool])
-
   @impl true
   def init(config) do
     children = [
-      {DynamicSupervisor, strategy: :one_for_one, name: worker_supervisor(config.name)},
+      {DynamicSupervisor, strategy: :one_for_one, name: Ref.worker_supervisor(config.name)},
       %{id: Manager, start: {Manager, :start_link, [config]}, shutdown: 10_000},
       {Snakepit.Lifecycle, config}
     ]

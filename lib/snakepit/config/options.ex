@@ -27,6 +27,12 @@ defmodule Snakepit.Config.Options do
         "`:process`: one process per worker, one request at a time. " <>
           "`:thread`: one native rayon pool per worker, `threads_per_worker` requests at a time."
     ],
+    commands: [
+      type: :commands,
+      default: {:computed, "`config :snakepit, :commands` (`Snakepit.Marc.Commands`)"},
+      allowed: "a module implementing `Snakepit.Pool.Commands`",
+      doc: "What the pool's workers run: the commands of `Snakepit.execute/3`."
+    ],
     pool_size: [
       type: :pos_integer,
       default: {:computed, "dirty CPU schedulers (`:process`), 1 (`:thread`)"},
@@ -91,6 +97,7 @@ defmodule Snakepit.Config.Options do
   def default(:pool_size, :thread), do: 1
   def default(:pool_size, _custom), do: :erlang.system_info(:dirty_cpu_schedulers)
   def default(:threads_per_worker, _profile), do: env_threads() || logical_cores()
+  def default(:commands, _profile), do: Application.get_env(:snakepit, :commands)
   def default(key, _profile), do: Keyword.fetch!(@specs, key)[:default]
 
   @doc "Logical cores available to this OS process."
@@ -138,6 +145,9 @@ defmodule Snakepit.Config.Options do
       do: {:ok, v},
       else: :error
   end
+
+  defp check_type(:commands, v),
+    do: if(Snakepit.Pool.Commands.check(v) == :ok, do: {:ok, v}, else: :error)
 
   defp check_type({:pos_integer_or, atom}, atom), do: {:ok, atom}
   defp check_type({:pos_integer_or, _}, v) when is_integer(v) and v > 0, do: {:ok, v}

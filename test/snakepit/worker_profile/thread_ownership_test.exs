@@ -8,12 +8,18 @@ defmodule Snakepit.WorkerProfile.ThreadOwnershipTest do
   alias Snakepit.{Marc, Native}
   alias Snakepit.Marc.Record
   alias Snakepit.Test.{Corpus, OsResources}
-  alias Snakepit.WorkerProfile.Commands
+  alias Snakepit.Marc.Commands
 
   @dump "synthetic/records_10k.mrc"
 
   defp thread_pool!(threads \\ 2),
-    do: start_pool!(worker_profile: :thread, pool_size: 1, threads_per_worker: threads)
+    do:
+      start_pool!(
+        commands: Snakepit.Test.Commands,
+        worker_profile: :thread,
+        pool_size: 1,
+        threads_per_worker: threads
+      )
 
   # Every slot comes back (a leaked one never does). Workers of a stopped map/3 may still
   # finish the batch they were running, so this waits for that, generously.
