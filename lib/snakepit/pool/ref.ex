@@ -29,11 +29,13 @@ defmodule Snakepit.Pool.Ref do
 
   defp key(name), do: {__MODULE__, name}
 
+  # The names are spelled out, not built from the modules, so this module, which every part
+  # of the pool uses, depends on none of them.
   @doc "The registered name of the pool's supervisor."
-  def supervisor(pool), do: Module.concat(Snakepit.Pool, pool)
+  def supervisor(pool), do: Module.concat(["Snakepit.Pool", pool])
 
   @doc "The registered name of the pool's worker supervisor."
-  def worker_supervisor(pool), do: Module.concat([Snakepit.Pool, WorkerSupervisor, pool])
+  def worker_supervisor(pool), do: Module.concat(["Snakepit.Pool.WorkerSupervisor", pool])
 
   @doc "Whether the pool's supervisor runs (the pool exists, possibly restarting a child)."
   def alive?(pool) do
