@@ -65,8 +65,10 @@ defmodule Snakepit.Pool.Commands do
               {:native, atom, term, post} | :local | {:error, term}
 
   @doc """
-  The error that a raise, throw or exit in `run/2` or `native_plan/2` becomes.
-  Returns `{:error, reason}`; `exception_error/5` is the default.
+  The error that a raise, throw or exit in `run/2` or `native_plan/2` becomes. `kind` and
+  `reason` are those of `catch kind, reason`, with a raised error normalised to its
+  exception (`Exception.normalize/3`). Returns `{:error, reason}`; `exception_error/5` is
+  the default.
   """
   @callback error(command :: atom, args :: list, kind :: :error | :throw | :exit, term, list) ::
               {:error, term}
@@ -182,6 +184,8 @@ defmodule Snakepit.Pool.Commands do
   end
 
   defp error(module, command, args, kind, reason, stacktrace) do
+    reason = if kind == :error, do: Exception.normalize(:error, reason, stacktrace), else: reason
+
     if function_exported?(module, :error, 5),
       do: module.error(command, args, kind, reason, stacktrace),
       else: exception_error(command, args, kind, reason, stacktrace)
