@@ -72,15 +72,9 @@ defmodule Snakepit.WorkerProfile.Process do
     # Atomic check-out: whoever takes the slot from 0 to 1 owns it. A worker that has used
     # up its max_requests takes no more while its replacement is on the way.
     if :atomics.add_get(counters, @load, 1) == 1 and not used_up?(handle) do
-      # The alias lives until the caller demonitors (a big reply comes in several messages).
-      mref = :erlang.monitor(:process, pid, alias: :demonitor)
-      send(pid, {:"$snakepit_request", mref, request})
-
-      # On a timeout the alias dies with the monitor, so a late reply is dropped by the VM.
-      case Reply.await(mref, timeout) do
-        {:ok, reply} -> reply
-        {:error, _} = error -> error
-      end
+      # The alias lives until the caller demonitors (a big reply comes in several messages);
+      # on a timeout it dies with the monitor, so a late reply is dropped by the VM.
+      Reply.request(pid, &{:"$snakepit_request", &1, request}, timeout, :demonitor)
     else
       :atomics.sub(counters, @load, 1)
       {:error, :at_capacity}

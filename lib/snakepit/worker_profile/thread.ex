@@ -145,13 +145,7 @@ defmodule Snakepit.WorkerProfile.Thread do
     # The slot is checked out for the runner, so the owner watches the runner.
     case Native.thread_pool_acquire(handle.resource, runner) do
       {:ok, slot} ->
-        mref = :erlang.monitor(:process, runner, alias: :reply_demonitor)
-        send(runner, {:"$snakepit_run", slot, mref})
-
-        case Reply.await(mref, timeout) do
-          {:ok, reply} -> reply
-          {:error, _} = error -> error
-        end
+        Reply.request(runner, &{:"$snakepit_run", slot, &1}, timeout, :reply_demonitor)
 
       _busy_or_closed ->
         # It holds nothing yet; it stops on this message.
