@@ -2,7 +2,8 @@ defmodule Snakepit.Pool.Manager do
   # One per pool: starts, replaces and retires the pool's workers, and keeps the routing
   # table (Snakepit.Pool.Table) and the wait queue (Snakepit.Pool.Queue) in step with them.
   # It is NOT on the hot path: callers check workers out themselves (Snakepit.Pool.Router)
-  # and only come here when the workers they tried were full.
+  # and only come here when the workers they tried were full; Snakepit.Pool.Capacity finds
+  # them a free slot or wakes them when one frees.
   #
   # A caller that found no free slot calls {:wait, since, retry?}. A woken caller gets
   # {:retry, handle} naming a worker that has a free slot and checks out again itself;
@@ -20,7 +21,7 @@ defmodule Snakepit.Pool.Manager do
   require Logger
 
   alias Snakepit.WorkerProfile
-  alias Snakepit.Pool.{Drain, Events, Jitter, Queue, Ref, Table}
+  alias Snakepit.Pool.{Capacity, Drain, Events, Jitter, Queue, Ref, Table}
 
   # How long a retiring worker may take to finish in-flight requests before it is stopped.
   @drain_timeout 60_000
@@ -28,9 +29,6 @@ defmodule Snakepit.Pool.Manager do
   # Safety net while callers wait: scan every worker for free capacity this often.
   @queue_poll 50
   @restart_delay 500
-  # Pools up to this size are scanned whole when a caller asks to wait (exact); larger ones
-  # are probed at this many random workers (bounded work per caller).
-  @probes 64
 
   def name(pool), do: Module.concat(__MODULE__, pool)
 
@@ -122,7 +120,7 @@ defmodule Snakepit.Pool.Manager do
     remaining = config.queue_timeout - native_to_ms(System.monotonic_time() - since)
 
     cond do
-      (handle = probe_free(state)) != nil ->
+      (handle = Capacity.probe(state.profile, state.table)) != nil ->
         Queue.leave(queue)
         {:reply, {:retry, handle}, state}
 
@@ -225,8 +223,13 @@ defmodule Snakepit.Pool.Manager do
   end
 
   def handle_info(:queue_poll, state) do
-    state = serve_queue(%{state | queue: Queue.polled(state.queue)})
-    {:noreply, %{state | queue: Queue.schedule_poll(state.queue, @queue_poll)}}
+    queue =
+      state.queue
+      |> Queue.polled()
+      |> Capacity.serve(state.profile, state.table)
+      |> Queue.schedule_poll(@queue_poll)
+
+    {:noreply, %{state | queue: queue}}
   end
 
   def handle_info({:queue_timeout, qref}, state) do
@@ -449,53 +452,8 @@ defmodule Snakepit.Pool.Manager do
   defp tell_subscriber(%{subscriber: nil}, _message), do: :ok
   defp tell_subscriber(%{subscriber: pid}, message), do: send(pid, message)
 
-  # -- serving the queue --------------------------------------------------------------------
-
-  defp free(state, handle),
-    do: max(state.profile.get_capacity(handle) - state.profile.get_load(handle), 0)
-
-  # A worker with a free slot, or nil: every worker of a small pool, a bounded random sample
-  # of a large one.
-  defp probe_free(state) do
-    n = Table.size(state.table)
-
-    indices =
-      if n <= @probes,
-        do: Enum.to_list(0..(n - 1)//1),
-        else: for(k <- 1..@probes, do: :erlang.phash2({:erlang.unique_integer(), k}, n))
-
-    Enum.find_value(indices, fn i ->
-      handle = Table.handle_at(state.table, i)
-      if free(state, handle) > 0, do: handle
-    end)
-  end
-
-  # Wakes as many queued callers as `handle` has free slots, pointing them at it.
-  defp wake_for(state, handle) do
-    if Queue.size(state.queue) == 0, do: state, else: wake(state, handle, free(state, handle))
-  end
-
-  # The safety net: every worker, for a free slot the notifications and probes missed.
-  defp serve_queue(state) do
-    Enum.reduce_while(Table.handles(state.table), state, fn handle, state ->
-      if Queue.size(state.queue) == 0,
-        do: {:halt, state},
-        else: {:cont, wake_for(state, handle)}
-    end)
-  end
-
-  defp wake(state, _handle, 0), do: state
-
-  defp wake(state, handle, n) do
-    case Queue.out(state.queue) do
-      :empty ->
-        state
-
-      {from, queue} ->
-        GenServer.reply(from, {:retry, handle})
-        wake(%{state | queue: queue}, handle, n - 1)
-    end
-  end
+  defp wake_for(state, handle),
+    do: %{state | queue: Capacity.wake_for(state.queue, state.profile, handle)}
 
   defp native_to_ms(native), do: System.convert_time_unit(native, :native, :millisecond)
 end
