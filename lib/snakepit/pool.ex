@@ -8,9 +8,13 @@ defmodule Snakepit.Pool do
       ]
 
   Options are the pool keys of `docs/configuration.md`, validated when the pool starts.
+  `:commands` names what the workers run (a `Snakepit.Pool.Commands` module;
+  `Snakepit.Marc.Commands` unless `config :snakepit, :commands` says otherwise).
 
-  `run/3` runs one unit of work under the pool's capacity; `Snakepit.execute/3` is built on
-  it, and so can streaming or fan-out APIs be.
+  `run/3` runs one unit of work under the pool's capacity. It is the pool layer's entry for
+  the layers above it: `Snakepit.execute/3` is built on it, and so are
+  `Snakepit.Marc.stream/2` and `Snakepit.Marc.map/3` with `pool:`, which hand each batch to
+  a pool as a function.
   """
 
   use Supervisor
