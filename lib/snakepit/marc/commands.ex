@@ -29,15 +29,16 @@ defmodule Snakepit.Marc.Commands do
   # run in Elixir.
   @native [:parse, :validate, :scan, :count]
   @local [:encode, :to_json, :to_xml]
+  @commands @native ++ @local
 
   @impl true
-  def commands, do: @native ++ @local
+  def commands, do: @commands
 
   @impl true
   def native_commands, do: @native
 
   @impl true
-  def run(command, args) when command in @native or command in @local,
+  def run(command, args) when command in @commands,
     do: normalise(apply(Marc, command, args))
 
   defp normalise({:ok, _} = ok), do: ok
