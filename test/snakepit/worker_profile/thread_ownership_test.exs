@@ -103,7 +103,7 @@ defmodule Snakepit.WorkerProfile.ThreadOwnershipTest do
   describe "timeouts for local work" do
     test "Pool.run honours its timeout; the slot returns when the function ends" do
       pool = thread_pool!(1)
-      assert Snakepit.Pool.run(pool, fn -> Process.sleep(2000) end, 100) == {:error, :timeout}
+      assert Snakepit.Pool.run(pool, fn -> Process.sleep(4000) end, 100) == {:error, :timeout}
       # The abandoned function still holds its slot, as an abandoned native job does.
       assert status!(pool).load == 1
       all_slots_return!(pool)
