@@ -88,7 +88,9 @@ defmodule Snakepit.MixProject do
   def application do
     [
       extra_applications: [:logger],
-      mod: {Snakepit.Application, []}
+      mod: {Snakepit.Application, []},
+      # The command module of a pool that names none (Snakepit.Pool.Commands).
+      env: [commands: Snakepit.Marc.Commands]
     ]
   end
 

@@ -12,10 +12,13 @@ alias Snakepit.Diagnostics.{ProfileInspector, Report}
 
 bytes = File.read!(Path.expand("../shared/corpus/real/loc_bibliographic.mrc"))
 
-# Two long requests hold both workers while six parses queue behind them.
+# Two long units of work hold both workers while six parses queue behind them.
 sleeping =
   for _ <- 1..2,
-      do: Task.async(fn -> Snakepit.execute(:sleep, [1500], pool: :example_inspected) end)
+      do:
+        Task.async(fn ->
+          Snakepit.Pool.run(:example_inspected, fn -> Process.sleep(1500) end, 5000)
+        end)
 
 # Wait (at most 5 s) until the sleepers occupy both workers.
 Enum.find_value(1..500, fn _ ->

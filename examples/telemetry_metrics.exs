@@ -31,7 +31,7 @@ bytes = File.read!(Path.expand("../shared/corpus/formats/pymarc_test.dat"))
 for _ <- 1..20, do: {:ok, _} = Snakepit.execute(:count, [bytes], pool: :example_metrics)
 
 # One slot, no queue: a second caller while the slot is held is turned away.
-holder = Task.async(fn -> Snakepit.execute(:sleep, [500], pool: :example_metrics) end)
+holder = Task.async(fn -> Snakepit.Pool.run(:example_metrics, fn -> Process.sleep(500) end) end)
 
 Enum.find(1..500, fn _ ->
   match?({:ok, %{load: 1}}, Snakepit.pool_status(:example_metrics)) or

@@ -41,10 +41,12 @@ results =
 [a, b] = results
 IO.puts("Same records from both profiles: #{a == b}")
 
-# While every native thread sleeps, BEAM schedulers stay free: a dirty NIF still runs at once.
+# While every slot of the thread pool is held (here by functions given to
+# Snakepit.Pool.run/3, each holding one slot for 300 ms), BEAM schedulers stay free: a dirty
+# NIF still runs at once.
 sleepers =
   for _ <- 1..cores,
-      do: Task.async(fn -> Snakepit.execute(:sleep, [300], pool: :example_threads) end)
+      do: Task.async(fn -> Snakepit.Pool.run(:example_threads, fn -> Process.sleep(300) end) end)
 
 Process.sleep(50)
 {:ok, cap} = ProfileInspector.get_capacity_stats(:example_threads)

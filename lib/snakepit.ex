@@ -13,16 +13,19 @@ defmodule Snakepit do
 
   ## Commands
 
+  A pool runs the commands of its command module (its `:commands` option, a
+  `Snakepit.Pool.Commands`). By default that is `Snakepit.Marc.Commands`:
+
     * `:parse` - `[binary]` or `[binary, opts]`, as `Snakepit.Marc.parse/2`
     * `:encode` - `[records]`, as `Snakepit.Marc.encode/1`; returns `{:ok, iodata}`
-    * `:to_json`, `:to_xml` - `[records, opts]`, when `Snakepit.Marc.to_json/2` and
-      `to_xml/2` exist in this build, else `{:error, %Snakepit.Error{reason: :unsupported_command}}`
+    * `:to_json`, `:to_xml` - `[records]` or `[records, opts]`, as `Snakepit.Marc.to_json/2`
+      and `Snakepit.Marc.to_xml/2`
     * `:validate` - `[binary]` or `[binary, opts]`; returns `{:ok, errors}`
     * `:scan` - `[binary]`; returns `{:ok, [{offset, length}]}`
     * `:count` - `[binary]` or `[binary, opts]`; returns `{:ok, %{records: n, errors: m}}`
-    * `:ping` - `[term]`; returns `{:ok, term}` (round trip, for benchmarks)
-    * `:sleep` - `[ms]` or `[ms, payload]`; holds a slot (and the payload) for `ms`
-      milliseconds (diagnostic)
+
+  Every pool also runs `:ping` - `[term]`; returns `{:ok, term}` (a round trip, for
+  benchmarks). Any other command is `{:error, %Snakepit.Error{reason: :unsupported_command}}`.
 
   ## Errors
 
@@ -65,7 +68,7 @@ defmodule Snakepit do
             "execute/3 expects a command atom and an argument list, got: #{inspect(command)}, #{inspect(args)}"
     end
 
-    Snakepit.Pool.Router.run(pool, {command, args}, timeout)
+    Snakepit.Pool.run(pool, {command, args}, timeout)
   end
 
   @doc """

@@ -14,6 +14,10 @@ defmodule Snakepit.Config do
   Configuration is validated once, when a pool starts; an invalid value raises an
   `ArgumentError` that names the pool, the key, the value given and what is allowed.
 
+  A pool runs the commands of its `:commands` module (`Snakepit.Pool.Commands`). A pool that
+  names none runs those of `config :snakepit, :commands`, which is `Snakepit.Marc.Commands`
+  unless you set it.
+
   The older flat form `config :snakepit, pooling_enabled: true, pool_size: 8` is still
   accepted and means one `:default` pool with the `:process` profile.
   """
@@ -23,7 +27,8 @@ defmodule Snakepit.Config do
   @typedoc "A normalised pool config: every key present, `worker_ttl` in milliseconds."
   @type pool_config :: %{
           name: atom,
-          worker_profile: :process | :thread,
+          worker_profile: :process | :thread | module,
+          commands: module,
           pool_size: pos_integer,
           threads_per_worker: pos_integer,
           max_queue_size: non_neg_integer,

@@ -3,6 +3,10 @@ defmodule Snakepit.Lifecycle do
   # an interval); the pool manager does the replacing. Request-count limits need no polling:
   # workers report reaching theirs to the manager directly.
   #
+  # It depends on the manager, never the other way round: it subscribes to the manager's
+  # {:snakepit_worker_started | :snakepit_worker_stopped, id} messages (getting the workers
+  # of the moment in the same call) and asks for recycles by cast.
+  #
   # The checks of each tick run in a monitored helper process, so a health check that hangs
   # or crashes costs one round of checks, never this process or the pool. Requests to the
   # manager are casts: a busy manager never makes this process time out and restart.
@@ -10,7 +14,7 @@ defmodule Snakepit.Lifecycle do
   use GenServer
 
   alias Snakepit.{Telemetry, WorkerProfile}
-  alias Snakepit.Pool.Manager
+  alias Snakepit.Pool.{Jitter, Manager}
 
   require Logger
 
@@ -25,15 +29,6 @@ defmodule Snakepit.Lifecycle do
 
   def start_link(config), do: GenServer.start_link(__MODULE__, config, name: name(config.name))
 
-  @doc """
-  A per-worker limit from a pool limit: uniformly within the top 10% of it, never above, so
-  workers started together do not all hit it together.
-  """
-  def jitter(:infinity), do: :infinity
-
-  def jitter(limit) when is_integer(limit) and limit > 0,
-    do: limit - :rand.uniform(div(limit, 10) + 1) + 1
-
   @impl true
   def init(config) do
     state = %{
@@ -46,9 +41,10 @@ defmodule Snakepit.Lifecycle do
       stalls: %{}
     }
 
-    # Workers started before this process existed get their TTL timers now.
+    # Workers started before this process existed get their TTL timers now; later ones come
+    # as messages.
     state =
-      Enum.reduce(Manager.workers(state.manager), state, fn w, acc ->
+      Enum.reduce(Manager.subscribe(state.manager), state, fn w, acc ->
         if w.status == :active, do: schedule_ttl(acc, w.id), else: acc
       end)
 
@@ -57,15 +53,14 @@ defmodule Snakepit.Lifecycle do
   end
 
   @impl true
-  def handle_cast({:worker_started, id}, state), do: {:noreply, schedule_ttl(state, id)}
+  def handle_info({:snakepit_worker_started, id}, state), do: {:noreply, schedule_ttl(state, id)}
 
-  def handle_cast({:worker_stopped, id}, state) do
+  def handle_info({:snakepit_worker_stopped, id}, state) do
     {timer, timers} = Map.pop(state.ttl_timers, id)
     if timer, do: Process.cancel_timer(timer)
     {:noreply, %{state | ttl_timers: timers}}
   end
 
-  @impl true
   def handle_info({:ttl, id}, state) do
     Manager.recycle_async(state.manager, id, :ttl, :graceful)
     {:noreply, %{state | ttl_timers: Map.delete(state.ttl_timers, id)}}
@@ -207,7 +202,7 @@ defmodule Snakepit.Lifecycle do
   defp schedule_ttl(%{config: %{worker_ttl: :infinity}} = state, _id), do: state
 
   defp schedule_ttl(state, id) do
-    timer = Process.send_after(self(), {:ttl, id}, jitter(state.config.worker_ttl))
+    timer = Process.send_after(self(), {:ttl, id}, Jitter.jitter(state.config.worker_ttl))
     %{state | ttl_timers: Map.put(state.ttl_timers, id, timer)}
   end
 

@@ -8,15 +8,19 @@ defmodule Snakepit.Pool do
       ]
 
   Options are the pool keys of `docs/configuration.md`, validated when the pool starts.
+  `:commands` names what the workers run (a `Snakepit.Pool.Commands` module;
+  `Snakepit.Marc.Commands` unless `config :snakepit, :commands` says otherwise).
 
-  `run/3` runs one unit of work under the pool's capacity; `Snakepit.execute/3` is built on
-  it, and so can streaming or fan-out APIs be.
+  `run/3` runs one unit of work under the pool's capacity. It is the pool layer's entry for
+  the layers above it: `Snakepit.execute/3` is built on it, and so are
+  `Snakepit.Marc.stream/2` and `Snakepit.Marc.map/3` with `pool:`, which hand each batch to
+  a pool as a function.
   """
 
   use Supervisor
 
   alias Snakepit.Config
-  alias Snakepit.Pool.{Manager, Router}
+  alias Snakepit.Pool.{Manager, Ref, Router}
 
   @doc "A child spec for a pool; `opts` are the pool's config (keyword list or map)."
   def child_spec(opts), do: opts |> Config.normalize_pool!() |> validated_child_spec()
@@ -39,7 +43,7 @@ defmodule Snakepit.Pool do
   @doc false
   # Takes a config that `Snakepit.Config.normalize_pool!/1` returned, so it is validated once.
   def start_validated(config),
-    do: Supervisor.start_link(__MODULE__, config, name: Module.concat(__MODULE__, config.name))
+    do: Supervisor.start_link(__MODULE__, config, name: Ref.supervisor(config.name))
 
   @doc """
   Runs `work` on one of `pool`'s workers, holding one slot of its capacity, and waits at
@@ -83,7 +87,7 @@ defmodule Snakepit.Pool do
   # Calls `fun` with the pool's manager; `{:error, :pool_not_found}` when there is none, or
   # it is gone (a killed manager's successor may not have published itself yet).
   def with_manager(pool, fun) do
-    case Snakepit.Pool.Ref.lookup(pool) do
+    case Ref.lookup(pool) do
       nil -> {:error, :pool_not_found}
       ref -> fun.(ref.manager)
     end
@@ -93,22 +97,10 @@ defmodule Snakepit.Pool do
       {:error, :pool_not_found}
   end
 
-  @doc false
-  # Whether the pool's supervisor runs (the pool exists, possibly restarting a child).
-  def alive?(pool) do
-    case Process.whereis(Module.concat(__MODULE__, pool)) do
-      nil -> false
-      pid -> Process.alive?(pid)
-    end
-  end
-
-  @doc false
-  def worker_supervisor(pool), do: Module.concat([__MODULE__, WorkerSupervisor, pool])
-
   @impl true
   def init(config) do
     children = [
-      {DynamicSupervisor, strategy: :one_for_one, name: worker_supervisor(config.name)},
+      {DynamicSupervisor, strategy: :one_for_one, name: Ref.worker_supervisor(config.name)},
       %{id: Manager, start: {Manager, :start_link, [config]}, shutdown: 10_000},
       {Snakepit.Lifecycle, config}
     ]

@@ -15,7 +15,8 @@ defmodule Snakepit.WorkerProfile do
 
   A request is `{command, args}` (a command name and its argument list, as in
   `Snakepit.execute/3`) or `{:fun, fun}` (a zero-arity function run under the worker's
-  capacity, see `Snakepit.Pool.run/3`).
+  capacity, see `Snakepit.Pool.run/3`). A profile runs it with the pool's command module
+  (`config.commands`, a `Snakepit.Pool.Commands`), which says what each command does.
 
   ## Capacity and check-out
 
@@ -37,7 +38,8 @@ defmodule Snakepit.WorkerProfile do
   @type request :: {atom, list} | {:fun, (() -> term)}
 
   @typedoc """
-  What `start_worker/1` gets: the pool's normalised config plus `:worker_id`, `:notify` (the
+  What `start_worker/1` gets: the pool's normalised config (with `:commands`, the pool's
+  `Snakepit.Pool.Commands` module) plus `:worker_id`, `:notify` (the
   pid told about freed capacity and reached request limits), `:max_requests` (this worker's
   jittered limit or `:infinity`), `:waiting` (an `:atomics` ref whose first slot counts
   queued callers) and `:supervisor` (where to start processes).
@@ -107,30 +109,8 @@ defmodule Snakepit.WorkerProfile do
   def module(mod) when is_atom(mod), do: mod
 
   @doc false
-  # The error a command that raised, threw or exited becomes, on every profile.
-  def exception_error(kind, reason, stacktrace, command) do
-    Snakepit.Error.new(:exception,
-      command: command,
-      kind: kind,
-      reason: reason,
-      message: Exception.format_banner(kind, reason, stacktrace)
-    )
-  end
-
-  @doc false
-  # Stops a worker process in order (after the messages before the stop), or kills it when
-  # it is stuck in a request for longer than `timeout`, so no stopped worker lingers.
-  def stop_process(pid, timeout \\ 1000) do
-    GenServer.stop(pid, :normal, timeout)
-  catch
-    # GenServer.stop/3 exits with {:timeout, {GenServer, :stop, args}}, not a bare :timeout.
-    :exit, {:timeout, _} ->
-      Process.exit(pid, :kill)
-      :ok
-
-    :exit, _already_gone ->
-      :ok
-  end
+  # Kept for callers of the old place; see Snakepit.Pool.Drain.
+  defdelegate stop_process(pid, timeout \\ 1000), to: Snakepit.Pool.Drain
 
   @doc false
   def metadata(module, handle) do

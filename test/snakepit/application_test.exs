@@ -3,6 +3,8 @@ defmodule Snakepit.ApplicationTest do
   use ExUnit.Case, async: false
   @moduletag :capture_log
 
+  alias Snakepit.Test.Corpus
+
   setup do
     saved = Application.get_all_env(:snakepit)
 
@@ -21,7 +23,10 @@ defmodule Snakepit.ApplicationTest do
   defp restart_with(env) do
     Application.stop(:snakepit)
     for {key, _} <- Application.get_all_env(:snakepit), do: Application.delete_env(:snakepit, key)
-    for {key, value} <- env, do: Application.put_env(:snakepit, key, value)
+
+    for {key, value} <- Snakepit.Test.AppEnv.with_defaults(env),
+        do: Application.put_env(:snakepit, key, value)
+
     Application.ensure_all_started(:snakepit)
   end
 
@@ -56,6 +61,25 @@ defmodule Snakepit.ApplicationTest do
              Snakepit.Config.get_pool_config(:default)
 
     assert Snakepit.execute(:ping, [:legacy]) == {:ok, :legacy}
+  end
+
+  test "pools run the MARC commands unless they or config :snakepit, :commands say otherwise" do
+    {:ok, _} =
+      restart_with(pools: [[name: :marc_pool], [name: :own, commands: Snakepit.Test.Commands]])
+
+    assert {:ok, %{commands: Snakepit.Marc.Commands}} =
+             Snakepit.Config.get_pool_config(:marc_pool)
+
+    assert {:ok, %{records: 1}} =
+             Snakepit.execute(:count, [Corpus.read!("formats/pymarc_one.dat")], pool: :marc_pool)
+
+    assert {:error, %Snakepit.Error{reason: :unsupported_command}} =
+             Snakepit.execute(:sleep, [0], pool: :marc_pool)
+
+    assert Snakepit.execute(:sleep, [0], pool: :own) == {:ok, 0}
+
+    {:ok, _} = restart_with(commands: Snakepit.Test.Commands, pools: [[name: :hooks]])
+    assert Snakepit.execute(:sleep, [0], pool: :hooks) == {:ok, 0}
   end
 
   test "an invalid config stops the application with a message naming the problem" do

@@ -11,6 +11,7 @@ defmodule Snakepit.ConfigTest do
       assert config == %{
                name: :a,
                worker_profile: :process,
+               commands: Snakepit.Marc.Commands,
                pool_size: :erlang.system_info(:dirty_cpu_schedulers),
                threads_per_worker: Options.env_threads() || Options.logical_cores(),
                max_queue_size: 1000,
@@ -62,7 +63,10 @@ defmodule Snakepit.ConfigTest do
       worker_ttl: 60,
       worker_max_requests: 0,
       memory_threshold_mb: "512",
-      health_check_interval: 0
+      health_check_interval: 0,
+      commands: :no_such_module,
+      commands: Snakepit.Config,
+      commands: "Snakepit.Marc.Commands"
     ]
 
     test "threads_per_worker: 1..1024, the limit named in the error" do
@@ -93,6 +97,11 @@ defmodule Snakepit.ConfigTest do
         assert error.message =~
                  Snakepit.Options.Schema.allowed(Keyword.fetch!(Options.schema(), key))
       end
+    end
+
+    test "commands: any module implementing Snakepit.Pool.Commands" do
+      assert Config.normalize_pool!(commands: Snakepit.Test.Commands).commands ==
+               Snakepit.Test.Commands
     end
 
     test "rejects unknown keys, naming them" do
@@ -225,7 +234,9 @@ defmodule Snakepit.ConfigDocsTest do
 
     Application.stop(:snakepit)
     for {key, _} <- Application.get_all_env(:snakepit), do: Application.delete_env(:snakepit, key)
-    for {key, value} <- env, do: Application.put_env(:snakepit, key, value)
+
+    for {key, value} <- Snakepit.Test.AppEnv.with_defaults(env),
+        do: Application.put_env(:snakepit, key, value)
 
     assert {:ok, _} = Application.ensure_all_started(:snakepit), code
     assert_running(expected)

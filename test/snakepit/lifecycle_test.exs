@@ -54,7 +54,14 @@ defmodule Snakepit.LifecycleTest do
       end
 
       test "manual recycling is graceful: the replacement starts first, in-flight work finishes" do
-        pool = start_pool!(worker_profile: unquote(profile), pool_size: 1, threads_per_worker: 1)
+        pool =
+          start_pool!(
+            commands: Snakepit.Test.Commands,
+            worker_profile: unquote(profile),
+            pool_size: 1,
+            threads_per_worker: 1
+          )
+
         capture_telemetry([@recycled, [:snakepit, :worker, :started]], pool)
         [old_id] = Map.keys(worker_pids(pool))
 
@@ -86,6 +93,7 @@ defmodule Snakepit.LifecycleTest do
       test "a worker over memory_threshold_mb is recycled, native bytes counted" do
         pool =
           start_pool!(
+            commands: Snakepit.Test.Commands,
             worker_profile: unquote(profile),
             pool_size: 1,
             threads_per_worker: 1,
@@ -186,10 +194,10 @@ defmodule Snakepit.LifecycleTest do
   end
 
   test "jitter keeps limits within the top 10% and never above" do
-    values = for _ <- 1..1000, do: Snakepit.Lifecycle.jitter(100)
+    values = for _ <- 1..1000, do: Snakepit.Pool.Jitter.jitter(100)
     assert Enum.min(values) >= 90 and Enum.max(values) <= 100
     assert length(Enum.uniq(values)) > 5
-    assert Snakepit.Lifecycle.jitter(:infinity) == :infinity
+    assert Snakepit.Pool.Jitter.jitter(:infinity) == :infinity
   end
 
   defp collect(event) do

@@ -84,7 +84,14 @@ defmodule Snakepit.TelemetryTest do
     end
 
     test "pool :capacity_reached, :saturated, queue :timeout", %{pool: pool} do
-      start_pool!(name: pool, pool_size: 1, max_queue_size: 1, queue_timeout: 50)
+      start_pool!(
+        commands: Snakepit.Test.Commands,
+        name: pool,
+        pool_size: 1,
+        max_queue_size: 1,
+        queue_timeout: 50
+      )
+
       busy = Task.async(fn -> Snakepit.execute(:sleep, [200], pool: pool) end)
       eventually(fn -> status!(pool).load == 1 end)
       queued = Task.async(fn -> Snakepit.execute(:ping, [1], pool: pool) end)

@@ -30,6 +30,14 @@ defmodule Snakepit.Config.Options do
         "`:process`: one process per worker, one request at a time. " <>
           "`:thread`: one native rayon pool per worker, `threads_per_worker` requests at a time."
     ],
+    commands: [
+      type: {:custom, &__MODULE__.commands/1, "a commands module"},
+      default:
+        {:computed, "`config :snakepit, :commands` (`Snakepit.Marc.Commands`)",
+         &__MODULE__.default_commands/1},
+      allowed: "a module implementing `Snakepit.Pool.Commands`",
+      doc: "What the pool's workers run: the commands of `Snakepit.execute/3`."
+    ],
     pool_size: [
       type: :pos_integer,
       default:
@@ -170,6 +178,11 @@ defmodule Snakepit.Config.Options do
   def profile(_v), do: :error
 
   @doc false
+  def commands(v), do: if(Snakepit.Pool.Commands.check(v) == :ok, do: {:ok, v}, else: :error)
+
+  @doc false
+  def default_commands(_config), do: Application.get_env(:snakepit, :commands)
+
   def ttl(:infinity), do: {:ok, :infinity}
 
   def ttl({n, unit}) when is_integer(n) and n > 0 and unit in @ttl_units,

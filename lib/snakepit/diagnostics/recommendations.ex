@@ -5,9 +5,6 @@ defmodule Snakepit.Diagnostics.Recommendations do
   @moduledoc false
 
   @mib 1024 * 1024
-  # Commands the :thread profile runs on its native threads; everything else in Elixir.
-  @native_commands [:parse, :count, :validate, :scan]
-  @elixir_commands [:fun, :encode, :to_json, :to_xml]
   # A worker this large with no memory_threshold_mb deserves one.
   @unbounded_warning_bytes 256 * @mib
 
@@ -297,10 +294,11 @@ defmodule Snakepit.Diagnostics.Recommendations do
 
   # -- profile -----------------------------------------------------------------------------
 
-  defp profile(profile, %{workload: workload}) do
+  defp profile(profile, %{config: config, workload: workload}) do
     exec = workload.commands |> Map.values() |> Enum.map(& &1.exec_ms) |> Enum.sum()
-    native = class(workload, @native_commands)
-    elixir = class(workload, @elixir_commands)
+    {native_commands, elixir_commands} = command_classes(config)
+    native = class(workload, native_commands)
+    elixir = class(workload, elixir_commands)
     native_share = share(native.exec_ms, exec)
     elixir_share = share(elixir.exec_ms, exec)
     native_avg = if native.requests > 0, do: native.exec_ms / native.requests, else: 0.0
@@ -356,6 +354,17 @@ defmodule Snakepit.Diagnostics.Recommendations do
           figures
         )
     end
+  end
+
+  # The commands the pool's command module (Snakepit.Pool.Commands; Snakepit.Marc.Commands by
+  # default) has a :thread worker run on its native threads, and those it runs in Elixir.
+  defp command_classes(config) do
+    module = Map.get_lazy(config, :commands, fn -> Application.get_env(:snakepit, :commands) end)
+
+    native =
+      if function_exported?(module, :native_commands, 0), do: module.native_commands(), else: []
+
+    {native, [:fun | module.commands() -- native]}
   end
 
   defp class(workload, commands) do

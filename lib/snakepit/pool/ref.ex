@@ -3,6 +3,8 @@ defmodule Snakepit.Pool.Ref do
   # ETS table holding the routable workers, the :atomics counting queued callers, the profile
   # module and the normalised config. Published in :persistent_term once per manager start
   # (not per worker change, which goes to ETS), so lookups are free on the hot path.
+  # Also the registered names of a pool's processes, which every part of the pool may look
+  # up without depending on the module that starts them.
   @moduledoc false
 
   defstruct [:name, :manager, :table, :waiting, :profile, :config]
@@ -26,4 +28,20 @@ defmodule Snakepit.Pool.Ref do
   end
 
   defp key(name), do: {__MODULE__, name}
+
+  # The names are spelled out, not built from the modules, so this module, which every part
+  # of the pool uses, depends on none of them.
+  @doc "The registered name of the pool's supervisor."
+  def supervisor(pool), do: Module.concat(["Snakepit.Pool", pool])
+
+  @doc "The registered name of the pool's worker supervisor."
+  def worker_supervisor(pool), do: Module.concat(["Snakepit.Pool.WorkerSupervisor", pool])
+
+  @doc "Whether the pool's supervisor runs (the pool exists, possibly restarting a child)."
+  def alive?(pool) do
+    case Process.whereis(supervisor(pool)) do
+      nil -> false
+      pid -> Process.alive?(pid)
+    end
+  end
 end

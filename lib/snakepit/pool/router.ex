@@ -198,7 +198,7 @@ defmodule Snakepit.Pool.Router do
 
   defp retry_await(pool, gone, deadline) do
     cond do
-      not Snakepit.Pool.alive?(pool) ->
+      not Ref.alive?(pool) ->
         {:error, :pool_not_found}
 
       System.monotonic_time() >= deadline ->

@@ -1,7 +1,7 @@
 defmodule Snakepit.WorkerProfile.Process do
-  # The :process profile: one GenServer per worker, one request at a time. Native calls made
-  # here run on dirty CPU schedulers (the Snakepit.Marc NIFs are dirty), so a long parse never
-  # holds a normal scheduler. Arguments and results are copied between caller and worker,
+  # The :process profile: one GenServer per worker, one request at a time, run with the pool's
+  # command module (Snakepit.Pool.Commands). Long native calls of a command run on dirty CPU
+  # schedulers (the record API's NIFs are dirty), so a long parse never holds a normal one. Arguments and results are copied between caller and worker,
   # except refc binaries (> 64 bytes), which are shared by reference.
   @moduledoc false
 
@@ -12,7 +12,7 @@ defmodule Snakepit.WorkerProfile.Process do
 
   require Logger
 
-  alias Snakepit.WorkerProfile.Commands
+  alias Snakepit.Pool.{Commands, Drain}
 
   # A worker's :atomics slots: checked-out slots (0 or 1; @closed once retired), completed
   # requests, 1 while the worker runs a request, and 1 after one health check saw a leaked slot.
@@ -64,7 +64,7 @@ defmodule Snakepit.WorkerProfile.Process do
   def stop_worker(%__MODULE__{pid: pid}) do
     # A stop message is handled after any request already in the mailbox, so a reply that
     # was due is sent first.
-    Snakepit.WorkerProfile.stop_process(pid)
+    Drain.stop_process(pid)
   end
 
   @impl Snakepit.WorkerProfile
@@ -72,15 +72,9 @@ defmodule Snakepit.WorkerProfile.Process do
     # Atomic check-out: whoever takes the slot from 0 to 1 owns it. A worker that has used
     # up its max_requests takes no more while its replacement is on the way.
     if :atomics.add_get(counters, @load, 1) == 1 and not used_up?(handle) do
-      # The alias lives until the caller demonitors (a big reply comes in several messages).
-      mref = :erlang.monitor(:process, pid, alias: :demonitor)
-      send(pid, {:"$snakepit_request", mref, request})
-
-      # On a timeout the alias dies with the monitor, so a late reply is dropped by the VM.
-      case Reply.await(mref, timeout) do
-        {:ok, reply} -> reply
-        {:error, _} = error -> error
-      end
+      # The alias lives until the caller demonitors (a big reply comes in several messages);
+      # on a timeout it dies with the monitor, so a late reply is dropped by the VM.
+      Reply.request(pid, &{:"$snakepit_request", &1, request}, timeout, :demonitor)
     else
       :atomics.sub(counters, @load, 1)
       {:error, :at_capacity}
@@ -175,7 +169,8 @@ defmodule Snakepit.WorkerProfile.Process do
       counters: counters,
       notify: config.notify,
       waiting: config.waiting,
-      max_requests: config.max_requests
+      max_requests: config.max_requests,
+      commands: config.commands
     }
 
     {:ok, state}
@@ -184,7 +179,7 @@ defmodule Snakepit.WorkerProfile.Process do
   @impl GenServer
   def handle_info({:"$snakepit_request", reply_to, request}, state) do
     :atomics.put(state.counters, @busy, 1)
-    result = request |> run() |> send_chunks(reply_to)
+    result = state.commands |> Commands.run(request) |> send_chunks(reply_to)
     completed = :atomics.add_get(state.counters, @completed, 1)
     :atomics.put(state.counters, @busy, 0)
     # Free the slot, then reply: a caller that asks again right away finds it free.
@@ -236,21 +231,4 @@ defmodule Snakepit.WorkerProfile.Process do
   defp split(list, 0, acc), do: {:lists.reverse(acc), list}
   defp split([item | rest], n, acc), do: split(rest, n - 1, [item | acc])
   defp split(tail, _n, acc), do: {:lists.reverse(acc), tail}
-
-  defp run({:fun, fun}) do
-    {:ok, fun.()}
-  catch
-    kind, reason ->
-      {:error, Snakepit.WorkerProfile.exception_error(kind, reason, __STACKTRACE__, :fun)}
-  end
-
-  defp run({command, args}) when is_atom(command) and is_list(args) do
-    Commands.run(command, args)
-  catch
-    kind, reason ->
-      {:error, Snakepit.WorkerProfile.exception_error(kind, reason, __STACKTRACE__, command)}
-  end
-
-  defp run(other),
-    do: {:error, Snakepit.Error.new(:invalid_arguments, command: other, args: nil)}
 end

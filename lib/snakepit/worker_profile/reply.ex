@@ -18,6 +18,21 @@ defmodule Snakepit.WorkerProfile.Reply do
     await(mref, deadline, [])
   end
 
+  @doc """
+  Monitors `pid` with an alias (`alias_mode` as in `:erlang.monitor/3`), sends it
+  `message.(alias)` and awaits the reply to that alias: the reply itself, or
+  `{:error, :worker_crashed | :timeout}` as `await/2` says.
+  """
+  def request(pid, message, timeout, alias_mode) do
+    mref = :erlang.monitor(:process, pid, alias: alias_mode)
+    send(pid, message.(mref))
+
+    case await(mref, timeout) do
+      {:ok, reply} -> reply
+      {:error, _} = error -> error
+    end
+  end
+
   defp await(mref, deadline, chunks) do
     receive do
       # Checked here too: a caller that lags behind may always find a chunk waiting.

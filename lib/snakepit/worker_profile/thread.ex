@@ -5,8 +5,8 @@ defmodule Snakepit.WorkerProfile.Thread do
   # process exists for supervision: callers monitor it, so killing it fails their requests
   # instead of leaving them hanging, and its exit closes the resource.
   #
-  # Commands implemented in Elixir (encode, to_json, to_xml) and {:fun, fun} units of work run
-  # in an Elixir process while holding one of the worker's slots, so the pool's capacity
+  # Commands the command module runs in Elixir (its native_plan/2 says :local) and {:fun, fun}
+  # units of work run in an Elixir process while holding one of the worker's slots, so the pool's capacity
   # still bounds them. The owner process monitors whoever holds such a slot and returns it
   # on :DOWN, so a holder killed by an exit signal leaks nothing.
   @moduledoc false
@@ -17,9 +17,9 @@ defmodule Snakepit.WorkerProfile.Thread do
   use GenServer
 
   alias Snakepit.Native
-  alias Snakepit.WorkerProfile.Commands
+  alias Snakepit.Pool.{Commands, Drain}
 
-  defstruct [:pid, :id, :resource, :capacity]
+  defstruct [:pid, :id, :resource, :capacity, :commands]
 
   # -- behaviour ----------------------------------------------------------------------------
 
@@ -40,7 +40,8 @@ defmodule Snakepit.WorkerProfile.Thread do
          pid: pid,
          id: config.worker_id,
          resource: resource,
-         capacity: config.threads_per_worker
+         capacity: config.threads_per_worker,
+         commands: config.commands
        }}
     end
   end
@@ -48,30 +49,33 @@ defmodule Snakepit.WorkerProfile.Thread do
   @impl Snakepit.WorkerProfile
   def stop_worker(%__MODULE__{pid: pid, resource: resource}) do
     Native.thread_pool_stop(resource)
-    Snakepit.WorkerProfile.stop_process(pid)
+    Drain.stop_process(pid)
   end
 
   @impl Snakepit.WorkerProfile
-  def execute_request(%__MODULE__{} = handle, {:fun, fun}, timeout) when is_function(fun, 0) do
-    local(handle, :fun, fn -> {:ok, fun.()} end, timeout)
-  end
+  def execute_request(%__MODULE__{} = handle, {:fun, fun} = request, timeout)
+      when is_function(fun, 0),
+      do: local(handle, request, timeout)
 
-  def execute_request(%__MODULE__{} = handle, {command, args}, timeout)
+  def execute_request(
+        %__MODULE__{commands: commands} = handle,
+        {command, args} = request,
+        timeout
+      )
       when is_atom(command) and is_list(args) do
-    case Commands.native_plan(command, args) do
+    case Commands.plan(commands, command, args) do
       {:native, native_command, native_args, post} ->
         native(handle, command, native_command, native_args, post, timeout)
 
       :local ->
-        local(handle, command, fn -> Commands.run(command, args) end, timeout)
+        local(handle, request, timeout)
 
       {:error, _} = invalid ->
         invalid
     end
   end
 
-  def execute_request(_handle, request, _timeout),
-    do: {:error, Snakepit.Error.new(:invalid_arguments, command: request, args: nil)}
+  def execute_request(_handle, request, _timeout), do: Commands.invalid_request(request)
 
   defp native(handle, command, native_command, native_args, post, timeout) do
     # The monitor reference doubles as the reply tag.
@@ -98,13 +102,13 @@ defmodule Snakepit.WorkerProfile.Thread do
 
       {:error, _} = error ->
         Process.demonitor(mref, [:flush])
-        Commands.native_error(error, command)
+        native_error(error, command)
     end
   end
 
   defp await_native(mref, timeout, command, post) do
     case Reply.await(mref, timeout) do
-      {:ok, reply} -> reply |> Commands.native_error(command) |> post.()
+      {:ok, reply} -> reply |> native_error(command) |> post.()
       {:error, _} = error -> error
     end
   end
@@ -120,11 +124,11 @@ defmodule Snakepit.WorkerProfile.Thread do
   # With no timeout the work runs in the caller. Otherwise it runs in a runner process, so
   # the caller can stop waiting: like an abandoned native job, the runner finishes its work
   # and then frees the slot, and its late reply goes to a dead alias.
-  defp local(handle, command, fun, :infinity) do
+  defp local(handle, request, :infinity) do
     case Native.thread_pool_acquire(handle.resource, self()) do
       {:ok, slot} ->
         try do
-          run_caught(command, fun)
+          Commands.run(handle.commands, request)
         after
           Native.thread_pool_release(slot)
         end
@@ -134,20 +138,14 @@ defmodule Snakepit.WorkerProfile.Thread do
     end
   end
 
-  defp local(handle, command, fun, timeout) do
+  defp local(handle, request, timeout) do
     caller = self()
-    runner = spawn(fn -> run_local(caller, command, fun) end)
+    runner = spawn(fn -> run_local(caller, handle.commands, request) end)
 
     # The slot is checked out for the runner, so the owner watches the runner.
     case Native.thread_pool_acquire(handle.resource, runner) do
       {:ok, slot} ->
-        mref = :erlang.monitor(:process, runner, alias: :reply_demonitor)
-        send(runner, {:"$snakepit_run", slot, mref})
-
-        case Reply.await(mref, timeout) do
-          {:ok, reply} -> reply
-          {:error, _} = error -> error
-        end
+        Reply.request(runner, &{:"$snakepit_run", slot, &1}, timeout, :reply_demonitor)
 
       _busy_or_closed ->
         # It holds nothing yet; it stops on this message.
@@ -156,13 +154,13 @@ defmodule Snakepit.WorkerProfile.Thread do
     end
   end
 
-  defp run_local(caller, command, fun) do
+  defp run_local(caller, commands, request) do
     caller_ref = Process.monitor(caller)
 
     receive do
       {:"$snakepit_run", slot, reply_to} ->
         Process.demonitor(caller_ref, [:flush])
-        result = run_caught(command, fun)
+        result = Commands.run(commands, request)
         # Free the slot before replying, so a caller that asks again at once finds it free.
         Native.thread_pool_release(slot)
         send(reply_to, {reply_to, result})
@@ -176,12 +174,20 @@ defmodule Snakepit.WorkerProfile.Thread do
     end
   end
 
-  defp run_caught(command, fun) do
-    fun.()
-  catch
-    kind, reason ->
-      {:error, Snakepit.WorkerProfile.exception_error(kind, reason, __STACKTRACE__, command)}
-  end
+  # The thread pool's own errors (the NIF protocol), as `Snakepit.Error`s.
+  defp native_error({:error, {:panic, message}}, command),
+    do: {:error, Snakepit.Error.new(:native_panic, command: command, panic: message)}
+
+  defp native_error({:error, {:unknown_command, command}}, _command),
+    do: {:error, Snakepit.Error.new(:unsupported_command, command: command)}
+
+  defp native_error({:error, {:invalid_arguments, _}}, command),
+    do: {:error, Snakepit.Error.new(:invalid_arguments, command: command)}
+
+  # A job that the worker's stop ended early: the worker is gone under it.
+  defp native_error({:error, :closed}, _command), do: {:error, :worker_crashed}
+
+  defp native_error(other, _command), do: other
 
   @impl Snakepit.WorkerProfile
   def get_capacity(%__MODULE__{capacity: capacity}), do: capacity

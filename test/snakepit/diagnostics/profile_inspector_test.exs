@@ -113,7 +113,14 @@ defmodule Snakepit.Diagnostics.ProfileInspectorTest do
 
   describe "get_memory_stats/1" do
     test "counts the native bytes a worker holds, with total, average, max and min" do
-      pool = start_pool!(worker_profile: :thread, pool_size: 2, threads_per_worker: 1)
+      pool =
+        start_pool!(
+          commands: Snakepit.Test.Commands,
+          worker_profile: :thread,
+          pool_size: 2,
+          threads_per_worker: 1
+        )
+
       payload = :binary.copy("x", 2 * @mib)
       task = Task.async(fn -> Snakepit.execute(:sleep, [1000, payload], pool: pool) end)
 
@@ -261,6 +268,7 @@ defmodule Snakepit.Diagnostics.ProfileInspectorTest do
     test "a worker near memory_threshold_mb is a warning" do
       pool =
         start_pool!(
+          commands: Snakepit.Test.Commands,
           worker_profile: :thread,
           pool_size: 1,
           threads_per_worker: 1,

@@ -4,7 +4,14 @@ defmodule Snakepit.Pool.CrashTest do
   for profile <- [:process, :thread] do
     describe "#{profile} profile" do
       test "killing a worker mid-request fails the request in time and the pool refills" do
-        pool = start_pool!(worker_profile: unquote(profile), pool_size: 2, threads_per_worker: 1)
+        pool =
+          start_pool!(
+            commands: Snakepit.Test.Commands,
+            worker_profile: unquote(profile),
+            pool_size: 2,
+            threads_per_worker: 1
+          )
+
         capture_telemetry([[:snakepit, :worker, :recycled], [:snakepit, :worker, :started]], pool)
         before = worker_pids(pool)
 
@@ -45,7 +52,14 @@ defmodule Snakepit.Pool.CrashTest do
   end
 
   test "a native panic is caught: the caller gets an error, the VM and the worker live on" do
-    pool = start_pool!(worker_profile: :thread, pool_size: 1, threads_per_worker: 1)
+    pool =
+      start_pool!(
+        commands: Snakepit.Test.Commands,
+        worker_profile: :thread,
+        pool_size: 1,
+        threads_per_worker: 1
+      )
+
     pids = worker_pids(pool)
 
     assert {:error, %Snakepit.Error{reason: :native_panic, message: message}} =

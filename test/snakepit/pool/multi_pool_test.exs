@@ -2,7 +2,7 @@ defmodule Snakepit.Pool.MultiPoolTest do
   use Snakepit.PoolCase, async: true
 
   test "requests go to the pool they name, each with its own profile and capacity" do
-    procs = start_pool!(worker_profile: :process, pool_size: 1)
+    procs = start_pool!(commands: Snakepit.Test.Commands, worker_profile: :process, pool_size: 1)
     threads = start_pool!(worker_profile: :thread, pool_size: 2, threads_per_worker: 2)
     capture_telemetry([[:snakepit, :request, :stop]], procs)
     capture_telemetry([[:snakepit, :request, :stop]], threads)

@@ -11,6 +11,7 @@ defmodule Snakepit.Pool.QueueTest do
       test "a full queue rejects with :pool_saturated, queued callers are served later", ctx do
         pool =
           start_pool!(
+            commands: Snakepit.Test.Commands,
             worker_profile: ctx.profile,
             pool_size: 1,
             threads_per_worker: 1,
@@ -46,6 +47,7 @@ defmodule Snakepit.Pool.QueueTest do
       test "max_queue_size 0 rejects at once when every worker is busy", ctx do
         pool =
           start_pool!(
+            commands: Snakepit.Test.Commands,
             worker_profile: ctx.profile,
             pool_size: 1,
             threads_per_worker: 1,
@@ -61,6 +63,7 @@ defmodule Snakepit.Pool.QueueTest do
       test "the queue timeout fires exactly once and leaves nothing behind", ctx do
         pool =
           start_pool!(
+            commands: Snakepit.Test.Commands,
             worker_profile: ctx.profile,
             pool_size: 1,
             threads_per_worker: 1,
@@ -91,6 +94,7 @@ defmodule Snakepit.Pool.QueueTest do
       test "a served caller's queue timer never fires", ctx do
         pool =
           start_pool!(
+            commands: Snakepit.Test.Commands,
             worker_profile: ctx.profile,
             pool_size: 1,
             threads_per_worker: 1,
@@ -109,6 +113,7 @@ defmodule Snakepit.Pool.QueueTest do
       test "a caller that dies while queued is removed", ctx do
         pool =
           start_pool!(
+            commands: Snakepit.Test.Commands,
             worker_profile: ctx.profile,
             pool_size: 1,
             threads_per_worker: 1,
@@ -132,7 +137,7 @@ defmodule Snakepit.Pool.QueueTest do
       end
 
       test "holders killed with :kill give their capacity and queue places back", ctx do
-        pool = start_pool!(worker_profile: ctx.profile, pool_size: 1, threads_per_worker: 1)
+        pool = one_slot_pool!(ctx.profile)
 
         holder = spawn(fn -> Snakepit.execute(:sleep, [200], pool: pool) end)
         eventually(fn -> status!(pool).load == 1 end)
@@ -150,7 +155,8 @@ defmodule Snakepit.Pool.QueueTest do
       end
 
       test "a caller that times out while its request runs frees the slot", ctx do
-        pool = start_pool!(worker_profile: ctx.profile, pool_size: 1, threads_per_worker: 1)
+        pool = one_slot_pool!(ctx.profile)
+
         assert Snakepit.execute(:sleep, [100], pool: pool, timeout: 10) == {:error, :timeout}
         # The slot is held while the abandoned request still runs, then returned.
         assert status!(pool).load == 1
@@ -163,5 +169,15 @@ defmodule Snakepit.Pool.QueueTest do
         end
       end
     end
+  end
+
+  # One worker with one slot, which the :sleep test command can hold.
+  defp one_slot_pool!(profile) do
+    start_pool!(
+      commands: Snakepit.Test.Commands,
+      worker_profile: profile,
+      pool_size: 1,
+      threads_per_worker: 1
+    )
   end
 end

@@ -101,6 +101,7 @@ defmodule Snakepit.Pool.RestartTest do
 
   defp start_full_pool(profile) do
     start_pool!(
+      commands: Snakepit.Test.Commands,
       worker_profile: profile,
       pool_size: 1,
       threads_per_worker: 1,

@@ -26,7 +26,14 @@ defmodule Snakepit.WorkerProfile.ProcessTest do
   end
 
   test "a slot held by a running request is never reclaimed" do
-    pool = start_pool!(worker_profile: :process, pool_size: 1, health_check_interval: 10)
+    pool =
+      start_pool!(
+        commands: Snakepit.Test.Commands,
+        worker_profile: :process,
+        pool_size: 1,
+        health_check_interval: 10
+      )
+
     task = Task.async(fn -> Snakepit.execute(:sleep, [150], pool: pool) end)
     eventually(fn -> status!(pool).load == 1 end)
     Process.sleep(100)
@@ -41,7 +48,7 @@ defmodule Snakepit.WorkerProfile.ProcessTest do
   end
 
   test "an idle worker does not keep its last big result or arguments alive" do
-    pool = start_pool!(worker_profile: :process, pool_size: 1)
+    pool = start_pool!(commands: Snakepit.Test.Commands, worker_profile: :process, pool_size: 1)
     [worker] = Map.values(worker_pids(pool))
 
     # A big heap result (built in the worker, copied to the caller).

@@ -8,12 +8,18 @@ defmodule Snakepit.WorkerProfile.ThreadOwnershipTest do
   alias Snakepit.{Marc, Native}
   alias Snakepit.Marc.Record
   alias Snakepit.Test.{Corpus, OsResources}
-  alias Snakepit.WorkerProfile.Commands
+  alias Snakepit.Marc.Commands
 
   @dump "synthetic/records_10k.mrc"
 
   defp thread_pool!(threads \\ 2),
-    do: start_pool!(worker_profile: :thread, pool_size: 1, threads_per_worker: threads)
+    do:
+      start_pool!(
+        commands: Snakepit.Test.Commands,
+        worker_profile: :thread,
+        pool_size: 1,
+        threads_per_worker: threads
+      )
 
   # Every slot comes back (a leaked one never does). Workers of a stopped map/3 may still
   # finish the batch they were running, so this waits for that, generously.
@@ -97,7 +103,7 @@ defmodule Snakepit.WorkerProfile.ThreadOwnershipTest do
   describe "timeouts for local work" do
     test "Pool.run honours its timeout; the slot returns when the function ends" do
       pool = thread_pool!(1)
-      assert Snakepit.Pool.run(pool, fn -> Process.sleep(2000) end, 100) == {:error, :timeout}
+      assert Snakepit.Pool.run(pool, fn -> Process.sleep(4000) end, 100) == {:error, :timeout}
       # The abandoned function still holds its slot, as an abandoned native job does.
       assert status!(pool).load == 1
       all_slots_return!(pool)

@@ -4,7 +4,13 @@ defmodule Snakepit.WorkerProfile.ThreadTest do
   alias Snakepit.Native
 
   test "requests waiting or running hold no scheduler: dirty NIFs still run at once" do
-    pool = start_pool!(worker_profile: :thread, pool_size: 1, threads_per_worker: 4)
+    pool =
+      start_pool!(
+        commands: Snakepit.Test.Commands,
+        worker_profile: :thread,
+        pool_size: 1,
+        threads_per_worker: 4
+      )
 
     sleepers =
       for _ <- 1..4, do: Task.async(fn -> Snakepit.execute(:sleep, [300], pool: pool) end)

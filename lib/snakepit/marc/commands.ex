@@ -1,0 +1,108 @@
+defmodule Snakepit.Marc.Commands do
+  @moduledoc """
+  The MARC commands of a pool (`Snakepit.Pool.Commands`): the default `:commands` of every
+  pool (`config :snakepit, :commands`).
+
+    * `:parse` - `[binary]` or `[binary, opts]`, as `Snakepit.Marc.parse/2`
+    * `:encode` - `[records]`, as `Snakepit.Marc.encode/1`; returns `{:ok, iodata}`
+    * `:to_json`, `:to_xml` - `[records]` or `[records, opts]`, as `Snakepit.Marc.to_json/2`
+      and `Snakepit.Marc.to_xml/2`
+    * `:validate` - `[binary]` or `[binary, opts]`; returns `{:ok, errors}`
+    * `:scan` - `[binary]`; returns `{:ok, [{offset, length}]}`
+    * `:count` - `[binary]` or `[binary, opts]`; returns `{:ok, %{records: n, errors: m}}`
+
+  Each returns what the `Snakepit.Marc` function of the same name returns, as `{:ok, value}`
+  when that is a bare value. Arguments it does not accept are
+  `{:error, %Snakepit.Error{reason: :invalid_arguments}}` with the message the direct call
+  raises. `:parse`, `:validate`, `:scan` and `:count` run on a `:thread` worker's native
+  threads, the others in Elixir under one of its slots.
+  """
+
+  @behaviour Snakepit.Pool.Commands
+
+  alias Snakepit.Error
+  alias Snakepit.Marc
+  alias Snakepit.Marc.Options
+
+  # The one list of MARC commands: those the :thread profile runs natively (each an entry of
+  # the NIF crate's command table, native/snakepit_nif/src/thread_pool.rs), then those that
+  # run in Elixir.
+  @native [:parse, :validate, :scan, :count]
+  @local [:encode, :to_json, :to_xml]
+  @commands @native ++ @local
+
+  @impl true
+  def commands, do: @commands
+
+  @impl true
+  def native_commands, do: @native
+
+  @impl true
+  def run(command, args) when command in @commands,
+    do: normalise(apply(Marc, command, args))
+
+  defp normalise({:ok, _} = ok), do: ok
+  defp normalise({:ok, _, _} = ok), do: ok
+  defp normalise({:error, _} = error), do: error
+  defp normalise(:ok), do: {:ok, :ok}
+  defp normalise(value), do: {:ok, value}
+
+  # Malformed arguments (a bad option, a path given for data, not a binary): the message the
+  # direct call raises, on both profiles.
+  @impl true
+  def error(command, args, :error, %e{} = exception, _stacktrace)
+      when e in [ArgumentError, FunctionClauseError] do
+    {:error, Error.new(:invalid_arguments, command: command, args: args, exception: exception)}
+  end
+
+  # The record API has no such arity.
+  def error(command, args, :error, %UndefinedFunctionError{module: Marc, function: command}, _),
+    do: {:error, Error.new(:invalid_arguments, command: command, args: args)}
+
+  def error(command, args, kind, reason, stacktrace),
+    do: Snakepit.Pool.Commands.exception_error(command, args, kind, reason, stacktrace)
+
+  # The native side gets the same option map as the record API's NIFs, and a path given
+  # for data is refused with the message the direct call gives.
+  @impl true
+  def native_plan(command, [bin | _] = args)
+      when command in [:parse, :count, :validate] and is_binary(bin) do
+    Marc.reject_path!(bin, "#{command}/2")
+    plan(command, args)
+  end
+
+  def native_plan(command, args), do: plan(command, args)
+
+  defp plan(:scan, [bin]) when is_binary(bin), do: {:native, :scan, bin, &Function.identity/1}
+
+  defp plan(:count, [bin | opts]) when is_binary(bin) and length(opts) <= 1 do
+    utf8 = read_options(opts, :count).validate_utf8
+
+    {:native, :count, {bin, utf8},
+     fn
+       {:ok, {good, bad}} -> {:ok, %{records: good, errors: bad}}
+       other -> other
+     end}
+  end
+
+  defp plan(:parse, [bin | opts]) when is_binary(bin) and length(opts) <= 1 do
+    config = read_options(opts, :read)
+
+    {:native, :parse, {bin, config},
+     fn
+       {:ok, items, skipped} when config.report -> {:ok, items, %{skipped: skipped}}
+       {:ok, items, _skipped} -> {:ok, items}
+       other -> other
+     end}
+  end
+
+  defp plan(:validate, [bin | opts]) when is_binary(bin) and length(opts) <= 1,
+    do: {:native, :validate, {bin, read_options(opts, :read)}, &Function.identity/1}
+
+  # Anything else (another shape of arguments included) runs the record API in Elixir,
+  # which says what is wrong with them.
+  defp plan(_command, _args), do: :local
+
+  # The record API's own validation, so both profiles accept exactly the same options.
+  defp read_options(opts, kind), do: Options.validate!(List.first(opts, []), kind)
+end

@@ -1,0 +1,193 @@
+defmodule Snakepit.Pool.Commands do
+  @moduledoc """
+  The behaviour through which a pool gets its commands.
+
+  A pool runs the requests `{command, args}` of `Snakepit.execute/3` and
+  `Snakepit.Pool.run/3` with the command module of its config (`:commands`; by default the
+  one named by `config :snakepit, :commands`, which is `Snakepit.Marc.Commands`). The pool
+  machinery knows no command of its own but these built-ins, which every pool runs:
+
+    * `:ping` - `[term]`; returns `{:ok, term}` (a round trip, for benchmarks)
+    * a zero-arity function given to `Snakepit.Pool.run/3`, run under one of the pool's slots
+
+  A command module says which commands it runs (`c:commands/0`), runs them in the calling
+  process (`c:run/2`: in the worker process with the `:process` profile; in the caller,
+  holding one of the worker's slots, with the `:thread` profile), says how the `:thread`
+  profile hands them to native threads (`c:native_plan/2`), and maps a raise in either to
+  the error the caller gets (`c:error/5`).
+
+  Arguments are checked by the command module: `run/2` and `native_plan/2` return
+  `{:error, reason}` for arguments they do not accept, or raise, and `error/5` decides what
+  the raise becomes. A command that is not in `commands/0` is answered
+  `{:error, %Snakepit.Error{reason: :unsupported_command}}`, naming the commands the pool
+  runs, without calling the module's `run/2`.
+  """
+
+  alias Snakepit.Error
+
+  @typedoc "A command module: a module implementing this behaviour."
+  @type t :: module
+
+  @typedoc "Maps the native reply of a `:thread` job to what the caller gets."
+  @type post :: (term -> {:ok, term} | {:ok, term, term} | {:error, term})
+
+  @doc "The commands the module runs. Returns a list of atoms."
+  @callback commands() :: [atom]
+
+  @doc """
+  The subset of `commands/0` that `native_plan/2` hands to the native thread pool, each by
+  the name of its entry in the NIF crate's command table. Returns a list of atoms.
+  """
+  @callback native_commands() :: [atom]
+
+  @doc """
+  Runs `command` in the calling process.
+
+  Returns:
+
+    * `{:ok, result}` or `{:ok, result, extra}` - the command's success value
+    * `{:error, reason}` - the command's own error, or arguments it does not accept
+  """
+  @callback run(command :: atom, args :: list) :: {:ok, term} | {:ok, term, term} | {:error, term}
+
+  @doc """
+  How the `:thread` profile runs `command`.
+
+  Returns:
+
+    * `{:native, native_command, native_args, post}` - submit `native_command` (an entry of
+      the NIF crate's command table) with `native_args` to the worker's native threads;
+      `post` maps the native reply to the caller's result
+    * `:local` - run it with `run/2`, in the caller, holding one of the worker's slots
+    * `{:error, reason}` - arguments it does not accept; nothing runs
+  """
+  @callback native_plan(command :: atom, args :: list) ::
+              {:native, atom, term, post} | :local | {:error, term}
+
+  @doc """
+  The error that a raise, throw or exit in `run/2` or `native_plan/2` becomes. `kind` and
+  `reason` are those of `catch kind, reason`, with a raised error normalised to its
+  exception (`Exception.normalize/3`). Returns `{:error, reason}`; `exception_error/5` is
+  the default.
+  """
+  @callback error(command :: atom, args :: list, kind :: :error | :throw | :exit, term, list) ::
+              {:error, term}
+
+  @optional_callbacks native_commands: 0, native_plan: 2, error: 5
+
+  @doc """
+  The default of `c:error/5`: `{:error, %Snakepit.Error{reason: :exception}}` naming the
+  command, with the formatted exception.
+  """
+  @spec exception_error(atom, list, atom, term, list) :: {:error, Error.t()}
+  def exception_error(command, _args, kind, reason, stacktrace) do
+    {:error,
+     Error.new(:exception,
+       command: command,
+       kind: kind,
+       reason: reason,
+       message: Exception.format_banner(kind, reason, stacktrace)
+     )}
+  end
+
+  @doc """
+  Checks that `module` implements this behaviour. Returns `:ok` or `{:error, why}`.
+  """
+  @spec check(term) :: :ok | {:error, String.t()}
+  def check(module) when is_atom(module) and module not in [nil, true, false] do
+    cond do
+      not Code.ensure_loaded?(module) ->
+        {:error, "module #{inspect(module)} is not available"}
+
+      not (function_exported?(module, :commands, 0) and function_exported?(module, :run, 2)) ->
+        {:error, "module #{inspect(module)} does not implement commands/0 and run/2"}
+
+      true ->
+        :ok
+    end
+  end
+
+  def check(other), do: {:error, "not a module: #{inspect(other)}"}
+
+  # -- for the profiles ---------------------------------------------------------------------
+
+  @doc false
+  # Runs a request in the calling process: a function, a built-in or `module`'s command.
+  # Never raises.
+  @spec run(t, Snakepit.WorkerProfile.request()) ::
+          {:ok, term} | {:ok, term, term} | {:error, term}
+  def run(_module, {:fun, fun}) when is_function(fun, 0) do
+    {:ok, fun.()}
+  catch
+    kind, reason -> exception_error(:fun, [], kind, reason, __STACKTRACE__)
+  end
+
+  def run(module, {command, args}) when is_atom(command) and is_list(args) do
+    case builtin(command, args) do
+      {:ping, term} ->
+        {:ok, term}
+
+      :none ->
+        if runs?(module, command),
+          do: module.run(command, args),
+          else: unsupported(module, command)
+
+      {:error, _} = error ->
+        error
+    end
+  catch
+    kind, reason -> error(module, command, args, kind, reason, __STACKTRACE__)
+  end
+
+  def run(_module, request), do: invalid_request(request)
+
+  @doc false
+  # How the :thread profile runs `{command, args}` (see `c:native_plan/2`). Never raises.
+  @spec plan(t, atom, list) :: {:native, atom, term, post} | :local | {:error, term}
+  def plan(module, command, args) do
+    case builtin(command, args) do
+      {:ping, term} ->
+        {:native, :ping, term, &Function.identity/1}
+
+      {:error, _} = error ->
+        error
+
+      :none ->
+        cond do
+          not runs?(module, command) -> unsupported(module, command)
+          function_exported?(module, :native_plan, 2) -> module.native_plan(command, args)
+          true -> :local
+        end
+    end
+  catch
+    kind, reason -> error(module, command, args, kind, reason, __STACKTRACE__)
+  end
+
+  @doc false
+  def invalid_request(request),
+    do: {:error, Error.new(:invalid_arguments, command: request, args: nil)}
+
+  defp builtin(:ping, [term]), do: {:ping, term}
+
+  defp builtin(:ping, args),
+    do: {:error, Error.new(:invalid_arguments, command: :ping, args: args)}
+
+  defp builtin(_command, _args), do: :none
+
+  defp runs?(module, command), do: command in module.commands()
+
+  defp unsupported(module, command) do
+    commands = [:ping | module.commands()]
+
+    {:error,
+     Error.new(:unsupported_command, command: command, why: "this pool runs #{inspect(commands)}")}
+  end
+
+  defp error(module, command, args, kind, reason, stacktrace) do
+    reason = if kind == :error, do: Exception.normalize(:error, reason, stacktrace), else: reason
+
+    if function_exported?(module, :error, 5),
+      do: module.error(command, args, kind, reason, stacktrace),
+      else: exception_error(command, args, kind, reason, stacktrace)
+  end
+end
