@@ -10,6 +10,9 @@ defmodule Snakepit.Marc.Commands do
     * `:validate` - `[binary]` or `[binary, opts]`; returns `{:ok, errors}`
     * `:scan` - `[binary]`; returns `{:ok, [{offset, length}]}`
     * `:count` - `[binary]` or `[binary, opts]`; returns `{:ok, %{records: n, errors: m}}`
+    * `:extract` - `[binary, specs]` or `[binary, specs, opts]`, the specs compiled with
+      `Snakepit.Marc.Spec.compile!/2` (or not yet); returns `{:ok, [%{name => values}]}`,
+      as `Snakepit.Marc.extract/3` gives them for the records of `binary`
 
   Each returns what the `Snakepit.Marc` function of the same name returns, as `{:ok, value}`
   when that is a bare value. Arguments it does not accept are
@@ -28,7 +31,7 @@ defmodule Snakepit.Marc.Commands do
   # the NIF crate's command table, native/snakepit_nif/src/thread_pool.rs), then those that
   # run in Elixir.
   @native [:parse, :validate, :scan, :count]
-  @local [:encode, :to_json, :to_xml]
+  @local [:encode, :to_json, :to_xml, :extract]
   @commands @native ++ @local
 
   @impl true
@@ -38,6 +41,8 @@ defmodule Snakepit.Marc.Commands do
   def native_commands, do: @native
 
   @impl true
+  def run(:extract, args), do: apply(Snakepit.Marc.Extract, :all, args)
+
   def run(command, args) when command in @commands,
     do: normalise(apply(Marc, command, args))
 
@@ -56,8 +61,9 @@ defmodule Snakepit.Marc.Commands do
   end
 
   # The record API has no such arity.
-  def error(command, args, :error, %UndefinedFunctionError{module: Marc, function: command}, _),
-    do: {:error, Error.new(:invalid_arguments, command: command, args: args)}
+  def error(command, args, :error, %UndefinedFunctionError{module: m, function: f}, _)
+      when m == Marc or (m == Snakepit.Marc.Extract and f == :all),
+      do: {:error, Error.new(:invalid_arguments, command: command, args: args)}
 
   def error(command, args, kind, reason, stacktrace),
     do: Snakepit.Pool.Commands.exception_error(command, args, kind, reason, stacktrace)

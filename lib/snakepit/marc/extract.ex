@@ -19,6 +19,34 @@ defmodule Snakepit.Marc.Extract do
   def stream(_source, _specs, opts),
     do: raise(ArgumentError, "options must be a keyword list, got: #{inspect(opts)}")
 
+  @doc """
+  The `:extract` pool command: every record of `binary` (ISO 2709) at once, as
+  `{:ok, items}` (a map per record, errors in place in `:permissive`) or, in `:strict`,
+  `{:error, %ParseError{}}` for the first bad record.
+  """
+  def all(binary, specs, opts \\ [])
+
+  def all(binary, specs, opts) when is_binary(binary) and is_list(opts) do
+    Marc.reject_path!(binary, "extract/3")
+    {spec_opts, read_opts} = Keyword.split(opts, Spec.Options.keys())
+    compiled = compiled!(specs, spec_opts)
+    config = Options.validate!(read_opts, :read)
+    native = %{read_config(config) | mode: worker_mode(config.mode)}
+    {:ok, items, _skipped} = Spec.batch(binary, compiled, native, 0, 0)
+
+    case {config.mode, Enum.find(items, &match?({:error, _}, &1))} do
+      {:strict, {:error, _} = error} -> error
+      _ -> {:ok, items}
+    end
+  end
+
+  def all(binary, _specs, _opts),
+    do:
+      raise(
+        ArgumentError,
+        "expected a binary of ISO 2709 records, got: #{inspect(binary, limit: 5)}"
+      )
+
   defp compiled!(%Spec{} = compiled, []), do: compiled
 
   defp compiled!(%Spec{}, spec_opts) do

@@ -165,6 +165,54 @@ defmodule Snakepit.Marc.ExtractTest do
     end
   end
 
+  describe "the :extract pool command" do
+    setup do
+      name = :"extract_pool_#{System.unique_integer([:positive])}"
+      start_supervised!({Snakepit.Pool, name: name, worker_profile: :process, pool_size: 1})
+      thread = :"extract_thread_#{System.unique_integer([:positive])}"
+
+      start_supervised!(
+        Supervisor.child_spec(
+          {Snakepit.Pool,
+           name: thread, worker_profile: :thread, pool_size: 1, threads_per_worker: 2},
+          id: thread
+        )
+      )
+
+      %{pools: [name, thread]}
+    end
+
+    test "gives what extract/3 gives, on both profiles", %{pools: pools} do
+      bytes = File.read!(@bib)
+      spec = Spec.compile!(t: "245a", s: "6XXa")
+      expected = Marc.extract(bytes, spec) |> Enum.to_list()
+
+      for pool <- pools do
+        assert {:ok, ^expected} = Snakepit.execute(:extract, [bytes, spec], pool: pool)
+
+        assert {:ok, [_ | _]} =
+                 Snakepit.execute(:extract, [bytes, [t: "245a"], [first: true]], pool: pool)
+      end
+    end
+
+    test "bad records and bad arguments", %{pools: [pool | _]} do
+      bad = Corpus.read!("bad/pymarc_bad_records.mrc")
+
+      assert {:error, %Marc.ParseError{}} =
+               Snakepit.execute(:extract, [bad, [t: "245a"]], pool: pool)
+
+      assert {:ok, items} =
+               Snakepit.execute(:extract, [bad, [t: "245a"], [mode: :permissive]], pool: pool)
+
+      assert Enum.any?(items, &match?({:error, _}, &1))
+
+      assert {:error, %Snakepit.Error{reason: :invalid_arguments} = e} =
+               Snakepit.execute(:extract, [bad, [t: "24"]], pool: pool)
+
+      assert Exception.message(e) =~ "invalid extraction spec"
+    end
+  end
+
   defp take_until_raise(stream) do
     acc = :ets.new(:taken, [:public])
 
