@@ -76,14 +76,16 @@ defmodule Snakepit.Pool.CommandsTest do
              :count,
              :encode,
              :to_json,
-             :to_xml
+             :to_xml,
+             :extract
            ]
 
     assert MarcCommands.native_commands() -- MarcCommands.commands() == []
 
     for command <- MarcCommands.commands() do
       assert function_exported?(Snakepit.Marc, command, 1) or
-               function_exported?(Snakepit.Marc, command, 2),
+               function_exported?(Snakepit.Marc, command, 2) or
+               function_exported?(Snakepit.Marc, command, 3),
              "Snakepit.Marc has no #{command}"
     end
 
