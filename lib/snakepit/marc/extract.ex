@@ -12,7 +12,9 @@ defmodule Snakepit.Marc.Extract do
     {spec_opts, read_opts} = Keyword.split(opts, Spec.Options.keys())
     compiled = compiled!(specs, spec_opts)
     # Checked now, so that a bad option fails at the call, not when the stream runs.
-    config = Options.validate!(read_opts, :stream)
+    {fan_opts, stream_opts} = Keyword.split(read_opts, fan_out_keys())
+    Options.validate!(fan_opts, :fan_out)
+    config = Options.validate!(stream_opts, :stream)
     Stream.flat_map([source], &values(&1, compiled, config, read_opts))
   end
 
@@ -33,11 +35,7 @@ defmodule Snakepit.Marc.Extract do
     config = Options.validate!(read_opts, :read)
     native = %{read_config(config) | mode: worker_mode(config.mode)}
     {:ok, items, _skipped} = Spec.batch(binary, compiled, native, 0, 0)
-
-    case {config.mode, Enum.find(items, &match?({:error, _}, &1))} do
-      {:strict, {:error, _} = error} -> error
-      _ -> {:ok, items}
-    end
+    strict_result(config.mode, items)
   end
 
   def all(binary, _specs, _opts),
@@ -58,10 +56,42 @@ defmodule Snakepit.Marc.Extract do
   defp compiled!(specs, spec_opts), do: Spec.compile!(specs, spec_opts)
 
   defp values(source, compiled, config, read_opts) do
-    if iso2709?(source, config.format),
-      do: fast(source, compiled, config, read_opts),
-      else: lazy(source, compiled, read_opts)
+    cond do
+      Enum.any?(fan_out_keys(), &Keyword.has_key?(read_opts, &1)) ->
+        fan_out(source, compiled, read_opts)
+
+      iso2709?(source, config.format) ->
+        fast(source, compiled, config, read_opts)
+
+      true ->
+        lazy(source, compiled, read_opts)
+    end
   end
+
+  # `workers:` / `pool:`: batches extracted in worker processes, as `map/3` parses them.
+  # As there, a bad record in strict mode raises without the good records of its batch.
+  defp fan_out(source, compiled, opts) do
+    Snakepit.Marc.FanOut.run_batches(source, opts, fn batch, parse_opts ->
+      config = Options.validate!(parse_opts, :read)
+      native = %{read_config(config) | mode: worker_mode(config.mode)}
+
+      {:ok, items, _} =
+        Spec.batch(batch.data, compiled, native, batch.base_offset, batch.first_index)
+
+      strict_result(config.mode, items)
+    end)
+  end
+
+  defp fan_out_keys, do: Options.spec(:fan_out) |> Keyword.keys()
+
+  defp strict_result(:strict, items) do
+    case Enum.find(items, &match?({:error, _}, &1)) do
+      {:error, _} = error -> error
+      nil -> {:ok, items}
+    end
+  end
+
+  defp strict_result(_mode, items), do: {:ok, items}
 
   defp iso2709?(source, format) do
     case Source.classify!(source) do

@@ -22,6 +22,20 @@ defmodule Snakepit.Marc.FanOut do
   @worker_spawn_opts [min_heap_size: 262_144, min_bin_vheap_size: 1_048_576]
 
   def map(source, fun, opts) when is_function(fun, 1) and is_list(opts) do
+    run_batches(source, opts, fn batch, parse_opts ->
+      case Marc.parse_batch(batch, parse_opts) do
+        {:ok, items} -> {:ok, Enum.map(items, fun)}
+        {:error, _} = error -> error
+      end
+    end)
+  end
+
+  @doc """
+  The fan-out of `map/3` with any per-batch work: `work.(batch, parse_opts)` runs in a
+  worker (under a pool slot with `:pool`) and returns `{:ok, results}` or
+  `{:error, %ParseError{}}`; `parse_opts` are the read options among `opts`, checked here.
+  """
+  def run_batches(source, opts, work) when is_function(work, 2) and is_list(opts) do
     {fan_opts, read_opts} = Keyword.split(opts, Options.spec(:fan_out) |> Keyword.keys())
 
     %{workers: workers, ordered: ordered, timeout: timeout, pool: pool} =
@@ -32,7 +46,7 @@ defmodule Snakepit.Marc.FanOut do
     # Checked here, before any process starts, so bad options fail in the caller.
     Options.validate!(parse_opts, :read)
     batches = Marc.batches(source, Keyword.drop(read_opts, [:report]))
-    job = %{fun: fun, parse_opts: parse_opts, pool: pool, timeout: timeout}
+    job = %{work: work, parse_opts: parse_opts, pool: pool, timeout: timeout}
 
     Stream.resource(
       fn -> start(batches, workers, ordered, job) end,
@@ -232,18 +246,9 @@ defmodule Snakepit.Marc.FanOut do
 
   # Errors are returned, not raised, so a bad record surfaces in the caller as the
   # ParseError it is, instead of as a crashed worker.
-  defp handle(batch, %{fun: fun, parse_opts: parse_opts, stopped: stopped}) do
-    cond do
-      # Nobody will read this result.
-      :atomics.get(stopped, 1) == 1 ->
-        {:ok, []}
-
-      true ->
-        case Marc.parse_batch(batch, parse_opts) do
-          {:ok, items} -> {:ok, Enum.map(items, fun)}
-          {:error, _} = error -> error
-        end
-    end
+  defp handle(batch, %{work: work, parse_opts: parse_opts, stopped: stopped}) do
+    # Nobody reads the result once the stream has stopped.
+    if :atomics.get(stopped, 1) == 1, do: {:ok, []}, else: work.(batch, parse_opts)
   catch
     kind, reason -> {:raise, kind, reason, __STACKTRACE__}
   end

@@ -109,6 +109,33 @@ defmodule Snakepit.Marc.ExtractTest do
       end
     end
 
+    test "workers: and pool: give the same rows, in order with ordered: true" do
+      spec = Spec.compile!(t: "245a", s: "6XXa", i: "020a")
+      expected = Marc.extract(@bib, spec) |> Enum.to_list()
+
+      assert Marc.extract(@bib, spec, workers: 2, ordered: true, batch_size: 50) |> Enum.to_list() ==
+               expected
+
+      assert Marc.extract(@bib, spec, workers: 2, batch_size: 50) |> Enum.sort() ==
+               Enum.sort(expected)
+
+      pool = :"extract_fan_#{System.unique_integer([:positive])}"
+
+      start_supervised!(
+        {Snakepit.Pool, name: pool, worker_profile: :thread, pool_size: 1, threads_per_worker: 2}
+      )
+
+      assert Marc.extract(@bib, spec, pool: pool, ordered: true) |> Enum.to_list() == expected
+
+      bad = Corpus.path("bad/pymarc_bad_records.mrc")
+
+      assert_raise Marc.ParseError, fn ->
+        Marc.extract(bad, [t: "245a"], workers: 2) |> Stream.run()
+      end
+
+      assert_raise ArgumentError, ~r/workers/, fn -> Marc.extract(@bib, spec, workers: 0) end
+    end
+
     test "permissive keeps errors in place; strict raises after the good records" do
       for name <-
             ~w(pymarc_bad_records.mrc testbed_invalid_lengths.mrc testbed_missing_terminators.mrc) do
