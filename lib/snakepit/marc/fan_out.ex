@@ -30,6 +30,12 @@ defmodule Snakepit.Marc.FanOut do
     end)
   end
 
+  def map(_source, fun, opts) when is_list(opts),
+    do: raise(ArgumentError, "expected a function of arity 1, got: #{inspect(fun)}")
+
+  def map(_source, _fun, opts),
+    do: raise(ArgumentError, "options must be a keyword list, got: #{inspect(opts)}")
+
   @doc """
   The fan-out of `map/3` with any per-batch work: `work.(batch, parse_opts)` runs in a
   worker (under a pool slot with `:pool`) and returns `{:ok, results}` or
@@ -54,12 +60,6 @@ defmodule Snakepit.Marc.FanOut do
       &stop/1
     )
   end
-
-  def map(_source, fun, opts) when is_list(opts),
-    do: raise(ArgumentError, "expected a function of arity 1, got: #{inspect(fun)}")
-
-  def map(_source, _fun, opts),
-    do: raise(ArgumentError, "options must be a keyword list, got: #{inspect(opts)}")
 
   defp start(batches, count, ordered, job) do
     ref = :erlang.alias()

@@ -207,6 +207,7 @@ impl Extractor {
         }
     }
 
+    #[inline]
     fn wanted(&self, tag: &[u8; 3]) -> bool {
         match tag_number(tag) {
             Some(n) => self.wanted_numeric[n],
@@ -215,6 +216,7 @@ impl Extractor {
     }
 }
 
+#[inline]
 fn tag_number(tag: &[u8; 3]) -> Option<usize> {
     tag.iter().try_fold(0usize, |n, &b| {
         b.is_ascii_digit().then(|| n * 10 + (b - b'0') as usize)
@@ -303,6 +305,28 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+// Drops repeated values, keeping the first of each: a scan for the few values a field list
+// usually has, a set (of the values' own strings, nothing copied) for long lists.
+fn dedupe(list: &mut Vec<String>) {
+    if list.len() <= 16 {
+        let mut kept = 0;
+        for i in 0..list.len() {
+            if !list[..kept].contains(&list[i]) {
+                list.swap(kept, i);
+                kept += 1;
+            }
+        }
+        list.truncate(kept);
+    } else {
+        let keep: Vec<bool> = {
+            let mut seen = HashSet::with_capacity(list.len());
+            list.iter().map(|v| seen.insert(v.as_str())).collect()
+        };
+        let mut flags = keep.into_iter();
+        list.retain(|_| flags.next().unwrap_or(false));
+    }
+}
+
 // traject's `apply_extraction_options`, in its order.
 fn finish(options: &OutputOptions, list: &mut Vec<String>) {
     if options.first {
@@ -314,8 +338,7 @@ fn finish(options: &OutputOptions, list: &mut Vec<String>) {
         }
     }
     if options.dedupe && list.len() > 1 {
-        let mut seen = HashSet::with_capacity(list.len());
-        list.retain(|value| seen.insert(value.clone()));
+        dedupe(list);
     }
     if list.is_empty() {
         if let Some(default) = &options.default {

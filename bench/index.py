@@ -1,0 +1,72 @@
+"""The "index" workload of the peers: title, author, ISBN and subjects of every record, as
+an indexer pulls them, through mrrc's properties and pymarc's. Prints one line per variant:
+peer, variant, records, seconds, values and the peer's version, separated by tabs.
+
+    bench/.venv/bin/python bench/index.py FILE [--runs 3] [--pymarc-cap N]
+
+Benchmark peers only; never dependencies of the library.
+"""
+import argparse
+import importlib.metadata
+import time
+
+import mrrc
+import pymarc
+
+
+def _count(values):
+    return sum(len(v) if isinstance(v, list) else (v is not None) for v in values)
+
+
+def mrrc_properties(path, cap):
+    n = values = 0
+    for rec in mrrc.MARCReader(path):
+        if rec is None:
+            continue
+        values += _count([rec.title, rec.author, rec.isbn, rec.subjects])
+        n += 1
+        if cap and n >= cap:
+            break
+    return n, values
+
+
+def pymarc_properties(path, cap):
+    n = values = 0
+    with open(path, "rb") as f:
+        for rec in pymarc.MARCReader(f):
+            if rec is None:
+                continue
+            values += _count([rec.title, rec.author, rec.isbn, rec.subjects])
+            n += 1
+            if cap and n >= cap:
+                break
+    return n, values
+
+
+def best(fn, runs):
+    best_s, out = None, None
+    for _ in range(runs):
+        t = time.perf_counter()
+        out = fn()
+        s = time.perf_counter() - t
+        best_s = s if best_s is None or s < best_s else best_s
+    return best_s, out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("file")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--pymarc-cap", type=int, default=50_000)
+    a = ap.parse_args()
+    for peer, variant, fn in [
+        ("mrrc", "record.title/.author/.isbn/.subjects", lambda: mrrc_properties(a.file, None)),
+        ("pymarc", "record.title/.author/.isbn/.subjects", lambda: pymarc_properties(a.file, a.pymarc_cap)),
+    ]:
+        seconds, (records, values) = best(fn, a.runs)
+        version = importlib.metadata.version(peer)
+        print("\t".join([peer, variant, str(records), repr(seconds), str(values), version]))
+
+
+if __name__ == "__main__":
+    main()
