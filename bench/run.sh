@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make bench`: measures Snakepit and its peers (mrrc via Python, pymarc, the mrrc and marc
-# crates) on the same files in one run, and prints records/s and ratios.
+# crates) on the same files in one run, and prints records/s, ratios and verdicts
+# (bench/report.py: the tables of docs/performance.md).
 # The peers are installed into bench/.venv and bench/rust_peers/target, never into the library.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,4 +23,7 @@ echo "== Scheduler discipline (probe lateness, long schedules, native CPU per no
 mix run bench/scheduler.exs | tee bench/results/scheduler.md
 echo "== What a second thread adds on this machine (the ceiling of any 2-worker figure)" >&2
 bench/rust_peers/target/release/machine_scaling "${files[0]}" | tee bench/results/machine_scaling.txt
-python3 bench/report.py bench/results/snakepit.tsv bench/results/peers.json
+python3 bench/report.py --results bench/results
+run="bench/runs/$(date +%F)"
+echo "== To put this run's figures into docs/performance.md (bench/results/ is not kept in git):" >&2
+echo "  cp -r bench/results $run && bench/report.py --results $run --update docs/performance.md" >&2

@@ -4,6 +4,7 @@ defmodule Snakepit.Environment do
 
       Snakepit.Environment.info()
       Snakepit.Environment.recommend_profile(:bulk_parse)
+      Snakepit.Environment.recommend_profile(:mixed, %{logical_cores: 8, dirty_cpu_schedulers: 2})
       Snakepit.Environment.validate()
   """
 
@@ -44,31 +45,109 @@ defmodule Snakepit.Environment do
 
   defp logical_cores, do: Options.logical_cores()
 
-  @doc """
-  A suggested worker profile for a workload:
-
-    * `:small_requests` - many short requests (single records, pings): `:process`, whose
-      round trip is cheapest and whose workers are isolated
-    * `:bulk_parse` - whole files or large batches: `:thread`, which parses on native threads
-      without holding BEAM schedulers
-    * `:mixed` - `:process` unless there are more cores than dirty CPU schedulers
+  @typedoc """
+  The machine facts `recommend_profile/2` reads: `Snakepit.Environment.info/0` has them, and
+  a test or a capacity plan can pass its own.
   """
-  @spec recommend_profile(:small_requests | :bulk_parse | :mixed) :: :process | :thread
-  def recommend_profile(:small_requests), do: :process
-  def recommend_profile(:bulk_parse), do: :thread
+  @type facts :: %{
+          required(:logical_cores) => pos_integer,
+          required(:dirty_cpu_schedulers) => pos_integer,
+          optional(atom) => term
+        }
 
-  def recommend_profile(:mixed) do
-    if logical_cores() > :erlang.system_info(:dirty_cpu_schedulers_online),
-      do: :thread,
-      else: :process
+  @typedoc """
+  A suggestion: the `:profile`, whether it was computed from the machine facts
+  (`basis: :environment`) or is a fixed rule of thumb (`basis: :rule_of_thumb`), and a
+  `:reason` in words.
+  """
+  @type recommendation :: %{
+          profile: :process | :thread,
+          basis: :environment | :rule_of_thumb,
+          reason: String.t()
+        }
+
+  @doc """
+  A suggested worker profile for a workload, with how it was reached.
+
+    * `:small_requests` - many short requests (single records, pings): `:process`. A rule of
+      thumb, the same on every machine: its round trip is the cheapest (see
+      docs/performance.md, "Pools"), a small parse runs on the worker's own scheduler, and a
+      crash takes one request and one worker.
+    * `:bulk_parse` - whole files or large batches: `:thread`. A rule of thumb, the same on
+      every machine: it builds the records on its native threads and sends them to the
+      caller, where `:process` builds them in the worker and copies them again (about 3x
+      the records/s on the development machine, docs/choosing-a-profile.md).
+    * `:mixed` - computed from `facts`: `:thread` when there are more logical cores than
+      dirty CPU schedulers online (a `:process` pool runs at most one native command per
+      dirty CPU scheduler, a `:thread` pool's threads can use the other cores), otherwise
+      `:process`.
+
+  `facts` defaults to this machine (`info/0`). Run `mix diagnose.scaling` to measure both
+  profiles on your machine instead.
+  """
+  @spec recommend_profile(:small_requests | :bulk_parse | :mixed, facts) :: recommendation
+  def recommend_profile(workload, facts \\ info())
+
+  def recommend_profile(:small_requests, _facts),
+    do:
+      rule_of_thumb(
+        :process,
+        "many short requests cost least as a :process round trip, and a crash takes one " <>
+          "request and one worker"
+      )
+
+  def recommend_profile(:bulk_parse, _facts),
+    do:
+      rule_of_thumb(
+        :thread,
+        ":thread builds records on its native threads and sends them straight to the " <>
+          "caller; :process builds them in the worker and copies them again"
+      )
+
+  def recommend_profile(:mixed, %{logical_cores: cores, dirty_cpu_schedulers: dirty})
+      when is_integer(cores) and cores > 0 and is_integer(dirty) and dirty > 0 do
+    if cores > dirty do
+      %{
+        profile: :thread,
+        basis: :environment,
+        reason:
+          "#{cores} logical cores but #{dirty} dirty CPU schedulers online: a :process pool " <>
+            "runs at most #{dirty} native commands at once, a :thread pool's threads can use " <>
+            "all #{cores} cores"
+      }
+    else
+      %{
+        profile: :process,
+        basis: :environment,
+        reason:
+          "#{dirty} dirty CPU schedulers online for #{cores} logical cores: a :process pool " <>
+            "can run native commands on every core, and keeps short requests cheap and " <>
+            "workers isolated"
+      }
+    end
   end
 
-  def recommend_profile(other),
+  def recommend_profile(:mixed, facts),
+    do:
+      raise(
+        ArgumentError,
+        "facts must have positive integers :logical_cores and :dirty_cpu_schedulers, got: " <>
+          inspect(facts)
+      )
+
+  def recommend_profile(other, _facts),
     do:
       raise(
         ArgumentError,
         "workload must be :small_requests, :bulk_parse or :mixed, got: #{inspect(other)}"
       )
+
+  defp rule_of_thumb(profile, why),
+    do: %{
+      profile: profile,
+      basis: :rule_of_thumb,
+      reason: "rule of thumb, not measured on this machine: " <> why
+    }
 
   @doc """
   Warnings about pool settings against this machine, as strings (empty when all is well).

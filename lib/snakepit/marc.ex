@@ -97,10 +97,12 @@ defmodule Snakepit.Marc do
       ...> |> Enum.count()
       386
 
-      iex> File.stream!("../shared/corpus/bad/pymarc_bad_records.mrc", [], 100)
-      ...> |> Snakepit.Marc.stream(mode: :permissive)
-      ...> |> Enum.map(fn {:error, e} -> {e.kind, e.byte_offset}; _record -> :ok end)
-      ...> |> Enum.take(3)
+      iex> File.open!("../shared/corpus/bad/pymarc_bad_records.mrc", fn device ->
+      ...>   IO.binstream(device, 100)
+      ...>   |> Snakepit.Marc.stream(mode: :permissive)
+      ...>   |> Enum.map(fn {:error, e} -> {e.kind, e.byte_offset}; _record -> :ok end)
+      ...>   |> Enum.take(3)
+      ...> end)
       [:ok, {:base_address_out_of_range, 139}, {:base_address_out_of_range, 266}]
 
   ## Through a pool

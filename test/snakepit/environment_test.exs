@@ -17,14 +17,71 @@ defmodule Snakepit.EnvironmentTest do
     assert info.native_build in ["release", "debug"]
     assert info.native_target =~ "-"
     assert info.threads >= 1
-    assert info.threads_source in [:env, :default]
+
+    # The :env case, with the variable set, is in application_test.exs.
+    if System.get_env("SNAKEPIT_NUM_THREADS") == nil do
+      assert info.threads_source == :default
+      assert info.threads == info.logical_cores
+    end
   end
 
-  test "recommend_profile/1" do
-    assert Environment.recommend_profile(:small_requests) == :process
-    assert Environment.recommend_profile(:bulk_parse) == :thread
-    assert Environment.recommend_profile(:mixed) in [:process, :thread]
-    assert_raise ArgumentError, ~r/got: :other/, fn -> Environment.recommend_profile(:other) end
+  describe "recommend_profile/2" do
+    @machines [
+      %{logical_cores: 1, dirty_cpu_schedulers: 1},
+      %{logical_cores: 8, dirty_cpu_schedulers: 2},
+      %{logical_cores: 64, dirty_cpu_schedulers: 64}
+    ]
+
+    test "small requests and bulk parses are rules of thumb, the same on every machine" do
+      for facts <- @machines do
+        assert %{profile: :process, basis: :rule_of_thumb, reason: small} =
+                 Environment.recommend_profile(:small_requests, facts)
+
+        assert %{profile: :thread, basis: :rule_of_thumb, reason: bulk} =
+                 Environment.recommend_profile(:bulk_parse, facts)
+
+        assert small =~ "rule of thumb" and bulk =~ "rule of thumb"
+      end
+    end
+
+    test "a mixed workload takes :thread when cores outnumber the dirty CPU schedulers" do
+      assert %{profile: :thread, basis: :environment, reason: reason} =
+               Environment.recommend_profile(:mixed, %{logical_cores: 8, dirty_cpu_schedulers: 2})
+
+      assert reason =~ "8 logical cores but 2 dirty CPU schedulers"
+
+      assert %{profile: :thread} =
+               Environment.recommend_profile(:mixed, %{logical_cores: 3, dirty_cpu_schedulers: 2})
+    end
+
+    test "a mixed workload takes :process when every core has a dirty CPU scheduler" do
+      for {cores, dirty} <- [{1, 1}, {2, 2}, {4, 8}] do
+        assert %{profile: :process, basis: :environment, reason: reason} =
+                 Environment.recommend_profile(:mixed, %{
+                   logical_cores: cores,
+                   dirty_cpu_schedulers: dirty
+                 })
+
+        assert reason =~ "#{dirty} dirty CPU schedulers online for #{cores} logical cores"
+      end
+    end
+
+    test "the default facts are this machine's" do
+      info = Environment.info()
+      assert Environment.recommend_profile(:mixed) == Environment.recommend_profile(:mixed, info)
+
+      expected = if info.logical_cores > info.dirty_cpu_schedulers, do: :thread, else: :process
+
+      assert Environment.recommend_profile(:mixed).profile == expected
+    end
+
+    test "bad arguments" do
+      assert_raise ArgumentError, ~r/got: :other/, fn -> Environment.recommend_profile(:other) end
+
+      assert_raise ArgumentError, ~r/:logical_cores and :dirty_cpu_schedulers/, fn ->
+        Environment.recommend_profile(:mixed, %{logical_cores: 0, dirty_cpu_schedulers: 2})
+      end
+    end
   end
 
   test "validate/1 warns about oversubscribed thread pools and oversized process pools" do
@@ -59,6 +116,13 @@ defmodule Snakepit.EnvironmentTest do
   end
 
   test "validate/0 checks the running pools" do
-    assert is_list(Environment.validate())
+    dirty = :erlang.system_info(:dirty_cpu_schedulers_online)
+    name = :"environment_test_#{System.unique_integer([:positive])}"
+    warning = "process pool #{inspect(name)} has #{dirty + 1} workers"
+    refute Enum.any?(Environment.validate(), &(&1 =~ warning))
+
+    start_supervised!({Snakepit.Pool, name: name, worker_profile: :process, pool_size: dirty + 1})
+
+    assert Enum.any?(Environment.validate(), &(&1 =~ warning))
   end
 end

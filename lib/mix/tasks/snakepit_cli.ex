@@ -58,7 +58,7 @@ defmodule Snakepit.MixCLI do
   end
 
   @doc "`value` if it lies in `range`, else a usage error."
-  def in_range!(cli, flag, value, first..last = range) do
+  def in_range!(cli, flag, value, first..last//_ = range) do
     cond do
       value in range ->
         value

@@ -4,7 +4,7 @@ defmodule Snakepit.Marc.Source do
 
   @accepted "a file path (or {:file, path}), a binary of MARC data (or {:binary, data}), " <>
               "iodata, an IO device (pid) opened in binary mode, or an enumerable of binaries " <>
-              "(e.g. File.stream!(path, [], 65_536))"
+              "(e.g. File.stream!(path, 65_536) on Elixir 1.16+, IO.binstream(device, 65_536))"
 
   @typedoc "A classified source."
   @type t ::

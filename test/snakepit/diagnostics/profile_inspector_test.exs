@@ -59,7 +59,7 @@ defmodule Snakepit.Diagnostics.ProfileInspectorTest do
 
       assert workers |> Enum.map(& &1.requests) |> Enum.sum() == 3
       release(held)
-      assert {:ok, %{capacity: %{used: 0}, utilization: 0.0}} = Inspector.get_pool_stats(pool)
+      assert {:ok, %{capacity: %{used: 0}, utilization: +0.0}} = Inspector.get_pool_stats(pool)
     end
 
     test "unknown pools are {:error, :pool_not_found} everywhere" do

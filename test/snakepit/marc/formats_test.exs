@@ -71,7 +71,7 @@ defmodule Snakepit.Marc.FormatsTest do
              ]
 
       assert Corpus.path("formats/pymarc_test.json")
-             |> File.stream!([], 100)
+             |> Snakepit.Test.FileChunks.stream!(100)
              |> Marc.stream()
              |> Enum.to_list() == [record]
     end
@@ -152,7 +152,9 @@ defmodule Snakepit.Marc.FormatsTest do
         assert File.read!(path) == whole, ext
         assert path |> Marc.stream() |> Enum.to_list() == records, ext
         # Pushed sources, cut anywhere, detected by their first byte.
-        assert path |> File.stream!([], 333) |> Marc.stream() |> Enum.to_list() == records
+        assert path |> Snakepit.Test.FileChunks.stream!(333) |> Marc.stream() |> Enum.to_list() ==
+                 records
+
         assert {:binary, whole} |> Marc.stream(batch_size: 7) |> Enum.to_list() == records
         # A bare binary starting with `<`, `{` or `[` is data, not a path; IO devices work.
         assert whole |> Marc.stream() |> Enum.count() == 386
@@ -342,7 +344,7 @@ defmodule Snakepit.Marc.FormatsTest do
       path = tmp_path("modes", ".jsonl")
       File.write!(path, doc)
 
-      for source <- [path, {:binary, doc}, [doc], File.stream!(path, [], 3)] do
+      for source <- [path, {:binary, doc}, [doc], Snakepit.Test.FileChunks.stream!(path, 3)] do
         items = source |> Marc.stream(mode: :permissive) |> Enum.to_list()
 
         assert [%Record{}, {:error, e1}, %Record{}, {:error, e3}] = items
@@ -401,7 +403,7 @@ defmodule Snakepit.Marc.FormatsTest do
       records |> Marc.xml_stream() |> Stream.into(File.stream!(path)) |> Stream.run()
       assert path |> Marc.stream(batch_size: 10) |> Enum.take(15) == Enum.take(records, 15)
 
-      assert File.stream!(path, [], 1000) |> Marc.stream() |> Enum.take(3) ==
+      assert Snakepit.Test.FileChunks.stream!(path, 1000) |> Marc.stream() |> Enum.take(3) ==
                Enum.take(records, 3)
     end
   end
@@ -435,7 +437,7 @@ defmodule Snakepit.Marc.FormatsTest do
         path = tmp_path("hostile", ".xml")
         File.write!(path, doc)
 
-        for source <- [path, {:binary, doc}, File.stream!(path, [], 16)] do
+        for source <- [path, {:binary, doc}, Snakepit.Test.FileChunks.stream!(path, 16)] do
           {micros, _} =
             :timer.tc(fn ->
               assert_raise ParseError, ~r/invalid_xml.*DOCTYPE/, fn ->
@@ -514,7 +516,7 @@ defmodule Snakepit.Marc.FormatsResourcesTest do
     for source <- [
           ctx.xml,
           ctx.jsonl,
-          File.stream!(ctx.xml, [], 4096),
+          Snakepit.Test.FileChunks.stream!(ctx.xml, 4096),
           {:binary, File.read!(ctx.jsonl)}
         ] do
       [_ | _] =
@@ -532,7 +534,7 @@ defmodule Snakepit.Marc.FormatsResourcesTest do
 
     pid =
       spawn(fn ->
-        File.stream!(ctx.xml, [], 4096)
+        Snakepit.Test.FileChunks.stream!(ctx.xml, 4096)
         |> Marc.stream(batch_size: 10)
         |> Enum.each(fn _ -> send(parent, :running) && Process.sleep(:infinity) end)
       end)

@@ -128,7 +128,7 @@ defmodule Snakepit.Marc.LazyRecordTest do
       for source <- [
             Corpus.path(@bib),
             Corpus.read!(@bib),
-            File.stream!(Corpus.path(@bib), [], 1000)
+            Snakepit.Test.FileChunks.stream!(Corpus.path(@bib), 1000)
           ] do
         lazies = source |> Marc.stream(records: :lazy) |> Enum.to_list()
         assert Enum.map(lazies, &LazyRecord.to_record/1) == records
