@@ -18,7 +18,7 @@ defmodule Snakepit.Environment do
   @spec info() :: map
   def info do
     {native_version, native_profile, target} = native_build()
-    env_threads = Options.env_threads()
+    {threads, threads_source} = Options.thread_setting()
 
     %{
       otp_release: to_string(:erlang.system_info(:otp_release)),
@@ -32,8 +32,8 @@ defmodule Snakepit.Environment do
       native_version: native_version,
       native_build: native_profile,
       native_target: target,
-      threads: env_threads || logical_cores(),
-      threads_source: if(env_threads, do: :env, else: :default)
+      threads: threads,
+      threads_source: threads_source
     }
   end
 
