@@ -108,6 +108,10 @@ defmodule Snakepit.Marc.Spec do
         "the spec for #{inspect(name)} must be a string, got: #{inspect(spec)}"
       )
 
+  @doc "The output names of `compiled`, in the order they were given (for table columns)."
+  @spec names(t) :: [term]
+  def names(%__MODULE__{names: names}), do: names
+
   @doc """
   The values `compiled` selects from one record: `%{name => [String.t()]}`. The same answer
   as `Snakepit.Marc.extract/3` gives for that record in a file.
