@@ -50,6 +50,7 @@ defmodule Mix.Tasks.Snakepit.Convert do
 
   alias Snakepit.Diagnostics.Report
   alias Snakepit.MixCLI, as: CLI
+  alias Snakepit.MixCLI.Output
 
   @switches [from: :string, to: :string, mode: :string, to_unicode: :boolean]
   # What the readers take, as the read options name them.
@@ -74,7 +75,7 @@ defmodule Mix.Tasks.Snakepit.Convert do
         config = config!(cli, opts, input, output)
         Mix.Task.run("app.start")
 
-        with :ok <- check_paths(config), :ok <- convert(config) do
+        with :ok <- Output.check_paths(config.input, config.output), :ok <- convert(config) do
           :ok
         else
           {:error, message} -> CLI.error!(cli, message)
@@ -138,92 +139,27 @@ defmodule Mix.Tasks.Snakepit.Convert do
 
   # Everything that would make the conversion fail, or destroy the input, is refused before
   # anything is written.
-  defp check_paths(%{input: input, output: output}) do
-    dir = Path.dirname(output)
-
-    with {:ok, input_stat} <- readable(input),
-         :ok <- writable_dir(output, dir),
-         :ok <- not_the_input(input, input_stat, output) do
-      :ok
-    end
-  end
-
-  # Anything but a directory can be read: a file, a FIFO, /dev/stdin.
-  defp readable(input) do
-    case File.stat(input) do
-      {:ok, %{type: :directory}} ->
-        {:error, "cannot read #{input}: it is a directory, not a file"}
-
-      {:ok, stat} ->
-        {:ok, stat}
-
-      {:error, reason} ->
-        {:error, "cannot read #{input}: #{:file.format_error(reason)}"}
-    end
-  end
-
-  defp writable_dir(output, dir) do
-    case {File.stat(dir), File.dir?(output)} do
-      {{:ok, %{type: :directory}}, false} ->
-        :ok
-
-      {{:ok, %{type: :directory}}, true} ->
-        {:error, "cannot write #{output}: it is a directory"}
-
-      {{:ok, _}, _} ->
-        {:error, "cannot write #{output}: #{dir} is not a directory"}
-
-      {{:error, :enoent}, _} ->
-        {:error, "cannot write #{output}: its directory #{dir} does not exist"}
-
-      {{:error, reason}, _} ->
-        {:error, "cannot write #{output}: its directory #{dir}: #{:file.format_error(reason)}"}
-    end
-  end
-
-  # Writing the output would replace the input: refused whatever the names (a symlink or a
-  # hard link to the input is the same file: same device, same inode).
-  defp not_the_input(input, input_stat, output) do
-    case File.stat(output) do
-      {:ok, %{major_device: dev, minor_device: minor, inode: inode}}
-      when {dev, minor, inode} ==
-             {input_stat.major_device, input_stat.minor_device, input_stat.inode} ->
-        {:error,
-         "#{output} is the input file #{input} (the same file under another name or link); " <>
-           "write to another path"}
-
-      _ ->
-        :ok
-    end
-  end
-
-  # A random name beside OUTPUT (so the final rename stays on one file system), created
-  # exclusively: two runs never share one, whenever they started (:rand seeds each process
-  # from the clock and its identity; the exclusive create settles any collision).
-  defp open_temp(output, attempts \\ 5) do
-    random = 12 |> :rand.bytes() |> Base.url_encode64(padding: false)
-    tmp = Path.join(Path.dirname(output), ".#{Path.basename(output)}.#{random}.tmp")
-
-    case File.open(tmp, [:write, :binary, :delayed_write, :exclusive]) do
-      {:ok, device} -> {:ok, tmp, device}
-      {:error, :eexist} when attempts > 1 -> open_temp(output, attempts - 1)
-      {:error, reason} -> {:error, "cannot write #{tmp}: #{:file.format_error(reason)}"}
-    end
-  end
-
   # ---------------------------------------------------------------------------------------
   # Conversion
   # ---------------------------------------------------------------------------------------
 
   defp convert(config) do
-    with {:ok, tmp, device} <- open_temp(config.output) do
-      __MODULE__.Sigterm.while_running(tmp, fn -> convert_into(config, tmp, device) end)
+    with {:ok, tmp, device} <- Output.open_temp(config.output) do
+      Output.Sigterm.while_running("snakepit.convert", tmp, fn ->
+        convert_into(config, tmp, device)
+      end)
     end
   end
 
   defp convert_into(config, tmp, device) do
     started = System.monotonic_time(:millisecond)
-    progress = progress_state(started)
+    # Plain lines every 5 s (the :snakepit, :convert_progress_ms application setting changes it).
+    progress =
+      Output.progress(
+        "snakepit.convert",
+        Application.get_env(:snakepit, :convert_progress_ms, 5_000)
+      )
+
     Process.put(:snakepit_convert, %{written: 0, errors: %{}, listed: 0, progress: progress})
 
     # Lazy records: the writers read each record's bytes directly, no field is built here.
@@ -260,7 +196,7 @@ defmodule Mix.Tasks.Snakepit.Convert do
         File.rm(tmp)
       end
 
-    finish_progress()
+    Output.finish(Process.get(:snakepit_convert).progress)
     summary(config, started, result)
     result
   end
@@ -286,7 +222,7 @@ defmodule Mix.Tasks.Snakepit.Convert do
     written = state.written + 1
 
     progress =
-      if rem(written, 500) == 0, do: report(state.progress, written), else: state.progress
+      if rem(written, 500) == 0, do: Output.report(state.progress, written), else: state.progress
 
     Process.put(:snakepit_convert, %{state | written: written, progress: progress})
     true
@@ -301,43 +237,6 @@ defmodule Mix.Tasks.Snakepit.Convert do
   # ---------------------------------------------------------------------------------------
   # Progress and summary
   # ---------------------------------------------------------------------------------------
-
-  defp progress_state(started) do
-    # A terminal: the console has columns, or (OTP 25 runs Mix without a tty driver, so
-    # :io.columns fails there) ANSI is on and output goes straight to the console, not to
-    # a captured device.
-    tty? =
-      match?({:ok, _}, :io.columns()) or
-        (IO.ANSI.enabled?() and Process.group_leader() == Process.whereis(:user))
-
-    # Plain lines every 5 s (the :snakepit, :convert_progress_ms application setting changes it).
-    plain = Application.get_env(:snakepit, :convert_progress_ms, 5_000)
-    %{tty: tty?, started: started, last: started, every: if(tty?, do: 200, else: plain)}
-  end
-
-  defp report(progress, written) do
-    now = System.monotonic_time(:millisecond)
-
-    if now - progress.last >= progress.every do
-      line = "#{written} records, #{rate(written, now - progress.started)} records/s"
-
-      if progress.tty,
-        do: IO.write("\r\e[2K" <> line),
-        else: Mix.shell().info("snakepit.convert: " <> line)
-
-      %{progress | last: now}
-    else
-      progress
-    end
-  end
-
-  defp finish_progress do
-    state = Process.get(:snakepit_convert)
-    if state.progress.tty and state.progress.last != state.progress.started, do: IO.write("\n")
-  end
-
-  defp rate(count, ms) when ms > 0, do: round(count * 1000 / ms)
-  defp rate(_count, _ms), do: "-"
 
   defp summary(config, started, result) do
     state = Process.delete(:snakepit_convert)
@@ -359,7 +258,7 @@ defmodule Mix.Tasks.Snakepit.Convert do
     Mix.shell().info(
       "#{config.input} (#{from}) -> #{config.output} (#{config.to}): #{written}, " <>
         "#{Report.plural(bad, "bad record")}#{skipped}, in #{Float.round(ms / 1000, 2)} s " <>
-        "(#{rate(state.written, ms)} records/s)"
+        "(#{Output.rate(state.written, ms)} records/s)"
     )
 
     if bad > 0 do
@@ -370,55 +269,5 @@ defmodule Mix.Tasks.Snakepit.Convert do
 
       Mix.shell().info("errors by kind: " <> kinds)
     end
-  end
-
-  defmodule Sigterm do
-    # While a conversion runs, SIGTERM (normally a clean VM stop, exit status 0) removes the
-    # temporary file and halts with status 143 (128 + SIGTERM): the caller sees a failure and
-    # no half-written file is left. Any other time, the VM's own handler is in place.
-    @moduledoc false
-    @behaviour :gen_event
-
-    @server :erl_signal_server
-    @default :erl_signal_handler
-
-    def while_running(tmp, fun) do
-      if Process.whereis(@server) do
-        id = {__MODULE__, make_ref()}
-        :ok = :gen_event.add_handler(@server, id, tmp)
-        default? = @default in :gen_event.which_handlers(@server)
-        if default?, do: :gen_event.delete_handler(@server, @default, :snakepit_convert)
-
-        try do
-          fun.()
-        after
-          :gen_event.delete_handler(@server, id, :done)
-          if default?, do: :gen_event.add_handler(@server, @default, [])
-        end
-      else
-        fun.()
-      end
-    end
-
-    @impl true
-    def init(tmp), do: {:ok, tmp}
-
-    @impl true
-    def handle_event(:sigterm, tmp) do
-      File.rm(tmp)
-
-      IO.puts(
-        :stderr,
-        "mix snakepit.convert: terminated by SIGTERM; the output was not written " <>
-          "(temporary file #{tmp} removed)"
-      )
-
-      System.halt(143)
-    end
-
-    def handle_event(_signal, tmp), do: {:ok, tmp}
-
-    @impl true
-    def handle_call(_request, tmp), do: {:ok, :ok, tmp}
   end
 end
