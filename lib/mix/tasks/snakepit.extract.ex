@@ -154,7 +154,7 @@ defmodule Mix.Tasks.Snakepit.Extract do
   defp format!(cli, format, _output), do: CLI.one_of!(cli, "format", format, @formats)
 
   defp extract(%{output: nil} = config) do
-    with :ok <- readable(config.input) do
+    with {:ok, _stat} <- Output.readable(config.input) do
       run_into(config, :stdio, :stderr)
     end
   end
@@ -174,19 +174,6 @@ defmodule Mix.Tasks.Snakepit.Extract do
           File.rm(tmp)
         end
       end)
-    end
-  end
-
-  defp readable(input) do
-    case File.stat(input) do
-      {:ok, %{type: :directory}} ->
-        {:error, "cannot read #{input}: it is a directory, not a file"}
-
-      {:ok, _} ->
-        :ok
-
-      {:error, reason} ->
-        {:error, "cannot read #{input}: #{:file.format_error(reason)}"}
     end
   end
 

@@ -109,19 +109,11 @@ defmodule Snakepit.Marc.Extract do
 
     source
     |> Marc.batches(read_opts)
-    |> Stream.concat([:end])
-    |> Stream.transform(:ok, fn
-      _, {:raise, error} ->
-        raise error
+    |> Snakepit.Marc.Stream.items_of_batches(config.mode, fn batch ->
+      {:ok, items, _skipped} =
+        Spec.batch(batch.data, compiled, native, batch.base_offset, batch.first_index)
 
-      :end, :ok ->
-        {[], :ok}
-
-      batch, :ok ->
-        {:ok, items, _skipped} =
-          Spec.batch(batch.data, compiled, native, batch.base_offset, batch.first_index)
-
-        if config.mode == :strict, do: split_at_error(items), else: {items, :ok}
+      items
     end)
   end
 
@@ -141,11 +133,4 @@ defmodule Snakepit.Marc.Extract do
     do:
       Map.take(config, [:mode, :validate_utf8, :to_unicode, :normalize, :marc8_errors])
       |> Map.put(:records, :struct)
-
-  defp split_at_error(items) do
-    case Enum.split_while(items, &(not match?({:error, _}, &1))) do
-      {good, []} -> {good, :ok}
-      {good, [{:error, error} | _]} -> {good, {:raise, error}}
-    end
-  end
 end

@@ -35,31 +35,35 @@ defmodule Snakepit.Marc.Stream do
 
     source
     |> batches(Keyword.drop(opts, [:timeout]))
+    |> items_of_batches(mode, fn batch ->
+      work = fn -> Snakepit.Marc.parse_batch(batch, parse_opts) end
+
+      case Snakepit.Pool.run(pool, work, timeout) do
+        {:ok, {:ok, items}} ->
+          items
+
+        {:error, %_{__exception__: true} = error} ->
+          raise error
+
+        {:error, reason} ->
+          raise Snakepit.Error.new(reason, pool: pool, command: :parse, timeout: timeout)
+      end
+    end)
+  end
+
+  @doc """
+  The items `items_of.(batch)` gives for each batch (errors in place), under `mode`: in
+  `:strict`, the items before the first error arrive, then it raises.
+  """
+  def items_of_batches(batches, mode, items_of) do
+    batches
     # A marker after the last batch, so an error in the last batch still raises.
     |> Stream.concat([:end])
     |> Stream.transform(:ok, fn
-      _batch_or_end, {:raise, error} ->
-        raise error
-
-      :end, :ok ->
-        {[], :ok}
-
-      batch, :ok ->
-        work = fn -> Snakepit.Marc.parse_batch(batch, parse_opts) end
-
-        case Snakepit.Pool.run(pool, work, timeout) do
-          {:ok, {:ok, items}} when mode == :strict ->
-            split_at_error(items)
-
-          {:ok, {:ok, items}} ->
-            {items, :ok}
-
-          {:error, %_{__exception__: true} = error} ->
-            raise error
-
-          {:error, reason} ->
-            raise Snakepit.Error.new(reason, pool: pool, command: :parse, timeout: timeout)
-        end
+      _batch_or_end, {:raise, error} -> raise error
+      :end, :ok -> {[], :ok}
+      batch, :ok when mode == :strict -> split_at_error(items_of.(batch))
+      batch, :ok -> {items_of.(batch), :ok}
     end)
   end
 

@@ -15,8 +15,8 @@ defmodule Snakepit.MixCLI.Output do
     end
   end
 
-  # Anything but a directory can be read: a file, a FIFO, /dev/stdin.
-  defp readable(input) do
+  @doc "`{:ok, stat}` for an input that can be read (anything but a directory: a file, a FIFO, /dev/stdin), else `{:error, message}`."
+  def readable(input) do
     case File.stat(input) do
       {:ok, %{type: :directory}} ->
         {:error, "cannot read #{input}: it is a directory, not a file"}
