@@ -92,12 +92,14 @@ defmodule Snakepit.NativeBuild do
   end
 
   @doc """
-  Whether the library a build with `settings` installs is fresh: the manifest (the
-  `{settings, installed_path}` the last build wrote, or nil) has the same settings, the
-  installed file exists, and no source is newer than it.
+  Whether the library a build with `settings` installs in `priv_dir` is fresh: the manifest
+  (the `{settings, installed_path}` the last build wrote, or nil) has the same settings and
+  a library in `priv_dir` (earlier versions installed elsewhere), that file exists, and no
+  source is newer than it.
   """
-  def fresh?(settings, manifest, newest_source_mtime) do
+  def fresh?(settings, priv_dir, manifest, newest_source_mtime) do
     with {^settings, installed} <- manifest,
+         ^priv_dir <- Path.dirname(installed),
          {:ok, %{mtime: built}} <- File.stat(installed, time: :posix) do
       newest_source_mtime <= built
     else
@@ -146,11 +148,11 @@ defmodule Snakepit.NativeBuild do
   defp nif_artifact?(_message), do: false
 
   @doc """
-  Where `artifact` is installed: `priv_dir/<library>.so`, or `.dll` on Windows.
+  Where `artifact` is installed in `priv_dir`: `<library>.so`, or `.dll` on Windows.
   `:erlang.load_nif/2` appends `.dll` on Windows and `.so` everywhere else, macOS included,
   so a `.dylib` is installed under the `.so` name.
   """
-  def install_path(artifact, %{library: library}, priv_dir \\ "priv/native") do
+  def install_path(artifact, %{library: library}, priv_dir) do
     extension = if library_extension(artifact) == ".dll", do: ".dll", else: ".so"
     Path.join(priv_dir, library <> extension)
   end
@@ -292,16 +294,21 @@ defmodule Snakepit.NativeBuild do
 end
 
 defmodule Mix.Tasks.Compile.SnakepitNative do
-  # Builds the NIF with cargo and installs it in priv/native/. Defined here, not in lib/,
-  # because Mix must find it before the project compiles. docs/building.md explains the
-  # settings (SNAKEPIT_NATIVE_PROFILE, CARGO_TARGET_DIR, CARGO_BUILD_TARGET).
+  # Builds the NIF with cargo and installs it in the app's priv dir in _build
+  # (_build/ENV/lib/snakepit/priv/native/, what :code.priv_dir(:snakepit) points at).
+  # Defined here, not in lib/, because Mix must find it before the project compiles.
+  # docs/building.md explains it and its settings (SNAKEPIT_NATIVE_PROFILE, CARGO_TARGET_DIR,
+  # CARGO_BUILD_TARGET).
   @moduledoc false
   use Mix.Task.Compiler
 
   alias Snakepit.NativeBuild
 
   @native_dir "native"
-  @priv_dir "priv/native"
+  # Earlier versions installed into the source tree's priv/native/. While a source priv/
+  # exists Mix links every env's _build priv to it, so every env's library (the test build's
+  # too) would end up in every release: its leftovers are removed (move_off_source_priv!/0).
+  @source_priv "priv"
 
   @impl true
   def run(_args) do
@@ -317,9 +324,9 @@ defmodule Mix.Tasks.Compile.SnakepitNative do
   # Per artifact: the dev/prod and test builds install different libraries and keep their
   # own manifests (_build/ENV), so building one never makes the other look fresh or stale.
   # Rebuilt when the settings changed (profile, features, CARGO_BUILD_TARGET), the library
-  # is missing, or a source is newer than it (NativeBuild.fresh?/3).
+  # is missing, or a source is newer than it (NativeBuild.fresh?/4).
   defp up_to_date?(settings) do
-    NativeBuild.fresh?(settings, read_manifest(), newest_source_mtime())
+    NativeBuild.fresh?(settings, priv_dir(), read_manifest(), newest_source_mtime())
   end
 
   # A missing manifest, or a damaged one, means "build".
@@ -369,18 +376,29 @@ defmodule Mix.Tasks.Compile.SnakepitNative do
         {:error, message} -> Mix.raise(message)
       end
 
-    installed = NativeBuild.install_path(artifact, settings, @priv_dir)
-    File.mkdir_p!(Path.dirname(installed))
+    move_off_source_priv!()
+    installed = NativeBuild.install_path(artifact, settings, priv_dir())
+    File.mkdir_p!(priv_dir())
     # Copy to a temp name and rename, so a running VM never sees a half-written library.
     tmp = installed <> ".tmp"
     File.cp!(artifact, tmp)
     File.rename!(tmp, installed)
     # The library carries data under the licences in NOTICE (pymarc's MARC-8 tables, BSD-2),
     # which asks binary distributions to reproduce them: a host release gets them this way.
-    File.cp!("NOTICE", Path.join(@priv_dir, "NOTICE"))
+    File.cp!("NOTICE", Path.join(priv_dir(), "NOTICE"))
     File.mkdir_p!(Path.dirname(manifest()))
     File.write!(manifest(), :erlang.term_to_binary({settings, installed}))
     {:ok, []}
+  end
+
+  # Per env, so a release copies its own env's library only.
+  defp priv_dir, do: Path.join(Mix.Project.app_path(), "priv/native")
+
+  defp move_off_source_priv! do
+    NativeBuild.remove_outputs(Path.join(@source_priv, "native"))
+    File.rmdir(@source_priv)
+    app_priv = Path.dirname(priv_dir())
+    if match?({:ok, %{type: :symlink}}, File.lstat(app_priv)), do: File.rm!(app_priv)
   end
 
   @impl true
@@ -388,11 +406,12 @@ defmodule Mix.Tasks.Compile.SnakepitNative do
 
   defp manifest, do: Path.join(Mix.Project.manifest_path(), "compile.snakepit_native")
 
-  # `mix clean` works across environments, so this removes every installed library (dev,
-  # prod and test). Cargo's target dir is a cache and stays: `cargo clean` or `make clean`.
+  # `mix clean` then removes _build/*/lib/snakepit, every env's library with it. Cargo's
+  # target dir is a cache and stays: `cargo clean` or `make clean` (docs/building.md).
   @impl true
   def clean do
-    NativeBuild.remove_outputs(@priv_dir)
+    NativeBuild.remove_outputs(priv_dir())
+    NativeBuild.remove_outputs(Path.join(@source_priv, "native"))
     File.rm(manifest())
     :ok
   end
@@ -425,8 +444,8 @@ defmodule Snakepit.MixProject do
     ]
   end
 
-  # The NIF is built on the host by the compiler above, so priv/ is not shipped; the Rust
-  # sources are (Snakepit.NativeBuild.native_sources/0: no target dir, no fuzz crate).
+  # The NIF is built on the host by the compiler above (into _build, so there is no priv/ to
+  # ship); the Rust sources are (NativeBuild.native_sources/0: no target dir, no fuzz crate).
   # test/mix/package_test.exs checks the expanded list.
   defp package do
     [

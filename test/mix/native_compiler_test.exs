@@ -14,6 +14,7 @@ defmodule Snakepit.NativeCompilerTest do
   @fixtures Path.expand("fixtures", __DIR__)
   @dev NativeBuild.settings(:dev, %{})
   @test NativeBuild.settings(:test, %{})
+  @priv "/app/_build/dev/lib/snakepit/priv/native"
 
   defp report(name), do: File.read!(Path.join(@fixtures, name))
 
@@ -21,8 +22,10 @@ defmodule Snakepit.NativeCompilerTest do
     test "Linux: the cdylib's .so, installed under the same name" do
       assert {:ok, artifact} = NativeBuild.artifact(report("cargo_linux_x86_64.jsonl"))
       assert artifact == "/home/ci/snakepit/native/target/release/libsnakepit_nif.so"
-      assert NativeBuild.install_path(artifact, @dev) == "priv/native/libsnakepit_nif.so"
-      assert NativeBuild.install_path(artifact, @test) == "priv/native/libsnakepit_nif_test.so"
+      assert NativeBuild.install_path(artifact, @dev, @priv) == "#{@priv}/libsnakepit_nif.so"
+
+      assert NativeBuild.install_path(artifact, @test, @priv) ==
+               "#{@priv}/libsnakepit_nif_test.so"
     end
 
     test "macOS with CARGO_TARGET_DIR and CARGO_BUILD_TARGET: the .dylib, installed as .so" do
@@ -31,15 +34,16 @@ defmodule Snakepit.NativeCompilerTest do
       assert artifact ==
                "/Users/ci/cache/snakepit-target/aarch64-apple-darwin/release/libsnakepit_nif.dylib"
 
-      assert NativeBuild.install_path(artifact, @dev, "/app/priv/native") ==
-               "/app/priv/native/libsnakepit_nif.so"
+      assert NativeBuild.install_path(artifact, @dev, @priv) == "#{@priv}/libsnakepit_nif.so"
     end
 
     test "Windows: the .dll (not its .dll.lib or .pdb), installed as .dll" do
       assert {:ok, artifact} = NativeBuild.artifact(report("cargo_windows_x86_64_msvc.jsonl"))
       assert artifact == ~S"C:\Users\ci\snakepit\native\target\release\snakepit_nif.dll"
-      assert NativeBuild.install_path(artifact, @dev) == "priv/native/libsnakepit_nif.dll"
-      assert NativeBuild.install_path(artifact, @test) == "priv/native/libsnakepit_nif_test.dll"
+      assert NativeBuild.install_path(artifact, @dev, @priv) == "#{@priv}/libsnakepit_nif.dll"
+
+      assert NativeBuild.install_path(artifact, @test, @priv) ==
+               "#{@priv}/libsnakepit_nif_test.dll"
     end
 
     test "CRLF line ends and lines that are not JSON are skipped" do
@@ -102,7 +106,7 @@ defmodule Snakepit.NativeCompilerTest do
     end
   end
 
-  describe "fresh?/3, per artifact" do
+  describe "fresh?/4, per artifact" do
     setup do
       dir = Path.join(System.tmp_dir!(), "snakepit_fresh_#{System.unique_integer([:positive])}")
       File.mkdir_p!(dir)
@@ -110,25 +114,29 @@ defmodule Snakepit.NativeCompilerTest do
       library = Path.join(dir, "libsnakepit_nif.so")
       File.write!(library, "")
       File.touch!(library, 1_000)
-      %{library: library}
+      %{dir: dir, library: library}
     end
 
-    test "fresh when the same settings built it and no source is newer", %{library: library} do
-      assert NativeBuild.fresh?(@dev, {@dev, library}, 1_000)
+    test "fresh when the same settings built it and no source is newer", c do
+      assert NativeBuild.fresh?(@dev, c.dir, {@dev, c.library}, 1_000)
     end
 
-    test "stale when a source is newer than the library", %{library: library} do
-      refute NativeBuild.fresh?(@dev, {@dev, library}, 1_001)
+    test "stale when a source is newer than the library", c do
+      refute NativeBuild.fresh?(@dev, c.dir, {@dev, c.library}, 1_001)
     end
 
-    test "the dev build's manifest never makes the test build fresh", %{library: library} do
-      refute NativeBuild.fresh?(@test, {@dev, library}, 0)
+    test "the dev build's manifest never makes the test build fresh", c do
+      refute NativeBuild.fresh?(@test, c.dir, {@dev, c.library}, 0)
     end
 
-    test "stale without a manifest or without the installed library", %{library: library} do
-      refute NativeBuild.fresh?(@dev, nil, 0)
-      File.rm!(library)
-      refute NativeBuild.fresh?(@dev, {@dev, library}, 0)
+    test "stale when the library is not where it is installed now (an earlier version)", c do
+      refute NativeBuild.fresh?(@dev, Path.join(c.dir, "native"), {@dev, c.library}, 0)
+    end
+
+    test "stale without a manifest or without the installed library", c do
+      refute NativeBuild.fresh?(@dev, c.dir, nil, 0)
+      File.rm!(c.library)
+      refute NativeBuild.fresh?(@dev, c.dir, {@dev, c.library}, 0)
     end
   end
 
