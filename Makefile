@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export MIX_ENV ?= dev
 CARGO := cargo
 
-.PHONY: setup demo test test-rust test-elixir bench fuzz format clean
+.PHONY: setup demo test test-rust test-elixir test-host bench fuzz format clean
 
 setup:
 	@./scripts/setup.sh
@@ -20,6 +20,11 @@ test-rust:
 test-elixir:
 	MIX_ENV=test mix test
 
+# A throwaway host project with {:snakepit, path: ...}: compile, run, `mix release`, eval
+# (docs/building.md). Separate from `test` because it compiles Snakepit twice more (~1-2 min).
+test-host: setup
+	./scripts/host_app_test.sh
+
 bench: setup
 	./bench/run.sh
 
@@ -30,5 +35,6 @@ format:
 	mix format
 	cd native && $(CARGO) fmt --all
 
+# Everything, the cargo cache included; `mix clean` keeps native/target (docs/building.md).
 clean:
 	rm -rf _build priv/native native/target

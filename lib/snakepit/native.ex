@@ -4,8 +4,14 @@ defmodule Snakepit.Native do
   @moduledoc false
   @on_load :load_nif
 
+  # The test env's build has the test hooks (Cargo feature `test-hooks`) and its own name,
+  # so test and dev builds never overwrite each other (mix.exs, Snakepit.NativeBuild).
+  @library if Mix.env() == :test,
+             do: ~c"native/libsnakepit_nif_test",
+             else: ~c"native/libsnakepit_nif"
+
   def load_nif do
-    path = :filename.join(:code.priv_dir(:snakepit), ~c"native/libsnakepit_nif")
+    path = :filename.join(:code.priv_dir(:snakepit), @library)
     :erlang.load_nif(path, 0)
   end
 

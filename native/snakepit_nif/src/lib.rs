@@ -3,7 +3,9 @@
 
 // Streams allocate and free batch buffers of a few hundred KB at a high rate, from several
 // threads. glibc returns such blocks to the OS and faults them back in page by page (about
-// 2.5 us per 4 KB page on the VMs we measured); mimalloc keeps them for reuse.
+// 2.5 us per 4 KB page on the VMs we measured); mimalloc keeps them for reuse. Only on the
+// targets where it is known to work (the target-specific dependency in Cargo.toml).
+#[cfg(any(target_os = "linux", target_os = "macos"))]
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
