@@ -8,7 +8,9 @@ defmodule Mix.Tasks.Compile.SnakepitNative do
 
   @impl true
   def run(_args) do
-    target = Path.join(["priv", "native", "lib#{@crate}.so"])
+    # Test builds carry the test hooks (Cargo feature test-hooks) under their own name.
+    name = if Mix.env() == :test, do: "lib#{@crate}_test.so", else: "lib#{@crate}.so"
+    target = Path.join(["priv", "native", name])
 
     if up_to_date?(target) do
       {:noop, []}
@@ -31,6 +33,8 @@ defmodule Mix.Tasks.Compile.SnakepitNative do
     |> Enum.max(fn -> 0 end)
   end
 
+  defp features, do: if(Mix.env() == :test, do: ["--features", "test-hooks"], else: [])
+
   defp build!(target) do
     cargo = System.find_executable("cargo")
 
@@ -48,7 +52,7 @@ defmodule Mix.Tasks.Compile.SnakepitNative do
     Mix.shell().info("Compiling native library #{@crate} (cargo build --release)")
 
     {_, status} =
-      System.cmd(cargo, ["build", "--release", "--package", @crate],
+      System.cmd(cargo, ["build", "--release", "--package", @crate] ++ features(),
         cd: @native_dir,
         into: IO.stream(:stdio, :line),
         stderr_to_stdout: true

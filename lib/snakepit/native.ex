@@ -4,8 +4,14 @@ defmodule Snakepit.Native do
   @moduledoc false
   @on_load :load_nif
 
+  # Test builds load the library built with the Cargo feature `test-hooks`
+  # (native/snakepit_nif/src/test_hooks.rs), and only they define the hooks' stubs below:
+  # a production library has no such NIFs and this module no such functions.
+  @test_build Mix.env() == :test
+  @library if @test_build, do: ~c"native/libsnakepit_nif_test", else: ~c"native/libsnakepit_nif"
+
   def load_nif do
-    path = :filename.join(:code.priv_dir(:snakepit), ~c"native/libsnakepit_nif")
+    path = :filename.join(:code.priv_dir(:snakepit), @library)
     :erlang.load_nif(path, 0)
   end
 
@@ -31,9 +37,16 @@ defmodule Snakepit.Native do
   def stream_open_push(_config, _batch, _raw),
     do: :erlang.nif_error(:nif_not_loaded)
 
-  def debug_hold_scheduler(_ms), do: :erlang.nif_error(:nif_not_loaded)
+  # Used by bench/scheduler.exs (MIX_ENV=prod) as well as the tests: in every build.
   def debug_scheduler_watch(_on), do: :erlang.nif_error(:nif_not_loaded)
-  def debug_stream_open_panicking(_delay_ms, _notify), do: :erlang.nif_error(:nif_not_loaded)
+
+  if @test_build do
+    def debug_hold_scheduler(_ms), do: :erlang.nif_error(:nif_not_loaded)
+
+    def debug_stream_open_panicking(_delay_ms, _notify),
+      do: :erlang.nif_error(:nif_not_loaded)
+  end
+
   def stream_feed(_resource, _chunk), do: :erlang.nif_error(:nif_not_loaded)
   def stream_next(_resource), do: :erlang.nif_error(:nif_not_loaded)
   def stream_close(_resource), do: :erlang.nif_error(:nif_not_loaded)
@@ -56,6 +69,8 @@ defmodule Snakepit.Native do
     do: :erlang.nif_error(:nif_not_loaded)
 
   def thread_pool_max_threads, do: :erlang.nif_error(:nif_not_loaded)
+  # Every command the native side runs (its command table, pool_commands.rs).
+  def thread_pool_commands, do: :erlang.nif_error(:nif_not_loaded)
   def thread_pool_submit(_pool, _tag, _command, _args), do: :erlang.nif_error(:nif_not_loaded)
 
   def thread_pool_submit_dirty(_pool, _tag, _command, _args),
