@@ -2,8 +2,8 @@
 //! that returns records goes through it, so the modes mean the same thing everywhere.
 
 use crate::atoms;
-use crate::options::Shape;
 use crate::errors::{marc_error_tuple, NativeError};
+use crate::options::Shape;
 use crate::terms::TermBuilder;
 use rustler::{Encoder, Env, Term};
 use snakepit_core::chunker::ParsedItem;

@@ -2,8 +2,8 @@
 //! `Snakepit.Marc.Options`), decoded once per call by `read_options`.
 
 use crate::atoms;
-pub(crate) use crate::read_options::{Read, Shape};
 use crate::read_options::{Names, ReadValues};
+pub(crate) use crate::read_options::{Read, Shape};
 use rustler::{Atom, NifMap, NifResult};
 use snakepit_core::chunker::BatchLimits;
 

@@ -1,9 +1,9 @@
 //! Whole-binary reading NIFs. All run on dirty CPU schedulers: they do real work.
 
 use crate::budget;
+use crate::errors::parse_error_term;
 use crate::items::Items;
 use crate::options::{Read, ReadConfig};
-use crate::errors::parse_error_term;
 use rustler::{Binary, Encoder, Env, NifResult, Term};
 use snakepit_core::chunker::to_unicode;
 use snakepit_core::read::for_each_item;

@@ -92,8 +92,12 @@ pub(crate) fn atoms() -> Vec<Atom> {
 }
 
 /// Decodes a command's arguments, or the `{:invalid_arguments, name}` error.
-pub(crate) fn args<'a, T: rustler::Decoder<'a>>(name: &'static str, args: Term<'a>) -> Result<T, NativeError> {
-    args.decode().map_err(|_| NativeError::InvalidArguments(name))
+pub(crate) fn args<'a, T: rustler::Decoder<'a>>(
+    name: &'static str,
+    args: Term<'a>,
+) -> Result<T, NativeError> {
+    args.decode()
+        .map_err(|_| NativeError::InvalidArguments(name))
 }
 
 fn echo<'a>(job: &JobEnv<'a, '_>, args: Term<'a>) -> Reply<'a> {
@@ -102,7 +106,11 @@ fn echo<'a>(job: &JobEnv<'a, '_>, args: Term<'a>) -> Reply<'a> {
 
 fn count<'a>(job: &JobEnv<'a, '_>, term: Term<'a>) -> Reply<'a> {
     let (input, validate_utf8): (Binary, bool) = args("count", term)?;
-    Ok((command_atoms::ok(), count_items(input.as_slice(), validate_utf8)).encode(job.env))
+    Ok((
+        command_atoms::ok(),
+        count_items(input.as_slice(), validate_utf8),
+    )
+        .encode(job.env))
 }
 
 fn scan<'a>(job: &JobEnv<'a, '_>, term: Term<'a>) -> Reply<'a> {

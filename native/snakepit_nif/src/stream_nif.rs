@@ -11,9 +11,9 @@
 
 use crate::atoms;
 use crate::budget;
+use crate::errors::NativeError;
 use crate::items::Items;
 use crate::options::{BatchConfig, Read, ReadConfig};
-use crate::errors::NativeError;
 use rustler::{Atom, Binary, Encoder, Env, LocalPid, NifResult, OwnedEnv, ResourceArc, Term};
 use snakepit_core::chunker::{BatchLimits, Chunker, Frame, ParsedItem, RawBatch};
 use snakepit_core::pipeline::{Next, Pipeline, PipelineOptions, SourceFormat};
@@ -49,7 +49,12 @@ pub struct StreamResource {
 impl rustler::Resource for StreamResource {}
 
 impl StreamResource {
-    pub(crate) fn new(source: Source, limits: BatchLimits, read: Read, raw: bool) -> ResourceArc<Self> {
+    pub(crate) fn new(
+        source: Source,
+        limits: BatchLimits,
+        read: Read,
+        raw: bool,
+    ) -> ResourceArc<Self> {
         ResourceArc::new(StreamResource {
             source: Mutex::new(source),
             pending: Mutex::new(None),

@@ -58,7 +58,9 @@ impl<'b, 'r> RecordBinary<'b, 'r> {
     /// come from parsing these bytes, so that would be a parser bug, never memory unsafety.
     fn sub(&self, offset: usize, len: usize) -> ERL_NIF_TERM {
         assert!(
-            offset.checked_add(len).is_some_and(|end| end <= self.binary.len()),
+            offset
+                .checked_add(len)
+                .is_some_and(|end| end <= self.binary.len()),
             "internal: a span ({offset}+{len}) outside its record ({} bytes)",
             self.binary.len()
         );
@@ -130,7 +132,11 @@ impl<'a> TermBuilder<'a> {
         unsafe {
             let ptr = sys::enif_make_new_binary(self.env.as_c_arg(), data.len(), &mut term);
             // NULL when the VM cannot allocate: raise rather than write through it.
-            assert!(!ptr.is_null(), "enif_make_new_binary failed ({} bytes)", data.len());
+            assert!(
+                !ptr.is_null(),
+                "enif_make_new_binary failed ({} bytes)",
+                data.len()
+            );
             std::ptr::copy_nonoverlapping(data.as_ptr(), ptr, data.len());
         }
         term

@@ -116,4 +116,3 @@ fn debug_stream_open_panicking<'a>(
     let resource = StreamResource::new(Source::File(stream), BatchLimits::default(), read, false);
     Ok((atoms::ok(), resource, id).encode(env))
 }
-

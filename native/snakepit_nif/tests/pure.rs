@@ -64,14 +64,23 @@ fn marc8_work_is_counted_only_for_records_that_are_not_utf8() {
     data[60] = 0x1F;
     let ranges = || [0..40, 40..80].into_iter();
     assert_eq!(budget::terms(&data, ranges(), false), 2);
-    assert_eq!(budget::terms(&data, ranges(), true), 2 + budget::marc8_terms(40));
+    assert_eq!(
+        budget::terms(&data, ranges(), true),
+        2 + budget::marc8_terms(40)
+    );
 }
 
 #[test]
 fn the_timeslice_share_grows_with_the_work_within_1_and_100() {
     assert_eq!(budget::timeslice_percent(0), 1);
-    assert_eq!(budget::timeslice_percent(budget::NORMAL_SCHEDULER_TERMS), 50);
-    assert_eq!(budget::timeslice_percent(2 * budget::NORMAL_SCHEDULER_TERMS), 100);
+    assert_eq!(
+        budget::timeslice_percent(budget::NORMAL_SCHEDULER_TERMS),
+        50
+    );
+    assert_eq!(
+        budget::timeslice_percent(2 * budget::NORMAL_SCHEDULER_TERMS),
+        100
+    );
     assert_eq!(budget::timeslice_percent(usize::MAX), 100);
 }
 
@@ -149,7 +158,10 @@ fn other_option_values_fall_back_to_the_defaults() {
             normalize,
             ..values("strict")
         };
-        assert_eq!(read.decode(&NAMES).unwrap().marc8.unwrap().normalization, expected);
+        assert_eq!(
+            read.decode(&NAMES).unwrap().marc8.unwrap().normalization,
+            expected
+        );
     }
     for (marc8_errors, expected) in [
         ("replace", Marc8ErrorMode::Replace),
@@ -161,7 +173,10 @@ fn other_option_values_fall_back_to_the_defaults() {
             marc8_errors,
             ..values("strict")
         };
-        assert_eq!(read.decode(&NAMES).unwrap().marc8.unwrap().on_error, expected);
+        assert_eq!(
+            read.decode(&NAMES).unwrap().marc8.unwrap().on_error,
+            expected
+        );
     }
 }
 
@@ -198,7 +213,10 @@ fn a_short_input_is_one_run() {
     let input = records(3, 100);
     let runs = reply_chunks::frame_runs(&input, input.len());
     assert_eq!(runs.len(), 1);
-    assert_eq!((runs[0].start, runs[0].end, runs[0].first_index), (0, input.len(), 0));
+    assert_eq!(
+        (runs[0].start, runs[0].end, runs[0].first_index),
+        (0, input.len(), 0)
+    );
 }
 
 #[test]
@@ -214,14 +232,20 @@ fn runs_cover_the_input_at_frame_boundaries_and_count_frames() {
         assert_eq!(run.first_index, index);
         assert_eq!((run.end - run.start) % one, 0, "whole frames only");
         if i + 1 < runs.len() {
-            assert!(run.end - run.start >= 1000, "every run but the last is at least min_bytes");
+            assert!(
+                run.end - run.start >= 1000,
+                "every run but the last is at least min_bytes"
+            );
         }
         index += ((run.end - run.start) / one) as u64;
         expected_start = run.end;
     }
     assert_eq!(expected_start, input.len());
     assert_eq!(index, 48);
-    assert!(runs.iter().all(|r| r.end > r.start), "no empty run: {runs:?}");
+    assert!(
+        runs.iter().all(|r| r.end > r.start),
+        "no empty run: {runs:?}"
+    );
 }
 
 #[test]
@@ -230,6 +254,9 @@ fn bad_bytes_between_records_stay_inside_a_run() {
     let one = input.len() / 10;
     input.splice(one..one, b"garbage".iter().copied());
     let runs = reply_chunks::frame_runs(&input, one);
-    assert_eq!(runs.iter().map(|r| r.end - r.start).sum::<usize>(), input.len());
+    assert_eq!(
+        runs.iter().map(|r| r.end - r.start).sum::<usize>(),
+        input.len()
+    );
     assert!(runs.windows(2).all(|w| w[0].end == w[1].start));
 }

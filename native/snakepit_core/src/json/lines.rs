@@ -1,7 +1,8 @@
 //! JSON Lines: one record object a line, streamed.
 
 use super::document::parse_document;
-use crate::error::{ErrorKind, MarcError, Result};
+use super::read_failed;
+use crate::error::Result;
 use crate::record::OwnedRecord;
 use std::io::BufRead;
 
@@ -58,12 +59,7 @@ impl<R: BufRead> Iterator for JsonLinesReader<R> {
                 Ok(n) => n,
                 Err(e) => {
                     self.done = true;
-                    return Some(Err(MarcError::bare(
-                        ErrorKind::Io,
-                        self.index,
-                        self.offset,
-                        e.to_string(),
-                    )));
+                    return Some(Err(read_failed(self.index, self.offset, e)));
                 }
             };
             let start = self.offset;

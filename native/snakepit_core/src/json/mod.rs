@@ -88,8 +88,23 @@ pub use write::{
     write_record, JsonLayout, JsonWriter,
 };
 
-/// Lower-case hex digits, for `\u00XX` escapes.
-const HEX: &[u8; 16] = b"0123456789abcdef";
+/// Appends `b` as a JSON `\u00XX` escape.
+fn push_u00(b: u8, out: &mut Vec<u8>) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.extend_from_slice(&[
+        b'\\',
+        b'u',
+        b'0',
+        b'0',
+        HEX[(b >> 4) as usize],
+        HEX[(b & 0xF) as usize],
+    ]);
+}
+
+/// The error a reader reports, and ends with, when its source fails.
+fn read_failed(index: u64, offset: u64, e: std::io::Error) -> crate::error::MarcError {
+    crate::error::MarcError::bare(crate::error::ErrorKind::Io, index, offset, e.to_string())
+}
 
 #[cfg(test)]
 mod tests;

@@ -1,7 +1,7 @@
 //! Error positions: serde_json reports a line and column, in a text that may have had its
 //! raw control characters escaped first; these map them back to byte offsets of the input.
 
-use super::HEX;
+use super::push_u00;
 
 /// serde_json's message without its " at line L column C" suffix.
 pub(super) fn bare_message(e: &serde_json::Error) -> String {
@@ -58,14 +58,7 @@ pub(super) fn escape_raw_controls(input: &[u8]) -> Option<(Vec<u8>, Vec<usize>)>
     for &i in &at {
         out.extend_from_slice(&input[prev..i]);
         let b = input[i];
-        out.extend_from_slice(&[
-            b'\\',
-            b'u',
-            b'0',
-            b'0',
-            HEX[(b >> 4) as usize],
-            HEX[(b & 0xF) as usize],
-        ]);
+        push_u00(b, &mut out);
         prev = i + 1;
     }
     out.extend_from_slice(&input[prev..]);

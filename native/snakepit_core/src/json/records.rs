@@ -1,6 +1,7 @@
 //! Record objects framed one at a time out of any layout, with memory bounded by one record.
 
 use super::document::parse_document;
+use super::read_failed;
 use crate::error::{ErrorKind, MarcError, Result};
 use crate::record::OwnedRecord;
 use std::io::{self, BufRead};
@@ -95,12 +96,7 @@ impl<R: BufRead> Iterator for JsonRecordReader<R> {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
                     self.done = true;
-                    return Some(Err(MarcError::bare(
-                        ErrorKind::Io,
-                        self.index,
-                        self.offset,
-                        e.to_string(),
-                    )));
+                    return Some(Err(read_failed(self.index, self.offset, e)));
                 }
             };
             if buf.is_empty() {

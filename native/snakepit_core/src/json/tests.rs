@@ -1,10 +1,10 @@
 //! Unit tests of the readers' framing and offset mapping.
 
-use super::*;
-use crate::error::Result;
-use crate::error::ErrorKind;
-use crate::record::{OwnedField, OwnedRecord};
 use super::offsets::{escape_raw_controls, unescaped_offset};
+use super::*;
+use crate::error::ErrorKind;
+use crate::error::Result;
+use crate::record::{OwnedField, OwnedRecord};
 use std::io;
 
 #[test]

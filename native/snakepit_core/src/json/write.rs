@@ -1,6 +1,6 @@
 //! The MARC-in-JSON writer: records to compact JSON objects, arrays and JSON Lines.
 
-use super::HEX;
+use super::push_u00;
 use crate::encode::check_record;
 use crate::error::{io_error, Result};
 use crate::sink::Sink;
@@ -38,14 +38,7 @@ fn escape_valid(s: &[u8], out: &mut Vec<u8>) {
         }
         out.extend_from_slice(&s[start..i]);
         if e == b'u' {
-            out.extend_from_slice(&[
-                b'\\',
-                b'u',
-                b'0',
-                b'0',
-                HEX[(b >> 4) as usize],
-                HEX[(b & 0xF) as usize],
-            ]);
+            push_u00(b, out);
         } else {
             out.extend_from_slice(&[b'\\', e]);
         }

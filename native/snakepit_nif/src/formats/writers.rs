@@ -112,7 +112,6 @@ fn format_frame(env: Env<'_>, format: Atom) -> NifResult<Term<'_>> {
     Ok((binary_term(env, &head), binary_term(env, &tail)).encode(env))
 }
 
-
 /// `{:ok, binary}`, `{:error, message}` or `{:error, %ParseError{}}`: records encoded as
 /// ISO 2709, one after another, by the core's one encoder (`snakepit_core::encode`), which
 /// is what `Snakepit.Marc.encode/1` gives. A `LazyRecord`'s bytes, checked, are copied as
