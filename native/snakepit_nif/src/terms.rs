@@ -117,6 +117,7 @@ impl<'a> TermBuilder<'a> {
             lazy_module: key(atoms::lazy_module()),
             field_module: key(atoms::field_module()),
             nil: key(atoms::nil()),
+            // SAFETY: an empty array (NULL, 0) makes `[]`.
             empty_list: unsafe {
                 sys::enif_make_list_from_array(env.as_c_arg(), std::ptr::null(), 0)
             },
@@ -172,6 +173,7 @@ impl<'a> TermBuilder<'a> {
     }
 
     fn list(&self, items: &[ERL_NIF_TERM]) -> ERL_NIF_TERM {
+        // SAFETY: `items` are terms of this env, read for the call only.
         unsafe {
             sys::enif_make_list_from_array(self.env.as_c_arg(), items.as_ptr(), items.len() as u32)
         }
@@ -179,6 +181,7 @@ impl<'a> TermBuilder<'a> {
 
     fn map(&self, keys: &[ERL_NIF_TERM], values: &[ERL_NIF_TERM]) -> ERL_NIF_TERM {
         let mut out = ERL_NIF_TERM::default();
+        // SAFETY: `keys` and `values` are terms of this env, of the same length.
         let ok = unsafe {
             sys::enif_make_map_from_arrays(
                 self.env.as_c_arg(),
@@ -265,6 +268,7 @@ impl<'a> TermBuilder<'a> {
                         self.byte(sf.code),
                         sub(start + sf.value_offset, sf.value.len()),
                     ];
+                    // SAFETY: two terms of this env.
                     subfields.push(unsafe {
                         sys::enif_make_tuple_from_array(self.env.as_c_arg(), pair.as_ptr(), 2)
                     });
@@ -324,6 +328,7 @@ impl<'a> TermBuilder<'a> {
         }
         let list = self.list(&values);
         self.field_scratch = values;
+        // SAFETY: made by enif_make_list_from_array in this env.
         unsafe { Term::new(self.env, list) }
     }
 }

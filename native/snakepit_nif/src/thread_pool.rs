@@ -584,7 +584,7 @@ fn thread_pool_close(resource: ResourceArc<ThreadPoolResource>) -> Atom {
 }
 
 /// `thread_pool_close` for a worker that is gone (stopped or dead): nobody waits for its
-/// replies any more, so work that can end early does (`:sleep`), and its threads exit and
+/// replies any more, so work that can end early does (the test hook `:sleep`), and its threads exit and
 /// free what the jobs held instead of outliving the worker.
 #[rustler::nif]
 fn thread_pool_stop(resource: ResourceArc<ThreadPoolResource>) -> Atom {
