@@ -584,8 +584,8 @@ fn thread_pool_close(resource: ResourceArc<ThreadPoolResource>) -> Atom {
 }
 
 /// `thread_pool_close` for a worker that is gone (stopped or dead): nobody waits for its
-/// replies any more, so work that can end early does (the test hook `:sleep`), and its threads exit and
-/// free what the jobs held instead of outliving the worker.
+/// replies any more, so work that can end early does (the test hook `:sleep`), and its
+/// threads exit and free what the jobs held instead of outliving the worker.
 #[rustler::nif]
 fn thread_pool_stop(resource: ResourceArc<ThreadPoolResource>) -> Atom {
     let _watch = crate::scheduler_watch::watch("thread_pool_stop");
