@@ -4,11 +4,11 @@ defmodule Snakepit.Native do
   @moduledoc false
   @on_load :load_nif
 
-  # The test env's build has the test hooks (Cargo feature `test-hooks`) and its own name,
-  # so test and dev builds never overwrite each other (mix.exs, Snakepit.NativeBuild).
-  @library if Mix.env() == :test,
-             do: ~c"native/libsnakepit_nif_test",
-             else: ~c"native/libsnakepit_nif"
+  # Test builds load the library built with the Cargo feature `test-hooks`
+  # (native/snakepit_nif/src/test_hooks.rs), and only they define the hooks' stubs below:
+  # a production library has no such NIFs and this module no such functions.
+  @test_build Mix.env() == :test
+  @library if @test_build, do: ~c"native/libsnakepit_nif_test", else: ~c"native/libsnakepit_nif"
 
   def load_nif do
     path = :filename.join(:code.priv_dir(:snakepit), @library)
@@ -38,9 +38,16 @@ defmodule Snakepit.Native do
   def stream_open_push(_config, _batch, _raw),
     do: :erlang.nif_error(:nif_not_loaded)
 
-  def debug_hold_scheduler(_ms), do: :erlang.nif_error(:nif_not_loaded)
+  # Used by bench/scheduler.exs (MIX_ENV=prod) as well as the tests: in every build.
   def debug_scheduler_watch(_on), do: :erlang.nif_error(:nif_not_loaded)
-  def debug_stream_open_panicking(_delay_ms, _notify), do: :erlang.nif_error(:nif_not_loaded)
+
+  if @test_build do
+    def debug_hold_scheduler(_ms), do: :erlang.nif_error(:nif_not_loaded)
+
+    def debug_stream_open_panicking(_delay_ms, _notify),
+      do: :erlang.nif_error(:nif_not_loaded)
+  end
+
   def stream_feed(_resource, _chunk), do: :erlang.nif_error(:nif_not_loaded)
   def stream_next(_resource), do: :erlang.nif_error(:nif_not_loaded)
   def stream_close(_resource), do: :erlang.nif_error(:nif_not_loaded)
@@ -69,6 +76,8 @@ defmodule Snakepit.Native do
     do: :erlang.nif_error(:nif_not_loaded)
 
   def thread_pool_max_threads, do: :erlang.nif_error(:nif_not_loaded)
+  # Every command the native side runs (its command table, pool_commands.rs).
+  def thread_pool_commands, do: :erlang.nif_error(:nif_not_loaded)
   def thread_pool_submit(_pool, _tag, _command, _args), do: :erlang.nif_error(:nif_not_loaded)
 
   def thread_pool_submit_dirty(_pool, _tag, _command, _args),

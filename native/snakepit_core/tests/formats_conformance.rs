@@ -5,22 +5,12 @@
 use proptest::prelude::*;
 use snakepit_core::json::{self, JsonLayout, JsonLinesReader, JsonWriter};
 use snakepit_core::xml::{self, XmlReader, XmlWriter};
-use snakepit_core::{read_all, ErrorKind, Mode, OwnedField, OwnedRecord, ParseOptions, Record};
+use snakepit_core::{ErrorKind, OwnedField, OwnedRecord};
 use std::io::{BufReader, Cursor};
-use std::path::PathBuf;
+mod common;
+
+use common::{corpus, records};
 use std::time::{Duration, Instant};
-
-fn corpus(rel: &str) -> Vec<u8> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/corpus")
-        .join(rel);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-fn records(bytes: &[u8]) -> Vec<Record<'_>> {
-    let (items, _) = read_all(bytes, Mode::Strict, ParseOptions::default()).unwrap();
-    items.into_iter().map(|i| i.unwrap()).collect()
-}
 
 fn json_value(bytes: &[u8]) -> serde_json::Value {
     serde_json::from_slice(bytes)

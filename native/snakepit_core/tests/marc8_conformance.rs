@@ -11,21 +11,10 @@ use snakepit_core::marc8::{record_to_utf8, Marc8ErrorMode, Marc8Options, Normali
 use snakepit_core::{
     marc8_to_utf8, parse_record, read_all, Mode, Origin, OwnedField, ParseOptions, Record,
 };
-use std::path::PathBuf;
+mod common;
+
+use common::{corpus, records};
 use unicode_normalization::UnicodeNormalization;
-
-fn corpus(rel: &str) -> Vec<u8> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/corpus")
-        .join(rel);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-fn records(bytes: &[u8]) -> Vec<Record<'_>> {
-    let (items, skipped) = read_all(bytes, Mode::Strict, ParseOptions::default()).unwrap();
-    assert_eq!(skipped, 0);
-    items.into_iter().map(|i| i.unwrap()).collect()
-}
 
 const NFC: Marc8Options = Marc8Options {
     normalization: Normalization::Nfc,

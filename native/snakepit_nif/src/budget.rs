@@ -1,8 +1,8 @@
 //! How much work building a batch's terms is, so that small batches are built on the
 //! caller's normal scheduler (no switch to a dirty one and back) and large ones are not.
-//! Measured in terms: fields and subfields, at roughly 50 ns each.
+//! Measured in terms: fields and subfields, at roughly 50 ns each. Pure (no rustler: the
+//! scheduler is told by `scheduler_watch::account`), so `tests/pure.rs` tests it.
 
-use rustler::Env;
 use std::ops::Range;
 
 /// Terms a batch may hold and still be built on a normal scheduler: half a millisecond at
@@ -71,7 +71,7 @@ impl Budget {
         }
     }
 
-    /// What was spent so far, for [`account`].
+    /// What was spent so far, for `scheduler_watch::account`.
     pub(crate) fn spent(&self) -> usize {
         self.spent
     }
@@ -101,9 +101,8 @@ pub(crate) fn terms(
     delimiters(data) + conversion
 }
 
-/// Tells the scheduler how much of the process's time slice (about 1 ms) building `terms`
-/// took, so that the process yields accordingly afterwards.
-pub(crate) fn account(env: Env<'_>, terms: usize) {
-    let percent = (terms * 100 / (2 * NORMAL_SCHEDULER_TERMS)).clamp(1, 100) as i32;
-    rustler::schedule::consume_timeslice(env, percent);
+/// The share of a process's time slice (about 1 ms), in percent from 1 to 100, that
+/// building `terms` takes.
+pub(crate) fn timeslice_percent(terms: usize) -> i32 {
+    (terms.saturating_mul(100) / (2 * NORMAL_SCHEDULER_TERMS)).clamp(1, 100) as i32
 }

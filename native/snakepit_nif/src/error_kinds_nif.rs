@@ -1,5 +1,5 @@
 //! The engine's error kinds as Elixir sees them: `ErrorKind::ALL` in order, each made an
-//! atom from `ErrorKind::name`, exactly as `terms::error_term` spells the `kind` of every
+//! atom by `errors::kind_atom`, as `errors::parse_error_term` spells the `kind` of every
 //! `%Snakepit.Marc.ParseError{}`. Elixir's own list (`Snakepit.Marc.ParseError.kinds/0`)
 //! and the docs are checked against this by a test, so they cannot drift from the Rust enum.
 
@@ -11,6 +11,6 @@ fn error_kinds(env: Env<'_>) -> Vec<Atom> {
     let _watch = crate::scheduler_watch::watch("error_kinds");
     ErrorKind::ALL
         .iter()
-        .map(|kind| Atom::from_str(env, kind.name()).expect("atom"))
+        .map(|kind| crate::errors::kind_atom(env, *kind))
         .collect()
 }

@@ -29,10 +29,7 @@ fn extract_compile<'a>(env: Env<'a>, outputs: Vec<(String, Term<'a>)>) -> NifRes
         let options = output_options(options)?;
         match Output::parse(&spec, options) {
             Ok(output) => compiled.push(output),
-            Err(e) => {
-                let found = e.found.map(|c| c.to_string());
-                return Ok((atoms::error(), (index, e.position, e.expected, found)).encode(env));
-            }
+            Err(e) => return Ok(crate::errors::NativeError::Spec(index, e).to_term(env)),
         }
     }
     let resource = ResourceArc::new(ExtractorResource(Extractor::new(compiled)));

@@ -2,8 +2,9 @@
 //! that returns records goes through it, so the modes mean the same thing everywhere.
 
 use crate::atoms;
+use crate::errors::{marc_error_tuple, NativeError};
 use crate::options::Shape;
-use crate::terms::{error_term, TermBuilder};
+use crate::terms::TermBuilder;
 use rustler::{Encoder, Env, Term};
 use snakepit_core::chunker::ParsedItem;
 use snakepit_core::record::FieldSpan;
@@ -54,8 +55,7 @@ impl<'a> Items<'a> {
                 false
             }
             Mode::Permissive => {
-                let term = (atoms::error(), error_term(self.env, &error)).encode(self.env);
-                self.items.push(term);
+                self.items.push(marc_error_tuple(self.env, &error));
                 true
             }
             Mode::Skip => {
@@ -97,7 +97,7 @@ impl<'a> Items<'a> {
     pub(crate) fn into_result(self) -> Term<'a> {
         let env = self.env;
         match self.failure {
-            Some(e) => (atoms::error(), error_term(env, &e)).encode(env),
+            Some(e) => NativeError::Marc(e).to_term(env),
             None => (atoms::ok(), self.items, self.skipped).encode(env),
         }
     }

@@ -6,7 +6,8 @@
 
 use crate::atoms;
 use crate::budget;
-use crate::terms::{error_term, TermBuilder};
+use crate::errors::marc_error_tuple;
+use crate::terms::{RecordBinary, TermBuilder};
 use rustler::{Atom, Binary, Encoder, Env, NifResult, Term};
 use snakepit_core::{parse_record, Origin, ParseOptions};
 
@@ -26,7 +27,7 @@ fn lazy<'a>(env: Env<'a>, op: Atom, bytes: Binary<'a>, tags: Term<'a>) -> NifRes
         return Ok(atoms::dirty().encode(env));
     }
     let result = run(env, op, bytes, tags);
-    budget::account(env, terms);
+    crate::scheduler_watch::account(env, terms);
     result
 }
 
@@ -59,15 +60,16 @@ fn run<'a>(env: Env<'a>, op: Atom, bytes: Binary<'a>, tags: Term<'a>) -> NifResu
     };
     let record = match parse_record(bytes.as_slice(), Origin::default(), opts) {
         Ok(record) => record,
-        Err(e) => return Ok((atoms::error(), error_term(env, &e)).encode(env)),
+        Err(e) => return Ok(marc_error_tuple(env, &e)),
     };
+    let bound = RecordBinary::new(env, bytes, &record).expect("parsed from these very bytes");
     let mut builder = TermBuilder::new(env);
     let result = if op == lazy_atoms::fields() {
-        unsafe { Term::new(env, builder.fields_in(bytes, &record, keep)) }
+        builder.fields_in(bound, keep)
     } else if op == lazy_atoms::values() {
-        builder.values_in(bytes, &record, keep)
+        builder.values_in(bound, keep)
     } else if op == lazy_atoms::record() {
-        builder.record_in(bytes, &record)
+        builder.record_in(bound)
     } else {
         return Err(rustler::Error::BadArg);
     };

@@ -12,15 +12,21 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod atoms;
 mod budget;
 mod error_kinds_nif;
+mod errors;
 mod extract_nif;
-mod formats_nif;
+mod formats;
 mod items;
 mod lazy_nif;
 mod options;
 mod parse_nif;
+mod pool_commands;
+mod read_options;
+mod reply_chunks;
 mod scheduler_watch;
 mod stream_nif;
 mod terms;
+#[cfg(feature = "test-hooks")]
+mod test_hooks;
 mod thread_pool;
 
 #[rustler::nif]

@@ -1,22 +1,14 @@
 //! The read options the Elixir side passes down as a map (validated there, in
-//! `Snakepit.Marc.Options`), decoded once per call.
+//! `Snakepit.Marc.Options`), decoded once per call by `read_options`.
 
 use crate::atoms;
+use crate::read_options::{Names, ReadValues};
+pub(crate) use crate::read_options::{Read, Shape};
 use rustler::{Atom, NifMap, NifResult};
 use snakepit_core::chunker::BatchLimits;
-use snakepit_core::{Marc8ErrorMode, Marc8Options, Mode, Normalization, ParseOptions};
 
 mod option_atoms {
     rustler::atoms! { nfc, nfd, replace, drop, lazy }
-}
-
-/// What a read hands back for each good record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Shape {
-    /// `%Snakepit.Marc.Record{}` with every field built.
-    Struct,
-    /// `%Snakepit.Marc.LazyRecord{}`: the record's bytes only; fields are built on access.
-    Lazy,
 }
 
 #[derive(NifMap)]
@@ -45,55 +37,26 @@ impl BatchConfig {
     }
 }
 
-/// Everything a read needs, decoded.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Read {
-    pub mode: Mode,
-    pub shape: Shape,
-    pub parse: ParseOptions,
-    pub marc8: Option<Marc8Options>,
-}
-
 impl ReadConfig {
     pub(crate) fn decode(self) -> NifResult<Read> {
-        let mode = if self.mode == atoms::strict() {
-            Mode::Strict
-        } else if self.mode == atoms::permissive() {
-            Mode::Permissive
-        } else if self.mode == atoms::skip() {
-            Mode::Skip
-        } else {
-            return Err(rustler::Error::BadArg);
+        let values = ReadValues {
+            mode: self.mode,
+            validate_utf8: self.validate_utf8,
+            to_unicode: self.to_unicode,
+            normalize: self.normalize,
+            marc8_errors: self.marc8_errors,
+            records: self.records,
         };
-        let normalization = if self.normalize == option_atoms::nfc() {
-            Normalization::Nfc
-        } else if self.normalize == option_atoms::nfd() {
-            Normalization::Nfd
-        } else {
-            Normalization::None
+        let names = Names {
+            strict: atoms::strict(),
+            permissive: atoms::permissive(),
+            skip: atoms::skip(),
+            nfc: option_atoms::nfc(),
+            nfd: option_atoms::nfd(),
+            replace: option_atoms::replace(),
+            drop: option_atoms::drop(),
+            lazy: option_atoms::lazy(),
         };
-        let on_error = if self.marc8_errors == option_atoms::replace() {
-            Marc8ErrorMode::Replace
-        } else if self.marc8_errors == option_atoms::drop() {
-            Marc8ErrorMode::Drop
-        } else {
-            Marc8ErrorMode::Strict
-        };
-        let shape = if self.records == option_atoms::lazy() {
-            Shape::Lazy
-        } else {
-            Shape::Struct
-        };
-        Ok(Read {
-            mode,
-            shape,
-            parse: ParseOptions {
-                validate_utf8: self.validate_utf8,
-            },
-            marc8: self.to_unicode.then_some(Marc8Options {
-                normalization,
-                on_error,
-            }),
-        })
+        values.decode(&names).ok_or(rustler::Error::BadArg)
     }
 }

@@ -1,9 +1,9 @@
 //! Whole-binary reading NIFs. All run on dirty CPU schedulers: they do real work.
 
 use crate::budget;
+use crate::errors::parse_error_term;
 use crate::items::Items;
 use crate::options::{Read, ReadConfig};
-use crate::terms::error_term;
 use rustler::{Binary, Encoder, Env, NifResult, Term};
 use snakepit_core::chunker::to_unicode;
 use snakepit_core::read::for_each_item;
@@ -118,7 +118,7 @@ fn parse_binary_light<'a>(
         return Ok(crate::atoms::dirty().encode(env));
     }
     let items = read_items(env, input, base_offset, first_index, &read, &mut budget);
-    budget::account(env, budget.spent());
+    crate::scheduler_watch::account(env, budget.spent());
     Ok(items.unwrap_or_else(|| crate::atoms::dirty().encode(env)))
 }
 
@@ -165,21 +165,20 @@ fn read_items<'a>(
 /// `{records, errors}`: counts without building any record term.
 #[rustler::nif(schedule = "DirtyCpu")]
 fn count_binary(input: Binary, validate_utf8: bool) -> (u64, u64) {
+    count_items(input.as_slice(), validate_utf8)
+}
+
+/// `(records, errors)` of `input`: `count_binary`, and the `:thread` profile's `count`.
+pub(crate) fn count_items(input: &[u8], validate_utf8: bool) -> (u64, u64) {
     let (mut good, mut bad) = (0u64, 0u64);
-    for_each_item(
-        input.as_slice(),
-        0,
-        0,
-        ParseOptions { validate_utf8 },
-        |item| {
-            if item.is_ok() {
-                good += 1
-            } else {
-                bad += 1
-            }
-            true
-        },
-    );
+    for_each_item(input, 0, 0, ParseOptions { validate_utf8 }, |item| {
+        if item.is_ok() {
+            good += 1
+        } else {
+            bad += 1
+        }
+        true
+    });
     (good, bad)
 }
 
@@ -215,7 +214,7 @@ pub(crate) fn error_terms<'a>(env: Env<'a>, input: &[u8], read: &Read) -> Vec<Te
         |_| true,
         |e| {
             match &mut unlisted {
-                _ if errors.len() < MAX_LISTED_ERRORS => errors.push(error_term(env, &e)),
+                _ if errors.len() < MAX_LISTED_ERRORS => errors.push(parse_error_term(env, &e)),
                 None => unlisted = Some((e, 1)),
                 Some((_, n)) => *n += 1,
             }
@@ -232,7 +231,7 @@ pub(crate) fn error_terms<'a>(env: Env<'a>, input: &[u8], read: &Read) -> Vec<Te
                  {MAX_LISTED_ERRORS}); the first of them: {first}"
             ),
         );
-        errors.push(error_term(env, &summary));
+        errors.push(parse_error_term(env, &summary));
     }
     errors
 }
@@ -240,23 +239,16 @@ pub(crate) fn error_terms<'a>(env: Env<'a>, input: &[u8], read: &Read) -> Vec<Te
 /// Record boundaries: `[{offset, length}]` of each framed chunk, good or bad.
 #[rustler::nif(schedule = "DirtyCpu")]
 fn scan_binary(input: Binary) -> Vec<(usize, usize)> {
-    snakepit_core::scan::Frames::new(input.as_slice())
+    frames(input.as_slice())
+}
+
+/// `[(offset, length)]` of each framed chunk of `input`: `scan_binary`, and the `:thread`
+/// profile's `scan`.
+pub(crate) fn frames(input: &[u8]) -> Vec<(usize, usize)> {
+    snakepit_core::scan::Frames::new(input)
         .filter_map(|step| match step {
             snakepit_core::scan::Step::Record { start, end } => Some((start, end - start)),
             _ => None,
         })
         .collect()
-}
-
-/// Spins on the calling (normal) scheduler for `ms` milliseconds. Exists so the test suite
-/// can prove its scheduler probe detects a NIF that holds a normal scheduler; never use it.
-#[rustler::nif]
-fn debug_hold_scheduler(ms: u64) -> u64 {
-    let _watch = crate::scheduler_watch::watch("debug_hold_scheduler");
-    let start = std::time::Instant::now();
-    let mut spins = 0u64;
-    while start.elapsed() < std::time::Duration::from_millis(ms.min(1_000)) {
-        spins = std::hint::black_box(spins + 1);
-    }
-    spins
 }

@@ -71,3 +71,9 @@ fn debug_scheduler_watch(on: bool) -> Vec<(&'static str, u64, u64)> {
     ON.store(on, Ordering::Relaxed);
     recorded
 }
+
+/// Tells the scheduler how much of the process's time slice building `terms` took (see
+/// [`crate::budget`]), so that the process yields accordingly afterwards.
+pub(crate) fn account(env: rustler::Env<'_>, terms: usize) {
+    rustler::schedule::consume_timeslice(env, crate::budget::timeslice_percent(terms));
+}

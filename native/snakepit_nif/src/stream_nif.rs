@@ -11,9 +11,9 @@
 
 use crate::atoms;
 use crate::budget;
+use crate::errors::NativeError;
 use crate::items::Items;
 use crate::options::{BatchConfig, Read, ReadConfig};
-use crate::terms::error_term;
 use rustler::{Atom, Binary, Encoder, Env, LocalPid, NifResult, OwnedEnv, ResourceArc, Term};
 use snakepit_core::chunker::{BatchLimits, Chunker, Frame, ParsedItem, RawBatch};
 use snakepit_core::pipeline::{Next, Pipeline, PipelineOptions, SourceFormat};
@@ -26,7 +26,7 @@ mod stream_atoms {
     rustler::atoms! { batch, raw, wait, need_input, snakepit_stream_ready, json, xml, iso2709, auto }
 }
 
-enum Source {
+pub(crate) enum Source {
     File(FileStream),
     Push(Chunker),
     /// MARC-in-JSON or MARCXML pushed by the Elixir side, read on a pipeline thread.
@@ -49,7 +49,12 @@ pub struct StreamResource {
 impl rustler::Resource for StreamResource {}
 
 impl StreamResource {
-    fn new(source: Source, limits: BatchLimits, read: Read, raw: bool) -> ResourceArc<Self> {
+    pub(crate) fn new(
+        source: Source,
+        limits: BatchLimits,
+        read: Read,
+        raw: bool,
+    ) -> ResourceArc<Self> {
         ResourceArc::new(StreamResource {
             source: Mutex::new(source),
             pending: Mutex::new(None),
@@ -60,21 +65,10 @@ impl StreamResource {
     }
 }
 
-static NEXT_STREAM_ID: AtomicU64 = AtomicU64::new(1);
+pub(crate) static NEXT_STREAM_ID: AtomicU64 = AtomicU64::new(1);
 
 /// Files up to this size are read whole when the stream opens, with no threads.
 const SMALL_FILE_BYTES: u64 = 4 << 20;
-
-rustler::atoms! { enoent, eacces, eisdir, io_error }
-
-fn io_reason(e: &std::io::Error) -> Atom {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => enoent(),
-        std::io::ErrorKind::PermissionDenied => eacces(),
-        std::io::ErrorKind::IsADirectory => eisdir(),
-        _ => io_error(),
-    }
-}
 
 /// How long `stream_close` waits for a reader thread to end: readers notice the close at
 /// their next read (a device's within [`DEVICE_POLL_MS`]), so this bound is never reached
@@ -82,9 +76,9 @@ fn io_reason(e: &std::io::Error) -> Atom {
 const CLOSE_WAIT: Duration = Duration::from_secs(5);
 
 /// A pipeline over a file, and for a device the flag that stops its [`DeviceReader`].
-struct FileStream {
-    pipeline: Pipeline,
-    closed: Option<Arc<AtomicBool>>,
+pub(crate) struct FileStream {
+    pub(crate) pipeline: Pipeline,
+    pub(crate) closed: Option<Arc<AtomicBool>>,
 }
 
 impl FileStream {
@@ -181,13 +175,9 @@ impl std::io::Read for DeviceReader {
     }
 }
 
-fn open_error<'a>(env: Env<'a>, e: &std::io::Error) -> Term<'a> {
-    (atoms::error(), (io_reason(e), e.to_string())).encode(env)
-}
-
 /// What a pipeline's reader thread calls when the consumer waits and something is ready:
 /// `{:snakepit_stream_ready, id}` to the consumer, sent from that (non-BEAM) thread.
-fn ready_notifier(owner: LocalPid, id: u64) -> impl Fn() + Send + 'static {
+pub(crate) fn ready_notifier(owner: LocalPid, id: u64) -> impl Fn() + Send + 'static {
     move || {
         let mut msg_env = OwnedEnv::new();
         let _ = msg_env.send_and_clear(&owner, |e| {
@@ -223,7 +213,7 @@ fn stream_open_file<'a>(
     }
     let opened = match open_source(&path) {
         Ok(opened) => opened,
-        Err(e) => return Ok(open_error(env, &e)),
+        Err(e) => return Ok(NativeError::from(e).to_term(env)),
     };
     let id = NEXT_STREAM_ID.fetch_add(1, Ordering::Relaxed);
     // A small file is read here at once: starting a reader thread and a parser pool would
@@ -233,7 +223,7 @@ fn stream_open_file<'a>(
         if format == SourceFormat::Iso2709 && len <= SMALL_FILE_BYTES {
             let mut bytes = Vec::new();
             if let Err(e) = std::io::Read::read_to_end(&mut &*file, &mut bytes) {
-                return Ok(open_error(env, &e));
+                return Ok(NativeError::from(e).to_term(env));
             }
             let source = Source::Push(Chunker::from_complete(bytes));
             let resource = StreamResource::new(source, limits, read, raw);
@@ -275,7 +265,7 @@ fn stream_open_file<'a>(
     };
     let stream = match stream {
         Ok(s) => s,
-        Err(e) => return Ok(open_error(env, &e)),
+        Err(e) => return Ok(NativeError::from(e).to_term(env)),
     };
     let resource = StreamResource::new(Source::File(stream), limits, read, raw);
     Ok((atoms::ok(), resource, id).encode(env))
@@ -293,52 +283,6 @@ fn source_format(format: Atom) -> NifResult<SourceFormat> {
     } else {
         Err(rustler::Error::BadArg)
     }
-}
-
-/// Test hook: `{:ok, resource, id}`, a file-like stream whose reader thread panics after
-/// `delay_ms`. With `notify` false its wake-up is lost as well, as a thread that died
-/// without a drop guard would lose it: the consumer must find the failure by itself.
-#[rustler::nif]
-fn debug_stream_open_panicking<'a>(
-    env: Env<'a>,
-    delay_ms: u64,
-    notify: bool,
-) -> NifResult<Term<'a>> {
-    let _watch = crate::scheduler_watch::watch("debug_stream_open_panicking");
-    struct Panicking(u64);
-    impl std::io::Read for Panicking {
-        fn read(&mut self, _buf: &mut [u8]) -> std::io::Result<usize> {
-            std::thread::sleep(Duration::from_millis(self.0));
-            panic!("debug_stream_open_panicking: the injected reader failure");
-        }
-    }
-    let id = NEXT_STREAM_ID.fetch_add(1, Ordering::Relaxed);
-    let ready = ready_notifier(env.pid(), id);
-    let opts = PipelineOptions {
-        threads: 1,
-        ..PipelineOptions::default()
-    };
-    let spawned = Pipeline::spawn(Panicking(delay_ms), opts, move || {
-        if notify {
-            ready()
-        }
-    });
-    let pipeline = match spawned {
-        Ok(p) => p,
-        Err(e) => return Ok(open_error(env, &e)),
-    };
-    let stream = FileStream {
-        pipeline,
-        closed: None,
-    };
-    let read = Read {
-        mode: Mode::Strict,
-        shape: crate::options::Shape::Struct,
-        parse: Default::default(),
-        marc8: None,
-    };
-    let resource = StreamResource::new(Source::File(stream), BatchLimits::default(), read, false);
-    Ok((atoms::ok(), resource, id).encode(env))
 }
 
 /// `{:ok, resource}` for a stream fed by `stream_feed/2`.
@@ -389,7 +333,7 @@ fn stream_open_format<'a>(
     };
     let source = match Pipeline::spawn_push(opts, notify) {
         Ok(p) => Source::PushRecords(p),
-        Err(e) => return Ok(open_error(env, &e)),
+        Err(e) => return Ok(NativeError::from(e).to_term(env)),
     };
     let resource = StreamResource::new(source, limits, read, false);
     Ok((atoms::ok(), resource, id).encode(env))
@@ -494,7 +438,7 @@ fn step<'a>(env: Env<'a>, resource: &StreamResource, dirty: bool) -> NifResult<T
                 Ok(Next::Batch(batch)) => Unit::Parsed(batch.raw, batch.items),
                 Ok(Next::Wait) => return Ok(stream_atoms::wait().encode(env)),
                 Ok(Next::Done) => return Ok(atoms::eof().encode(env)),
-                Err(e) => return Ok((atoms::error(), error_term(env, &e)).encode(env)),
+                Err(e) => return Ok(NativeError::Marc(e).to_term(env)),
             },
             Source::Push(chunker) => match chunker.next_batch(resource.limits) {
                 Some(raw) if resource.raw => return Ok(raw_term(env, raw)),
@@ -509,7 +453,7 @@ fn step<'a>(env: Env<'a>, resource: &StreamResource, dirty: bool) -> NifResult<T
                 }
                 Ok(Next::Wait) => return Ok(stream_atoms::wait().encode(env)),
                 Ok(Next::Done) => return Ok(atoms::eof().encode(env)),
-                Err(e) => return Ok((atoms::error(), error_term(env, &e)).encode(env)),
+                Err(e) => return Ok(NativeError::Marc(e).to_term(env)),
             },
             Source::Closed => return Ok(atoms::eof().encode(env)),
         },
@@ -520,7 +464,7 @@ fn step<'a>(env: Env<'a>, resource: &StreamResource, dirty: bool) -> NifResult<T
             *pending = Some(unit);
             return Ok(atoms::dirty().encode(env));
         }
-        budget::account(env, terms);
+        crate::scheduler_watch::account(env, terms);
     }
     Ok(match unit {
         Unit::Parsed(raw, items) => batch_term(env, resource, &raw, items),

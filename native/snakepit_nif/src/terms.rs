@@ -5,8 +5,71 @@
 
 use crate::atoms;
 use rustler::sys::{self, ErlNifTerm as ERL_NIF_TERM};
-use rustler::{Encoder, Env, OwnedBinary, Term};
-use snakepit_core::{MarcError, Record};
+use rustler::{Binary, Encoder, Env, OwnedBinary, Term};
+use snakepit_core::Record;
+
+/// A new binary term holding a copy of `data`.
+pub(crate) fn binary_term<'a>(env: Env<'a>, data: &[u8]) -> Term<'a> {
+    let binary: Binary = rustler::NewBinary::from_slice(env, data).into();
+    binary.encode(env)
+}
+
+/// A parsed record together with a binary that holds exactly its bytes, so that every
+/// span of the record is a valid sub-binary of the binary. The only way to make one is
+/// through a constructor that establishes that, which is what makes
+/// [`RecordBinary::sub`] safe.
+#[derive(Clone, Copy)]
+pub(crate) struct RecordBinary<'b, 'r> {
+    env: Env<'b>,
+    binary: Binary<'b>,
+    record: &'r Record<'r>,
+}
+
+impl<'b, 'r> RecordBinary<'b, 'r> {
+    /// `record` over `binary`, when `binary` holds exactly `record.bytes()` (the same bytes:
+    /// a record parsed from this very binary, or a copy); `None` otherwise.
+    pub(crate) fn new(env: Env<'b>, binary: Binary<'b>, record: &'r Record<'r>) -> Option<Self> {
+        let same = std::ptr::eq(binary.as_slice(), record.bytes()) || *binary == *record.bytes();
+        same.then_some(RecordBinary {
+            env,
+            binary,
+            record,
+        })
+    }
+
+    /// `record` over a new binary holding a copy of its bytes.
+    pub(crate) fn copy(env: Env<'b>, record: &'r Record<'r>) -> Self {
+        let mut owned = OwnedBinary::new(record.bytes().len());
+        owned.as_mut_slice().copy_from_slice(record.bytes());
+        RecordBinary {
+            env,
+            binary: owned.release(env),
+            record,
+        }
+    }
+
+    pub(crate) fn record(&self) -> &'r Record<'r> {
+        self.record
+    }
+
+    /// The sub-binary at `offset..offset + len` of the record's bytes.
+    ///
+    /// Panics (raises) when the range is not inside the record: spans and subfield offsets
+    /// come from parsing these bytes, so that would be a parser bug, never memory unsafety.
+    fn sub(&self, offset: usize, len: usize) -> ERL_NIF_TERM {
+        assert!(
+            offset
+                .checked_add(len)
+                .is_some_and(|end| end <= self.binary.len()),
+            "internal: a span ({offset}+{len}) outside its record ({} bytes)",
+            self.binary.len()
+        );
+        // SAFETY: checked just above: the range lies inside `binary`.
+        unsafe { self.binary.make_subbinary_unchecked(offset, len) }
+            .to_term(self.env)
+            .as_c_arg()
+    }
+}
 
 pub(crate) struct TermBuilder<'a> {
     env: Env<'a>,
@@ -54,6 +117,7 @@ impl<'a> TermBuilder<'a> {
             lazy_module: key(atoms::lazy_module()),
             field_module: key(atoms::field_module()),
             nil: key(atoms::nil()),
+            // SAFETY: an empty array (NULL, 0) makes `[]`.
             empty_list: unsafe {
                 sys::enif_make_list_from_array(env.as_c_arg(), std::ptr::null(), 0)
             },
@@ -64,8 +128,16 @@ impl<'a> TermBuilder<'a> {
 
     fn new_binary(&self, data: &[u8]) -> ERL_NIF_TERM {
         let mut term = ERL_NIF_TERM::default();
+        // SAFETY: `term` is a valid out-pointer; the buffer returned, when not NULL, has
+        // room for `data.len()` bytes and does not overlap `data`.
         unsafe {
             let ptr = sys::enif_make_new_binary(self.env.as_c_arg(), data.len(), &mut term);
+            // NULL when the VM cannot allocate: raise rather than write through it.
+            assert!(
+                !ptr.is_null(),
+                "enif_make_new_binary failed ({} bytes)",
+                data.len()
+            );
             std::ptr::copy_nonoverlapping(data.as_ptr(), ptr, data.len());
         }
         term
@@ -101,6 +173,7 @@ impl<'a> TermBuilder<'a> {
     }
 
     fn list(&self, items: &[ERL_NIF_TERM]) -> ERL_NIF_TERM {
+        // SAFETY: `items` are terms of this env, read for the call only.
         unsafe {
             sys::enif_make_list_from_array(self.env.as_c_arg(), items.as_ptr(), items.len() as u32)
         }
@@ -108,6 +181,7 @@ impl<'a> TermBuilder<'a> {
 
     fn map(&self, keys: &[ERL_NIF_TERM], values: &[ERL_NIF_TERM]) -> ERL_NIF_TERM {
         let mut out = ERL_NIF_TERM::default();
+        // SAFETY: `keys` and `values` are terms of this env, of the same length.
         let ok = unsafe {
             sys::enif_make_map_from_arrays(
                 self.env.as_c_arg(),
@@ -121,62 +195,50 @@ impl<'a> TermBuilder<'a> {
         out
     }
 
-    /// A new binary holding a copy of `bytes`.
-    fn owned_binary(&self, bytes: &[u8]) -> rustler::Binary<'a> {
-        let mut owned = OwnedBinary::new(bytes.len());
-        owned.as_mut_slice().copy_from_slice(bytes);
-        owned.release(self.env)
-    }
-
     /// `%Snakepit.Marc.Record{}` for a parsed record: one new binary holding the record's
     /// bytes, the leader and every value as sub-binaries of it.
     pub(crate) fn record(&mut self, record: &Record<'_>) -> Term<'a> {
-        let binary = self.owned_binary(record.bytes());
-        self.record_in(binary, record)
+        self.record_in(RecordBinary::copy(self.env, record))
     }
 
-    /// `%Snakepit.Marc.Record{}` whose values are sub-binaries of `binary`, which must hold
-    /// exactly `record.bytes()`.
-    pub(crate) fn record_in(
-        &mut self,
-        binary: rustler::Binary<'a>,
-        record: &Record<'_>,
-    ) -> Term<'a> {
-        let fields = self.fields_in(binary, record, |_| true);
-        let leader = unsafe { binary.make_subbinary_unchecked(0, 24) };
-        let values = [
-            self.record_module,
-            fields,
-            leader.to_term(self.env).as_c_arg(),
-        ];
+    /// `%Snakepit.Marc.Record{}` whose leader and values are sub-binaries of `bound`'s binary.
+    pub(crate) fn record_in(&mut self, bound: RecordBinary<'a, '_>) -> Term<'a> {
+        let fields = self.fields_raw(bound, |_| true);
+        let values = [self.record_module, fields, bound.sub(0, 24)];
         let term = self.map(&self.record_keys, &values);
+        // SAFETY: made by enif_make_map_from_arrays in this env.
         unsafe { Term::new(self.env, term) }
     }
 
     /// `%Snakepit.Marc.LazyRecord{}`: a copy of the record's bytes and nothing else.
     pub(crate) fn lazy_record(&mut self, record: &Record<'_>) -> Term<'a> {
-        let binary = self.owned_binary(record.bytes());
+        let binary = RecordBinary::copy(self.env, record).binary;
         let values = [self.lazy_module, binary.to_term(self.env).as_c_arg()];
         let term = self.map(&self.lazy_keys, &values);
+        // SAFETY: made by enif_make_map_from_arrays in this env.
         unsafe { Term::new(self.env, term) }
     }
 
     /// The list of `%Snakepit.Marc.Field{}` whose tag `keep` accepts, in record order, with
-    /// values as sub-binaries of `binary` (which holds exactly `record.bytes()`).
+    /// values as sub-binaries of `bound`'s binary.
     pub(crate) fn fields_in(
         &mut self,
-        binary: rustler::Binary<'a>,
-        record: &Record<'_>,
+        bound: RecordBinary<'a, '_>,
+        keep: impl Fn(&[u8; 3]) -> bool,
+    ) -> Term<'a> {
+        let list = self.fields_raw(bound, keep);
+        // SAFETY: made by enif_make_list_from_array in this env.
+        unsafe { Term::new(self.env, list) }
+    }
+
+    fn fields_raw(
+        &mut self,
+        bound: RecordBinary<'a, '_>,
         keep: impl Fn(&[u8; 3]) -> bool,
     ) -> ERL_NIF_TERM {
+        let record = bound.record();
         let bytes = record.bytes();
-        let env = self.env;
-        // Spans come from the parser and lie inside the record, which is what `binary` holds.
-        let sub = |offset: usize, len: usize| {
-            unsafe { binary.make_subbinary_unchecked(offset, len) }
-                .to_term(env)
-                .as_c_arg()
-        };
+        let sub = |offset: usize, len: usize| bound.sub(offset, len);
 
         let mut fields = std::mem::take(&mut self.field_scratch);
         let mut subfields = std::mem::take(&mut self.subfield_scratch);
@@ -206,6 +268,7 @@ impl<'a> TermBuilder<'a> {
                         self.byte(sf.code),
                         sub(start + sf.value_offset, sf.value.len()),
                     ];
+                    // SAFETY: two terms of this env.
                     subfields.push(unsafe {
                         sys::enif_make_tuple_from_array(self.env.as_c_arg(), pair.as_ptr(), 2)
                     });
@@ -229,20 +292,15 @@ impl<'a> TermBuilder<'a> {
     }
 
     /// Each kept field's text, as `Snakepit.Marc.Field.value/1` gives it: a control field's
-    /// value or a lone subfield's value as a sub-binary of `binary`; several subfield values
+    /// value or a lone subfield's value as a sub-binary of `bound`'s binary; several subfield values
     /// joined by a space into a new binary; `""` for a data field with no subfields.
     pub(crate) fn values_in(
         &mut self,
-        binary: rustler::Binary<'a>,
-        record: &Record<'_>,
+        bound: RecordBinary<'a, '_>,
         keep: impl Fn(&[u8; 3]) -> bool,
     ) -> Term<'a> {
-        let env = self.env;
-        let sub = |offset: usize, len: usize| {
-            unsafe { binary.make_subbinary_unchecked(offset, len) }
-                .to_term(env)
-                .as_c_arg()
-        };
+        let record = bound.record();
+        let sub = |offset: usize, len: usize| bound.sub(offset, len);
         let mut values = std::mem::take(&mut self.field_scratch);
         values.clear();
         let mut joined = Vec::new();
@@ -270,33 +328,7 @@ impl<'a> TermBuilder<'a> {
         }
         let list = self.list(&values);
         self.field_scratch = values;
+        // SAFETY: made by enif_make_list_from_array in this env.
         unsafe { Term::new(self.env, list) }
     }
-}
-
-/// `%Snakepit.Marc.ParseError{}`: the one place native errors become Elixir terms.
-pub(crate) fn error_term<'a>(env: Env<'a>, error: &MarcError) -> Term<'a> {
-    let kind = rustler::Atom::from_str(env, error.kind.name()).expect("atom");
-    let mut excerpt = rustler::NewBinary::new(env, error.excerpt.len());
-    excerpt.as_mut_slice().copy_from_slice(&error.excerpt);
-    let excerpt: rustler::Binary = excerpt.into();
-    let keys = [
-        atoms::__struct__().encode(env),
-        atoms::__exception__().encode(env),
-        atoms::kind().encode(env),
-        atoms::record_index().encode(env),
-        atoms::byte_offset().encode(env),
-        atoms::excerpt().encode(env),
-        atoms::detail().encode(env),
-    ];
-    let values = [
-        atoms::parse_error_module().encode(env),
-        true.encode(env),
-        kind.encode(env),
-        error.record_index.encode(env),
-        error.byte_offset.encode(env),
-        excerpt.encode(env),
-        error.detail.encode(env),
-    ];
-    Term::map_from_term_arrays(env, &keys, &values).expect("unique keys")
 }

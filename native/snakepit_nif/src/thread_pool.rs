@@ -9,9 +9,13 @@
 //! Slots for work that runs in Elixir (`thread_pool_acquire`) are small resources the owner
 //! process is told about in the same NIF call, so it can monitor the holder and return the
 //! slot on `:DOWN`: a holder killed by an exit signal never leaks it.
+//!
+//! This module is generic: it knows nothing of MARC. What each command does is in the
+//! command table, [`crate::pool_commands`]; a job here only runs a table entry and sends
+//! what it returns (and, for a command that replies in chunks, the chunks ahead of it).
 
-use crate::options::{Read, ReadConfig};
-use crate::parse_nif::parse_items;
+use crate::errors::NativeError;
+use crate::pool_commands::{self, Command};
 use rustler::env::SavedTerm;
 use rustler::{Atom, Binary, Encoder, Env, LocalPid, OwnedEnv, ResourceArc, Term, TermType};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -25,25 +29,12 @@ mod atoms {
         error,
         busy,
         closed,
-        unknown_command,
-        panic,
-        invalid_arguments,
         snakepit_capacity_freed,
         snakepit_max_requests,
         snakepit_slot_held,
         snakepit_slot_released,
         snakepit_chunk,
         copy_on_dirty,
-        cancelled,
-        // commands
-        ping,
-        sleep,
-        __panic__,
-        __health__,
-        count,
-        scan,
-        parse,
-        validate,
     }
 }
 
@@ -62,49 +53,6 @@ pub(crate) const MAX_THREADS: usize = 1024;
 /// Terms `thread_pool_submit` may copy on the caller's normal scheduler (about 0.1 ms of
 /// copying); bigger arguments are copied by `thread_pool_submit_dirty` instead.
 const NORMAL_SCHEDULER_COPY_TERMS: usize = 20_000;
-
-/// Input bytes per message of a `parse` reply: a bigger input comes back as several
-/// `{tag, {:snakepit_chunk, items}}` messages and a final reply, each built and sent on its
-/// own, so no giant message is built at once and the caller receives it piece by piece.
-/// About 1 MiB of MARC becomes 5-6 MB of terms.
-const REPLY_CHUNK_BYTES: usize = 1024 * 1024;
-
-#[derive(Clone, Copy, Debug)]
-enum Command {
-    Ping,
-    Sleep,
-    Panic,
-    /// A ping that does not count as a request (health checks).
-    Health,
-    Count,
-    Scan,
-    Parse,
-    Validate,
-}
-
-impl Command {
-    fn from_atom(atom: Atom) -> Option<Command> {
-        Some(if atom == atoms::ping() {
-            Command::Ping
-        } else if atom == atoms::sleep() {
-            Command::Sleep
-        } else if atom == atoms::__panic__() {
-            Command::Panic
-        } else if atom == atoms::__health__() {
-            Command::Health
-        } else if atom == atoms::count() {
-            Command::Count
-        } else if atom == atoms::scan() {
-            Command::Scan
-        } else if atom == atoms::parse() {
-            Command::Parse
-        } else if atom == atoms::validate() {
-            Command::Validate
-        } else {
-            return None;
-        })
-    }
-}
 
 struct Inner {
     /// `None` once closed: no new jobs, queued ones still finish.
@@ -133,7 +81,8 @@ struct Inner {
     /// monitor the holder.
     owner: LocalPid,
     next_slot: AtomicU64,
-    /// Set by `thread_pool_stop`; wakes `:sleep` jobs so a stopped worker's threads exit.
+    /// Set by `thread_pool_stop`; wakes jobs waiting in [`JobEnv::wait_unless_stopped`] so a
+    /// stopped worker's threads exit.
     stopped: Mutex<bool>,
     stopped_signal: Condvar,
 }
@@ -183,11 +132,11 @@ fn thread_pool_new(
     notify: LocalPid,
     worker_id: u64,
     max_requests: u64,
-) -> Result<ResourceArc<ThreadPoolResource>, String> {
+) -> Result<ResourceArc<ThreadPoolResource>, NativeError> {
     if threads == 0 || threads > MAX_THREADS {
-        return Err(format!(
+        return Err(NativeError::Config(format!(
             "threads_per_worker must be between 1 and {MAX_THREADS}, got: {threads}"
-        ));
+        )));
     }
     let live_threads = Arc::new(AtomicUsize::new(0));
     let (started, exited) = (live_threads.clone(), live_threads.clone());
@@ -206,7 +155,7 @@ fn thread_pool_new(
         // Jobs catch their own panics; this only keeps rayon from aborting the VM.
         .panic_handler(|_| {})
         .build()
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| NativeError::Config(e.to_string()))?;
     LIVE_POOLS.fetch_add(1, Ordering::Relaxed);
     Ok(ResourceArc::new(ThreadPoolResource {
         inner: Arc::new(Inner {
@@ -227,6 +176,14 @@ fn thread_pool_new(
             stopped_signal: Condvar::new(),
         }),
     }))
+}
+
+/// Every command a `:thread` worker runs natively, from the command table: the list the
+/// Elixir command module is checked against.
+#[rustler::nif]
+fn thread_pool_commands() -> Vec<Atom> {
+    let _watch = crate::scheduler_watch::watch("thread_pool_commands");
+    pool_commands::atoms()
 }
 
 /// The most threads a worker may have.
@@ -277,11 +234,11 @@ fn submit<'a>(
     args: Term<'a>,
     bytes: usize,
 ) -> Term<'a> {
-    let Some(command) = Command::from_atom(command) else {
-        return (atoms::error(), (atoms::unknown_command(), command)).encode(env);
+    let Some(command) = pool_commands::find(command) else {
+        return NativeError::UnknownCommand(command).to_term(env);
     };
     let inner = &resource.inner;
-    let counted = !matches!(command, Command::Health);
+    let counted = command.counted;
     if let Err(refused) = check_out(inner, counted) {
         return refused.encode(env);
     }
@@ -294,10 +251,7 @@ fn submit<'a>(
     inner.unsent.fetch_add(1, Ordering::AcqRel);
     let owned = OwnedEnv::new();
     let saved = owned.save((tag, args));
-    let chunked = matches!(command, Command::Parse)
-        && args
-            .decode::<(Binary, Term)>()
-            .is_ok_and(|(input, _)| input.len() > REPLY_CHUNK_BYTES);
+    let chunked = (command.chunked)(args);
     let cancelled = chunked.then(|| Arc::new(AtomicBool::new(false)));
     let job = Job {
         inner: inner.clone(),
@@ -425,7 +379,7 @@ struct Job {
     env: OwnedEnv,
     saved: SavedTerm,
     reply_to: LocalPid,
-    command: Command,
+    command: &'static Command,
     bytes: usize,
     counted: bool,
     cancelled: Option<Arc<AtomicBool>>,
@@ -454,8 +408,9 @@ impl Job {
                     reply_to: &reply_to,
                     cancelled: cancelled.as_deref(),
                 };
-                let result = catch_unwind(AssertUnwindSafe(|| run_command(&job, command, args)))
-                    .unwrap_or_else(|payload| panic_term(env, payload));
+                let result = catch_unwind(AssertUnwindSafe(|| (command.run)(&job, args)))
+                    .unwrap_or_else(|payload| Err(NativeError::from_panic(payload)))
+                    .unwrap_or_else(|e| e.to_term(env));
                 // The reply is built: free the slot before sending, so a caller that submits
                 // again as soon as it hears back finds the slot free.
                 release(&inner, bytes, counted);
@@ -493,222 +448,55 @@ fn notify(inner: &Inner, event: Atom) {
     let _ = env.send_and_clear(&inner.notify, |env| (event, id).encode(env));
 }
 
-fn panic_term<'a>(env: Env<'a>, payload: Box<dyn std::any::Any + Send>) -> Term<'a> {
-    let message = if let Some(s) = payload.downcast_ref::<&str>() {
-        s.to_string()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "native job panicked".to_string()
-    };
-    (atoms::error(), (atoms::panic(), message)).encode(env)
-}
-
-fn invalid<'a>(env: Env<'a>, command: Command) -> Term<'a> {
-    (
-        atoms::error(),
-        (
-            atoms::invalid_arguments(),
-            format!("{command:?}").to_lowercase(),
-        ),
-    )
-        .encode(env)
-}
-
 /// What a running job can reach: its env, its pool, and where its reply goes.
-struct JobEnv<'a, 'j> {
-    env: Env<'a>,
+pub(crate) struct JobEnv<'a, 'j> {
+    pub(crate) env: Env<'a>,
     inner: &'j Inner,
     tag: Term<'a>,
     reply_to: &'j LocalPid,
     cancelled: Option<&'j AtomicBool>,
 }
 
-impl JobEnv<'_, '_> {
-    fn is_cancelled(&self) -> bool {
+impl<'a> JobEnv<'a, '_> {
+    /// Whether the caller stopped waiting (`thread_pool_cancel`): a job that replies in
+    /// chunks checks before building each.
+    pub(crate) fn is_cancelled(&self) -> bool {
         self.cancelled.is_some_and(|c| c.load(Ordering::Acquire))
     }
-}
 
-fn run_command<'a>(job: &JobEnv<'a, '_>, command: Command, args: Term<'a>) -> Term<'a> {
-    let env = job.env;
-    match command {
-        Command::Ping | Command::Health => (atoms::ok(), args).encode(env),
-        // `ms` or `{ms, payload}`: holds a slot (and the payload's bytes) for `ms`.
-        Command::Sleep => match args
-            .decode::<u64>()
-            .or_else(|_| args.decode::<(u64, Term)>().map(|(ms, _)| ms))
-        {
-            // Stopping the worker ends the sleep, so its threads (and the payload) do not
-            // outlive it; a retiring worker that is only closed still drains it.
-            Ok(ms) => {
-                let stopped = job.inner.stopped.lock().unwrap_or_else(|e| e.into_inner());
-                let (stopped, _) = job
-                    .inner
-                    .stopped_signal
-                    .wait_timeout_while(stopped, Duration::from_millis(ms), |stopped| !*stopped)
-                    .unwrap_or_else(|e| e.into_inner());
-                if *stopped {
-                    (atoms::error(), atoms::closed()).encode(env)
-                } else {
-                    (atoms::ok(), ms).encode(env)
-                }
-            }
-            Err(_) => invalid(env, command),
-        },
-        // resume_unwind unwinds like a panic but skips the panic hook, so tests of the
-        // catch_unwind path do not print a backtrace; real panics still do.
-        Command::Panic => std::panic::resume_unwind(Box::new(
-            "panic requested by the :__panic__ diagnostic command",
-        )),
-        Command::Count => match args.decode::<(Binary, bool)>() {
-            Ok((input, validate_utf8)) => {
-                let (mut good, mut bad) = (0u64, 0u64);
-                snakepit_core::read::for_each_item(
-                    input.as_slice(),
-                    0,
-                    0,
-                    snakepit_core::ParseOptions { validate_utf8 },
-                    |item| {
-                        if item.is_ok() {
-                            good += 1
-                        } else {
-                            bad += 1
-                        }
-                        true
-                    },
-                );
-                (atoms::ok(), (good, bad)).encode(env)
-            }
-            Err(_) => invalid(env, command),
-        },
-        Command::Scan => match args.decode::<Binary>() {
-            Ok(input) => {
-                let frames: Vec<(usize, usize)> =
-                    snakepit_core::scan::Frames::new(input.as_slice())
-                        .filter_map(|step| match step {
-                            snakepit_core::scan::Step::Record { start, end } => {
-                                Some((start, end - start))
-                            }
-                            _ => None,
-                        })
-                        .collect();
-                (atoms::ok(), frames).encode(env)
-            }
-            Err(_) => invalid(env, command),
-        },
-        // Same term shapes as the dirty-scheduler NIFs in parse_nif.rs, from the same option
-        // map and with the same TermBuilder, so both profiles return identical results.
-        Command::Parse => match args.decode::<(Binary, ReadConfig)>() {
-            Ok((input, config)) => match config.decode() {
-                Ok(read) => parse(job, input.as_slice(), &read),
-                Err(_) => invalid(env, command),
-            },
-            Err(_) => invalid(env, command),
-        },
-        Command::Validate => match args.decode::<(Binary, ReadConfig)>() {
-            Ok((input, config)) => match config.decode() {
-                Ok(read) => {
-                    let errors = crate::parse_nif::error_terms(env, input.as_slice(), &read);
-                    (atoms::ok(), errors).encode(env)
-                }
-                Err(_) => invalid(env, command),
-            },
-            Err(_) => invalid(env, command),
-        },
+    /// Waits `timeout`, or less if the worker is stopped meanwhile: `true` when it was.
+    /// A worker that is only closed (retiring) is waited out.
+    #[cfg_attr(not(feature = "test-hooks"), allow(dead_code))]
+    pub(crate) fn wait_unless_stopped(&self, timeout: Duration) -> bool {
+        let stopped = self.inner.stopped.lock().unwrap_or_else(|e| e.into_inner());
+        let (stopped, _) = self
+            .inner
+            .stopped_signal
+            .wait_timeout_while(stopped, timeout, |stopped| !*stopped)
+            .unwrap_or_else(|e| e.into_inner());
+        *stopped
     }
-}
 
-/// `{:ok, items, skipped}` or `{:error, %ParseError{}}`, as `parse_binary`. Items of an
-/// input over `REPLY_CHUNK_BYTES` go ahead in `{tag, {:snakepit_chunk, items}}` messages,
-/// one per run of whole frames, each built in its own env and sent before the next is
-/// built; the reply holds the last run's items and the total skipped count. In strict mode
-/// an error is the reply and the chunks before it are to be dropped. A cancelled job stops
-/// at the next run and replies `{:error, :cancelled}`.
-fn parse<'a>(job: &JobEnv<'a, '_>, input: &[u8], read: &Read) -> Term<'a> {
-    let env = job.env;
-    let cancelled = || (atoms::error(), atoms::cancelled()).encode(env);
-    let runs = frame_runs(input, REPLY_CHUNK_BYTES);
-    let (last, ahead) = runs
-        .split_last()
-        .expect("frame_runs returns at least one run");
-    let mut skipped_total = 0u64;
-    for run in ahead {
-        if job.is_cancelled() {
-            return cancelled();
-        }
+    /// Sends one chunk ahead of the reply: `build` makes it in an env of its own, and
+    /// `Ok(items)` goes out at once as `{tag, {:snakepit_chunk, items}}`, so no giant
+    /// message is ever built. `Err(reply)` sends nothing and hands `reply`, copied into the
+    /// job's env, back: the job stops there and replies with it.
+    pub(crate) fn send_chunk(
+        &self,
+        build: impl for<'c> FnOnce(Env<'c>) -> Result<Term<'c>, Term<'c>>,
+    ) -> Result<(), Term<'a>> {
         let mut chunk_env = OwnedEnv::new();
-        let built = chunk_env.run(|chunk| {
-            let slice = &input[run.start..run.end];
-            let result = parse_items(chunk, slice, run.start as u64, run.first_index, read);
-            match result.decode::<(Atom, Term, u64)>() {
-                Ok((_ok, items, skipped)) => {
-                    skipped_total += skipped;
-                    let message = (job.tag.in_env(chunk), (atoms::snakepit_chunk(), items));
-                    Ok(chunk_env.save(message))
-                }
-                // Strict mode stopped here: the error is the reply.
-                Err(_) => Err(result.in_env(env)),
+        let built = chunk_env.run(|chunk| match build(chunk) {
+            Ok(items) => {
+                let message = (self.tag.in_env(chunk), (atoms::snakepit_chunk(), items));
+                Ok(chunk_env.save(message))
             }
+            Err(reply) => Err(reply.in_env(self.env)),
         });
-        match built {
-            Ok(message) => {
-                let _ = chunk_env.send_and_clear(job.reply_to, |chunk| message.load(chunk));
-            }
-            Err(error) => return error,
-        }
+        let message = built?;
+        let _ = chunk_env.send_and_clear(self.reply_to, |chunk| message.load(chunk));
+        Ok(())
     }
-    if job.is_cancelled() {
-        return cancelled();
-    }
-    let result = parse_items(
-        env,
-        &input[last.start..last.end],
-        last.start as u64,
-        last.first_index,
-        read,
-    );
-    match result.decode::<(Atom, Term, u64)>() {
-        Ok((ok, items, skipped)) => (ok, items, skipped + skipped_total).encode(env),
-        Err(_) => result,
-    }
-}
-
-/// A run of whole frames of a parse input: its byte range and the index of its first frame.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct FrameRun {
-    start: usize,
-    end: usize,
-    first_index: u64,
-}
-
-/// Cuts `input` at frame boundaries into runs of at least `min_bytes` (the last may be
-/// shorter); one run for an input that is not longer than that. Framing only, no parsing.
-fn frame_runs(input: &[u8], min_bytes: usize) -> Vec<FrameRun> {
-    use snakepit_core::scan::{next_step, Step};
-    let mut runs = Vec::new();
-    let mut run = FrameRun {
-        start: 0,
-        end: input.len(),
-        first_index: 0,
-    };
-    if input.len() > min_bytes {
-        let (mut pos, mut index) = (0usize, 0u64);
-        while let Step::Record { end, .. } | Step::Skip { end, .. } = next_step(input, pos, true) {
-            pos = end;
-            index += 1;
-            if pos - run.start >= min_bytes && pos < input.len() {
-                runs.push(FrameRun { end: pos, ..run });
-                run = FrameRun {
-                    start: pos,
-                    end: input.len(),
-                    first_index: index,
-                };
-            }
-        }
-    }
-    runs.push(run);
-    runs
 }
 
 /// Checks out a slot for work that runs in Elixir (Elixir-implemented commands and
@@ -796,8 +584,8 @@ fn thread_pool_close(resource: ResourceArc<ThreadPoolResource>) -> Atom {
 }
 
 /// `thread_pool_close` for a worker that is gone (stopped or dead): nobody waits for its
-/// replies any more, so work that can end early does (`:sleep`), and its threads exit and
-/// free what the jobs held instead of outliving the worker.
+/// replies any more, so work that can end early does (the test hook `:sleep`), and its
+/// threads exit and free what the jobs held instead of outliving the worker.
 #[rustler::nif]
 fn thread_pool_stop(resource: ResourceArc<ThreadPoolResource>) -> Atom {
     let _watch = crate::scheduler_watch::watch("thread_pool_stop");

@@ -59,7 +59,7 @@ defmodule Snakepit.Marc.SchedulerTest do
     # A `#[rustler::nif]` with no dirty schedule must start with the watch, or this suite
     # could not see it hold a scheduler.
     unwatched =
-      for path <- Path.wildcard("native/snakepit_nif/src/*.rs"),
+      for path <- Path.wildcard("native/snakepit_nif/src/**/*.rs"),
           path != "native/snakepit_nif/src/scheduler_watch.rs",
           [_, name, body] <-
             Regex.scan(

@@ -19,6 +19,13 @@ pub fn corpus(rel: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// Every record of `bytes`, read in strict mode (a bad record fails the test).
+pub fn records(bytes: &[u8]) -> Vec<Record<'_>> {
+    let (items, skipped) = read_all(bytes, Mode::Strict, ParseOptions::default()).unwrap();
+    assert_eq!(skipped, 0);
+    items.into_iter().map(|i| i.unwrap()).collect()
+}
+
 /// Every ISO 2709 file of the corpus, relative to its root.
 pub fn corpus_files() -> Vec<String> {
     let mut out = Vec::new();

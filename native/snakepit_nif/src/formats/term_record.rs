@@ -1,32 +1,12 @@
-//! MARC-in-JSON and MARCXML for Elixir records, both ways. All on dirty CPU schedulers.
-//!
-//! Writing: `%Snakepit.Marc.Record{}` terms are decoded in place into a [`TermRecord`] (the
-//! leader and every value borrow the terms' binaries; the field and subfield vectors are
-//! reused from record to record) and written by the core's `json`/`xml` writers through
-//! [`RecordView`]. A term of the wrong shape gives `{:error, message}` naming the record and
-//! field; the Elixir side raises `ArgumentError` with it.
-//!
-//! Reading: the core readers give `OwnedRecord`s; each is encoded to ISO 2709 and parsed
-//! back (`chunker::owned_item`), then becomes a term through the one `TermBuilder`.
+//! Elixir records as a [`RecordView`], borrowed from their terms: no copy of any value.
 
 use crate::atoms;
-use crate::items::Items;
-use crate::options::ReadConfig;
-use crate::terms::error_term;
-use rustler::{Atom, Binary, Encoder, Env, NewBinary, NifResult, Term};
-use snakepit_core::chunker::{owned_item, ParsedItem};
+use crate::errors::NativeError;
+use rustler::{Atom, Binary, Encoder, Term};
 use snakepit_core::view::{FieldView, RecordView};
-use snakepit_core::{check_record, encode_record, json, xml, MarcError, OwnedRecord};
+use snakepit_core::MarcError;
 
-mod format_atoms {
-    rustler::atoms! { object, array, lines, items, collection, records }
-}
-
-// ---------------------------------------------------------------------------------------
-// Elixir records as a RecordView
-// ---------------------------------------------------------------------------------------
-
-enum TermField<'a> {
+pub(super) enum TermField<'a> {
     Control {
         tag: [u8; 3],
         value: &'a [u8],
@@ -43,15 +23,15 @@ enum TermField<'a> {
 
 /// One Elixir record, borrowed from its terms.
 #[derive(Default)]
-struct TermRecord<'a> {
+pub(super) struct TermRecord<'a> {
     /// A `LazyRecord`'s bytes, already parsed and checked: ISO 2709 output copies them.
-    lazy_bytes: Option<&'a [u8]>,
+    pub(super) lazy_bytes: Option<&'a [u8]>,
     leader: &'a [u8],
     fields: Vec<TermField<'a>>,
     subfields: Vec<(u8, &'a [u8])>,
 }
 
-struct TermSubfields<'s, 'a>(std::slice::Iter<'s, (u8, &'a [u8])>);
+pub(super) struct TermSubfields<'s, 'a>(std::slice::Iter<'s, (u8, &'a [u8])>);
 
 impl<'s, 'a: 's> Iterator for TermSubfields<'s, 'a> {
     type Item = (u8, &'s [u8]);
@@ -62,7 +42,7 @@ impl<'s, 'a: 's> Iterator for TermSubfields<'s, 'a> {
     }
 }
 
-struct TermFields<'s, 'a> {
+pub(super) struct TermFields<'s, 'a> {
     fields: std::slice::Iter<'s, TermField<'a>>,
     subfields: &'s [(u8, &'a [u8])],
 }
@@ -184,24 +164,13 @@ fn one_byte(term: Term<'_>, keys: &Keys) -> Option<u8> {
 }
 
 /// Why a record could not be written: a term of the wrong shape (raised as
-/// `ArgumentError`), or a record whose content cannot be written (a `%ParseError{}`).
-enum WriteError {
-    Shape(String),
-    Record(MarcError),
-}
-
-impl From<String> for WriteError {
-    fn from(message: String) -> Self {
-        WriteError::Shape(message)
-    }
-}
 
 /// Decodes one `%Snakepit.Marc.Record{}` into `out` (cleared first).
 fn decode_record<'a>(
     term: Term<'a>,
     keys: &Keys,
     out: &mut TermRecord<'a>,
-) -> Result<(), WriteError> {
+) -> Result<(), NativeError> {
     out.fields.clear();
     out.subfields.clear();
     out.lazy_bytes = None;
@@ -209,7 +178,7 @@ fn decode_record<'a>(
         return decode_lazy_record(term, keys, out);
     }
     if !is_struct(term, keys, keys.record_module) {
-        return Err(WriteError::Shape(format!(
+        return Err(NativeError::Shape(format!(
             "expected a %Snakepit.Marc.Record{{}}, got: {}",
             show(term)
         )));
@@ -218,7 +187,7 @@ fn decode_record<'a>(
     out.leader = match leader {
         Some(b) if b.len() == 24 => b.as_slice(),
         _ => {
-            return Err(WriteError::Shape(format!(
+            return Err(NativeError::Shape(format!(
                 "the leader must be a 24-byte binary, got: {}",
                 get(term, keys.leader).map(show).unwrap_or_default()
             )))
@@ -239,7 +208,7 @@ fn decode_lazy_record<'a>(
     term: Term<'a>,
     keys: &Keys,
     out: &mut TermRecord<'a>,
-) -> Result<(), WriteError> {
+) -> Result<(), NativeError> {
     let bytes = get(term, keys.bytes)
         .and_then(|t| t.decode::<Binary<'a>>().ok())
         .ok_or_else(|| format!("a LazyRecord's bytes must be a binary, got: {}", show(term)))?;
@@ -253,7 +222,7 @@ fn decode_lazy_record<'a>(
             "a LazyRecord's bytes are not one ISO 2709 record: {}",
             e.detail
         );
-        WriteError::Record(e)
+        NativeError::Marc(e)
     })?;
     out.lazy_bytes = Some(bytes.as_slice());
     out.leader = record.leader();
@@ -381,11 +350,11 @@ fn decode_field<'a>(field: Term<'a>, keys: &Keys, out: &mut TermRecord<'a>) -> R
 /// Walks `records` (a list of record terms), decoding each and handing it to `write`, which
 /// returns the core's error for a record it cannot write. `base` is the index of the first
 /// record in the caller's whole sequence (streams write batch by batch), for errors.
-fn each_record<'a>(
+pub(super) fn each_record<'a>(
     records: Term<'a>,
     base: u64,
     mut write: impl FnMut(usize, &TermRecord<'a>) -> Result<(), MarcError>,
-) -> Result<(), WriteError> {
+) -> Result<(), NativeError> {
     let keys = Keys::new();
     let list = records
         .into_list_iterator()
@@ -394,201 +363,20 @@ fn each_record<'a>(
     for (i, term) in list.enumerate() {
         let index = base + i as u64;
         let decoded = decode_record(term, &keys, &mut record)
-            .and_then(|()| write(i, &record).map_err(WriteError::Record));
+            .and_then(|()| write(i, &record).map_err(NativeError::Marc));
         match decoded {
             Ok(()) => {}
-            Err(WriteError::Shape(e)) => {
-                return Err(WriteError::Shape(format!("record {index}: {e}")))
+            Err(NativeError::Shape(e)) => {
+                return Err(NativeError::Shape(format!("record {index}: {e}")))
             }
-            Err(WriteError::Record(e)) => {
-                return Err(WriteError::Record(MarcError {
+            Err(NativeError::Marc(e)) => {
+                return Err(NativeError::Marc(MarcError {
                     record_index: index,
                     ..e
                 }))
             }
+            Err(other) => return Err(other),
         }
     }
     Ok(())
-}
-
-fn binary_term<'a>(env: Env<'a>, data: &[u8]) -> Term<'a> {
-    let mut bin = NewBinary::new(env, data.len());
-    bin.as_mut_slice().copy_from_slice(data);
-    let bin: Binary = bin.into();
-    bin.encode(env)
-}
-
-/// `{:ok, binary}`, `{:error, message}` (a term of the wrong shape) or
-/// `{:error, %Snakepit.Marc.ParseError{}}` (a record that cannot be written).
-fn result_term<'a>(env: Env<'a>, result: Result<Vec<u8>, WriteError>) -> Term<'a> {
-    match result {
-        Ok(out) => (atoms::ok(), binary_term(env, &out)).encode(env),
-        Err(WriteError::Shape(message)) => (atoms::error(), message).encode(env),
-        Err(WriteError::Record(e)) => (atoms::error(), error_term(env, &e)).encode(env),
-    }
-}
-
-/// `{:ok, binary}` or `{:error, message}`. Layouts: `:object` (the first record alone, no
-/// newline), `:array` (a whole JSON array), `:lines` (JSON Lines), `:items` (array
-/// elements, separated as in an array, with a leading separator unless `first`: for
-/// streaming an array between its `[` and `]`).
-#[rustler::nif(schedule = "DirtyCpu")]
-fn records_to_json<'a>(
-    env: Env<'a>,
-    records: Term<'a>,
-    layout: Atom,
-    first: bool,
-    base: u64,
-) -> NifResult<Term<'a>> {
-    let mut out = Vec::with_capacity(64 * 1024);
-    let result = if layout == format_atoms::object() {
-        each_record(records, base, |i, r| {
-            if i == 0 {
-                json::write_record(r, &mut out)?;
-            }
-            Ok(())
-        })
-    } else if layout == format_atoms::array() {
-        json::write_array_start(&mut out);
-        let r = each_record(records, base, |i, r| {
-            // On error the whole output is dropped, separator included.
-            if i > 0 {
-                json::write_array_sep(&mut out);
-            }
-            json::write_record(r, &mut out)
-        });
-        json::write_array_end(&mut out);
-        r
-    } else if layout == format_atoms::lines() {
-        each_record(records, base, |_, r| {
-            json::write_record(r, &mut out)?;
-            out.push(b'\n');
-            Ok(())
-        })
-    } else if layout == format_atoms::items() {
-        each_record(records, base, |i, r| {
-            if i > 0 || !first {
-                json::write_array_sep(&mut out);
-            }
-            json::write_record(r, &mut out)
-        })
-    } else {
-        return Err(rustler::Error::BadArg);
-    };
-    Ok(result_term(env, result.map(|_| out)))
-}
-
-/// `{:ok, binary}` or `{:error, message}`: `:collection` (a whole MARCXML document) or
-/// `:records` (bare `<record>` elements, for streaming inside a collection).
-#[rustler::nif(schedule = "DirtyCpu")]
-fn records_to_xml<'a>(
-    env: Env<'a>,
-    records: Term<'a>,
-    layout: Atom,
-    base: u64,
-) -> NifResult<Term<'a>> {
-    let collection = if layout == format_atoms::collection() {
-        true
-    } else if layout == format_atoms::records() {
-        false
-    } else {
-        return Err(rustler::Error::BadArg);
-    };
-    let mut out = Vec::with_capacity(64 * 1024);
-    if collection {
-        xml::write_collection_start(&mut out);
-    }
-    let result = each_record(records, base, |_, r| xml::write_record(r, &mut out));
-    if collection {
-        xml::write_collection_end(&mut out);
-    }
-    Ok(result_term(env, result.map(|_| out)))
-}
-
-/// `{head, tail}` around streamed records: `:xml` (declaration and `<collection>`,
-/// `</collection>`) or `:array` (`[`, `]` and newline; an empty array is `[]\n`).
-#[rustler::nif]
-fn format_frame(env: Env<'_>, format: Atom) -> NifResult<Term<'_>> {
-    let _watch = crate::scheduler_watch::watch("format_frame");
-    let (mut head, mut tail) = (Vec::new(), Vec::new());
-    if format == format_atoms::array() {
-        json::write_array_start(&mut head);
-        json::write_array_end(&mut tail);
-    } else if format == format_atoms::collection() {
-        xml::write_collection_start(&mut head);
-        xml::write_collection_end(&mut tail);
-    } else {
-        return Err(rustler::Error::BadArg);
-    }
-    Ok((binary_term(env, &head), binary_term(env, &tail)).encode(env))
-}
-
-/// Turns reader output into parse items with the read mode: `{:ok, items, skipped}` or
-/// `{:error, %ParseError{}}`. Offsets of good records are the reader's position before it.
-fn read_items<'a, I>(
-    env: Env<'a>,
-    config: ReadConfig,
-    mut reader: I,
-    position: impl Fn(&I) -> u64,
-) -> NifResult<Term<'a>>
-where
-    I: Iterator<Item = Result<OwnedRecord, MarcError>>,
-{
-    let read = config.decode()?;
-    let mut items = Items::new(env, read.mode, read.shape);
-    let mut index = 0u64;
-    loop {
-        let offset = position(&reader);
-        let Some(next) = reader.next() else { break };
-        let origin = snakepit_core::Origin { index, offset };
-        let item = match next {
-            Ok(record) => owned_item(&record, origin),
-            Err(e) => {
-                index = e.record_index;
-                ParsedItem::Error(e)
-            }
-        };
-        index += 1;
-        if !items.parsed(&[], item, origin) {
-            break;
-        }
-    }
-    Ok(items.into_result())
-}
-
-/// Reads MARC-in-JSON (an array, one object, or JSON Lines) into records, with `parse/2`'s
-/// modes: `{:ok, items, skipped}` or `{:error, %ParseError{kind: :invalid_json}}`.
-#[rustler::nif(schedule = "DirtyCpu")]
-fn from_json_binary<'a>(
-    env: Env<'a>,
-    input: Binary<'a>,
-    config: ReadConfig,
-) -> NifResult<Term<'a>> {
-    let reader = json::JsonRecordReader::new(input.as_slice());
-    read_items(env, config, reader, |r| r.position())
-}
-
-/// Reads MARCXML into records, with `parse/2`'s modes.
-#[rustler::nif(schedule = "DirtyCpu")]
-fn from_xml_binary<'a>(env: Env<'a>, input: Binary<'a>, config: ReadConfig) -> NifResult<Term<'a>> {
-    let reader = xml::XmlReader::new(input.as_slice());
-    read_items(env, config, reader, |r| r.position())
-}
-
-/// `{:ok, binary}`, `{:error, message}` or `{:error, %ParseError{}}`: records encoded as
-/// ISO 2709, one after another, by the core's one encoder (`snakepit_core::encode`), which
-/// is what `Snakepit.Marc.encode/1` gives. A `LazyRecord`'s bytes, checked, are copied as
-/// they are.
-#[rustler::nif(schedule = "DirtyCpu")]
-fn records_to_iso<'a>(env: Env<'a>, records: Term<'a>, base: u64) -> NifResult<Term<'a>> {
-    let mut out = Vec::with_capacity(64 * 1024);
-    let result = each_record(records, base, |_, r| match r.lazy_bytes {
-        Some(bytes) => {
-            check_record(r, 0)?;
-            out.extend_from_slice(bytes);
-            Ok(())
-        }
-        None => encode_record(r, 0, &mut out),
-    });
-    Ok(result_term(env, result.map(|_| out)))
 }

@@ -1,0 +1,193 @@
+//! The `:thread` profile's command table: the one list of commands a worker runs natively.
+//! Each entry maps a command atom to a function that calls the very functions the record
+//! API's NIFs call (`parse_nif`), so both profiles give identical results; the pool
+//! resource (`thread_pool`) only looks commands up here and runs them.
+//!
+//! `thread_pool_commands/0` hands the list to Elixir, where the command module is checked
+//! against it. Test builds (`--features test-hooks`) add `:sleep` and `:__panic__`
+//! (`test_hooks`).
+
+use crate::errors::NativeError;
+use crate::options::{Read, ReadConfig};
+use crate::parse_nif::{count_items, error_terms, frames, parse_items};
+use crate::reply_chunks::{frame_runs, FrameRun};
+use crate::thread_pool::JobEnv;
+use rustler::{Atom, Binary, Encoder, Term};
+
+mod command_atoms {
+    rustler::atoms! { ok, ping, __health__, count, scan, parse, validate }
+}
+
+/// What a command returns: the reply's result term, or the error it becomes.
+pub(crate) type Reply<'a> = Result<Term<'a>, NativeError>;
+
+/// One native command.
+pub(crate) struct Command {
+    pub(crate) atom: fn() -> Atom,
+    /// Counts as a request (`completed`, `max_requests`): every command but health checks.
+    pub(crate) counted: bool,
+    /// Whether the reply to these arguments comes in chunks, so the caller gets a ticket to
+    /// cancel it (`thread_pool_cancel`).
+    pub(crate) chunked: fn(Term) -> bool,
+    pub(crate) run: for<'a, 'j> fn(&JobEnv<'a, 'j>, Term<'a>) -> Reply<'a>,
+}
+
+fn never(_: Term) -> bool {
+    false
+}
+
+/// The table. Looked up by atom on every submit: a handful of atom comparisons.
+static COMMANDS: &[Command] = &[
+    Command {
+        atom: command_atoms::ping,
+        counted: true,
+        chunked: never,
+        run: echo,
+    },
+    // A ping that does not count as a request.
+    Command {
+        atom: command_atoms::__health__,
+        counted: false,
+        chunked: never,
+        run: echo,
+    },
+    Command {
+        atom: command_atoms::count,
+        counted: true,
+        chunked: never,
+        run: count,
+    },
+    Command {
+        atom: command_atoms::scan,
+        counted: true,
+        chunked: never,
+        run: scan,
+    },
+    Command {
+        atom: command_atoms::parse,
+        counted: true,
+        chunked: parse_is_chunked,
+        run: parse,
+    },
+    Command {
+        atom: command_atoms::validate,
+        counted: true,
+        chunked: never,
+        run: validate,
+    },
+    #[cfg(feature = "test-hooks")]
+    crate::test_hooks::SLEEP,
+    #[cfg(feature = "test-hooks")]
+    crate::test_hooks::PANIC,
+];
+
+/// The table's entry for `atom`.
+pub(crate) fn find(atom: Atom) -> Option<&'static Command> {
+    COMMANDS.iter().find(|c| (c.atom)() == atom)
+}
+
+/// Every command's atom, in table order.
+pub(crate) fn atoms() -> Vec<Atom> {
+    COMMANDS.iter().map(|c| (c.atom)()).collect()
+}
+
+/// Decodes a command's arguments, or the `{:invalid_arguments, name}` error.
+pub(crate) fn args<'a, T: rustler::Decoder<'a>>(
+    name: &'static str,
+    args: Term<'a>,
+) -> Result<T, NativeError> {
+    args.decode()
+        .map_err(|_| NativeError::InvalidArguments(name))
+}
+
+fn echo<'a>(job: &JobEnv<'a, '_>, args: Term<'a>) -> Reply<'a> {
+    Ok((command_atoms::ok(), args).encode(job.env))
+}
+
+fn count<'a>(job: &JobEnv<'a, '_>, term: Term<'a>) -> Reply<'a> {
+    let (input, validate_utf8): (Binary, bool) = args("count", term)?;
+    Ok((
+        command_atoms::ok(),
+        count_items(input.as_slice(), validate_utf8),
+    )
+        .encode(job.env))
+}
+
+fn scan<'a>(job: &JobEnv<'a, '_>, term: Term<'a>) -> Reply<'a> {
+    let input: Binary = args("scan", term)?;
+    Ok((command_atoms::ok(), frames(input.as_slice())).encode(job.env))
+}
+
+/// The input and decoded read options of `parse` and `validate`.
+fn read_args<'a>(name: &'static str, term: Term<'a>) -> Result<(Binary<'a>, Read), NativeError> {
+    let (input, config): (Binary, ReadConfig) = args(name, term)?;
+    let read = config
+        .decode()
+        .map_err(|_| NativeError::InvalidArguments(name))?;
+    Ok((input, read))
+}
+
+fn validate<'a>(job: &JobEnv<'a, '_>, term: Term<'a>) -> Reply<'a> {
+    let (input, read) = read_args("validate", term)?;
+    let errors = error_terms(job.env, input.as_slice(), &read);
+    Ok((command_atoms::ok(), errors).encode(job.env))
+}
+
+/// Input bytes per message of a `parse` reply: a bigger input comes back as several
+/// `{tag, {:snakepit_chunk, items}}` messages and a final reply, each built and sent on its
+/// own, so no giant message is built at once and the caller receives it piece by piece.
+/// About 1 MiB of MARC becomes 5-6 MB of terms.
+const REPLY_CHUNK_BYTES: usize = 1024 * 1024;
+
+fn parse_is_chunked(args: Term) -> bool {
+    args.decode::<(Binary, Term)>()
+        .is_ok_and(|(input, _)| input.len() > REPLY_CHUNK_BYTES)
+}
+
+/// `{:ok, items, skipped}` or `{:error, %ParseError{}}`, as `parse_binary`. Items of an
+/// input over `REPLY_CHUNK_BYTES` go ahead in chunks ([`JobEnv::send_chunk`]), one per run
+/// of whole frames; the reply holds the last run's items and the total skipped count. In
+/// strict mode an error is the reply and the chunks before it are to be dropped. A
+/// cancelled job stops at the next run and replies `{:error, :cancelled}`.
+fn parse<'a>(job: &JobEnv<'a, '_>, term: Term<'a>) -> Reply<'a> {
+    let (input, read) = read_args("parse", term)?;
+    let input = input.as_slice();
+    let env = job.env;
+    let runs = frame_runs(input, REPLY_CHUNK_BYTES);
+    let (last, ahead) = runs
+        .split_last()
+        .expect("frame_runs returns at least one run");
+    let mut skipped_total = 0u64;
+    for run in ahead {
+        if job.is_cancelled() {
+            return Err(NativeError::Cancelled);
+        }
+        let sent = job.send_chunk(|chunk| {
+            let result = parse_run(chunk, input, run, &read);
+            match result.decode::<(Atom, Term, u64)>() {
+                Ok((_ok, items, skipped)) => {
+                    skipped_total += skipped;
+                    Ok(items)
+                }
+                // Strict mode stopped here: the error is the reply.
+                Err(_) => Err(result),
+            }
+        });
+        if let Err(reply) = sent {
+            return Ok(reply);
+        }
+    }
+    if job.is_cancelled() {
+        return Err(NativeError::Cancelled);
+    }
+    let result = parse_run(env, input, last, &read);
+    Ok(match result.decode::<(Atom, Term, u64)>() {
+        Ok((ok, items, skipped)) => (ok, items, skipped + skipped_total).encode(env),
+        Err(_) => result,
+    })
+}
+
+fn parse_run<'a>(env: rustler::Env<'a>, input: &[u8], run: &FrameRun, read: &Read) -> Term<'a> {
+    let slice = &input[run.start..run.end];
+    parse_items(env, slice, run.start as u64, run.first_index, read)
+}
