@@ -40,8 +40,19 @@ defmodule Snakepit.Marc.Commands do
   @impl true
   def native_commands, do: @native
 
+  # Inputs of more than this many bytes are parsed a batch at a time, each batch's records
+  # sent on as they are made (`{:chunked, _}`), so the worker never holds the whole result.
+  @chunked_parse_bytes 1_048_576
+
   @impl true
   def run(:extract, args), do: apply(Snakepit.Marc.Extract, :all, args)
+
+  def run(:parse, [bin | opts])
+      when is_binary(bin) and byte_size(bin) > @chunked_parse_bytes and length(opts) <= 1 do
+    Marc.reject_path!(bin, "parse/2")
+    config = read_options(opts, :read)
+    {:chunked, parse_chunks(bin, List.first(opts, []), config)}
+  end
 
   def run(command, args) when command in @commands,
     do: normalise(apply(Marc, command, args))
@@ -108,6 +119,26 @@ defmodule Snakepit.Marc.Commands do
   # Anything else (another shape of arguments included) runs the record API in Elixir,
   # which says what is wrong with them.
   defp plan(_command, _args), do: :local
+
+  # parse/2's answer, a batch at a time: the records of each batch as a chunk; strict mode
+  # ends at the first bad record with its error; skip mode counts for `report: true`.
+  defp parse_chunks(bin, opts, config) do
+    batch_opts = Keyword.take(opts, Options.parse_keys() -- [:report])
+
+    bin
+    |> Marc.batches(Keyword.take(opts, [:validate_utf8, :to_unicode, :normalize, :marc8_errors]))
+    |> Stream.map(&Marc.parse_batch(&1, Keyword.put(batch_opts, :report, true)))
+    |> Stream.concat([:end])
+    |> Stream.transform(0, fn
+      _, :done -> {:halt, :done}
+      {:ok, items, %{skipped: n}}, skipped -> {[{:chunk, items}], skipped + n}
+      {:error, _} = error, _skipped -> {[{:done, error}], :done}
+      :end, skipped -> {[{:done, done(config, skipped)}], :done}
+    end)
+  end
+
+  defp done(%{report: true}, skipped), do: {:ok, [], %{skipped: skipped}}
+  defp done(_config, _skipped), do: {:ok, []}
 
   # The record API's own validation, so both profiles accept exactly the same options.
   defp read_options(opts, kind), do: Options.validate!(List.first(opts, []), kind)

@@ -47,8 +47,15 @@ defmodule Snakepit.Pool.Commands do
 
     * `{:ok, result}` or `{:ok, result, extra}` - the command's success value
     * `{:error, reason}` - the command's own error, or arguments it does not accept
+    * `{:chunked, enumerable}` - a list result made piece by piece, so that no process
+      ever holds all of it: the enumerable yields `{:chunk, items}` any number of times,
+      then `{:done, result}` (one of the above, whose list, if any, goes last). The caller
+      gets the same term as if the whole list had been returned; an error in `{:done, _}`
+      discards the chunks. The `:process` profile sends each chunk to the caller as it is
+      made.
   """
-  @callback run(command :: atom, args :: list) :: {:ok, term} | {:ok, term, term} | {:error, term}
+  @callback run(command :: atom, args :: list) ::
+              {:ok, term} | {:ok, term, term} | {:error, term} | {:chunked, Enumerable.t()}
 
   @doc """
   How the `:thread` profile runs `command`.
@@ -113,23 +120,26 @@ defmodule Snakepit.Pool.Commands do
 
   @doc false
   # Runs a request in the calling process: a function, a built-in or `module`'s command.
-  # Never raises.
-  @spec run(t, Snakepit.WorkerProfile.request()) ::
+  # The chunks of a `{:chunked, _}` result go to `emit` as they are made (default: kept and
+  # put back in front of the final list). Never raises.
+  @spec run(t, Snakepit.WorkerProfile.request(), (list -> any) | nil) ::
           {:ok, term} | {:ok, term, term} | {:error, term}
-  def run(_module, {:fun, fun}) when is_function(fun, 0) do
+  def run(module, request, emit \\ nil)
+
+  def run(_module, {:fun, fun}, _emit) when is_function(fun, 0) do
     {:ok, fun.()}
   catch
     kind, reason -> exception_error(:fun, [], kind, reason, __STACKTRACE__)
   end
 
-  def run(module, {command, args}) when is_atom(command) and is_list(args) do
+  def run(module, {command, args}, emit) when is_atom(command) and is_list(args) do
     case builtin(command, args) do
       {:ping, term} ->
         {:ok, term}
 
       :none ->
         if runs?(module, command),
-          do: module.run(command, args),
+          do: module.run(command, args) |> deliver(emit),
           else: unsupported(module, command)
 
       {:error, _} = error ->
@@ -139,7 +149,31 @@ defmodule Snakepit.Pool.Commands do
     kind, reason -> error(module, command, args, kind, reason, __STACKTRACE__)
   end
 
-  def run(_module, request), do: invalid_request(request)
+  def run(_module, request, _emit), do: invalid_request(request)
+
+  defp deliver({:chunked, chunks}, emit) do
+    {kept, result} =
+      Enum.reduce(chunks, {[], nil}, fn
+        {:chunk, items}, {kept, nil} when is_list(items) and is_function(emit, 1) ->
+          emit.(items)
+          {kept, nil}
+
+        {:chunk, items}, {kept, nil} when is_list(items) ->
+          {[items | kept], nil}
+
+        {:done, result}, {kept, nil} ->
+          {kept, result}
+      end)
+
+    if result == nil, do: raise(ArgumentError, "a chunked result ended without {:done, result}")
+    prepend(result, kept |> Enum.reverse() |> Enum.concat())
+  end
+
+  defp deliver(result, _emit), do: result
+
+  defp prepend({:ok, items}, first) when is_list(items), do: {:ok, first ++ items}
+  defp prepend({:ok, items, extra}, first) when is_list(items), do: {:ok, first ++ items, extra}
+  defp prepend(result, _first), do: result
 
   @doc false
   # How the :thread profile runs `{command, args}` (see `c:native_plan/2`). Never raises.

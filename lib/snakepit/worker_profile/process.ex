@@ -179,7 +179,8 @@ defmodule Snakepit.WorkerProfile.Process do
   @impl GenServer
   def handle_info({:"$snakepit_request", reply_to, request}, state) do
     :atomics.put(state.counters, @busy, 1)
-    result = state.commands |> Commands.run(request) |> send_chunks(reply_to)
+    emit = fn items -> send(reply_to, {reply_to, {:snakepit_chunk, items}}) end
+    result = state.commands |> Commands.run(request, emit) |> send_chunks(reply_to)
     completed = :atomics.add_get(state.counters, @completed, 1)
     :atomics.put(state.counters, @busy, 0)
     # Free the slot, then reply: a caller that asks again right away finds it free.

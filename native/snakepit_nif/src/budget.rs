@@ -7,7 +7,7 @@ use std::ops::Range;
 
 /// Terms a batch may hold and still be built on a normal scheduler: half a millisecond at
 /// most. A default batch of 100 typical records holds about 5,000.
-pub(crate) const NORMAL_SCHEDULER_TERMS: usize = 10_000;
+pub(crate) const NORMAL_SCHEDULER_TERMS: usize = 4_000;
 
 /// An upper bound on the fields and subfields that parsing `bytes` builds: their
 /// delimiters. Exact as a bound because the parser lets each byte of field data belong to
