@@ -58,6 +58,9 @@ defmodule Snakepit.Native do
   def extract_batch(_binary, _extractor, _names, _config, _base_offset, _first_index),
     do: :erlang.nif_error(:nif_not_loaded)
 
+  def extract_batches(_batches, _extractor, _names, _config),
+    do: :erlang.nif_error(:nif_not_loaded)
+
   # Formats (MARC-in-JSON, MARCXML): formats_nif.rs and stream_nif.rs.
   def records_to_json(_records, _layout, _first, _base), do: :erlang.nif_error(:nif_not_loaded)
   def records_to_xml(_records, _layout, _base), do: :erlang.nif_error(:nif_not_loaded)

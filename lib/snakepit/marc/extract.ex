@@ -107,15 +107,16 @@ defmodule Snakepit.Marc.Extract do
   defp fast(source, compiled, config, read_opts) do
     native = %{read_config(config) | mode: worker_mode(config.mode)}
 
+    # Batches go to native code a few at a time, parsed and extracted there in parallel.
     source
     |> Marc.batches(read_opts)
-    |> Snakepit.Marc.Stream.items_of_batches(config.mode, fn batch ->
-      {:ok, items, _skipped} =
-        Spec.batch(batch.data, compiled, native, batch.base_offset, batch.first_index)
-
-      items
-    end)
+    |> Stream.chunk_every(batches_per_call())
+    |> Stream.flat_map(&Spec.batches(&1, compiled, native))
+    |> Snakepit.Marc.Stream.items_of_batches(config.mode, fn {:ok, items, _skipped} -> items end)
   end
+
+  # Batches per native call in the one-process path: enough to keep every core busy.
+  defp batches_per_call, do: 2 * System.schedulers_online()
 
   defp lazy(source, compiled, read_opts) do
     source

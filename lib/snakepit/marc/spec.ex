@@ -156,4 +156,13 @@ defmodule Snakepit.Marc.Spec do
   # values in place of each record.
   def batch(bytes, %__MODULE__{names: names, ref: ref}, config, base_offset, first_index),
     do: Native.extract_batch(bytes, ref, names, config, base_offset, first_index)
+
+  @doc false
+  # `batch/5` for several `%Snakepit.Marc.Batch{}`es at once, extracted in parallel on
+  # native threads: one answer per batch, in order.
+  def batches(batches, %__MODULE__{names: names, ref: ref}, config) do
+    batches
+    |> Enum.map(&{&1.data, &1.base_offset, &1.first_index})
+    |> Native.extract_batches(ref, names, config)
+  end
 end

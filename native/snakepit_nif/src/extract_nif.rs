@@ -108,3 +108,79 @@ fn extract_batch<'a>(
     }
     Ok(items.into_inner().into_result())
 }
+
+/// What one record of a batch gave: its values, or its error.
+enum Outcome {
+    Values(Vec<Vec<String>>),
+    Error(snakepit_core::MarcError),
+}
+
+/// `[{:ok, items, skipped} | {:error, %ParseError{}}]`, `extract_batch/6`'s answer for each of
+/// `batches` (`{binary, base_offset, first_index}`), in order. The batches are parsed and
+/// extracted in parallel on rayon's threads (this dirty scheduler waits); only then are
+/// their terms built, here.
+#[rustler::nif(schedule = "DirtyCpu")]
+fn extract_batches<'a>(
+    env: Env<'a>,
+    batches: Vec<(rustler::Binary<'a>, u64, u64)>,
+    extractor: ResourceArc<ExtractorResource>,
+    names: Vec<Term<'a>>,
+    config: ReadConfig,
+) -> NifResult<Term<'a>> {
+    use rayon::prelude::*;
+    let read = config.decode()?;
+    let extractor = &extractor.0;
+    if names.len() != extractor.outputs().len() {
+        return Err(rustler::Error::BadArg);
+    }
+    let inputs: Vec<(&[u8], u64, u64)> = batches
+        .iter()
+        .map(|(bin, offset, index)| (bin.as_slice(), *offset, *index))
+        .collect();
+    let outcomes: Vec<Vec<Outcome>> = inputs
+        .par_iter()
+        .map(|&(input, base_offset, first_index)| {
+            let outcomes = std::cell::RefCell::new(Vec::new());
+            let mut unlimited = crate::budget::Budget::unlimited();
+            walk(
+                input,
+                base_offset,
+                first_index,
+                &read,
+                &mut unlimited,
+                |record| {
+                    let mut values = Vec::new();
+                    extractor.extract_into(record, &mut values);
+                    outcomes.borrow_mut().push(Outcome::Values(values));
+                    true
+                },
+                |e| {
+                    outcomes.borrow_mut().push(Outcome::Error(e));
+                    true
+                },
+            );
+            outcomes.into_inner()
+        })
+        .collect();
+    let mut answers = Vec::with_capacity(outcomes.len());
+    for batch in outcomes {
+        let mut items = Items::new(env, read.mode, read.shape);
+        for outcome in batch {
+            match outcome {
+                Outcome::Values(values) => {
+                    let lists: Vec<Term<'a>> = values.iter().map(|v| v.encode(env)).collect();
+                    let map = Term::map_from_term_arrays(env, &names, &lists)
+                        .map_err(|_| rustler::Error::BadArg)?;
+                    items.push(map);
+                }
+                Outcome::Error(e) => {
+                    if !items.error(e) {
+                        break;
+                    }
+                }
+            }
+        }
+        answers.push(items.into_result());
+    }
+    Ok(answers.encode(env))
+}

@@ -106,8 +106,13 @@ defmodule Snakepit.WorkerProfile.ProcessTest do
       end)
       |> Enum.take_while(& &1)
 
-    # 2,000 records: nine pieces of 200 before each parse reply (the last 200 ride with it);
-    # four before the function's 1,000.
-    assert chunks == List.duplicate(200, 18 + 4), inspect(chunks)
+    # 2,000 records (2.3 MB): parsed a batch at a time, each batch's records sent as made
+    # (at most 200 a message), the reply itself empty; then four pieces of 200 before the
+    # function's 1,000.
+    {parse_chunks, fun_chunks} = Enum.split(chunks, -4)
+    assert Enum.sum(parse_chunks) == 2 * 2_000, inspect(chunks)
+    assert Enum.all?(parse_chunks, &(&1 in 1..200)), inspect(chunks)
+    assert length(parse_chunks) >= 2 * 10, inspect(chunks)
+    assert fun_chunks == List.duplicate(200, 4), inspect(chunks)
   end
 end
