@@ -90,6 +90,22 @@ defmodule Mix.Tasks.Snakepit.ExtractTest do
     assert out |> File.read!() |> String.split("\n", trim: true) |> length() == 3
   end
 
+  test "progress is printed as plain lines when not on a terminal", %{dir: dir} do
+    Application.put_env(:snakepit, :convert_progress_ms, 0)
+    on_exit(fn -> Application.delete_env(:snakepit, :convert_progress_ms) end)
+    input = Corpus.path("synthetic/records_10k.mrc")
+
+    {:ok, out, ""} = extract([input, "--spec", "t=245a", "--output", Path.join(dir, "t.tsv")])
+    refute out =~ "\r"
+    assert out =~ ~r/^snakepit.extract: 500 records, \d+ records\/s$/m
+    assert out =~ ~r/^snakepit.extract: 10000 records, \d+ records\/s$/m
+
+    # With the rows on standard output, progress goes to standard error.
+    {:ok, rows, err} = extract([input, "--spec", "t=245a", "--format", "tsv"])
+    refute rows =~ "snakepit.extract:"
+    assert err =~ ~r/^snakepit.extract: 500 records/m
+  end
+
   test "bad flags, specs and paths exit with a clear message", %{dir: dir} do
     for {args, text} <- [
           {[@bib], "give at least one --spec NAME=SPEC"},
