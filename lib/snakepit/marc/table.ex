@@ -153,13 +153,27 @@ defmodule Snakepit.Marc.Table do
   defp cell(row, column, config), do: Enum.join(values(row, column), config.joiner)
 
   defp csv_cell(cell) do
-    if String.contains?(cell, [",", "\"", "\r", "\n"]),
+    if :binary.match(cell, pattern(:csv)) != :nomatch,
       do: [?", String.replace(cell, "\"", "\"\""), ?"],
       else: cell
   end
 
+  # Compiled once per VM: compiling a pattern for every cell took most of a row's time.
+  defp pattern(kind) do
+    case :persistent_term.get({__MODULE__, kind}, nil) do
+      nil ->
+        bytes = if kind == :csv, do: [",", "\"", "\r", "\n"], else: ["\\", "\t", "\n", "\r"]
+        compiled = :binary.compile_pattern(bytes)
+        :persistent_term.put({__MODULE__, kind}, compiled)
+        compiled
+
+      compiled ->
+        compiled
+    end
+  end
+
   defp tsv_cell(cell) do
-    if String.contains?(cell, ["\\", "\t", "\n", "\r"]) do
+    if :binary.match(cell, pattern(:tsv)) != :nomatch do
       cell
       |> String.replace("\\", "\\\\")
       |> String.replace("\t", "\\t")
