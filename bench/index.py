@@ -18,9 +18,10 @@ def _count(values):
     return sum(len(v) if isinstance(v, list) else (v is not None) for v in values)
 
 
-def mrrc_properties(path, cap):
+def properties(records, cap):
+    """The four properties of each record (None records, unreadable ones, skipped)."""
     n = values = 0
-    for rec in mrrc.MARCReader(path):
+    for rec in records:
         if rec is None:
             continue
         values += _count([rec.title, rec.author, rec.isbn, rec.subjects])
@@ -30,17 +31,13 @@ def mrrc_properties(path, cap):
     return n, values
 
 
+def mrrc_properties(path, cap):
+    return properties(mrrc.MARCReader(path), cap)
+
+
 def pymarc_properties(path, cap):
-    n = values = 0
     with open(path, "rb") as f:
-        for rec in pymarc.MARCReader(f):
-            if rec is None:
-                continue
-            values += _count([rec.title, rec.author, rec.isbn, rec.subjects])
-            n += 1
-            if cap and n >= cap:
-                break
-    return n, values
+        return properties(pymarc.MARCReader(f), cap)
 
 
 def best(fn, runs):

@@ -1,8 +1,6 @@
 defmodule Mix.Tasks.Snakepit.ConvertTest do
   use ExUnit.Case, async: false
 
-  import ExUnit.CaptureIO
-
   alias Mix.Tasks.Snakepit.Convert
   alias Snakepit.Test.Corpus
 
@@ -13,32 +11,7 @@ defmodule Mix.Tasks.Snakepit.ConvertTest do
     %{dir: dir}
   end
 
-  # Runs the task: {:ok | {:exit, reason}, stdout, stderr}.
-  defp convert(args) do
-    parent = self()
-
-    stderr =
-      capture_io(:stderr, fn ->
-        stdout =
-          capture_io(fn ->
-            result =
-              try do
-                Convert.run(args)
-                :ok
-              rescue
-                e in Mix.Error -> {:error, e.message}
-              end
-
-            send(parent, {:result, result})
-          end)
-
-        send(parent, {:stdout, stdout})
-      end)
-
-    assert_received {:result, result}
-    assert_received {:stdout, stdout}
-    {result, stdout, stderr}
-  end
+  defp convert(args), do: Snakepit.Test.MixTask.run(Convert, args)
 
   test "ISO 2709 -> JSON -> XML -> ISO 2709 gives equal records (and the same bytes)", %{dir: dir} do
     input = Corpus.path("real/loc_bibliographic.mrc")

@@ -1,8 +1,6 @@
 defmodule Mix.Tasks.Snakepit.ExtractTest do
   use ExUnit.Case, async: false
 
-  import ExUnit.CaptureIO
-
   alias Mix.Tasks.Snakepit.Extract
   alias Snakepit.Marc
   alias Snakepit.Test.Corpus
@@ -14,32 +12,7 @@ defmodule Mix.Tasks.Snakepit.ExtractTest do
     %{dir: dir}
   end
 
-  # Runs the task: {:ok | {:error, message}, stdout, stderr}.
-  defp extract(args) do
-    parent = self()
-
-    stderr =
-      capture_io(:stderr, fn ->
-        stdout =
-          capture_io(fn ->
-            result =
-              try do
-                Extract.run(args)
-                :ok
-              rescue
-                e in Mix.Error -> {:error, e.message}
-              end
-
-            send(parent, {:result, result})
-          end)
-
-        send(parent, {:stdout, stdout})
-      end)
-
-    assert_received {:result, result}
-    assert_received {:stdout, stdout}
-    {result, stdout, stderr}
-  end
+  defp extract(args), do: Snakepit.Test.MixTask.run(Extract, args)
 
   @bib Corpus.path("real/loc_bibliographic.mrc")
 
