@@ -99,6 +99,16 @@ defmodule Snakepit.Marc.Spec do
         "an extraction name must be an atom or a string, got: #{inspect(name)}"
       )
 
+  # Spec strings are parsed on the caller's scheduler: a few bytes each in practice; this
+  # bounds the work of a hostile one.
+  @max_spec_bytes 65_536
+
+  defp spec!(name, spec) when is_binary(spec) and byte_size(spec) > @max_spec_bytes do
+    raise ArgumentError,
+          "the spec for #{inspect(name)} is #{byte_size(spec)} bytes, more than the " <>
+            "#{@max_spec_bytes} a spec string may have"
+  end
+
   defp spec!(_name, spec) when is_binary(spec), do: spec
 
   defp spec!(name, spec),

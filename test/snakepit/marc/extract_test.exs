@@ -53,6 +53,10 @@ defmodule Snakepit.Marc.ExtractTest do
       assert_raise ArgumentError, ~r/must be a string, got: 245/, fn -> Spec.compile!(a: 245) end
       assert_raise ArgumentError, ~r/non-empty keyword list/, fn -> Spec.compile!([]) end
 
+      assert_raise ArgumentError, ~r/is 65540 bytes, more than the 65536/, fn ->
+        Spec.compile!(a: String.duplicate("245a", 16_385))
+      end
+
       assert_raise ArgumentError, ~r/options go to|go to Snakepit.Marc.Spec.compile!/, fn ->
         Marc.extract(@bib, Spec.compile!(a: "245"), first: true)
       end
