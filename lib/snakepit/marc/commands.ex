@@ -11,14 +11,15 @@ defmodule Snakepit.Marc.Commands do
     * `:scan` - `[binary]`; returns `{:ok, [{offset, length}]}`
     * `:count` - `[binary]` or `[binary, opts]`; returns `{:ok, %{records: n, errors: m}}`
     * `:extract` - `[binary, specs]` or `[binary, specs, opts]`, the specs compiled with
-      `Snakepit.Marc.Spec.compile!/2` (or not yet); returns `{:ok, [%{name => values}]}`,
-      as `Snakepit.Marc.extract/3` gives them for the records of `binary`
+      `Snakepit.Marc.Spec.compile!/2` (or not yet), the binary also a
+      `Snakepit.Marc.Batch`; returns `{:ok, [%{name => values}]}`, as
+      `Snakepit.Marc.extract/3` gives them for the records of `binary`
 
   Each returns what the `Snakepit.Marc` function of the same name returns, as `{:ok, value}`
   when that is a bare value. Arguments it does not accept are
   `{:error, %Snakepit.Error{reason: :invalid_arguments}}` with the message the direct call
-  raises. `:parse`, `:validate`, `:scan` and `:count` run on a `:thread` worker's native
-  threads, the others in Elixir under one of its slots.
+  raises. `:parse`, `:validate`, `:scan`, `:count` and `:extract` run on a `:thread` worker's
+  native threads, the others in Elixir under one of its slots.
   """
 
   @behaviour Snakepit.Pool.Commands
@@ -30,8 +31,8 @@ defmodule Snakepit.Marc.Commands do
   # The one list of MARC commands: those the :thread profile runs natively (each an entry of
   # the NIF crate's command table, native/snakepit_nif/src/thread_pool.rs), then those that
   # run in Elixir.
-  @native [:parse, :validate, :scan, :count]
-  @local [:encode, :to_json, :to_xml, :extract]
+  @native [:parse, :validate, :scan, :count, :extract]
+  @local [:encode, :to_json, :to_xml]
   @commands @native ++ @local
 
   @impl true
@@ -86,6 +87,14 @@ defmodule Snakepit.Marc.Commands do
       when command in [:parse, :count, :validate] and is_binary(bin) do
     Marc.reject_path!(bin, "#{command}/2")
     plan(command, args)
+  end
+
+  def native_plan(:extract, [data, specs | opts]) when length(opts) <= 1 do
+    {bin, compiled, native, base, first, done} =
+      Snakepit.Marc.Extract.command(data, specs, List.first(opts, []))
+
+    {:native, :extract,
+     {bin, Snakepit.Marc.Spec.ref(compiled), compiled.names, native, base, first}, done}
   end
 
   def native_plan(command, args), do: plan(command, args)

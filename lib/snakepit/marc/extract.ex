@@ -22,28 +22,52 @@ defmodule Snakepit.Marc.Extract do
     do: raise(ArgumentError, "options must be a keyword list, got: #{inspect(opts)}")
 
   @doc """
-  The `:extract` pool command: every record of `binary` (ISO 2709) at once, as
-  `{:ok, items}` (a map per record, errors in place in `:permissive`) or, in `:strict`,
+  The `:extract` pool command run in Elixir: every record of `data` (ISO 2709: a binary, or
+  a `%Snakepit.Marc.Batch{}` whose offsets the errors keep) at once, as `{:ok, items}` (a
+  map per record, errors in place in `:permissive`) or, in `:strict`,
   `{:error, %ParseError{}}` for the first bad record.
   """
-  def all(binary, specs, opts \\ [])
+  def all(data, specs, opts \\ []) do
+    {bin, compiled, native, base, first, done} = command(data, specs, opts)
+    {:ok, items, _skipped} = Spec.batch(bin, compiled, native, base, first)
+    done.({:ok, items, 0})
+  end
 
-  def all(binary, specs, opts) when is_binary(binary) and is_list(opts) do
-    Marc.reject_path!(binary, "extract/3")
+  @doc """
+  The `:extract` command's arguments checked and made ready, for `all/3` and for the
+  `:thread` profile's native command: `{binary, compiled, native_config, base_offset,
+  first_index, done}`, where `done` turns the native answer into the command's result.
+  """
+  def command(data, specs, opts) when is_list(opts) do
+    {bin, base, first} =
+      case data do
+        %Snakepit.Marc.Batch{data: bin, base_offset: base, first_index: first} ->
+          {bin, base, first}
+
+        bin when is_binary(bin) ->
+          Marc.reject_path!(bin, "extract/3")
+          {bin, 0, 0}
+
+        other ->
+          raise ArgumentError,
+                "expected a binary of ISO 2709 records or a Snakepit.Marc.Batch, got: #{inspect(other, limit: 5)}"
+      end
+
     {spec_opts, read_opts} = Keyword.split(opts, Spec.Options.keys())
     compiled = compiled!(specs, spec_opts)
     config = Options.validate!(read_opts, :read)
     native = %{read_config(config) | mode: worker_mode(config.mode)}
-    {:ok, items, _skipped} = Spec.batch(binary, compiled, native, 0, 0)
-    strict_result(config.mode, items)
+
+    done = fn
+      {:ok, items, _skipped} -> strict_result(config.mode, items)
+      other -> other
+    end
+
+    {bin, compiled, native, base, first, done}
   end
 
-  def all(binary, _specs, _opts),
-    do:
-      raise(
-        ArgumentError,
-        "expected a binary of ISO 2709 records, got: #{inspect(binary, limit: 5)}"
-      )
+  def command(_data, _specs, opts),
+    do: raise(ArgumentError, "options must be a keyword list, got: #{inspect(opts)}")
 
   defp compiled!(%Spec{} = compiled, []), do: compiled
 
@@ -68,9 +92,35 @@ defmodule Snakepit.Marc.Extract do
     end
   end
 
-  # `workers:` / `pool:`: batches extracted in worker processes, as `map/3` parses them.
-  # As there, a bad record in strict mode raises without the good records of its batch.
+  # `pool:`: each batch is an `:extract` command of the pool (on a `:thread` pool, run on its
+  # native threads), sent by fan-out processes, `workers:` of them. `workers:` alone: the
+  # batches are extracted in the fan-out processes, as `map/3` parses them. Either way, a bad
+  # record in strict mode raises without the good records of its batch, as in `map/3`.
   defp fan_out(source, compiled, opts) do
+    case Keyword.pop(opts, :pool) do
+      {nil, opts} -> fan_out_local(source, compiled, opts)
+      {pool, opts} -> fan_out_pool(source, compiled, pool, opts)
+    end
+  end
+
+  defp fan_out_pool(source, compiled, pool, opts) do
+    timeout = Keyword.get(opts, :timeout, :infinity)
+
+    Snakepit.Marc.FanOut.run_batches(source, opts, fn batch, parse_opts ->
+      case Snakepit.execute(:extract, [batch, compiled, parse_opts], pool: pool, timeout: timeout) do
+        {:ok, items} ->
+          {:ok, items}
+
+        {:error, %Snakepit.Marc.ParseError{}} = error ->
+          error
+
+        {:error, reason} ->
+          raise Snakepit.Error.new(reason, pool: pool, command: :extract, timeout: timeout)
+      end
+    end)
+  end
+
+  defp fan_out_local(source, compiled, opts) do
     Snakepit.Marc.FanOut.run_batches(source, opts, fn batch, parse_opts ->
       config = Options.validate!(parse_opts, :read)
       native = %{read_config(config) | mode: worker_mode(config.mode)}

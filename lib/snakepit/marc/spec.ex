@@ -168,6 +168,10 @@ defmodule Snakepit.Marc.Spec do
     do: Native.extract_batch(bytes, ref, names, config, base_offset, first_index)
 
   @doc false
+  # The native resource, for the `:thread` profile's `:extract` command.
+  def ref(%__MODULE__{ref: ref}), do: ref
+
+  @doc false
   # `batch/5` for several `%Snakepit.Marc.Batch{}`es at once, extracted in parallel on
   # native threads: one answer per batch, in order.
   def batches(batches, %__MODULE__{names: names, ref: ref}, config) do

@@ -3,7 +3,7 @@
 
 use crate::atoms;
 use crate::items::Items;
-use crate::options::ReadConfig;
+use crate::options::{Read, ReadConfig};
 use crate::parse_nif::walk;
 use rustler::{Atom, Encoder, Env, NifResult, ResourceArc, Term};
 use snakepit_core::extract::{AlternateScript, Extractor, Output, OutputOptions};
@@ -72,41 +72,53 @@ fn extract_batch<'a>(
     first_index: u64,
 ) -> NifResult<Term<'a>> {
     let read = config.decode()?;
-    if names.len() != extractor.0.outputs().len() {
-        return Err(rustler::Error::BadArg);
+    extract_items(env, input.as_slice(), base_offset, first_index, &read, &extractor.0, &names)
+        .ok_or(rustler::Error::BadArg)
+}
+
+/// `extract_batch`'s answer for `input`: the record API's NIF and the `:thread` pool's
+/// `:extract` command both call it. `None` when `names` do not fit the outputs (one a
+/// name, unique: `Snakepit.Marc.Spec` checks that, so a map that cannot be built is a bad
+/// argument, never a silently shorter answer).
+pub(crate) fn extract_items<'a>(
+    env: Env<'a>,
+    input: &[u8],
+    base_offset: u64,
+    first_index: u64,
+    read: &Read,
+    extractor: &Extractor,
+    names: &[Term<'a>],
+) -> Option<Term<'a>> {
+    if names.len() != extractor.outputs().len() {
+        return None;
     }
     let items = std::cell::RefCell::new(Items::new(env, read.mode, read.shape));
     let mut values: Vec<Vec<String>> = Vec::new();
-    // Names are checked unique by `Snakepit.Marc.Spec`; a map that cannot be built is a bad
-    // argument, never a silently shorter answer.
-    let duplicate_names = std::cell::Cell::new(false);
+    let bad_names = std::cell::Cell::new(false);
     let mut unlimited = crate::budget::Budget::unlimited();
     walk(
-        input.as_slice(),
+        input,
         base_offset,
         first_index,
-        &read,
+        read,
         &mut unlimited,
         |record| {
-            extractor.0.extract_into(record, &mut values);
+            extractor.extract_into(record, &mut values);
             let lists: Vec<Term<'a>> = values.iter().map(|v| v.encode(env)).collect();
-            match Term::map_from_term_arrays(env, &names, &lists) {
+            match Term::map_from_term_arrays(env, names, &lists) {
                 Ok(map) => {
                     items.borrow_mut().push(map);
                     true
                 }
                 Err(_) => {
-                    duplicate_names.set(true);
+                    bad_names.set(true);
                     false
                 }
             }
         },
         |e| items.borrow_mut().error(e),
     );
-    if duplicate_names.get() {
-        return Err(rustler::Error::BadArg);
-    }
-    Ok(items.into_inner().into_result())
+    (!bad_names.get()).then(|| items.into_inner().into_result())
 }
 
 /// What one record of a batch gave: its values, or its error.

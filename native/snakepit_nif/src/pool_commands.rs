@@ -12,10 +12,11 @@ use crate::options::{Read, ReadConfig};
 use crate::parse_nif::{count_items, error_terms, frames, parse_items};
 use crate::reply_chunks::{frame_runs, FrameRun};
 use crate::thread_pool::JobEnv;
-use rustler::{Atom, Binary, Encoder, Term};
+use crate::extract_nif::{extract_items, ExtractorResource};
+use rustler::{Atom, Binary, Encoder, ResourceArc, Term};
 
 mod command_atoms {
-    rustler::atoms! { ok, ping, __health__, count, scan, parse, validate }
+    rustler::atoms! { ok, ping, __health__, count, scan, parse, validate, extract }
 }
 
 /// What a command returns: the reply's result term, or the error it becomes.
@@ -75,6 +76,12 @@ static COMMANDS: &[Command] = &[
         chunked: never,
         run: validate,
     },
+    Command {
+        atom: command_atoms::extract,
+        counted: true,
+        chunked: never,
+        run: extract,
+    },
     #[cfg(feature = "test-hooks")]
     crate::test_hooks::SLEEP,
     #[cfg(feature = "test-hooks")]
@@ -125,6 +132,32 @@ fn read_args<'a>(name: &'static str, term: Term<'a>) -> Result<(Binary<'a>, Read
         .decode()
         .map_err(|_| NativeError::InvalidArguments(name))?;
     Ok((input, read))
+}
+
+/// `{binary, extractor, names, read_config, base_offset, first_index}`: the extraction
+/// NIF's answer (`extract_nif::extract_items`), built on this worker's thread.
+fn extract<'a>(job: &JobEnv<'a, '_>, term: Term<'a>) -> Reply<'a> {
+    type Args<'a> = (
+        Binary<'a>,
+        ResourceArc<ExtractorResource>,
+        Vec<Term<'a>>,
+        ReadConfig,
+        u64,
+        u64,
+    );
+    let (input, extractor, names, config, base_offset, first_index): Args = args("extract", term)?;
+    let invalid = || NativeError::InvalidArguments("extract");
+    let read = config.decode().map_err(|_| invalid())?;
+    extract_items(
+        job.env,
+        input.as_slice(),
+        base_offset,
+        first_index,
+        &read,
+        &extractor.0,
+        &names,
+    )
+    .ok_or_else(invalid)
 }
 
 fn validate<'a>(job: &JobEnv<'a, '_>, term: Term<'a>) -> Reply<'a> {

@@ -74,13 +74,15 @@ defmodule Snakepit.Pool.CommandsTest do
              :validate,
              :scan,
              :count,
+             :extract,
              :encode,
              :to_json,
-             :to_xml,
-             :extract
+             :to_xml
            ]
 
     assert MarcCommands.native_commands() -- MarcCommands.commands() == []
+    # function_exported?/3 does not load a module.
+    Code.ensure_loaded!(Snakepit.Marc)
 
     for command <- MarcCommands.commands() do
       assert function_exported?(Snakepit.Marc, command, 1) or
@@ -92,7 +94,8 @@ defmodule Snakepit.Pool.CommandsTest do
     bytes = Corpus.read!("formats/pymarc_one.dat")
 
     for command <- MarcCommands.native_commands() do
-      assert {:native, ^command, _args, post} = MarcCommands.native_plan(command, [bytes])
+      args = if command == :extract, do: [bytes, [t: "245a"]], else: [bytes]
+      assert {:native, ^command, _args, post} = MarcCommands.native_plan(command, args)
       assert is_function(post, 1)
     end
 
