@@ -120,17 +120,8 @@ defmodule Snakepit.Marc.Extract do
     end)
   end
 
-  defp fan_out_local(source, compiled, opts) do
-    Snakepit.Marc.FanOut.run_batches(source, opts, fn batch, parse_opts ->
-      config = Options.validate!(parse_opts, :read)
-      native = %{read_config(config) | mode: worker_mode(config.mode)}
-
-      {:ok, items, _} =
-        Spec.batch(batch.data, compiled, native, batch.base_offset, batch.first_index)
-
-      strict_result(config.mode, items)
-    end)
-  end
+  defp fan_out_local(source, compiled, opts),
+    do: Snakepit.Marc.FanOut.run_batches(source, opts, &all(&1, compiled, &2))
 
   defp fan_out_keys, do: Options.spec(:fan_out) |> Keyword.keys()
 
