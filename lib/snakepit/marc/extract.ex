@@ -107,7 +107,7 @@ defmodule Snakepit.Marc.Extract do
     timeout = Keyword.get(opts, :timeout, :infinity)
 
     Snakepit.Marc.FanOut.run_batches(source, opts, fn batch, parse_opts ->
-      case Snakepit.execute(:extract, [batch, compiled, parse_opts], pool: pool, timeout: timeout) do
+      case Snakepit.Pool.run(pool, {:extract, [batch, compiled, parse_opts]}, timeout) do
         {:ok, items} ->
           {:ok, items}
 
