@@ -72,8 +72,16 @@ fn extract_batch<'a>(
     first_index: u64,
 ) -> NifResult<Term<'a>> {
     let read = config.decode()?;
-    extract_items(env, input.as_slice(), base_offset, first_index, &read, &extractor.0, &names)
-        .ok_or(rustler::Error::BadArg)
+    extract_items(
+        env,
+        input.as_slice(),
+        base_offset,
+        first_index,
+        &read,
+        &extractor.0,
+        &names,
+    )
+    .ok_or(rustler::Error::BadArg)
 }
 
 /// `extract_batch`'s answer for `input`: the record API's NIF and the `:thread` pool's

@@ -8,11 +8,11 @@
 //! (`test_hooks`).
 
 use crate::errors::NativeError;
+use crate::extract_nif::{extract_items, ExtractorResource};
 use crate::options::{Read, ReadConfig};
 use crate::parse_nif::{count_items, error_terms, frames, parse_items};
 use crate::reply_chunks::{frame_runs, FrameRun};
 use crate::thread_pool::JobEnv;
-use crate::extract_nif::{extract_items, ExtractorResource};
 use rustler::{Atom, Binary, Encoder, ResourceArc, Term};
 
 mod command_atoms {
