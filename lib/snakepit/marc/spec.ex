@@ -34,11 +34,21 @@ defmodule Snakepit.Marc.Spec do
   alias Snakepit.Options.Schema
   alias Snakepit.Native
 
-  @enforce_keys [:names, :outputs, :ref]
-  defstruct [:names, :outputs, :ref]
+  # `ref` is the native compiled form, valid on `node` only; elsewhere (a spec sent to
+  # another node) it is compiled again from `outputs`.
+  @enforce_keys [:names, :outputs, :ref, :node]
+  defstruct [:names, :outputs, :ref, :node]
 
-  @typedoc "A compiled extraction; opaque, reusable for a whole job and across processes."
-  @opaque t :: %__MODULE__{names: [term], outputs: [{term, String.t(), map}], ref: reference}
+  @typedoc """
+  A compiled extraction; opaque, reusable for a whole job, across processes and across
+  nodes (where it is compiled again on first use).
+  """
+  @opaque t :: %__MODULE__{
+            names: [term],
+            outputs: [{term, String.t(), map}],
+            ref: reference,
+            node: node()
+          }
 
   @doc """
   Compiles `specs`, a keyword list or map of `name => spec` (or `name => {spec, options}`),
@@ -62,9 +72,9 @@ defmodule Snakepit.Marc.Spec do
       dups -> raise ArgumentError, "extraction names must be unique, got #{inspect(dups)} twice"
     end
 
-    case Native.extract_compile(Enum.map(entries, fn {_, spec, o} -> {spec, o} end)) do
+    case native_compile(entries) do
       {:ok, ref} ->
-        %__MODULE__{names: names, outputs: entries, ref: ref}
+        %__MODULE__{names: names, outputs: entries, ref: ref, node: node()}
 
       {:error, {index, position, expected, found}} ->
         {name, spec, _} = Enum.at(entries, index)
@@ -164,19 +174,29 @@ defmodule Snakepit.Marc.Spec do
   @doc false
   # `{:ok, items, skipped}` | `{:error, %ParseError{}}`: `parse_batch`'s answer with a map of
   # values in place of each record.
-  def batch(bytes, %__MODULE__{names: names, ref: ref}, config, base_offset, first_index),
-    do: Native.extract_batch(bytes, ref, names, config, base_offset, first_index)
+  def batch(bytes, %__MODULE__{names: names} = spec, config, base_offset, first_index),
+    do: Native.extract_batch(bytes, ref(spec), names, config, base_offset, first_index)
 
   @doc false
-  # The native resource, for the `:thread` profile's `:extract` command.
-  def ref(%__MODULE__{ref: ref}), do: ref
+  # The native resource, for the `:thread` profile's `:extract` command: the spec's own on
+  # the node that compiled it; on another node (the spec was sent there) compiled again, a
+  # few microseconds.
+  def ref(%__MODULE__{node: node, ref: ref}) when node == node(), do: ref
+
+  def ref(%__MODULE__{outputs: entries}) do
+    {:ok, ref} = native_compile(entries)
+    ref
+  end
+
+  defp native_compile(entries),
+    do: Native.extract_compile(Enum.map(entries, fn {_, spec, o} -> {spec, o} end))
 
   @doc false
   # `batch/5` for several `%Snakepit.Marc.Batch{}`es at once, extracted in parallel on
   # native threads: one answer per batch, in order.
-  def batches(batches, %__MODULE__{names: names, ref: ref}, config) do
+  def batches(batches, %__MODULE__{names: names} = spec, config) do
     batches
     |> Enum.map(&{&1.data, &1.base_offset, &1.first_index})
-    |> Native.extract_batches(ref, names, config)
+    |> Native.extract_batches(ref(spec), names, config)
   end
 end

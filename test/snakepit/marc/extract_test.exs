@@ -113,6 +113,21 @@ defmodule Snakepit.Marc.ExtractTest do
       end
     end
 
+    test "a compiled spec sent to another node works there: it is compiled again" do
+      spec = Spec.compile!(t: "245a", s: "6XXa")
+      expected = Marc.extract(@bib, spec) |> Enum.to_list()
+      # What arrives on another node: the native reference means nothing there.
+      elsewhere = %{spec | node: :elsewhere@nowhere, ref: make_ref()}
+      assert Marc.extract(@bib, elsewhere) |> Enum.to_list() == expected
+
+      assert Marc.extract(@bib, elsewhere, workers: 2, ordered: true) |> Enum.to_list() ==
+               expected
+
+      # On its own node the reference is used as it is.
+      assert Spec.ref(spec) == spec.ref
+      refute Spec.ref(elsewhere) == elsewhere.ref
+    end
+
     test "workers: and pool: give the same rows, in order with ordered: true" do
       spec = Spec.compile!(t: "245a", s: "6XXa", i: "020a")
       expected = Marc.extract(@bib, spec) |> Enum.to_list()
