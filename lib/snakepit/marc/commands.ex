@@ -135,7 +135,8 @@ defmodule Snakepit.Marc.Commands do
     batch_opts = Keyword.take(opts, Options.parse_keys() -- [:report])
 
     bin
-    |> Marc.batches(Keyword.take(opts, [:validate_utf8, :to_unicode, :normalize, :marc8_errors]))
+    # Framing only: the read options apply to each batch's parse.
+    |> Marc.batches()
     |> Stream.map(&Marc.parse_batch(&1, Keyword.put(batch_opts, :report, true)))
     |> Stream.concat([:end])
     |> Stream.transform(0, fn

@@ -84,9 +84,9 @@ fn extract_batch<'a>(
     .ok_or(rustler::Error::BadArg)
 }
 
-/// `extract_batch`'s answer for `input`: the record API's NIF and the `:thread` pool's
-/// `:extract` command both call it. `None` when `names` do not fit the outputs (one a
-/// name, unique: `Snakepit.Marc.Spec` checks that, so a map that cannot be built is a bad
+/// `extract_batch`'s answer for `input`: the record API's NIFs and the `:thread` pool's
+/// `:extract` command all call it. `None` when `names` do not fit the outputs (one a name,
+/// unique: `Snakepit.Marc.Spec` checks that, so a map that cannot be built is a bad
 /// argument, never a silently shorter answer).
 pub(crate) fn extract_items<'a>(
     env: Env<'a>,
@@ -100,9 +100,26 @@ pub(crate) fn extract_items<'a>(
     if names.len() != extractor.outputs().len() {
         return None;
     }
-    let items = std::cell::RefCell::new(Items::new(env, read.mode, read.shape));
-    let mut values: Vec<Vec<String>> = Vec::new();
-    let bad_names = std::cell::Cell::new(false);
+    let outcomes = outcomes(input, base_offset, first_index, read, extractor);
+    items_term(env, outcomes, read, names)
+}
+
+/// What one record of a batch gave: its values, or its error.
+enum Outcome {
+    Values(Vec<Vec<String>>),
+    Error(snakepit_core::MarcError),
+}
+
+/// Every frame of `input` parsed and extracted, with no term built: so it can run on any
+/// thread.
+fn outcomes(
+    input: &[u8],
+    base_offset: u64,
+    first_index: u64,
+    read: &Read,
+    extractor: &Extractor,
+) -> Vec<Outcome> {
+    let outcomes = std::cell::RefCell::new(Vec::new());
     let mut unlimited = crate::budget::Budget::unlimited();
     walk(
         input,
@@ -111,28 +128,42 @@ pub(crate) fn extract_items<'a>(
         read,
         &mut unlimited,
         |record| {
+            let mut values = Vec::new();
             extractor.extract_into(record, &mut values);
-            let lists: Vec<Term<'a>> = values.iter().map(|v| v.encode(env)).collect();
-            match Term::map_from_term_arrays(env, names, &lists) {
-                Ok(map) => {
-                    items.borrow_mut().push(map);
-                    true
-                }
-                Err(_) => {
-                    bad_names.set(true);
-                    false
-                }
-            }
+            outcomes.borrow_mut().push(Outcome::Values(values));
+            true
         },
-        |e| items.borrow_mut().error(e),
+        |e| {
+            outcomes.borrow_mut().push(Outcome::Error(e));
+            true
+        },
     );
-    (!bad_names.get()).then(|| items.into_inner().into_result())
+    outcomes.into_inner()
 }
 
-/// What one record of a batch gave: its values, or its error.
-enum Outcome {
-    Values(Vec<Vec<String>>),
-    Error(snakepit_core::MarcError),
+/// `{:ok, items, skipped}` or `{:error, %ParseError{}}` under `read.mode`: a map of values
+/// per good record. `None` when `names` do not fit the outputs.
+fn items_term<'a>(
+    env: Env<'a>,
+    outcomes: Vec<Outcome>,
+    read: &Read,
+    names: &[Term<'a>],
+) -> Option<Term<'a>> {
+    let mut items = Items::new(env, read.mode, read.shape);
+    for outcome in outcomes {
+        match outcome {
+            Outcome::Values(values) => {
+                let lists: Vec<Term<'a>> = values.iter().map(|v| v.encode(env)).collect();
+                items.push(Term::map_from_term_arrays(env, names, &lists).ok()?);
+            }
+            Outcome::Error(e) => {
+                if !items.error(e) {
+                    break;
+                }
+            }
+        }
+    }
+    Some(items.into_result())
 }
 
 /// `[{:ok, items, skipped} | {:error, %ParseError{}}]`, `extract_batch/6`'s answer for each of
@@ -153,54 +184,19 @@ fn extract_batches<'a>(
     if names.len() != extractor.outputs().len() {
         return Err(rustler::Error::BadArg);
     }
-    let inputs: Vec<(&[u8], u64, u64)> = batches
+    let outcomes: Vec<Vec<Outcome>> = batches
         .iter()
         .map(|(bin, offset, index)| (bin.as_slice(), *offset, *index))
-        .collect();
-    let outcomes: Vec<Vec<Outcome>> = inputs
+        .collect::<Vec<_>>()
         .par_iter()
         .map(|&(input, base_offset, first_index)| {
-            let outcomes = std::cell::RefCell::new(Vec::new());
-            let mut unlimited = crate::budget::Budget::unlimited();
-            walk(
-                input,
-                base_offset,
-                first_index,
-                &read,
-                &mut unlimited,
-                |record| {
-                    let mut values = Vec::new();
-                    extractor.extract_into(record, &mut values);
-                    outcomes.borrow_mut().push(Outcome::Values(values));
-                    true
-                },
-                |e| {
-                    outcomes.borrow_mut().push(Outcome::Error(e));
-                    true
-                },
-            );
-            outcomes.into_inner()
+            outcomes(input, base_offset, first_index, &read, extractor)
         })
         .collect();
-    let mut answers = Vec::with_capacity(outcomes.len());
-    for batch in outcomes {
-        let mut items = Items::new(env, read.mode, read.shape);
-        for outcome in batch {
-            match outcome {
-                Outcome::Values(values) => {
-                    let lists: Vec<Term<'a>> = values.iter().map(|v| v.encode(env)).collect();
-                    let map = Term::map_from_term_arrays(env, &names, &lists)
-                        .map_err(|_| rustler::Error::BadArg)?;
-                    items.push(map);
-                }
-                Outcome::Error(e) => {
-                    if !items.error(e) {
-                        break;
-                    }
-                }
-            }
-        }
-        answers.push(items.into_result());
-    }
+    let answers = outcomes
+        .into_iter()
+        .map(|batch| items_term(env, batch, &read, &names))
+        .collect::<Option<Vec<Term<'a>>>>()
+        .ok_or(rustler::Error::BadArg)?;
     Ok(answers.encode(env))
 }
