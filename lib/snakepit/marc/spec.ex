@@ -109,8 +109,8 @@ defmodule Snakepit.Marc.Spec do
         "an extraction name must be an atom or a string, got: #{inspect(name)}"
       )
 
-  # Spec strings are parsed on the caller's scheduler: a few bytes each in practice; this
-  # bounds the work of a hostile one.
+  # Spec strings are a few bytes each in practice; this bounds the memory and compile work
+  # a hostile one can cost.
   @max_spec_bytes 65_536
 
   defp spec!(name, spec) when is_binary(spec) and byte_size(spec) > @max_spec_bytes do

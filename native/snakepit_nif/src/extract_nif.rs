@@ -19,11 +19,11 @@ pub(crate) struct ExtractorResource(pub(crate) Extractor);
 impl rustler::Resource for ExtractorResource {}
 
 /// `{:ok, resource}`, or `{:error, {output_index, position, expected, found}}` for the first
-/// spec string that does not parse (`found` is `nil` at the end of the string). Spec strings
-/// are a few bytes each: this runs on the caller's scheduler.
-#[rustler::nif]
+/// spec string that does not parse (`found` is `nil` at the end of the string). A dirty
+/// scheduler: specs are few in practice, but their number and length are the caller's, and
+/// compiling builds a table over every tag for every spec.
+#[rustler::nif(schedule = "DirtyCpu")]
 fn extract_compile<'a>(env: Env<'a>, outputs: Vec<(String, Term<'a>)>) -> NifResult<Term<'a>> {
-    let _watch = crate::scheduler_watch::watch("extract_compile");
     let mut compiled = Vec::with_capacity(outputs.len());
     for (index, (spec, options)) in outputs.into_iter().enumerate() {
         let options = output_options(options)?;
