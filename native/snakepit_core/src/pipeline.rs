@@ -502,9 +502,25 @@ fn run<R: Read>(
 ) {
     match opts.format {
         SourceFormat::Iso2709 | SourceFormat::Auto => {
+            // rayon's pool does not join its threads when dropped; spawning them here keeps
+            // their handles, so the reader joins them (even when unwinding) and a closed
+            // stream leaves no thread behind.
+            let parsers = JoinOnDrop::default();
+            let spawned = parsers.0.clone();
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(opts.threads.max(1))
                 .thread_name(|i| format!("snakepit-parse-{i}"))
+                .spawn_handler(move |thread| {
+                    let mut builder = std::thread::Builder::new();
+                    if let Some(name) = thread.name() {
+                        builder = builder.name(name.to_owned());
+                    }
+                    let handle = builder.spawn(|| thread.run())?;
+                    if let Ok(mut handles) = spawned.lock() {
+                        handles.push(handle);
+                    }
+                    Ok(())
+                })
                 .build();
             match pool {
                 Ok(pool) => read_loop(source, opts, pool, tx, cancel, progress, notify),
@@ -524,6 +540,22 @@ fn run<R: Read>(
                 crate::json::JsonRecordReader::new(BufReader::with_capacity(64 * 1024, source))
                     .with_max_record(opts.max_record_bytes);
             record_loop(reader, |r| r.position(), opts, tx, cancel, progress, notify)
+        }
+    }
+}
+
+/// Threads joined when this is dropped: a parse pool's, once the pool itself is gone.
+#[derive(Default)]
+struct JoinOnDrop(Arc<Mutex<Vec<JoinHandle<()>>>>);
+
+impl Drop for JoinOnDrop {
+    fn drop(&mut self) {
+        let handles = match self.0.lock() {
+            Ok(mut handles) => std::mem::take(&mut *handles),
+            Err(_) => return,
+        };
+        for handle in handles {
+            let _ = handle.join();
         }
     }
 }
