@@ -190,7 +190,8 @@ defmodule Snakepit.Marc do
   workers. Only `fun`'s results are copied back: return what you need, not whole records.
 
   In `:permissive` mode `fun` also receives `{:error, %Snakepit.Marc.ParseError{}}` items;
-  in `:strict` mode the first bad record raises in the caller.
+  in `:strict` mode the results of the records before the first bad one arrive (those of
+  its own batch included), then it raises in the caller.
 
       iex> "../shared/corpus/synthetic/realistic_2000.mrc"
       ...> |> Snakepit.Marc.map(&Snakepit.Marc.Record.title/1, workers: 2)

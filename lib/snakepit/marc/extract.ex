@@ -94,8 +94,9 @@ defmodule Snakepit.Marc.Extract do
 
   # `pool:`: each batch is an `:extract` command of the pool (on a `:thread` pool, run on its
   # native threads), sent by fan-out processes, `workers:` of them. `workers:` alone: the
-  # batches are extracted in the fan-out processes, as `map/3` parses them. Either way, a bad
-  # record in strict mode raises without the good records of its batch, as in `map/3`.
+  # batches are extracted in the fan-out processes, as `map/3` parses them. Either way, in
+  # strict mode the batches are read permissively and cut at their first bad record, so the
+  # values before it arrive and then it raises, as in `map/3`.
   defp fan_out(source, compiled, opts) do
     case Keyword.pop(opts, :pool) do
       {nil, opts} -> fan_out_local(source, compiled, opts)
@@ -106,10 +107,10 @@ defmodule Snakepit.Marc.Extract do
   defp fan_out_pool(source, compiled, pool, opts) do
     timeout = Keyword.get(opts, :timeout, :infinity)
 
-    Snakepit.Marc.FanOut.run_batches(source, opts, fn batch, parse_opts ->
+    Snakepit.Marc.FanOut.run_batches(source, opts, fn batch, parse_opts, strict ->
       case Snakepit.Pool.run(pool, {:extract, [batch, compiled, parse_opts]}, timeout) do
         {:ok, items} ->
-          {:ok, items}
+          Snakepit.Marc.FanOut.until_error(items, strict)
 
         {:error, %Snakepit.Marc.ParseError{}} = error ->
           error
@@ -120,8 +121,12 @@ defmodule Snakepit.Marc.Extract do
     end)
   end
 
-  defp fan_out_local(source, compiled, opts),
-    do: Snakepit.Marc.FanOut.run_batches(source, opts, &all(&1, compiled, &2))
+  defp fan_out_local(source, compiled, opts) do
+    Snakepit.Marc.FanOut.run_batches(source, opts, fn batch, parse_opts, strict ->
+      {:ok, items} = all(batch, compiled, parse_opts)
+      Snakepit.Marc.FanOut.until_error(items, strict)
+    end)
+  end
 
   defp fan_out_keys, do: Options.spec(:fan_out) |> Keyword.keys()
 

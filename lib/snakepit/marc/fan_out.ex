@@ -22,9 +22,9 @@ defmodule Snakepit.Marc.FanOut do
   @worker_spawn_opts [min_heap_size: 262_144, min_bin_vheap_size: 1_048_576]
 
   def map(source, fun, opts) when is_function(fun, 1) and is_list(opts) do
-    run_batches(source, opts, fn batch, parse_opts ->
+    run_batches(source, opts, fn batch, parse_opts, strict ->
       case Marc.parse_batch(batch, parse_opts) do
-        {:ok, items} -> {:ok, Enum.map(items, fun)}
+        {:ok, items} -> items |> until_error(strict) |> map_results(fun)
         {:error, _} = error -> error
       end
     end)
@@ -37,11 +37,15 @@ defmodule Snakepit.Marc.FanOut do
     do: raise(ArgumentError, "options must be a keyword list, got: #{inspect(opts)}")
 
   @doc """
-  The fan-out of `map/3` with any per-batch work: `work.(batch, parse_opts)` runs in a
-  worker (under a pool slot with `:pool`) and returns `{:ok, results}` or
-  `{:error, %ParseError{}}`; `parse_opts` are the read options among `opts`, checked here.
+  The fan-out of `map/3` with any per-batch work: `work.(batch, parse_opts, strict)` runs in
+  a worker (under a pool slot with `:pool`) and returns `{:ok, results}`,
+  `{:partial, results, %ParseError{}}` (the results of the records before a bad one: they
+  arrive, then the error raises) or `{:error, %ParseError{}}`. `parse_opts` are the read
+  options among `opts`, checked here; in `:strict` mode they say `:permissive` and `strict`
+  is true, so that the work can keep the good records of a batch with a bad one
+  (`until_error/2`).
   """
-  def run_batches(source, opts, work) when is_function(work, 2) and is_list(opts) do
+  def run_batches(source, opts, work) when is_function(work, 3) and is_list(opts) do
     {fan_opts, read_opts} = Keyword.split(opts, Options.spec(:fan_out) |> Keyword.keys())
 
     %{workers: workers, ordered: ordered, timeout: timeout, pool: pool} =
@@ -50,9 +54,10 @@ defmodule Snakepit.Marc.FanOut do
     parse_opts = Keyword.take(read_opts, Options.parse_keys())
 
     # Checked here, before any process starts, so bad options fail in the caller.
-    Options.validate!(parse_opts, :read)
+    strict = Options.validate!(parse_opts, :read).mode == :strict
+    parse_opts = if strict, do: Keyword.put(parse_opts, :mode, :permissive), else: parse_opts
     batches = Marc.batches(source, Keyword.drop(read_opts, [:report]))
-    job = %{work: work, parse_opts: parse_opts, pool: pool, timeout: timeout}
+    job = %{work: work, parse_opts: parse_opts, strict: strict, pool: pool, timeout: timeout}
 
     Stream.resource(
       fn -> start(batches, workers, ordered, job) end,
@@ -91,11 +96,31 @@ defmodule Snakepit.Marc.FanOut do
       stopped: job.stopped,
       next_seq: 0,
       emit_seq: 0,
+      # A bad record in strict mode: raised once the results before it are out.
+      failed: nil,
       pending: %{},
       in_flight: 0,
       done: false
     }
   end
+
+  @doc """
+  `items` (a batch parsed in `:permissive` mode) as a work result: in strict mode, only the
+  records before the first bad one, with that error; else all of them.
+  """
+  def until_error(items, false), do: {:ok, items}
+
+  def until_error(items, true) do
+    case Enum.split_while(items, &(not match?({:error, %ParseError{}}, &1))) do
+      {good, []} -> {:ok, good}
+      {good, [{:error, error} | _]} -> {:partial, good, error}
+    end
+  end
+
+  defp map_results({:ok, items}, fun), do: {:ok, Enum.map(items, fun)}
+  defp map_results({:partial, items, error}, fun), do: {:partial, Enum.map(items, fun), error}
+
+  defp next(%{failed: %ParseError{} = error}), do: raise(error)
 
   defp next(state) do
     state = assign(state)
@@ -139,6 +164,7 @@ defmodule Snakepit.Marc.FanOut do
   defp timeout(ms), do: ms * 2
 
   defp emit({:ok, results}, state), do: {results, state}
+  defp emit({:partial, results, error}, state), do: {results, %{state | failed: error}}
   defp emit({:error, %ParseError{} = error}, _state), do: raise(error)
   defp emit({:raise, kind, reason, stack}, _state), do: :erlang.raise(kind, reason, stack)
 
@@ -246,9 +272,9 @@ defmodule Snakepit.Marc.FanOut do
 
   # Errors are returned, not raised, so a bad record surfaces in the caller as the
   # ParseError it is, instead of as a crashed worker.
-  defp handle(batch, %{work: work, parse_opts: parse_opts, stopped: stopped}) do
+  defp handle(batch, %{work: work, parse_opts: parse_opts, strict: strict, stopped: stopped}) do
     # Nobody reads the result once the stream has stopped.
-    if :atomics.get(stopped, 1) == 1, do: {:ok, []}, else: work.(batch, parse_opts)
+    if :atomics.get(stopped, 1) == 1, do: {:ok, []}, else: work.(batch, parse_opts, strict)
   catch
     kind, reason -> {:raise, kind, reason, __STACKTRACE__}
   end

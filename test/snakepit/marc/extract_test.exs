@@ -156,6 +156,12 @@ defmodule Snakepit.Marc.ExtractTest do
     end
 
     test "permissive keeps errors in place; strict raises after the good records" do
+      pool = :"extract_strict_#{System.unique_integer([:positive])}"
+
+      start_supervised!(
+        {Snakepit.Pool, name: pool, worker_profile: :thread, pool_size: 1, threads_per_worker: 2}
+      )
+
       for name <-
             ~w(pymarc_bad_records.mrc testbed_invalid_lengths.mrc testbed_missing_terminators.mrc) do
         path = Corpus.path("bad/" <> name)
@@ -172,10 +178,16 @@ defmodule Snakepit.Marc.ExtractTest do
         end
 
         good_before = Enum.take_while(parsed, &(not match?({:error, _}, &1)))
-        stream = Marc.extract(path, t: "245a")
-        {taken, raised} = take_until_raise(stream)
-        assert length(taken) == length(good_before)
-        assert %Marc.ParseError{} = raised
+        {:error, first_error} = Enum.find(parsed, &match?({:error, _}, &1))
+
+        # The fan-outs too: the good records in the bad one's batch are not lost.
+        expected = Enum.map(good_before, &%{t: ExtractReference.extract(&1, "245a", [])})
+
+        for opts <- [[], [workers: 2], [workers: 2, batch_size: 1], [pool: pool]] do
+          {taken, raised} = take_until_raise(Marc.extract(path, [t: "245a"], opts))
+          assert taken == expected, "#{name} #{inspect(opts)}"
+          assert raised == first_error, "#{name} #{inspect(opts)}"
+        end
 
         assert {:ok, _, %{skipped: skipped}} =
                  Marc.parse(File.read!(path), mode: :skip, report: true)
@@ -264,13 +276,15 @@ defmodule Snakepit.Marc.ExtractTest do
 
     try do
       Enum.each(stream, &:ets.insert(acc, {System.unique_integer([:monotonic]), &1}))
-      {:ets.tab2list(acc), nil}
+      {taken(acc), nil}
     rescue
-      e in Marc.ParseError -> {:ets.tab2list(acc), e}
+      e in Marc.ParseError -> {taken(acc), e}
     after
       :ok
     end
   end
+
+  defp taken(table), do: table |> :ets.tab2list() |> Enum.sort() |> Enum.map(&elem(&1, 1))
 
   defp random_spec do
     tags =

@@ -220,6 +220,26 @@ defmodule Snakepit.Marc.StreamTest do
       assert_raise ParseError, fn -> Marc.map(Corpus.path(@bad), & &1) |> Enum.to_list() end
     end
 
+    test "map/3 in strict mode gives the results before the bad record, from its batch too" do
+      {:ok, parsed} = Marc.parse(File.read!(Corpus.path(@bad)), mode: :permissive)
+      {good, [{:error, first_error} | _]} = Enum.split_while(parsed, &match?(%Record{}, &1))
+      titles = Enum.map(good, &Record.title/1)
+
+      for opts <- [[], [workers: 2], [workers: 1, batch_size: 1], [ordered: false]] do
+        {:ok, seen} = Agent.start_link(fn -> [] end)
+
+        error =
+          assert_raise ParseError, fn ->
+            Marc.map(Corpus.path(@bad), &Record.title/1, opts)
+            |> Enum.each(fn title -> Agent.update(seen, &[title | &1]) end)
+          end
+
+        assert error == first_error
+        assert Agent.get(seen, &Enum.reverse/1) == titles, inspect(opts)
+        Agent.stop(seen)
+      end
+    end
+
     test "a raising function re-raises in the caller and the workers are gone" do
       parent = self()
 
