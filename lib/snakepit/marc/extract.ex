@@ -153,12 +153,15 @@ defmodule Snakepit.Marc.Extract do
   defp fast(source, compiled, config, read_opts) do
     native = %{read_config(config) | mode: worker_mode(config.mode)}
 
-    # Batches go to native code a few at a time, parsed and extracted there in parallel.
+    # Batches go to native code a few at a time, parsed and extracted there in parallel. Each
+    # group's items are one list, so a record passes through one stream stage, not two: on
+    # small records that stage costs as much as extracting.
     source
     |> Marc.batches(read_opts)
     |> Stream.chunk_every(batches_per_call())
-    |> Stream.flat_map(&Spec.batches(&1, compiled, native))
-    |> Snakepit.Marc.Stream.items_of_batches(config.mode, fn {:ok, items, _skipped} -> items end)
+    |> Snakepit.Marc.Stream.items_of_batches(config.mode, fn group ->
+      group |> Spec.batches(compiled, native) |> Enum.flat_map(fn {:ok, items, _} -> items end)
+    end)
   end
 
   # Batches per native call in the one-process path: enough to keep every core busy.

@@ -108,6 +108,8 @@ pub(crate) fn extract_items<'a>(
 enum Outcome {
     Values(Vec<Vec<String>>),
     Error(snakepit_core::MarcError),
+    /// An error already handed to the answer.
+    Taken,
 }
 
 /// Every frame of `input` parsed and extracted, with no term built: so it can run on any
@@ -150,20 +152,32 @@ fn items_term<'a>(
     names: &[Term<'a>],
 ) -> Option<Term<'a>> {
     let mut items = Items::new(env, read.mode, read.shape);
-    for outcome in outcomes {
-        match outcome {
-            Outcome::Values(values) => {
-                let lists: Vec<Term<'a>> = values.iter().map(|v| v.encode(env)).collect();
-                items.push(Term::map_from_term_arrays(env, names, &lists).ok()?);
-            }
-            Outcome::Error(e) => {
-                if !items.error(e) {
-                    break;
-                }
+    let mut lists: Vec<Term<'a>> = Vec::with_capacity(names.len());
+    let mut outcomes = outcomes;
+    for outcome in outcomes.iter_mut() {
+        if let Outcome::Values(values) = outcome {
+            lists.clear();
+            lists.extend(values.iter().map(|list| string_list(env, list)));
+            items.push(Term::map_from_term_arrays(env, names, &lists).ok()?);
+        } else if let Outcome::Error(e) = std::mem::replace(outcome, Outcome::Taken) {
+            if !items.error(e) {
+                break;
             }
         }
     }
+    // Freeing a batch's many small strings is work this thread, the serial part, need not do.
+    rayon::spawn(move || drop(outcomes));
     Some(items.into_result())
+}
+
+/// `[binary]` for `values`, built from the end without an intermediate vector of terms.
+fn string_list<'a>(env: Env<'a>, values: &[String]) -> Term<'a> {
+    values
+        .iter()
+        .rev()
+        .fold(Term::list_new_empty(env), |list, value| {
+            list.list_prepend(value.as_str().encode(env))
+        })
 }
 
 /// `[{:ok, items, skipped} | {:error, %ParseError{}}]`, `extract_batch/6`'s answer for each of
