@@ -1,0 +1,181 @@
+defmodule Snakepit.Metrics.Store do
+  # Where the event metrics live: one ETS table of `{{name, label_values}, counters_ref}`,
+  # and the telemetry handler that feeds it.
+  #
+  # The handler runs in the process that emits the event. Its cost per metric is one ETS
+  # read (read_concurrency) and one or two lock-free `:counters.add/3` (write_concurrency):
+  # no message, no process of ours on the hot path. A label set's counters are created once,
+  # by whichever caller meets it first (insert_new decides races). A counter is one slot; a
+  # histogram has one slot per bucket, one for +Inf and one for the sum (native time units,
+  # integers, so no float adds). This process owns the table and attaches the handler.
+  @moduledoc false
+  use GenServer
+
+  require Logger
+
+  alias Snakepit.Metrics.Definitions
+  alias Snakepit.Telemetry
+
+  @table __MODULE__
+  @handler_id {__MODULE__, :handler}
+  @specs_key {__MODULE__, :specs}
+  # A host's :telemetry application may start after ours: attaching is retried this often,
+  # this many times.
+  @attach_retry_ms 1000
+  @attach_tries 60
+
+  def start_link(options), do: GenServer.start_link(__MODULE__, options, name: __MODULE__)
+
+  @doc "The compiled metrics (event metrics with their bounds), in definition order."
+  def specs, do: :persistent_term.get(@specs_key, [])
+
+  @doc "Whether the store runs (its table exists)."
+  def running?, do: :ets.whereis(@table) != :undefined
+
+  @doc "`[{label_values, counters_ref}]` of the metric `name`, sorted by label values."
+  def rows(name) do
+    @table
+    |> :ets.match_object({{name, :_}, :_})
+    |> Enum.map(fn {{_name, values}, ref} -> {values, ref} end)
+    |> Enum.sort()
+  rescue
+    ArgumentError -> []
+  end
+
+  @doc "Compiles the event metrics with the bucket bounds of `options`."
+  def compile(options) do
+    per_second = System.convert_time_unit(1, :second, :native)
+
+    for metric <- Definitions.event_metrics() do
+      case metric.type do
+        :counter ->
+          Map.merge(metric, %{kind: :counter, size: 1})
+
+        {:histogram, option} ->
+          seconds = Map.fetch!(options, option)
+          native = seconds |> Enum.map(&round(&1 * per_second)) |> List.to_tuple()
+
+          Map.merge(metric, %{
+            kind: :histogram,
+            seconds: seconds,
+            bounds: native,
+            size: length(seconds) + 2
+          })
+      end
+    end
+  end
+
+  # -- the handler (runs in the emitting process) ---------------------------------------------
+
+  @doc false
+  def handle_event(event, measurements, metadata, by_event) do
+    case by_event do
+      %{^event => specs} -> Enum.each(specs, &observe(&1, measurements, metadata))
+      _ -> :ok
+    end
+  end
+
+  defp observe(%{kind: :counter, value: nil} = spec, _measurements, metadata),
+    do: :counters.add(counters(spec, metadata), 1, 1)
+
+  defp observe(%{kind: :counter, value: key} = spec, measurements, metadata) do
+    case measurements do
+      # Counters only go up.
+      %{^key => n} when is_integer(n) and n > 0 -> :counters.add(counters(spec, metadata), 1, n)
+      _ -> :ok
+    end
+  end
+
+  defp observe(%{kind: :histogram, value: key, bounds: bounds} = spec, measurements, metadata) do
+    case measurements do
+      %{^key => v} when is_integer(v) ->
+        ref = counters(spec, metadata)
+        :counters.add(ref, bucket(bounds, v, 0), 1)
+        :counters.add(ref, tuple_size(bounds) + 2, v)
+
+      _ ->
+        :ok
+    end
+  end
+
+  # The 1-based slot of the first bound `v` does not exceed; past the last, the +Inf slot.
+  defp bucket(bounds, _v, i) when i == tuple_size(bounds), do: i + 1
+  defp bucket(bounds, v, i) when v <= elem(bounds, i), do: i + 1
+  defp bucket(bounds, v, i), do: bucket(bounds, v, i + 1)
+
+  defp counters(spec, metadata) do
+    key = {spec.name, label_values(spec.labels, metadata)}
+
+    case :ets.lookup(@table, key) do
+      [{_, ref}] ->
+        ref
+
+      [] ->
+        ref = :counters.new(spec.size, [:write_concurrency])
+        if :ets.insert_new(@table, {key, ref}), do: ref, else: counters(spec, metadata)
+    end
+  rescue
+    # The store stopped: count into a throwaway array rather than get the handler detached.
+    ArgumentError -> :counters.new(spec.size, [])
+  end
+
+  defp label_values(labels, metadata) do
+    labels
+    |> Enum.map(fn
+      {_label, constant} -> constant
+      key -> Map.get(metadata, key)
+    end)
+    |> List.to_tuple()
+  end
+
+  # -- owner process --------------------------------------------------------------------------
+
+  @impl true
+  def init(options) do
+    :ets.new(@table, [
+      :set,
+      :named_table,
+      :public,
+      read_concurrency: true,
+      write_concurrency: true
+    ])
+
+    specs = compile(options)
+    :persistent_term.put(@specs_key, specs)
+    by_event = Enum.group_by(specs, & &1.event)
+    {:ok, attach(by_event, 0)}
+  end
+
+  @impl true
+  def handle_info({:attach, by_event, tries}, _state), do: {:noreply, attach(by_event, tries)}
+  def handle_info(_other, state), do: {:noreply, state}
+
+  # Handlers attached with :telemetry outlive this process: any from a previous run goes.
+  defp attach(by_event, tries) do
+    _ = Telemetry.detach(@handler_id)
+
+    :ok =
+      Telemetry.attach_many(@handler_id, Map.keys(by_event), &__MODULE__.handle_event/4, by_event)
+
+    :attached
+  catch
+    _kind, _reason when tries < @attach_tries ->
+      Process.send_after(self(), {:attach, by_event, tries + 1}, @attach_retry_ms)
+      :waiting
+
+    kind, reason ->
+      Logger.warning(
+        "Snakepit.Metrics could not attach its telemetry handler; event metrics stay at " <>
+          "zero: #{Exception.format_banner(kind, reason)}"
+      )
+
+      :detached
+  end
+
+  @impl true
+  def terminate(_reason, _state) do
+    Telemetry.detach(@handler_id)
+    :persistent_term.erase(@specs_key)
+    :ok
+  end
+end
