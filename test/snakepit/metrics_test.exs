@@ -131,11 +131,19 @@ defmodule Snakepit.MetricsTest do
 
       assert delta.("snakepit_records_read_total") == 2 + 2 + 386
 
+      # map/3: parsed in its worker processes, each record once.
+      assert 386 ==
+               Corpus.path("real/loc_bibliographic.mrc")
+               |> Snakepit.Marc.map(fn _ -> :ok end, workers: 2, batch_size: 50)
+               |> Enum.count()
+
+      assert delta.("snakepit_records_read_total") == 2 + 2 + 386 + 386
+
       # The :thread profile's native :parse.
       pool = start_pool!(worker_profile: :thread, threads_per_worker: 1)
       {:ok, items} = Snakepit.execute(:parse, [bad, [mode: :permissive]], pool: pool)
       assert length(items) == 9
-      assert delta.("snakepit_records_read_total") == 2 + 2 + 386 + 2
+      assert delta.("snakepit_records_read_total") == 2 + 2 + 386 + 386 + 2
       assert delta.(~s(snakepit_bad_records_total{kind="no_fields"})) == 2
     end
 

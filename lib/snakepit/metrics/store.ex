@@ -132,6 +132,9 @@ defmodule Snakepit.Metrics.Store do
 
   @impl true
   def init(options) do
+    # So terminate/2 runs on shutdown: handlers attached to :telemetry outlive us otherwise.
+    Process.flag(:trap_exit, true)
+
     :ets.new(@table, [
       :set,
       :named_table,
