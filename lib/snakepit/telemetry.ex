@@ -110,7 +110,7 @@ defmodule Snakepit.Telemetry do
       metadata: [],
       doc:
         "Records were read (per batch or call, not per record): `count` good records built " <>
-          "by `parse/2`, `parse_batch/2`, `stream/2`, `map/3`, `each/3`, `from_json/2`, " <>
+          "by `parse/2`, `parse_batch/2`, `stream/2`, `map/3`, `each/3`, `extract/3`, `from_json/2`, " <>
           "`from_xml/2` or a pool's `:parse` command."
     },
     %{

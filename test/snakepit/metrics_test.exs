@@ -107,10 +107,10 @@ defmodule Snakepit.MetricsTest do
       assert sample(~s(snakepit_workers_started_total{pool="#{pool}"})) == 3
     end
 
-    test "records read and bad records by kind, from parse, streams and a :thread pool" do
+    test "records read and bad records by kind: parse, streams, map, extract, :thread pools" do
       bad = Corpus.read!("bad/pymarc_bad_records.mrc")
-      before = samples()
-      delta = fn series -> Map.get(samples(), series, 0) - Map.get(before, series, 0) end
+      delta_since = fn before -> &(Map.get(samples(), &1, 0) - Map.get(before, &1, 0)) end
+      delta = delta_since.(samples())
 
       {:ok, _} = Snakepit.Marc.parse(bad, mode: :permissive)
       assert delta.("snakepit_records_read_total") == 2
@@ -139,12 +139,21 @@ defmodule Snakepit.MetricsTest do
 
       assert delta.("snakepit_records_read_total") == 2 + 2 + 386 + 386
 
+      # extract/3, in one process and through a :thread pool's native :extract.
+      loc = Corpus.path("real/loc_bibliographic.mrc")
+      assert 386 == loc |> Snakepit.Marc.extract(t: "245a") |> Enum.count()
+      assert delta.("snakepit_records_read_total") == 2 + 2 + 386 + 386 + 386
+      extract_pool = start_pool!(worker_profile: :thread, threads_per_worker: 2)
+      assert 386 == loc |> Snakepit.Marc.extract([t: "245a"], pool: extract_pool) |> Enum.count()
+      assert delta.("snakepit_records_read_total") == 2 + 2 + 386 + 386 + 386 + 386
+      delta = delta_since.(samples())
+
       # The :thread profile's native :parse.
       pool = start_pool!(worker_profile: :thread, threads_per_worker: 1)
       {:ok, items} = Snakepit.execute(:parse, [bad, [mode: :permissive]], pool: pool)
       assert length(items) == 9
-      assert delta.("snakepit_records_read_total") == 2 + 2 + 386 + 386 + 2
-      assert delta.(~s(snakepit_bad_records_total{kind="no_fields"})) == 2
+      assert delta.("snakepit_records_read_total") == 2
+      assert delta.(~s(snakepit_bad_records_total{kind="no_fields"})) == 1
     end
 
     test "the handler works as :telemetry calls it: with its config, in the caller" do
