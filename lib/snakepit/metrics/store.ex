@@ -2,10 +2,10 @@ defmodule Snakepit.Metrics.Store do
   # Where the event metrics live: one ETS table of `{{name, label_values}, counters_ref}`,
   # and the telemetry handler that feeds it.
   #
-  # The handler runs in the process that emits the event. Its cost per metric is one ETS
-  # read (read_concurrency) and one or two lock-free `:counters.add/3` (write_concurrency):
-  # no message, no process of ours on the hot path. A label set's counters are created once,
-  # by whichever caller meets it first (insert_new decides races). A counter is one slot; a
+  # The handler runs in the process that emits the event. Its cost per event is one ETS
+  # read (read_concurrency) and, per metric, one or two lock-free `:counters.add/3`
+  # (write_concurrency): no message, no process of ours on the hot path. A label set's
+  # counters are created once, by whichever caller meets it first (insert_new decides races). A counter is one slot; a
   # histogram has one slot per bucket, one for +Inf and one for the sum (native time units,
   # integers, so no float adds). This process owns the table and attaches the handler.
   @moduledoc false
@@ -19,6 +19,7 @@ defmodule Snakepit.Metrics.Store do
   @table __MODULE__
   @handler_id {__MODULE__, :handler}
   @specs_key {__MODULE__, :specs}
+  @events_key {__MODULE__, :events}
   # A host's :telemetry application may start after ours: attaching is retried this often,
   # this many times.
   @attach_retry_ms 1000
@@ -68,28 +69,58 @@ defmodule Snakepit.Metrics.Store do
   # -- the handler (runs in the emitting process) ---------------------------------------------
 
   @doc false
-  def handle_event(event, measurements, metadata, by_event) do
-    case by_event do
-      %{^event => specs} -> Enum.each(specs, &observe(&1, measurements, metadata))
-      _ -> :ok
+  # The metrics of `event` come from :persistent_term (read without copying), not from the
+  # handler's config, which :telemetry and the built-in dispatcher copy out of ETS per event.
+  def handle_event(event, measurements, metadata, _config) do
+    case :persistent_term.get(@events_key, %{}) do
+      %{^event => %{keys: keys, specs: specs}} ->
+        observe_all(specs, event_counters(event, keys, specs, metadata), 0, measurements)
+
+      _ ->
+        :ok
     end
   end
 
-  defp observe(%{kind: :counter, value: nil} = spec, _measurements, metadata),
-    do: :counters.add(counters(spec, metadata), 1, 1)
+  # The counters of every metric of `event` for this metadata, in one ETS read: a row keyed
+  # by the event and the metadata values its metrics label with, holding their refs.
+  defp event_counters(event, keys, specs, metadata) do
+    key = {event, List.to_tuple(for k <- keys, do: Map.get(metadata, k))}
 
-  defp observe(%{kind: :counter, value: key} = spec, measurements, metadata) do
+    case :ets.lookup(@table, key) do
+      [{_, refs}] ->
+        refs
+
+      [] ->
+        refs = specs |> Enum.map(&counters(&1, metadata)) |> List.to_tuple()
+        # Every racer builds the same refs (counters/2 decides), so any insert will do.
+        :ets.insert(@table, {key, refs})
+        refs
+    end
+  rescue
+    # The store stopped: count into throwaway arrays rather than get the handler detached.
+    ArgumentError -> specs |> Enum.map(&:counters.new(&1.size, [])) |> List.to_tuple()
+  end
+
+  defp observe_all([], _refs, _i, _measurements), do: :ok
+
+  defp observe_all([spec | rest], refs, i, measurements) do
+    observe(spec, elem(refs, i), measurements)
+    observe_all(rest, refs, i + 1, measurements)
+  end
+
+  defp observe(%{kind: :counter, value: nil}, ref, _measurements), do: :counters.add(ref, 1, 1)
+
+  defp observe(%{kind: :counter, value: key}, ref, measurements) do
     case measurements do
       # Counters only go up.
-      %{^key => n} when is_integer(n) and n > 0 -> :counters.add(counters(spec, metadata), 1, n)
+      %{^key => n} when is_integer(n) and n > 0 -> :counters.add(ref, 1, n)
       _ -> :ok
     end
   end
 
-  defp observe(%{kind: :histogram, value: key, bounds: bounds} = spec, measurements, metadata) do
+  defp observe(%{kind: :histogram, value: key, bounds: bounds}, ref, measurements) do
     case measurements do
       %{^key => v} when is_integer(v) ->
-        ref = counters(spec, metadata)
         :counters.add(ref, bucket(bounds, v, 0), 1)
         :counters.add(ref, tuple_size(bounds) + 2, v)
 
@@ -103,6 +134,7 @@ defmodule Snakepit.Metrics.Store do
   defp bucket(bounds, v, i) when v <= elem(bounds, i), do: i + 1
   defp bucket(bounds, v, i), do: bucket(bounds, v, i + 1)
 
+  # One metric's counters for one label set (what render reads), created on first use.
   defp counters(spec, metadata) do
     key = {spec.name, label_values(spec.labels, metadata)}
 
@@ -114,9 +146,6 @@ defmodule Snakepit.Metrics.Store do
         ref = :counters.new(spec.size, [:write_concurrency])
         if :ets.insert_new(@table, {key, ref}), do: ref, else: counters(spec, metadata)
     end
-  rescue
-    # The store stopped: count into a throwaway array rather than get the handler detached.
-    ArgumentError -> :counters.new(spec.size, [])
   end
 
   defp label_values(labels, metadata) do
@@ -145,25 +174,32 @@ defmodule Snakepit.Metrics.Store do
 
     specs = compile(options)
     :persistent_term.put(@specs_key, specs)
-    by_event = Enum.group_by(specs, & &1.event)
-    {:ok, attach(by_event, 0)}
+
+    by_event =
+      specs
+      |> Enum.group_by(& &1.event)
+      |> Map.new(fn {event, specs} ->
+        keys = specs |> Enum.flat_map(& &1.labels) |> Enum.filter(&is_atom/1) |> Enum.uniq()
+        {event, %{keys: keys, specs: specs}}
+      end)
+
+    :persistent_term.put(@events_key, by_event)
+    events = Map.keys(by_event)
+    {:ok, attach(events, 0)}
   end
 
   @impl true
-  def handle_info({:attach, by_event, tries}, _state), do: {:noreply, attach(by_event, tries)}
+  def handle_info({:attach, events, tries}, _state), do: {:noreply, attach(events, tries)}
   def handle_info(_other, state), do: {:noreply, state}
 
   # Handlers attached with :telemetry outlive this process: any from a previous run goes.
-  defp attach(by_event, tries) do
+  defp attach(events, tries) do
     _ = Telemetry.detach(@handler_id)
-
-    :ok =
-      Telemetry.attach_many(@handler_id, Map.keys(by_event), &__MODULE__.handle_event/4, by_event)
-
+    :ok = Telemetry.attach_many(@handler_id, events, &__MODULE__.handle_event/4, nil)
     :attached
   catch
     _kind, _reason when tries < @attach_tries ->
-      Process.send_after(self(), {:attach, by_event, tries + 1}, @attach_retry_ms)
+      Process.send_after(self(), {:attach, events, tries + 1}, @attach_retry_ms)
       :waiting
 
     kind, reason ->
@@ -178,6 +214,7 @@ defmodule Snakepit.Metrics.Store do
   @impl true
   def terminate(_reason, _state) do
     Telemetry.detach(@handler_id)
+    :persistent_term.erase(@events_key)
     :persistent_term.erase(@specs_key)
     :ok
   end
