@@ -238,6 +238,19 @@ defmodule Snakepit.MetricsTest do
       assert {405, _, _} = get(port, "/metrics", :delete)
     end
 
+    test "a port in use stops the start, naming the address" do
+      {:ok, socket} = :gen_tcp.listen(0, ip: {127, 0, 0, 1})
+      {:ok, taken} = :inet.port(socket)
+      stop_supervised!(Metrics)
+      Process.flag(:trap_exit, true)
+
+      assert {:error, {:shutdown, {:failed_to_start_child, Snakepit.Metrics.HTTP, reason}}} =
+               Metrics.start_link(port: taken)
+
+      assert {:metrics_endpoint, {127, 0, 0, 1}, ^taken, _eaddrinuse} = reason
+      :gen_tcp.close(socket)
+    end
+
     test "a restarted endpoint binds again (no service left behind)", %{port: _port} do
       stop_supervised!(Metrics)
       assert Metrics.endpoint() == :error
