@@ -24,7 +24,7 @@ defmodule Snakepit.Metrics do
 
   ## Options
 
-  #{Snakepit.Metrics.Options.markdown() |> String.replace(~r/^/m, "  ")}
+  #{Snakepit.Metrics.Options.docs()}
   """
   use Supervisor
 

@@ -63,6 +63,9 @@ defmodule Snakepit.Metrics.Options do
   @doc "The option names."
   def keys, do: Schema.keys(@schema)
 
+  @doc "The options as a markdown list, for `@doc` strings."
+  def docs, do: Schema.docs(@schema)
+
   @doc "The options table of docs/metrics.md."
   def markdown, do: Schema.table(@schema)
 

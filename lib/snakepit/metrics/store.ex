@@ -1,13 +1,15 @@
 defmodule Snakepit.Metrics.Store do
-  # Where the event metrics live: one ETS table of `{{name, label_values}, counters_ref}`,
-  # and the telemetry handler that feeds it.
+  # Where the event metrics live: one ETS table holding, per metric and label set,
+  # `{{name, label_values}, counters_ref}` (what rendering reads), and per event and
+  # metadata, `{{event, values}, {counters_ref, ...}}` (what the handler reads: the refs of
+  # every metric of that event at once). It also attaches the telemetry handler.
   #
   # The handler runs in the process that emits the event. Its cost per event is one ETS
   # read (read_concurrency) and, per metric, one or two lock-free `:counters.add/3`
   # (write_concurrency): no message, no process of ours on the hot path. A label set's
-  # counters are created once, by whichever caller meets it first (insert_new decides races). A counter is one slot; a
-  # histogram has one slot per bucket, one for +Inf and one for the sum (native time units,
-  # integers, so no float adds). This process owns the table and attaches the handler.
+  # counters are created once, by whichever caller meets it first (insert_new decides
+  # races). A counter is one slot; a histogram has one slot per bucket, one for +Inf and one
+  # for the sum (native time units, integers, so no float adds).
   @moduledoc false
   use GenServer
 
