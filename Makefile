@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export MIX_ENV ?= dev
 CARGO := cargo
 
-.PHONY: setup demo test test-rust test-elixir test-host bench fuzz format clean
+.PHONY: setup demo test test-rust test-elixir test-host test-integration bench fuzz format clean
 
 setup:
 	@./scripts/setup.sh
@@ -24,6 +24,13 @@ test-elixir:
 # (docs/building.md). Separate from `test` because it compiles Snakepit twice more (~1-2 min).
 test-host: setup
 	./scripts/host_app_test.sh
+
+# Real components, apart from `test` (which stays hermetic): a Prometheus server scrapes the
+# metrics endpoint and headless Chromium renders the status page (docs/metrics.md). Installs
+# Debian's prometheus and chromium packages when missing.
+test-integration: setup
+	./scripts/integration_setup.sh
+	MIX_ENV=test mix test --only integration test/integration
 
 bench: setup
 	./bench/run.sh

@@ -439,7 +439,9 @@ defmodule Snakepit.MixProject do
 
   def application do
     [
-      extra_applications: [:logger],
+      # :inets (OTP's :httpd) serves the optional metrics endpoint (Snakepit.Metrics); optional
+      # because Debian ships it apart (erlang-inets) and nothing else needs it.
+      extra_applications: [:logger, inets: :optional],
       mod: {Snakepit.Application, []},
       # The command module of a pool that names none (Snakepit.Pool.Commands).
       env: [commands: Snakepit.Marc.Commands]

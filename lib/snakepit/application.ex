@@ -10,7 +10,11 @@ defmodule Snakepit.Application do
     pools = Enum.map(Snakepit.Config.configured_pools(), &Snakepit.Pool.validated_child_spec/1)
 
     # The diagnostics collector attaches telemetry handlers, so it starts after the dispatcher.
-    children = [Snakepit.Telemetry.Dispatcher, Snakepit.Diagnostics.Collector | pools]
+    # Metrics (only when configured) start before the pools, so they see the workers start.
+    children =
+      [Snakepit.Telemetry.Dispatcher, Snakepit.Diagnostics.Collector] ++
+        Snakepit.Metrics.configured_children() ++ pools
+
     Supervisor.start_link(children, strategy: :one_for_one, name: Snakepit.Supervisor)
   end
 end

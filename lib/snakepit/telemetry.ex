@@ -26,11 +26,13 @@ defmodule Snakepit.Telemetry do
     },
     %{
       event: [:snakepit, :request, :stop],
-      measurements: [:duration, :monotonic_time],
+      measurements: [:duration, :queue_time, :monotonic_time],
       metadata: [:pool, :command, :profile, :worker, :result, :telemetry_span_context],
       doc:
         "A request returned. `duration` (native units) covers queueing and execution; " <>
-          "`result` is `:ok` or `:error`; `worker` is the id of the worker that ran it, or nil."
+          "`queue_time` (native units) is the part before the dispatch that ran it (all of " <>
+          "`duration` when no worker ran it); `result` is `:ok` or `:error`; `worker` is the " <>
+          "id of the worker that ran it, or nil."
     },
     %{
       event: [:snakepit, :request, :exception],
@@ -101,6 +103,24 @@ defmodule Snakepit.Telemetry do
       measurements: [:system_time],
       metadata: [:pool, :profile, :worker, :reason],
       doc: "A worker failed its health check and is being replaced."
+    },
+    %{
+      event: [:snakepit, :records, :read],
+      measurements: [:count],
+      metadata: [],
+      doc:
+        "Records were read (per batch or call, not per record): `count` good records built " <>
+          "by `parse/2`, `parse_batch/2`, `stream/2`, `map/3`, `each/3`, `extract/3`, `from_json/2`, " <>
+          "`from_xml/2` or a pool's `:parse` command."
+    },
+    %{
+      event: [:snakepit, :records, :bad],
+      measurements: [:count],
+      metadata: [:kind],
+      doc:
+        "Bad records were met by the same readers: `count` of one `kind` (a " <>
+          "`Snakepit.Marc.ParseError` kind) per batch or call. In `:skip` mode the reader " <>
+          "drops bad records unseen and only counts them: they come as `kind: :skipped`."
     }
   ]
 
@@ -130,6 +150,16 @@ defmodule Snakepit.Telemetry do
     if backend() == :telemetry,
       do: apply(:telemetry, :detach, [id]),
       else: Snakepit.Telemetry.Dispatcher.detach(id)
+  end
+
+  @doc """
+  Whether any handler listens to `event`, so an emitter can skip the work of measuring
+  what nobody reads.
+  """
+  @spec handled?([atom]) :: boolean
+  def handled?(event) do
+    Snakepit.Telemetry.Dispatcher.handled?(event) or
+      (:erlang.module_loaded(:telemetry) and apply(:telemetry, :list_handlers, [event]) != [])
   end
 
   @doc "Emits `event` to its handlers."

@@ -87,6 +87,30 @@ defmodule Snakepit.ApplicationTest do
     assert inspect(reason) =~ "pool :x: :pool_size must be a positive integer, got: 0"
   end
 
+  test "config :snakepit, :metrics starts the metrics under the application, before its pools" do
+    refute Snakepit.Metrics.running?()
+    {:ok, _} = restart_with(metrics: [port: 0], pools: [[name: :app_metered, pool_size: 2]])
+
+    assert Snakepit.Metrics in Enum.map(
+             Supervisor.which_children(Snakepit.Supervisor),
+             &elem(&1, 0)
+           )
+
+    assert {:ok, {{127, 0, 0, 1}, port}} = Snakepit.Metrics.endpoint()
+    assert port > 0
+    # Started first, it saw the pool's workers start.
+    assert Snakepit.Metrics.render() =~ ~s(snakepit_workers_started_total{pool="app_metered"} 2\n)
+
+    {:ok, _} = restart_with([])
+    refute Snakepit.Metrics.running?()
+    assert Snakepit.Metrics.endpoint() == :error
+  end
+
+  test "an invalid metrics config stops the application naming it" do
+    assert {:error, {:snakepit, reason}} = restart_with(metrics: [port: 9568, bind: :all])
+    assert inspect(reason) =~ "config :snakepit, :metrics: unknown option [:bind]"
+  end
+
   test "execute before the application started says so" do
     Application.stop(:snakepit)
     assert Snakepit.execute(:ping, [1]) == {:error, :pool_not_found}

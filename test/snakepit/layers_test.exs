@@ -13,7 +13,7 @@ defmodule Snakepit.LayersTest do
 
     cond do
       module in [Snakepit, Snakepit.Application, Snakepit.Environment, Snakepit.MixCLI] -> :app
-      under?(name, ["Snakepit.Diagnostics", "Mix.Tasks"]) -> :app
+      under?(name, ["Snakepit.Diagnostics", "Snakepit.Metrics", "Mix.Tasks"]) -> :app
       under?(name, ["Snakepit.Marc"]) -> :marc
       under?(name, ["Snakepit.Pool", "Snakepit.Lifecycle", "Snakepit.WorkerProfile"]) -> :pool
       under?(name, ["Snakepit.Config"]) -> :pool

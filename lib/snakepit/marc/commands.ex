@@ -115,10 +115,12 @@ defmodule Snakepit.Marc.Commands do
     config = read_options(opts, :read)
 
     {:native, :parse, {bin, config},
-     fn
-       {:ok, items, skipped} when config.report -> {:ok, items, %{skipped: skipped}}
-       {:ok, items, _skipped} -> {:ok, items}
-       other -> other
+     fn result ->
+       case Snakepit.Marc.ReadEvents.result(result) do
+         {:ok, items, skipped} when config.report -> {:ok, items, %{skipped: skipped}}
+         {:ok, items, _skipped} -> {:ok, items}
+         other -> other
+       end
      end}
   end
 

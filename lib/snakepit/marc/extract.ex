@@ -29,8 +29,8 @@ defmodule Snakepit.Marc.Extract do
   """
   def all(data, specs, opts \\ []) do
     {bin, compiled, native, base, first, done} = command(data, specs, opts)
-    {:ok, items, _skipped} = Spec.batch(bin, compiled, native, base, first)
-    done.({:ok, items, 0})
+    {:ok, _items, _skipped} = answer = Spec.batch(bin, compiled, native, base, first)
+    done.(answer)
   end
 
   @doc """
@@ -59,8 +59,12 @@ defmodule Snakepit.Marc.Extract do
     native = %{read_config(config) | mode: worker_mode(config.mode)}
 
     done = fn
-      {:ok, items, _skipped} -> strict_result(config.mode, items)
-      other -> other
+      {:ok, items, skipped} ->
+        Snakepit.Marc.ReadEvents.items(items, skipped)
+        strict_result(config.mode, items)
+
+      other ->
+        other
     end
 
     {bin, compiled, native, base, first, done}
@@ -160,7 +164,12 @@ defmodule Snakepit.Marc.Extract do
     |> Marc.batches(read_opts)
     |> Stream.chunk_every(batches_per_call())
     |> Snakepit.Marc.Stream.items_of_batches(config.mode, fn group ->
-      group |> Spec.batches(compiled, native) |> Enum.flat_map(fn {:ok, items, _} -> items end)
+      group
+      |> Spec.batches(compiled, native)
+      |> Enum.flat_map(fn {:ok, items, skipped} ->
+        Snakepit.Marc.ReadEvents.items(items, skipped)
+        items
+      end)
     end)
   end
 

@@ -16,9 +16,11 @@ defmodule Snakepit.Marc.NativeResult do
   `report: true` `{:ok, items, %{skipped: n}}`); a strict-mode `{:error, %ParseError{}}`
   as it is.
   """
-  def read({:ok, items, skipped}, %{report: true}), do: {:ok, items, %{skipped: skipped}}
-  def read({:ok, items, _skipped}, _config), do: {:ok, items}
-  def read({:error, %ParseError{}} = error, _config), do: error
+  def read(result, config), do: result |> Snakepit.Marc.ReadEvents.result() |> reply(config)
+
+  defp reply({:ok, items, skipped}, %{report: true}), do: {:ok, items, %{skipped: skipped}}
+  defp reply({:ok, items, _skipped}, _config), do: {:ok, items}
+  defp reply({:error, %ParseError{}} = error, _config), do: error
 
   @doc """
   A writer NIF's result: the binary, or a raise. A record whose content cannot be written

@@ -166,6 +166,7 @@ defmodule Snakepit.Marc.Stream do
         handle(Native.stream_next_dirty(state.resource), state)
 
       {:batch, items, skipped} ->
+        Snakepit.Marc.ReadEvents.items(items, skipped)
         emit(items, %{state | skipped: state.skipped + skipped})
 
       {:raw, data, base_offset, first_index, count} ->
@@ -205,6 +206,7 @@ defmodule Snakepit.Marc.Stream do
         {:halt, state}
 
       {:error, %ParseError{} = error} ->
+        Snakepit.Marc.ReadEvents.error(error)
         raise error
     end
   end

@@ -75,7 +75,7 @@ defmodule Snakepit.Pool.Router do
 
         Telemetry.execute(
           [:snakepit, :request, :stop],
-          %{duration: stop - start, monotonic_time: stop},
+          %{duration: stop - start, queue_time: (ran_at || stop) - start, monotonic_time: stop},
           %{meta | worker: worker_id} |> Map.merge(%{result: status, telemetry_span_context: ctx})
         )
 

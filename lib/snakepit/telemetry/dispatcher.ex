@@ -32,6 +32,13 @@ defmodule Snakepit.Telemetry.Dispatcher do
     end
   end
 
+  @doc "Whether any handler is attached to `event`."
+  def handled?(event) do
+    :ets.member(@table, event)
+  rescue
+    ArgumentError -> false
+  end
+
   def execute(event, measurements, metadata) do
     handlers =
       try do

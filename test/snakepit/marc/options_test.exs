@@ -19,6 +19,7 @@ defmodule Snakepit.Marc.OptionsTest do
   defp leading_args({Snakepit, :execute, 3}), do: [:ping, [1]]
   defp leading_args({Snakepit, :execute!, 3}), do: [:ping, [1]]
   defp leading_args({Snakepit.Pool, :start_link, 1}), do: []
+  defp leading_args({Snakepit.Metrics, :start_link, 1}), do: []
   defp leading_args({Marc, :map, 3}), do: [data(), &Function.identity/1]
   defp leading_args({Marc, :each, 3}), do: [data(), &Function.identity/1]
   defp leading_args({Marc, :parse_batch, 2}), do: [data() |> Marc.batches() |> Enum.at(0)]
