@@ -132,7 +132,66 @@ defmodule Snakepit.Marc.LazyRecord do
 
   @doc "As `Snakepit.Marc.Record.pubyear/1`."
   @spec pubyear(t) :: binary | nil
-  def pubyear(lazy), do: lazy |> partial(["260", "264"]) |> Record.pubyear()
+  def pubyear(lazy), do: lazy |> partial(["008", "260", "264"]) |> Record.pubyear()
+
+  @doc "As `Snakepit.Marc.Record.physical_description/1`."
+  @spec physical_description(t) :: [Field.t()]
+  def physical_description(lazy), do: fields(lazy, "300")
+
+  @doc "As `Snakepit.Marc.Record.series/1`."
+  @spec series(t) :: [Field.t()]
+  def series(lazy), do: fields(lazy, Record.series_tags())
+
+  @doc "As `Snakepit.Marc.Record.notes/1`."
+  @spec notes(t) :: [Field.t()]
+  def notes(lazy), do: fields(lazy, Record.note_tags())
+
+  @doc "As `Snakepit.Marc.Record.uniform_title/1`."
+  @spec uniform_title(t) :: binary | nil
+  def uniform_title(lazy), do: lazy |> partial(["130", "240"]) |> Record.uniform_title()
+
+  @doc "As `Snakepit.Marc.Record.location/1`."
+  @spec location(t) :: [Field.t()]
+  def location(lazy), do: fields(lazy, "852")
+
+  @doc "As `Snakepit.Marc.Record.sudoc/1`."
+  @spec sudoc(t) :: binary | nil
+  def sudoc(lazy), do: lazy |> partial(["086"]) |> Record.sudoc()
+
+  @doc "As `Snakepit.Marc.Record.issnl/1`."
+  @spec issnl(t) :: binary | nil
+  def issnl(lazy), do: lazy |> partial(["022"]) |> Record.issnl()
+
+  @doc """
+  As `Snakepit.Marc.Record.isbns/1`.
+
+      iex> [lazy | _] = Snakepit.Marc.parse!(File.read!("../shared/corpus/formats/pymarc_test.dat"), records: :lazy)
+      iex> Snakepit.Marc.LazyRecord.isbns(lazy)
+      [{"0471383147", :valid}]
+  """
+  @spec isbns(t) :: [{binary, :valid | :invalid_checksum}]
+  def isbns(lazy), do: lazy |> partial(["020"]) |> Record.isbns()
+
+  @doc "As `Snakepit.Marc.Record.lccn/1`."
+  @spec lccn(t) :: binary | nil
+  def lccn(lazy), do: lazy |> partial(["010"]) |> Record.lccn()
+
+  @doc "As `Snakepit.Marc.Record.oclc_numbers/1`."
+  @spec oclc_numbers(t) :: [binary]
+  def oclc_numbers(lazy), do: lazy |> partial(["035"]) |> Record.oclc_numbers()
+
+  @doc "As `Snakepit.Marc.Record.languages/1`."
+  @spec languages(t) :: [binary]
+  def languages(lazy), do: lazy |> partial(["008", "041"]) |> Record.languages()
+
+  @doc "As `Snakepit.Marc.Record.linked_fields/2`, reading only the field's tag and 880s."
+  @spec linked_fields(t, Field.t()) :: [Field.t()]
+  def linked_fields(lazy, %Field{tag: tag} = field),
+    do: lazy |> partial(Enum.uniq([tag, "880"])) |> Record.linked_fields(field)
+
+  @doc "As `Snakepit.Marc.Record.alternate_graphic/2`, reading only the 880s."
+  @spec alternate_graphic(t, tag) :: [Field.t()]
+  def alternate_graphic(lazy, tag), do: lazy |> partial(["880"]) |> Record.alternate_graphic(tag)
 
   # A Record holding only the fields a helper reads: the helpers are Record's, so both
   # kinds of record answer alike.
