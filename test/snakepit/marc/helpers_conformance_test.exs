@@ -87,8 +87,7 @@ defmodule Snakepit.Marc.HelpersConformanceTest do
   end
 
   test "the fixtures cover what the helpers are for" do
-    answers =
-      for {rel, _} <- Corpus.good_files(), {_, a} <- expected(rel), do: a
+    answers = for {rel, _} <- Corpus.good_files(), {_, a} <- expected(rel), do: a
 
     # Each helper gives a non-empty answer somewhere, and each check-digit outcome occurs.
     for helper <- @helpers do
