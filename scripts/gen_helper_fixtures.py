@@ -29,6 +29,9 @@ import sys
 
 import pymarc
 
+# The one writer of Erlang binaries for fixtures (this script's folder is on sys.path).
+from gen_extract_fixtures import erl_binary
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CORPUS = os.path.join(ROOT, "..", "shared", "corpus")
 OUT = os.path.join(ROOT, "test", "fixtures", "helpers")
@@ -158,12 +161,6 @@ def pubyear(record):
 
 
 # ------------------------------------------------------------------ Erlang terms
-
-def erl_binary(s):
-    body = s.replace("\\", "\\\\").replace('"', '\\"')
-    body = "".join(c if 32 <= ord(c) < 127 or ord(c) > 127 else "\\x{%x}" % ord(c) for c in body)
-    return '<<"%s"/utf8>>' % body
-
 
 def erl(v):
     if v is None:

@@ -242,6 +242,7 @@ defmodule Snakepit.Marc.Field do
         {current, %{field | subfields: List.keydelete(subfields, code, 0)}}
 
       {current, new} ->
+        {code, new} = FieldCheck.subfield!({code, new})
         {current, %{field | subfields: put_first(subfields, code, new)}}
 
       :pop ->

@@ -130,35 +130,83 @@ defmodule Snakepit.Marc.LazyRecord do
   @spec publisher(t) :: binary | nil
   def publisher(lazy), do: lazy |> partial(["260", "264"]) |> Record.publisher()
 
-  @doc "As `Snakepit.Marc.Record.pubyear/1`."
+  @doc """
+  As `Snakepit.Marc.Record.pubyear/1`.
+
+      iex> lazies = Snakepit.Marc.parse!(File.read!("../shared/corpus/real/loc_bibliographic.mrc"), records: :lazy)
+      iex> lazies |> Enum.at(0) |> Snakepit.Marc.LazyRecord.pubyear()
+      "2017"
+  """
   @spec pubyear(t) :: binary | nil
   def pubyear(lazy), do: lazy |> partial(["008", "260", "264"]) |> Record.pubyear()
 
-  @doc "As `Snakepit.Marc.Record.physical_description/1`."
+  @doc """
+  As `Snakepit.Marc.Record.physical_description/1`.
+
+      iex> lazies = Snakepit.Marc.parse!(File.read!("../shared/corpus/real/loc_bibliographic.mrc"), records: :lazy)
+      iex> lazies |> Enum.at(0) |> Snakepit.Marc.LazyRecord.physical_description() |> Enum.map(& &1.tag)
+      ["300"]
+  """
   @spec physical_description(t) :: [Field.t()]
   def physical_description(lazy), do: fields(lazy, "300")
 
-  @doc "As `Snakepit.Marc.Record.series/1`."
+  @doc """
+  As `Snakepit.Marc.Record.series/1`.
+
+      iex> lazies = Snakepit.Marc.parse!(File.read!("../shared/corpus/real/loc_bibliographic.mrc"), records: :lazy)
+      iex> lazies |> Enum.at(40) |> Snakepit.Marc.LazyRecord.series() |> Enum.map(& &1.tag)
+      ["490"]
+  """
   @spec series(t) :: [Field.t()]
   def series(lazy), do: fields(lazy, Record.series_tags())
 
-  @doc "As `Snakepit.Marc.Record.notes/1`."
+  @doc """
+  As `Snakepit.Marc.Record.notes/1`.
+
+      iex> lazies = Snakepit.Marc.parse!(File.read!("../shared/corpus/real/loc_bibliographic.mrc"), records: :lazy)
+      iex> lazies |> Enum.at(0) |> Snakepit.Marc.LazyRecord.notes() |> Enum.map(& &1.tag)
+      ["500", "500", "504", "505", "505", "520", "546"]
+  """
   @spec notes(t) :: [Field.t()]
   def notes(lazy), do: fields(lazy, Record.note_tags())
 
-  @doc "As `Snakepit.Marc.Record.uniform_title/1`."
+  @doc """
+  As `Snakepit.Marc.Record.uniform_title/1`.
+
+      iex> lazies = Snakepit.Marc.parse!(File.read!("../shared/corpus/real/loc_bibliographic.mrc"), records: :lazy)
+      iex> lazies |> Enum.at(0) |> Snakepit.Marc.LazyRecord.uniform_title()
+      "Works. Works"
+  """
   @spec uniform_title(t) :: binary | nil
   def uniform_title(lazy), do: lazy |> partial(["130", "240"]) |> Record.uniform_title()
 
-  @doc "As `Snakepit.Marc.Record.location/1`."
+  @doc """
+  As `Snakepit.Marc.Record.location/1`.
+
+      iex> lazies = Snakepit.Marc.parse!(File.read!("../shared/corpus/real/loc_bibliographic.mrc"), records: :lazy)
+      iex> lazies |> Enum.at(74) |> Snakepit.Marc.LazyRecord.location() |> Enum.map(& &1.tag)
+      ["852"]
+  """
   @spec location(t) :: [Field.t()]
   def location(lazy), do: fields(lazy, "852")
 
-  @doc "As `Snakepit.Marc.Record.sudoc/1`."
+  @doc """
+  As `Snakepit.Marc.Record.sudoc/1`.
+
+      iex> lazies = Snakepit.Marc.parse!(File.read!("../shared/corpus/real/loc_bibliographic.mrc"), records: :lazy)
+      iex> lazies |> Enum.at(129) |> Snakepit.Marc.LazyRecord.sudoc()
+      "HE 19.324:"
+  """
   @spec sudoc(t) :: binary | nil
   def sudoc(lazy), do: lazy |> partial(["086"]) |> Record.sudoc()
 
-  @doc "As `Snakepit.Marc.Record.issnl/1`."
+  @doc """
+  As `Snakepit.Marc.Record.issnl/1`.
+
+      iex> lazies = Snakepit.Marc.parse!(File.read!("../shared/corpus/real/loc_bibliographic.mrc"), records: :lazy)
+      iex> lazies |> Enum.at(196) |> Snakepit.Marc.LazyRecord.issnl()
+      "1671-3664"
+  """
   @spec issnl(t) :: binary | nil
   def issnl(lazy), do: lazy |> partial(["022"]) |> Record.issnl()
 
@@ -172,24 +220,55 @@ defmodule Snakepit.Marc.LazyRecord do
   @spec isbns(t) :: [{binary, :valid | :invalid_checksum}]
   def isbns(lazy), do: lazy |> partial(["020"]) |> Record.isbns()
 
-  @doc "As `Snakepit.Marc.Record.lccn/1`."
+  @doc """
+  As `Snakepit.Marc.Record.lccn/1`.
+
+      iex> lazies = Snakepit.Marc.parse!(File.read!("../shared/corpus/real/loc_bibliographic.mrc"), records: :lazy)
+      iex> lazies |> Enum.at(0) |> Snakepit.Marc.LazyRecord.lccn()
+      "2018406525"
+  """
   @spec lccn(t) :: binary | nil
   def lccn(lazy), do: lazy |> partial(["010"]) |> Record.lccn()
 
-  @doc "As `Snakepit.Marc.Record.oclc_numbers/1`."
+  @doc """
+  As `Snakepit.Marc.Record.oclc_numbers/1`.
+
+      iex> lazies = Snakepit.Marc.parse!(File.read!("../shared/corpus/real/loc_bibliographic.mrc"), records: :lazy)
+      iex> lazies |> Enum.at(6) |> Snakepit.Marc.LazyRecord.oclc_numbers()
+      ["6502411"]
+  """
   @spec oclc_numbers(t) :: [binary]
   def oclc_numbers(lazy), do: lazy |> partial(["035"]) |> Record.oclc_numbers()
 
-  @doc "As `Snakepit.Marc.Record.languages/1`."
+  @doc """
+  As `Snakepit.Marc.Record.languages/1`.
+
+      iex> lazies = Snakepit.Marc.parse!(File.read!("../shared/corpus/real/loc_bibliographic.mrc"), records: :lazy)
+      iex> lazies |> Enum.at(0) |> Snakepit.Marc.LazyRecord.languages()
+      ["spa"]
+  """
   @spec languages(t) :: [binary]
   def languages(lazy), do: lazy |> partial(["008", "041"]) |> Record.languages()
 
-  @doc "As `Snakepit.Marc.Record.linked_fields/2`, reading only the field's tag and 880s."
+  @doc """
+  As `Snakepit.Marc.Record.linked_fields/2`, reading only the field's tag and the 880s.
+
+      iex> lazies = Snakepit.Marc.parse!(File.read!("../shared/corpus/real/loc_bibliographic.mrc"), records: :lazy)
+      iex> lazy = Enum.at(lazies, 42)
+      iex> lazy |> Snakepit.Marc.LazyRecord.linked_fields(lazy["245"]) |> Enum.map(& &1["6"])
+      ["245-01/(N"]
+  """
   @spec linked_fields(t, Field.t()) :: [Field.t()]
   def linked_fields(lazy, %Field{tag: tag} = field),
     do: lazy |> partial(Enum.uniq([tag, "880"])) |> Record.linked_fields(field)
 
-  @doc "As `Snakepit.Marc.Record.alternate_graphic/2`, reading only the 880s."
+  @doc """
+  As `Snakepit.Marc.Record.alternate_graphic/2`, reading only the 880s.
+
+      iex> lazies = Snakepit.Marc.parse!(File.read!("../shared/corpus/real/loc_bibliographic.mrc"), records: :lazy)
+      iex> lazies |> Enum.at(42) |> Snakepit.Marc.LazyRecord.alternate_graphic("246") |> Enum.map(& &1["a"])
+      ["Арцах"]
+  """
   @spec alternate_graphic(t, tag) :: [Field.t()]
   def alternate_graphic(lazy, tag), do: lazy |> partial(["880"]) |> Record.alternate_graphic(tag)
 

@@ -588,9 +588,15 @@ defmodule Snakepit.Marc.Record do
   @impl Access
   def get_and_update(%__MODULE__{fields: fields} = record, tag, fun) do
     case fun.(Access.get(record, tag)) do
-      {current, nil} -> {current, %{record | fields: delete_first(fields, tag)}}
-      {current, %Field{} = new} -> {current, %{record | fields: replace_first(fields, tag, new)}}
-      :pop -> pop(record, tag)
+      {current, nil} ->
+        {current, %{record | fields: delete_first(fields, tag)}}
+
+      {current, %Field{} = new} ->
+        new = FieldCheck.field!(new, record.leader)
+        {current, %{record | fields: replace_first(fields, tag, new)}}
+
+      :pop ->
+        pop(record, tag)
     end
   end
 

@@ -105,6 +105,19 @@ defmodule Snakepit.Marc.EditingTest do
       end
     end
 
+    test "updates through Access are checked too" do
+      r = record([Field.data("245", [{"a", "Title"}])])
+      assert put_in(r["245"]["a"], "New").fields == [Field.data("245", [{"a", "New"}])]
+
+      assert_raise ArgumentError, ~r/0x1F \(the subfield delimiter\)/, fn ->
+        put_in(r["245"]["a"], "T\x1FzX")
+      end
+
+      assert_raise ArgumentError, ~r/not valid UTF-8/, fn ->
+        put_in(r["245"], Field.data("245", [{"a", "caf\xE9"}]))
+      end
+    end
+
     test "control fields have no subfields or indicators to edit" do
       control = Field.control("001", "x")
 
