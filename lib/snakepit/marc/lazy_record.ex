@@ -28,6 +28,9 @@ defmodule Snakepit.Marc.LazyRecord do
 
   `Access` works as on `Snakepit.Marc.Record`: `lazy["245"]` is the first 245 field. An
   update through `Access` (`put_in/3`, `pop_in/2`) returns a `Snakepit.Marc.Record`.
+
+  The editing functions of `Snakepit.Marc.Record` (`Record.add_field/2` and the others)
+  take a lazy record too and return a `Snakepit.Marc.Record`.
   """
 
   @behaviour Access

@@ -18,7 +18,15 @@ defmodule Snakepit.Marc.Record do
       "Moby Dick /"
 
   The helpers below (`title/1`, `author/1`, `isbn/1`, `issn/1`, `subjects/1`,
-  `publisher/1`, `pubyear/1`) follow pymarc's and mrrc's conventions.
+  `publisher/1`, `pubyear/1`, `physical_description/1`, `series/1`, `notes/1`,
+  `uniform_title/1`, `location/1`, `sudoc/1`, `issnl/1`, `isbns/1`, `lccn/1`,
+  `oclc_numbers/1`, `languages/1`) follow pymarc's and mrrc's conventions; where they
+  differ, their docs and the guide "Editing records" (`docs/editing-records.md`) say how.
+
+  Records are edited with pure functions that pipe (`add_field/2`, `add_ordered_field/2`,
+  `add_grouped_field/2`, `insert_field/3`, `remove_fields/2`, `update_fields/3`,
+  `put_leader/2`); every value put in is checked, so an edited record can be encoded.
+  `linked_fields/2`, `alternate_graphic/2` and `link_problems/1` follow 880 linkage.
   """
 
   @behaviour Access
