@@ -143,115 +143,39 @@ defmodule Snakepit.Marc.LazyRecord do
   @spec pubyear(t) :: binary | nil
   def pubyear(lazy), do: lazy |> partial(["008", "260", "264"]) |> Record.pubyear()
 
-  @doc """
-  As `Snakepit.Marc.Record.physical_description/1`.
+  # The helpers that read a few tags: {helper, the tags it reads, its type, and a doctest
+  # on real/loc_bibliographic.mrc: the record's index, what is done with the answer, the
+  # answer}.
+  @few_tag_helpers [
+    {:physical_description, ["300"], quote(do: [Field.t()]), 0, " |> Enum.map(& &1.tag)",
+     ~s(["300"])},
+    {:series, Record.series_tags(), quote(do: [Field.t()]), 40, " |> Enum.map(& &1.tag)",
+     ~s(["490"])},
+    {:notes, Record.note_tags(), quote(do: [Field.t()]), 0, " |> Enum.map(& &1.tag)",
+     ~s(["500", "500", "504", "505", "505", "520", "546"])},
+    {:uniform_title, ["130", "240"], quote(do: binary | nil), 0, "", ~s("Works. Works")},
+    {:location, ["852"], quote(do: [Field.t()]), 74, " |> Enum.map(& &1.tag)", ~s(["852"])},
+    {:sudoc, ["086"], quote(do: binary | nil), 129, "", ~s("HE 19.324:")},
+    {:issnl, ["022"], quote(do: binary | nil), 196, "", ~s("1671-3664")},
+    {:isbns, ["020"], quote(do: [{binary, :valid | :invalid_checksum}]), 0, "",
+     ~s([{"9789585946743", :valid}, {"9585946742", :valid}])},
+    {:lccn, ["010"], quote(do: binary | nil), 0, "", ~s("2018406525")},
+    {:oclc_numbers, ["035"], quote(do: [binary]), 6, "", ~s(["6502411"])},
+    {:languages, ["008", "041"], quote(do: [binary]), 0, "", ~s(["spa"])}
+  ]
 
-      iex> lazies = Snakepit.Marc.parse!(File.read!("../shared/corpus/real/loc_bibliographic.mrc"), records: :lazy)
-      iex> lazies |> Enum.at(0) |> Snakepit.Marc.LazyRecord.physical_description() |> Enum.map(& &1.tag)
-      ["300"]
-  """
-  @spec physical_description(t) :: [Field.t()]
-  def physical_description(lazy), do: fields(lazy, "300")
+  for {helper, tags, type, index, then, answer} <- @few_tag_helpers do
+    @doc """
+    As `Snakepit.Marc.Record.#{helper}/1`, building only the fields it reads
+    (#{Enum.join(tags, ", ")}).
 
-  @doc """
-  As `Snakepit.Marc.Record.series/1`.
-
-      iex> lazies = Snakepit.Marc.parse!(File.read!("../shared/corpus/real/loc_bibliographic.mrc"), records: :lazy)
-      iex> lazies |> Enum.at(40) |> Snakepit.Marc.LazyRecord.series() |> Enum.map(& &1.tag)
-      ["490"]
-  """
-  @spec series(t) :: [Field.t()]
-  def series(lazy), do: fields(lazy, Record.series_tags())
-
-  @doc """
-  As `Snakepit.Marc.Record.notes/1`.
-
-      iex> lazies = Snakepit.Marc.parse!(File.read!("../shared/corpus/real/loc_bibliographic.mrc"), records: :lazy)
-      iex> lazies |> Enum.at(0) |> Snakepit.Marc.LazyRecord.notes() |> Enum.map(& &1.tag)
-      ["500", "500", "504", "505", "505", "520", "546"]
-  """
-  @spec notes(t) :: [Field.t()]
-  def notes(lazy), do: fields(lazy, Record.note_tags())
-
-  @doc """
-  As `Snakepit.Marc.Record.uniform_title/1`.
-
-      iex> lazies = Snakepit.Marc.parse!(File.read!("../shared/corpus/real/loc_bibliographic.mrc"), records: :lazy)
-      iex> lazies |> Enum.at(0) |> Snakepit.Marc.LazyRecord.uniform_title()
-      "Works. Works"
-  """
-  @spec uniform_title(t) :: binary | nil
-  def uniform_title(lazy), do: lazy |> partial(["130", "240"]) |> Record.uniform_title()
-
-  @doc """
-  As `Snakepit.Marc.Record.location/1`.
-
-      iex> lazies = Snakepit.Marc.parse!(File.read!("../shared/corpus/real/loc_bibliographic.mrc"), records: :lazy)
-      iex> lazies |> Enum.at(74) |> Snakepit.Marc.LazyRecord.location() |> Enum.map(& &1.tag)
-      ["852"]
-  """
-  @spec location(t) :: [Field.t()]
-  def location(lazy), do: fields(lazy, "852")
-
-  @doc """
-  As `Snakepit.Marc.Record.sudoc/1`.
-
-      iex> lazies = Snakepit.Marc.parse!(File.read!("../shared/corpus/real/loc_bibliographic.mrc"), records: :lazy)
-      iex> lazies |> Enum.at(129) |> Snakepit.Marc.LazyRecord.sudoc()
-      "HE 19.324:"
-  """
-  @spec sudoc(t) :: binary | nil
-  def sudoc(lazy), do: lazy |> partial(["086"]) |> Record.sudoc()
-
-  @doc """
-  As `Snakepit.Marc.Record.issnl/1`.
-
-      iex> lazies = Snakepit.Marc.parse!(File.read!("../shared/corpus/real/loc_bibliographic.mrc"), records: :lazy)
-      iex> lazies |> Enum.at(196) |> Snakepit.Marc.LazyRecord.issnl()
-      "1671-3664"
-  """
-  @spec issnl(t) :: binary | nil
-  def issnl(lazy), do: lazy |> partial(["022"]) |> Record.issnl()
-
-  @doc """
-  As `Snakepit.Marc.Record.isbns/1`.
-
-      iex> [lazy | _] = Snakepit.Marc.parse!(File.read!("../shared/corpus/formats/pymarc_test.dat"), records: :lazy)
-      iex> Snakepit.Marc.LazyRecord.isbns(lazy)
-      [{"0471383147", :valid}]
-  """
-  @spec isbns(t) :: [{binary, :valid | :invalid_checksum}]
-  def isbns(lazy), do: lazy |> partial(["020"]) |> Record.isbns()
-
-  @doc """
-  As `Snakepit.Marc.Record.lccn/1`.
-
-      iex> lazies = Snakepit.Marc.parse!(File.read!("../shared/corpus/real/loc_bibliographic.mrc"), records: :lazy)
-      iex> lazies |> Enum.at(0) |> Snakepit.Marc.LazyRecord.lccn()
-      "2018406525"
-  """
-  @spec lccn(t) :: binary | nil
-  def lccn(lazy), do: lazy |> partial(["010"]) |> Record.lccn()
-
-  @doc """
-  As `Snakepit.Marc.Record.oclc_numbers/1`.
-
-      iex> lazies = Snakepit.Marc.parse!(File.read!("../shared/corpus/real/loc_bibliographic.mrc"), records: :lazy)
-      iex> lazies |> Enum.at(6) |> Snakepit.Marc.LazyRecord.oclc_numbers()
-      ["6502411"]
-  """
-  @spec oclc_numbers(t) :: [binary]
-  def oclc_numbers(lazy), do: lazy |> partial(["035"]) |> Record.oclc_numbers()
-
-  @doc """
-  As `Snakepit.Marc.Record.languages/1`.
-
-      iex> lazies = Snakepit.Marc.parse!(File.read!("../shared/corpus/real/loc_bibliographic.mrc"), records: :lazy)
-      iex> lazies |> Enum.at(0) |> Snakepit.Marc.LazyRecord.languages()
-      ["spa"]
-  """
-  @spec languages(t) :: [binary]
-  def languages(lazy), do: lazy |> partial(["008", "041"]) |> Record.languages()
+        iex> lazies = Snakepit.Marc.parse!(File.read!("../shared/corpus/real/loc_bibliographic.mrc"), records: :lazy)
+        iex> lazies |> Enum.at(#{index}) |> Snakepit.Marc.LazyRecord.#{helper}()#{then}
+        #{answer}
+    """
+    @spec unquote(helper)(t) :: unquote(type)
+    def unquote(helper)(lazy), do: apply(Record, unquote(helper), [partial(lazy, unquote(tags))])
+  end
 
   @doc """
   As `Snakepit.Marc.Record.linked_fields/2`, reading only the field's tag and the 880s.
