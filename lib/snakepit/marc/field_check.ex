@@ -53,11 +53,11 @@ defmodule Snakepit.Marc.FieldCheck do
 
   @doc "A value: a binary holding none of 0x1D, 0x1E, 0x1F."
   def value!(value) when is_binary(value) do
-    case :binary.match(value, Enum.map(@delimiters, &<<&1>>)) do
-      :nomatch ->
+    case delimiter_at(value, 0) do
+      nil ->
         value
 
-      {at, 1} ->
+      at ->
         raise ArgumentError,
               "a value cannot hold 0x#{hex(:binary.at(value, at))} (#{delimiter(:binary.at(value, at))}) " <>
                 "at byte #{at}: it would end the subfield, field or record when written, " <>
@@ -70,7 +70,11 @@ defmodule Snakepit.Marc.FieldCheck do
   end
 
   @doc "Subfields: a list of `{code, value}`, each checked."
-  def subfields!(subfields) when is_list(subfields), do: Enum.map(subfields, &subfield!/1)
+  def subfields!(subfields) when is_list(subfields) do
+    # Checked, not rebuilt: the list given is the list kept.
+    Enum.each(subfields, &subfield!/1)
+    subfields
+  end
 
   def subfields!(other) do
     raise ArgumentError,
@@ -115,11 +119,11 @@ defmodule Snakepit.Marc.FieldCheck do
 
   @doc "A leader: 24 bytes, no delimiter."
   def leader!(<<_::binary-size(24)>> = leader) do
-    case :binary.match(leader, Enum.map(@delimiters, &<<&1>>)) do
-      :nomatch ->
+    case delimiter_at(leader, 0) do
+      nil ->
         leader
 
-      {at, 1} ->
+      at ->
         raise ArgumentError,
               "a leader cannot hold 0x1D, 0x1E or 0x1F (leader/#{at}), got: #{inspect(leader)}"
     end
@@ -145,6 +149,12 @@ defmodule Snakepit.Marc.FieldCheck do
   end
 
   defp utf8!(field, _leader), do: field
+
+  # A byte loop: faster than :binary.match/2, which compiles its pattern on every call,
+  # for the short values fields hold.
+  defp delimiter_at(<<b, _::binary>>, at) when b in @delimiters, do: at
+  defp delimiter_at(<<_, rest::binary>>, at), do: delimiter_at(rest, at + 1)
+  defp delimiter_at(<<>>, _at), do: nil
 
   defp one_byte!(<<b>> = byte, _what) when b < 0x80 and b not in @delimiters, do: byte
 
