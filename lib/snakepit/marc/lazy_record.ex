@@ -35,7 +35,7 @@ defmodule Snakepit.Marc.LazyRecord do
 
   @behaviour Access
 
-  alias Snakepit.Marc.{Field, NativeResult, Record}
+  alias Snakepit.Marc.{Field, Linkage, NativeResult, Record}
   alias Snakepit.Native
 
   @enforce_keys [:bytes]
@@ -178,7 +178,8 @@ defmodule Snakepit.Marc.LazyRecord do
   end
 
   @doc """
-  As `Snakepit.Marc.Record.linked_fields/2`, reading only the field's tag and the 880s.
+  As `Snakepit.Marc.Record.linked_fields/2`, reading only the 880s and the fields of the
+  tag the link names.
 
       iex> lazies = Snakepit.Marc.parse!(File.read!("../shared/corpus/real/loc_bibliographic.mrc"), records: :lazy)
       iex> lazy = Enum.at(lazies, 42)
@@ -186,8 +187,16 @@ defmodule Snakepit.Marc.LazyRecord do
       ["245-01/(N"]
   """
   @spec linked_fields(t, Field.t()) :: [Field.t()]
-  def linked_fields(lazy, %Field{tag: tag} = field),
-    do: lazy |> partial(Enum.uniq([tag, "880"])) |> Record.linked_fields(field)
+  def linked_fields(lazy, %Field{tag: tag} = field) do
+    # An 880 links to the tag its $6 names; any other field to 880s.
+    tags =
+      case {tag, Linkage.link(field)} do
+        {"880", {linked, _occurrence}} -> Enum.uniq([linked, "880"])
+        _ -> Enum.uniq([tag, "880"])
+      end
+
+    lazy |> partial(tags) |> Record.linked_fields(field)
+  end
 
   @doc """
   As `Snakepit.Marc.Record.alternate_graphic/2`, reading only the 880s.

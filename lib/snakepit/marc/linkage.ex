@@ -81,7 +81,7 @@ defmodule Snakepit.Marc.Linkage do
           Enum.any?(links, &match?({_, ^tag, {"880", ^nn}, _}, &1)) ->
             []
 
-          other = Enum.find(links, &match?({_, t, {"880", ^nn}, _} when t != "880", &1)) ->
+          other = Enum.find(links, &unanswered?(&1, nn, links)) ->
             [
               problem(
                 :mismatched,
@@ -105,6 +105,12 @@ defmodule Snakepit.Marc.Linkage do
         [problem(:mismatched, i, tag, six, "$6 of a #{tag} field names #{other}, not 880")]
     end)
   end
+
+  # A field other than an 880 that links to 880-NN, and that no 880 answers.
+  defp unanswered?({_, tag, {"880", nn}, _}, nn, links) when tag != "880",
+    do: not Enum.any?(links, &match?({_, "880", {^tag, ^nn}, _}, &1))
+
+  defp unanswered?(_link, _nn, _links), do: false
 
   defp problem(kind, index, tag, six, detail),
     do: %{kind: kind, index: index, tag: tag, link: six, detail: detail}
