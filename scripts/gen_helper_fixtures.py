@@ -15,6 +15,9 @@ For each record, two kinds of answer:
 Records in which pymarc's MARC-8 decoder failed (it writes "Unable to parse character"
 and drops the character) are marked with the number of failures.
 
+Also the corpus's MARCXML and MARC-in-JSON files, through pymarc's readers of them
+(fixtures NAME_xml, NAME_json).
+
 Writes test/fixtures/helpers/NAME.terms.gz (gzipped Erlang terms, one
 {Index, [{Helper, Answer}]} per record), read by test/snakepit/marc/helpers_conformance_test.exs.
 CI needs neither Python nor pymarc: the fixtures are committed.
@@ -44,6 +47,12 @@ FILES = [
     "synthetic/encoding_replacement_chars.mrc", "synthetic/encoding_utf8_titles.mrc",
     "marc8/pymarc_marc.dat", "marc8/pymarc_marc8.dat", "marc8/pymarc_marc8-to-unicode.dat",
     "marc8/rustmarc_marc8_sample.mrc", "formats/pymarc_test.dat", "formats/pymarc_one.dat",
+]
+
+# The MARCXML and MARC-in-JSON files of the corpus, read by pymarc's readers of them.
+OTHER_FORMATS = [
+    "formats/pymarc_batch.xml", "formats/pymarc_utf8.xml",
+    "formats/pymarc_one.json", "formats/pymarc_test.json",
 ]
 
 BIBLIOGRAPHIC = set("acdefgijkmoprt")
@@ -203,38 +212,59 @@ def answers(record):
     ])
 
 
+def read_iso(path):
+    # pymarc's MARC-8 decoder writes "Unable to parse character ..." to stderr and leaves
+    # the character out; such records are marked, their text is not pymarc's best.
+    records, failures = [], []
+    with open(path, "rb") as f:
+        reader = pymarc.MARCReader(f, to_unicode=True, force_utf8=False)
+        while True:
+            err = io.StringIO()
+            with contextlib.redirect_stderr(err):
+                r = next(reader, StopIteration)
+            if r is StopIteration:
+                break
+            if r is None:
+                raise SystemExit(f"{path}: pymarc could not read record {len(records)}")
+            records.append(r)
+            failures.append(err.getvalue().count("Unable to parse character"))
+    return records, failures
+
+
+def read_other(path):
+    if path.endswith(".xml"):
+        records = pymarc.parse_xml_to_array(path)
+    else:
+        with open(path, encoding="utf-8") as f:
+            records = list(pymarc.JSONReader(f.read()))
+    return records, [0] * len(records)
+
+
+def write(rel, name, records, failures):
+    lines = ["%% -*- coding: utf-8 -*-",
+             "%% Made by scripts/gen_helper_fixtures.py from ../shared/corpus/%s (%d records, pymarc %s)."
+             % (rel, len(records), importlib.metadata.version("pymarc")),
+             "%% One {Index, [{Helper, Answer}]} per record."]
+    for i, (r, failed) in enumerate(zip(records, failures)):
+        lines.append("{%d, [{pymarc_marc8_failures, %d}, %s]}." % (i, failed, answers(r)))
+    data = ("\n".join(lines) + "\n").encode("utf-8")
+    # mtime=0 and no file name in the header: the same input gives the same bytes.
+    with open(os.path.join(OUT, name + ".terms.gz"), "wb") as raw:
+        with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=9) as gz:
+            gz.write(data)
+    print(f"{rel}: {len(records)} records, {sum(1 for n in failures if n)} with MARC-8 "
+          "characters pymarc could not decode", file=sys.stderr)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     for rel in FILES:
-        # pymarc's MARC-8 decoder writes "Unable to parse character ..." to stderr and
-        # leaves the character out; such records are marked, their text is not pymarc's best.
-        records, failures = [], []
-        with open(os.path.join(CORPUS, rel), "rb") as f:
-            reader = pymarc.MARCReader(f, to_unicode=True, force_utf8=False)
-            while True:
-                err = io.StringIO()
-                with contextlib.redirect_stderr(err):
-                    r = next(reader, StopIteration)
-                if r is StopIteration:
-                    break
-                if r is None:
-                    raise SystemExit(f"{rel}: pymarc could not read record {len(records)}")
-                records.append(r)
-                failures.append(err.getvalue().count("Unable to parse character"))
-        name = os.path.splitext(os.path.basename(rel))[0]
-        lines = ["%% -*- coding: utf-8 -*-",
-                 "%% Made by scripts/gen_helper_fixtures.py from ../shared/corpus/%s (%d records, pymarc %s)."
-                 % (rel, len(records), importlib.metadata.version("pymarc")),
-                 "%% One {Index, [{Helper, Answer}]} per record."]
-        for i, (r, failed) in enumerate(zip(records, failures)):
-            lines.append("{%d, [{pymarc_marc8_failures, %d}, %s]}." % (i, failed, answers(r)))
-        data = ("\n".join(lines) + "\n").encode("utf-8")
-        # mtime=0 and no file name in the header: the same input gives the same bytes.
-        with open(os.path.join(OUT, name + ".terms.gz"), "wb") as raw:
-            with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=9) as gz:
-                gz.write(data)
-        print(f"{rel}: {len(records)} records, {sum(1 for n in failures if n)} with MARC-8 "
-              "characters pymarc could not decode", file=sys.stderr)
+        records, failures = read_iso(os.path.join(CORPUS, rel))
+        write(rel, os.path.splitext(os.path.basename(rel))[0], records, failures)
+    for rel in OTHER_FORMATS:
+        records, failures = read_other(os.path.join(CORPUS, rel))
+        # pymarc_one.json beside pymarc_one.dat: the extension is part of the name.
+        write(rel, os.path.basename(rel).replace(".", "_"), records, failures)
 
 
 if __name__ == "__main__":

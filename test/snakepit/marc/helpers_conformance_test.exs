@@ -16,8 +16,17 @@ defmodule Snakepit.Marc.HelpersConformanceTest do
   @helpers ~w(physical_description series notes uniform_title location sudoc issnl isbns
               lccn oclc_numbers languages pubyear)a
 
-  defp expected(rel) do
-    name = rel |> Path.basename() |> Path.rootname()
+  # MARCXML and MARC-in-JSON: fixture name (the extension in it) and reader.
+  @other_formats [
+    {"formats/pymarc_batch.xml", "pymarc_batch_xml", &Marc.from_xml/1},
+    {"formats/pymarc_utf8.xml", "pymarc_utf8_xml", &Marc.from_xml/1},
+    {"formats/pymarc_one.json", "pymarc_one_json", &Marc.from_json/1},
+    {"formats/pymarc_test.json", "pymarc_test_json", &Marc.from_json/1}
+  ]
+
+  defp expected(rel), do: rel |> Path.basename() |> Path.rootname() |> fixture()
+
+  defp fixture(name) do
     text = @fixtures |> Path.join(name <> ".terms.gz") |> File.read!() |> :zlib.gunzip()
     tmp = Path.join(System.tmp_dir!(), "helpers_#{name}_#{System.unique_integer([:positive])}")
     File.write!(tmp, text)
@@ -54,30 +63,46 @@ defmodule Snakepit.Marc.HelpersConformanceTest do
       assert length(expected) == unquote(count)
       assert length(records) == unquote(count)
 
-      mismatches =
-        for {{index, answers}, record, lazy} <- Enum.zip([expected, records, lazies]),
-            # Where pymarc's MARC-8 decoder failed (it drops the characters it cannot
-            # decode: docs/editing-records.md), its text is wrong: compare the structure.
-            view <- [if(answers[:pymarc_marc8_failures] > 0, do: &structure/1, else: & &1)],
-            helper <- @helpers,
-            # Generators, not filters: a nil answer must be compared, not skipped.
-            want <- [view.(Keyword.fetch!(answers, helper))],
-            {module, rec} <- [{Record, record}, {LazyRecord, lazy}],
-            got <- [view.(answer(module, rec, helper))],
-            got != want,
-            do: {index, module, helper, got, want}
+      assert_answers(expected, [Record, LazyRecord], Enum.zip(records, lazies))
+    end
+  end
 
-      assert mismatches == [],
-             "#{length(mismatches)} answers differ, first: #{inspect(Enum.take(mismatches, 3))}"
+  for {rel, _name, _reader} <- @other_formats do
+    test "#{rel}: every helper gives pymarc's answer (or the documented rule's)" do
+      {_, name, reader} = List.keyfind(@other_formats, unquote(rel), 0)
+      assert {:ok, records} = reader.(Corpus.read!(unquote(rel)))
+      expected = fixture(unquote(name))
+      assert length(records) == length(expected) and records != []
+      assert_answers(expected, [Record], Enum.map(records, &{&1}))
+    end
+  end
 
-      # pymarc's pubyear is the whole $c of the first 260 or 264 (2nd indicator 1); where
-      # a record has only one such field and that $c has a year, the years agree.
-      for {{index, answers}, record} <- Enum.zip(expected, records),
-          [_one] <- [publication_fields(record)],
-          raw when is_binary(raw) <- [answers[:pymarc_pubyear]],
-          [year] <- [Regex.run(~r/[0-9]{4}/, raw)] do
-        assert Record.pubyear(record) == year, "record #{index}: #{inspect(raw)}"
-      end
+  # `records`: one tuple per record, the record as each of `modules` reads it.
+  defp assert_answers(expected, modules, records) do
+    mismatches =
+      for {{index, answers}, forms} <- Enum.zip(expected, records),
+          # Where pymarc's MARC-8 decoder failed (it drops the characters it cannot
+          # decode: docs/editing-records.md), its text is wrong: compare the structure.
+          view <- [if(answers[:pymarc_marc8_failures] > 0, do: &structure/1, else: & &1)],
+          helper <- @helpers,
+          # Generators, not filters: a nil answer must be compared, not skipped.
+          want <- [view.(Keyword.fetch!(answers, helper))],
+          {module, rec} <- Enum.zip(modules, Tuple.to_list(forms)),
+          got <- [view.(answer(module, rec, helper))],
+          got != want,
+          do: {index, module, helper, got, want}
+
+    assert mismatches == [],
+           "#{length(mismatches)} answers differ, first: #{inspect(Enum.take(mismatches, 3))}"
+
+    # pymarc's pubyear is the whole $c of the first 260 or 264 (2nd indicator 1); where a
+    # record has only one such field and that $c has a year, the years agree.
+    for {{index, answers}, forms} <- Enum.zip(expected, records),
+        record = elem(forms, 0),
+        [_one] <- [publication_fields(record)],
+        raw when is_binary(raw) <- [answers[:pymarc_pubyear]],
+        [year] <- [Regex.run(~r/[0-9]{4}/, raw)] do
+      assert Record.pubyear(record) == year, "record #{index}: #{inspect(raw)}"
     end
   end
 
