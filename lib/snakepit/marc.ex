@@ -247,7 +247,7 @@ defmodule Snakepit.Marc do
       true
       iex> record = %Snakepit.Marc.Record{
       ...>   leader: "00000nam a2200000 a 4500",
-      ...>   fields: [Snakepit.Marc.Field.data("245", [{"a", "Title\x1FzINJECTED"}])]
+      ...>   fields: [%Snakepit.Marc.Field{tag: "245", ind1: " ", ind2: " ", subfields: [{"a", "Title\x1FzINJECTED"}]}]
       ...> }
       iex> %Snakepit.Marc.ParseError{kind: :invalid_value} = catch_error(Snakepit.Marc.encode(record))
   """

@@ -28,11 +28,14 @@ defmodule Snakepit.Marc.LazyRecord do
 
   `Access` works as on `Snakepit.Marc.Record`: `lazy["245"]` is the first 245 field. An
   update through `Access` (`put_in/3`, `pop_in/2`) returns a `Snakepit.Marc.Record`.
+
+  The editing functions of `Snakepit.Marc.Record` (`Record.add_field/2` and the others)
+  take a lazy record too and return a `Snakepit.Marc.Record`.
   """
 
   @behaviour Access
 
-  alias Snakepit.Marc.{Field, NativeResult, Record}
+  alias Snakepit.Marc.{Field, Linkage, NativeResult, Record}
   alias Snakepit.Native
 
   @enforce_keys [:bytes]
@@ -130,9 +133,80 @@ defmodule Snakepit.Marc.LazyRecord do
   @spec publisher(t) :: binary | nil
   def publisher(lazy), do: lazy |> partial(["260", "264"]) |> Record.publisher()
 
-  @doc "As `Snakepit.Marc.Record.pubyear/1`."
+  @doc """
+  As `Snakepit.Marc.Record.pubyear/1`.
+
+      iex> lazies = Snakepit.Marc.parse!(File.read!("../shared/corpus/real/loc_bibliographic.mrc"), records: :lazy)
+      iex> lazies |> Enum.at(0) |> Snakepit.Marc.LazyRecord.pubyear()
+      "2017"
+  """
   @spec pubyear(t) :: binary | nil
-  def pubyear(lazy), do: lazy |> partial(["260", "264"]) |> Record.pubyear()
+  def pubyear(lazy), do: lazy |> partial(["008", "260", "264"]) |> Record.pubyear()
+
+  # The helpers that read a few tags: {helper, the tags it reads, its type, and a doctest
+  # on real/loc_bibliographic.mrc: the record's index, what is done with the answer, the
+  # answer}.
+  @few_tag_helpers [
+    {:physical_description, ["300"], quote(do: [Field.t()]), 0, " |> Enum.map(& &1.tag)",
+     ~s(["300"])},
+    {:series, Record.series_tags(), quote(do: [Field.t()]), 40, " |> Enum.map(& &1.tag)",
+     ~s(["490"])},
+    {:notes, Record.note_tags(), quote(do: [Field.t()]), 0, " |> Enum.map(& &1.tag)",
+     ~s(["500", "500", "504", "505", "505", "520", "546"])},
+    {:uniform_title, ["130", "240"], quote(do: binary | nil), 0, "", ~s("Works. Works")},
+    {:location, ["852"], quote(do: [Field.t()]), 74, " |> Enum.map(& &1.tag)", ~s(["852"])},
+    {:sudoc, ["086"], quote(do: binary | nil), 129, "", ~s("HE 19.324:")},
+    {:issnl, ["022"], quote(do: binary | nil), 196, "", ~s("1671-3664")},
+    {:isbns, ["020"], quote(do: [{binary, :valid | :invalid_checksum}]), 0, "",
+     ~s([{"9789585946743", :valid}, {"9585946742", :valid}])},
+    {:lccn, ["010"], quote(do: binary | nil), 0, "", ~s("2018406525")},
+    {:oclc_numbers, ["035"], quote(do: [binary]), 6, "", ~s(["6502411"])},
+    {:languages, ["008", "041"], quote(do: [binary]), 0, "", ~s(["spa"])}
+  ]
+
+  for {helper, tags, type, index, then, answer} <- @few_tag_helpers do
+    @doc """
+    As `Snakepit.Marc.Record.#{helper}/1`, building only the fields it reads
+    (#{Enum.join(tags, ", ")}).
+
+        iex> lazies = Snakepit.Marc.parse!(File.read!("../shared/corpus/real/loc_bibliographic.mrc"), records: :lazy)
+        iex> lazies |> Enum.at(#{index}) |> Snakepit.Marc.LazyRecord.#{helper}()#{then}
+        #{answer}
+    """
+    @spec unquote(helper)(t) :: unquote(type)
+    def unquote(helper)(lazy), do: apply(Record, unquote(helper), [partial(lazy, unquote(tags))])
+  end
+
+  @doc """
+  As `Snakepit.Marc.Record.linked_fields/2`, reading only the 880s and the fields of the
+  tag the link names.
+
+      iex> lazies = Snakepit.Marc.parse!(File.read!("../shared/corpus/real/loc_bibliographic.mrc"), records: :lazy)
+      iex> lazy = Enum.at(lazies, 42)
+      iex> lazy |> Snakepit.Marc.LazyRecord.linked_fields(lazy["245"]) |> Enum.map(& &1["6"])
+      ["245-01/(N"]
+  """
+  @spec linked_fields(t, Field.t()) :: [Field.t()]
+  def linked_fields(lazy, %Field{tag: tag} = field) do
+    # An 880 links to the tag its $6 names; any other field to 880s.
+    tags =
+      case {tag, Linkage.link(field)} do
+        {"880", {linked, _occurrence}} -> Enum.uniq([linked, "880"])
+        _ -> Enum.uniq([tag, "880"])
+      end
+
+    lazy |> partial(tags) |> Record.linked_fields(field)
+  end
+
+  @doc """
+  As `Snakepit.Marc.Record.alternate_graphic/2`, reading only the 880s.
+
+      iex> lazies = Snakepit.Marc.parse!(File.read!("../shared/corpus/real/loc_bibliographic.mrc"), records: :lazy)
+      iex> lazies |> Enum.at(42) |> Snakepit.Marc.LazyRecord.alternate_graphic("246") |> Enum.map(& &1["a"])
+      ["Арцах"]
+  """
+  @spec alternate_graphic(t, tag) :: [Field.t()]
+  def alternate_graphic(lazy, tag), do: lazy |> partial(["880"]) |> Record.alternate_graphic(tag)
 
   # A Record holding only the fields a helper reads: the helpers are Record's, so both
   # kinds of record answer alike.

@@ -53,7 +53,7 @@ defmodule Snakepit.Marc.EncodeTest do
     assert_raise ArgumentError, ~r/record 0: field 0: \(245\) subfield 0 must be/, fn ->
       Marc.encode(%Record{
         leader: String.duplicate(" ", 24),
-        fields: [Field.data("245", [{"ab", "x"}])]
+        fields: [%Field{tag: "245", ind1: " ", ind2: " ", subfields: [{"ab", "x"}]}]
       })
     end
 

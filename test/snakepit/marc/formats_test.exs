@@ -248,7 +248,11 @@ defmodule Snakepit.Marc.FormatsTest do
         Marc.to_xml([record, bad_tag])
       end
 
-      bad_sub = %{record | fields: [Field.data("245", "1", "0", [{"ab", "x"}])]}
+      # A bare struct: Field.data/4 refuses the two-byte code itself.
+      bad_sub = %{
+        record
+        | fields: [%Field{tag: "245", ind1: "1", ind2: "0", subfields: [{"ab", "x"}]}]
+      }
 
       assert_raise ArgumentError, ~r/field 0: \(245\) subfield 0 must be/, fn ->
         Marc.to_json(bad_sub)
