@@ -1,0 +1,233 @@
+defmodule Snakepit.Marc.FixedField do
+  @moduledoc """
+  One decoded 006, 007 or 008: every character position with its name, raw value and code
+  label, from the MARC 21 tables of `Snakepit.Marc.MARC21`.
+
+      iex> f = Snakepit.Marc.FixedField.decode_007("ta")
+      iex> {f.type, Enum.map(f.positions, &{&1.name, &1.label})}
+      {"Text", [{"Category of material", "Text"}, {"Specific material designation", "Regular print"}]}
+
+  Fields:
+
+    * `tag` - `"006"`, `"007"` or `"008"`.
+    * `type` - the layout used: a material type (`:books`, `:maps`, ...) for 006 and 008,
+      the category's name (`"Map"`, `"Electronic resource"`, ...) for 007; `nil` when the
+      field's own type byte (006/00, 007/00) is undefined.
+    * `value` - the field's data, as it is.
+    * `positions` - one entry per position in order, undefined ones included:
+      `%{start:, end:, name:, value:, label:, codes:}` (`end` exclusive). `value` is the raw
+      characters (`nil` past the end of a short field). `label` is the meaning of the whole
+      value when it is one code, the language or country name of 008/35-37 and 15-17, else
+      `nil`. `codes` lists each code the position holds, `%{code:, label:, obsolete:}`
+      (`label` `nil` when undefined): one for an ordinary coded position, one per unit of a
+      repeatable one (008/24-27 of books holds up to four), none for data (dates).
+    * `issues` - what does not conform, as data (decoding never raises):
+      `%{problem: :wrong_length, expected:, actual:}`,
+      `%{problem: :undefined_code, start:, name:, value:}`,
+      `%{problem: :obsolete_code, start:, name:, value:}`,
+      `%{problem: :value_in_undefined_position, start:, value:}`,
+      `%{problem: :undefined_type, start: 0, value:}` (006/00 or 007/00).
+  """
+
+  alias Snakepit.Marc.MARC21
+
+  defstruct [:tag, :type, :value, positions: [], issues: []]
+
+  @type entry :: %{
+          start: non_neg_integer,
+          end: pos_integer,
+          name: binary,
+          value: binary | nil,
+          label: binary | nil,
+          codes: [%{code: binary, label: binary | nil, obsolete: boolean}]
+        }
+  @type t :: %__MODULE__{
+          tag: binary,
+          type: MARC21.material() | binary | nil,
+          value: binary,
+          positions: [entry],
+          issues: [map]
+        }
+
+  # Data positions whose values come from a code list the schema does not attach to them.
+  @position_lists %{{"008", 15} => :countries, {"008", 35} => :languages}
+
+  @doc """
+  Decodes an 008 by the material type of its record (`Snakepit.Marc.Record.material_type/1`).
+
+      iex> f = Snakepit.Marc.FixedField.decode_008("920219s1993    caua   j      000 0 eng d", :books)
+      iex> Enum.map(Enum.filter(f.positions, &(&1.start in [6, 7, 15, 22, 35])), &{&1.name, &1.value, &1.label})
+      [{"Type of date/Publication status", "s", "Single known date/probable date"},
+       {"Date 1", "1993", nil},
+       {"Place of publication, production, or execution", "cau", "California"},
+       {"Target audience", "j", "Juvenile"},
+       {"Language", "eng", "English"}]
+      iex> f.issues
+      []
+  """
+  @spec decode_008(binary, MARC21.material()) :: t
+  def decode_008(value, material) when is_binary(value) and is_atom(material) do
+    decode_layout("008", material, MARC21.layout_008(material), value)
+  end
+
+  @doc """
+  Decodes an 006 by its form of material (006/00).
+
+      iex> f = Snakepit.Marc.FixedField.decode_006("m     o  d        ")
+      iex> {f.type, Enum.find(f.positions, &(&1.start == 6)).label}
+      {:computer_files, "Online"}
+      iex> Snakepit.Marc.FixedField.decode_006("b").issues
+      [%{problem: :undefined_type, start: 0, value: "b"}]
+  """
+  @spec decode_006(binary) :: t
+  def decode_006(value) when is_binary(value) do
+    form = binary_part(value, 0, min(byte_size(value), 1))
+
+    case MARC21.material_type_006(form) do
+      nil -> undefined_type("006", MARC21.layout_006(:books), value, form)
+      material -> decode_layout("006", material, MARC21.layout_006(material), value)
+    end
+  end
+
+  @doc """
+  Decodes an 007 by its category of material (007/00).
+
+      iex> f = Snakepit.Marc.FixedField.decode_007("cr |||||||||")
+      iex> {f.type, Enum.at(f.positions, 1).label, f.issues}
+      {"Electronic resource", "Remote", [%{problem: :wrong_length, expected: 14, actual: 12}]}
+  """
+  @spec decode_007(binary) :: t
+  def decode_007(value) when is_binary(value) do
+    category = binary_part(value, 0, min(byte_size(value), 1))
+
+    case MARC21.layout_007(category) do
+      nil -> undefined_type("007", MARC21.layout_007("z"), value, category)
+      layout -> decode_layout("007", layout.type, layout, value)
+    end
+  end
+
+  # Only the type byte is decoded: the rest has no layout.
+  defp undefined_type(tag, layout, value, type_byte) do
+    [first | _] = layout.positions
+    {[entry], _} = entries(tag, %{layout | positions: [first], length: 1}, value)
+
+    %__MODULE__{
+      tag: tag,
+      type: nil,
+      value: value,
+      positions: [entry],
+      issues: [%{problem: :undefined_type, start: 0, value: type_byte}]
+    }
+  end
+
+  defp decode_layout(tag, type, layout, value) do
+    {positions, issues} = entries(tag, layout, value)
+    issues = length_issue(layout.length, value) ++ issues
+    %__MODULE__{tag: tag, type: type, value: value, positions: positions, issues: issues}
+  end
+
+  @doc false
+  # [] or the wrong-length issue, shared with Snakepit.Marc.Leader.
+  def length_issue(expected, value) when byte_size(value) == expected, do: []
+
+  def length_issue(expected, value),
+    do: [%{problem: :wrong_length, expected: expected, actual: byte_size(value)}]
+
+  @doc false
+  # {entries, issues} for every position of a layout, undefined ones included; shared with
+  # Snakepit.Marc.Leader.
+  def entries(tag, layout, value) do
+    {defined, last} =
+      Enum.map_reduce(layout.positions, 0, fn pos, at ->
+        {undefined_entries(at, pos.start, value) ++ [entry(tag, pos, value)], pos.end}
+      end)
+
+    all = List.flatten(defined) ++ undefined_entries(last, layout.length, value)
+    {all, Enum.flat_map(all, &issues/1)}
+  end
+
+  defp undefined_entries(from, to, value) do
+    for start <- from..(to - 1)//1 do
+      %{
+        start: start,
+        end: start + 1,
+        name: "Undefined",
+        value: slice(value, start, start + 1),
+        label: nil,
+        codes: []
+      }
+    end
+  end
+
+  defp entry(tag, pos, value) do
+    raw = slice(value, pos.start, pos.end)
+    base = %{start: pos.start, end: pos.end, name: pos.label, value: raw}
+
+    Map.merge(base, decode_value(Map.get(@position_lists, {tag, pos.start}), pos, raw))
+  end
+
+  defp decode_value(_list, _pos, nil), do: %{label: nil, codes: []}
+
+  defp decode_value(nil, %{codes: []}, _raw), do: %{label: nil, codes: []}
+
+  defp decode_value(nil, pos, raw) do
+    codes =
+      for unit <- MARC21.units(pos, raw) do
+        case MARC21.lookup(pos.codes, unit) do
+          nil -> %{code: unit, label: nil, obsolete: false}
+          code -> %{code: unit, label: code.label, obsolete: code.obsolete}
+        end
+      end
+
+    label =
+      case codes do
+        [%{code: ^raw, label: label}] -> label
+        _ -> nil
+      end
+
+    %{label: label, codes: codes}
+  end
+
+  # A code-list position: fill characters mean no attempt to code.
+  defp decode_value(list, _pos, raw) do
+    code =
+      cond do
+        raw == String.duplicate("|", byte_size(raw)) ->
+          %{code: raw, label: "No attempt to code", obsolete: false}
+
+        found = lookup_list(list, raw) ->
+          %{code: raw, label: found.label, obsolete: found.obsolete}
+
+        true ->
+          %{code: raw, label: nil, obsolete: false}
+      end
+
+    %{label: code.label, codes: [code]}
+  end
+
+  defp lookup_list(:countries, raw), do: MARC21.country(raw)
+  defp lookup_list(:languages, raw), do: MARC21.language(raw)
+
+  # Undefined positions hold a blank or the fill character.
+  defp issues(%{name: "Undefined", codes: [], value: value, start: start}) do
+    if value in [nil, " ", "|"],
+      do: [],
+      else: [%{problem: :value_in_undefined_position, start: start, value: value}]
+  end
+
+  defp issues(%{codes: codes, start: start, name: name}) do
+    Enum.flat_map(codes, fn
+      %{label: nil, code: code} ->
+        [%{problem: :undefined_code, start: start, name: name, value: code}]
+
+      %{obsolete: true, code: code} ->
+        [%{problem: :obsolete_code, start: start, name: name, value: code}]
+
+      _ ->
+        []
+    end)
+  end
+
+  defp slice(value, from, _to) when byte_size(value) <= from, do: nil
+  defp slice(value, from, to), do: binary_part(value, from, min(to, byte_size(value)) - from)
+end
