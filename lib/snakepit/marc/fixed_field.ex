@@ -17,8 +17,8 @@ defmodule Snakepit.Marc.FixedField do
     * `positions` - one entry per position in order, undefined ones included:
       `%{start:, end:, name:, value:, label:, codes:}` (`end` exclusive). `value` is the raw
       characters (`nil` past the end of a short field). `label` is the meaning of the whole
-      value when it is one code, the language or country name of 008/35-37 and 15-17, else
-      `nil`. `codes` lists each code the position holds, `%{code:, label:, obsolete:}`
+      value when it is one code (or units that all mean the same: `"    "`, no
+      illustrations), the language or country name of 008/35-37 and 15-17, else `nil`. `codes` lists each code the position holds, `%{code:, label:, obsolete:}`
       (`label` `nil` when undefined): one for an ordinary coded position, one per unit of a
       repeatable one (008/24-27 of books holds up to four), none for data (dates).
     * `issues` - what does not conform, as data (decoding never raises):
@@ -179,9 +179,11 @@ defmodule Snakepit.Marc.FixedField do
         end
       end
 
+    # One meaning for the whole value: one code, or units that all mean the same ("    ",
+    # no illustrations).
     label =
-      case codes do
-        [%{code: ^raw, label: label}] -> label
+      case Enum.uniq_by(codes, & &1.label) do
+        [%{label: label}] -> label
         _ -> nil
       end
 
