@@ -33,6 +33,8 @@ defmodule Snakepit.Marc.MARC21 do
 
   for path <- Data.paths(), do: @external_resource(path)
 
+  # Each table is referenced by one function only: every reference would be a copy of
+  # its literal in the module.
   @fields Data.fields()
   @layouts Data.layouts()
   @rules Data.material_rules()
@@ -79,7 +81,7 @@ defmodule Snakepit.Marc.MARC21 do
       {"001", true, false}
   """
   @spec tags() :: [binary]
-  def tags, do: @fields |> Map.keys() |> Enum.sort()
+  def tags, do: unquote(@fields |> Map.keys() |> Enum.sort())
 
   @doc """
   The definition of a field, `nil` for a tag MARC 21 does not define (local 9XX fields,
@@ -183,7 +185,7 @@ defmodule Snakepit.Marc.MARC21 do
       "Type of record"
   """
   @spec leader() :: layout
-  def leader, do: @layouts.leader
+  def leader, do: layouts().leader
 
   @doc """
   The 008 layout (40 positions) of a material type.
@@ -192,7 +194,7 @@ defmodule Snakepit.Marc.MARC21 do
       "Type of cartographic material"
   """
   @spec layout_008(material) :: layout
-  def layout_008(material), do: Map.fetch!(@layouts["008"], material)
+  def layout_008(material), do: Map.fetch!(layouts()["008"], material)
 
   @doc """
   The 006 layout (18 positions) of a material type; 006/00 is the form of material.
@@ -201,7 +203,7 @@ defmodule Snakepit.Marc.MARC21 do
       "Literary form"
   """
   @spec layout_006(material) :: layout
-  def layout_006(material), do: Map.fetch!(@layouts["006"], material)
+  def layout_006(material), do: Map.fetch!(layouts()["006"], material)
 
   @doc """
   The 007 layout of a category of material (007/00), `nil` for an undefined category.
@@ -213,7 +215,9 @@ defmodule Snakepit.Marc.MARC21 do
       nil
   """
   @spec layout_007(binary) :: layout | nil
-  def layout_007(category), do: Map.get(@layouts["007"], category)
+  def layout_007(category), do: Map.get(layouts()["007"], category)
+
+  defp layouts, do: @layouts
 
   @doc """
   The defined position of a layout that starts at `start`, or `nil`.
@@ -291,7 +295,7 @@ defmodule Snakepit.Marc.MARC21 do
       true
   """
   @spec codelists() :: [atom]
-  def codelists, do: @codelists |> Map.keys() |> Enum.sort()
+  def codelists, do: unquote(@codelists |> Map.keys() |> Enum.sort())
 
   @doc """
   A MARC language code (008/35-37, 041), or `nil`. Obsolete codes are found, flagged.
@@ -302,7 +306,7 @@ defmodule Snakepit.Marc.MARC21 do
       true
   """
   @spec language(binary) :: code | nil
-  def language(code), do: @codelists.languages.codes[code]
+  def language(code), do: codelist(:languages).codes[code]
 
   @doc """
   A MARC country code (008/15-17, 044), or `nil`; trailing blanks (008 pads two-letter codes)
@@ -312,7 +316,7 @@ defmodule Snakepit.Marc.MARC21 do
       "France"
   """
   @spec country(binary) :: code | nil
-  def country(code), do: @codelists.countries.codes[String.trim_trailing(code, " ")]
+  def country(code), do: codelist(:countries).codes[String.trim_trailing(code, " ")]
 
   @doc """
   A MARC geographic area code (043 `$a`), seven characters or fewer (padded with hyphens),
@@ -325,7 +329,7 @@ defmodule Snakepit.Marc.MARC21 do
   """
   @spec geographic_area(binary) :: code | nil
   def geographic_area(code) when byte_size(code) <= 7,
-    do: @codelists.geographic_areas.codes[String.pad_trailing(code, 7, "-")]
+    do: codelist(:geographic_areas).codes[String.pad_trailing(code, 7, "-")]
 
   def geographic_area(_code), do: nil
 end
