@@ -136,44 +136,56 @@ defmodule Snakepit.Marc.FixedField do
   @doc false
   # {entries, issues} for every position of a layout, undefined ones included; shared with
   # Snakepit.Marc.Leader.
-  def entries(tag, layout, value) do
-    {defined, last} =
-      Enum.map_reduce(layout.positions, 0, fn pos, at ->
-        {undefined_entries(at, pos.start, value) ++ [entry(tag, pos, value)], pos.end}
-      end)
+  def entries(tag, layout, value), do: walk(layout.positions, 0, layout, tag, value, [], [])
 
-    all = List.flatten(defined) ++ undefined_entries(last, layout.length, value)
-    {all, Enum.flat_map(all, &issues/1)}
-  end
+  # One pass over the layout: defined positions, and the undefined ones between them.
+  defp walk([%{start: start} | _] = positions, at, layout, tag, value, acc, issues)
+       when at < start,
+       do: undefined(positions, at, layout, tag, value, acc, issues)
 
-  defp undefined_entries(from, to, value) do
-    for start <- from..(to - 1)//1 do
-      %{
-        start: start,
-        end: start + 1,
-        name: "Undefined",
-        value: slice(value, start, start + 1),
-        label: nil,
-        codes: []
-      }
-    end
-  end
-
-  defp entry(tag, pos, value) do
+  defp walk([pos | rest], _at, layout, tag, value, acc, issues) do
     raw = slice(value, pos.start, pos.end)
-    base = %{start: pos.start, end: pos.end, name: pos.label, value: raw}
+    {label, codes} = decode_value(Map.get(@position_lists, {tag, pos.start}), pos, raw)
 
-    Map.merge(base, decode_value(Map.get(@position_lists, {tag, pos.start}), pos, raw))
+    entry = %{
+      start: pos.start,
+      end: pos.end,
+      name: pos.label,
+      value: raw,
+      label: label,
+      codes: codes
+    }
+
+    walk(rest, pos.end, layout, tag, value, [entry | acc], code_issues(entry, issues))
   end
 
-  defp decode_value(_list, _pos, nil), do: %{label: nil, codes: []}
+  defp walk([], at, %{length: length} = layout, tag, value, acc, issues) when at < length,
+    do: undefined([], at, layout, tag, value, acc, issues)
 
-  defp decode_value(nil, %{codes: []}, _raw), do: %{label: nil, codes: []}
+  defp walk([], _at, _layout, _tag, _value, acc, issues),
+    do: {Enum.reverse(acc), Enum.reverse(issues)}
+
+  # Undefined positions hold a blank or the fill character.
+  defp undefined(positions, at, layout, tag, value, acc, issues) do
+    raw = slice(value, at, at + 1)
+    entry = %{start: at, end: at + 1, name: "Undefined", value: raw, label: nil, codes: []}
+
+    issues =
+      if raw in [nil, " ", "|"],
+        do: issues,
+        else: [%{problem: :value_in_undefined_position, start: at, value: raw} | issues]
+
+    walk(positions, at + 1, layout, tag, value, [entry | acc], issues)
+  end
+
+  defp decode_value(_list, _pos, nil), do: {nil, []}
+
+  defp decode_value(nil, %{codes: []}, _raw), do: {nil, []}
 
   defp decode_value(nil, pos, raw) do
     codes =
       for unit <- MARC21.units(pos, raw) do
-        case MARC21.lookup(pos.codes, unit) do
+        case MARC21.lookup_position(pos, unit) do
           nil -> %{code: unit, label: nil, obsolete: false}
           code -> %{code: unit, label: code.label, obsolete: code.obsolete}
         end
@@ -187,14 +199,14 @@ defmodule Snakepit.Marc.FixedField do
         _ -> nil
       end
 
-    %{label: label, codes: codes}
+    {label, codes}
   end
 
   # A code-list position: fill characters mean no attempt to code.
   defp decode_value(list, _pos, raw) do
     code =
       cond do
-        raw == String.duplicate("|", byte_size(raw)) ->
+        fill?(raw) ->
           %{code: raw, label: "No attempt to code", obsolete: false}
 
         found = lookup_list(list, raw) ->
@@ -204,29 +216,27 @@ defmodule Snakepit.Marc.FixedField do
           %{code: raw, label: nil, obsolete: false}
       end
 
-    %{label: code.label, codes: [code]}
+    {code.label, [code]}
   end
+
+  defp fill?(<<?|>>), do: true
+  defp fill?(<<?|, rest::binary>>), do: fill?(rest)
+  defp fill?(_raw), do: false
 
   defp lookup_list(:countries, raw), do: MARC21.country(raw)
   defp lookup_list(:languages, raw), do: MARC21.language(raw)
 
-  # Undefined positions hold a blank or the fill character.
-  defp issues(%{name: "Undefined", codes: [], value: value, start: start}) do
-    if value in [nil, " ", "|"],
-      do: [],
-      else: [%{problem: :value_in_undefined_position, start: start, value: value}]
-  end
+  # Issues of a defined position's codes, prepended (in reverse) to `issues`.
+  defp code_issues(%{codes: codes, start: start, name: name}, issues) do
+    Enum.reduce(codes, issues, fn
+      %{label: nil, code: code}, acc ->
+        [%{problem: :undefined_code, start: start, name: name, value: code} | acc]
 
-  defp issues(%{codes: codes, start: start, name: name}) do
-    Enum.flat_map(codes, fn
-      %{label: nil, code: code} ->
-        [%{problem: :undefined_code, start: start, name: name, value: code}]
+      %{obsolete: true, code: code}, acc ->
+        [%{problem: :obsolete_code, start: start, name: name, value: code} | acc]
 
-      %{obsolete: true, code: code} ->
-        [%{problem: :obsolete_code, start: start, name: name, value: code}]
-
-      _ ->
-        []
+      _, acc ->
+        acc
     end)
   end
 

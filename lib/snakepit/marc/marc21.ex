@@ -19,7 +19,8 @@ defmodule Snakepit.Marc.MARC21 do
       `subfields` maps a code to `%{code:, label:, repeatable:, obsolete:, codelist:}`.
     * a **layout**: `%{tag:, type:, length:, positions: [position]}`, a position being
       `%{start:, end:, label:, url:, repeatable_content:, unit_length:, codes: [code]}` (`end`
-      exclusive). Positions a layout does not list are undefined.
+      exclusive), plus `index` and `ranges`, the same codes arranged for
+      `lookup_position/2`. Positions a layout does not list are undefined.
 
       iex> Snakepit.Marc.MARC21.field("245").label
       "Title Statement"
@@ -145,6 +146,25 @@ defmodule Snakepit.Marc.MARC21 do
       Enum.find(codes, &(&1.obsolete and matches?(&1, value)))
   end
 
+  @doc """
+  The code of a layout's position that `value` is (as `lookup/2` on its codes, by map
+  lookup); `nil` when it is undefined.
+
+      iex> form = Snakepit.Marc.MARC21.position(Snakepit.Marc.MARC21.layout_008(:books), 23)
+      iex> Snakepit.Marc.MARC21.lookup_position(form, "o").label
+      "Online"
+      iex> running = Snakepit.Marc.MARC21.position(Snakepit.Marc.MARC21.layout_008(:visual_materials), 18)
+      iex> Snakepit.Marc.MARC21.lookup_position(running, "120").label
+      "Running time"
+  """
+  @spec lookup_position(position, binary) :: code | nil
+  def lookup_position(%{index: index, ranges: ranges}, value) when is_binary(value) do
+    case Map.get(index, value) do
+      %{obsolete: false} = code -> code
+      other -> Enum.find(ranges, &matches?(&1, value)) || other
+    end
+  end
+
   defp matches?(%{code: code, code_end: nil}, value), do: code == value
 
   defp matches?(%{code: first, code_end: last}, value) do
@@ -165,7 +185,7 @@ defmodule Snakepit.Marc.MARC21 do
   """
   @spec units(position, binary) :: [binary]
   def units(%{repeatable_content: true, unit_length: n} = pos, value) when n > 0 do
-    if lookup(pos.codes, value), do: [value], else: chunks(value, n)
+    if lookup_position(pos, value), do: [value], else: chunks(value, n)
   end
 
   def units(_pos, value), do: [value]
@@ -255,13 +275,18 @@ defmodule Snakepit.Marc.MARC21 do
 
   def material_type(leader) when is_binary(leader), do: :unknown
 
-  defp bibliographic(l06, l07) do
-    Enum.find_value(@rules, :unknown, fn {key, c06, c07, _} ->
-      if contains?(c06, l06) and (c07 == :any or contains?(c07, l07)), do: key
-    end)
+  # One clause per leader/06 (and 07) code of the rules, in their order: the first wins.
+  for {key, c06, c07, _} <- @rules, l06 <- String.to_charlist(c06) do
+    if c07 == :any do
+      defp bibliographic(unquote(l06), _l07), do: unquote(key)
+    else
+      for l07 <- String.to_charlist(c07) do
+        defp bibliographic(unquote(l06), unquote(l07)), do: unquote(key)
+      end
+    end
   end
 
-  defp contains?(codes, byte), do: :binary.match(codes, <<byte>>) != :nomatch
+  defp bibliographic(_l06, _l07), do: :unknown
 
   @doc """
   The material type of a 006 from its form of material (006/00), `nil` when undefined.
@@ -272,11 +297,11 @@ defmodule Snakepit.Marc.MARC21 do
       nil
   """
   @spec material_type_006(binary) :: material | nil
-  def material_type_006(<<form>>) do
-    Enum.find_value(@rules, fn {key, _, _, f006} -> if contains?(f006, form), do: key end)
+  for {key, _, _, f006} <- @rules, form <- String.to_charlist(f006) do
+    def material_type_006(<<unquote(form)>>), do: unquote(key)
   end
 
-  def material_type_006(_), do: nil
+  def material_type_006(_form), do: nil
 
   @doc """
   A code list by id (`:languages`, `:countries`, `:geographic_areas`, `:relators`, and the

@@ -121,7 +121,16 @@ defmodule Snakepit.Marc.MARC21.Data do
         unit_length: String.to_integer(ul),
         codes: Map.get(codes, {t, ty, s}, [])
       }
+      |> with_index()
     end)
+  end
+
+  # Lookup aids: literal codes by code (a current code over an obsolete one spelled the
+  # same), ranges apart.
+  defp with_index(%{codes: codes} = pos) do
+    {ranges, literals} = Enum.split_with(codes, & &1.code_end)
+    ordered = Enum.sort_by(literals, &(not &1.obsolete))
+    Map.merge(pos, %{index: Map.new(ordered, &{&1.code, &1}), ranges: ranges})
   end
 
   defp layout(positions, tag, common, own, length) do
