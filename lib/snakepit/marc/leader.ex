@@ -107,6 +107,7 @@ defmodule Snakepit.Marc.Leader do
     size_issue = FixedField.length_issue(layout.length, leader)
 
     {entries, issues} = FixedField.entries("LDR", layout, leader)
+    entries = Map.new(entries, &{&1.start, &1})
 
     common = %{
       base
@@ -129,7 +130,7 @@ defmodule Snakepit.Marc.Leader do
   defp kind_code(_short), do: nil
 
   defp named(entries, start) do
-    case Enum.find(entries, &(&1.start == start)) do
+    case Map.fetch!(entries, start) do
       %{value: nil} -> nil
       %{value: value, label: label} -> %{code: value, label: label}
     end
@@ -137,8 +138,12 @@ defmodule Snakepit.Marc.Leader do
 
   defp number(leader, at, n) when byte_size(leader) >= at + n do
     digits = binary_part(leader, at, n)
-    if digits =~ ~r/^[0-9]+$/, do: String.to_integer(digits)
+    if digits?(digits), do: String.to_integer(digits)
   end
 
   defp number(_leader, _at, _n), do: nil
+
+  defp digits?(<<d>>) when d in ?0..?9, do: true
+  defp digits?(<<d, rest::binary>>) when d in ?0..?9, do: digits?(rest)
+  defp digits?(_other), do: false
 end

@@ -102,6 +102,27 @@ defmodule Snakepit.Marc.MARC21Test do
     refute MARC21.geographic_area("n-us----x")
   end
 
+  # Where the Debian package is installed (not in CI), the committed tables must be what
+  # the generator makes of it.
+  @schema "/usr/share/perl5/auto/share/dist/MARC-Schema/marc-schema.json"
+  if File.exists?(@schema) and System.find_executable("python3") do
+    @tag :tmp_dir
+    test "the committed tables are the generator's output for the installed schema", %{
+      tmp_dir: out
+    } do
+      root = Path.expand("../../..", __DIR__)
+      script = Path.join(root, "scripts/gen_marc21_tables.py")
+      {_, 0} = System.cmd("python3", [script, @schema, "--out", out], stderr_to_stdout: true)
+      committed = Path.join(root, "native/snakepit_core/data/marc21")
+      files = out |> File.ls!() |> Enum.sort()
+      assert files == committed |> File.ls!() |> Enum.sort()
+
+      for file <- files do
+        assert File.read!(Path.join(out, file)) == File.read!(Path.join(committed, file)), file
+      end
+    end
+  end
+
   test "numeric code ranges match same-length digit strings only" do
     running = MARC21.position(MARC21.layout_008(:visual_materials), 18)
     assert MARC21.lookup(running.codes, "095").label == "Running time"
