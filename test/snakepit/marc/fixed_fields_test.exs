@@ -277,6 +277,46 @@ defmodule Snakepit.Marc.FixedFieldsTest do
            ]
   end
 
+  test "a repeated 008 is reported, a missing one is nil" do
+    leader = "00000nam a2200000 a 4500"
+    one = f008([{22, "j"}, {29, "000"}, {33, "0"}])
+
+    twice = %Record{
+      leader: leader,
+      fields: [Field.control("008", one), Field.control("008", one)]
+    }
+
+    ff = Record.fixed_fields(twice)
+    assert ff.field_008.issues == [%{problem: :repeated_field, count: 2}]
+    assert Record.fixed_fields(%Record{leader: leader, fields: []}).field_008 == nil
+  end
+
+  # Hand-written generator (the project uses no property-testing library): values of any
+  # length over ASCII, MARC delimiters and UTF-8 bytes, for every decoder.
+  test "no value makes a decoder raise" do
+    alphabet = ~c"abcdefghijklmnopqrstuvwxyz0123456789 |-#" ++ [0x1E, 0x1F, 0xC3, 0xA9, 0xFF]
+    :rand.seed(:exsss, {13, 13, 13})
+
+    for _ <- 1..2_000 do
+      value = for _ <- 1..:rand.uniform(46), into: "", do: <<Enum.random(alphabet)>>
+
+      material =
+        Enum.random(
+          ~w(books continuing_resources maps music visual_materials computer_files mixed_materials)a
+        )
+
+      for f <- [
+            FixedField.decode_008(value, material),
+            FixedField.decode_006(value),
+            FixedField.decode_007(value)
+          ] do
+        assert Enum.all?(f.positions, &(is_nil(&1.value) or is_binary(&1.value)))
+      end
+
+      assert %Leader{} = Leader.decode(value)
+    end
+  end
+
   test "the whole corpus decodes without raising" do
     for file <- Path.wildcard(@corpus <> "*.mrc"), r <- records(file) do
       ff = Record.fixed_fields(r)
