@@ -17,6 +17,7 @@ defmodule Snakepit.NativeBuild do
     native/Cargo.lock
     native/snakepit_core/Cargo.toml
     native/snakepit_core/build.rs
+    native/snakepit_core/build_marc21.rs
     native/snakepit_core/src
     native/snakepit_core/data
     native/snakepit_core/benches

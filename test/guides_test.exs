@@ -9,7 +9,8 @@ defmodule Snakepit.GuidesTest do
   import ExUnit.CaptureIO
 
   @root Path.expand("..", __DIR__)
-  @guides ~w(getting-started choosing-a-profile operations migrating-from-pymarc-and-mrrc extraction editing-records)
+  @guides ~w(getting-started choosing-a-profile operations migrating-from-pymarc-and-mrrc extraction
+              editing-records fixed-fields)
 
   @doc false
   def blocks(path) do

@@ -38,7 +38,8 @@ defmodule Snakepit.PackageTest do
     for file <-
           needed ++
             ~w(native/Cargo.toml native/Cargo.lock native/snakepit_core/Cargo.toml
-               native/snakepit_core/build.rs native/snakepit_nif/Cargo.toml mix.exs
+               native/snakepit_core/build.rs native/snakepit_core/build_marc21.rs
+               native/snakepit_nif/Cargo.toml mix.exs
                lib/snakepit/native.ex README.md LICENSE NOTICE CHANGELOG.md) do
       assert file in files, "#{file} is not in the package, got: #{inspect(files)}"
     end

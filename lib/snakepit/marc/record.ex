@@ -629,4 +629,33 @@ defmodule Snakepit.Marc.Record do
       i -> List.replace_at(fields, i, new)
     end
   end
+
+  # Leader and fixed fields, decoded (Snakepit.Marc.FixedFields); a LazyRecord works too.
+
+  @doc """
+  The material type from leader/06-07, as MARC 21 defines it for the 008: `:books`,
+  `:continuing_resources`, `:maps`, `:music`, `:visual_materials`, `:computer_files`,
+  `:mixed_materials`; or `:authority`, `:holdings`, `:classification`,
+  `:community_information` for records of the other formats, `:unknown` otherwise. Accepts
+  a `Snakepit.Marc.LazyRecord` too.
+
+      iex> Snakepit.Marc.Record.material_type(%Snakepit.Marc.Record{leader: "00000nas a2200000 a 4500"})
+      :continuing_resources
+  """
+  @spec material_type(t | Snakepit.Marc.LazyRecord.t()) :: Snakepit.Marc.MARC21.record_kind()
+  defdelegate material_type(record), to: Snakepit.Marc.FixedFields
+
+  @doc """
+  The leader, 008, 006s and 007s decoded position by position (`Snakepit.Marc.FixedFields`):
+  name, raw value and code label of each, non-conforming values listed as issues, never
+  raised. A `Snakepit.Marc.LazyRecord` builds only those fields.
+
+      iex> record = %Snakepit.Marc.Record{leader: "00000nam a2200000 a 4500", fields: [
+      ...>   Snakepit.Marc.Field.control("008", "920219s1993    caua   j      000 0 eng d")]}
+      iex> ff = Snakepit.Marc.Record.fixed_fields(record)
+      iex> Enum.find(ff.field_008.positions, &(&1.start == 22)).label
+      "Juvenile"
+  """
+  @spec fixed_fields(t | Snakepit.Marc.LazyRecord.t()) :: Snakepit.Marc.FixedFields.t()
+  defdelegate fixed_fields(record), to: Snakepit.Marc.FixedFields, as: :decode
 end
