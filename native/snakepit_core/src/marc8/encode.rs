@@ -22,8 +22,9 @@
 //!   single-byte sets to G0 (`ESC ( F`, or `ESC g` / `ESC b` / `ESC p` for Greek symbols,
 //!   subscripts and superscripts); EACC to G0 (`ESC $ 1`). Back to ASCII is `ESC s` after
 //!   `ESC g`/`b`/`p`, `ESC ( B` otherwise; back to ANSEL is `ESC ) E`.
-//! - Space and C0 controls are themselves in every set; ESC, which would start an escape
-//!   sequence, is a character MARC-8 cannot hold.
+//! - Space and C0 controls are themselves in every set (in EACC they are written after a
+//!   return to ASCII, since some readers, pymarc among them, take EACC three bytes at a
+//!   time); ESC, which would start an escape sequence, is a character MARC-8 cannot hold.
 //!
 //! A character with no MARC-8 code is handled as [`Unrepresentable`] says. Its combining
 //! marks follow it in the same form (a mark written before `&#x...;` would split the
@@ -377,7 +378,14 @@ impl Marc8Encoder {
     ) -> Result<(), UnrepresentableChar> {
         for &unit in units {
             match unit {
-                Unit::Raw(b) => out.push(b),
+                Unit::Raw(b) => {
+                    // MARC-8 makes space and controls single bytes in every set, but some
+                    // readers (pymarc) take three bytes at a time in EACC: leave it first.
+                    if self.g0 == REV_EACC {
+                        self.designate_g0(self.ascii, out);
+                    }
+                    out.push(b)
+                }
                 Unit::Mapped(found) => self.write_mapped(found, out),
                 Unit::Missing(c, at) => match self.opts.unrepresentable {
                     Unrepresentable::Error => {
