@@ -259,7 +259,7 @@ defmodule Snakepit.Marc do
       ...>   fields: [Snakepit.Marc.Field.data("245", [{"a", "Café ☃"}])]
       ...> }
       iex> marc8 = record |> Snakepit.Marc.encode(encoding: :marc8) |> IO.iodata_to_binary()
-      iex> marc8 =~ "Caf\xE2e &#x2603;"
+      iex> marc8 =~ "Caf\\xE2e &#x2603;"
       true
       iex> {:ok, [back]} = Snakepit.Marc.parse(marc8, decode_ncrs: true, normalize: :nfc)
       iex> back["245"]["a"]

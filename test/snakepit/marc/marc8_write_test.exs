@@ -2,7 +2,7 @@ defmodule Snakepit.Marc.Marc8WriteTest do
   # Writing MARC-8 (encode/2, iso_stream/2, mix snakepit.convert --to-encoding marc8), the
   # unrepresentable and oversize policies, and reading NCRs back. The byte-level rules are
   # tested in native/snakepit_core/tests/marc8_write.rs; the agreement of other decoders
-  # with our output in marc8_oracles_test.exs.
+  # with our output in native/snakepit_core/tests/marc8_oracles.rs.
   use ExUnit.Case, async: true
 
   alias Snakepit.Marc
