@@ -214,15 +214,18 @@ fn every_corpus_record_survives_utf8_to_marc8_to_utf8() {
 /// as ANSEL's halves, which read back as U+FE20 (U+FE22) before and U+FE21 (U+FE23) after
 /// that base.
 fn halves(text: &str) -> String {
+    let is_mark = |c: char| unicode_normalization::char::canonical_combining_class(c) != 0;
     let chars: Vec<char> = text.chars().collect();
     let mut out = String::new();
-    let mut right = None;
+    // The right half waiting for a base, and then for the end of that base's marks.
+    let (mut right, mut on_base) = (None, false);
     for (i, &c) in chars.iter().enumerate() {
-        let is_mark = unicode_normalization::char::canonical_combining_class(c) != 0;
-        if matches!(c, '\u{361}' | '\u{360}') {
-            let next = chars[i + 1..]
-                .iter()
-                .find(|&&n| unicode_normalization::char::canonical_combining_class(n) == 0);
+        if !is_mark(c) && on_base {
+            out.push(right.take().unwrap());
+            on_base = false;
+        }
+        if matches!(c, '\u{361}' | '\u{360}') && right.is_none() {
+            let next = chars[i + 1..].iter().find(|&&n| !is_mark(n));
             if next.is_some_and(|&n| n > ' ') {
                 out.push(if c == '\u{361}' {
                     '\u{fe20}'
@@ -237,12 +240,13 @@ fn halves(text: &str) -> String {
                 continue;
             }
         }
-        out.push(c);
-        if !is_mark {
-            if let Some(r) = right.take().filter(|_| i > 0) {
-                out.push(r);
-            }
+        if !is_mark(c) && right.is_some() {
+            on_base = true;
         }
+        out.push(c);
+    }
+    if let Some(r) = right.filter(|_| on_base) {
+        out.push(r);
     }
     out
 }
@@ -290,6 +294,89 @@ fn assert_same_text(want: &OwnedRecord, got: &OwnedRecord, what: &str) {
                 }
             }
             _ => panic!("{what}: field kinds differ"),
+        }
+    }
+}
+
+/// Characters of every kind the writer treats apart: ASCII, space and controls, marks
+/// (MARC-8's and others), the double diacritics and halves, precomposed Latin, Vietnamese,
+/// Cyrillic, Greek, Hebrew, Arabic, CJK, kana, Hangul, sub/superscripts, and characters
+/// MARC-8 lacks.
+const POOL: &[char] = &[
+    'a',
+    'z',
+    'Q',
+    '0',
+    '9',
+    ' ',
+    '.',
+    ',',
+    '(',
+    '&',
+    '#',
+    ';',
+    '|',
+    '\u{1}',
+    '\u{1b}',
+    '\u{7f}',
+    '\u{300}',
+    '\u{301}',
+    '\u{303}',
+    '\u{308}',
+    '\u{323}',
+    '\u{327}',
+    '\u{31b}',
+    '\u{35c}',
+    '\u{361}',
+    '\u{360}',
+    '\u{fe20}',
+    '\u{fe21}',
+    '\u{fe22}',
+    '\u{fe23}',
+    'é',
+    'ø',
+    'Ł',
+    'ư',
+    'ự',
+    'ệ',
+    'й',
+    'Я',
+    'ґ',
+    'λ',
+    'ά',
+    'ש',
+    'ְ',
+    'ك',
+    'ً',
+    '中',
+    '国',
+    'ン',
+    'ヂ',
+    '한',
+    '₂',
+    '²',
+    'ß',
+    '\u{3000}',
+    '☃',
+    '\u{1f600}',
+    '\u{2026}',
+    '\u{200d}',
+    '\u{98}',
+];
+
+proptest::proptest! {
+    #![proptest_config(proptest::test_runner::Config::with_cases(2_000))]
+    #[test]
+    fn any_text_survives_with_references(picks in proptest::collection::vec(0..POOL.len(), 0..24)) {
+        let text: String = picks.iter().map(|&i| POOL[i]).collect();
+        let written = marc8(&text);
+        proptest::prop_assert!(written.iter().all(|b| !matches!(b, 0x1d..=0x1f)));
+        proptest::prop_assert_eq!(nfc(&utf8(&written, true)), nfc(&halves(&nfc(&text))), "{:?}", written);
+        // Every policy gives valid MARC-8 (or, for :error, an error).
+        let replaced = marc8_with(&text, Unrepresentable::Replace).unwrap();
+        let _ = utf8(&replaced, false);
+        if let Ok(strict) = marc8_with(&text, Unrepresentable::Error) {
+            proptest::prop_assert_eq!(strict, written);
         }
     }
 }

@@ -28,7 +28,9 @@
 //!
 //! A character with no MARC-8 code is handled as [`Unrepresentable`] says. Its combining
 //! marks follow it in the same form (a mark written before `&#x...;` would split the
-//! reference when read), and an unrepresentable mark is written after its base.
+//! reference when read), and an unrepresentable mark is written after its base. A mark
+//! with no base before it in its value (MARC-8 would put it on the next character) is
+//! unrepresentable too.
 
 use super::tables::SINGLE_FINALS;
 use unicode_normalization::char::{compose, decompose_canonical};
@@ -151,6 +153,8 @@ pub struct Marc8Encoder {
     cluster: Vec<Unit>,
     /// The right half of a double diacritic, waiting for the next base.
     right_half: Option<char>,
+    /// The right half for the cluster being built, written after its other marks.
+    cluster_right: Option<char>,
 }
 
 impl std::fmt::Debug for Unit {
@@ -197,6 +201,7 @@ impl Marc8Encoder {
         self.composed = composed;
         self.cluster.clear();
         self.right_half = None;
+        self.cluster_right = None;
         if result.is_err() {
             out.truncate(start);
         }
@@ -220,12 +225,14 @@ impl Marc8Encoder {
                 }
             }
             if matches!(c, '\u{0361}' | '\u{0360}') {
-                // A double diacritic needs a second base after it, in this value.
+                // A double diacritic needs a second base after it, in this value, and one
+                // right half at a time.
                 let next = text[at + c.len_utf8()..].chars().find(|&n| !is_mark(n));
-                if next.is_some_and(|n| n > ' ') {
-                    self.push_double_diacritic(c, out)?;
+                let pending = self.right_half.is_some() || self.cluster_right.is_some();
+                if next.is_some_and(|n| n > ' ') && !pending {
+                    self.push_double_diacritic(c, at, out)?;
                 } else {
-                    self.push_unit(Unit::Missing(c, at), out)?;
+                    self.push_unit(Unit::Missing(c, at), at, out)?;
                 }
                 continue;
             }
@@ -242,11 +249,11 @@ impl Marc8Encoder {
         out: &mut Vec<u8>,
     ) -> Result<(), UnrepresentableChar> {
         if c == ' ' || (c < ' ' && c != ESC as char) {
-            return self.push_unit(Unit::Raw(c as u8), out);
+            return self.push_unit(Unit::Raw(c as u8), at, out);
         }
         let direct = candidates(c);
         if !direct.is_empty() {
-            return self.push_unit(Unit::Mapped(direct), out);
+            return self.push_unit(Unit::Mapped(direct), at, out);
         }
         let mut parts: [char; 8] = ['\0'; 8];
         let mut n = 0;
@@ -257,7 +264,7 @@ impl Marc8Encoder {
             }
         });
         if n <= 1 {
-            return self.push_unit(Unit::Missing(c, at), out);
+            return self.push_unit(Unit::Missing(c, at), at, out);
         }
         // The longest precomposed prefix MARC-8 has: `ự` = `ư` + dot below.
         let mut base = parts[0];
@@ -278,7 +285,7 @@ impl Marc8Encoder {
             } else {
                 Unit::Mapped(found)
             };
-            self.push_unit(unit, out)?;
+            self.push_unit(unit, at, out)?;
         }
         Ok(())
     }
@@ -288,6 +295,7 @@ impl Marc8Encoder {
     fn push_double_diacritic(
         &mut self,
         c: char,
+        at: usize,
         out: &mut Vec<u8>,
     ) -> Result<(), UnrepresentableChar> {
         let (left, right) = if c == '\u{0361}' {
@@ -295,25 +303,38 @@ impl Marc8Encoder {
         } else {
             ('\u{FE22}', '\u{FE23}')
         };
-        self.push_unit(Unit::Mapped(candidates(left)), out)?;
+        self.push_unit(Unit::Mapped(candidates(left)), at, out)?;
         self.right_half = Some(right);
         Ok(())
     }
 
-    fn push_unit(&mut self, unit: Unit, out: &mut Vec<u8>) -> Result<(), UnrepresentableChar> {
+    fn push_unit(
+        &mut self,
+        unit: Unit,
+        at: usize,
+        out: &mut Vec<u8>,
+    ) -> Result<(), UnrepresentableChar> {
         if unit.combining() {
             if self.cluster.is_empty() {
-                // A mark with no base before it in the value: written where it is.
-                return self.write_units(&[unit], out);
+                // A mark with no base before it in the value: in MARC-8 it would go onto
+                // the character after it, so it cannot be written as a mark.
+                let missing = match unit {
+                    Unit::Mapped(found) => Unit::Missing(
+                        char::from_u32(REV_KEYS[index_of(found)]).unwrap_or('\u{FFFD}'),
+                        at,
+                    ),
+                    other => other,
+                };
+                return self.write_units(&[missing], out);
             }
             self.cluster.push(unit);
             return Ok(());
         }
         self.flush(out)?;
-        if let Some(right) = self.right_half.take() {
-            self.cluster.push(Unit::Mapped(candidates(right)));
-        }
         self.cluster.push(unit);
+        // The right half of a double diacritic goes on this base, after its own marks
+        // (`x͡é` reads back as x U+FE20 e U+0301 U+FE21).
+        self.cluster_right = self.right_half.take();
         Ok(())
     }
 
@@ -324,7 +345,10 @@ impl Marc8Encoder {
         if self.cluster.is_empty() {
             return Ok(());
         }
-        let cluster = std::mem::take(&mut self.cluster);
+        let mut cluster = std::mem::take(&mut self.cluster);
+        if let Some(right) = self.cluster_right.take() {
+            cluster.push(Unit::Mapped(candidates(right)));
+        }
         let base = cluster.iter().position(|u| !u.combining());
         let result = match base.map(|b| cluster[b]) {
             // An unrepresentable base: its marks follow it in the same form.
