@@ -235,7 +235,9 @@ defmodule Snakepit.Marc do
     tag is not 001-009, or a data field tagged 001-009; invalid UTF-8, or a non-ASCII
     indicator or code, under leader/09 `a`;
   - `:no_fields` - no fields; `:too_large` - a field over 9,999 or a record over 99,999
-    bytes.
+    bytes (unless `oversize: :zero_length`);
+  - with `encoding: :marc8` and `unrepresentable: :error`, `:invalid_value` also for a
+    character MARC-8 has no code for.
 
   Raises `ArgumentError` for terms of the wrong shape (not a record, a leader that is not a
   24-byte binary, a value that is neither a binary nor `nil`, a field with both a `value`

@@ -19,7 +19,10 @@
 //! - when leader/09 is `a`, every value is valid UTF-8 and indicators and codes are ASCII;
 //! - for ISO 2709 only: every field is at most [`MAX_FIELD_LEN`] bytes and the record at
 //!   most [`MAX_RECORD_LEN`] ([`ErrorKind::TooLarge`]), so every length and offset fits its
-//!   digits.
+//!   digits, unless [`Oversize::ZeroLength`] asks for zeros instead.
+//!
+//! [`encode_record_with`] also converts UTF-8 records to MARC-8 ([`EncodeOptions::marc8`]):
+//! the checks apply to the UTF-8 values, the sizes to the MARC-8 bytes.
 //!
 //! Errors are [`ErrorKind::InvalidValue`] (or [`ErrorKind::NoFields`],
 //! [`ErrorKind::TooLarge`]) with the record index the caller gives; `byte_offset` and
