@@ -236,7 +236,9 @@ defmodule Snakepit.Marc do
     tag is not 001-009, or a data field tagged 001-009; invalid UTF-8, or a non-ASCII
     indicator or code, under leader/09 `a`;
   - `:no_fields` - no fields; `:too_large` - a field over 9,999 or a record over 99,999
-    bytes.
+    bytes (unless `oversize: :zero_length`);
+  - with `encoding: :marc8` and `unrepresentable: :error`, `:invalid_value` also for a
+    character MARC-8 has no code for.
 
   Raises `ArgumentError` for terms of the wrong shape (not a record, a leader that is not a
   24-byte binary, a value that is neither a binary nor `nil`, a field with both a `value`
@@ -250,9 +252,47 @@ defmodule Snakepit.Marc do
       ...>   fields: [%Snakepit.Marc.Field{tag: "245", ind1: " ", ind2: " ", subfields: [{"a", "Title\x1FzINJECTED"}]}]
       ...> }
       iex> %Snakepit.Marc.ParseError{kind: :invalid_value} = catch_error(Snakepit.Marc.encode(record))
+
+  With `encoding: :marc8`, UTF-8 records are written as MARC-8 (see "Writing MARC-8" in
+  docs/formats.md); `oversize: :zero_length` writes records and fields too large for ISO
+  2709's digits with zero lengths instead of raising:
+
+      iex> record = %Snakepit.Marc.Record{
+      ...>   leader: "00000nam a2200000 a 4500",
+      ...>   fields: [Snakepit.Marc.Field.data("245", [{"a", "Café ☃"}])]
+      ...> }
+      iex> marc8 = record |> Snakepit.Marc.encode(encoding: :marc8) |> IO.iodata_to_binary()
+      iex> marc8 =~ "Caf\\xE2e &#x2603;"
+      true
+      iex> {:ok, [back]} = Snakepit.Marc.parse(marc8, decode_ncrs: true, normalize: :nfc)
+      iex> back["245"]["a"]
+      "Café ☃"
+
+  ## Options
+
+  #{Options.docs(:encode)}
   """
-  @spec encode(record | [record]) :: iodata when record: Record.t() | LazyRecord.t()
-  def encode(records), do: Encoder.encode(records)
+  @spec encode(record | [record], keyword) :: iodata when record: Record.t() | LazyRecord.t()
+  def encode(records, opts \\ []), do: Encoder.encode(records, opts)
+
+  @doc """
+  `encode/2` as a stream: one binary chunk per batch of records, each written by one native
+  call, for writing files of any size with flat memory (`mix snakepit.convert` uses it).
+  Takes `encode/2`'s options; with `mode: :skip` a record that cannot be written is left out.
+
+      iex> record = %Snakepit.Marc.Record{
+      ...>   leader: "00000nam a2200000 a 4500",
+      ...>   fields: [Snakepit.Marc.Field.data("245", [{"a", "Война и мир"}])]
+      ...> }
+      iex> [record, record] |> Snakepit.Marc.iso_stream(encoding: :marc8) |> Enum.join() |> Snakepit.Marc.count()
+      %{records: 2, errors: 0}
+
+  ## Options
+
+  #{Options.docs(:iso_stream)}
+  """
+  @spec iso_stream(Enumerable.t(), keyword) :: Enumerable.t()
+  def iso_stream(records, opts \\ []), do: Encoder.iso_stream(records, opts)
 
   @doc """
   Counts records without building them: `%{records: good, errors: bad}`.

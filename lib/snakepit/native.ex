@@ -64,7 +64,7 @@ defmodule Snakepit.Native do
   # Formats (MARC-in-JSON, MARCXML): formats_nif.rs and stream_nif.rs.
   def records_to_json(_records, _layout, _first, _base), do: :erlang.nif_error(:nif_not_loaded)
   def records_to_xml(_records, _layout, _base), do: :erlang.nif_error(:nif_not_loaded)
-  def records_to_iso(_records, _base), do: :erlang.nif_error(:nif_not_loaded)
+  def records_to_iso(_records, _base, _config), do: :erlang.nif_error(:nif_not_loaded)
   def format_frame(_format), do: :erlang.nif_error(:nif_not_loaded)
   def from_json_binary(_binary, _config), do: :erlang.nif_error(:nif_not_loaded)
   def from_xml_binary(_binary, _config), do: :erlang.nif_error(:nif_not_loaded)

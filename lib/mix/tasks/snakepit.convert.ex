@@ -9,6 +9,7 @@ defmodule Mix.Tasks.Snakepit.Convert do
                                         [--to iso2709|json|jsonl|xml]
                                         [--mode strict|permissive|skip]
                                         [--to-unicode | --no-to-unicode]
+                                        [--to-encoding marc8] [--oversize error|zero_length]
 
   Formats are inferred from the file extensions when not given: `.mrc`, `.dat`, `.iso`
   (ISO 2709), `.json` (a JSON array of MARC-in-JSON records), `.jsonl` and `.ndjson` (JSON
@@ -36,6 +37,12 @@ defmodule Mix.Tasks.Snakepit.Convert do
     * `--to-unicode` / `--no-to-unicode` - convert MARC-8 records (ISO 2709 input) to UTF-8
       (default: on). With `--no-to-unicode`, MARC-8 text written as JSON or XML becomes
       U+FFFD wherever it is not valid UTF-8.
+    * `--to-encoding marc8` - ISO 2709 output only: write UTF-8 records as MARC-8
+      (`Snakepit.Marc.encode/2`'s `encoding: :marc8`; characters MARC-8 lacks become
+      `&#xHHHH;`). A record that cannot be written is a bad record, as `--mode` says.
+    * `--oversize error|zero_length` - ISO 2709 output only: a record over 99,999 or a field
+      over 9,999 bytes is a bad record (`error`, the default) or is written with zero
+      lengths (`zero_length`, as ruby-marc's `allow_oversized` does).
     * `--help`, `-h` - this text.
 
   Progress: on a terminal, one line updated in place with the records converted and the
@@ -52,14 +59,21 @@ defmodule Mix.Tasks.Snakepit.Convert do
   alias Snakepit.MixCLI, as: CLI
   alias Snakepit.MixCLI.Output
 
-  @switches [from: :string, to: :string, mode: :string, to_unicode: :boolean]
+  @switches [
+    from: :string,
+    to: :string,
+    mode: :string,
+    to_unicode: :boolean,
+    to_encoding: :string,
+    oversize: :string
+  ]
   # What the readers take, as the read options name them.
   @from Enum.map(Snakepit.Marc.Options.values(:stream, :format) -- [:auto], &Atom.to_string/1)
   @to ~w(iso2709 json jsonl xml)
   @modes Enum.map(Snakepit.Marc.Options.values(:read, :mode), &Atom.to_string/1)
   @usage "usage: mix snakepit.convert INPUT OUTPUT [--from #{Enum.join(@from, "|")}] " <>
            "[--to #{Enum.join(@to, "|")}] [--mode #{Enum.join(@modes, "|")}] " <>
-           "[--to-unicode|--no-to-unicode]"
+           "[--to-unicode|--no-to-unicode] [--to-encoding marc8] [--oversize error|zero_length]"
   # Errors listed one by one in permissive mode before only counting.
   @max_listed 20
 
@@ -99,8 +113,22 @@ defmodule Mix.Tasks.Snakepit.Convert do
       from: from,
       to: to,
       mode: CLI.one_of!(cli, "mode", opts[:mode] || "strict", @modes),
-      to_unicode: Keyword.get(opts, :to_unicode, true)
+      to_unicode: Keyword.get(opts, :to_unicode, true),
+      iso: iso_options!(cli, opts, to)
     }
+  end
+
+  # The ISO 2709 writer's options (Snakepit.Marc.encode/2), from --to-encoding and --oversize.
+  defp iso_options!(cli, opts, to) do
+    if to != :iso2709 and (opts[:to_encoding] || opts[:oversize]) do
+      CLI.usage_error!(cli, "--to-encoding and --oversize apply to ISO 2709 output only")
+    end
+
+    encoding =
+      opts[:to_encoding] && CLI.one_of!(cli, "to-encoding", opts[:to_encoding], ~w(marc8))
+
+    oversize = CLI.one_of!(cli, "oversize", opts[:oversize] || "error", ~w(error zero_length))
+    [encoding: encoding, oversize: oversize]
   end
 
   defp infer_from(path) do
@@ -175,7 +203,7 @@ defmodule Mix.Tasks.Snakepit.Convert do
         config.input
         |> Snakepit.Marc.stream(read_opts)
         |> Stream.filter(&keep?(&1, config.mode))
-        |> writer(config.to)
+        |> writer(config)
         |> Enum.each(&IO.binwrite(device, &1))
 
         :ok = File.close(device)
@@ -228,11 +256,25 @@ defmodule Mix.Tasks.Snakepit.Convert do
     true
   end
 
-  defp writer(records, :json), do: Snakepit.Marc.json_stream(records)
-  defp writer(records, :jsonl), do: Snakepit.Marc.json_stream(records, lines: true)
-  defp writer(records, :xml), do: Snakepit.Marc.xml_stream(records)
+  defp writer(records, %{to: :json}), do: Snakepit.Marc.json_stream(records)
+  defp writer(records, %{to: :jsonl}), do: Snakepit.Marc.json_stream(records, lines: true)
+  defp writer(records, %{to: :xml}), do: Snakepit.Marc.xml_stream(records)
 
-  defp writer(records, :iso2709), do: Snakepit.Marc.Formats.iso_stream(records)
+  # A record the writer refuses (MARC-8 it cannot hold, oversize) counts as a bad record in
+  # permissive and skip modes, as a record the reader refuses does.
+  defp writer(records, %{to: :iso2709, mode: mode, iso: iso}) do
+    if mode == :strict do
+      Snakepit.Marc.Encoder.iso_stream(records, iso)
+    else
+      Snakepit.Marc.Encoder.iso_stream(records, [mode: :skip] ++ iso, &unwritten(&1, mode))
+    end
+  end
+
+  defp unwritten(error, mode) do
+    keep?({:error, error}, mode)
+    state = Process.get(:snakepit_convert)
+    Process.put(:snakepit_convert, %{state | written: state.written - 1})
+  end
 
   # ---------------------------------------------------------------------------------------
   # Progress and summary

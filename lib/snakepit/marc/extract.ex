@@ -190,6 +190,13 @@ defmodule Snakepit.Marc.Extract do
 
   defp read_config(config),
     do:
-      Map.take(config, [:mode, :validate_utf8, :to_unicode, :normalize, :marc8_errors])
+      Map.take(config, [
+        :mode,
+        :validate_utf8,
+        :to_unicode,
+        :normalize,
+        :marc8_errors,
+        :decode_ncrs
+      ])
       |> Map.put(:records, :struct)
 end

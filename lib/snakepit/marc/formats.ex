@@ -6,8 +6,6 @@ defmodule Snakepit.Marc.Formats do
   alias Snakepit.Marc.{LazyRecord, NativeResult, Options, Record}
   alias Snakepit.Native
 
-  @write_batch 200
-
   def to_json(records, opts) do
     opts = Options.validate!(opts, :to_json)
 
@@ -69,10 +67,8 @@ defmodule Snakepit.Marc.Formats do
     end)
   end
 
-  @doc "ISO 2709 in batches, one native call each (what encode/1 gives), for the convert task."
-  def iso_stream(records) do
-    batched(records, @write_batch, &Native.records_to_iso/2)
-  end
+  @doc "ISO 2709 in batches (see `Snakepit.Marc.Encoder.iso_stream/3`)."
+  def iso_stream(records, opts \\ []), do: Snakepit.Marc.Encoder.iso_stream(records, opts)
 
   def from_json(binary, opts) when is_binary(binary),
     do: read(&Native.from_json_binary/2, binary, opts)

@@ -37,6 +37,14 @@ defmodule Snakepit.Marc.Options do
         "A bad MARC-8 escape or unknown code point: `:error` makes the record bad (and `:mode` " <>
           "decides), `:replace` writes U+FFFD (pymarc's `utf8_handling=\"replace\"`), `:drop` leaves it out."
     ],
+    decode_ncrs: [
+      type: :boolean,
+      default: false,
+      doc:
+        "Turn the numeric character references `&#xHHHH;` in MARC-8 records back into the " <>
+          "characters they name: how MARC-8 writers (this one with `unrepresentable: :ncr`, LC's " <>
+          "converter) keep characters MARC-8 lacks. Applies to converted MARC-8 records only."
+    ],
     records: [
       type: {:in, [:struct, :lazy]},
       default: :struct,
@@ -58,6 +66,7 @@ defmodule Snakepit.Marc.Options do
             :to_unicode,
             :normalize,
             :marc8_errors,
+            :decode_ncrs,
             :records
           ]) ++
             [
@@ -151,7 +160,43 @@ defmodule Snakepit.Marc.Options do
     ]
   ]
 
+  # encode/2 and iso_stream/2: the ISO 2709 writer.
+  @encode [
+    encoding: [
+      type: {:in, [nil, :marc8]},
+      default: nil,
+      doc:
+        "`nil`: bytes as they are. `:marc8`: UTF-8 records (leader/09 `a`) are written as MARC-8 " <>
+          "(leader/09 blank, lengths recomputed), with escape sequences for every MARC-8 set and " <>
+          "combining marks before their base; MARC-8 records are written as they are. See docs/formats.md."
+    ],
+    unrepresentable: [
+      type: {:in, [:ncr, :replace, :error]},
+      default: :ncr,
+      doc:
+        "With `encoding: :marc8`, a character MARC-8 has no code for. `:ncr`: the numeric character " <>
+          "reference `&#xHHHH;` (read back with `decode_ncrs: true`). `:replace`: the fill character `|`. " <>
+          "`:error`: the record is bad (`:invalid_value`), and `:mode` decides."
+    ],
+    oversize: [
+      type: {:in, [:error, :zero_length]},
+      default: :error,
+      doc:
+        "A record over 99,999 or a field over 9,999 bytes. `:error`: the record is bad (`:too_large`). " <>
+          "`:zero_length`: written with `00000` as its length in the leader and `0000` as the field's " <>
+          "length in the directory, as ruby-marc's `allow_oversized` and many ILSs do."
+    ],
+    mode: [
+      type: {:in, [:strict, :skip]},
+      default: :strict,
+      doc:
+        "A record that cannot be written. `:strict`: raises `Snakepit.Marc.ParseError`. `:skip`: left out."
+    ]
+  ]
+
   @schemas %{
+    encode: @encode,
+    iso_stream: @encode ++ @write_batch,
     read: @read,
     count: @count,
     stream: @stream,

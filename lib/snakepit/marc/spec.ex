@@ -163,6 +163,7 @@ defmodule Snakepit.Marc.Spec do
     to_unicode: false,
     normalize: nil,
     marc8_errors: :error,
+    decode_ncrs: false,
     records: :struct
   }
 

@@ -19,7 +19,10 @@
 //! - when leader/09 is `a`, every value is valid UTF-8 and indicators and codes are ASCII;
 //! - for ISO 2709 only: every field is at most [`MAX_FIELD_LEN`] bytes and the record at
 //!   most [`MAX_RECORD_LEN`] ([`ErrorKind::TooLarge`]), so every length and offset fits its
-//!   digits.
+//!   digits, unless [`Oversize::ZeroLength`] asks for zeros instead.
+//!
+//! [`encode_record_with`] also converts UTF-8 records to MARC-8 ([`EncodeOptions::marc8`]):
+//! the checks apply to the UTF-8 values, the sizes to the MARC-8 bytes.
 //!
 //! Errors are [`ErrorKind::InvalidValue`] (or [`ErrorKind::NoFields`],
 //! [`ErrorKind::TooLarge`]) with the record index the caller gives; `byte_offset` and
@@ -37,6 +40,31 @@ use crate::view::{FieldView, RecordView};
 
 /// Directory start positions hold five digits.
 const MAX_START: usize = 99_999;
+
+/// What a writer does with a record or field too large for ISO 2709's length digits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Oversize {
+    /// Refuse the record ([`ErrorKind::TooLarge`]).
+    #[default]
+    Error,
+    /// Write the length that does not fit as zeros, as ruby-marc's `allow_oversized` and
+    /// many ILSs do: `00000` as the record length in the leader; `0000` as a field's length,
+    /// and `00000` as its start when that does not fit either (a field written after one
+    /// whose start did not fit gets both). Readers that frame by the terminators (this one,
+    /// marc4j's permissive reader) read such records back; the directory's base address
+    /// still has to fit.
+    ZeroLength,
+}
+
+/// How [`encode_record_with`] writes: the character set and the size policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct EncodeOptions {
+    /// `Some`: UTF-8 records (leader/09 `a`) are written as MARC-8 (leader/09 blank), each
+    /// value converted by [`crate::marc8::Marc8Encoder`]; records already MARC-8 are written
+    /// as they are. `None`: bytes as they are.
+    pub marc8: Option<crate::marc8::Marc8WriteOptions>,
+    pub oversize: Oversize,
+}
 
 /// What a delimiter byte is called in messages; `None` for any other byte.
 fn delimiter_name(b: u8) -> Option<&'static str> {
@@ -373,7 +401,19 @@ pub fn encode_record<R: RecordView + ?Sized>(
     index: u64,
     out: &mut Vec<u8>,
 ) -> Result<()> {
-    encode_with(record, index, out, Mode::Write)
+    encode_with(record, index, out, Mode::Write, &EncodeOptions::default())
+}
+
+/// [`encode_record`] with a character set conversion and a size policy. A character MARC-8
+/// cannot hold under [`crate::marc8::Unrepresentable::Error`] is an
+/// [`ErrorKind::InvalidValue`] naming the field, subfield, byte and character.
+pub fn encode_record_with<R: RecordView + ?Sized>(
+    record: &R,
+    index: u64,
+    out: &mut Vec<u8>,
+    opts: &EncodeOptions,
+) -> Result<()> {
+    encode_with(record, index, out, Mode::Write, opts)
 }
 
 /// Re-encodes a record that came from [`parse_record`](crate::parse_record) and was
@@ -388,7 +428,7 @@ pub fn encode_record<R: RecordView + ?Sized>(
 /// past 99,999 bytes, or an unrecorded field holding a field terminator. Writers never use
 /// this: they refuse such values and sizes.
 pub(crate) fn reencode_parsed(record: &OwnedRecord, out: &mut Vec<u8>) -> Result<()> {
-    encode_with(record, 0, out, Mode::Reencode)
+    encode_with(record, 0, out, Mode::Reencode, &EncodeOptions::default())
 }
 
 /// What encoding checks: everything, for writers; for records re-encoded in memory, only
@@ -404,9 +444,10 @@ fn encode_with<R: RecordView + ?Sized>(
     index: u64,
     out: &mut Vec<u8>,
     mode: Mode,
+    opts: &EncodeOptions,
 ) -> Result<()> {
     let start = out.len();
-    let result = encode_unchecked_size(record, index, out, start, mode);
+    let result = encode_unchecked_size(record, index, out, start, mode, opts);
     if result.is_err() {
         out.truncate(start);
     }
@@ -423,8 +464,11 @@ fn encode_unchecked_size<R: RecordView + ?Sized>(
     out: &mut Vec<u8>,
     start: usize,
     mode: Mode,
+    opts: &EncodeOptions,
 ) -> Result<()> {
     let check = mode == Mode::Write;
+    // Past the limits, zeros instead of an error (writers only).
+    let zero_length = check && opts.oversize == Oversize::ZeroLength;
     let leader = record.leader();
     if check {
         check_leader(leader, index)?;
@@ -432,6 +476,11 @@ fn encode_unchecked_size<R: RecordView + ?Sized>(
         return Err(invalid(index, leader, 0, "the leader is not 24 bytes"));
     }
     let utf8 = leader[9] == b'a';
+    let mut marc8 = opts
+        .marc8
+        .filter(|_| utf8)
+        .map(crate::marc8::Marc8Encoder::new);
+    let mut converted: Vec<u8> = Vec::new();
     let count = record.view_fields().count();
     if count == 0 {
         return Err(no_fields(index));
@@ -456,7 +505,36 @@ fn encode_unchecked_size<R: RecordView + ?Sized>(
         let mut len = 1usize; // the field terminator
         let mut holds_terminator = false;
         let writing = overflow.is_none();
+        let tag = field_tag(&field);
+        let mut subfield = 0usize;
         let tag = walk_field(index, i, field, utf8, check, |piece| {
+            let piece = match (marc8.as_mut(), piece) {
+                (Some(encoder), Piece::Value(v)) => {
+                    to_marc8(
+                        encoder,
+                        index,
+                        Place {
+                            field: i,
+                            tag: &tag,
+                            subfield: None,
+                        },
+                        v,
+                        &mut converted,
+                    )?;
+                    Piece::Value(&converted)
+                }
+                (Some(encoder), Piece::Subfield(c, v)) => {
+                    let place = Place {
+                        field: i,
+                        tag: &tag,
+                        subfield: Some((subfield, c)),
+                    };
+                    subfield += 1;
+                    to_marc8(encoder, index, place, v, &mut converted)?;
+                    Piece::Subfield(c, &converted)
+                }
+                (_, piece) => piece,
+            };
             let (piece_len, bytes) = match piece {
                 Piece::Value(v) => (v.len(), v),
                 Piece::Indicators(..) => (2, &[][..]),
@@ -465,7 +543,7 @@ fn encode_unchecked_size<R: RecordView + ?Sized>(
             len += piece_len;
             if !check {
                 holds_terminator |= memchr::memchr(FIELD_TERMINATOR, bytes).is_some();
-            } else if len > MAX_FIELD_LEN || !writing {
+            } else if !writing || (len > MAX_FIELD_LEN && !zero_length) {
                 return Ok(());
             }
             match piece {
@@ -480,7 +558,7 @@ fn encode_unchecked_size<R: RecordView + ?Sized>(
         })?;
         let offset = field_start - data_start;
         let recorded = len <= MAX_FIELD_LEN && offset <= MAX_START;
-        if !recorded && (check || holds_terminator) {
+        if !recorded && ((check && !zero_length) || holds_terminator) {
             if len <= MAX_FIELD_LEN {
                 return Err(too_large(
                     index,
@@ -503,8 +581,13 @@ fn encode_unchecked_size<R: RecordView + ?Sized>(
                 let entry = &mut out[at..at + DIRECTORY_ENTRY_LEN];
                 entry[..3].copy_from_slice(&tag);
                 write_digits(&mut entry[3..7], if recorded { len } else { 0 });
-                write_digits(&mut entry[7..12], offset.min(MAX_START));
-                if check && out.len() - start + 1 > MAX_RECORD_LEN {
+                let recorded_start = match (zero_length, offset <= MAX_START) {
+                    (_, true) => offset,
+                    (true, false) => 0,
+                    (false, false) => MAX_START,
+                };
+                write_digits(&mut entry[7..12], recorded_start);
+                if check && !zero_length && out.len() - start + 1 > MAX_RECORD_LEN {
                     // Stop copying; go on checking and counting, for the message.
                     overflow = Some(out.len() - start + 1);
                 }
@@ -522,8 +605,44 @@ fn encode_unchecked_size<R: RecordView + ?Sized>(
     let total = out.len() - start;
     let head = &mut out[start..start + LEADER_LEN];
     head.copy_from_slice(leader);
-    set_leader_structure(head, total.min(MAX_RECORD_LEN), base);
+    let recorded_total = match (zero_length, total <= MAX_RECORD_LEN) {
+        (_, true) => total,
+        (true, false) => 0,
+        (false, false) => MAX_RECORD_LEN,
+    };
+    set_leader_structure(head, recorded_total, base);
+    if marc8.is_some() {
+        head[9] = b' ';
+    }
     Ok(())
+}
+
+fn field_tag<S>(field: &FieldView<'_, S>) -> [u8; 3] {
+    match field {
+        FieldView::Control { tag, .. } | FieldView::Data { tag, .. } => *tag,
+    }
+}
+
+/// `value` (checked UTF-8) as MARC-8 in `converted`.
+fn to_marc8(
+    encoder: &mut crate::marc8::Marc8Encoder,
+    index: u64,
+    place: Place<'_>,
+    value: &[u8],
+    converted: &mut Vec<u8>,
+) -> Result<()> {
+    converted.clear();
+    encoder.encode(value, converted).map_err(|e| {
+        invalid(
+            index,
+            value,
+            e.offset.min(value.len()),
+            format!(
+                "{place}: U+{:04X} ({:?}) at byte {} of the value has no MARC-8 equivalent",
+                e.ch as u32, e.ch, e.offset
+            ),
+        )
+    })
 }
 
 #[cfg(test)]

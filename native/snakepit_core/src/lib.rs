@@ -22,12 +22,12 @@ mod sink;
 pub mod view;
 pub mod xml;
 
-pub use encode::{check_record, encode_record};
+pub use encode::{check_record, encode_record, encode_record_with, EncodeOptions, Oversize};
 pub use error::{ErrorKind, MarcError, Result};
 pub use json::{JsonLayout, JsonLinesReader, JsonWriter};
 pub use marc8::{
-    marc8_to_utf8, record_to_utf8, Marc8Decoder, Marc8Error, Marc8ErrorMode, Marc8Options,
-    Normalization,
+    marc8_to_utf8, record_to_utf8, Marc8Decoder, Marc8Encoder, Marc8Error, Marc8ErrorMode,
+    Marc8Options, Marc8WriteOptions, Normalization, Unrepresentable,
 };
 pub use parse::{parse_record, Origin, ParseOptions};
 pub use read::{read_all, Item, Mode};

@@ -81,7 +81,11 @@ pub fn looks_like_leader(buf: &[u8], at: usize) -> bool {
 /// Leader/00-04 as a usable record length (more than a bare leader), if it is one.
 #[inline]
 fn claimed_len(leader: &[u8]) -> Option<usize> {
-    read_digits(&leader[0..5]).filter(|&n| n > LEADER_LEN)
+    // `00000` is how writers (ruby-marc's allow_oversized, many ILSs) mark a record too long
+    // for five digits: read as the 99999 others write, framed by the terminator.
+    read_digits(&leader[0..5])
+        .map(|n| if n == 0 { MAX_RECORD_LEN } else { n })
+        .filter(|&n| n > LEADER_LEN)
 }
 
 /// The byte asked for lies past the buffer and the input may go on: ask for more.

@@ -19,10 +19,12 @@ use unicode_normalization::UnicodeNormalization;
 const NFC: Marc8Options = Marc8Options {
     normalization: Normalization::Nfc,
     on_error: Marc8ErrorMode::Strict,
+    decode_ncrs: false,
 };
 const RAW: Marc8Options = Marc8Options {
     normalization: Normalization::None,
     on_error: Marc8ErrorMode::Strict,
+    decode_ncrs: false,
 };
 
 /// Converts every record of a MARC-8 file, checks each result parses as a valid UTF-8

@@ -32,6 +32,7 @@ fn run(input: &[u8], normalization: Normalization, on_error: Marc8ErrorMode) -> 
     let opts = Marc8Options {
         normalization,
         on_error,
+        decode_ncrs: false,
     };
     let mut out = b"<".to_vec();
     match marc8_to_utf8(input, &opts, &mut out) {
@@ -116,7 +117,7 @@ proptest! {
         let bytes = OwnedRecord { leader: *b"00000nam  2200000   4500", fields }.encode().unwrap();
         let rec = parse_record(&bytes, Origin::default(), ParseOptions::default()).unwrap();
         for form in FORMS {
-            let opts = Marc8Options { normalization: form, on_error: Marc8ErrorMode::Replace };
+            let opts = Marc8Options { normalization: form, on_error: Marc8ErrorMode::Replace, decode_ncrs: false };
             let out = record_to_utf8(&rec, Origin::default(), &opts).unwrap();
             let got = parse_record(&out, Origin::default(), ParseOptions::default()).unwrap();
             prop_assert!(got.is_utf8());

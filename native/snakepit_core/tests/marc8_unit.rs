@@ -9,6 +9,7 @@ fn opts(normalization: Normalization, on_error: Marc8ErrorMode) -> Marc8Options 
     Marc8Options {
         normalization,
         on_error,
+        decode_ncrs: false,
     }
 }
 

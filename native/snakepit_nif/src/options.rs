@@ -18,6 +18,7 @@ pub(crate) struct ReadConfig {
     to_unicode: bool,
     normalize: Atom,
     marc8_errors: Atom,
+    decode_ncrs: bool,
     records: Atom,
 }
 
@@ -45,6 +46,7 @@ impl ReadConfig {
             to_unicode: self.to_unicode,
             normalize: self.normalize,
             marc8_errors: self.marc8_errors,
+            decode_ncrs: self.decode_ncrs,
             records: self.records,
         };
         let names = Names {

@@ -30,6 +30,7 @@ pub(crate) struct ReadValues<N> {
     pub to_unicode: bool,
     pub normalize: N,
     pub marc8_errors: N,
+    pub decode_ncrs: bool,
     pub records: N,
 }
 
@@ -86,6 +87,7 @@ impl<N: PartialEq> ReadValues<N> {
             marc8: self.to_unicode.then_some(Marc8Options {
                 normalization,
                 on_error,
+                decode_ncrs: self.decode_ncrs,
             }),
         })
     }

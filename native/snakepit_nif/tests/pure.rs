@@ -106,6 +106,7 @@ fn values(mode: &'static str) -> ReadValues<&'static str> {
         to_unicode: false,
         normalize: "none",
         marc8_errors: "strict",
+        decode_ncrs: false,
         records: "struct",
     }
 }
@@ -134,6 +135,7 @@ fn marc8_options_exist_only_with_to_unicode() {
         validate_utf8: true,
         normalize: "nfd",
         marc8_errors: "drop",
+        decode_ncrs: false,
         records: "lazy",
         ..values("strict")
     }
@@ -171,6 +173,7 @@ fn other_option_values_fall_back_to_the_defaults() {
         let read = ReadValues {
             to_unicode: true,
             marc8_errors,
+            decode_ncrs: false,
             ..values("strict")
         };
         assert_eq!(

@@ -29,6 +29,8 @@ defmodule Snakepit.Marc.OptionsTest do
   defp leading_args({Marc.Spec, :compile!, 2}), do: [[t: "245a"]]
   defp leading_args({Marc.Table, :stream, 2}), do: [[]]
   defp leading_args({Marc.Table, :write, 3}), do: [[], Path.join(System.tmp_dir!(), "never.csv")]
+  defp leading_args({Marc, :encode, 2}), do: [@record]
+  defp leading_args({Marc, :iso_stream, 2}), do: [[@record]]
   defp leading_args({Marc, :from_json, 2}), do: ["[]"]
   defp leading_args({Marc, :from_xml, 2}), do: ["<collection/>"]
 

@@ -26,9 +26,13 @@
 //! The tables are the Library of Congress code tables, generated from data (see
 //! `data/marc8/README.md`); `build.rs` compiles them into static arrays.
 
+mod encode;
 mod record_conv;
 mod tables;
 
+pub use encode::{
+    decode_ncrs, Marc8Encoder, Marc8WriteOptions, Unrepresentable, UnrepresentableChar, FILL,
+};
 pub use record_conv::record_to_utf8;
 
 use tables::Charset;
@@ -59,11 +63,14 @@ pub enum Marc8ErrorMode {
     Drop,
 }
 
-/// Options for MARC-8 conversion. The default is no normalisation, strict errors.
+/// Options for MARC-8 conversion. The default is no normalisation, strict errors, NCRs kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Marc8Options {
     pub normalization: Normalization,
     pub on_error: Marc8ErrorMode,
+    /// Turn the numeric character references `&#xHHHH;` that MARC-8 writers put for
+    /// characters MARC-8 lacks back into those characters ([`decode_ncrs`]), after decoding.
+    pub decode_ncrs: bool,
 }
 
 /// A conversion failure in strict mode.

@@ -59,6 +59,9 @@ pub fn record_to_utf8(record: &Record<'_>, origin: Origin, opts: &Marc8Options) 
                     ),
                 )
             })?;
+            if opts.decode_ncrs && memchr::memmem::find(&out, b"&#x").is_some() {
+                out = with_ncrs_decoded(&out, opts.normalization);
+            }
             Ok(out)
         };
         let owned = if field.is_control() {
@@ -92,6 +95,19 @@ pub fn record_to_utf8(record: &Record<'_>, origin: Origin, opts: &Marc8Options) 
             e.byte_offset = origin.offset;
             e
         })
+}
+
+/// `text` with its numeric character references turned into characters, normalised again
+/// (a reference may name a combining mark).
+fn with_ncrs_decoded(text: &[u8], form: Normalization) -> Vec<u8> {
+    let mut decoded = Vec::with_capacity(text.len());
+    super::decode_ncrs(text, &mut decoded);
+    if form == Normalization::None {
+        return decoded;
+    }
+    let mut out = Vec::with_capacity(decoded.len());
+    normalize_utf8_into(&decoded, form, &mut out);
+    out
 }
 
 /// Field data with no ESC, some bytes above 0x7F, and valid UTF-8 throughout.

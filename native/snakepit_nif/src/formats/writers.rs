@@ -5,8 +5,9 @@ use super::term_record::each_record;
 use crate::atoms;
 use crate::errors::NativeError;
 use crate::terms::binary_term;
-use rustler::{Atom, Encoder, Env, NifResult, Term};
-use snakepit_core::{check_record, encode_record, json, xml};
+use rustler::{Atom, Encoder, Env, NifMap, NifResult, Term};
+use snakepit_core::marc8::{Marc8WriteOptions, Unrepresentable};
+use snakepit_core::{check_record, encode_record_with, json, xml, EncodeOptions, Oversize};
 
 /// `{:ok, binary}`, `{:error, message}` (a term of the wrong shape) or
 /// `{:error, %Snakepit.Marc.ParseError{}}` (a record that cannot be written).
@@ -112,20 +113,79 @@ fn format_frame(env: Env<'_>, format: Atom) -> NifResult<Term<'_>> {
     Ok((binary_term(env, &head), binary_term(env, &tail)).encode(env))
 }
 
-/// `{:ok, binary}`, `{:error, message}` or `{:error, %ParseError{}}`: records encoded as
-/// ISO 2709, one after another, by the core's one encoder (`snakepit_core::encode`), which
-/// is what `Snakepit.Marc.encode/1` gives. A `LazyRecord`'s bytes, checked, are copied as
-/// they are.
-#[rustler::nif(schedule = "DirtyCpu")]
-fn records_to_iso<'a>(env: Env<'a>, records: Term<'a>, base: u64) -> NifResult<Term<'a>> {
-    let mut out = Vec::with_capacity(64 * 1024);
-    let result = each_record(records, base, |_, r| match r.lazy_bytes {
-        Some(bytes) => {
-            check_record(r, 0)?;
-            out.extend_from_slice(bytes);
-            Ok(())
+/// How `records_to_iso` writes (validated on the Elixir side, `Snakepit.Marc.Options`
+/// schema `:encode`): `encoding` `:utf8` (bytes as they are) or `:marc8`; `unrepresentable`
+/// `:ncr`, `:replace` or `:error`; `oversize` `:error` or `:zero_length`; `skip` leaves bad
+/// records out and returns their errors instead of failing.
+#[derive(NifMap)]
+struct IsoConfig {
+    encoding: Atom,
+    unrepresentable: Atom,
+    oversize: Atom,
+    skip: bool,
+}
+
+mod iso_atoms {
+    rustler::atoms! { marc8, replace, error, zero_length }
+}
+
+impl IsoConfig {
+    fn options(&self) -> EncodeOptions {
+        let unrepresentable = if self.unrepresentable == iso_atoms::replace() {
+            Unrepresentable::Replace
+        } else if self.unrepresentable == iso_atoms::error() {
+            Unrepresentable::Error
+        } else {
+            Unrepresentable::Ncr
+        };
+        EncodeOptions {
+            marc8: (self.encoding == iso_atoms::marc8())
+                .then_some(Marc8WriteOptions { unrepresentable }),
+            oversize: if self.oversize == iso_atoms::zero_length() {
+                Oversize::ZeroLength
+            } else {
+                Oversize::Error
+            },
         }
-        None => encode_record(r, 0, &mut out),
+    }
+}
+
+/// `{:ok, binary}` (or `{:ok, binary, [%ParseError{}]}` with `skip`), `{:error, message}`
+/// or `{:error, %ParseError{}}`: records encoded as ISO 2709, one after another, by the
+/// core's one encoder (`snakepit_core::encode`), which is what `Snakepit.Marc.encode/2`
+/// gives. A `LazyRecord`'s bytes, checked, are copied as they are when no conversion or
+/// size policy asks for more.
+#[rustler::nif(schedule = "DirtyCpu")]
+fn records_to_iso<'a>(
+    env: Env<'a>,
+    records: Term<'a>,
+    base: u64,
+    config: IsoConfig,
+) -> NifResult<Term<'a>> {
+    let opts = config.options();
+    let plain = opts == EncodeOptions::default();
+    let mut out = Vec::with_capacity(64 * 1024);
+    let mut skipped = Vec::new();
+    let result = each_record(records, base, |i, r| {
+        let written = match r.lazy_bytes {
+            Some(bytes) if plain => check_record(r, 0).map(|()| out.extend_from_slice(bytes)),
+            _ => encode_record_with(r, 0, &mut out, &opts),
+        };
+        match written {
+            Err(mut e) if config.skip => {
+                e.record_index = base + i as u64;
+                skipped.push(e);
+                Ok(())
+            }
+            other => other,
+        }
     });
-    Ok(result_term(env, result.map(|_| out)))
+    if !config.skip || result.is_err() {
+        return Ok(result_term(env, result.map(|_| out)));
+    }
+    let errors: Vec<Term<'a>> = skipped
+        .iter()
+        .map(|e| crate::errors::parse_error_term(env, e))
+        .collect();
+    Ok((atoms::ok(), binary_term(env, &out), errors).encode(env))
 }
