@@ -49,6 +49,7 @@ defmodule Snakepit.Native do
   end
 
   def stream_feed(_resource, _chunk), do: :erlang.nif_error(:nif_not_loaded)
+  def stream_feed_light(_resource, _chunk), do: :erlang.nif_error(:nif_not_loaded)
   def stream_next(_resource), do: :erlang.nif_error(:nif_not_loaded)
   def stream_close(_resource), do: :erlang.nif_error(:nif_not_loaded)
 

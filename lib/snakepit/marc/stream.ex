@@ -194,11 +194,11 @@ defmodule Snakepit.Marc.Stream do
       :need_input ->
         case state.puller.() do
           :eof ->
-            Native.stream_feed(state.resource, :eof)
+            Native.stream_feed_light(state.resource, :eof)
             next(state)
 
           {chunk, puller} ->
-            Native.stream_feed(state.resource, chunk)
+            feed(state.resource, chunk)
             next(%{state | puller: puller})
         end
 
@@ -210,6 +210,12 @@ defmodule Snakepit.Marc.Stream do
         raise error
     end
   end
+
+  # Small chunks are copied on this scheduler: a dirty-scheduler switch per chunk costs more.
+  defp feed(resource, chunk) when byte_size(chunk) <= 65_536,
+    do: Native.stream_feed_light(resource, chunk)
+
+  defp feed(resource, chunk), do: Native.stream_feed(resource, chunk)
 
   # Strict mode: the records before the first error still arrive, then the error raises.
   defp emit(items, %{mode: :strict} = state) do
