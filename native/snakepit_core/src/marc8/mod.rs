@@ -29,6 +29,7 @@
 mod record_conv;
 mod tables;
 
+pub(crate) use record_conv::is_mislabelled_utf8;
 pub use record_conv::record_to_utf8;
 
 use tables::Charset;
