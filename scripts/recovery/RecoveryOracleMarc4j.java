@@ -18,12 +18,15 @@ import org.marc4j.marc.VariableField;
 public class RecoveryOracleMarc4j {
     static String binary(String s) {
         byte[] bytes = (s == null ? "" : s).getBytes(StandardCharsets.UTF_8);
-        StringBuilder b = new StringBuilder("<<");
-        for (int i = 0; i < bytes.length; i++) {
-            if (i > 0) b.append(',');
-            b.append(bytes[i] & 0xFF);
+        // Printable ASCII as it is, every other byte as \x{HH}: an ASCII file, quick to read.
+        StringBuilder b = new StringBuilder("<<\"");
+        for (byte raw : bytes) {
+            int c = raw & 0xFF;
+            if (c == '"' || c == '\\') b.append('\\').append((char) c);
+            else if (c >= 0x20 && c < 0x7F) b.append((char) c);
+            else b.append(String.format("\\x{%02X}", c));
         }
-        return b.append(">>").toString();
+        return b.append("\">>").toString();
     }
 
     static String field(VariableField f) {

@@ -5,7 +5,7 @@ data: MARCReader(permissive=True, to_unicode=True, utf8_handling="replace").
 
 Prints one Erlang term per file, `{Path, pymarc, [Record]}.`, where a record is a list of
 fields: `{Tag, Value}` for control fields, `{Tag, Ind1, Ind2, [{Code, Value}]}` for data
-fields, every string as a binary of its UTF-8 bytes. Run by scripts/gen_recovery_fixtures.sh.
+fields, every string as a binary of its UTF-8 bytes (printable ASCII, other bytes escaped). Run by scripts/gen_recovery_fixtures.sh.
 """
 import sys
 
@@ -13,8 +13,18 @@ import pymarc
 
 
 def binary(text):
+    """An Erlang binary literal of the text's UTF-8 bytes: printable ASCII as it is, every
+    other byte as a \\x{HH} escape (so the file is ASCII and quick to read back)."""
     data = text.encode("utf-8", "surrogateescape") if isinstance(text, str) else bytes(text)
-    return "<<" + ",".join(str(b) for b in data) + ">>"
+    out = []
+    for b in data:
+        if b in (0x22, 0x5C):
+            out.append("\\" + chr(b))
+        elif 0x20 <= b < 0x7F:
+            out.append(chr(b))
+        else:
+            out.append("\\x{%02X}" % b)
+    return '<<"' + "".join(out) + '">>'
 
 
 def field_term(field):

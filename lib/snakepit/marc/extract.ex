@@ -174,5 +174,6 @@ defmodule Snakepit.Marc.Extract do
   defp read_config(config),
     do:
       Map.take(config, [:mode, :validate_utf8, :to_unicode, :normalize, :marc8_errors])
+      |> Map.merge(Map.take(config, Snakepit.Marc.Recovery.keys()))
       |> Map.put(:records, :struct)
 end

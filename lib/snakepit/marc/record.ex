@@ -25,7 +25,7 @@ defmodule Snakepit.Marc.Record do
 
   alias Snakepit.Marc.Field
 
-  defstruct leader: nil, fields: []
+  defstruct leader: nil, fields: [], repairs: []
 
   @type tag :: binary
   @type t :: %__MODULE__{leader: binary, fields: [Field.t()]}

@@ -163,7 +163,10 @@ defmodule Snakepit.Marc.Spec do
     to_unicode: false,
     normalize: nil,
     marc8_errors: :error,
-    records: :struct
+    records: :struct,
+    utf8_errors: :error,
+    encoding: :declared,
+    repair_directory: false
   }
 
   defp one(bytes, compiled) do

@@ -132,7 +132,38 @@ pub fn decode<'a>(
     recovery: Recovery,
     marc8: Option<&Marc8Options>,
 ) -> Result<Decoded<'a>> {
-    match parse_record(frame, origin, opts) {
+    let parsed = parse_record(frame, origin, opts);
+    decode_parsed(frame, parsed, origin, opts, recovery, marc8)
+}
+
+/// Whether [`decode_parsed`] may rewrite the record `parsed` is (MARC-8 conversion, or a
+/// repair), which costs about what a MARC-8 conversion of the frame does: for callers with
+/// a budget to pay first.
+pub fn may_rewrite(
+    parsed: &Result<Record<'_>>,
+    opts: ParseOptions,
+    recovery: Recovery,
+    marc8: Option<&Marc8Options>,
+) -> bool {
+    match parsed {
+        Ok(record) => {
+            !record.is_utf8() && (marc8.is_some() || recovery.encoding == EncodingPolicy::Auto)
+        }
+        Err(e) => recoverable(e.kind, opts, recovery),
+    }
+}
+
+/// [`decode`] of a frame already parsed under `opts` (`parsed` is [`parse_record`]'s
+/// answer for `frame`).
+pub fn decode_parsed<'a>(
+    frame: &'a [u8],
+    parsed: Result<Record<'a>>,
+    origin: Origin,
+    opts: ParseOptions,
+    recovery: Recovery,
+    marc8: Option<&Marc8Options>,
+) -> Result<Decoded<'a>> {
+    match parsed {
         Ok(record) => {
             if recovery.encoding == EncodingPolicy::Auto && !record.is_utf8() {
                 if let Some(relabelled) = relabel_as_utf8(&record, origin) {
@@ -186,6 +217,19 @@ struct Piece {
     end: usize,
 }
 
+/// A parsed record's fields as pieces.
+fn pieces_of(record: &Record<'_>) -> Vec<Piece> {
+    record
+        .spans()
+        .iter()
+        .map(|s| Piece {
+            tag: s.tag,
+            start: s.start as usize,
+            end: s.end as usize,
+        })
+        .collect()
+}
+
 /// The record rebuilt from `frame` with the repairs of `recovery`, or `None` when they do
 /// not make it readable (the caller keeps the original error). Linear in the frame.
 fn recover(
@@ -201,15 +245,7 @@ fn recover(
         validate_utf8: false,
     };
     let pieces: Vec<Piece> = match parse_record(frame, origin, structure) {
-        Ok(record) => record
-            .spans()
-            .iter()
-            .map(|s| Piece {
-                tag: s.tag,
-                start: s.start as usize,
-                end: s.end as usize,
-            })
-            .collect(),
+        Ok(record) => pieces_of(&record),
         Err(_) if recovery.rebuild_directory => {
             let (pieces, detail) = pieces_from_terminators(frame)?;
             repairs.push(Repair {
@@ -262,18 +298,14 @@ fn recover(
     let spans = parse_record(&bytes, origin, structure).ok()?.into_spans();
     // A record recovered as MARC-8 is converted like any other, when asked.
     let record = Record::from_parts(&bytes, spans.clone())?;
-    match to_unicode(&record, origin, marc8).ok()? {
-        None => Some(Decoded::Owned {
-            bytes,
-            spans,
-            repairs,
-        }),
-        Some((bytes, spans)) => Some(Decoded::Owned {
-            bytes,
-            spans,
-            repairs,
-        }),
-    }
+    let (bytes, spans) = to_unicode(&record, origin, marc8)
+        .ok()?
+        .unwrap_or((bytes, spans));
+    Some(Decoded::Owned {
+        bytes,
+        spans,
+        repairs,
+    })
 }
 
 /// The fields as the field terminators delimit them: the directory's entries give the tags
@@ -347,16 +379,10 @@ fn relabel_as_utf8(record: &Record<'_>, origin: Origin) -> Option<Decoded<'stati
     if !crate::marc8::is_mislabelled_utf8(record) {
         return None;
     }
-    let pieces: Vec<Piece> = record
-        .spans()
+    if !pieces_of(record)
         .iter()
-        .map(|s| Piece {
-            tag: s.tag,
-            start: s.start as usize,
-            end: s.end as usize,
-        })
-        .collect();
-    if !pieces.iter().all(|p| valid_utf8_field(record.bytes(), p)) {
+        .all(|p| valid_utf8_field(record.bytes(), p))
+    {
         return None;
     }
     let mut bytes = record.bytes().to_vec();
