@@ -166,7 +166,7 @@ pub fn decode_parsed<'a>(
     match parsed {
         Ok(record) => {
             if recovery.encoding == EncodingPolicy::Auto && !record.is_utf8() {
-                if let Some(relabelled) = relabel_as_utf8(&record, origin) {
+                if let Some(relabelled) = relabel_as_utf8(&record, origin, marc8)? {
                     return Ok(relabelled);
                 }
             }
@@ -374,29 +374,39 @@ fn reads_as_marc8(data: &[u8]) -> bool {
 }
 
 /// Leader/09 says MARC-8, the data is UTF-8 (see [`EncodingPolicy::Auto`]): the same
-/// record with leader/09 `a`.
-fn relabel_as_utf8(record: &Record<'_>, origin: Origin) -> Option<Decoded<'static>> {
-    if !crate::marc8::is_mislabelled_utf8(record) {
-        return None;
-    }
-    if !pieces_of(record)
-        .iter()
-        .all(|p| valid_utf8_field(record.bytes(), p))
+/// record with leader/09 `a`, or `None` when the data is not UTF-8. With `marc8` options
+/// it goes through the MARC-8 conversion, which keeps such text (normalised if asked).
+fn relabel_as_utf8(
+    record: &Record<'_>,
+    origin: Origin,
+    marc8: Option<&Marc8Options>,
+) -> Result<Option<Decoded<'static>>> {
+    if !crate::marc8::is_mislabelled_utf8(record)
+        || !pieces_of(record)
+            .iter()
+            .all(|p| valid_utf8_field(record.bytes(), p))
     {
-        return None;
+        return Ok(None);
     }
-    let mut bytes = record.bytes().to_vec();
-    bytes[9] = b'a';
-    Some(Decoded::Owned {
+    let repairs = vec![Repair {
+        kind: RepairKind::EncodingUtf8,
+        tag: None,
+        byte_offset: origin.offset + 9,
+        detail: "leader/09 says MARC-8, but the data is UTF-8 with multibyte characters".into(),
+    }];
+    let (bytes, spans) = match to_unicode(record, origin, marc8)? {
+        Some(converted) => converted,
+        None => {
+            let mut bytes = record.bytes().to_vec();
+            bytes[9] = b'a';
+            (bytes, record.spans().to_vec())
+        }
+    };
+    Ok(Some(Decoded::Owned {
         bytes,
-        spans: record.spans().to_vec(),
-        repairs: vec![Repair {
-            kind: RepairKind::EncodingUtf8,
-            tag: None,
-            byte_offset: origin.offset + 9,
-            detail: "leader/09 says MARC-8, but the data is UTF-8 with multibyte characters".into(),
-        }],
-    })
+        spans,
+        repairs,
+    }))
 }
 
 /// A UTF-8 record's field with its invalid sequences replaced or dropped, its non-ASCII

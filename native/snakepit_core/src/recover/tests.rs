@@ -161,6 +161,14 @@ fn auto_reads_utf8_labelled_marc8_as_utf8() {
     assert_eq!(first_value(&rec), "café".as_bytes());
     assert_eq!(repairs[0].kind, RepairKind::EncodingUtf8);
     assert_eq!(repairs[0].byte_offset, 1009);
+    // Converted when asked, normalised as asked, with the same repair.
+    let nfd = Marc8Options {
+        normalization: crate::marc8::Normalization::Nfd,
+        ..Marc8Options::default()
+    };
+    let (rec, repairs) = read_with(&bytes, auto, Some(&nfd)).unwrap();
+    assert_eq!(first_value(&rec), "cafe\u{301}".as_bytes());
+    assert_eq!(repairs[0].kind, RepairKind::EncodingUtf8);
     // Declared: the bytes stay as they were, labelled MARC-8, with no repair.
     let (rec, repairs) = read(&bytes, Recovery::default()).unwrap();
     assert_eq!((rec.leader[9], repairs.len()), (b' ', 0));
