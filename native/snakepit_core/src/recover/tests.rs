@@ -298,3 +298,58 @@ fn repair_kind_names_are_unique_snake_case() {
         .bytes()
         .all(|b| b.is_ascii_lowercase() || b == b'_' || b.is_ascii_digit())));
 }
+
+#[test]
+fn damaged_corpus_records_never_panic_and_stay_bounded() {
+    // Every record of two corpus files, each with bytes overwritten at pseudo-random places
+    // by bytes that break UTF-8, directories and terminators, read with every repair on.
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus");
+    let all = Recovery {
+        utf8_errors: Utf8Errors::Replace,
+        encoding: EncodingPolicy::Auto,
+        rebuild_directory: true,
+    };
+    let marc8 = Marc8Options {
+        on_error: Marc8ErrorMode::Replace,
+        ..Marc8Options::default()
+    };
+    let mut seed = 0x2545_F491_4F6C_DD1Du64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let nasty = [0x1E, 0x1F, 0x1D, 0xC3, 0xE2, 0xFF, 0x80, 0x1B, b'X', b'9'];
+    let (mut read, mut repaired) = (0, 0);
+    for file in ["real/loc_bibliographic.mrc", "marc8/pymarc_marc.dat"] {
+        let Ok(buf) = std::fs::read(root.join(file)) else {
+            continue;
+        };
+        for step in crate::scan::Frames::new(&buf) {
+            let crate::scan::Step::Record { start, end } = step else {
+                continue;
+            };
+            for _ in 0..8 {
+                let mut frame = buf[start..end].to_vec();
+                for _ in 0..1 + next() % 4 {
+                    let at = next() as usize % frame.len();
+                    frame[at] = nasty[next() as usize % nasty.len()];
+                }
+                for marc8 in [None, Some(&marc8)] {
+                    match decode(&frame, ORIGIN, ParseOptions::default(), all, marc8) {
+                        Ok(Decoded::Owned { bytes, repairs, .. }) => {
+                            // U+FFFD is 3 bytes for at most 1; MARC-8 text grows less.
+                            assert!(bytes.len() <= 3 * frame.len() + 64);
+                            repaired += usize::from(!repairs.is_empty());
+                            read += 1;
+                        }
+                        Ok(Decoded::Borrowed(_)) => read += 1,
+                        Err(_) => {}
+                    }
+                }
+            }
+        }
+    }
+    assert!(read == 0 || repaired > 0, "{read} read, none repaired");
+}
