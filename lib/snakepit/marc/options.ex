@@ -6,52 +6,54 @@ defmodule Snakepit.Marc.Options do
   alias Snakepit.Options.Schema
 
   @read [
-          mode: [
-            type: {:in, [:strict, :permissive, :skip]},
-            default: :strict,
-            doc:
-              "What a bad record does. `:strict`: the first one is the error. `:permissive`: each " <>
-                "comes back in its place as `{:error, %Snakepit.Marc.ParseError{}}`. `:skip`: dropped and counted."
-          ],
-          validate_utf8: [
-            type: :boolean,
-            default: true,
-            doc: "Check that records whose leader/09 is `a` hold valid UTF-8."
-          ],
-          to_unicode: [
-            type: :boolean,
-            default: true,
-            doc:
-              "Convert MARC-8 records (leader/09 blank) to UTF-8; leader/09 becomes `a` and lengths " <>
-                "are recomputed. `false` leaves their bytes as they are."
-          ],
-          normalize: [
-            type: {:in, [nil, :nfc, :nfd]},
-            default: nil,
-            doc:
-              "Unicode normalisation of text converted from MARC-8: `nil` (none), `:nfc` or `:nfd`."
-          ],
-          marc8_errors: [
-            type: {:in, [:error, :replace, :drop]},
-            default: :error,
-            doc:
-              "A bad MARC-8 escape or unknown code point: `:error` makes the record bad (and `:mode` " <>
-                "decides), `:replace` writes U+FFFD (pymarc's `utf8_handling=\"replace\"`), `:drop` leaves it out."
-          ],
-          records: [
-            type: {:in, [:struct, :lazy]},
-            default: :struct,
-            doc:
-              "What each good record is. `:struct`: a `Snakepit.Marc.Record` with every field built. " <>
-                "`:lazy`: a `Snakepit.Marc.LazyRecord` holding only the record's bytes, with fields built " <>
-                "when asked for; several times faster to read when you need a few fields, or none."
-          ],
-          report: [
-            type: :boolean,
-            default: false,
-            doc: "Return `{:ok, records, %{skipped: n}}` instead of `{:ok, records}`."
-          ]
-        ] ++ Snakepit.Marc.Recovery.options()
+    mode: [
+      type: {:in, [:strict, :permissive, :skip]},
+      default: :strict,
+      doc:
+        "What a bad record does. `:strict`: the first one is the error. `:permissive`: each " <>
+          "comes back in its place as `{:error, %Snakepit.Marc.ParseError{}}`. `:skip`: dropped and counted."
+    ],
+    validate_utf8: [
+      type: :boolean,
+      default: true,
+      doc: "Check that records whose leader/09 is `a` hold valid UTF-8."
+    ],
+    to_unicode: [
+      type: :boolean,
+      default: true,
+      doc:
+        "Convert MARC-8 records (leader/09 blank) to UTF-8; leader/09 becomes `a` and lengths " <>
+          "are recomputed. `false` leaves their bytes as they are."
+    ],
+    normalize: [
+      type: {:in, [nil, :nfc, :nfd]},
+      default: nil,
+      doc: "Unicode normalisation of text converted from MARC-8: `nil` (none), `:nfc` or `:nfd`."
+    ],
+    marc8_errors: [
+      type: {:in, [:error, :replace, :drop]},
+      default: :error,
+      doc:
+        "A bad MARC-8 escape or unknown code point: `:error` makes the record bad (and `:mode` " <>
+          "decides), `:replace` writes U+FFFD (pymarc's `utf8_handling=\"replace\"`), `:drop` leaves it out."
+    ],
+    records: [
+      type: {:in, [:struct, :lazy]},
+      default: :struct,
+      doc:
+        "What each good record is. `:struct`: a `Snakepit.Marc.Record` with every field built. " <>
+          "`:lazy`: a `Snakepit.Marc.LazyRecord` holding only the record's bytes, with fields built " <>
+          "when asked for; several times faster to read when you need a few fields, or none."
+    ],
+    report: [
+      type: :boolean,
+      default: false,
+      doc: "Return `{:ok, records, %{skipped: n}}` instead of `{:ok, records}`."
+    ]
+  ]
+
+  # The repair options (Snakepit.Marc.Recovery): read options of every read path.
+  @read @read ++ Snakepit.Marc.Recovery.options()
 
   @stream Keyword.take(@read, [
             :mode,
