@@ -327,6 +327,28 @@ defmodule Snakepit.Marc do
     Native.validate_binary(binary, config)
   end
 
+  @doc """
+  How the records of `source` (any source of `stream/2`) are encoded, by what leader/09
+  declares and what the bytes are: `%{records: n, errors: n, counts: %{{declared, detected}
+  => n}}`, each of `declared` and `detected` `:utf8` or `:marc8`. Records are read with
+  `encoding: :auto` (see the Recovery section of docs/formats.md); `errors` counts those
+  that stay unreadable.
+
+      iex> Snakepit.Marc.encoding_report("../shared/corpus/marc8/pymarc_marc.dat")
+      %{records: 20, errors: 0, counts: %{{:marc8, :marc8} => 20}}
+
+  ## Options
+
+  #{Options.docs(:encoding_report)}
+  """
+  @spec encoding_report(term, keyword) :: %{
+          records: non_neg_integer,
+          errors: non_neg_integer,
+          counts: %{{:utf8 | :marc8, :utf8 | :marc8} => pos_integer}
+        }
+  def encoding_report(source, opts \\ []),
+    do: Snakepit.Marc.Recovery.encoding_report(source, opts)
+
   # A short binary with no record terminator (0x1D) cannot hold a record; when it also names
   # a file, or ends like one, it is a path given where data was expected.
   @path_like_bytes 4096

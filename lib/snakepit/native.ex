@@ -17,6 +17,7 @@ defmodule Snakepit.Native do
 
   def native_version, do: :erlang.nif_error(:nif_not_loaded)
   def error_kinds, do: :erlang.nif_error(:nif_not_loaded)
+  def repair_kinds, do: :erlang.nif_error(:nif_not_loaded)
 
   def parse_binary(_binary, _config, _base_offset, _first_index),
     do: :erlang.nif_error(:nif_not_loaded)

@@ -198,5 +198,6 @@ defmodule Snakepit.Marc.Extract do
         :marc8_errors,
         :decode_ncrs
       ])
+      |> Map.merge(Map.take(config, Snakepit.Marc.Recovery.keys()))
       |> Map.put(:records, :struct)
 end

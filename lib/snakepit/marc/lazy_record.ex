@@ -39,7 +39,7 @@ defmodule Snakepit.Marc.LazyRecord do
   alias Snakepit.Native
 
   @enforce_keys [:bytes]
-  defstruct [:bytes]
+  defstruct [:bytes, repairs: []]
 
   @type t :: %__MODULE__{bytes: binary}
   @type tag :: binary
@@ -102,7 +102,7 @@ defmodule Snakepit.Marc.LazyRecord do
 
   @doc "The whole record as a `Snakepit.Marc.Record`, its values sub-binaries of `bytes`."
   @spec to_record(t) :: Record.t()
-  def to_record(lazy), do: native(:record, lazy, nil)
+  def to_record(lazy), do: %{native(:record, lazy, nil) | repairs: Map.get(lazy, :repairs, [])}
 
   @doc "As `Snakepit.Marc.Record.title/1`."
   @spec title(t) :: binary | nil

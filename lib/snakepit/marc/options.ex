@@ -60,6 +60,9 @@ defmodule Snakepit.Marc.Options do
     ]
   ]
 
+  # The repair options (Snakepit.Marc.Recovery): read options of every read path.
+  @read @read ++ Snakepit.Marc.Recovery.options()
+
   @stream Keyword.take(@read, [
             :mode,
             :validate_utf8,
@@ -68,6 +71,7 @@ defmodule Snakepit.Marc.Options do
             :marc8_errors,
             :decode_ncrs,
             :records
+            | Snakepit.Marc.Recovery.keys()
           ]) ++
             [
               batch_size: [
@@ -204,7 +208,8 @@ defmodule Snakepit.Marc.Options do
     to_xml: [],
     json_stream: @lines ++ @write_batch,
     xml_stream: @write_batch,
-    fan_out: @fan_out
+    fan_out: @fan_out,
+    encoding_report: Snakepit.Marc.Recovery.report_options(@stream)
   }
 
   @doc false

@@ -33,7 +33,7 @@ defmodule Snakepit.Marc.Record do
 
   alias Snakepit.Marc.{Field, FieldCheck, Identifiers, LazyRecord, Linkage, RecordEdit}
 
-  defstruct leader: nil, fields: []
+  defstruct leader: nil, fields: [], repairs: []
 
   @type tag :: binary
   @type t :: %__MODULE__{leader: binary, fields: [Field.t()]}

@@ -164,7 +164,10 @@ defmodule Snakepit.Marc.Spec do
     normalize: nil,
     marc8_errors: :error,
     decode_ncrs: false,
-    records: :struct
+    records: :struct,
+    utf8_errors: :error,
+    encoding: :declared,
+    repair_directory: false
   }
 
   defp one(bytes, compiled) do

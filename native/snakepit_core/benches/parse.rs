@@ -6,7 +6,8 @@
 //! whole-file passes for about `SNAKEPIT_BENCH_SECS` seconds (default 2) after a warm-up
 //! and reports the median pass. Files missing from ../shared/corpus are skipped.
 
-use snakepit_core::read::for_each_item;
+use snakepit_core::read::{for_each_frame, for_each_item};
+use snakepit_core::recover::{decode, Recovery};
 use snakepit_core::scan::{Frames, Step};
 use snakepit_core::ParseOptions;
 use std::hint::black_box;
@@ -85,6 +86,32 @@ fn main() {
                 secs * 1e3
             );
         }
+
+        // What every read path runs (recover::decode): with the default options (no
+        // repair, no MARC-8 conversion) it must cost what the parse alone does.
+        let (secs, ok) = time_passes(budget, || {
+            let mut ok = 0u64;
+            for_each_frame(black_box(&buf), 0, 0, |origin, frame| {
+                let decoded = frame.and_then(|frame| {
+                    decode(
+                        frame,
+                        origin,
+                        ParseOptions::default(),
+                        Recovery::default(),
+                        None,
+                    )
+                });
+                ok += u64::from(decoded.is_ok());
+                true
+            });
+            ok
+        });
+        println!(
+            "{file}: framing + decode, defaults {:>9.0} records/s {:>7.0} MB/s ({ok} records, {:.3} ms/pass)",
+            ok as f64 / secs,
+            mb / secs,
+            secs * 1e3
+        );
 
         let (secs, n) = time_passes(budget, || {
             let mut n = 0u64;

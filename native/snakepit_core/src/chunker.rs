@@ -197,23 +197,28 @@ pub enum ParsedItem {
         end: usize,
         spans: Vec<crate::record::FieldSpan>,
     },
-    /// A good record rewritten on the way (MARC-8 converted to UTF-8): its own bytes.
+    /// A good record rewritten on the way (MARC-8 converted to UTF-8, or repaired): its
+    /// own bytes, and what was repaired.
     Owned {
         bytes: Vec<u8>,
         spans: Vec<crate::record::FieldSpan>,
+        repairs: Vec<crate::recover::Repair>,
     },
     /// A bad record or skipped bytes.
     Error(crate::error::MarcError),
 }
 
 impl RawBatch {
-    /// Parses every frame, converting MARC-8 records to UTF-8 when `marc8` is given.
-    /// Errors carry absolute offsets and record indices.
+    /// Parses every frame with [`crate::recover::decode`] (repairs as `recovery` asks,
+    /// MARC-8 records converted to UTF-8 when `marc8` is given). Errors carry absolute
+    /// offsets and record indices.
     pub fn parse(
         &self,
         opts: crate::parse::ParseOptions,
+        recovery: crate::recover::Recovery,
         marc8: Option<&crate::marc8::Marc8Options>,
     ) -> Vec<ParsedItem> {
+        use crate::recover::Decoded;
         self.frames
             .iter()
             .enumerate()
@@ -225,17 +230,24 @@ impl RawBatch {
                             index,
                             offset: self.base_offset + start as u64,
                         };
-                        let parsed =
-                            crate::parse::parse_record(&self.data[start..end], origin, opts)
-                                .and_then(|record| match to_unicode(&record, origin, marc8)? {
-                                    Some((bytes, spans)) => Ok(ParsedItem::Owned { bytes, spans }),
-                                    None => Ok(ParsedItem::Record {
-                                        start,
-                                        end,
-                                        spans: record.into_spans(),
-                                    }),
-                                });
-                        parsed.unwrap_or_else(ParsedItem::Error)
+                        let frame = &self.data[start..end];
+                        match crate::recover::decode(frame, origin, opts, recovery, marc8) {
+                            Ok(Decoded::Borrowed(record)) => ParsedItem::Record {
+                                start,
+                                end,
+                                spans: record.into_spans(),
+                            },
+                            Ok(Decoded::Owned {
+                                bytes,
+                                spans,
+                                repairs,
+                            }) => ParsedItem::Owned {
+                                bytes,
+                                spans,
+                                repairs,
+                            },
+                            Err(e) => ParsedItem::Error(e),
+                        }
                     }
                     Frame::Skip { start, end, kind } => {
                         ParsedItem::Error(crate::error::MarcError::at(
@@ -295,7 +307,11 @@ pub fn owned_item(record: &crate::record::OwnedRecord, origin: crate::parse::Ori
     match crate::parse::parse_record(&bytes, origin, no_recheck) {
         Ok(parsed) => {
             let spans = parsed.into_spans();
-            ParsedItem::Owned { bytes, spans }
+            ParsedItem::Owned {
+                bytes,
+                spans,
+                repairs: Vec::new(),
+            }
         }
         Err(mut e) => {
             e.byte_offset = origin.offset;

@@ -17,6 +17,7 @@ pub mod parse;
 pub mod pipeline;
 pub mod read;
 pub mod record;
+pub mod recover;
 pub mod scan;
 mod sink;
 pub mod view;

@@ -51,6 +51,8 @@ pub struct PipelineOptions {
     pub parse_items: bool,
     /// Convert MARC-8 records to UTF-8 with these options (`None`: leave them as they are).
     pub marc8: Option<crate::marc8::Marc8Options>,
+    /// The repairs asked for ([`crate::recover`]).
+    pub recovery: crate::recover::Recovery,
     /// What the source holds. ISO 2709 is framed and parsed in parallel; MARC-in-JSON and
     /// MARCXML are read one record at a time (bounded memory), each record encoded to
     /// ISO 2709 and sent as [`ParsedItem::Owned`] through the same bounded channel.
@@ -107,6 +109,7 @@ impl Default for PipelineOptions {
             read_size: 1 << 20,
             parse_items: true,
             marc8: None,
+            recovery: crate::recover::Recovery::default(),
             format: SourceFormat::Iso2709,
             max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
         }
@@ -666,7 +669,7 @@ fn read_loop<R: Read>(
             pool.install(|| {
                 raws.into_par_iter()
                     .map(|raw| {
-                        let items = raw.parse(parse, opts.marc8.as_ref());
+                        let items = raw.parse(parse, opts.recovery, opts.marc8.as_ref());
                         ParsedBatch { raw, items }
                     })
                     .collect()
@@ -757,7 +760,7 @@ mod tests {
         items
             .iter()
             .map(|i| match i {
-                ParsedItem::Owned { bytes, spans } => {
+                ParsedItem::Owned { bytes, spans, .. } => {
                     crate::record::Record::from_parts(bytes, spans.clone())
                         .unwrap()
                         .to_owned_record()

@@ -20,9 +20,53 @@ pub enum Mode {
 /// One framed item: a record or the error for a bad one.
 pub type Item<'a> = Result<Record<'a>>;
 
-/// Frames and parses every record of `buf`, whose first byte is at absolute `base_offset`,
-/// numbering records from `first_index`. Calls `sink` with each item in order; stops early
-/// when `sink` returns `false`. Returns how many items were produced.
+/// Frames every record of `buf`, whose first byte is at absolute `base_offset`, numbering
+/// records from `first_index`. Calls `sink` with each frame's origin and its bytes (or the
+/// error for bytes that hold no record) in order; stops early when `sink` returns `false`.
+/// Returns how many frames were produced.
+pub fn for_each_frame<'a>(
+    buf: &'a [u8],
+    base_offset: u64,
+    first_index: u64,
+    mut sink: impl FnMut(Origin, Result<&'a [u8]>) -> bool,
+) -> u64 {
+    let mut index = first_index;
+    for step in Frames::new(buf) {
+        let (origin, frame) = match step {
+            Step::Record { start, end } => (
+                Origin {
+                    index,
+                    offset: base_offset + start as u64,
+                },
+                Ok(&buf[start..end]),
+            ),
+            Step::Skip { start, end, kind } => (
+                Origin {
+                    index,
+                    offset: base_offset + start as u64,
+                },
+                Err(MarcError::at(
+                    kind,
+                    index,
+                    base_offset,
+                    buf,
+                    start,
+                    format!("{} bytes that hold no record were skipped", end - start),
+                )),
+            ),
+            Step::NeedMore { .. } | Step::End => break,
+        };
+        index += 1;
+        if !sink(origin, frame) {
+            break;
+        }
+    }
+    index - first_index
+}
+
+/// Frames and parses every record of `buf` (see [`for_each_frame`]). Calls `sink` with each
+/// item in order; stops early when `sink` returns `false`. Returns how many items were
+/// produced.
 pub fn for_each_item<'a>(
     buf: &'a [u8],
     base_offset: u64,
@@ -30,37 +74,9 @@ pub fn for_each_item<'a>(
     opts: ParseOptions,
     mut sink: impl FnMut(Item<'a>) -> bool,
 ) -> u64 {
-    let mut index = first_index;
-    for step in Frames::new(buf) {
-        let origin = Origin {
-            index,
-            offset: base_offset,
-        };
-        let item = match step {
-            Step::Record { start, end } => parse_record(
-                &buf[start..end],
-                Origin {
-                    offset: base_offset + start as u64,
-                    ..origin
-                },
-                opts,
-            ),
-            Step::Skip { start, end, kind } => Err(MarcError::at(
-                kind,
-                index,
-                base_offset,
-                buf,
-                start,
-                format!("{} bytes that hold no record were skipped", end - start),
-            )),
-            Step::NeedMore { .. } | Step::End => break,
-        };
-        index += 1;
-        if !sink(item) {
-            break;
-        }
-    }
-    index - first_index
+    for_each_frame(buf, base_offset, first_index, |origin, frame| {
+        sink(frame.and_then(|frame| parse_record(frame, origin, opts)))
+    })
 }
 
 /// Reads a whole buffer under `mode`: `Ok(items)` where items are records (and, in

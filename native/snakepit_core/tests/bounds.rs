@@ -79,7 +79,7 @@ fn directory_bomb_is_refused_by_every_reader() {
         // Streams (MARC-8 conversion on) parse through the same check.
         let mut chunker = Chunker::from_complete(bomb.clone());
         let batch = chunker.next_batch(BatchLimits::default()).unwrap();
-        let parsed = batch.parse(ParseOptions::default(), Some(&marc8));
+        let parsed = batch.parse(ParseOptions::default(), Default::default(), Some(&marc8));
         assert!(
             matches!(&parsed[..], [ParsedItem::Error(e)] if e.kind == ErrorKind::OverlappingFields),
             "{parsed:?}"

@@ -26,5 +26,7 @@ rustler::atoms! {
     record_module = "Elixir.Snakepit.Marc.Record",
     field_module = "Elixir.Snakepit.Marc.Field",
     lazy_module = "Elixir.Snakepit.Marc.LazyRecord",
+    repairs,
+    repair_module = "Elixir.Snakepit.Marc.Repair",
     parse_error_module = "Elixir.Snakepit.Marc.ParseError",
 }

@@ -129,7 +129,7 @@ fn outcomes(
         first_index,
         read,
         &mut unlimited,
-        |record| {
+        |record, _repairs| {
             let mut values = Vec::new();
             extractor.extract_into(record, &mut values);
             outcomes.borrow_mut().push(Outcome::Values(values));

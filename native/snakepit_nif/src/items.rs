@@ -8,6 +8,7 @@ use crate::terms::TermBuilder;
 use rustler::{Encoder, Env, Term};
 use snakepit_core::chunker::ParsedItem;
 use snakepit_core::record::FieldSpan;
+use snakepit_core::recover::Repair;
 use snakepit_core::{ErrorKind, MarcError, Mode, Origin, Record};
 
 pub(crate) struct Items<'a> {
@@ -33,10 +34,11 @@ impl<'a> Items<'a> {
         }
     }
 
-    pub(crate) fn record(&mut self, record: &Record<'_>) {
+    /// A good record, with what was repaired to read it.
+    pub(crate) fn record(&mut self, record: &Record<'_>, repairs: &[Repair]) {
         let term = match self.shape {
-            Shape::Struct => self.builder.record(record),
-            Shape::Lazy => self.builder.lazy_record(record),
+            Shape::Struct => self.builder.record(record, repairs),
+            Shape::Lazy => self.builder.lazy_record(record, repairs),
         };
         self.items.push(term);
     }
@@ -70,17 +72,27 @@ impl<'a> Items<'a> {
     pub(crate) fn parsed(&mut self, data: &[u8], item: ParsedItem, origin: Origin) -> bool {
         match item {
             ParsedItem::Record { start, end, spans } => {
-                self.spans(&data[start..end], spans, origin)
+                self.spans(&data[start..end], spans, &[], origin)
             }
-            ParsedItem::Owned { bytes, spans } => self.spans(&bytes, spans, origin),
+            ParsedItem::Owned {
+                bytes,
+                spans,
+                repairs,
+            } => self.spans(&bytes, spans, &repairs, origin),
             ParsedItem::Error(e) => self.error(e),
         }
     }
 
-    fn spans(&mut self, bytes: &[u8], spans: Vec<FieldSpan>, origin: Origin) -> bool {
+    fn spans(
+        &mut self,
+        bytes: &[u8],
+        spans: Vec<FieldSpan>,
+        repairs: &[Repair],
+        origin: Origin,
+    ) -> bool {
         match Record::from_parts(bytes, spans) {
             Some(record) => {
-                self.record(&record);
+                self.record(&record, repairs);
                 true
             }
             // Spans always come from parsing these very bytes; say so rather than lose it.

@@ -21,6 +21,7 @@ mod options;
 mod parse_nif;
 mod pool_commands;
 mod read_options;
+mod repair_terms;
 mod reply_chunks;
 mod scheduler_watch;
 mod stream_nif;

@@ -8,7 +8,7 @@ use rustler::{Atom, NifMap, NifResult};
 use snakepit_core::chunker::BatchLimits;
 
 mod option_atoms {
-    rustler::atoms! { nfc, nfd, replace, drop, lazy }
+    rustler::atoms! { nfc, nfd, replace, drop, lazy, auto }
 }
 
 #[derive(NifMap)]
@@ -20,6 +20,9 @@ pub(crate) struct ReadConfig {
     marc8_errors: Atom,
     decode_ncrs: bool,
     records: Atom,
+    utf8_errors: Atom,
+    encoding: Atom,
+    repair_directory: bool,
 }
 
 /// Batch limits for streams, from the same map.
@@ -48,6 +51,9 @@ impl ReadConfig {
             marc8_errors: self.marc8_errors,
             decode_ncrs: self.decode_ncrs,
             records: self.records,
+            utf8_errors: self.utf8_errors,
+            encoding: self.encoding,
+            repair_directory: self.repair_directory,
         };
         let names = Names {
             strict: atoms::strict(),
@@ -58,6 +64,7 @@ impl ReadConfig {
             replace: option_atoms::replace(),
             drop: option_atoms::drop(),
             lazy: option_atoms::lazy(),
+            auto: option_atoms::auto(),
         };
         values.decode(&names).ok_or(rustler::Error::BadArg)
     }

@@ -5,28 +5,30 @@ use crate::errors::parse_error_term;
 use crate::items::Items;
 use crate::options::{Read, ReadConfig};
 use rustler::{Binary, Encoder, Env, NifResult, Term};
-use snakepit_core::chunker::to_unicode;
-use snakepit_core::read::for_each_item;
-use snakepit_core::{MarcError, Origin, ParseOptions, Record};
+use snakepit_core::read::{for_each_frame, for_each_item};
+use snakepit_core::recover::{decode_parsed, may_rewrite, Decoded, Repair};
+use snakepit_core::{parse_record, MarcError, ParseOptions, Record};
 
-/// Walks every frame of `input`: good records (converted to UTF-8 when asked) go to
-/// `on_record`, bad ones to `on_error`; either returns `false` to stop. The thread profile
-/// reaches it through `parse_items` and `error_terms`, so both profiles read identically.
+/// Walks every frame of `input`: good records (repaired as `read.recovery` asks and
+/// converted to UTF-8 when asked, through `snakepit_core::recover::decode`, as streams do)
+/// go to `on_record` with their repairs, bad ones to `on_error`; either returns `false` to
+/// stop. The thread profile reaches it through `parse_items` and `error_terms`, so both
+/// profiles read identically.
 ///
-/// Each error and each MARC-8 conversion is paid for from `budget` before it is made (the
-/// fields and subfields built are paid by the caller, see [`budget::delimiters`]): the walk
-/// stops at the first that does not fit and returns `false` (the caller then does the
-/// whole read again on a dirty scheduler). Otherwise it returns `true`.
+/// Each error, each MARC-8 conversion and each record the repairs may rewrite is paid for
+/// from `budget` before it is made (the fields and subfields built are paid by the caller,
+/// see [`budget::delimiters`]): the walk stops at the first that does not fit and returns
+/// `false` (the caller then does the whole read again on a dirty scheduler). Otherwise it
+/// returns `true`.
 pub(crate) fn walk(
     input: &[u8],
     base_offset: u64,
     first_index: u64,
     read: &Read,
     budget: &mut budget::Budget,
-    mut on_record: impl FnMut(&Record<'_>) -> bool,
+    mut on_record: impl FnMut(&Record<'_>, &[Repair]) -> bool,
     mut on_error: impl FnMut(MarcError) -> bool,
 ) -> bool {
-    let mut index = first_index;
     let within_budget = std::cell::Cell::new(true);
     let over_budget = || {
         within_budget.set(false);
@@ -38,28 +40,26 @@ pub(crate) fn walk(
         }
         on_error(e)
     };
-    for_each_item(input, base_offset, first_index, read.parse, |item| {
-        let origin = Origin { index, offset: 0 };
-        index += 1;
-        let record = match item {
-            Ok(record) => record,
+    for_each_frame(input, base_offset, first_index, |origin, frame| {
+        let frame = match frame {
+            Ok(frame) => frame,
             Err(e) => return on_error(e, budget),
         };
-        let origin = Origin {
-            offset: base_offset
-                + (record.bytes().as_ptr() as usize - input.as_ptr() as usize) as u64,
-            ..origin
-        };
-        if read.marc8.is_some()
-            && !record.is_utf8()
-            && !budget.spend(budget::marc8_terms(record.bytes().len()))
+        let (marc8, recovery) = (read.marc8.as_ref(), read.recovery);
+        let parsed = parse_record(frame, origin, read.parse);
+        if may_rewrite(&parsed, read.parse, recovery, marc8)
+            && !budget.spend(budget::marc8_terms(frame.len()))
         {
             return over_budget();
         }
-        match to_unicode(&record, origin, read.marc8.as_ref()) {
-            Ok(None) => on_record(&record),
-            Ok(Some((bytes, spans))) => match Record::from_parts(&bytes, spans) {
-                Some(converted) => on_record(&converted),
+        match decode_parsed(frame, parsed, origin, read.parse, recovery, marc8) {
+            Ok(Decoded::Borrowed(record)) => on_record(&record, &[]),
+            Ok(Decoded::Owned {
+                bytes,
+                spans,
+                repairs,
+            }) => match Record::from_parts(&bytes, spans) {
+                Some(rewritten) => on_record(&rewritten, &repairs),
                 None => on_error(
                     MarcError::bare(
                         snakepit_core::ErrorKind::InvalidMarc8,
@@ -153,8 +153,8 @@ fn read_items<'a>(
         first_index,
         read,
         budget,
-        |record| {
-            items.borrow_mut().record(record);
+        |record, repairs| {
+            items.borrow_mut().record(record, repairs);
             true
         },
         |e| items.borrow_mut().error(e),
@@ -211,7 +211,7 @@ pub(crate) fn error_terms<'a>(env: Env<'a>, input: &[u8], read: &Read) -> Vec<Te
         0,
         read,
         &mut budget::Budget::unlimited(),
-        |_| true,
+        |_, _| true,
         |e| {
             match &mut unlisted {
                 _ if errors.len() < MAX_LISTED_ERRORS => errors.push(parse_error_term(env, &e)),

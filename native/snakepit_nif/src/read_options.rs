@@ -3,6 +3,7 @@
 //! are compared with are a type parameter, atoms in the NIF (`options`), strings in
 //! `tests/pure.rs`.
 
+use snakepit_core::recover::{EncodingPolicy, Recovery, Utf8Errors};
 use snakepit_core::{Marc8ErrorMode, Marc8Options, Mode, Normalization, ParseOptions};
 
 /// What a read hands back for each good record.
@@ -21,6 +22,7 @@ pub(crate) struct Read {
     pub shape: Shape,
     pub parse: ParseOptions,
     pub marc8: Option<Marc8Options>,
+    pub recovery: Recovery,
 }
 
 /// The option values of one read, with names of type `N`.
@@ -32,6 +34,9 @@ pub(crate) struct ReadValues<N> {
     pub marc8_errors: N,
     pub decode_ncrs: bool,
     pub records: N,
+    pub utf8_errors: N,
+    pub encoding: N,
+    pub repair_directory: bool,
 }
 
 /// The names the values are told apart by.
@@ -44,11 +49,13 @@ pub(crate) struct Names<N> {
     pub replace: N,
     pub drop: N,
     pub lazy: N,
+    pub auto: N,
 }
 
 impl<N: PartialEq> ReadValues<N> {
     /// The read, or `None` for a mode other than strict, permissive and skip. Any other
-    /// value means the default: no normalization, strict MARC-8 errors, struct records.
+    /// value means the default: no normalization, strict MARC-8 errors, struct records, no
+    /// repairs.
     pub(crate) fn decode(&self, names: &Names<N>) -> Option<Read> {
         let mode = if self.mode == names.strict {
             Mode::Strict
@@ -78,6 +85,18 @@ impl<N: PartialEq> ReadValues<N> {
         } else {
             Shape::Struct
         };
+        let utf8_errors = if self.utf8_errors == names.replace {
+            Utf8Errors::Replace
+        } else if self.utf8_errors == names.drop {
+            Utf8Errors::Drop
+        } else {
+            Utf8Errors::Error
+        };
+        let encoding = if self.encoding == names.auto {
+            EncodingPolicy::Auto
+        } else {
+            EncodingPolicy::Declared
+        };
         Some(Read {
             mode,
             shape,
@@ -89,6 +108,11 @@ impl<N: PartialEq> ReadValues<N> {
                 on_error,
                 decode_ncrs: self.decode_ncrs,
             }),
+            recovery: Recovery {
+                utf8_errors,
+                encoding,
+                rebuild_directory: self.repair_directory,
+            },
         })
     }
 }

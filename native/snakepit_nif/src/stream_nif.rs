@@ -235,6 +235,7 @@ fn stream_open_file<'a>(
         limits,
         parse: read.parse,
         marc8: read.marc8,
+        recovery: read.recovery,
         threads: if format == SourceFormat::Iso2709 || format == SourceFormat::Auto {
             threads
         } else {
@@ -324,6 +325,7 @@ fn stream_open_format<'a>(
         limits,
         parse: read.parse,
         marc8: None,
+        recovery: read.recovery,
         threads: 1,
         channel_capacity,
         parse_items: true,
@@ -491,7 +493,11 @@ fn step<'a>(env: Env<'a>, resource: &StreamResource, dirty: bool) -> NifResult<T
     Ok(match unit {
         Unit::Parsed(raw, items) => batch_term(env, resource, &raw, items),
         Unit::Frames(raw) => {
-            let items = raw.parse(resource.read.parse, resource.read.marc8.as_ref());
+            let items = raw.parse(
+                resource.read.parse,
+                resource.read.recovery,
+                resource.read.marc8.as_ref(),
+            );
             batch_term(env, resource, &raw, items)
         }
     })

@@ -6,6 +6,7 @@
 use crate::atoms;
 use rustler::sys::{self, ErlNifTerm as ERL_NIF_TERM};
 use rustler::{Binary, Encoder, Env, OwnedBinary, Term};
+use snakepit_core::recover::Repair;
 use snakepit_core::Record;
 
 /// A new binary term holding a copy of `data`.
@@ -78,11 +79,11 @@ pub(crate) struct TermBuilder<'a> {
     /// Numeric tags by number modulo the size, as `(number, term)`. Small, so that a builder
     /// for one record (lazy field access) costs next to nothing to make.
     tags: [Option<(u16, ERL_NIF_TERM)>; TAG_CACHE],
-    record_keys: [ERL_NIF_TERM; 3],
+    record_keys: [ERL_NIF_TERM; 4],
     field_keys: [ERL_NIF_TERM; 6],
     record_module: ERL_NIF_TERM,
     field_module: ERL_NIF_TERM,
-    lazy_keys: [ERL_NIF_TERM; 2],
+    lazy_keys: [ERL_NIF_TERM; 3],
     lazy_module: ERL_NIF_TERM,
     nil: ERL_NIF_TERM,
     empty_list: ERL_NIF_TERM,
@@ -103,6 +104,7 @@ impl<'a> TermBuilder<'a> {
                 key(atoms::__struct__()),
                 key(atoms::fields()),
                 key(atoms::leader()),
+                key(atoms::repairs()),
             ],
             field_keys: [
                 key(atoms::__struct__()),
@@ -113,7 +115,11 @@ impl<'a> TermBuilder<'a> {
                 key(atoms::value()),
             ],
             record_module: key(atoms::record_module()),
-            lazy_keys: [key(atoms::__struct__()), key(atoms::bytes())],
+            lazy_keys: [
+                key(atoms::__struct__()),
+                key(atoms::bytes()),
+                key(atoms::repairs()),
+            ],
             lazy_module: key(atoms::lazy_module()),
             field_module: key(atoms::field_module()),
             nil: key(atoms::nil()),
@@ -196,24 +202,42 @@ impl<'a> TermBuilder<'a> {
     }
 
     /// `%Snakepit.Marc.Record{}` for a parsed record: one new binary holding the record's
-    /// bytes, the leader and every value as sub-binaries of it.
-    pub(crate) fn record(&mut self, record: &Record<'_>) -> Term<'a> {
-        self.record_in(RecordBinary::copy(self.env, record))
+    /// bytes, the leader and every value as sub-binaries of it; `repairs` as read.
+    pub(crate) fn record(&mut self, record: &Record<'_>, repairs: &[Repair]) -> Term<'a> {
+        let repairs = self.repairs(repairs);
+        self.record_with(RecordBinary::copy(self.env, record), repairs)
     }
 
-    /// `%Snakepit.Marc.Record{}` whose leader and values are sub-binaries of `bound`'s binary.
+    /// `%Snakepit.Marc.Record{}` whose leader and values are sub-binaries of `bound`'s
+    /// binary, with no repairs.
     pub(crate) fn record_in(&mut self, bound: RecordBinary<'a, '_>) -> Term<'a> {
+        self.record_with(bound, self.empty_list)
+    }
+
+    /// `[]` for none (the usual case, at no cost), else the `%Snakepit.Marc.Repair{}` list.
+    fn repairs(&self, repairs: &[Repair]) -> ERL_NIF_TERM {
+        if repairs.is_empty() {
+            return self.empty_list;
+        }
+        crate::repair_terms::repairs_term(self.env, repairs).as_c_arg()
+    }
+
+    fn record_with(&mut self, bound: RecordBinary<'a, '_>, repairs: ERL_NIF_TERM) -> Term<'a> {
         let fields = self.fields_raw(bound, |_| true);
-        let values = [self.record_module, fields, bound.sub(0, 24)];
+        let values = [self.record_module, fields, bound.sub(0, 24), repairs];
         let term = self.map(&self.record_keys, &values);
         // SAFETY: made by enif_make_map_from_arrays in this env.
         unsafe { Term::new(self.env, term) }
     }
 
     /// `%Snakepit.Marc.LazyRecord{}`: a copy of the record's bytes and nothing else.
-    pub(crate) fn lazy_record(&mut self, record: &Record<'_>) -> Term<'a> {
+    pub(crate) fn lazy_record(&mut self, record: &Record<'_>, repairs: &[Repair]) -> Term<'a> {
         let binary = RecordBinary::copy(self.env, record).binary;
-        let values = [self.lazy_module, binary.to_term(self.env).as_c_arg()];
+        let values = [
+            self.lazy_module,
+            binary.to_term(self.env).as_c_arg(),
+            self.repairs(repairs),
+        ];
         let term = self.map(&self.lazy_keys, &values);
         // SAFETY: made by enif_make_map_from_arrays in this env.
         unsafe { Term::new(self.env, term) }

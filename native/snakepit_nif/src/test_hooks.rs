@@ -112,6 +112,7 @@ fn debug_stream_open_panicking<'a>(
         shape: Shape::Struct,
         parse: Default::default(),
         marc8: None,
+        recovery: Default::default(),
     };
     let resource = StreamResource::new(Source::File(stream), BatchLimits::default(), read, false);
     Ok((atoms::ok(), resource, id).encode(env))

@@ -97,6 +97,7 @@ const NAMES: Names<&str> = Names {
     replace: "replace",
     drop: "drop",
     lazy: "lazy",
+    auto: "auto",
 };
 
 fn values(mode: &'static str) -> ReadValues<&'static str> {
@@ -108,6 +109,9 @@ fn values(mode: &'static str) -> ReadValues<&'static str> {
         marc8_errors: "strict",
         decode_ncrs: false,
         records: "struct",
+        utf8_errors: "error",
+        encoding: "declared",
+        repair_directory: false,
     }
 }
 
@@ -262,4 +266,33 @@ fn bad_bytes_between_records_stay_inside_a_run() {
         input.len()
     );
     assert!(runs.windows(2).all(|w| w[0].end == w[1].start));
+}
+
+#[test]
+fn repair_options_decode_and_default_to_none() {
+    use snakepit_core::recover::{EncodingPolicy, Recovery, Utf8Errors};
+    let read = values("permissive").decode(&NAMES).unwrap();
+    assert_eq!(read.recovery, Recovery::default());
+    for (name, policy) in [
+        ("replace", Utf8Errors::Replace),
+        ("drop", Utf8Errors::Drop),
+        ("error", Utf8Errors::Error),
+    ] {
+        let read = ReadValues {
+            utf8_errors: name,
+            encoding: "auto",
+            repair_directory: true,
+            ..values("permissive")
+        }
+        .decode(&NAMES)
+        .unwrap();
+        assert_eq!(
+            read.recovery,
+            Recovery {
+                utf8_errors: policy,
+                encoding: EncodingPolicy::Auto,
+                rebuild_directory: true,
+            }
+        );
+    }
 }

@@ -34,6 +34,8 @@ defmodule Snakepit.Marc.OptionsTest do
   defp leading_args({Marc, :from_json, 2}), do: ["[]"]
   defp leading_args({Marc, :from_xml, 2}), do: ["<collection/>"]
 
+  defp leading_args({Marc, :encoding_report, 2}), do: [data()]
+
   defp leading_args({Marc, fun, 2})
        when fun in [:parse, :parse!, :count, :validate, :stream, :batches],
        do: [data()]

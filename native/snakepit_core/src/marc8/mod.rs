@@ -33,6 +33,7 @@ mod tables;
 pub use encode::{
     decode_ncrs, Marc8Encoder, Marc8WriteOptions, Unrepresentable, UnrepresentableChar, FILL,
 };
+pub(crate) use record_conv::is_mislabelled_utf8;
 pub use record_conv::record_to_utf8;
 
 use tables::Charset;

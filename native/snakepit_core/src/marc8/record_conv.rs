@@ -111,7 +111,7 @@ fn with_ncrs_decoded(text: &[u8], form: Normalization) -> Vec<u8> {
 }
 
 /// Field data with no ESC, some bytes above 0x7F, and valid UTF-8 throughout.
-fn is_mislabelled_utf8(record: &Record<'_>) -> bool {
+pub(crate) fn is_mislabelled_utf8(record: &Record<'_>) -> bool {
     let mut high = false;
     for field in record.fields() {
         if is_plain_ascii(field.data) {
