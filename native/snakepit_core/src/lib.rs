@@ -12,6 +12,7 @@ pub mod error;
 pub mod extract;
 pub mod json;
 pub mod marc8;
+pub mod mrk;
 pub mod parse;
 pub mod pipeline;
 pub mod read;
