@@ -62,6 +62,7 @@ defmodule Snakepit.Marc.Source do
     case path |> Path.extname() |> String.downcase() do
       ".xml" -> {:xml, source}
       ext when ext in [".json", ".jsonl", ".ndjson"] -> {:json, source}
+      ext when ext in [".mrk", ".mrk8"] -> {:mrk, source}
       ext when ext in [".mrc", ".dat", ".iso", ".marc", ".mrk21"] -> {:iso2709, source}
       _ -> {sniff_file(path), source}
     end

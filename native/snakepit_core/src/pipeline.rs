@@ -69,6 +69,8 @@ pub enum SourceFormat {
     Json,
     /// MARCXML ([`crate::xml::XmlReader`]).
     Xml,
+    /// MarcEdit's mnemonic format ([`crate::mrk::MrkReader`]). Never sniffed: asked for.
+    Mrk,
     /// Decided on the reader thread by the first non-blank byte (see [`sniff`]), for sources
     /// that cannot be read twice (FIFOs, devices): the bytes read to decide are replayed.
     Auto,
@@ -539,6 +541,11 @@ fn run<R: Read>(
             let reader =
                 crate::json::JsonRecordReader::new(BufReader::with_capacity(64 * 1024, source))
                     .with_max_record(opts.max_record_bytes);
+            record_loop(reader, |r| r.position(), opts, tx, cancel, progress, notify)
+        }
+        SourceFormat::Mrk => {
+            let reader = crate::mrk::MrkReader::new(BufReader::with_capacity(64 * 1024, source))
+                .with_max_record(opts.max_record_bytes);
             record_loop(reader, |r| r.position(), opts, tx, cancel, progress, notify)
         }
     }
