@@ -50,12 +50,18 @@ for path <- System.argv() do
   records = path |> Marc.stream() |> Enum.to_list()
   n = length(records)
   text = Marc.to_mrk(records)
-  mrk_path = Path.join(System.tmp_dir!(), "snakepit_bench_#{System.unique_integer([:positive])}.mrk")
+
+  mrk_path =
+    Path.join(System.tmp_dir!(), "snakepit_bench_#{System.unique_integer([:positive])}.mrk")
+
   File.write!(mrk_path, text)
 
   {write_s, _} = Bench.Mrk.best(3, fn -> byte_size(Marc.to_mrk(records)) end)
   {read_s, ^n} = Bench.Mrk.best(3, fn -> text |> Marc.from_mrk() |> elem(1) |> length() end)
-  {stream_s, ^n} = Bench.Mrk.best(3, fn -> mrk_path |> Marc.stream(format: :mrk) |> Enum.count() end)
+
+  {stream_s, ^n} =
+    Bench.Mrk.best(3, fn -> mrk_path |> Marc.stream(format: :mrk) |> Enum.count() end)
+
   File.rm!(mrk_path)
   peers = Bench.Mrk.peers(path)
 
@@ -68,10 +74,15 @@ for path <- System.argv() do
 
     {theirs, ratio} =
       case peers[peer_op] do
-        {rate, _version} -> {Bench.Mrk.fmt(rate), :erlang.float_to_binary(ours / rate, decimals: 1)}
-        nil -> {"-", "-"}
+        {rate, _version} ->
+          {Bench.Mrk.fmt(rate), :erlang.float_to_binary(ours / rate, decimals: 1)}
+
+        nil ->
+          {"-", "-"}
       end
 
-    IO.puts("| #{Path.basename(path)} (#{n}) | #{op} | #{Bench.Mrk.fmt(ours)} | #{theirs} | #{ratio} |")
+    IO.puts(
+      "| #{Path.basename(path)} (#{n}) | #{op} | #{Bench.Mrk.fmt(ours)} | #{theirs} | #{ratio} |"
+    )
   end
 end

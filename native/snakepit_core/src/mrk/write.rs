@@ -94,24 +94,23 @@ fn write_checked<R: RecordView + ?Sized>(record: &R, style: Style, out: &mut Vec
     out.push(b'\n');
     for field in record.view_fields() {
         text.field_start();
+        let (FieldView::Control { tag, .. } | FieldView::Data { tag, .. }) = &field;
         out.push(b'=');
+        out.extend_from_slice(tag);
+        out.extend_from_slice(b"  ");
         match field {
-            FieldView::Control { tag, value } => {
-                out.extend_from_slice(&tag);
-                out.extend_from_slice(b"  ");
+            FieldView::Control { value, .. } => {
                 text.value(value, out, |v, out| match style {
                     Style::Mrk => escape_value(v, Blanks::Backslash, out),
                     Style::Text => text_control(v, out),
                 });
             }
             FieldView::Data {
-                tag,
                 ind1,
                 ind2,
                 subfields,
+                ..
             } => {
-                out.extend_from_slice(&tag);
-                out.extend_from_slice(b"  ");
                 for ind in [ind1, ind2] {
                     out.push(if ind == b' ' { b'\\' } else { ind });
                 }
