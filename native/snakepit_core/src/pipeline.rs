@@ -805,6 +805,23 @@ mod tests {
     }
 
     #[test]
+    fn mrk_sources_become_owned_items_pulled_or_pushed() {
+        let recs = records(40);
+        let mut mrk = Vec::new();
+        crate::mrk::write_records(&recs, crate::mrk::Style::Mrk, &mut mrk).unwrap();
+        let p = Pipeline::spawn(
+            std::io::Cursor::new(mrk.clone()),
+            opts(SourceFormat::Mrk),
+            || {},
+        )
+        .unwrap();
+        same_but_lengths(&owned_back(&drain(p, vec![])), &recs);
+        let chunks: Vec<Vec<u8>> = mrk.chunks(29).map(|c| c.to_vec()).collect();
+        let p = Pipeline::spawn_push(opts(SourceFormat::Mrk), || {}).unwrap();
+        same_but_lengths(&owned_back(&drain(p, chunks)), &recs);
+    }
+
+    #[test]
     fn pushed_sources_ask_for_input_and_read_across_chunk_boundaries() {
         let recs = records(30);
         let xml = crate::xml::to_xml_collection(&recs).unwrap();
