@@ -71,13 +71,8 @@ FILES = [
 def mnemonic_table():
     with open(gen_mrk_mnemonics.PM, "rb") as f:
         text = f.read().decode("latin-1")
-    g1 = gen_mrk_mnemonics.ansel()
-    table = {}
-    for name, byte in gen_mrk_mnemonics.marcmaker_names(text).items():
-        table[name] = chr(byte) if byte < 0x80 else g1[byte][0]
-    for b in list(range(0x00, 0x1B)) + [0x1C, 0x7F]:
-        table.setdefault(f"{b:02X}", chr(b))
-    return table
+    rows = gen_mrk_mnemonics.table(text, gen_mrk_mnemonics.ansel())
+    return {name: char for name, (char, _combining) in rows.items()}
 
 
 MNEMONICS = mnemonic_table()
