@@ -92,9 +92,9 @@ defmodule Snakepit.Marc.Options do
                 doc:
                   "What the source holds. `:auto`: a path by its extension (`.xml`; `.json`, `.jsonl`, " <>
                     "`.ndjson`; anything else is sniffed), other sources by their first non-blank byte " <>
-                    "(`<` MARCXML, `{` or `[` MARC-in-JSON, else ISO 2709). `:json` reads JSON Lines, " <>
-                    "an array or one record. `:mrk` reads MarcEdit's mnemonic format (a path ending in " <>
-                    "`.mrk` or `.mrk8` is `:mrk` under `:auto`; it is never sniffed). JSON, XML and .mrk are " <>
+                    "(`<` MARCXML, `{` or `[` MARC-in-JSON, `=` .mrk, else ISO 2709). `:json` reads JSON Lines, " <>
+                    "an array or one record. `:mrk` reads MarcEdit's mnemonic format (under `:auto`, a path " <>
+                    "ending in `.mrk` or `.mrk8`, or a first non-blank `=`). JSON, XML and .mrk are " <>
                     "read one record at a time with bounded memory; they hold Unicode text, so no MARC-8 " <>
                     "conversion applies."
               ],

@@ -69,7 +69,7 @@ pub enum SourceFormat {
     Json,
     /// MARCXML ([`crate::xml::XmlReader`]).
     Xml,
-    /// MarcEdit's mnemonic format ([`crate::mrk::MrkReader`]). Never sniffed: asked for.
+    /// MarcEdit's mnemonic format ([`crate::mrk::MrkReader`]).
     Mrk,
     /// Decided on the reader thread by the first non-blank byte (see [`sniff`]), for sources
     /// that cannot be read twice (FIFOs, devices): the bytes read to decide are replayed.
@@ -77,7 +77,7 @@ pub enum SourceFormat {
 }
 
 /// The format a first non-blank byte says (after a UTF-8 byte order mark): `<` MARCXML,
-/// `{` or `[` MARC-in-JSON, anything else ISO 2709; `None` while `prefix` is all blank.
+/// `{` or `[` MARC-in-JSON, `=` `.mrk`, anything else ISO 2709; `None` while `prefix` is all blank.
 pub fn sniff(prefix: &[u8]) -> Option<SourceFormat> {
     const BOM: &[u8] = b"\xEF\xBB\xBF";
     if prefix.len() < BOM.len() && BOM.starts_with(prefix) {
@@ -90,6 +90,7 @@ pub fn sniff(prefix: &[u8]) -> Option<SourceFormat> {
     Some(match first {
         b'<' => SourceFormat::Xml,
         b'{' | b'[' => SourceFormat::Json,
+        b'=' => SourceFormat::Mrk,
         _ => SourceFormat::Iso2709,
     })
 }
@@ -1092,6 +1093,16 @@ mod tests {
         json.extend(crate::json::to_json_array(&recs).unwrap());
         let p = Pipeline::spawn(
             Trickle(std::io::Cursor::new(json)),
+            opts(SourceFormat::Auto),
+            || {},
+        )
+        .unwrap();
+        same_but_lengths(&owned_back(&drain(p, vec![])), &recs);
+
+        let mut mrk = b"\r\n".to_vec();
+        crate::mrk::write_records(&recs, crate::mrk::Style::Mrk, &mut mrk).unwrap();
+        let p = Pipeline::spawn(
+            Trickle(std::io::Cursor::new(mrk)),
             opts(SourceFormat::Auto),
             || {},
         )

@@ -158,6 +158,8 @@ defmodule Snakepit.Marc.MrkTest do
         {path, []},
         {path, [format: :mrk]},
         {{:binary, input}, [format: :mrk]},
+        {{:binary, input}, []},
+        {[input], []},
         {[input], [format: :mrk]},
         {for(<<c::binary-size(1) <- input>>, do: c), [format: :mrk]}
       ]
