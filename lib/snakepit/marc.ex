@@ -520,4 +520,78 @@ defmodule Snakepit.Marc do
   """
   @spec json_stream(Enumerable.t(), keyword) :: Enumerable.t()
   def json_stream(records, opts \\ []), do: Snakepit.Marc.Formats.json_stream(records, opts)
+
+  # ---------------------------------------------------------------------------------------
+  # MarcEdit's mnemonic format (.mrk) and the line dump: Snakepit.Marc.Mrk.
+  # ---------------------------------------------------------------------------------------
+
+  @doc """
+  Writes records in MarcEdit's mnemonic format (`.mrk`, LC's MARCMaker), UTF-8 (`.mrk8`):
+  one line a field, each record followed by a blank line. Blanks of the leader, control
+  fields and indicators are `\\`; in values `$`, `{`, `}`, `\\` and control characters are
+  written as MARCMaker mnemonics (`{dollar}`, `{lcub}`, `{rcub}`, `{bsol}`, `{esc}`, `{0A}`),
+  so `from_mrk/2` reads every record back exactly. A MARC-8 record (leader/09 blank) is
+  converted to UTF-8 (NFC) and written with leader/09 `a`. Records are checked like
+  `to_json/2`. See docs/formats.md.
+
+      iex> record = %Snakepit.Marc.Record{
+      ...>   leader: "00000nam a2200000 a 4500",
+      ...>   fields: [
+      ...>     Snakepit.Marc.Field.control("008", "010314s1999    fr"),
+      ...>     Snakepit.Marc.Field.data("245", "1", " ", [{"a", "Prices in US$ /"}])
+      ...>   ]
+      ...> }
+      iex> Snakepit.Marc.to_mrk(record)
+      "=LDR  00000nam\\\\a2200000\\\\a\\\\4500\\n=008  010314s1999\\\\\\\\\\\\\\\\fr\\n=245  1\\\\$aPrices in US{dollar} /\\n\\n"
+
+  ## Options
+
+  #{Options.docs(:to_mrk)}
+  """
+  @spec to_mrk(Record.t() | [Record.t()], keyword) :: binary
+  def to_mrk(records, opts \\ []), do: Snakepit.Marc.Mrk.to_mrk(records, opts)
+
+  @doc """
+  Reads MarcEdit's mnemonic format (`.mrk`, UTF-8). Returns `{:ok, records}` like
+  `parse/2`, honouring `:mode` and `:report`. A bad line is a
+  `%Snakepit.Marc.ParseError{kind: :invalid_mrk}` for its record whose `detail` starts with
+  the line number (`"line 7: ..."`) and whose `byte_offset` is the line's. MARCMaker
+  mnemonics become their characters (a combining mark, written before its base letter
+  as in MARC-8, is put after it; nothing is normalised); `\\` is a blank in the leader,
+  control fields and indicators. To stream a file, use `stream(path, format: :mrk)`.
+
+      iex> {:ok, [record]} = Snakepit.Marc.from_mrk("=LDR  00000nam\\\\a2200000\\\\a\\\\4500\\n=245  10$aCaf{acute}e {dollar}5\\n")
+      iex> record["245"]["a"]
+      "Cafe\\u0301 $5"
+      iex> {:error, %Snakepit.Marc.ParseError{kind: :invalid_mrk, detail: "line 2: " <> _}} =
+      ...>   Snakepit.Marc.from_mrk("=LDR  00000nam a2200000 a 4500\\n245  10$aNo equals sign\\n")
+
+  ## Options
+
+  #{Options.docs(:read)} (The MARC-8 options do not apply: `.mrk8` holds Unicode text.)
+  """
+  @spec from_mrk(binary, keyword) ::
+          {:ok, [item]} | {:ok, [item], %{skipped: non_neg_integer}} | {:error, ParseError.t()}
+  def from_mrk(binary, opts \\ []), do: Snakepit.Marc.Mrk.from_mrk(binary, opts)
+
+  @doc """
+  A line dump of records, exactly pymarc's `str(record)`: `=LDR  ` and the leader as
+  stored, then one `=TAG  ` line a field (blanks of control fields and indicators as `\\`,
+  subfields as `$` and code), each record followed by a blank line. Nothing is escaped:
+  this is for reading; `to_mrk/2` is the format that reads back. A MARC-8 record's text is
+  converted to UTF-8 (NFC), as pymarc shows it.
+
+      iex> record = %Snakepit.Marc.Record{
+      ...>   leader: "00000nam a2200000 a 4500",
+      ...>   fields: [Snakepit.Marc.Field.data("245", "1", " ", [{"a", "Prices in US$ /"}])]
+      ...> }
+      iex> Snakepit.Marc.to_text(record)
+      "=LDR  00000nam a2200000 a 4500\\n=245  1\\\\$aPrices in US$ /\\n\\n"
+
+  ## Options
+
+  #{Options.docs(:to_text)}
+  """
+  @spec to_text(Record.t() | [Record.t()], keyword) :: binary
+  def to_text(records, opts \\ []), do: Snakepit.Marc.Mrk.to_text(records, opts)
 end

@@ -1,19 +1,20 @@
 defmodule Mix.Tasks.Snakepit.Convert do
-  @shortdoc "Converts MARC records between ISO 2709, MARC-in-JSON and MARCXML"
+  @shortdoc "Converts MARC records between ISO 2709, MARC-in-JSON, MARCXML and .mrk"
 
   @moduledoc """
   Converts a file of MARC records from one format to another, streaming: memory stays flat
   whatever the file's size.
 
-      mix snakepit.convert INPUT OUTPUT [--from iso2709|json|xml]
-                                        [--to iso2709|json|jsonl|xml]
+      mix snakepit.convert INPUT OUTPUT [--from iso2709|json|xml|mrk]
+                                        [--to iso2709|json|jsonl|xml|mrk|text]
                                         [--mode strict|permissive|skip]
                                         [--to-unicode | --no-to-unicode]
                                         [--to-encoding marc8] [--oversize error|zero_length]
 
   Formats are inferred from the file extensions when not given: `.mrc`, `.dat`, `.iso`
   (ISO 2709), `.json` (a JSON array of MARC-in-JSON records), `.jsonl` and `.ndjson` (JSON
-  Lines), `.xml` (MARCXML). An input with another extension is recognised by its first
+  Lines), `.xml` (MARCXML), `.mrk` and `.mrk8` (MarcEdit's mnemonic format, UTF-8), and
+  for output only `.txt` (`text`: the line dump of `Snakepit.Marc.to_text/2`). An input with another extension is recognised by its first
   bytes; an output needs a known extension or `--to`.
 
   Records are read with `Snakepit.Marc.stream/2` and written by the streaming writers
@@ -29,8 +30,9 @@ defmodule Mix.Tasks.Snakepit.Convert do
 
   ## Options
 
-    * `--from` - input format: `iso2709`, `json` or `xml` (default: inferred).
-    * `--to` - output format: `iso2709`, `json`, `jsonl` or `xml` (default: inferred).
+    * `--from` - input format: `iso2709`, `json`, `xml` or `mrk` (default: inferred).
+    * `--to` - output format: `iso2709`, `json`, `jsonl`, `xml`, `mrk` or `text`
+      (default: inferred).
     * `--mode` - what a bad record does (default `strict`). `strict`: the conversion stops
       at the first one and fails (OUTPUT is not written). `permissive`: each bad record is
       reported and left out. `skip`: bad records are left out and only counted.
@@ -69,7 +71,7 @@ defmodule Mix.Tasks.Snakepit.Convert do
   ]
   # What the readers take, as the read options name them.
   @from Enum.map(Snakepit.Marc.Options.values(:stream, :format) -- [:auto], &Atom.to_string/1)
-  @to ~w(iso2709 json jsonl xml)
+  @to ~w(iso2709 json jsonl xml mrk text)
   @modes Enum.map(Snakepit.Marc.Options.values(:read, :mode), &Atom.to_string/1)
   @usage "usage: mix snakepit.convert INPUT OUTPUT [--from #{Enum.join(@from, "|")}] " <>
            "[--to #{Enum.join(@to, "|")}] [--mode #{Enum.join(@modes, "|")}] " <>
@@ -136,6 +138,7 @@ defmodule Mix.Tasks.Snakepit.Convert do
       ext when ext in ~w(.mrc .dat .iso .marc) -> :iso2709
       ext when ext in ~w(.json .jsonl .ndjson) -> :json
       ".xml" -> :xml
+      ext when ext in ~w(.mrk .mrk8) -> :mrk
       _ -> :auto
     end
   end
@@ -153,6 +156,12 @@ defmodule Mix.Tasks.Snakepit.Convert do
 
       ".xml" ->
         :xml
+
+      ext when ext in ~w(.mrk .mrk8) ->
+        :mrk
+
+      ".txt" ->
+        :text
 
       ext ->
         CLI.usage_error!(cli, "cannot infer the output format from #{inspect(ext)}; pass --to")
@@ -275,6 +284,9 @@ defmodule Mix.Tasks.Snakepit.Convert do
     state = Process.get(:snakepit_convert)
     Process.put(:snakepit_convert, %{state | written: state.written - 1})
   end
+
+  defp writer(records, style) when style in [:mrk, :text],
+    do: Snakepit.Marc.Mrk.stream(records, style)
 
   # ---------------------------------------------------------------------------------------
   # Progress and summary

@@ -100,20 +100,22 @@ defmodule Snakepit.Marc.Options do
                     "bounds native memory: see the Streaming section of docs/architecture.md."
               ],
               format: [
-                type: {:in, [:auto, :iso2709, :json, :xml]},
+                type: {:in, [:auto, :iso2709, :json, :xml, :mrk]},
                 default: :auto,
                 doc:
                   "What the source holds. `:auto`: a path by its extension (`.xml`; `.json`, `.jsonl`, " <>
                     "`.ndjson`; anything else is sniffed), other sources by their first non-blank byte " <>
-                    "(`<` MARCXML, `{` or `[` MARC-in-JSON, else ISO 2709). `:json` reads JSON Lines, " <>
-                    "an array or one record. JSON and XML are read one record at a time with bounded " <>
-                    "memory; they hold Unicode text, so no MARC-8 conversion applies."
+                    "(`<` MARCXML, `{` or `[` MARC-in-JSON, `=` .mrk, else ISO 2709). `:json` reads JSON Lines, " <>
+                    "an array or one record. `:mrk` reads MarcEdit's mnemonic format (under `:auto`, a path " <>
+                    "ending in `.mrk` or `.mrk8`, or a first non-blank `=`). JSON, XML and .mrk are " <>
+                    "read one record at a time with bounded memory; they hold Unicode text, so no MARC-8 " <>
+                    "conversion applies."
               ],
               max_record_bytes: [
                 type: {:int_range, 1024, 1024 * 1024 * 1024},
                 default: 16 * 1024 * 1024,
                 doc:
-                  "Largest MARC-in-JSON or MARCXML record a stream reads, in bytes of input (both are " <>
+                  "Largest MARC-in-JSON, MARCXML or .mrk record a stream reads, in bytes of input (each is " <>
                     "read one whole record at a time). A larger one is a `:too_large` error that ends the stream."
               ],
               chunk_size: [
@@ -208,6 +210,8 @@ defmodule Snakepit.Marc.Options do
     to_xml: [],
     json_stream: @lines ++ @write_batch,
     xml_stream: @write_batch,
+    to_mrk: [],
+    to_text: [],
     fan_out: @fan_out,
     encoding_report: Snakepit.Marc.Recovery.report_options(@stream)
   }

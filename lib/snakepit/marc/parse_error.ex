@@ -25,6 +25,8 @@ defmodule Snakepit.Marc.ParseError do
     invalid_marc8: "A MARC-8 escape sequence or code point that cannot be converted.",
     invalid_json: "MARC-in-JSON input that is not valid JSON or not shaped like a record.",
     invalid_xml: "MARCXML input that is not well-formed or not shaped like a record.",
+    invalid_mrk:
+      "A `.mrk` (MarcEdit mnemonic) line not shaped like a leader or field line; `detail` starts with its line number.",
     too_large:
       "A record or field too large for ISO 2709, or a JSON/XML record over `:max_record_bytes`.",
     invalid_value:

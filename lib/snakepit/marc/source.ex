@@ -62,6 +62,7 @@ defmodule Snakepit.Marc.Source do
     case path |> Path.extname() |> String.downcase() do
       ".xml" -> {:xml, source}
       ext when ext in [".json", ".jsonl", ".ndjson"] -> {:json, source}
+      ext when ext in [".mrk", ".mrk8"] -> {:mrk, source}
       ext when ext in [".mrc", ".dat", ".iso", ".marc", ".mrk21"] -> {:iso2709, source}
       _ -> {sniff_file(path), source}
     end
@@ -111,11 +112,12 @@ defmodule Snakepit.Marc.Source do
   defp replay([], rest), do: rest
   defp replay([chunk | more], rest), do: fn -> {chunk, replay(more, rest)} end
 
-  @doc "The format a first non-blank byte says: `:xml`, `:json`, `:iso2709`, or nil (all blank)."
+  @doc "The format a first non-blank byte says: `:xml`, `:json`, `:mrk`, `:iso2709`, or nil (all blank)."
   def sniff(<<c, rest::binary>>) when c in [?\s, ?\t, ?\r, ?\n], do: sniff(rest)
   def sniff(<<0xEF, 0xBB, 0xBF, rest::binary>>), do: sniff(rest)
   def sniff(<<"<", _::binary>>), do: :xml
   def sniff(<<c, _::binary>>) when c in [?{, ?[], do: :json
+  def sniff(<<"=", _::binary>>), do: :mrk
   def sniff(<<_, _::binary>>), do: :iso2709
   def sniff(<<>>), do: nil
 

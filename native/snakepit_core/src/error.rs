@@ -46,6 +46,9 @@ pub enum ErrorKind {
     InvalidJson,
     /// MARCXML input that is not well-formed or not shaped like a record.
     InvalidXml,
+    /// A `.mrk` (MarcEdit mnemonic) line that is not shaped like a leader or field line;
+    /// `detail` starts with its 1-based line number.
+    InvalidMrk,
     /// A record or field too large to encode in ISO 2709 (lengths are 4 or 5 digits).
     TooLarge,
     /// A value, indicator, subfield code, tag or leader that cannot be written: a delimiter
@@ -81,6 +84,7 @@ impl ErrorKind {
             ErrorKind::InvalidMarc8 => "invalid_marc8",
             ErrorKind::InvalidJson => "invalid_json",
             ErrorKind::InvalidXml => "invalid_xml",
+            ErrorKind::InvalidMrk => "invalid_mrk",
             ErrorKind::TooLarge => "too_large",
             ErrorKind::InvalidValue => "invalid_value",
             ErrorKind::Io => "io",
@@ -88,7 +92,7 @@ impl ErrorKind {
         }
     }
 
-    pub const ALL: [ErrorKind; 21] = [
+    pub const ALL: [ErrorKind; 22] = [
         ErrorKind::TruncatedLeader,
         ErrorKind::InvalidRecordLength,
         ErrorKind::InvalidBaseAddress,
@@ -106,6 +110,7 @@ impl ErrorKind {
         ErrorKind::InvalidMarc8,
         ErrorKind::InvalidJson,
         ErrorKind::InvalidXml,
+        ErrorKind::InvalidMrk,
         ErrorKind::TooLarge,
         ErrorKind::InvalidValue,
         ErrorKind::Io,

@@ -13,6 +13,7 @@ pub mod extract;
 pub mod json;
 pub mod marc21;
 pub mod marc8;
+pub mod mrk;
 pub mod parse;
 pub mod pipeline;
 pub mod read;

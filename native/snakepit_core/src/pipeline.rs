@@ -71,13 +71,15 @@ pub enum SourceFormat {
     Json,
     /// MARCXML ([`crate::xml::XmlReader`]).
     Xml,
+    /// MarcEdit's mnemonic format ([`crate::mrk::MrkReader`]).
+    Mrk,
     /// Decided on the reader thread by the first non-blank byte (see [`sniff`]), for sources
     /// that cannot be read twice (FIFOs, devices): the bytes read to decide are replayed.
     Auto,
 }
 
 /// The format a first non-blank byte says (after a UTF-8 byte order mark): `<` MARCXML,
-/// `{` or `[` MARC-in-JSON, anything else ISO 2709; `None` while `prefix` is all blank.
+/// `{` or `[` MARC-in-JSON, `=` `.mrk`, anything else ISO 2709; `None` while `prefix` is all blank.
 pub fn sniff(prefix: &[u8]) -> Option<SourceFormat> {
     const BOM: &[u8] = b"\xEF\xBB\xBF";
     if prefix.len() < BOM.len() && BOM.starts_with(prefix) {
@@ -90,6 +92,7 @@ pub fn sniff(prefix: &[u8]) -> Option<SourceFormat> {
     Some(match first {
         b'<' => SourceFormat::Xml,
         b'{' | b'[' => SourceFormat::Json,
+        b'=' => SourceFormat::Mrk,
         _ => SourceFormat::Iso2709,
     })
 }
@@ -544,6 +547,11 @@ fn run<R: Read>(
                     .with_max_record(opts.max_record_bytes);
             record_loop(reader, |r| r.position(), opts, tx, cancel, progress, notify)
         }
+        SourceFormat::Mrk => {
+            let reader = crate::mrk::MrkReader::new(BufReader::with_capacity(64 * 1024, source))
+                .with_max_record(opts.max_record_bytes);
+            record_loop(reader, |r| r.position(), opts, tx, cancel, progress, notify)
+        }
     }
 }
 
@@ -798,6 +806,23 @@ mod tests {
         let p =
             Pipeline::spawn(std::io::Cursor::new(lines), opts(SourceFormat::Json), || {}).unwrap();
         same_but_lengths(&owned_back(&drain(p, vec![])), &recs);
+    }
+
+    #[test]
+    fn mrk_sources_become_owned_items_pulled_or_pushed() {
+        let recs = records(40);
+        let mut mrk = Vec::new();
+        crate::mrk::write_records(&recs, crate::mrk::Style::Mrk, &mut mrk).unwrap();
+        let p = Pipeline::spawn(
+            std::io::Cursor::new(mrk.clone()),
+            opts(SourceFormat::Mrk),
+            || {},
+        )
+        .unwrap();
+        same_but_lengths(&owned_back(&drain(p, vec![])), &recs);
+        let chunks: Vec<Vec<u8>> = mrk.chunks(29).map(|c| c.to_vec()).collect();
+        let p = Pipeline::spawn_push(opts(SourceFormat::Mrk), || {}).unwrap();
+        same_but_lengths(&owned_back(&drain(p, chunks)), &recs);
     }
 
     #[test]
@@ -1071,6 +1096,16 @@ mod tests {
         json.extend(crate::json::to_json_array(&recs).unwrap());
         let p = Pipeline::spawn(
             Trickle(std::io::Cursor::new(json)),
+            opts(SourceFormat::Auto),
+            || {},
+        )
+        .unwrap();
+        same_but_lengths(&owned_back(&drain(p, vec![])), &recs);
+
+        let mut mrk = b"\r\n".to_vec();
+        crate::mrk::write_records(&recs, crate::mrk::Style::Mrk, &mut mrk).unwrap();
+        let p = Pipeline::spawn(
+            Trickle(std::io::Cursor::new(mrk)),
             opts(SourceFormat::Auto),
             || {},
         )

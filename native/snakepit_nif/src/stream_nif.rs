@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 mod stream_atoms {
-    rustler::atoms! { batch, raw, wait, need_input, snakepit_stream_ready, json, xml, iso2709, auto }
+    rustler::atoms! { batch, raw, wait, need_input, snakepit_stream_ready, json, xml, iso2709, auto, mrk }
 }
 
 pub(crate) enum Source {
@@ -279,6 +279,8 @@ fn source_format(format: Atom) -> NifResult<SourceFormat> {
         Ok(SourceFormat::Json)
     } else if format == stream_atoms::xml() {
         Ok(SourceFormat::Xml)
+    } else if format == stream_atoms::mrk() {
+        Ok(SourceFormat::Mrk)
     } else if format == stream_atoms::auto() {
         Ok(SourceFormat::Auto)
     } else {
@@ -316,7 +318,7 @@ fn stream_open_format<'a>(
     let read = config.decode()?;
     let limits = batch.limits();
     let format = match source_format(format)? {
-        f @ (SourceFormat::Json | SourceFormat::Xml) => f,
+        f @ (SourceFormat::Json | SourceFormat::Xml | SourceFormat::Mrk) => f,
         _ => return Err(rustler::Error::BadArg),
     };
     let id = NEXT_STREAM_ID.fetch_add(1, Ordering::Relaxed);

@@ -90,8 +90,9 @@ defmodule Mix.Tasks.Snakepit.ConvertTest do
 
     cases = [
       {[input, out, "--to", "csv"],
-       ~s(--to must be one of iso2709, json, jsonl, xml, got: "csv")},
-      {[input, out, "--from", "marc"], ~s(--from must be one of iso2709, json, xml, got: "marc")},
+       ~s(--to must be one of iso2709, json, jsonl, xml, mrk, text, got: "csv")},
+      {[input, out, "--from", "marc"],
+       ~s(--from must be one of iso2709, json, xml, mrk, got: "marc")},
       {[input, out, "--mode", "lenient"],
        ~s(--mode must be one of strict, permissive, skip, got: "lenient")},
       {[input, out, "--bogus"], "unknown option --bogus; valid options: --from"},

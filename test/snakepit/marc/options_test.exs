@@ -24,6 +24,8 @@ defmodule Snakepit.Marc.OptionsTest do
   defp leading_args({Marc, :each, 3}), do: [data(), &Function.identity/1]
   defp leading_args({Marc, :parse_batch, 2}), do: [data() |> Marc.batches() |> Enum.at(0)]
   defp leading_args({Marc, fun, 2}) when fun in [:to_json, :to_xml], do: [@record]
+  defp leading_args({Marc, fun, 2}) when fun in [:to_mrk, :to_text], do: [@record]
+  defp leading_args({Marc, :from_mrk, 2}), do: [""]
   defp leading_args({Marc, fun, 2}) when fun in [:json_stream, :xml_stream], do: [[@record]]
   defp leading_args({Marc, :extract, 3}), do: [data(), [t: "245a"]]
   defp leading_args({Marc.Spec, :compile!, 2}), do: [[t: "245a"]]
@@ -146,7 +148,8 @@ defmodule Snakepit.Marc.OptionsTest do
           {:map, 3, :fan_out},
           {:to_json, 2, :to_json},
           {:json_stream, 2, :json_stream},
-          {:xml_stream, 2, :xml_stream}
+          {:xml_stream, 2, :xml_stream},
+          {:from_mrk, 2, :read}
         ] do
       assert doc.(fun, arity)["en"] =~ Options.docs(schema), "#{fun}/#{arity}"
     end

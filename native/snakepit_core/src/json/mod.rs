@@ -102,7 +102,7 @@ fn push_u00(b: u8, out: &mut Vec<u8>) {
 }
 
 /// The error a reader reports, and ends with, when its source fails.
-fn read_failed(index: u64, offset: u64, e: std::io::Error) -> crate::error::MarcError {
+pub(crate) fn read_failed(index: u64, offset: u64, e: std::io::Error) -> crate::error::MarcError {
     crate::error::MarcError::bare(crate::error::ErrorKind::Io, index, offset, e.to_string())
 }
 

@@ -16,10 +16,11 @@
 //!
 //! [`RecordView`]: snakepit_core::view::RecordView
 
+mod mrk;
 mod readers;
 mod term_record;
 mod writers;
 
 mod format_atoms {
-    rustler::atoms! { object, array, lines, items, collection, records }
+    rustler::atoms! { object, array, lines, items, collection, records, mrk, text }
 }

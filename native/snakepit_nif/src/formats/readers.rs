@@ -8,7 +8,7 @@ use snakepit_core::{json, xml, MarcError, OwnedRecord};
 
 /// Turns reader output into parse items with the read mode: `{:ok, items, skipped}` or
 /// `{:error, %ParseError{}}`. Offsets of good records are the reader's position before it.
-fn read_items<'a, I>(
+pub(super) fn read_items<'a, I>(
     env: Env<'a>,
     config: ReadConfig,
     mut reader: I,

@@ -11,7 +11,7 @@ use snakepit_core::{check_record, encode_record_with, json, xml, EncodeOptions, 
 
 /// `{:ok, binary}`, `{:error, message}` (a term of the wrong shape) or
 /// `{:error, %Snakepit.Marc.ParseError{}}` (a record that cannot be written).
-fn result_term<'a>(env: Env<'a>, result: Result<Vec<u8>, NativeError>) -> Term<'a> {
+pub(super) fn result_term<'a>(env: Env<'a>, result: Result<Vec<u8>, NativeError>) -> Term<'a> {
     match result {
         Ok(out) => (atoms::ok(), binary_term(env, &out)).encode(env),
         Err(e) => e.to_term(env),

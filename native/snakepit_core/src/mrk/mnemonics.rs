@@ -1,0 +1,210 @@
+//! MARCMaker character mnemonics (`{dollar}`, `{esc}`, `{acute}`, `{1B}`, ...): decoding
+//! them in values read, and escaping the characters `.mrk` reserves in values written.
+//! The table is generated data (`mnemonic_table.rs`, from scripts/gen_mrk_mnemonics.py).
+
+use super::mnemonic_table::{MARC8_BYTE_NAMES, MNEMONICS};
+
+/// Longest mnemonic name in the table, braces excluded: a `{` further than this from its
+/// `}` is never a mnemonic, so a lookup scans a bounded number of bytes.
+const MAX_NAME: usize = 8;
+
+/// The character a mnemonic name stands for, and whether it is a combining mark.
+pub(super) fn lookup(name: &[u8]) -> Option<(char, bool)> {
+    MNEMONICS
+        .binary_search_by(|(n, _, _)| n.as_bytes().cmp(name))
+        .ok()
+        .map(|i| (MNEMONICS[i].1, MNEMONICS[i].2))
+}
+
+/// The name MARCMaker writes for a MARC-8 (or ASCII) byte, if it has one.
+pub(super) fn byte_name(byte: u8) -> Option<&'static str> {
+    MARC8_BYTE_NAMES
+        .binary_search_by(|(b, _)| b.cmp(&byte))
+        .ok()
+        .map(|i| MARC8_BYTE_NAMES[i].1)
+}
+
+/// How blanks are spelt in a value: `\` in the leader and control fields, a space in
+/// subfield values (where a `\` is a backslash).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Blanks {
+    Backslash,
+    Space,
+}
+
+/// Decodes one `.mrk` value into `out`: mnemonics become their characters (an unknown
+/// `{name}` stays as written, as MarcEdit leaves it), and under [`Blanks::Backslash`] a `\`
+/// is a blank. A combining mark written as a mnemonic comes before its base character, as
+/// in MARC-8; in the UTF-8 output it goes after it. Never longer than `value`: every
+/// mnemonic is longer than the UTF-8 of its character.
+pub(super) fn decode_value(value: &[u8], blanks: Blanks, out: &mut Vec<u8>) {
+    // Combining marks waiting for their base character.
+    let mut pending: Vec<char> = Vec::new();
+    let mut i = 0;
+    while i < value.len() {
+        let b = value[i];
+        if b == b'{' {
+            if let Some((c, combining, used)) = mnemonic_at(&value[i..]) {
+                i += used;
+                if combining {
+                    pending.push(c);
+                } else {
+                    push_char(c, out);
+                    flush(&mut pending, out);
+                }
+                continue;
+            }
+        }
+        let len = utf8_len(b).min(value.len() - i);
+        if blanks == Blanks::Backslash && b == b'\\' {
+            out.push(b' ');
+        } else {
+            out.extend_from_slice(&value[i..i + len]);
+        }
+        i += len;
+        flush(&mut pending, out);
+    }
+    flush(&mut pending, out);
+}
+
+/// The mnemonic at the start of `s` (which starts with `{`): its character, whether it
+/// combines, and the bytes it takes.
+fn mnemonic_at(s: &[u8]) -> Option<(char, bool, usize)> {
+    let window = &s[1..s.len().min(MAX_NAME + 2)];
+    let end = memchr::memchr(b'}', window)?;
+    let (c, combining) = lookup(&window[..end])?;
+    Some((c, combining, end + 2))
+}
+
+fn flush(pending: &mut Vec<char>, out: &mut Vec<u8>) {
+    for c in pending.drain(..) {
+        push_char(c, out);
+    }
+}
+
+fn push_char(c: char, out: &mut Vec<u8>) {
+    let mut buf = [0u8; 4];
+    out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+}
+
+/// Bytes of the UTF-8 sequence a lead byte starts (1 for a stray continuation byte, so
+/// that text that is not UTF-8 is copied through byte by byte).
+fn utf8_len(lead: u8) -> usize {
+    match lead {
+        0xF0..=0xF7 => 4,
+        0xE0..=0xEF => 3,
+        0xC0..=0xDF => 2,
+        _ => 1,
+    }
+}
+
+/// What a byte of a value written becomes: itself, a blank spelt `\`, or a mnemonic.
+/// `$`, `{`, `}`, `\`, ESC and the other C0 controls and DEL are written as mnemonics, so
+/// that every value reads back exactly; everything else (UTF-8 included) as it is.
+#[inline]
+fn needs_escape(b: u8) -> bool {
+    matches!(b, b'$' | b'{' | b'}' | b'\\' | 0x00..=0x1F | 0x7F)
+}
+
+/// Appends `value` (UTF-8) escaped for `.mrk`.
+pub(super) fn escape_value(value: &[u8], blanks: Blanks, out: &mut Vec<u8>) {
+    let mut start = 0;
+    for (i, &b) in value.iter().enumerate() {
+        let blank = b == b' ' && blanks == Blanks::Backslash;
+        if !blank && !needs_escape(b) {
+            continue;
+        }
+        out.extend_from_slice(&value[start..i]);
+        start = i + 1;
+        if blank {
+            out.push(b'\\');
+            continue;
+        }
+        push_mnemonic(b, out);
+    }
+    out.extend_from_slice(&value[start..]);
+}
+
+/// `{name}` for a byte with a name, else `{XX}` (MARCMaker's hex form).
+pub(super) fn push_mnemonic(b: u8, out: &mut Vec<u8>) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    out.push(b'{');
+    match byte_name(b) {
+        Some(name) => out.extend_from_slice(name.as_bytes()),
+        None => out.extend_from_slice(&[HEX[(b >> 4) as usize], HEX[(b & 0xF) as usize]]),
+    }
+    out.push(b'}');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode(s: &str, blanks: Blanks) -> String {
+        let mut out = Vec::new();
+        decode_value(s.as_bytes(), blanks, &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    fn escape(s: &str, blanks: Blanks) -> String {
+        let mut out = Vec::new();
+        escape_value(s.as_bytes(), blanks, &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn the_table_is_sorted_and_every_name_fits_the_scan_window() {
+        assert!(MNEMONICS.windows(2).all(|w| w[0].0 < w[1].0));
+        assert!(MARC8_BYTE_NAMES.windows(2).all(|w| w[0].0 < w[1].0));
+        assert!(MNEMONICS.iter().all(|(n, _, _)| n.len() <= MAX_NAME));
+        // Every name is longer than its character's UTF-8 (+2 braces): decoding never grows.
+        assert!(MNEMONICS.iter().all(|(n, c, _)| n.len() + 2 > c.len_utf8()));
+    }
+
+    #[test]
+    fn mnemonics_decode_and_unknown_ones_stay() {
+        // MARCMaker's table: `{24}` and `{curren}` are `$` too; ESC's hex form is not in it.
+        assert_eq!(
+            decode("US{dollar}5{24}{curren} {esc}{1A}", Blanks::Space),
+            "US$5$$ \u{1b}\u{1a}"
+        );
+        assert_eq!(decode("{1B}", Blanks::Space), "{1B}");
+        assert_eq!(decode("{lcub}x{rcub} {bsol}", Blanks::Space), "{x} \\");
+        assert_eq!(
+            decode("{nosuch} {dollar", Blanks::Space),
+            "{nosuch} {dollar"
+        );
+        assert_eq!(
+            decode("{copy}2001 {pound}", Blanks::Space),
+            "\u{a9}2001 \u{a3}"
+        );
+        assert_eq!(decode("{}{{dollar}}", Blanks::Space), "{}{$}");
+    }
+
+    #[test]
+    fn combining_mnemonics_go_after_their_base_character() {
+        assert_eq!(decode("Caf{acute}e", Blanks::Space), "Cafe\u{301}");
+        assert_eq!(decode("{acute}{dotb}é!", Blanks::Space), "é\u{301}\u{323}!");
+        assert_eq!(decode("x{acute}", Blanks::Space), "x\u{301}");
+        assert_eq!(decode("{acute}{lcub}", Blanks::Space), "{\u{301}");
+    }
+
+    #[test]
+    fn backslashes_are_blanks_only_where_blanks_are_spelt_so() {
+        assert_eq!(decode("a\\b", Blanks::Backslash), "a b");
+        assert_eq!(decode("a\\b", Blanks::Space), "a\\b");
+        assert_eq!(decode("{bsol}", Blanks::Backslash), "\\");
+    }
+
+    #[test]
+    fn escaping_round_trips_every_reserved_byte() {
+        let value = "A $1 {x} \\ \u{1b}\n\t\u{7f} é";
+        for blanks in [Blanks::Space, Blanks::Backslash] {
+            let escaped = escape(value, blanks);
+            assert!(!escaped.contains('$') && !escaped.contains('\n'));
+            assert_eq!(decode(&escaped, blanks), value);
+        }
+        assert_eq!(escape("a b$", Blanks::Backslash), "a\\b{dollar}");
+        assert_eq!(escape("\n", Blanks::Space), "{0A}");
+    }
+}
