@@ -10,7 +10,13 @@ defmodule Snakepit.Application do
     pools = Enum.map(Snakepit.Config.configured_pools(), &Snakepit.Pool.validated_child_spec/1)
 
     # The diagnostics collector attaches telemetry handlers, so it starts after the dispatcher.
-    children = [Snakepit.Telemetry.Dispatcher, Snakepit.Diagnostics.Collector | pools]
+    # The :pg scope and the cluster directory come before the pools, which join the scope.
+    cluster = [
+      %{id: :pg, start: {:pg, :start_link, [Snakepit.Pool.Cluster.scope()]}},
+      Snakepit.Pool.Cluster.Directory
+    ]
+
+    children = [Snakepit.Telemetry.Dispatcher, Snakepit.Diagnostics.Collector] ++ cluster ++ pools
     Supervisor.start_link(children, strategy: :one_for_one, name: Snakepit.Supervisor)
   end
 end
