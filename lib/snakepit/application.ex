@@ -12,7 +12,7 @@ defmodule Snakepit.Application do
     # The diagnostics collector attaches telemetry handlers, so it starts after the dispatcher.
     # The :pg scope and the cluster directory come before the pools, which join the scope.
     cluster = [
-      %{id: :pg, start: {:pg, :start_link, [Snakepit.Pool.Cluster.scope()]}},
+      Snakepit.Pool.Cluster.Groups,
       Snakepit.Pool.Cluster.Directory
     ]
 

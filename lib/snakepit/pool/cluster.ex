@@ -13,7 +13,7 @@ defmodule Snakepit.Pool.Cluster do
   # are: binaries are sent as bytes, never as per-record terms.
   @moduledoc false
 
-  alias Snakepit.Pool.Cluster.Directory
+  alias Snakepit.Pool.Cluster.{Directory, Groups}
   alias Snakepit.Pool.Router
   alias Snakepit.Telemetry
 
@@ -24,29 +24,10 @@ defmodule Snakepit.Pool.Cluster do
   # Beyond its own timeout and queue timeout, how long a remote request may take on the wire.
   @wire_slack 2_000
 
-  @doc "The :pg scope of the library (started by the :snakepit application)."
-  def scope, do: Snakepit.Pool.Cluster.Scope
-
-  @doc "The :pg group of a pool's managers, one per node running the pool."
-  def group(pool), do: {:snakepit_pool, pool}
-
-  @doc "Joins the calling process (a pool's manager) to the pool's group, when the scope runs."
-  def join(pool) do
-    if Process.whereis(scope()), do: :pg.join(scope(), group(pool), self())
-    :ok
-  end
-
-  @doc "The nodes where `pool` runs (its managers' nodes), this one included."
-  def nodes(pool) do
-    if Process.whereis(scope()),
-      do: scope() |> :pg.get_members(group(pool)) |> Enum.map(&node/1) |> Enum.uniq(),
-      else: []
-  end
-
   @spec run(atom, Snakepit.WorkerProfile.request(), timeout, atom, boolean) ::
           {:ok, term} | {:ok, term, term} | {:error, term}
   def run(pool, request, timeout, priority, retry?) do
-    case Directory.choose(pool, nodes(pool), []) do
+    case Directory.choose(pool, Groups.pool_nodes(pool), []) do
       nil -> Router.run(pool, request, timeout, priority)
       node -> on_node(node, pool, request, timeout, priority, retry?, false)
     end
@@ -86,7 +67,7 @@ defmodule Snakepit.Pool.Cluster do
          true,
          false
        ) do
-    case Directory.choose(pool, nodes(pool), [down]) do
+    case Directory.choose(pool, Groups.pool_nodes(pool), [down]) do
       nil -> error
       node -> on_node(node, pool, request, timeout, priority, true, true)
     end

@@ -21,7 +21,8 @@ defmodule Snakepit.Pool.Manager do
   require Logger
 
   alias Snakepit.WorkerProfile
-  alias Snakepit.Pool.{Capacity, Cluster, Drain, Events, Jitter, Queue, Reconfigure, Ref, Table}
+  alias Snakepit.Pool.Cluster.Groups
+  alias Snakepit.Pool.{Capacity, Drain, Events, Jitter, Queue, Reconfigure, Ref, Table}
 
   # How long a retiring worker may take to finish in-flight requests before it is stopped.
   @drain_timeout 60_000
@@ -113,7 +114,7 @@ defmodule Snakepit.Pool.Manager do
       {:ok, state} ->
         Ref.publish(ref)
         # Other nodes find the pool through its :pg group (nodes: :cluster).
-        Cluster.join(config.name)
+        Groups.join_pool(config.name)
         {:ok, state}
 
       stop ->

@@ -4,7 +4,7 @@ defmodule Snakepit.Pool.Cluster.Directory do
   #
   # Every @sample ms it reads this node's pools (each worker's capacity and load, the queue
   # counter: no process is asked) into the table, and sends the figures to the directories
-  # of the other nodes (members of the :pg group :snakepit_directories) every @period ms, or
+  # of the other nodes (Snakepit.Pool.Cluster.Groups) every @period ms, or
   # at once when a pool's free capacity moved by a quarter of its capacity since the last
   # send. A node is routable while its last snapshot is younger than @fresh ms and it is
   # connected: a node that goes down stops being chosen when the connection drops
@@ -16,11 +16,11 @@ defmodule Snakepit.Pool.Cluster.Directory do
   @moduledoc false
   use GenServer
 
-  alias Snakepit.Pool.{Cluster, Ref}
+  alias Snakepit.Pool.Cluster.Groups
+  alias Snakepit.Pool.Ref
   alias Snakepit.Telemetry
 
   @table __MODULE__
-  @group :snakepit_directories
   @sample 100
   @period 250
   @fresh 1_000
@@ -131,7 +131,7 @@ defmodule Snakepit.Pool.Cluster.Directory do
       write_concurrency: true
     ])
 
-    :ok = :pg.join(Cluster.scope(), @group, self())
+    :ok = Groups.join_directories()
     :ok = :net_kernel.monitor_nodes(true)
     send(self(), :sample)
     {:ok, %{sent: %{}, sent_at: 0, up: MapSet.new()}}
@@ -181,10 +181,7 @@ defmodule Snakepit.Pool.Cluster.Directory do
   end
 
   defp broadcast(state, pools) do
-    me = self()
-
-    for pid <- :pg.get_members(Cluster.scope(), @group),
-        pid != me,
+    for pid <- Groups.other_directories(),
         do: :erlang.send(pid, {:snakepit_snapshot, node(), pools}, [:noconnect])
 
     %{state | sent: pools, sent_at: now_ms()}
