@@ -174,6 +174,29 @@ defmodule Snakepit.ClusterTest do
     assert pool in pools
   end
 
+  test "the profile inspector shows every node's pools", ctx do
+    %{pool: pool, nodes: nodes} = ctx
+    report = Snakepit.Diagnostics.ProfileInspector.get_cluster_report()
+    assert Enum.map(report.nodes, & &1.node) |> Enum.sort() == Enum.sort(nodes)
+    assert report.unreachable == []
+    for r <- report.nodes, do: assert(pool in Enum.map(r.pools, & &1.pool))
+
+    out =
+      ExUnit.CaptureIO.capture_io(fn ->
+        Mix.Tasks.Snakepit.ProfileInspector.run(["--cluster", "--pool", Atom.to_string(pool)])
+      end)
+
+    for node <- nodes, do: assert(out =~ "Snakepit on #{node}")
+    assert length(String.split(out, inspect(pool))) - 1 >= 3
+
+    json =
+      ExUnit.CaptureIO.capture_io(fn ->
+        Mix.Tasks.Snakepit.ProfileInspector.run(["--cluster", "--format", "json"])
+      end)
+
+    assert json =~ ~s("unreachable":[])
+  end
+
   # A pool that runs on the peers only: every request of it crosses the wire.
   defp remote_only_pool!(ctx) do
     pool = :"remote_pool_#{System.unique_integer([:positive])}"

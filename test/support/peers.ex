@@ -25,11 +25,15 @@ defmodule Snakepit.Test.Peers do
     code_path = Enum.flat_map(:code.get_path(), &[~c"-pa", &1])
     cookie = Atom.to_charlist(Node.get_cookie())
 
+    # Named the way this node is (another test may have made it distributed with short
+    # names), so the two can connect.
+    [_name, host] = node() |> Atom.to_string() |> String.split("@")
+
     {:ok, peer, node} =
       :peer.start(%{
         name: :"snakepit_peer_#{System.unique_integer([:positive])}",
-        host: ~c"127.0.0.1",
-        longnames: true,
+        host: String.to_charlist(host),
+        longnames: :net_kernel.longnames() == true,
         args:
           [~c"-setcookie", cookie, ~c"-kernel", ~c"prevent_overlapping_partitions", ~c"false"] ++
             code_path,

@@ -121,6 +121,9 @@ defmodule Snakepit.Pool.ReconfigureTest do
     assert Snakepit.execute(:ping, [1], pool: pool) == {:error, :pool_saturated}
     assert {:ok, _} = Snakepit.update_pool(pool, max_queue_size: 5)
     assert Snakepit.execute(:ping, [1], pool: pool) == {:error, :queue_timeout}
+    # The inspector reports the running config.
+    {:ok, report} = Snakepit.Diagnostics.ProfileInspector.get_pool_report(pool)
+    assert %{queue_timeout: 50, max_queue_size: 5} = report.config
     assert Task.await(busy) == {:ok, 600}
   end
 

@@ -26,6 +26,12 @@ defmodule Snakepit.Pool.Cluster.Groups do
   @doc "Every node's directory but the caller."
   def other_directories, do: members(@directories) -- [self()]
 
+  @doc "The nodes running a cluster directory (so Snakepit), this one first."
+  def directory_nodes do
+    others = for pid <- members(@directories), node(pid) != node(), do: node(pid)
+    [node() | Enum.uniq(others)]
+  end
+
   @doc "Every pool of every node, as `%{node => [pool]}`."
   def pools_by_node do
     if Process.whereis(@scope) do
