@@ -142,14 +142,20 @@ defmodule Snakepit.ClusterTest do
     Snakepit.Telemetry.attach(
       {__MODULE__, :quiet},
       [:snakepit, :cluster, :node, :down],
-      fn _, _, meta, test -> send(test, {:down, meta}) end,
+      fn event, measurements, meta, test ->
+        assert_documented_keys(event, measurements, meta)
+        send(test, {:down, meta})
+      end,
       self()
     )
 
     Snakepit.Telemetry.attach(
       {__MODULE__, :up},
       [:snakepit, :cluster, :node, :up],
-      fn _, _, meta, test -> send(test, {:up, meta}) end,
+      fn event, measurements, meta, test ->
+        assert_documented_keys(event, measurements, meta)
+        send(test, {:up, meta})
+      end,
       self()
     )
 
@@ -157,8 +163,21 @@ defmodule Snakepit.ClusterTest do
       Enum.each([{__MODULE__, :quiet}, {__MODULE__, :up}], &Snakepit.Telemetry.detach/1)
     end)
 
+    # A request in flight on the quiet node (its pool runs only there).
+    lonely = :"lonely_pool_#{System.unique_integer([:positive])}"
+    Peers.start_pool!(quiet, [name: lonely] ++ @pool_opts)
+    eventually(fn -> Map.has_key?(Map.get(Directory.snapshot(), quiet, %{}), lonely) end, 15_000)
+
+    in_flight =
+      Task.async(fn ->
+        Snakepit.execute(:sleep, [20_000], pool: lonely, nodes: :cluster, timeout: 60_000)
+      end)
+
+    eventually(fn -> Directory.snapshot()[quiet][lonely].free < 2 end, 5_000)
     :ok = :erpc.call(quiet, :sys, :suspend, [Directory])
     assert_receive {:down, %{node: ^quiet, reason: :silent}}, 5_000
+    # Silent for 3 s: its callers are told the node is down, long before their timeout.
+    assert Task.await(in_flight, 15_000) == {:error, {:node_down, quiet}}
     refute Map.has_key?(Directory.snapshot(), quiet)
     # This node busy: only the other peer is left to choose.
     held = for _ <- 1..2, do: hold_slot(pool)
@@ -195,6 +214,23 @@ defmodule Snakepit.ClusterTest do
       end)
 
     assert json =~ ~s("unreachable":[])
+  end
+
+  test "cluster events carry their documented keys", ctx do
+    %{pool: pool} = ctx
+    capture_telemetry([[:snakepit, :cluster, :request, :stop]], pool)
+    remote = remote_only_pool!(ctx)
+    capture_telemetry([[:snakepit, :cluster, :request, :stop]], remote)
+    {:ok, _} = Snakepit.execute(:ping, [1], pool: remote, nodes: :cluster)
+    assert_receive {:telemetry, event, measurements, metadata}, 5_000
+    assert_documented_keys(event, measurements, metadata)
+    assert %{result: :ok, retried: false, command: :ping} = metadata
+  end
+
+  defp assert_documented_keys(event, measurements, metadata) do
+    spec = Enum.find(Snakepit.Telemetry.events(), &(&1.event == event))
+    assert Enum.sort(Map.keys(measurements)) == Enum.sort(spec.measurements)
+    assert Enum.sort(Map.keys(metadata)) == Enum.sort(spec.metadata)
   end
 
   # A pool that runs on the peers only: every request of it crosses the wire.

@@ -77,9 +77,15 @@ defmodule Snakepit.Pool.ReconfigureTest do
 
     assert {:ok, %{threads_per_worker: 2}} = Snakepit.update_pool(pool, threads_per_worker: 2)
 
-    assert_receive {:telemetry, [:snakepit, :pool, :reconfigured], %{capacity: capacity},
-                    %{changes: %{threads_per_worker: {1, 2}}}},
+    assert_receive {:telemetry, [:snakepit, :pool, :reconfigured], %{capacity: capacity} = m,
+                    %{changes: %{threads_per_worker: {1, 2}}} = meta},
                    1000
+
+    spec =
+      Enum.find(Snakepit.Telemetry.events(), &(&1.event == [:snakepit, :pool, :reconfigured]))
+
+    assert Enum.sort(Map.keys(m)) == Enum.sort(spec.measurements)
+    assert Enum.sort(Map.keys(meta)) == Enum.sort(spec.metadata)
 
     assert capacity >= 3
 
