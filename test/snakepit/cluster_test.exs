@@ -139,28 +139,11 @@ defmodule Snakepit.ClusterTest do
   test "a node that stops sending snapshots is no longer chosen, and comes back", ctx do
     %{pool: pool, peers: [{_, quiet}, _]} = ctx
 
-    Snakepit.Telemetry.attach(
-      {__MODULE__, :quiet},
-      [:snakepit, :cluster, :node, :down],
-      fn event, measurements, meta, test ->
-        assert_documented_keys(event, measurements, meta)
-        send(test, {:down, meta})
-      end,
-      self()
-    )
-
-    Snakepit.Telemetry.attach(
-      {__MODULE__, :up},
-      [:snakepit, :cluster, :node, :up],
-      fn event, measurements, meta, test ->
-        assert_documented_keys(event, measurements, meta)
-        send(test, {:up, meta})
-      end,
-      self()
-    )
+    forward_checked([:snakepit, :cluster, :node, :down], :down)
+    forward_checked([:snakepit, :cluster, :node, :up], :up)
 
     on_exit(fn ->
-      Enum.each([{__MODULE__, :quiet}, {__MODULE__, :up}], &Snakepit.Telemetry.detach/1)
+      Enum.each([{__MODULE__, :down}, {__MODULE__, :up}], &Snakepit.Telemetry.detach/1)
     end)
 
     # A request in flight on the quiet node (its pool runs only there).
@@ -225,6 +208,22 @@ defmodule Snakepit.ClusterTest do
     assert_receive {:telemetry, event, measurements, metadata}, 5_000
     assert_documented_keys(event, measurements, metadata)
     assert %{result: :ok, retried: false, command: :ping} = metadata
+  end
+
+  # Sends {tag, metadata} here for each `event`, after checking its keys (a handler that
+  # raises is detached, so the message never comes and the test fails).
+  defp forward_checked(event, tag) do
+    test = self()
+
+    Snakepit.Telemetry.attach(
+      {__MODULE__, tag},
+      event,
+      fn event, measurements, meta, _ ->
+        assert_documented_keys(event, measurements, meta)
+        send(test, {tag, meta})
+      end,
+      nil
+    )
   end
 
   defp assert_documented_keys(event, measurements, metadata) do

@@ -73,18 +73,7 @@ defmodule Mix.Tasks.Snakepit.ProfileInspector do
 
   # One report per node, each rendered as a single node's is.
   defp inspect_cluster(cli, opts) do
-    cluster =
-      case opts[:node] do
-        nil ->
-          Mix.Task.run("app.start")
-          ProfileInspector.get_cluster_report()
-
-        name ->
-          Mix.Task.run("app.config")
-          node = connect!(cli, name, opts[:cookie], opts[:sname])
-          remote_call!(cli, node, :get_cluster_report, [])
-      end
-
+    cluster = gather!(cli, opts, :get_cluster_report)
     cluster = %{cluster | nodes: Enum.map(cluster.nodes, &only_pool_if_any(&1, opts[:pool]))}
 
     case opts[:format] do
@@ -92,15 +81,7 @@ defmodule Mix.Tasks.Snakepit.ProfileInspector do
         Mix.shell().info(Report.json(cluster))
 
       _text ->
-        color = Keyword.get_lazy(opts, :color, &Report.terminal?/0)
-
-        text_opts = [
-          detailed: opts[:detailed],
-          recommendations: opts[:recommendations],
-          color: color
-        ]
-
-        texts = Enum.map(cluster.nodes, &String.trim_trailing(Report.text(&1, text_opts)))
+        texts = Enum.map(cluster.nodes, &String.trim_trailing(Report.text(&1, text_opts(opts))))
 
         down =
           for %{node: node, reason: reason} <- cluster.unreachable,
@@ -119,19 +100,30 @@ defmodule Mix.Tasks.Snakepit.ProfileInspector do
     %{report | pools: Enum.filter(report.pools, &(Atom.to_string(&1.pool) == name))}
   end
 
+  # What `fun` of the inspector returns here, or on the --node node.
+  defp gather!(cli, opts, fun) do
+    case opts[:node] do
+      nil ->
+        Mix.Task.run("app.start")
+        apply(ProfileInspector, fun, [])
+
+      name ->
+        Mix.Task.run("app.config")
+        node = connect!(cli, name, opts[:cookie], opts[:sname])
+        remote_call!(cli, node, fun, [])
+    end
+  end
+
+  defp text_opts(opts) do
+    [
+      detailed: opts[:detailed],
+      recommendations: opts[:recommendations],
+      color: Keyword.get_lazy(opts, :color, &Report.terminal?/0)
+    ]
+  end
+
   defp inspect_node(cli, opts) do
-    report =
-      case opts[:node] do
-        nil ->
-          Mix.Task.run("app.start")
-          ProfileInspector.get_comprehensive_report()
-
-        name ->
-          Mix.Task.run("app.config")
-          node = connect!(cli, name, opts[:cookie], opts[:sname])
-          remote_report!(cli, node)
-      end
-
+    report = gather!(cli, opts, :get_comprehensive_report)
     report = only_pool!(cli, report, opts[:pool])
 
     case opts[:format] do
@@ -139,16 +131,7 @@ defmodule Mix.Tasks.Snakepit.ProfileInspector do
         Mix.shell().info(Report.json(report))
 
       _text ->
-        color = Keyword.get_lazy(opts, :color, &Report.terminal?/0)
-
-        text =
-          Report.text(report,
-            detailed: opts[:detailed],
-            recommendations: opts[:recommendations],
-            color: color
-          )
-
-        Mix.shell().info(String.trim_trailing(text))
+        Mix.shell().info(String.trim_trailing(Report.text(report, text_opts(opts))))
     end
 
     report
@@ -256,8 +239,6 @@ defmodule Mix.Tasks.Snakepit.ProfileInspector do
       name <> "@" <> host
     end
   end
-
-  defp remote_report!(cli, node), do: remote_call!(cli, node, :get_comprehensive_report, [])
 
   defp remote_call!(cli, node, fun, args) do
     :erpc.call(node, ProfileInspector, fun, args, 15_000)
