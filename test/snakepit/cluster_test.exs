@@ -75,6 +75,13 @@ defmodule Snakepit.ClusterTest do
 
     assert titles == expected
 
+    assert Snakepit.Marc.each(path, &:erlang.phash2/1, pool: pool, nodes: :cluster, retry: true) ==
+             :ok
+
+    assert_raise ArgumentError, ~r/nodes: :cluster needs a pool: option, got: /, fn ->
+      Snakepit.Marc.map(path, &Function.identity/1, nodes: :cluster)
+    end
+
     extracted =
       Snakepit.Marc.extract(path, %{"id" => "001"}, pool: pool, nodes: :cluster) |> Enum.to_list()
 
