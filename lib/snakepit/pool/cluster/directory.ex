@@ -24,6 +24,8 @@ defmodule Snakepit.Pool.Cluster.Directory do
   @sample 100
   @period 250
   @fresh 1_000
+  # Local pools up to this many workers are read live when routing.
+  @live_read 64
 
   def start_link(opts \\ []), do: GenServer.start_link(__MODULE__, opts, name: __MODULE__)
 
@@ -50,16 +52,19 @@ defmodule Snakepit.Pool.Cluster.Directory do
     end
   end
 
-  # This node's pool is read as it is now (a few atomics per worker); another node's is its
-  # last snapshot less what this node sent it since.
+  # This node's pool is read as it is now (a few atomics per worker) when it is small, else
+  # (like another node's) from its last snapshot less what this node sent it since, so a
+  # request's work does not grow with the pool.
   defp score(pool, me, me) do
     case Ref.lookup(pool) do
       nil -> nil
-      ref -> local_free(ref)
+      ref -> if pool_size(ref) <= @live_read, do: local_free(ref), else: snapshot_score(pool, me)
     end
   end
 
-  defp score(pool, node, _me) do
+  defp score(pool, node, _me), do: snapshot_score(pool, node)
+
+  defp snapshot_score(pool, node) do
     case row(pool, node) do
       {free, _capacity, _qt, base} -> free - max(counter(pool, node) - base, 0)
       nil -> nil
@@ -228,8 +233,15 @@ defmodule Snakepit.Pool.Cluster.Directory do
     capacity - load - :atomics.get(ref.waiting, 1)
   end
 
+  defp pool_size(ref) do
+    :ets.lookup_element(ref.table, :size, 2)
+  rescue
+    # The pool stopped: its table went with its manager.
+    ArgumentError -> 0
+  end
+
   defp usage(ref) do
-    n = :ets.lookup_element(ref.table, :size, 2)
+    n = pool_size(ref)
 
     Enum.reduce(0..(n - 1)//1, {0, 0}, fn i, {capacity, load} ->
       case :ets.lookup(ref.table, {:slot, i}) do
