@@ -31,6 +31,9 @@ defmodule Snakepit.Lifecycle do
 
   @impl true
   def init(config) do
+    # Restarted alone, it keeps the live changes (Snakepit.update_pool/2).
+    config = Snakepit.Pool.Reconfigure.restore(config)
+
     state = %{
       config: config,
       manager: Manager.name(config.name),

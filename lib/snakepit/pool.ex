@@ -20,7 +20,7 @@ defmodule Snakepit.Pool do
   use Supervisor
 
   alias Snakepit.Config
-  alias Snakepit.Pool.{Cluster, Manager, Ref, Router}
+  alias Snakepit.Pool.{Cluster, Manager, Reconfigure, Ref, Router}
 
   @doc "A child spec for a pool; `opts` are the pool's config (keyword list or map)."
   def child_spec(opts), do: opts |> Config.normalize_pool!() |> validated_child_spec()
@@ -144,6 +144,9 @@ defmodule Snakepit.Pool do
 
   @impl true
   def init(config) do
+    # Live config changes, kept here so restarted children start from them.
+    Reconfigure.new_store(config.name)
+
     children = [
       {DynamicSupervisor, strategy: :one_for_one, name: Ref.worker_supervisor(config.name)},
       %{id: Manager, start: {Manager, :start_link, [config]}, shutdown: 10_000},

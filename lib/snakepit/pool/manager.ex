@@ -68,6 +68,8 @@ defmodule Snakepit.Pool.Manager do
   @impl true
   def init(config) do
     Process.flag(:trap_exit, true)
+    # A restarted manager keeps the live changes made to its predecessor's config.
+    config = Reconfigure.restore(config)
     table = Table.new()
     waiting = :atomics.new(1, signed: true)
     profile = WorkerProfile.module(config.worker_profile)
@@ -191,6 +193,7 @@ defmodule Snakepit.Pool.Manager do
     if changed == %{} do
       {:reply, {:ok, config}, state}
     else
+      Reconfigure.save(config.name, changed)
       ref = %{state.ref | config: config}
       Ref.publish(ref)
       state = %{state | config: config, ref: ref}

@@ -5,6 +5,8 @@ defmodule Snakepit.Pool.Reconfigure do
   # request limit are fixed when they start), or tell its lifecycle process.
   @moduledoc false
 
+  alias Snakepit.Pool.Ref
+
   # Keys that a running pool accepts, and what a change of each needs beyond the new config
   # (which the manager republishes for callers, and which new workers start with).
   @effects %{
@@ -18,6 +20,24 @@ defmodule Snakepit.Pool.Reconfigure do
     memory_threshold_mb: :lifecycle,
     health_check_interval: :lifecycle
   }
+
+  @doc "Creates the pool's table of saved changes (in its supervisor, which owns it)."
+  def new_store(pool), do: :ets.new(Ref.overrides(pool), [:named_table, :public, :set])
+
+  @doc "Saves the changed keys (`%{key => {old, new}}`) for restarts of the pool's processes."
+  def save(pool, changed) do
+    :ets.insert(Ref.overrides(pool), for({key, {_old, new}} <- changed, do: {key, new}))
+  rescue
+    # A manager run outside a pool supervisor (no table): nothing outlives it anyway.
+    ArgumentError -> true
+  end
+
+  @doc "`config` with the saved changes of its pool applied."
+  def restore(config) do
+    Map.merge(config, Map.new(:ets.tab2list(Ref.overrides(config.name))))
+  rescue
+    ArgumentError -> config
+  end
 
   @doc "The keys `Snakepit.update_pool/2` accepts."
   def keys, do: @effects |> Map.keys() |> Enum.sort()

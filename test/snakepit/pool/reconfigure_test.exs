@@ -133,6 +133,31 @@ defmodule Snakepit.Pool.ReconfigureTest do
     assert Task.await(busy) == {:ok, 600}
   end
 
+  test "a restarted manager or lifecycle keeps the live changes; a new pool does not" do
+    pool = start_pool!(pool_size: 1, queue_timeout: 5000)
+    {:ok, _} = Snakepit.update_pool(pool, pool_size: 3, queue_timeout: 1234)
+    old = Snakepit.Pool.Ref.lookup(pool).manager
+    Process.exit(old, :kill)
+
+    eventually(
+      fn ->
+        ref = Snakepit.Pool.Ref.lookup(pool)
+        ref != nil and ref.manager != old and length(status!(pool).workers) == 3
+      end,
+      10_000
+    )
+
+    assert {:ok, %{pool_size: 3, queue_timeout: 1234}} = Snakepit.Config.get_pool_config(pool)
+    lifecycle = Process.whereis(Snakepit.Lifecycle.name(pool))
+    Process.exit(lifecycle, :kill)
+    eventually(fn -> Process.whereis(Snakepit.Lifecycle.name(pool)) not in [nil, lifecycle] end)
+    assert %{config: %{queue_timeout: 1234}} = :sys.get_state(Snakepit.Lifecycle.name(pool))
+
+    stop_supervised!(pool)
+    start_pool!(name: pool, pool_size: 1)
+    assert {:ok, %{pool_size: 1, queue_timeout: 5000}} = Snakepit.Config.get_pool_config(pool)
+  end
+
   test "a new worker_ttl recycles workers already running" do
     pool = start_pool!(pool_size: 2)
     capture_telemetry([[:snakepit, :worker, :recycled]], pool)
