@@ -19,6 +19,10 @@ if [ -f bench/pools.exs ]; then
   echo "== Pools" >&2
   mix run bench/pools.exs | tee bench/results/pools.txt
 fi
+if [ -f bench/cluster.exs ]; then
+  echo "== Cluster: a second node on this machine, local against remote requests" >&2
+  mix run bench/cluster.exs "${files[0]}" | tee bench/results/cluster.md
+fi
 echo "== Scheduler discipline (probe lateness, long schedules, native CPU per normal-scheduler call)" >&2
 mix run bench/scheduler.exs | tee bench/results/scheduler.md
 echo "== Index workload: extraction specs beside mrrc and pymarc (ratios against the targets)" >&2

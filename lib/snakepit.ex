@@ -56,19 +56,30 @@ defmodule Snakepit do
     * `:timeout` - milliseconds to wait for the result once the request is dispatched
       (default `#{@default_timeout}`); time spent queued is bounded by the pool's
       `:queue_timeout`
+    * `:priority` - `:high`, `:normal` (default) or `:low`: the order in which callers that
+      wait for a free worker are served. Higher classes go first, but a waiting caller is
+      passed over by at most the pool's `:priority_starvation_limit` callers of higher
+      classes (see `docs/configuration.md`)
+    * `:nodes` - `:local` (default: this node's pool) or `:cluster`: the least-loaded pool
+      of that name on any connected node, this node on a tie (see `docs/cluster.md`)
+    * `:retry` - with `nodes: :cluster`, `true` retries a request once on another node when
+      the node running it goes down (for idempotent commands: all the built-in ones are).
+      Default `false`
 
-  Returns `{:ok, result}` or `{:error, reason}` as described in the module doc.
+  Returns `{:ok, result}` or `{:error, reason}` as described in the module doc; with
+  `nodes: :cluster` also `{:error, {:node_down, node}}` when the node running the request
+  went down or stopped answering.
   """
   @spec execute(atom, list, keyword) :: {:ok, term} | {:ok, term, term} | {:error, term}
   def execute(command, args \\ [], opts \\ []) do
-    {pool, timeout} = request_opts!(opts)
+    {pool, run_opts} = request_opts!(opts)
 
     unless is_atom(command) and is_list(args) do
       raise ArgumentError,
             "execute/3 expects a command atom and an argument list, got: #{inspect(command)}, #{inspect(args)}"
     end
 
-    Snakepit.Pool.run(pool, {command, args}, timeout)
+    Snakepit.Pool.run(pool, {command, args}, run_opts)
   end
 
   @doc """
@@ -107,7 +118,43 @@ defmodule Snakepit do
   end
 
   @doc """
-  A snapshot of a pool: `%{pool, profile, workers, retiring, capacity, load, queue_length}`.
+  Changes the number of workers of a running pool. Growing starts workers at once;
+  shrinking takes the least loaded workers out of routing at once and stops each when its
+  in-flight requests have finished. Emits `[:snakepit, :pool, :reconfigured]`.
+  Returns `{:ok, config}` (the pool's new config) or `{:error, :pool_not_found}`; raises
+  `ArgumentError` when `size` is not a positive integer.
+  """
+  @spec resize_pool(atom, pos_integer) :: {:ok, map} | {:error, :pool_not_found}
+  def resize_pool(pool, size), do: update_pool(pool, pool_size: size)
+
+  @doc """
+  Changes the config of a running pool, validated with the rules of start-up config
+  (`docs/configuration.md`; an invalid value raises `ArgumentError`). Accepted keys:
+  `:pool_size` (as `resize_pool/2`), `:max_queue_size`, `:queue_timeout`,
+  `:priority_starvation_limit` (from the next caller on), `:worker_ttl`,
+  `:memory_threshold_mb`, `:health_check_interval` (from the next check; TTLs are counted
+  again from each worker's start), and `:threads_per_worker`, `:worker_max_requests`, which
+  workers take only when they start: every worker is then replaced, one at a time, its
+  replacement started before it leaves, so capacity never drops. Emits
+  `[:snakepit, :pool, :reconfigured]` with the changed keys.
+  Returns `{:ok, config}` or `{:error, :pool_not_found}`.
+  """
+  @spec update_pool(atom, keyword) :: {:ok, map} | {:error, :pool_not_found}
+  def update_pool(pool, changes) do
+    unless is_atom(pool), do: raise(ArgumentError, "pool must be an atom, got: #{inspect(pool)}")
+
+    case Snakepit.Config.Options.validate_update(pool, changes, Snakepit.Pool.Reconfigure.keys()) do
+      {:ok, changes} ->
+        Snakepit.Pool.with_manager(pool, &Snakepit.Pool.Manager.update(&1, changes))
+
+      {:error, message} ->
+        raise ArgumentError, message
+    end
+  end
+
+  @doc """
+  A snapshot of a pool: `%{pool, profile, workers, retiring, capacity, load, queue_length,
+  queued_by_priority, pool_size}`.
   Returns `{:ok, status}` or `{:error, :pool_not_found}`.
   """
   @spec pool_status(atom) :: {:ok, map} | {:error, :pool_not_found}
@@ -119,6 +166,7 @@ defmodule Snakepit do
 
     {pool, opts} = Keyword.pop(opts, :pool, :default)
     {timeout, opts} = Keyword.pop(opts, :timeout, @default_timeout)
+    {run_opts, opts} = Keyword.split(opts, [:priority, :nodes, :retry])
 
     unless is_atom(pool), do: raise(ArgumentError, ":pool must be an atom, got: #{inspect(pool)}")
 
@@ -132,6 +180,9 @@ defmodule Snakepit do
     if opts != [],
       do: raise(ArgumentError, "unknown options for execute/3, got: #{inspect(opts)}")
 
-    {pool, timeout}
+    run_opts = [timeout: timeout] ++ run_opts
+    # Checked here, so a bad value fails before anything is routed.
+    Snakepit.Pool.run_opts!(run_opts)
+    {pool, run_opts}
   end
 end

@@ -10,7 +10,7 @@ defmodule Snakepit.GuidesTest do
 
   @root Path.expand("..", __DIR__)
   @guides ~w(getting-started choosing-a-profile operations migrating-from-pymarc-and-mrrc extraction
-              editing-records fixed-fields)
+              editing-records fixed-fields cluster)
 
   @doc false
   def blocks(path) do

@@ -10,11 +10,16 @@ defmodule Snakepit.Application do
     pools = Enum.map(Snakepit.Config.configured_pools(), &Snakepit.Pool.validated_child_spec/1)
 
     # The diagnostics collector attaches telemetry handlers, so it starts after the dispatcher.
-    # Metrics (only when configured) start before the pools, so they see the workers start.
+    # The :pg scope and the cluster directory come before the pools, which join the scope;
+    # metrics (only when configured) too, so they see the workers start.
+    cluster = [
+      Snakepit.Pool.Cluster.Groups,
+      Snakepit.Pool.Cluster.Directory
+    ]
+
     children =
       [Snakepit.Telemetry.Dispatcher, Snakepit.Diagnostics.Collector] ++
-        Snakepit.Metrics.configured_children() ++ pools
-
+        Snakepit.Metrics.configured_children() ++ cluster ++ pools
     Supervisor.start_link(children, strategy: :one_for_one, name: Snakepit.Supervisor)
   end
 end

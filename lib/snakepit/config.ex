@@ -33,6 +33,7 @@ defmodule Snakepit.Config do
           threads_per_worker: pos_integer,
           max_queue_size: non_neg_integer,
           queue_timeout: non_neg_integer,
+          priority_starvation_limit: pos_integer,
           worker_ttl: pos_integer | :infinity,
           worker_max_requests: pos_integer | :infinity,
           memory_threshold_mb: pos_integer | :infinity,

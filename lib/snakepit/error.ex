@@ -17,6 +17,8 @@ defmodule Snakepit.Error do
     * `:invalid_arguments` - the command's arguments have the wrong shape
     * `:native_panic` - the native code panicked; the panic was caught, the VM is fine
     * `:exception` - the command or function raised, threw or exited in the worker
+    * `{:node_down, node}` - with `nodes: :cluster`, the node running the request went down
+      or stopped answering (docs/cluster.md)
   """
 
   @type reason ::
@@ -29,6 +31,7 @@ defmodule Snakepit.Error do
           | :invalid_arguments
           | :native_panic
           | :exception
+          | {:node_down, node}
           | atom
 
   @type t :: %__MODULE__{reason: reason, message: String.t(), details: map}
@@ -101,6 +104,11 @@ defmodule Snakepit.Error do
 
   defp describe(:exception, d), do: "command #{inspect(d[:command])} raised: #{d[:message]}"
   defp describe(:native_panic, d), do: "native code panicked: #{d[:panic]}"
+
+  defp describe({:node_down, node}, d),
+    do:
+      "node #{node} went down or stopped answering while running #{inspect(d[:command])} " <>
+        "for #{pool(d)}"
 
   defp describe(reason, d),
     do: "snakepit error #{inspect(reason)}: #{inspect(d, limit: 8, printable_limit: 64)}"

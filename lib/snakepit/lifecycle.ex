@@ -31,6 +31,9 @@ defmodule Snakepit.Lifecycle do
 
   @impl true
   def init(config) do
+    # Restarted alone, it keeps the live changes (Snakepit.update_pool/2).
+    config = Snakepit.Pool.Reconfigure.restore(config)
+
     state = %{
       config: config,
       manager: Manager.name(config.name),
@@ -59,6 +62,20 @@ defmodule Snakepit.Lifecycle do
     {timer, timers} = Map.pop(state.ttl_timers, id)
     if timer, do: Process.cancel_timer(timer)
     {:noreply, %{state | ttl_timers: timers}}
+  end
+
+  # A live config change (Snakepit.update_pool/2): health and memory checks use the new
+  # values from their next round; TTL timers are set again from each worker's start.
+  def handle_info({:snakepit_config_updated, config}, state) do
+    old = state.config
+    state = %{state | config: config}
+
+    state = if old.worker_ttl != config.worker_ttl, do: reschedule_ttls(state), else: state
+
+    if tick_interval(old) == :infinity and tick_interval(config) != :infinity,
+      do: schedule_tick(config)
+
+    {:noreply, state}
   end
 
   def handle_info({:ttl, id}, state) do
@@ -199,10 +216,23 @@ defmodule Snakepit.Lifecycle do
     kind, reason -> {:error, {kind, reason}}
   end
 
-  defp schedule_ttl(%{config: %{worker_ttl: :infinity}} = state, _id), do: state
+  defp reschedule_ttls(state) do
+    Enum.each(state.ttl_timers, fn {_id, timer} -> Process.cancel_timer(timer) end)
+    state = %{state | ttl_timers: %{}}
+    now = System.monotonic_time()
 
-  defp schedule_ttl(state, id) do
-    timer = Process.send_after(self(), {:ttl, id}, Jitter.jitter(state.config.worker_ttl))
+    Enum.reduce(Manager.workers(state.manager), state, fn w, acc ->
+      age = System.convert_time_unit(now - w.started_at, :native, :millisecond)
+      if w.status == :active, do: schedule_ttl(acc, w.id, age), else: acc
+    end)
+  end
+
+  defp schedule_ttl(state, id, age \\ 0)
+  defp schedule_ttl(%{config: %{worker_ttl: :infinity}} = state, _id, _age), do: state
+
+  defp schedule_ttl(state, id, age) do
+    after_ms = max(Jitter.jitter(state.config.worker_ttl) - age, 0)
+    timer = Process.send_after(self(), {:ttl, id}, after_ms)
     %{state | ttl_timers: Map.put(state.ttl_timers, id, timer)}
   end
 

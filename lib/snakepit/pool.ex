@@ -20,7 +20,7 @@ defmodule Snakepit.Pool do
   use Supervisor
 
   alias Snakepit.Config
-  alias Snakepit.Pool.{Manager, Ref, Router}
+  alias Snakepit.Pool.{Cluster, Manager, Reconfigure, Ref, Router}
 
   @doc "A child spec for a pool; `opts` are the pool's config (keyword list or map)."
   def child_spec(opts), do: opts |> Config.normalize_pool!() |> validated_child_spec()
@@ -50,6 +50,11 @@ defmodule Snakepit.Pool do
   most `timeout` ms for the result once it is dispatched (waiting for a free slot is bounded
   by the pool's `:queue_timeout`).
 
+  The third argument is the dispatch timeout, or a keyword list with the request options of
+  `Snakepit.execute/3`: `:timeout`, `:priority`, `:nodes` and `:retry`. With
+  `nodes: :cluster`, a function may run on another node: it must be a function of a module
+  loaded there too (the same code on every node), and what it closes over crosses the wire.
+
   `work` is `{command, args}` (see `Snakepit.execute/3`) or a zero-arity function. A
   function runs inside the worker process (`:process` profile) or, holding a native slot
   (`:thread` profile), in the caller when `timeout` is `:infinity` and in a process of its own
@@ -59,20 +64,60 @@ defmodule Snakepit.Pool do
   with reason one of `:pool_not_found`, `:pool_saturated`, `:queue_timeout`, `:timeout`,
   `:worker_crashed`, or a `Snakepit.Error` / command error struct.
   """
-  @spec run(atom, {atom, list} | (() -> term), timeout) ::
+  @spec run(atom, {atom, list} | (() -> term), timeout | keyword) ::
           {:ok, term} | {:ok, term, term} | {:error, term}
-  def run(pool, work, timeout \\ 5000)
-  def run(pool, fun, timeout) when is_function(fun, 0), do: Router.run(pool, {:fun, fun}, timeout)
+  def run(pool, work, timeout_or_opts \\ 5000)
 
-  def run(pool, {command, args} = request, timeout) when is_atom(command) and is_list(args),
-    do: Router.run(pool, request, timeout)
+  def run(pool, work, opts) when is_list(opts) do
+    %{timeout: timeout, priority: priority, nodes: nodes, retry: retry} = run_opts!(opts)
+    request = request!(work)
 
-  def run(_pool, work, _timeout),
+    case nodes do
+      :local -> Router.run(pool, request, timeout, priority)
+      :cluster -> Cluster.run(pool, request, timeout, priority, retry)
+    end
+  end
+
+  def run(pool, work, timeout), do: Router.run(pool, request!(work), timeout)
+
+  defp request!(fun) when is_function(fun, 0), do: {:fun, fun}
+  defp request!({command, args} = request) when is_atom(command) and is_list(args), do: request
+
+  defp request!(work),
     do:
       raise(
         ArgumentError,
         "run/3 expects {command, args} or a zero-arity function, got: #{inspect(work)}"
       )
+
+  @run_defaults %{timeout: 5000, priority: :normal, nodes: :local, retry: false}
+
+  @doc false
+  # The options of run/3 as a keyword list (Snakepit.execute/3 documents them).
+  def run_opts!(opts) do
+    unless Keyword.keyword?(opts),
+      do: raise(ArgumentError, "run/3 options must be a keyword list, got: #{inspect(opts)}")
+
+    Enum.reduce(opts, @run_defaults, fn
+      {:timeout, t}, acc when (is_integer(t) and t >= 0) or t == :infinity ->
+        %{acc | timeout: t}
+
+      {:priority, p}, acc when p in [:high, :normal, :low] ->
+        %{acc | priority: p}
+
+      {:nodes, n}, acc when n in [:local, :cluster] ->
+        %{acc | nodes: n}
+
+      {:retry, r}, acc when is_boolean(r) ->
+        %{acc | retry: r}
+
+      {key, value}, _acc when key in [:timeout, :priority, :nodes, :retry] ->
+        raise ArgumentError, "invalid #{inspect(key)} for a pool request, got: #{inspect(value)}"
+
+      other, _acc ->
+        raise ArgumentError, "unknown option for a pool request, got: #{inspect(other)}"
+    end)
+  end
 
   @doc """
   A snapshot of the pool: worker ids, retiring worker ids, total capacity, current load and
@@ -99,6 +144,9 @@ defmodule Snakepit.Pool do
 
   @impl true
   def init(config) do
+    # Live config changes, kept here so restarted children start from them.
+    Reconfigure.new_store(config.name)
+
     children = [
       {DynamicSupervisor, strategy: :one_for_one, name: Ref.worker_supervisor(config.name)},
       %{id: Manager, start: {Manager, :start_link, [config]}, shutdown: 10_000},

@@ -21,13 +21,15 @@ defmodule Snakepit.Telemetry do
     %{
       event: [:snakepit, :request, :start],
       measurements: [:system_time, :monotonic_time],
-      metadata: [:pool, :command, :profile, :worker, :telemetry_span_context],
-      doc: "A request enters a pool (before it is routed, so `worker` is nil)."
+      metadata: [:pool, :command, :profile, :worker, :node, :telemetry_span_context],
+      doc:
+        "A request enters a pool (before it is routed, so `worker` is nil). `node` is the " <>
+          "node whose pool runs it (`node()` of the emitting node)."
     },
     %{
       event: [:snakepit, :request, :stop],
       measurements: [:duration, :queue_time, :monotonic_time],
-      metadata: [:pool, :command, :profile, :worker, :result, :telemetry_span_context],
+      metadata: [:pool, :command, :profile, :worker, :node, :result, :telemetry_span_context],
       doc:
         "A request returned. `duration` (native units) covers queueing and execution; " <>
           "`queue_time` (native units) is the part before the dispatch that ran it (all of " <>
@@ -42,6 +44,7 @@ defmodule Snakepit.Telemetry do
         :command,
         :profile,
         :worker,
+        :node,
         :kind,
         :reason,
         :stacktrace,
@@ -93,8 +96,10 @@ defmodule Snakepit.Telemetry do
       metadata: [:pool, :profile, :worker, :reason],
       doc:
         "A worker left the pool: after its in-flight requests finished for `:ttl`, " <>
-          "`:max_requests`, `:memory` and `:manual`, at once for `:health_check` and " <>
-          "`:crashed` (a replacement is started in every case). `uptime` in native " <>
+          "`:max_requests`, `:memory`, `:manual`, `:reconfigured` (a rolling replacement " <>
+          "of `Snakepit.update_pool/2`) and `:resized` (a pool shrunk: no replacement), at " <>
+          "once for `:health_check` and `:crashed` (a replacement is started in every case " <>
+          "but `:resized`). `uptime` in native " <>
           "units, `memory` in bytes (process plus native bytes held; for `:memory`, the " <>
           "amount that triggered it)."
     },
@@ -121,6 +126,43 @@ defmodule Snakepit.Telemetry do
         "Bad records were met by the same readers: `count` of one `kind` (a " <>
           "`Snakepit.Marc.ParseError` kind) per batch or call. In `:skip` mode the reader " <>
           "drops bad records unseen and only counts them: they come as `kind: :skipped`."
+    },
+    # -- live reconfiguration and clusters (Snakepit.update_pool/2, docs/cluster.md) --------
+    %{
+      event: [:snakepit, :pool, :reconfigured],
+      measurements: [:system_time, :workers, :capacity],
+      metadata: [:pool, :profile, :changes, :pool_size],
+      doc:
+        "A running pool's config changed (`Snakepit.update_pool/2`, `Snakepit.resize_pool/2`). " <>
+          "`changes` maps each changed key to `{old, new}`; `pool_size` is the new target; " <>
+          "`workers` and `capacity` are the routable workers and their slots just after the " <>
+          "change (a resize or rolling replacement goes on from there)."
+    },
+    %{
+      event: [:snakepit, :cluster, :request, :stop],
+      measurements: [:duration],
+      metadata: [:pool, :command, :node, :result, :retried],
+      doc:
+        "A `nodes: :cluster` request that ran on another node returned, on the calling node " <>
+          "(the node that ran it emits the `[:snakepit, :request, ...]` events). `node` is that " <>
+          "node; `result` is `:ok`, `:error` or `:node_down`; `retried` is true when this " <>
+          "was the retry on another node. `duration` in native units, wire included."
+    },
+    %{
+      event: [:snakepit, :cluster, :node, :up],
+      measurements: [:system_time],
+      metadata: [:node, :pools],
+      doc:
+        "A node's first capacity snapshot arrived: routing may choose it from now on. " <>
+          "`pools` are the names of its pools."
+    },
+    %{
+      event: [:snakepit, :cluster, :node, :down],
+      measurements: [:system_time],
+      metadata: [:node, :reason],
+      doc:
+        "Routing stopped choosing a node: `reason` is `:nodedown` (the connection dropped) " <>
+          "or `:silent` (no snapshot for a second: a net split the connection has not noticed)."
     }
   ]
 

@@ -16,6 +16,7 @@ defmodule Snakepit.ConfigTest do
                threads_per_worker: Options.env_threads() || Options.logical_cores(),
                max_queue_size: 1000,
                queue_timeout: 5000,
+               priority_starvation_limit: 8,
                worker_ttl: :infinity,
                worker_max_requests: :infinity,
                memory_threshold_mb: :infinity,

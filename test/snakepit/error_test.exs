@@ -24,7 +24,8 @@ defmodule Snakepit.ErrorTest do
             :unsupported_command,
             :invalid_arguments,
             :native_panic,
-            :exception
+            :exception,
+            {:node_down, :"b@127.0.0.1"}
           ] do
         error = Error.new(reason, details)
         assert %Error{reason: ^reason, details: ^details} = error
@@ -36,6 +37,11 @@ defmodule Snakepit.ErrorTest do
 
     assert Exception.message(Error.new(:pool_not_found, pool: :p)) =~
              "no Snakepit pool named :p is running: configure it under `config :snakepit, pools:"
+  end
+
+  test "a node that went down is named, with the pool" do
+    message = Exception.message(Error.new({:node_down, :b@h}, pool: :marc, command: :map))
+    assert message == "node b@h went down or stopped answering while running :map for pool :marc"
   end
 
   test "a timeout says what to do instead" do

@@ -61,6 +61,38 @@ defmodule Snakepit.PoolCase do
     end
   end
 
+  @doc """
+  Holds one slot of `pool` from a task until `release_slot/1`: returns `{task, pid}` once it
+  holds it, `pid` being the process that runs the holding function.
+  """
+  def hold_slot(pool, timeout \\ 30_000) do
+    test = self()
+
+    task =
+      Task.async(fn ->
+        Snakepit.Pool.run(
+          pool,
+          fn ->
+            send(test, {:holding, self()})
+            receive do: (:release -> :held)
+          end,
+          timeout
+        )
+      end)
+
+    receive do
+      {:holding, pid} -> {task, pid}
+    after
+      timeout -> ExUnit.Assertions.flunk("no slot of #{inspect(pool)} was free in time")
+    end
+  end
+
+  @doc "Lets the holder of `hold_slot/2` go and checks it finished normally."
+  def release_slot({task, pid}) do
+    send(pid, :release)
+    ExUnit.Assertions.assert(Task.await(task) == {:ok, :held})
+  end
+
   def status!(pool) do
     {:ok, status} = Snakepit.pool_status(pool)
     status

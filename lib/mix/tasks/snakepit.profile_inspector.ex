@@ -10,10 +10,13 @@ defmodule Mix.Tasks.Snakepit.ProfileInspector do
       mix snakepit.profile_inspector --format json
       mix snakepit.profile_inspector --node app@host --cookie secret
       mix snakepit.profile_inspector --node app --sname --recommendations
+      mix snakepit.profile_inspector --cluster --node app@host
 
   Without `--node` it starts this project's application (and so the pools of its config)
   and reports on them. With `--node` it connects to that node over distributed Erlang and
-  reports on the pools running there (the node must run Snakepit).
+  reports on the pools running there (the node must run Snakepit). With `--cluster` it
+  reports on every node running Snakepit that this node (or the `--node` one) is connected
+  to, one report per node, and names the nodes that did not answer.
 
   ## Options
 
@@ -22,6 +25,7 @@ defmodule Mix.Tasks.Snakepit.ProfileInspector do
     * `--recommendations` - advice for each pool (`Snakepit.Diagnostics.ProfileInspector.get_recommendations/1`)
     * `--format text|json` - text (default) or one JSON document
     * `--node NAME` - inspect another node
+    * `--cluster` - every connected node's pools (`get_cluster_report/1`)
     * `--cookie COOKIE` - its cookie (default: this user's `~/.erlang.cookie`)
     * `--sname` - short node names (`name@host` without dots); the default follows `NAME`:
       long names when its host part has a dot
@@ -46,11 +50,12 @@ defmodule Mix.Tasks.Snakepit.ProfileInspector do
     node: :string,
     cookie: :string,
     sname: :boolean,
-    color: :boolean
+    color: :boolean,
+    cluster: :boolean
   ]
 
   @usage "usage: mix snakepit.profile_inspector [--pool NAME] [--detailed] [--recommendations] " <>
-           "[--format text|json] [--node NAME [--cookie C] [--sname]] [--[no-]color]"
+           "[--format text|json] [--cluster] [--node NAME [--cookie C] [--sname]] [--[no-]color]"
 
   @impl Mix.Task
   def run(args) do
@@ -63,18 +68,62 @@ defmodule Mix.Tasks.Snakepit.ProfileInspector do
   end
 
   defp inspect_pools(cli, opts) do
-    report =
-      case opts[:node] do
-        nil ->
-          Mix.Task.run("app.start")
-          ProfileInspector.get_comprehensive_report()
+    if opts[:cluster], do: inspect_cluster(cli, opts), else: inspect_node(cli, opts)
+  end
 
-        name ->
-          Mix.Task.run("app.config")
-          node = connect!(cli, name, opts[:cookie], opts[:sname])
-          remote_report!(cli, node)
-      end
+  # One report per node, each rendered as a single node's is.
+  defp inspect_cluster(cli, opts) do
+    cluster = gather!(cli, opts, :get_cluster_report)
+    cluster = %{cluster | nodes: Enum.map(cluster.nodes, &only_pool_if_any(&1, opts[:pool]))}
 
+    case opts[:format] do
+      "json" ->
+        Mix.shell().info(Report.json(cluster))
+
+      _text ->
+        texts = Enum.map(cluster.nodes, &String.trim_trailing(Report.text(&1, text_opts(opts))))
+
+        down =
+          for %{node: node, reason: reason} <- cluster.unreachable,
+              do: "#{node}: did not answer (#{inspect(reason)})"
+
+        Mix.shell().info(Enum.join(texts ++ down, "\n\n"))
+    end
+
+    cluster
+  end
+
+  defp only_pool_if_any(report, nil), do: report
+
+  defp only_pool_if_any(report, name) do
+    name = String.trim_leading(name, ":")
+    %{report | pools: Enum.filter(report.pools, &(Atom.to_string(&1.pool) == name))}
+  end
+
+  # What `fun` of the inspector returns here, or on the --node node.
+  defp gather!(cli, opts, fun) do
+    case opts[:node] do
+      nil ->
+        Mix.Task.run("app.start")
+        apply(ProfileInspector, fun, [])
+
+      name ->
+        Mix.Task.run("app.config")
+        node = connect!(cli, name, opts[:cookie], opts[:sname])
+        remote_call!(cli, node, fun, [])
+    end
+  end
+
+  defp text_opts(opts) do
+    [
+      detailed: opts[:detailed],
+      recommendations: opts[:recommendations],
+      color: Keyword.get_lazy(opts, :color, &Report.terminal?/0)
+    ]
+  end
+
+  defp inspect_node(cli, opts) do
+    report = gather!(cli, opts, :get_comprehensive_report)
     report = only_pool!(cli, report, opts[:pool])
 
     case opts[:format] do
@@ -82,16 +131,7 @@ defmodule Mix.Tasks.Snakepit.ProfileInspector do
         Mix.shell().info(Report.json(report))
 
       _text ->
-        color = Keyword.get_lazy(opts, :color, &Report.terminal?/0)
-
-        text =
-          Report.text(report,
-            detailed: opts[:detailed],
-            recommendations: opts[:recommendations],
-            color: color
-          )
-
-        Mix.shell().info(String.trim_trailing(text))
+        Mix.shell().info(String.trim_trailing(Report.text(report, text_opts(opts))))
     end
 
     report
@@ -200,8 +240,8 @@ defmodule Mix.Tasks.Snakepit.ProfileInspector do
     end
   end
 
-  defp remote_report!(cli, node) do
-    :erpc.call(node, ProfileInspector, :get_comprehensive_report, [], 15_000)
+  defp remote_call!(cli, node, fun, args) do
+    :erpc.call(node, ProfileInspector, fun, args, 15_000)
   rescue
     e in ErlangError ->
       case e.original do

@@ -67,6 +67,14 @@ defmodule Snakepit.Config.Options do
       allowed: "a non-negative integer (milliseconds)",
       doc: "How long a caller waits in the queue before `{:error, :queue_timeout}`."
     ],
+    priority_starvation_limit: [
+      type: :pos_integer,
+      default: 8,
+      allowed: "a positive integer",
+      doc:
+        "Queued callers of higher priorities served in a row while a lower-priority caller " <>
+          "waits, before that caller's class is served (`priority:` of `Snakepit.execute/3`)."
+    ],
     worker_ttl: [
       type: {:custom, &__MODULE__.ttl/1, "a time to live"},
       default: :infinity,
@@ -189,6 +197,20 @@ defmodule Snakepit.Config.Options do
     do: {:ok, apply(:timer, unit, [n])}
 
   def ttl(_v), do: :error
+
+  @doc """
+  Validates the changes of `Snakepit.update_pool/2` with the same rules as start-up config
+  (no defaults filled in): `{:ok, changes}` or `{:error, message}`. Only `updatable` keys
+  are accepted.
+  """
+  def validate_update(pool, changes, updatable) do
+    schema =
+      for {key, rules} <- Keyword.take(@schema, updatable),
+          do: {key, Keyword.delete(rules, :default)}
+
+    with {:error, message} <- Schema.validate(changes, schema),
+         do: {:error, "pool #{inspect(pool)}: " <> message}
+  end
 
   @doc "The options table of docs/configuration.md."
   def markdown, do: Schema.table(@schema)

@@ -148,6 +148,27 @@ defmodule Snakepit.Diagnostics.ProfileInspector do
   end
 
   @doc """
+  The reports of `get_comprehensive_report/0` of every node running Snakepit that this node
+  is connected to, this node first: `%{nodes: [report], unreachable: [%{node, reason}]}`.
+  Each node is asked at once, with `timeout` ms to answer.
+  """
+  @spec get_cluster_report(timeout) :: %{nodes: [map], unreachable: [map]}
+  def get_cluster_report(timeout \\ 5_000) do
+    nodes = Snakepit.Pool.Cluster.Groups.directory_nodes()
+    replies = :erpc.multicall(nodes, __MODULE__, :get_comprehensive_report, [], timeout)
+
+    {reports, unreachable} =
+      nodes
+      |> Enum.zip(replies)
+      |> Enum.reduce({[], []}, fn
+        {_node, {:ok, report}}, {ok, bad} -> {[report | ok], bad}
+        {node, {kind, reason}}, {ok, bad} -> {ok, [%{node: node, reason: {kind, reason}} | bad]}
+      end)
+
+    %{nodes: Enum.reverse(reports), unreachable: Enum.reverse(unreachable)}
+  end
+
+  @doc """
   The report of `get_comprehensive_report/0` for one pool: `{:ok, pool_report}` or
   `{:error, :pool_not_found}`.
   """
@@ -299,6 +320,7 @@ defmodule Snakepit.Diagnostics.ProfileInspector do
           :threads_per_worker,
           :max_queue_size,
           :queue_timeout,
+          :priority_starvation_limit,
           :worker_ttl,
           :worker_max_requests,
           :memory_threshold_mb,

@@ -110,9 +110,13 @@ defmodule Snakepit.Marc.Extract do
 
   defp fan_out_pool(source, compiled, pool, opts) do
     timeout = Keyword.get(opts, :timeout, :infinity)
+    request_opts = Snakepit.Marc.FanOut.pool_request_opts(Keyword.take(opts, fan_out_keys()))
 
-    Snakepit.Marc.FanOut.run_batches(source, opts, fn batch, parse_opts, strict ->
-      case Snakepit.Pool.run(pool, {:extract, [batch, compiled, parse_opts]}, timeout) do
+    # The fan-out processes run here; each batch's command goes where request_opts say.
+    local_opts = Keyword.drop(opts, [:nodes, :retry])
+
+    Snakepit.Marc.FanOut.run_batches(source, local_opts, fn batch, parse_opts, strict ->
+      case Snakepit.Pool.run(pool, {:extract, [batch, compiled, parse_opts]}, request_opts) do
         {:ok, items} ->
           Snakepit.Marc.FanOut.until_error(items, strict)
 

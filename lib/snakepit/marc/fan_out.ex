@@ -49,7 +49,10 @@ defmodule Snakepit.Marc.FanOut do
     {fan_opts, read_opts} = Keyword.split(opts, Options.spec(:fan_out) |> Keyword.keys())
 
     %{workers: workers, ordered: ordered, timeout: timeout, pool: pool} =
-      Options.validate!(fan_opts, :fan_out)
+      fan_config = Options.validate!(fan_opts, :fan_out)
+
+    if fan_config.nodes == :cluster and pool == nil,
+      do: raise(ArgumentError, "nodes: :cluster needs a pool: option, got: #{inspect(opts)}")
 
     parse_opts = Keyword.take(read_opts, Options.parse_keys())
 
@@ -57,7 +60,15 @@ defmodule Snakepit.Marc.FanOut do
     strict = Options.validate!(parse_opts, :read).mode == :strict
     parse_opts = if strict, do: Keyword.put(parse_opts, :mode, :permissive), else: parse_opts
     batches = Marc.batches(source, Keyword.drop(read_opts, [:report]))
-    job = %{work: work, parse_opts: parse_opts, strict: strict, pool: pool, timeout: timeout}
+
+    job = %{
+      work: work,
+      parse_opts: parse_opts,
+      strict: strict,
+      pool: pool,
+      timeout: timeout,
+      request_opts: pool_request_opts(fan_config)
+    }
 
     Stream.resource(
       fn -> start(batches, workers, ordered, job) end,
@@ -254,10 +265,25 @@ defmodule Snakepit.Marc.FanOut do
     end
   end
 
+  @doc """
+  The options of `Snakepit.Pool.run/3` for a batch, from the fan-out options (`:timeout`,
+  `:nodes`, `:retry`; a keyword list or the validated map). A batch command of any
+  fan-out (map, extract, lint) passes these, and so runs on any node with `nodes: :cluster`.
+  """
+  def pool_request_opts(fan_opts) do
+    fan_opts = Map.new(fan_opts)
+
+    [
+      timeout: Map.get(fan_opts, :timeout, :infinity),
+      nodes: Map.get(fan_opts, :nodes, :local),
+      retry: Map.get(fan_opts, :retry, false)
+    ]
+  end
+
   defp run(batch, %{pool: nil} = job), do: handle(batch, job)
 
   defp run(batch, %{pool: pool} = job) do
-    case Snakepit.Pool.run(pool, fn -> handle(batch, job) end, job.timeout) do
+    case Snakepit.Pool.run(pool, batch_fun(batch, job), job.request_opts) do
       {:ok, result} ->
         result
 
@@ -268,6 +294,27 @@ defmodule Snakepit.Marc.FanOut do
         error = Snakepit.Error.new(reason, pool: pool, command: :map, timeout: job.timeout)
         {:raise, :error, error, []}
     end
+  end
+
+  # On this node the batch is skipped once the stream stopped; a batch that may run on
+  # another node carries only what it needs there (the stop flag is this node's).
+  defp batch_fun(batch, job) do
+    if job.request_opts[:nodes] == :cluster do
+      if :atomics.get(job.stopped, 1) == 1 do
+        fn -> {:ok, []} end
+      else
+        %{work: work, parse_opts: parse_opts, strict: strict} = job
+        fn -> handle_anywhere(batch, work, parse_opts, strict) end
+      end
+    else
+      fn -> handle(batch, job) end
+    end
+  end
+
+  defp handle_anywhere(batch, work, parse_opts, strict) do
+    work.(batch, parse_opts, strict)
+  catch
+    kind, reason -> {:raise, kind, reason, __STACKTRACE__}
   end
 
   # Errors are returned, not raised, so a bad record surfaces in the caller as the

@@ -163,6 +163,19 @@ defmodule Snakepit.Marc.Options do
       allowed: "a pool name (an atom)",
       default: nil,
       doc: "Run each batch in a worker of this `Snakepit.Pool` (under its capacity)."
+    ],
+    # nodes:/retry: with pool: (docs/cluster.md)
+    nodes: [
+      type: {:in, [:local, :cluster]},
+      default: :local,
+      doc:
+        "With `:pool`, `:cluster` sends each batch's bytes to the least-loaded pool of that " <>
+          "name on any connected node and brings back only its results (docs/cluster.md)."
+    ],
+    retry: [
+      type: :boolean,
+      default: false,
+      doc: "With `nodes: :cluster`, run a batch again on another node if its node goes down."
     ]
   ]
 

@@ -33,12 +33,21 @@ defmodule Snakepit.Pool.Capacity do
     if Queue.size(queue) == 0, do: queue, else: wake(queue, handle, free(profile, handle))
   end
 
-  @doc "The safety net: every routable worker, for a free slot notifications and probes missed."
+  @doc """
+  The safety net: every routable worker, for a free slot notifications and probes missed.
+  A worker whose slots were handed out since the last poll is left to the callers woken for
+  it (they may not have checked out yet); the next poll looks at it again.
+  """
   def serve(queue, profile, table) do
-    Enum.reduce_while(Table.handles(table), queue, fn handle, queue ->
-      if Queue.size(queue) == 0,
-        do: {:halt, queue},
-        else: {:cont, wake_for(queue, profile, handle)}
+    recent = queue
+
+    Table.handles(table)
+    |> Enum.reduce_while(Queue.clear_woken(queue), fn handle, queue ->
+      cond do
+        Queue.size(queue) == 0 -> {:halt, queue}
+        Queue.woken?(recent, handle.id) -> {:cont, queue}
+        true -> {:cont, wake_for(queue, profile, handle)}
+      end
     end)
   end
 
@@ -51,7 +60,7 @@ defmodule Snakepit.Pool.Capacity do
 
       {from, queue} ->
         GenServer.reply(from, {:retry, handle})
-        wake(queue, handle, n - 1)
+        wake(Queue.woke(queue, handle.id), handle, n - 1)
     end
   end
 end

@@ -50,5 +50,16 @@ defmodule Snakepit.Pool.Events do
     )
   end
 
+  # A live config change (Snakepit.update_pool/2, Snakepit.resize_pool/2): `changes` maps
+  # each changed key to {old, new}; workers and capacity are the routable ones just after it
+  # (a resize or rolling replacement goes on from there).
+  def reconfigured(config, changes, workers, capacity) do
+    Telemetry.execute(
+      [:snakepit, :pool, :reconfigured],
+      %{system_time: System.system_time(), workers: workers, capacity: capacity},
+      Map.merge(meta(config), %{changes: changes, pool_size: config.pool_size})
+    )
+  end
+
   defp meta(config), do: %{pool: config.name, profile: config.worker_profile}
 end

@@ -21,7 +21,8 @@ defmodule Snakepit.Pool.Manager do
   require Logger
 
   alias Snakepit.WorkerProfile
-  alias Snakepit.Pool.{Capacity, Drain, Events, Jitter, Queue, Ref, Table}
+  alias Snakepit.Pool.Cluster.Groups
+  alias Snakepit.Pool.{Capacity, Drain, Events, Jitter, Queue, Reconfigure, Ref, Table}
 
   # How long a retiring worker may take to finish in-flight requests before it is stopped.
   @drain_timeout 60_000
@@ -56,11 +57,19 @@ defmodule Snakepit.Pool.Manager do
 
   def status(manager), do: GenServer.call(manager, :status)
 
+  @doc """
+  Applies validated config `changes` to the running pool (see `Snakepit.update_pool/2`):
+  `{:ok, config}` with the new config.
+  """
+  def update(manager, changes), do: GenServer.call(manager, {:update, changes}, 30_000)
+
   # -- init ---------------------------------------------------------------------------------
 
   @impl true
   def init(config) do
     Process.flag(:trap_exit, true)
+    # A restarted manager keeps the live changes made to its predecessor's config.
+    config = Reconfigure.restore(config)
     table = Table.new()
     waiting = :atomics.new(1, signed: true)
     profile = WorkerProfile.module(config.worker_profile)
@@ -84,9 +93,12 @@ defmodule Snakepit.Pool.Manager do
       workers: %{},
       worker_monitors: %{},
       table: table,
-      queue: Queue.new(waiting),
+      queue: Queue.new(waiting, config.priority_starvation_limit),
       next_id: 1,
-      pending_starts: 0
+      pending_starts: 0,
+      # Bumped when a change needs every worker replaced (threads_per_worker,
+      # worker_max_requests); workers of an older generation are replaced one at a time.
+      generation: 0
     }
 
     # A manager restarted on its own (the worker supervisor lives on) finds the previous
@@ -103,6 +115,8 @@ defmodule Snakepit.Pool.Manager do
     |> case do
       {:ok, state} ->
         Ref.publish(ref)
+        # Other nodes find the pool through its :pg group (nodes: :cluster).
+        Groups.join_pool(config.name)
         {:ok, state}
 
       stop ->
@@ -113,7 +127,10 @@ defmodule Snakepit.Pool.Manager do
   # -- calls --------------------------------------------------------------------------------
 
   @impl true
-  def handle_call({:wait, since, retry?}, from, state) do
+  def handle_call({:wait, since, retry?}, from, state),
+    do: handle_call({:wait, since, retry?, :normal}, from, state)
+
+  def handle_call({:wait, since, retry?, priority}, from, state) do
     %{config: config, queue: queue} = state
     Queue.arrive(queue)
     queued = Queue.size(queue)
@@ -138,7 +155,11 @@ defmodule Snakepit.Pool.Manager do
         unless retry?,
           do: Events.capacity_reached(config, Table.capacity(state.table), queued + 1)
 
-        queue = queue |> Queue.add(from, remaining, retry?) |> Queue.schedule_poll(@queue_poll)
+        queue =
+          queue
+          |> Queue.add(from, remaining, retry?, priority)
+          |> Queue.schedule_poll(@queue_poll)
+
         {:noreply, %{state | queue: queue}}
     end
   end
@@ -158,10 +179,42 @@ defmodule Snakepit.Pool.Manager do
       retiring: for({id, %{status: :draining}} <- state.workers, do: id) |> Enum.sort(),
       capacity: Table.capacity(state.table),
       load: Enum.sum(Enum.map(active, &state.profile.get_load/1)),
-      queue_length: Queue.size(state.queue)
+      queue_length: Queue.size(state.queue),
+      queued_by_priority: Queue.sizes(state.queue),
+      pool_size: state.config.pool_size
     }
 
     {:reply, status, state}
+  end
+
+  def handle_call({:update, changes}, _from, state) do
+    {config, changed, effects} = Reconfigure.plan(state.config, changes)
+
+    if changed == %{} do
+      {:reply, {:ok, config}, state}
+    else
+      Reconfigure.save(config.name, changed)
+      ref = %{state.ref | config: config}
+      Ref.publish(ref)
+      state = %{state | config: config, ref: ref}
+
+      state =
+        if :queue in effects,
+          do: %{
+            state
+            | queue: Queue.set_starvation_limit(state.queue, config.priority_starvation_limit)
+          },
+          else: state
+
+      if :lifecycle in effects, do: tell_subscriber(state, {:snakepit_config_updated, config})
+      state = if :resize in effects, do: resize(state), else: state
+
+      state =
+        if :roll in effects, do: roll(%{state | generation: state.generation + 1}), else: state
+
+      Events.reconfigured(config, changed, Table.size(state.table), Table.capacity(state.table))
+      {:reply, {:ok, config}, state}
+    end
   end
 
   def handle_call({:recycle, id, reason, mode, observed_memory}, _from, state) do
@@ -249,7 +302,11 @@ defmodule Snakepit.Pool.Manager do
   def handle_info(:restart_worker, state) do
     state = %{state | pending_starts: state.pending_starts - 1}
 
-    case start_worker(state, nil) do
+    # A pool shrunk meanwhile may need no more workers.
+    case if(active_count(state) < state.config.pool_size, do: start_worker(state, nil)) do
+      nil ->
+        {:noreply, state}
+
       {:ok, state} ->
         {:noreply, state}
 
@@ -320,6 +377,7 @@ defmodule Snakepit.Pool.Manager do
           mref: mref,
           capacity: capacity,
           status: :active,
+          generation: state.generation,
           started_at: System.monotonic_time()
         }
 
@@ -341,6 +399,68 @@ defmodule Snakepit.Pool.Manager do
     end
   end
 
+  # -- live reconfiguration -----------------------------------------------------------------
+
+  defp active_count(state), do: Enum.count(state.workers, fn {_id, w} -> w.status == :active end)
+
+  # Towards config.pool_size: growing starts workers at once (a failed start is retried
+  # later); shrinking retires the least loaded workers gracefully, without replacement:
+  # they leave the routing table at once and stop when their in-flight requests finish.
+  defp resize(state) do
+    target = state.config.pool_size
+    active = active_count(state)
+
+    cond do
+      active < target ->
+        Enum.reduce(1..(target - active), state, fn _, state ->
+          case start_worker(state, nil) do
+            {:ok, state} -> state
+            {:error, _reason, state} -> schedule_restart(state)
+          end
+        end)
+
+      active > target ->
+        state.workers
+        |> Enum.filter(fn {_id, w} -> w.status == :active end)
+        |> Enum.sort_by(fn {id, w} -> {state.profile.get_load(w.handle), -id} end)
+        |> Enum.take(active - target)
+        |> Enum.reduce(state, fn {id, _w}, state -> retire_worker(state, id, :resized) end)
+
+      true ->
+        state
+    end
+  end
+
+  # Rolling replacement after a change that workers only take at start: one worker of an
+  # older generation at a time is recycled gracefully (its replacement starts first), and
+  # the next when it is gone, so capacity never drops below the pool's size.
+  defp roll(state) do
+    rolling? = Enum.any?(state.workers, fn {_id, w} -> w[:reason] == :reconfigured end)
+
+    outdated =
+      for {id, %{status: :active, generation: g}} <- state.workers,
+          g < state.generation,
+          do: id
+
+    case {rolling?, Enum.sort(outdated)} do
+      {false, [id | _]} -> recycle_worker(state, id, :reconfigured, :graceful)
+      _ -> state
+    end
+  end
+
+  defp retire_worker(state, id, reason) do
+    worker = %{state.workers[id] | status: :draining}
+    worker = Map.merge(worker, %{reason: reason, drain_started: System.monotonic_time()})
+
+    state = %{
+      state
+      | table: Table.remove(state.table, id),
+        workers: Map.put(state.workers, id, worker)
+    }
+
+    retire_check(state, id)
+  end
+
   # Graceful: the replacement starts first, the old worker leaves the routing table, its
   # in-flight requests finish, then it stops. :now skips the wait (unhealthy workers).
   defp recycle_worker(state, id, reason, mode) do
@@ -357,18 +477,21 @@ defmodule Snakepit.Pool.Manager do
           schedule_restart(state)
       end
 
-    worker = %{state.workers[id] | status: :draining}
-    worker = Map.merge(worker, %{reason: reason, drain_started: System.monotonic_time()})
-
-    state = %{
-      state
-      | table: Table.remove(state.table, id),
-        workers: Map.put(state.workers, id, worker)
-    }
-
     case mode do
-      :graceful -> retire_check(state, id)
-      :now -> finish_retire(state, id)
+      :graceful ->
+        retire_worker(state, id, reason)
+
+      :now ->
+        worker = Map.merge(state.workers[id], %{status: :draining, reason: reason})
+
+        finish_retire(
+          %{
+            state
+            | table: Table.remove(state.table, id),
+              workers: %{state.workers | id => worker}
+          },
+          id
+        )
     end
   end
 
@@ -407,7 +530,7 @@ defmodule Snakepit.Pool.Manager do
     state.profile.stop_worker(w.handle)
     Events.worker_recycled(state.config, id, w.started_at, w.reason, meta)
     tell_subscriber(state, {:snakepit_worker_stopped, id})
-    forget_worker(state, id)
+    state |> forget_worker(id) |> roll()
   end
 
   defp worker_down(state, mref, exit_reason) do
@@ -428,13 +551,13 @@ defmodule Snakepit.Pool.Manager do
           "Snakepit pool #{inspect(state.config.name)}: worker #{id} exited (#{inspect(exit_reason)}); replacing it"
         )
 
-        if w.status == :active do
+        if w.status == :active and active_count(state) < state.config.pool_size do
           case start_worker(state, id) do
             {:ok, state} -> state
             {:error, _reason, state} -> schedule_restart(state)
           end
         else
-          state
+          roll(state)
         end
     end
   end

@@ -37,6 +37,13 @@ defmodule Snakepit.Pool.Ref do
   @doc "The registered name of the pool's worker supervisor."
   def worker_supervisor(pool), do: Module.concat(["Snakepit.Pool.WorkerSupervisor", pool])
 
+  @doc """
+  The ETS table of the changes `Snakepit.update_pool/2` made to the pool's config, owned by
+  the pool's supervisor: a restarted manager or lifecycle process starts from them, and they
+  go with the pool.
+  """
+  def overrides(pool), do: Module.concat(["Snakepit.Pool.Overrides", pool])
+
   @doc "Whether the pool's supervisor runs (the pool exists, possibly restarting a child)."
   def alive?(pool) do
     case Process.whereis(supervisor(pool)) do

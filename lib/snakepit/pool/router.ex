@@ -17,30 +17,38 @@ defmodule Snakepit.Pool.Router do
   # How long a new caller waits for a pool whose manager is starting.
   @restart_wait 5_000
 
-  @spec run(atom, Snakepit.WorkerProfile.request(), timeout) ::
+  @spec run(atom, Snakepit.WorkerProfile.request(), timeout, :high | :normal | :low) ::
           {:ok, term} | {:ok, term, term} | {:error, term}
-  def run(pool, request, timeout) do
+  def run(pool, request, timeout, priority \\ :normal) do
     case Ref.lookup(pool) do
-      nil -> starting(pool, request, timeout)
-      ref -> instrumented(ref, request, timeout)
+      nil -> starting(pool, request, {timeout, priority})
+      ref -> instrumented(ref, request, {timeout, priority})
     end
   end
 
   # No manager published: the pool is not running, or its manager is (re)starting, in which
   # case the caller waits for it as a queued caller would, up to @restart_wait.
-  defp starting(pool, request, timeout) do
+  defp starting(pool, request, {timeout, priority}) do
     deadline =
       System.monotonic_time() + System.convert_time_unit(@restart_wait, :millisecond, :native)
 
     case await_ref(pool, nil, deadline) do
-      {:ok, ref} -> instrumented(ref, request, timeout)
+      {:ok, ref} -> instrumented(ref, request, {timeout, priority})
       {:error, _} = error -> error
     end
   end
 
-  defp instrumented(ref, request, timeout) do
+  defp instrumented(ref, request, {timeout, priority}) do
     command = command_name(request)
-    meta = %{pool: ref.name, command: command, profile: ref.config.worker_profile, worker: nil}
+
+    meta = %{
+      pool: ref.name,
+      command: command,
+      profile: ref.config.worker_profile,
+      worker: nil,
+      node: node()
+    }
+
     ctx = make_ref()
     start = System.monotonic_time()
 
@@ -51,7 +59,7 @@ defmodule Snakepit.Pool.Router do
     )
 
     try do
-      dispatch(ref, request, timeout, nil)
+      dispatch(ref, request, {timeout, priority}, nil)
     catch
       kind, reason ->
         stop = System.monotonic_time()
@@ -91,17 +99,17 @@ defmodule Snakepit.Pool.Router do
     end
   end
 
-  defp dispatch(ref, request, timeout, since, hint \\ nil) do
+  defp dispatch(ref, request, {timeout, priority}, since, hint \\ nil) do
     case sample(ref, hint) do
       {:ok, handles} ->
         case try_workers(free_first(ref.profile, handles), ref.profile, request, timeout) do
           {:done, result, worker_id, ran_at} -> {result, worker_id, ran_at}
-          :all_busy -> wait(ref, request, timeout, since)
+          :all_busy -> wait(ref, request, {timeout, priority}, since)
         end
 
       # The manager that owned the table is dead (killed): wait for its successor.
       :gone ->
-        rejoin(ref, request, timeout, since || System.monotonic_time())
+        rejoin(ref, request, {timeout, priority}, since || System.monotonic_time())
     end
   end
 
@@ -158,16 +166,16 @@ defmodule Snakepit.Pool.Router do
   defp random(0, _salt), do: 0
   defp random(n, salt), do: :erlang.phash2({:erlang.unique_integer(), salt}, n)
 
-  defp wait(ref, request, timeout, since) do
+  defp wait(ref, request, {timeout, priority}, since) do
     {since, retry?} = if since, do: {since, true}, else: {System.monotonic_time(), false}
 
     try do
-      GenServer.call(ref.manager, {:wait, since, retry?}, :infinity)
+      GenServer.call(ref.manager, {:wait, since, retry?, priority}, :infinity)
     catch
-      :exit, _ -> rejoin(ref, request, timeout, since)
+      :exit, _ -> rejoin(ref, request, {timeout, priority}, since)
     else
-      {:retry, handle} -> dispatch(ref, request, timeout, since, handle)
-      :manager_down -> rejoin(ref, request, timeout, since)
+      {:retry, handle} -> dispatch(ref, request, {timeout, priority}, since, handle)
+      :manager_down -> rejoin(ref, request, {timeout, priority}, since)
       {:error, _} = error -> {error, nil, nil}
     end
   end
@@ -175,11 +183,11 @@ defmodule Snakepit.Pool.Router do
   # The manager went away while we waited. If the pool's supervisor is still there it is
   # restarting the manager: queue again at the new one, within our original queue deadline,
   # instead of failing a caller whom a retry after the restart would have served.
-  defp rejoin(old, request, timeout, since) do
+  defp rejoin(old, request, {timeout, priority}, since) do
     deadline = since + System.convert_time_unit(old.config.queue_timeout, :millisecond, :native)
 
     case await_ref(old.name, old.manager, deadline) do
-      {:ok, ref} -> dispatch(ref, request, timeout, since)
+      {:ok, ref} -> dispatch(ref, request, {timeout, priority}, since)
       {:error, _} = error -> {error, nil, nil}
     end
   end

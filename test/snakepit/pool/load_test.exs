@@ -30,21 +30,8 @@ defmodule Snakepit.Pool.LoadTest do
       # so exactly @max_queue of them can wait and the rest must be turned away at once.
       capacity = status!(pool).capacity
 
-      holders =
-        for _ <- 1..capacity do
-          Task.async(fn ->
-            Snakepit.Pool.run(
-              pool,
-              fn ->
-                send(test, {:holding, self()})
-                receive do: (:release -> :held)
-              end,
-              60_000
-            )
-          end)
-        end
-
-      holding = for _ <- holders, do: receive(do: ({:holding, pid} -> pid))
+      held = for _ <- 1..capacity, do: hold_slot(pool, 60_000)
+      {holders, holding} = Enum.unzip(held)
       assert status!(pool).load == capacity
 
       callers =

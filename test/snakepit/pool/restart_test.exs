@@ -112,21 +112,7 @@ defmodule Snakepit.Pool.RestartTest do
 
   # One caller holds the only slot until told to let go; @callers more queue behind it.
   defp hold_and_queue(pool) do
-    test = self()
-
-    holder =
-      Task.async(fn ->
-        Snakepit.Pool.run(
-          pool,
-          fn ->
-            send(test, {:holding, self()})
-            receive do: (:release -> :held)
-          end,
-          30_000
-        )
-      end)
-
-    assert_receive {:holding, running}, 5000
+    {holder, running} = hold_slot(pool)
 
     queued =
       for i <- 1..@callers, do: Task.async(fn -> Snakepit.execute(:ping, [i], pool: pool) end)

@@ -1,0 +1,138 @@
+defmodule Snakepit.Pool.Cluster do
+  # Requests with `nodes: :cluster`: the caller picks the node whose pool of that name has
+  # the most free capacity (from the snapshots in Snakepit.Pool.Cluster.Directory: no call
+  # per request), this node on a tie, and runs the request there.
+  #
+  # A remote request is a process spawned on the chosen node (Node.spawn_monitor/4) that
+  # runs the pool's ordinary router there and sends the result to an alias of the caller.
+  # The monitor turns a lost connection into {:error, {:node_down, node}} at once; a node
+  # that stays connected but silent (no snapshot for @silent ms: a net split the
+  # connection has not noticed yet) fails its callers the same way, checked every @check
+  # ms. Giving up unaliases and demonitors, so a late reply or :DOWN never reaches the
+  # caller's mailbox. Arguments (and what a function closes over) cross the wire as they
+  # are: binaries are sent as bytes, never as per-record terms.
+  @moduledoc false
+
+  alias Snakepit.Pool.Cluster.{Directory, Groups}
+  alias Snakepit.Pool.Router
+  alias Snakepit.Telemetry
+
+  # How often a waiting caller looks at the node it waits on.
+  @check 250
+  # No snapshot for this long and a node's in-flight requests fail as :node_down.
+  @silent 3_000
+  # Beyond its own timeout and queue timeout, how long a remote request may take on the wire.
+  @wire_slack 2_000
+
+  @spec run(atom, Snakepit.WorkerProfile.request(), timeout, atom, boolean) ::
+          {:ok, term} | {:ok, term, term} | {:error, term}
+  def run(pool, request, timeout, priority, retry?) do
+    case Directory.choose(pool, Groups.pool_nodes(pool), []) do
+      nil -> Router.run(pool, request, timeout, priority)
+      node -> on_node(node, pool, request, timeout, priority, retry?, false)
+    end
+  end
+
+  defp on_node(node, pool, request, timeout, priority, _retry?, _retried?) when node == node(),
+    do: Directory.outstanding(pool, node, fn -> Router.run(pool, request, timeout, priority) end)
+
+  defp on_node(node, pool, request, timeout, priority, retry?, retried?) do
+    start = System.monotonic_time()
+
+    result =
+      Directory.outstanding(pool, node, fn -> remote(node, pool, request, timeout, priority) end)
+
+    Telemetry.execute(
+      [:snakepit, :cluster, :request, :stop],
+      %{duration: System.monotonic_time() - start},
+      %{
+        pool: pool,
+        command: command_name(request),
+        node: node,
+        result: result_tag(result),
+        retried: retried?
+      }
+    )
+
+    maybe_retry(result, pool, request, timeout, priority, retry?, retried?)
+  end
+
+  # Once, on another node, and only for a node that went down.
+  defp maybe_retry(
+         {:error, {:node_down, down}} = error,
+         pool,
+         request,
+         timeout,
+         priority,
+         true,
+         false
+       ) do
+    case Directory.choose(pool, Groups.pool_nodes(pool), [down]) do
+      nil -> error
+      node -> on_node(node, pool, request, timeout, priority, true, true)
+    end
+  end
+
+  defp maybe_retry(result, _pool, _request, _timeout, _priority, _retry?, _retried?),
+    do: result
+
+  defp remote(node, pool, request, timeout, priority) do
+    reply_to = :erlang.alias()
+
+    {_pid, mref} =
+      Node.spawn_monitor(node, __MODULE__, :serve, [reply_to, pool, request, timeout, priority])
+
+    guard =
+      case timeout do
+        :infinity -> :infinity
+        ms -> now_ms() + ms + Directory.queue_timeout(pool, node) + @wire_slack
+      end
+
+    try do
+      await(reply_to, mref, node, guard)
+    after
+      :erlang.unalias(reply_to)
+      Process.demonitor(mref, [:flush])
+    end
+  end
+
+  defp await(reply_to, mref, node, guard) do
+    receive do
+      {^reply_to, {:raised, kind, reason, stacktrace}} -> :erlang.raise(kind, reason, stacktrace)
+      {^reply_to, result} -> result
+      {:DOWN, ^mref, :process, _pid, :noconnection} -> {:error, {:node_down, node}}
+      # The process running it there was killed: as a worker crash here.
+      {:DOWN, ^mref, :process, _pid, _reason} -> {:error, :worker_crashed}
+    after
+      @check ->
+        cond do
+          Directory.silent_for(node) >= @silent -> {:error, {:node_down, node}}
+          guard != :infinity and now_ms() >= guard -> {:error, :timeout}
+          true -> await(reply_to, mref, node, guard)
+        end
+    end
+  end
+
+  @doc false
+  # Runs on the chosen node, in a process of its own: the pool's ordinary router, its
+  # result (or what it raised) sent back to the caller's alias.
+  def serve(reply_to, pool, request, timeout, priority) do
+    result =
+      try do
+        Router.run(pool, request, timeout, priority)
+      catch
+        kind, reason -> {:raised, kind, reason, __STACKTRACE__}
+      end
+
+    send(reply_to, {reply_to, result})
+  end
+
+  defp result_tag({:error, {:node_down, _}}), do: :node_down
+  defp result_tag(result) when elem(result, 0) == :ok, do: :ok
+  defp result_tag(_), do: :error
+
+  defp command_name({:fun, _}), do: :fun
+  defp command_name({command, _args}), do: command
+
+  defp now_ms, do: System.monotonic_time(:millisecond)
+end
