@@ -84,7 +84,7 @@ defmodule Snakepit.Marc.Extract do
       Enum.any?(fan_out_keys(), &Keyword.has_key?(read_opts, &1)) ->
         fan_out(source, compiled, read_opts)
 
-      iso2709?(source, config.format) ->
+      iso2709_source?(source, config.format) ->
         fast(source, compiled, config, read_opts)
 
       true ->
@@ -134,7 +134,9 @@ defmodule Snakepit.Marc.Extract do
 
   defp strict_result(_mode, items), do: {:ok, items}
 
-  defp iso2709?(source, format) do
+  @doc false
+  # Whether `source` is read as ISO 2709 (by extension or first bytes): lint_stream/2 asks too.
+  def iso2709_source?(source, format) do
     case Source.classify!(source) do
       {kind, _} = classified when kind in [:file, :binary] ->
         elem(Source.resolve_format(classified, format), 0) in [:iso2709, :auto]

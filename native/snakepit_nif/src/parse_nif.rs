@@ -24,6 +24,28 @@ pub(crate) fn walk(
     read: &Read,
     budget: &mut budget::Budget,
     mut on_record: impl FnMut(&Record<'_>) -> bool,
+    on_error: impl FnMut(MarcError) -> bool,
+) -> bool {
+    walk_with_origin(
+        input,
+        base_offset,
+        first_index,
+        read,
+        budget,
+        |record, _origin| on_record(record),
+        on_error,
+    )
+}
+
+/// [`walk`], telling `on_record` where each record is (its index and absolute offset in
+/// the source, also for a record converted from MARC-8, whose bytes are new).
+pub(crate) fn walk_with_origin(
+    input: &[u8],
+    base_offset: u64,
+    first_index: u64,
+    read: &Read,
+    budget: &mut budget::Budget,
+    mut on_record: impl FnMut(&Record<'_>, Origin) -> bool,
     mut on_error: impl FnMut(MarcError) -> bool,
 ) -> bool {
     let mut index = first_index;
@@ -57,9 +79,9 @@ pub(crate) fn walk(
             return over_budget();
         }
         match to_unicode(&record, origin, read.marc8.as_ref()) {
-            Ok(None) => on_record(&record),
+            Ok(None) => on_record(&record, origin),
             Ok(Some((bytes, spans))) => match Record::from_parts(&bytes, spans) {
-                Some(converted) => on_record(&converted),
+                Some(converted) => on_record(&converted, origin),
                 None => on_error(
                     MarcError::bare(
                         snakepit_core::ErrorKind::InvalidMarc8,

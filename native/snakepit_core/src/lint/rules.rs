@@ -172,25 +172,48 @@ impl RuleSet {
                 }
             }
         }
-        if let Some(disable) = top.get("disable") {
-            for (i, name) in strings(disable, "disable")?.iter().enumerate() {
-                for code in set.select(name, &format!("disable[{i}]"))? {
-                    set.codes[code].enabled = false;
-                }
-            }
-        }
+        let disable = match top.get("disable") {
+            Some(v) => strings(v, "disable")?,
+            None => Vec::new(),
+        };
+        set.apply_disable(&disable, "disable")?;
         if let Some(only) = top.get("only") {
-            let mut keep = vec![false; set.codes.len()];
-            for (i, name) in strings(only, "only")?.iter().enumerate() {
-                for code in set.select(name, &format!("only[{i}]"))? {
-                    keep[code] = true;
-                }
-            }
-            for (code, keep) in set.codes.iter_mut().zip(keep) {
-                code.enabled &= keep;
-            }
+            set.apply_only(&strings(only, "only")?, "only")?;
         }
         Ok(set)
+    }
+
+    /// Switches off the codes `except` names and, with `only`, every code it does not name:
+    /// after the set's own choices (the `only:` and `except:` options of `lint/2`, the
+    /// `--only`/`--except` flags). Errors name the option: `only[0]: ...`.
+    pub fn filter(&mut self, only: Option<&[String]>, except: &[String]) -> Result<(), RuleSetError> {
+        self.apply_disable(except, "except")?;
+        match only {
+            Some(only) => self.apply_only(only, "only"),
+            None => Ok(()),
+        }
+    }
+
+    fn apply_disable(&mut self, names: &[String], key: &str) -> Result<(), RuleSetError> {
+        for (i, name) in names.iter().enumerate() {
+            for code in self.select(name, &format!("{key}[{i}]"))? {
+                self.codes[code].enabled = false;
+            }
+        }
+        Ok(())
+    }
+
+    fn apply_only(&mut self, names: &[String], key: &str) -> Result<(), RuleSetError> {
+        let mut keep = vec![false; self.codes.len()];
+        for (i, name) in names.iter().enumerate() {
+            for code in self.select(name, &format!("{key}[{i}]"))? {
+                keep[code] = true;
+            }
+        }
+        for (code, keep) in self.codes.iter_mut().zip(keep) {
+            code.enabled &= keep;
+        }
+        Ok(())
     }
 
     /// The codes `name` selects: one code, or every code under a prefix (`subfield.*`).
