@@ -9,6 +9,10 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
+// The MARC 21 bibliographic tables (snakepit_core::marc21) have their own generator.
+#[path = "build_marc21.rs"]
+mod marc21_tables;
+
 /// Single-byte (94-character) sets, by the final byte of their escape sequence, in the order
 /// of the generated `SINGLE_SETS` array. Names are for error messages.
 const SINGLE: [(u8, &str); 11] = [
@@ -28,6 +32,7 @@ const EACC: u8 = 0x31;
 const COMBINING: u32 = 1 << 31;
 
 fn main() {
+    marc21_tables::generate();
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
     let src = manifest.join("data/marc8/marc8.tsv");
     println!("cargo:rerun-if-changed=data/marc8/marc8.tsv");

@@ -12,6 +12,7 @@ pub mod error;
 pub mod extract;
 pub mod json;
 pub mod lint;
+pub mod marc21;
 pub mod marc8;
 pub mod parse;
 pub mod pipeline;
