@@ -138,9 +138,7 @@ impl<'a, 'l> IssueTerms<'a, 'l> {
     fn issue(&mut self, issue: &Issue) -> Term<'a> {
         let env = self.env;
         let nil = atoms::nil().encode(env);
-        let opt_bytes = |b: Option<&[u8]>| {
-            b.map_or(nil, |b| crate::terms::binary_term(env, b))
-        };
+        let opt_bytes = |b: Option<&[u8]>| b.map_or(nil, |b| crate::terms::binary_term(env, b));
         let values = [
             self.struct_name,
             self.code(issue.code),

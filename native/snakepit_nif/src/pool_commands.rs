@@ -170,7 +170,13 @@ fn extract<'a>(job: &JobEnv<'a, '_>, term: Term<'a>) -> Reply<'a> {
 /// `{binary, linter, read_config, base_offset, first_index}`: the lint NIF's answer
 /// (`lint_nif::lint_entries`), built on this worker's thread.
 fn lint<'a>(job: &JobEnv<'a, '_>, term: Term<'a>) -> Reply<'a> {
-    type Args<'a> = (Binary<'a>, ResourceArc<LinterResource>, ReadConfig, u64, u64);
+    type Args<'a> = (
+        Binary<'a>,
+        ResourceArc<LinterResource>,
+        ReadConfig,
+        u64,
+        u64,
+    );
     let (input, linter, config, base_offset, first_index): Args = args("lint", term)?;
     let read = config
         .decode()

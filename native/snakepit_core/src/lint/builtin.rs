@@ -5,12 +5,14 @@
 use super::codes::Builtin as C;
 use super::content::{self, IsbnProblem, IssnProblem, Nonfiling};
 use super::prepared::{Field, Kind, Prepared};
-use super::schema::{display_byte, Material, PositionDef, Schema, SubfieldRule};
+use super::schema::{describe_codes, display_byte, standing, Schema, Standing, SubfieldRule};
 use super::{emit, Sink};
+use crate::marc21::{material_type_006, CodeList, PositionDef, RecordKind};
 use std::collections::HashSet;
 
 pub(crate) fn check(record: &Prepared<'_>, schema: &Schema, sink: &mut Sink<'_>) {
-    let bibliographic = record.is_bibliographic();
+    let kind = record.kind();
+    let bibliographic = matches!(kind, RecordKind::Bibliographic(_));
     record_level(record, bibliographic, sink);
     if bibliographic {
         leader(record, schema, sink);
@@ -22,10 +24,10 @@ pub(crate) fn check(record: &Prepared<'_>, schema: &Schema, sink: &mut Sink<'_>)
         let effective = effective_tag(record, field);
         match &field.kind {
             Kind::Control(value) => {
-                control_field(record, schema, field, value, bibliographic, sink);
+                control_field(record, schema, field, value, kind, sink);
             }
             Kind::Data { ind1, ind2, .. } => {
-                data_field(record, field, *ind1, *ind2, sink);
+                data_field(record, schema, field, bibliographic, sink);
                 if bibliographic {
                     if let Some(tag) = effective {
                         defined_data_field(record, schema, field, &tag, *ind1, *ind2, sink);
@@ -96,7 +98,7 @@ fn leader(record: &Prepared<'_>, schema: &Schema, sink: &mut Sink<'_>) {
     );
 }
 
-/// Each position of `value` against its code list.
+/// Each position of `value` against its code list (each code of a position holding several).
 fn positions(
     record: &Prepared<'_>,
     field: Option<&Field<'_>>,
@@ -106,20 +108,30 @@ fn positions(
     sink: &mut Sink<'_>,
     code: C,
 ) {
-    for position in layout {
+    for position in layout.iter().filter(|p| !p.codes.is_empty()) {
         let Some(bytes) = value.get(position.start..position.end) else {
             continue;
         };
-        if !position.allows(bytes) {
+        for unit in position.units(bytes) {
+            let found = match standing(position.codes, unit) {
+                Standing::Current => continue,
+                Standing::Obsolete => C::FixedObsolete,
+                Standing::Undefined => code,
+            };
+            let obsolete = if found == C::FixedObsolete {
+                " (obsolete)"
+            } else {
+                ""
+            };
             emit!(
                 sink,
-                code,
+                found,
                 record.at_position(field, position.start),
-                "{what}/{} ({}) is {:?}; allowed: {}",
+                "{what}/{} ({}) is {:?}{obsolete}; allowed: {}",
                 position_name(position),
                 position.label,
-                show(bytes),
-                position.describe_codes()
+                show(unit),
+                describe_codes(position.codes)
             );
         }
     }
@@ -138,9 +150,10 @@ fn control_field(
     schema: &Schema,
     field: &Field<'_>,
     value: &[u8],
-    bibliographic: bool,
+    kind: RecordKind,
     sink: &mut Sink<'_>,
 ) {
+    let bibliographic = matches!(kind, RecordKind::Bibliographic(_));
     if memchr::memchr(0x1f, value).is_some() {
         emit!(
             sink,
@@ -150,7 +163,7 @@ fn control_field(
             tag_str(&field.tag)
         );
     }
-    let authority = record.record_type() == b'z';
+    let authority = kind == RecordKind::Authority;
     match &field.tag {
         b"008" if bibliographic || authority => {
             if value.len() != 40 {
@@ -162,21 +175,20 @@ fn control_field(
                     value.len()
                 );
             }
-            if bibliographic {
-                if let Some(material) = Material::of_leader(record.leader) {
-                    let layout = schema.layout_008(material);
-                    let what = format!("008 ({})", material.name());
-                    positions(
-                        record,
-                        Some(field),
-                        value,
-                        layout,
-                        &what,
-                        sink,
-                        C::FixedValue,
-                    );
-                }
+            if let RecordKind::Bibliographic(material) = kind {
+                let layout = schema.layout_008(material);
+                let what = format!("008 ({})", material.key());
+                positions(
+                    record,
+                    Some(field),
+                    value,
+                    layout,
+                    &what,
+                    sink,
+                    C::FixedValue,
+                );
                 dates(record, field, value, sink);
+                codes_008(record, schema, field, value, sink);
             }
         }
         b"006" if bibliographic => {
@@ -189,9 +201,9 @@ fn control_field(
                     value.len()
                 );
             }
-            match value.first().and_then(|&b| Material::of_006(b)) {
+            match value.first().and_then(|&b| material_type_006(b)) {
                 Some(material) => {
-                    let what = format!("006 ({})", material.name());
+                    let what = format!("006 ({})", material.key());
                     let layout = schema.layout_006(material);
                     positions(
                         record,
@@ -242,6 +254,126 @@ fn control_field(
     }
 }
 
+/// 008/15-17 (country) and 008/35-37 (language) against the MARC code lists. Blanks and
+/// fill characters mean "not coded".
+fn codes_008(
+    record: &Prepared<'_>,
+    schema: &Schema,
+    field: &Field<'_>,
+    value: &[u8],
+    sink: &mut Sink<'_>,
+) {
+    let uncoded = |v: &[u8]| v.iter().all(|&b| b == b' ' || b == b'|');
+    if let (Some(list), Some(place)) = (schema.countries, value.get(15..18)) {
+        // Two-letter codes are stored with a trailing blank.
+        let code = place.strip_suffix(b" ").unwrap_or(place);
+        if !uncoded(place) {
+            let at = record.at_position(Some(field), 15);
+            let codes = (C::CountryUndefined, C::CountryObsolete);
+            in_list(
+                sink,
+                at,
+                list,
+                code,
+                "008/15-17 (place of publication)",
+                codes,
+            );
+        }
+    }
+    if let (Some(list), Some(language)) = (schema.languages, value.get(35..38)) {
+        if !uncoded(language) {
+            let at = record.at_position(Some(field), 35);
+            let codes = (C::LanguageUndefined, C::LanguageObsolete);
+            in_list(sink, at, list, language, "008/35-37 (language)", codes);
+        }
+    }
+}
+
+/// `code` against `list`: undefined, obsolete or fine.
+fn in_list(
+    sink: &mut Sink<'_>,
+    at: super::At,
+    list: &CodeList,
+    code: &[u8],
+    what: &str,
+    (undefined, obsolete): (C, C),
+) {
+    match list.lookup(code) {
+        Some(def) if !def.obsolete => {}
+        Some(_) => emit!(
+            sink,
+            obsolete,
+            at,
+            "{what} is {:?}, which the {} lists as obsolete",
+            show(code),
+            list.name
+        ),
+        None => emit!(
+            sink,
+            undefined,
+            at,
+            "{what} is {:?}; allowed: a code of the {} ({})",
+            show(code),
+            list.name,
+            list.url
+        ),
+    }
+}
+
+/// 041: each subfield a run of three-letter language codes, unless indicator 2 is 7 (codes
+/// from the source in $2).
+fn languages_041(
+    record: &Prepared<'_>,
+    schema: &Schema,
+    field: &Field<'_>,
+    subfields: &[(u8, &[u8])],
+    sink: &mut Sink<'_>,
+) {
+    let (Some(list), Kind::Data { ind2, .. }) = (schema.languages, &field.kind) else {
+        return;
+    };
+    if *ind2 == b'7' {
+        return;
+    }
+    for &(code, value) in subfields.iter().filter(|(c, _)| c.is_ascii_lowercase()) {
+        let at = record.at_subfield(field, code, value);
+        let what = format!("041 ${}", display_byte(code));
+        if value.len() % 3 != 0 {
+            emit!(
+                sink,
+                C::LanguageUndefined,
+                at,
+                "{what} is {:?}; allowed: three-letter codes of the {}",
+                show(value),
+                list.name
+            );
+            continue;
+        }
+        for language in value.chunks(3) {
+            let codes = (C::LanguageUndefined, C::LanguageObsolete);
+            in_list(sink, at, list, language, &what, codes);
+        }
+    }
+}
+
+/// 043 $a: a seven-character geographic area code (trailing hyphens included).
+fn geographic_areas(
+    record: &Prepared<'_>,
+    schema: &Schema,
+    field: &Field<'_>,
+    subfields: &[(u8, &[u8])],
+    sink: &mut Sink<'_>,
+) {
+    let Some(list) = schema.geographic_areas else {
+        return;
+    };
+    for &(code, value) in subfields.iter().filter(|(c, _)| *c == b'a') {
+        let at = record.at_subfield(field, code, value);
+        let codes = (C::GeographicAreaUndefined, C::GeographicAreaObsolete);
+        in_list(sink, at, list, value, "043 $a", codes);
+    }
+}
+
 /// 008/07-10 and 11-14: digits or `u`, or fill; blanks where 008/06 says there is no such
 /// date (`b`: none; `s`, `e`... : no Date 2).
 fn dates(record: &Prepared<'_>, field: &Field<'_>, value: &[u8], sink: &mut Sink<'_>) {
@@ -277,7 +409,13 @@ fn dates(record: &Prepared<'_>, field: &Field<'_>, value: &[u8], sink: &mut Sink
     }
 }
 
-fn data_field(record: &Prepared<'_>, field: &Field<'_>, _ind1: u8, _ind2: u8, sink: &mut Sink<'_>) {
+fn data_field(
+    record: &Prepared<'_>,
+    schema: &Schema,
+    field: &Field<'_>,
+    bibliographic: bool,
+    sink: &mut Sink<'_>,
+) {
     let subfields = record.subfields_of(field);
     if subfields.is_empty() {
         emit!(
@@ -312,6 +450,8 @@ fn data_field(record: &Prepared<'_>, field: &Field<'_>, _ind1: u8, _ind2: u8, si
     match &field.tag {
         b"020" => isbn(record, field, subfields, sink),
         b"022" => issn(record, field, subfields, sink),
+        b"041" if bibliographic => languages_041(record, schema, field, subfields, sink),
+        b"043" if bibliographic => geographic_areas(record, schema, field, subfields, sink),
         _ => {}
     }
     let tag = if &field.tag == b"880" {
@@ -431,7 +571,17 @@ fn defined_data_field(
     };
     let shown = shown_tag(field, tag);
     for (n, (ind, allowed)) in [ind1, ind2].into_iter().zip(def.indicators).enumerate() {
-        if !allowed.contains(ind) {
+        if def.obsolete_indicators[n].contains(ind) {
+            emit!(
+                sink,
+                C::IndicatorObsolete,
+                record.at_field(field),
+                "{shown} indicator {} is {}, which is obsolete; current: {}",
+                n + 1,
+                display_byte(ind),
+                allowed.describe()
+            );
+        } else if !allowed.contains(ind) {
             emit!(
                 sink,
                 C::IndicatorUndefined,

@@ -56,7 +56,7 @@ builtin_codes! {
     TooManyIssues = "lint.too_many_issues", Warning,
         "A record had more issues than are listed (1000); this one counts the rest.";
     LeaderValue = "leader.value", Error,
-        "A leader position holds a value its code list does not allow.";
+        "A leader position holds a value its code list does not allow (bibliographic records).";
     FieldUndefined = "field.undefined", Error,
         "A tag MARC 21 does not define (neither in the tables nor locally defined).";
     FieldLocal = "field.local", Info,
@@ -73,6 +73,8 @@ builtin_codes! {
         "A control field (001-009) holds a subfield delimiter (0x1F).";
     IndicatorUndefined = "indicator.undefined", Error,
         "An indicator value not defined for the tag (an undefined indicator must be blank).";
+    IndicatorObsolete = "indicator.obsolete", Warning,
+        "An indicator value the tables list as obsolete for the tag.";
     SubfieldUndefined = "subfield.undefined", Error,
         "A subfield code not defined for the tag.";
     SubfieldObsolete = "subfield.obsolete", Warning,
@@ -87,6 +89,8 @@ builtin_codes! {
         "An 008 that is not 40 characters, or an 006 that is not 18.";
     FixedValue = "fixed.value", Error,
         "An 006, 007 or 008 position holds a value its material type's code list does not allow.";
+    FixedObsolete = "fixed.obsolete", Warning,
+        "A leader, 006, 007 or 008 position holds a code the tables list as obsolete.";
     FixedDate = "fixed.date", Error,
         "008/07-10 or 008/11-14 hold something other than digits, u, fill (|) or the blanks 008/06 allows.";
     IsbnInvalid = "isbn.invalid", Error,
@@ -97,6 +101,18 @@ builtin_codes! {
         "022 $a is not an ISSN (NNNN-NNNC).";
     IssnChecksum = "issn.checksum", Error,
         "022 $a's ISSN has a wrong check digit.";
+    LanguageUndefined = "language.undefined", Error,
+        "008/35-37 or a 041 code that is not in the MARC Code List for Languages (041 ind2 7, another source, is not checked).";
+    LanguageObsolete = "language.obsolete", Warning,
+        "008/35-37 or a 041 code the MARC Code List for Languages lists as obsolete.";
+    CountryUndefined = "country.undefined", Error,
+        "008/15-17 is not in the MARC Code List for Countries.";
+    CountryObsolete = "country.obsolete", Warning,
+        "008/15-17 is a code the MARC Code List for Countries lists as obsolete.";
+    GeographicAreaUndefined = "geographic_area.undefined", Error,
+        "043 $a is not in the MARC Code List for Geographic Areas.";
+    GeographicAreaObsolete = "geographic_area.obsolete", Warning,
+        "043 $a is a code the MARC Code List for Geographic Areas lists as obsolete.";
     TitleNonfiling = "title.nonfiling", Warning,
         "The nonfiling-characters indicator of 130/240/245/440/630/730/830 disagrees with the title's leading article (MARC::Lint's article list).";
     LinkageUnpaired = "linkage.unpaired", Error,

@@ -90,10 +90,9 @@ impl<'r> Prepared<'r> {
         self.leader.get(6).copied().unwrap_or(b' ')
     }
 
-    /// Whether leader/06 is a bibliographic type of record, the format the MARC 21 tables
-    /// describe.
-    pub fn is_bibliographic(&self) -> bool {
-        b"acdefgijkmoprt".contains(&self.record_type())
+    /// What the leader says the record is.
+    pub fn kind(&self) -> crate::marc21::RecordKind {
+        crate::marc21::record_kind(self.leader)
     }
 
     /// The first field tagged `tag`.

@@ -186,7 +186,11 @@ impl RuleSet {
     /// Switches off the codes `except` names and, with `only`, every code it does not name:
     /// after the set's own choices (the `only:` and `except:` options of `lint/2`, the
     /// `--only`/`--except` flags). Errors name the option: `only[0]: ...`.
-    pub fn filter(&mut self, only: Option<&[String]>, except: &[String]) -> Result<(), RuleSetError> {
+    pub fn filter(
+        &mut self,
+        only: Option<&[String]>,
+        except: &[String],
+    ) -> Result<(), RuleSetError> {
         self.apply_disable(except, "except")?;
         match only {
             Some(only) => self.apply_only(only, "only"),

@@ -2,6 +2,7 @@
 //! indicator sets as bitsets, fixed-field layouts by material type. Built once per process
 //! from the generated tables ([`marc21`]); tests build small ones by hand.
 
+use crate::marc21::{CodeDef, CodeList, MaterialType, PositionDef};
 use std::sync::OnceLock;
 
 /// A set of ASCII bytes.
@@ -58,12 +59,15 @@ pub enum SubfieldRule {
     Obsolete,
 }
 
-/// One data or control field's definition.
+/// One data or control field's definition, in the form checked per field: sets and a
+/// table by code rather than lists to search.
 #[derive(Debug, Clone)]
 pub struct FieldDef {
     pub repeatable: bool,
-    /// The values each indicator may take; an undefined indicator allows blank only.
+    /// The current values each indicator may take; an undefined indicator allows blank only.
     pub indicators: [ByteSet; 2],
+    /// Indicator values listed as obsolete.
+    pub obsolete_indicators: [ByteSet; 2],
     /// By ASCII code; other bytes are undefined.
     pub subfields: [SubfieldRule; 128],
 }
@@ -91,141 +95,42 @@ impl FieldDef {
     }
 }
 
-/// One value a fixed-field position may hold: a code, or an inclusive range of codes of the
-/// same length (`001`-`999`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CodeValue {
-    Exact(Vec<u8>),
-    Range(Vec<u8>, Vec<u8>),
-}
-
-impl CodeValue {
-    fn matches(&self, value: &[u8]) -> bool {
-        match self {
-            CodeValue::Exact(code) => code == value,
-            CodeValue::Range(low, high) => {
-                value.len() == low.len() && low.as_slice() <= value && value <= high.as_slice()
-            }
-        }
-    }
-
-    fn describe(&self) -> String {
-        let show = |v: &[u8]| v.iter().map(|&b| display_byte(b)).collect::<String>();
-        match self {
-            CodeValue::Exact(code) => show(code),
-            CodeValue::Range(low, high) => format!("{}-{}", show(low), show(high)),
-        }
-    }
-}
-
-/// One position (or run of positions) of the leader or of 006/007/008.
-#[derive(Debug, Clone)]
-pub struct PositionDef {
-    /// Byte range within the field (or leader), end exclusive.
-    pub start: usize,
-    pub end: usize,
-    pub label: String,
-    /// The allowed values; empty: not checked against a list.
-    pub codes: Vec<CodeValue>,
-    /// Each byte is a code on its own (008/24-27 nature of contents: up to four codes).
-    pub per_byte: bool,
-}
-
-impl PositionDef {
-    /// Whether `value` (the position's bytes) is allowed.
-    pub fn allows(&self, value: &[u8]) -> bool {
-        if self.codes.is_empty() {
-            return true;
-        }
-        if self.per_byte {
-            value.iter().all(|b| {
-                self.codes
-                    .iter()
-                    .any(|c| c.matches(std::slice::from_ref(b)))
-            })
-        } else {
-            self.codes.iter().any(|c| c.matches(value))
-        }
-    }
-
-    pub fn describe_codes(&self) -> String {
-        const SHOWN: usize = 40;
-        let mut shown: Vec<String> = self
-            .codes
-            .iter()
-            .take(SHOWN)
-            .map(|c| c.describe())
-            .collect();
-        if self.codes.len() > SHOWN {
-            shown.push(format!("... ({} in all)", self.codes.len()));
-        }
-        shown.join(" ")
-    }
-}
-
-/// Material types of 006 and 008 (their positions 18-34 of 008 are 01-17 of 006).
+/// Whether `value` is a current code of `codes`, an obsolete one, or neither.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Material {
-    Books,
-    ComputerFiles,
-    ContinuingResources,
-    Maps,
-    MixedMaterials,
-    Music,
-    VisualMaterials,
+pub enum Standing {
+    Current,
+    Obsolete,
+    Undefined,
 }
 
-impl Material {
-    pub const ALL: [Material; 7] = [
-        Material::Books,
-        Material::ComputerFiles,
-        Material::ContinuingResources,
-        Material::Maps,
-        Material::MixedMaterials,
-        Material::Music,
-        Material::VisualMaterials,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Material::Books => "Books",
-            Material::ComputerFiles => "Computer Files",
-            Material::ContinuingResources => "Continuing Resources",
-            Material::Maps => "Maps",
-            Material::MixedMaterials => "Mixed Materials",
-            Material::Music => "Music",
-            Material::VisualMaterials => "Visual Materials",
-        }
+pub fn standing(codes: &[CodeDef], value: &[u8]) -> Standing {
+    if codes.iter().any(|c| !c.obsolete && c.matches(value)) {
+        Standing::Current
+    } else if codes.iter().any(|c| c.obsolete && c.matches(value)) {
+        Standing::Obsolete
+    } else {
+        Standing::Undefined
     }
+}
 
-    /// The 008 material type of a bibliographic record, from leader/06 and leader/07.
-    pub fn of_leader(leader: &[u8]) -> Option<Material> {
-        let (kind, level) = (*leader.get(6)?, leader.get(7).copied().unwrap_or(b' '));
-        Some(match kind {
-            b'a' | b't' if b"bis".contains(&level) => Material::ContinuingResources,
-            b'a' | b't' => Material::Books,
-            b'm' => Material::ComputerFiles,
-            b'e' | b'f' => Material::Maps,
-            b'c' | b'd' | b'i' | b'j' => Material::Music,
-            b'g' | b'k' | b'o' | b'r' => Material::VisualMaterials,
-            b'p' => Material::MixedMaterials,
-            _ => return None,
+/// The current codes of a list, for messages (`#` for blank, ranges as `001-999`), the first
+/// 40 of a long list.
+pub fn describe_codes(codes: &[CodeDef]) -> String {
+    const SHOWN: usize = 40;
+    let show = |v: &str| v.bytes().map(display_byte).collect::<String>();
+    let current: Vec<&CodeDef> = codes.iter().filter(|c| !c.obsolete).collect();
+    let mut shown: Vec<String> = current
+        .iter()
+        .take(SHOWN)
+        .map(|c| match c.code_end {
+            Some(end) => format!("{}-{}", show(c.code), show(end)),
+            None => show(c.code),
         })
+        .collect();
+    if current.len() > SHOWN {
+        shown.push(format!("... ({} in all)", current.len()));
     }
-
-    /// The material type 006/00 names.
-    pub fn of_006(form: u8) -> Option<Material> {
-        Some(match form {
-            b'a' | b't' => Material::Books,
-            b'm' => Material::ComputerFiles,
-            b's' => Material::ContinuingResources,
-            b'e' | b'f' => Material::Maps,
-            b'c' | b'd' | b'i' | b'j' => Material::Music,
-            b'g' | b'k' | b'o' | b'r' => Material::VisualMaterials,
-            b'p' => Material::MixedMaterials,
-            _ => return None,
-        })
-    }
+    shown.join(" ")
 }
 
 /// The tables.
@@ -233,32 +138,34 @@ impl Material {
 pub struct Schema {
     /// By tag number 000-999.
     fields: Vec<Option<FieldDef>>,
-    pub leader: Vec<PositionDef>,
+    pub leader: &'static [PositionDef],
     /// 008 positions per material type, the "All Materials" ones included.
-    pub layouts_008: Vec<(Material, Vec<PositionDef>)>,
+    pub layouts_008: Vec<(MaterialType, &'static [PositionDef])>,
     /// 006 positions per material type, 006/00 included.
-    pub layouts_006: Vec<(Material, Vec<PositionDef>)>,
+    pub layouts_006: Vec<(MaterialType, &'static [PositionDef])>,
     /// 007 positions per category of material (007/00), 007/00 included.
-    pub layouts_007: Vec<(u8, String, Vec<PositionDef>)>,
+    pub layouts_007: Vec<(u8, &'static str, &'static [PositionDef])>,
     /// The category codes 007/00 may hold.
     pub categories_007: ByteSet,
-    /// Language codes (008/35-37, 041) and country codes (008/15-17), when the tables have
-    /// them: sorted, for binary search.
-    pub languages: Vec<[u8; 3]>,
-    pub countries: Vec<Vec<u8>>,
+    /// Language codes (008/35-37, 041), country codes (008/15-17), geographic area codes
+    /// (043), when the tables have them.
+    pub languages: Option<&'static CodeList>,
+    pub countries: Option<&'static CodeList>,
+    pub geographic_areas: Option<&'static CodeList>,
 }
 
 impl Default for Schema {
     fn default() -> Self {
         Schema {
             fields: vec![None; 1000],
-            leader: Vec::new(),
+            leader: &[],
             layouts_008: Vec::new(),
             layouts_006: Vec::new(),
             layouts_007: Vec::new(),
             categories_007: ByteSet::default(),
-            languages: Vec::new(),
-            countries: Vec::new(),
+            languages: None,
+            countries: None,
+            geographic_areas: None,
         }
     }
 }
@@ -283,27 +190,30 @@ impl Schema {
         }
     }
 
-    pub fn layout_008(&self, material: Material) -> &[PositionDef] {
+    pub fn layout_008(&self, material: MaterialType) -> &'static [PositionDef] {
         layout(&self.layouts_008, material)
     }
 
-    pub fn layout_006(&self, material: Material) -> &[PositionDef] {
+    pub fn layout_006(&self, material: MaterialType) -> &'static [PositionDef] {
         layout(&self.layouts_006, material)
     }
 
-    pub fn layout_007(&self, category: u8) -> Option<(&str, &[PositionDef])> {
+    pub fn layout_007(&self, category: u8) -> Option<(&'static str, &'static [PositionDef])> {
         self.layouts_007
             .iter()
             .find(|(c, _, _)| *c == category)
-            .map(|(_, name, positions)| (name.as_str(), positions.as_slice()))
+            .map(|(_, name, positions)| (*name, *positions))
     }
 }
 
-fn layout(layouts: &[(Material, Vec<PositionDef>)], material: Material) -> &[PositionDef] {
+fn layout(
+    layouts: &[(MaterialType, &'static [PositionDef])],
+    material: MaterialType,
+) -> &'static [PositionDef] {
     layouts
         .iter()
         .find(|(m, _)| *m == material)
-        .map_or(&[], |(_, p)| p.as_slice())
+        .map_or(&[], |(_, p)| p)
 }
 
 /// The MARC 21 bibliographic tables, built on first use.

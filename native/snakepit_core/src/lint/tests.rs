@@ -1,5 +1,6 @@
-use super::schema::{ByteSet, CodeValue, FieldDef, PositionDef, Schema, SubfieldRule};
+use super::schema::{ByteSet, FieldDef, Schema, SubfieldRule};
 use super::*;
+use crate::marc21::{CodeDef, PositionDef};
 use crate::record::{OwnedField, OwnedRecord};
 
 fn data(tag: &str, ind: &str, subfields: &[(u8, &str)]) -> OwnedField {
@@ -41,6 +42,7 @@ fn def(repeatable: bool, ind1: &[u8], ind2: &[u8], subfields: &[(u8, bool)]) -> 
     FieldDef {
         repeatable,
         indicators: [ByteSet::of(ind1), ByteSet::of(ind2)],
+        obsolete_indicators: [ByteSet::default(); 2],
         subfields: rules,
     }
 }
@@ -73,18 +75,35 @@ fn schema() -> Schema {
     );
     title.subfields[b'd' as usize] = SubfieldRule::Obsolete;
     s.set_field(b"245", title);
-    s.leader = vec![PositionDef {
-        start: 5,
-        end: 6,
-        label: "Record status".into(),
-        codes: b"acdnp"
-            .iter()
-            .map(|&c| CodeValue::Exact(vec![c]))
-            .collect(),
-        per_byte: false,
-    }];
+    s.leader = LEADER;
     s
 }
+
+const fn code(code: &'static str, obsolete: bool) -> CodeDef {
+    CodeDef {
+        code,
+        code_end: None,
+        obsolete,
+        label: "",
+    }
+}
+
+static LEADER: &[PositionDef] = &[PositionDef {
+    start: 5,
+    end: 6,
+    label: "Record status",
+    url: "",
+    repeatable_content: false,
+    unit_length: 0,
+    codes: &[
+        code("a", false),
+        code("c", false),
+        code("d", false),
+        code("n", false),
+        code("p", false),
+        code("o", true),
+    ],
+}];
 
 fn linter_with(schema: &'static Schema, set: RuleSet) -> Linter {
     Linter {
@@ -203,6 +222,8 @@ fn leader_and_fixed_fields() {
     rec.fields[1] = control("008", "850101s19x5");
     let found = lint_names(&rec);
     assert_eq!(found, ["leader.value", "fixed.length", "fixed.date"]);
+    rec.leader[5] = b'o';
+    assert_eq!(lint_names(&rec)[0], "fixed.obsolete");
 }
 
 #[test]
@@ -354,5 +375,35 @@ fn issues_per_record_are_capped() {
     assert_eq!(
         issues.last().unwrap().message,
         "3002 more issues in this record were not listed (at most 1000 are)"
+    );
+}
+
+#[test]
+fn the_marc21_tables_drive_the_checks() {
+    let linter = Linter::new(RuleSet::default());
+    let mut fields = good();
+    fields.push(data("041", "0 ", &[(b'a', "engxxx")]));
+    fields.push(data("043", "  ", &[(b'a', "n-us---"), (b'a', "zz-zz--")]));
+    fields[1] = control("008", "850101s1985    xx#           000 0 qqq d");
+    fields[3] = data("245", "10", &[(b'a', "Perl"), (b'q', "?")]);
+    let issues = linter.lint(&record(fields));
+    let found = names(&linter, &issues);
+    assert_eq!(
+        found,
+        [
+            "country.undefined",
+            "language.undefined",
+            "subfield.undefined",
+            "language.undefined",
+            "geographic_area.undefined"
+        ],
+        "{issues:#?}"
+    );
+    assert!(
+        issues[2]
+            .message
+            .starts_with("245 $q is not defined; allowed: 6 8 a b c f g h k n p s"),
+        "{}",
+        issues[2].message
     );
 }
