@@ -67,7 +67,11 @@ print $n;
 """
 
 [first | _] = files = System.argv()
-IO.puts("| file | records | lint_stream rec/s | stream lazy rec/s | lint cost / stream cost | issues |")
+
+IO.puts(
+  "| file | records | lint_stream rec/s | stream lazy rec/s | lint cost / stream cost | issues |"
+)
+
 IO.puts("|---|---:|---:|---:|---:|---:|")
 
 lint_rates =
@@ -99,12 +103,20 @@ IO.puts("| validator | rec/s | Snakepit lint_stream / it |")
 IO.puts("|---|---:|---:|")
 IO.puts("| Snakepit lint_stream | #{Bench.Lint.fmt(snake)} | 1.00 |")
 
-for {name, script} <- [{"MARC::Lint 1.53", marc_lint}, {"MARC::Schema 0.14 (marcvalidate)", marc_schema}] do
+for {name, script} <- [
+      {"MARC::Lint 1.53", marc_lint},
+      {"MARC::Schema 0.14 (marcvalidate)", marc_schema}
+    ] do
   {us, count} = :timer.tc(fn -> Bench.Lint.perl(script, slice) end)
 
   case count do
-    nil -> IO.puts("| #{name} | not installed | |")
-    count -> IO.puts("| #{name} | #{Bench.Lint.fmt(count / (us / 1_000_000))} | #{Bench.Lint.ratio(snake, count / (us / 1_000_000))} |")
+    nil ->
+      IO.puts("| #{name} | not installed | |")
+
+    count ->
+      IO.puts(
+        "| #{name} | #{Bench.Lint.fmt(count / (us / 1_000_000))} | #{Bench.Lint.ratio(snake, count / (us / 1_000_000))} |"
+      )
   end
 end
 

@@ -9,7 +9,7 @@ defmodule Snakepit.GuidesTest do
   import ExUnit.CaptureIO
 
   @root Path.expand("..", __DIR__)
-  @guides ~w(getting-started choosing-a-profile operations migrating-from-pymarc-and-mrrc extraction)
+  @guides ~w(getting-started choosing-a-profile operations migrating-from-pymarc-and-mrrc extraction validation)
 
   @doc false
   def blocks(path) do

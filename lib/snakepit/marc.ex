@@ -143,9 +143,16 @@ defmodule Snakepit.Marc do
   the MARC 21 rules and a rule set, natively: a list of `Snakepit.Marc.Issue`s in the order
   found, `[]` for a clean record. Never stops at the first problem.
 
-      iex> {:ok, [record | _]} = Snakepit.Marc.parse(File.read!("../shared/corpus/formats/pymarc_test.dat"))
-      iex> record |> Snakepit.Marc.lint() |> Enum.map(& &1.code)
-      ["title.nonfiling"]
+      iex> alias Snakepit.Marc.{Field, Record}
+      iex> record = %Record{
+      ...>   leader: "00000nam a2200000 a 4500",
+      ...>   fields: [
+      ...>     Field.control("008", "850101s1985    nyu           000 0 eng d"),
+      ...>     Field.data("245", "1", "0", [{"a", "The Perl book"}])
+      ...>   ]
+      ...> }
+      iex> record |> Snakepit.Marc.lint() |> Enum.map(&{&1.code, &1.message})
+      [{"title.nonfiling", ~s(245 $a starts with the article "the", which with what follows it is 4 nonfiling characters, but indicator 2 is 0)}]
 
   See `docs/validation.md` for every code and the rule-set format.
 

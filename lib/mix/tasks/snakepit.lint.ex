@@ -86,12 +86,11 @@ defmodule Mix.Tasks.Snakepit.Lint do
   defp config!(cli, opts, input) do
     output = opts[:output]
 
-    lint_opts =
-      [
-        rules: opts[:rules],
-        only: codes(opts[:only]),
-        except: codes(opts[:except]) || []
-      ]
+    lint_opts = [
+      rules: opts[:rules],
+      only: codes(opts[:only]),
+      except: codes(opts[:except]) || []
+    ]
 
     rules =
       try do
@@ -149,10 +148,16 @@ defmodule Mix.Tasks.Snakepit.Lint do
       {summary, progress} =
         config.input
         |> Snakepit.Marc.lint_stream(rules: config.rules)
-        |> Enum.reduce({new_summary(), progress}, fn {index, offset, issues}, {summary, progress} ->
+        |> Enum.reduce({new_summary(), progress}, fn {index, offset, issues},
+                                                     {summary, progress} ->
           write_issues(device, config.format, index, offset, issues, summary.records == 0)
           summary = add(summary, index, issues)
-          {summary, if(rem(summary.records, 1000) == 0, do: Output.report(progress, summary.records), else: progress)}
+
+          {summary,
+           if(rem(summary.records, 1000) == 0,
+             do: Output.report(progress, summary.records),
+             else: progress
+           )}
         end)
 
       if config.format == :csv and summary.records == 0, do: IO.binwrite(device, csv_header())
@@ -185,19 +190,28 @@ defmodule Mix.Tasks.Snakepit.Lint do
   defp write_issues(device, :csv, index, offset, issues, first?) do
     if first?, do: IO.binwrite(device, csv_header())
     rows = Enum.map(issues, &row(index, offset, &1))
-    if rows != [], do: IO.binwrite(device, rows |> Snakepit.Marc.Table.stream(columns: @columns) |> Enum.drop(1))
+
+    if rows != [],
+      do:
+        IO.binwrite(device, rows |> Snakepit.Marc.Table.stream(columns: @columns) |> Enum.drop(1))
   end
 
   defp write_issues(device, :json, index, offset, issues, _first?) do
     for issue <- issues do
-      object = issue |> Map.from_struct() |> Map.merge(%{record_index: index, record_offset: offset})
+      object =
+        issue |> Map.from_struct() |> Map.merge(%{record_index: index, record_offset: offset})
+
       IO.binwrite(device, [Snakepit.JSON.encode!(object), ?\n])
     end
   end
 
   defp write_issues(device, :text, index, offset, issues, _first?) do
     for issue <- issues do
-      where = [issue.tag, issue.subfield && "$" <> issue.subfield] |> Enum.reject(&is_nil/1) |> Enum.join(" ")
+      where =
+        [issue.tag, issue.subfield && "$" <> issue.subfield]
+        |> Enum.reject(&is_nil/1)
+        |> Enum.join(" ")
+
       at = if offset, do: "record #{index} (byte #{offset})", else: "record #{index}"
       IO.binwrite(device, "#{at} #{where} #{issue.severity} #{issue.code}: #{issue.message}\n")
     end
@@ -206,7 +220,9 @@ defmodule Mix.Tasks.Snakepit.Lint do
   defp csv_header, do: [] |> Snakepit.Marc.Table.stream(columns: @columns) |> Enum.take(1)
 
   defp row(index, offset, issue) do
-    values = issue |> Map.from_struct() |> Map.merge(%{record_index: index, record_offset: offset})
+    values =
+      issue |> Map.from_struct() |> Map.merge(%{record_index: index, record_offset: offset})
+
     Map.new(@columns, fn column -> {column, cell(values[column])} end)
   end
 
@@ -231,7 +247,9 @@ defmodule Mix.Tasks.Snakepit.Lint do
     do:
       summary.by_code
       |> Enum.sort_by(fn {code, {_, n, _}} -> {-n, code} end)
-      |> Enum.map(fn {code, {severity, n, first}} -> [code, Atom.to_string(severity), n, first] end)
+      |> Enum.map(fn {code, {severity, n, first}} ->
+        [code, Atom.to_string(severity), n, first]
+      end)
 
   defp by_tag(summary),
     do:
@@ -244,7 +262,11 @@ defmodule Mix.Tasks.Snakepit.Lint do
   defp table(name, extra, rows) do
     header = [name, extra, "issues", "first record"]
     rows = [header | rows] |> Enum.map(fn row -> Enum.reject(row, &is_nil/1) end)
-    widths = rows |> Enum.zip_with(& &1) |> Enum.map(fn col -> col |> Enum.map(&String.length(to_string(&1))) |> Enum.max() end)
+
+    widths =
+      rows
+      |> Enum.zip_with(& &1)
+      |> Enum.map(fn col -> col |> Enum.map(&String.length(to_string(&1))) |> Enum.max() end)
 
     Enum.map(rows, fn row ->
       row

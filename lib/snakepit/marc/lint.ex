@@ -23,7 +23,10 @@ defmodule Snakepit.Marc.Lint do
   @doc "The issues of one record."
   def record(record, opts) when is_list(opts) do
     rules = rules!(Options.validate!(opts, :lint))
-    [{_index, _offset, issues}] = Native.lint_batch(bytes!(record), Rules.ref(rules), @as_read, 0, 0)
+
+    [{_index, _offset, issues}] =
+      Native.lint_batch(bytes!(record), Rules.ref(rules), @as_read, 0, 0)
+
     issues
   end
 

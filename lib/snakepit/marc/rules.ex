@@ -71,8 +71,11 @@ defmodule Snakepit.Marc.Rules do
   def load!(path) when is_binary(path) do
     text =
       case File.read(path) do
-        {:ok, text} -> text
-        {:error, reason} -> raise ArgumentError, "cannot read rule set #{path}: #{:file.format_error(reason)}"
+        {:ok, text} ->
+          text
+
+        {:error, reason} ->
+          raise ArgumentError, "cannot read rule set #{path}: #{:file.format_error(reason)}"
       end
 
     try do

@@ -40,8 +40,14 @@ defmodule Snakepit.Marc.LintConformanceTest do
   # Our issues per record index, for files both sides frame alike: no bad record on either
   # side and as many records.
   defp ours(fixture, count, findings) do
-    entries = fixture |> corpus_path() |> Corpus.path() |> Snakepit.Marc.lint_stream() |> Enum.to_list()
-    bad = Enum.any?(entries, fn {_, _, issues} -> Enum.any?(issues, &(&1.code == "record.invalid")) end)
+    entries =
+      fixture |> corpus_path() |> Corpus.path() |> Snakepit.Marc.lint_stream() |> Enum.to_list()
+
+    bad =
+      Enum.any?(entries, fn {_, _, issues} ->
+        Enum.any?(issues, &(&1.code == "record.invalid"))
+      end)
+
     unreadable = Enum.any?(findings, &match?(["unreadable" | _], &1))
 
     # The bad/ files are broken on purpose, and each reader repairs or misreads them in its
@@ -130,18 +136,28 @@ defmodule Snakepit.Marc.LintConformanceTest do
 
           true ->
             case expected(finding) do
-              {:exception, reason} -> {:exception, reason}
-              expected -> if reported?(issues, expected), do: :reported, else: {:missed, fixture, finding, issues}
+              {:exception, reason} ->
+                {:exception, reason}
+
+              expected ->
+                if reported?(issues, expected),
+                  do: :reported,
+                  else: {:missed, fixture, finding, issues}
             end
         end
       end
 
     missed = for {:missed, _, _, _} = m <- results, do: m
-    assert missed == [], "#{length(missed)} missed, the first: #{inspect(Enum.take(missed, 3), pretty: true)}"
+
+    assert missed == [],
+           "#{length(missed)} missed, the first: #{inspect(Enum.take(missed, 3), pretty: true)}"
+
     assert Enum.count(results, &(&1 == :reported)) > 2000
     reasons = for({:exception, reason} <- results, do: reason) |> Enum.uniq()
     doc = File.read!("docs/validation.md")
-    for reason <- reasons, do: assert(doc =~ "`#{reason}`", "docs/validation.md does not explain #{reason}")
+
+    for reason <- reasons,
+        do: assert(doc =~ "`#{reason}`", "docs/validation.md does not explain #{reason}")
   end
 
   # Our findings that neither reference makes are backed by the tables (the schema's data the
@@ -163,12 +179,16 @@ defmodule Snakepit.Marc.LintConformanceTest do
           {index, issues} <- ours,
           expected = Enum.map(Map.get(by_record, "#{index}", []), &expected/1),
           issue <- issues,
-          not Enum.any?(expected, &match?({_, codes} when is_list(codes), &1) and explains?(&1, issue)),
+          not Enum.any?(
+            expected,
+            &(match?({_, codes} when is_list(codes), &1) and explains?(&1, issue))
+          ),
           do: issue.code
 
     unexplained = Enum.uniq(extra) -- @beyond_the_references
     assert unexplained == [], inspect(Enum.frequencies(extra))
   end
 
-  defp explains?({tag, codes}, issue), do: issue.code in codes and (tag == nil or issue.tag in [tag, "880"])
+  defp explains?({tag, codes}, issue),
+    do: issue.code in codes and (tag == nil or issue.tag in [tag, "880"])
 end
