@@ -23,6 +23,8 @@ echo "== Scheduler discipline (probe lateness, long schedules, native CPU per no
 mix run bench/scheduler.exs | tee bench/results/scheduler.md
 echo "== Index workload: extraction specs beside mrrc and pymarc (ratios against the targets)" >&2
 mix run bench/index.exs "$corpus/real/loc_bibliographic.mrc" "${files[0]}" "$big" | tee bench/results/index.md
+echo "== Validation: lint_stream beside stream/2 (lazy) and MARC::Lint / marcvalidate on a slice" >&2
+mix run bench/lint.exs "$corpus/real/loc_bibliographic.mrc" "${files[0]}" "$big" | tee bench/results/lint.md
 echo "== What a second thread adds on this machine (the ceiling of any 2-worker figure)" >&2
 bench/rust_peers/target/release/machine_scaling "${files[0]}" | tee bench/results/machine_scaling.txt
 python3 bench/report.py --results bench/results

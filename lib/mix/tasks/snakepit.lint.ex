@@ -123,21 +123,9 @@ defmodule Mix.Tasks.Snakepit.Lint do
   end
 
   defp lint(config) do
-    with :ok <- Output.check_paths(config.input, config.output),
-         {:ok, tmp, device} <- Output.open_temp(config.output) do
-      Output.Sigterm.while_running("snakepit.lint", tmp, fn ->
-        try do
-          with {:ok, _} = ok <- run_into(config, device, :shell) do
-            :ok = File.close(device)
-            File.rename!(tmp, config.output)
-            ok
-          end
-        after
-          File.close(device)
-          File.rm(tmp)
-        end
-      end)
-    end
+    Output.through_temp("snakepit.lint", config.input, config.output, fn device ->
+      run_into(config, device, :shell)
+    end)
   end
 
   defp run_into(config, device, report_to) do

@@ -39,19 +39,7 @@ defmodule Snakepit.Marc.Extract do
   first_index, done}`, where `done` turns the native answer into the command's result.
   """
   def command(data, specs, opts) when is_list(opts) do
-    {bin, base, first} =
-      case data do
-        %Snakepit.Marc.Batch{data: bin, base_offset: base, first_index: first} ->
-          {bin, base, first}
-
-        bin when is_binary(bin) ->
-          Marc.reject_path!(bin, "extract/3")
-          {bin, 0, 0}
-
-        other ->
-          raise ArgumentError,
-                "expected a binary of ISO 2709 records or a Snakepit.Marc.Batch, got: #{inspect(other, limit: 5)}"
-      end
+    {bin, base, first} = Snakepit.Marc.Batch.parts!(data, "extract/3")
 
     {spec_opts, read_opts} = Keyword.split(opts, Spec.Options.keys())
     compiled = compiled!(specs, spec_opts)

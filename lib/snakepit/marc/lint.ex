@@ -70,19 +70,7 @@ defmodule Snakepit.Marc.Lint do
   profile's native command: `{binary, linter_ref, native_config, base_offset, first_index}`.
   """
   def command(data, opts) when is_list(opts) do
-    {bin, base, first} =
-      case data do
-        %Batch{data: bin, base_offset: base, first_index: first} ->
-          {bin, base, first}
-
-        bin when is_binary(bin) ->
-          Marc.reject_path!(bin, "lint_stream/2")
-          {bin, 0, 0}
-
-        other ->
-          raise ArgumentError,
-                "expected a binary of ISO 2709 records or a Snakepit.Marc.Batch, got: #{inspect(other, limit: 5)}"
-      end
+    {bin, base, first} = Batch.parts!(data, "lint_stream/2")
 
     {lint_opts, read_opts} = Keyword.split(opts, Options.spec(:lint) |> Keyword.keys())
     rules = rules!(Options.validate!(lint_opts, :lint))
