@@ -166,15 +166,7 @@ fn control_field(
     let authority = kind == RecordKind::Authority;
     match &field.tag {
         b"008" if bibliographic || authority => {
-            if value.len() != 40 {
-                emit!(
-                    sink,
-                    C::FixedLength,
-                    record.at_field(field),
-                    "008 is {} characters long; it must be 40",
-                    value.len()
-                );
-            }
+            length(record, field, value, 40, sink);
             if let RecordKind::Bibliographic(material) = kind {
                 let layout = schema.layout_008(material);
                 let what = format!("008 ({})", material.key());
@@ -192,15 +184,7 @@ fn control_field(
             }
         }
         b"006" if bibliographic => {
-            if value.len() != 18 {
-                emit!(
-                    sink,
-                    C::FixedLength,
-                    record.at_field(field),
-                    "006 is {} characters long; it must be 18",
-                    value.len()
-                );
-            }
+            length(record, field, value, 18, sink);
             match value.first().and_then(|&b| material_type_006(b)) {
                 Some(material) => {
                     let what = format!("006 ({})", material.key());
@@ -251,6 +235,25 @@ fn control_field(
             }
         }
         _ => {}
+    }
+}
+
+fn length(
+    record: &Prepared<'_>,
+    field: &Field<'_>,
+    value: &[u8],
+    want: usize,
+    sink: &mut Sink<'_>,
+) {
+    if value.len() != want {
+        emit!(
+            sink,
+            C::FixedLength,
+            record.at_field(field),
+            "{} is {} characters long; it must be {want}",
+            tag_str(&field.tag),
+            value.len()
+        );
     }
 }
 
