@@ -5,7 +5,7 @@
 use super::codes::Builtin as C;
 use super::content::{self, IsbnProblem, IssnProblem, Nonfiling};
 use super::prepared::{Field, Kind, Prepared};
-use super::schema::{describe_codes, display_byte, standing, Schema, Standing, SubfieldRule};
+use super::schema::{display_byte, Position, Schema, Standing, SubfieldRule};
 use super::{emit, Sink};
 use crate::marc21::{material_type_006, CodeList, PositionDef, RecordKind};
 use std::collections::HashSet;
@@ -103,17 +103,21 @@ fn positions(
     record: &Prepared<'_>,
     field: Option<&Field<'_>>,
     value: &[u8],
-    layout: &[PositionDef],
+    layout: &[Position],
     what: &str,
     sink: &mut Sink<'_>,
     code: C,
 ) {
-    for position in layout.iter().filter(|p| !p.codes.is_empty()) {
-        let Some(bytes) = value.get(position.start..position.end) else {
+    for position in layout {
+        let def = position.def;
+        let Some(bytes) = value.get(def.start..def.end) else {
             continue;
         };
-        for unit in position.units(bytes) {
-            let found = match standing(position.codes, unit) {
+        if position.all_current(bytes) {
+            continue;
+        }
+        for unit in def.units(bytes) {
+            let found = match position.standing(unit) {
                 Standing::Current => continue,
                 Standing::Obsolete => C::FixedObsolete,
                 Standing::Undefined => code,
@@ -126,12 +130,12 @@ fn positions(
             emit!(
                 sink,
                 found,
-                record.at_position(field, position.start),
+                record.at_position(field, def.start),
                 "{what}/{} ({}) is {:?}{obsolete}; allowed: {}",
-                position_name(position),
-                position.label,
+                position_name(def),
+                def.label,
                 show(unit),
-                describe_codes(position.codes)
+                position.allowed
             );
         }
     }
@@ -572,7 +576,7 @@ fn defined_data_field(
     let Some(def) = schema.field(tag) else {
         return;
     };
-    let shown = shown_tag(field, tag);
+    let shown = Shown(field, tag);
     for (n, (ind, allowed)) in [ind1, ind2].into_iter().zip(def.indicators).enumerate() {
         if def.obsolete_indicators[n].contains(ind) {
             emit!(
@@ -629,6 +633,16 @@ fn defined_data_field(
         if let Some(s) = seen.get_mut(code as usize) {
             *s = true;
         }
+    }
+}
+
+/// A field's name in messages, made only when one is: `245`, or `880 (245)` for an
+/// alternate graphic representation.
+struct Shown<'a, 'r>(&'a Field<'r>, &'a [u8; 3]);
+
+impl std::fmt::Display for Shown<'_, '_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&shown_tag(self.0, self.1))
     }
 }
 

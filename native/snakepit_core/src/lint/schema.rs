@@ -113,6 +113,63 @@ pub fn standing(codes: &[CodeDef], value: &[u8]) -> Standing {
     }
 }
 
+/// A fixed-field position ready to check: its one-character codes as sets (the usual case,
+/// checked without a search), and its list of allowed codes worded once for messages.
+#[derive(Debug, Clone)]
+pub struct Position {
+    pub def: &'static PositionDef,
+    /// Every code is one character: (current, obsolete).
+    single: Option<(ByteSet, ByteSet)>,
+    /// The allowed codes, for messages.
+    pub allowed: String,
+}
+
+impl Position {
+    pub fn compile(def: &'static PositionDef) -> Position {
+        let single = def
+            .codes
+            .iter()
+            .all(|c| c.code.len() == 1 && c.code_end.is_none());
+        let single = single.then(|| {
+            let (mut current, mut obsolete) = (ByteSet::default(), ByteSet::default());
+            for c in def.codes {
+                let set = if c.obsolete {
+                    &mut obsolete
+                } else {
+                    &mut current
+                };
+                set.insert(c.code.as_bytes()[0]);
+            }
+            (current, obsolete)
+        });
+        Position {
+            def,
+            single,
+            allowed: describe_codes(def.codes),
+        }
+    }
+
+    /// Whether a code of the position (or a unit of one) is current, obsolete or undefined.
+    #[inline]
+    pub fn standing(&self, value: &[u8]) -> Standing {
+        match (self.single, value) {
+            (Some((current, _)), [b]) if current.contains(*b) => Standing::Current,
+            (Some((_, obsolete)), [b]) if obsolete.contains(*b) => Standing::Obsolete,
+            (Some(_), [_]) => Standing::Undefined,
+            _ => standing(self.def.codes, value),
+        }
+    }
+
+    /// Whether every byte of `value` is a current one-character code: the common case of a
+    /// position holding one code or several, settled without splitting it.
+    #[inline]
+    pub fn all_current(&self, value: &[u8]) -> bool {
+        self.single
+            .is_some_and(|(current, _)| value.iter().all(|&b| current.contains(b)))
+            && (value.len() == 1 || self.def.repeatable_content)
+    }
+}
+
 /// The current codes of a list, for messages (`#` for blank, ranges as `001-999`), the first
 /// 40 of a long list.
 pub fn describe_codes(codes: &[CodeDef]) -> String {
@@ -138,13 +195,13 @@ pub fn describe_codes(codes: &[CodeDef]) -> String {
 pub struct Schema {
     /// By tag number 000-999.
     fields: Vec<Option<FieldDef>>,
-    pub leader: &'static [PositionDef],
+    pub leader: Vec<Position>,
     /// 008 positions per material type, the "All Materials" ones included.
-    pub layouts_008: Vec<(MaterialType, &'static [PositionDef])>,
+    pub layouts_008: Vec<(MaterialType, Vec<Position>)>,
     /// 006 positions per material type, 006/00 included.
-    pub layouts_006: Vec<(MaterialType, &'static [PositionDef])>,
+    pub layouts_006: Vec<(MaterialType, Vec<Position>)>,
     /// 007 positions per category of material (007/00), 007/00 included.
-    pub layouts_007: Vec<(u8, &'static str, &'static [PositionDef])>,
+    pub layouts_007: Vec<(u8, &'static str, Vec<Position>)>,
     /// The category codes 007/00 may hold.
     pub categories_007: ByteSet,
     /// Language codes (008/35-37, 041), country codes (008/15-17), geographic area codes
@@ -158,7 +215,7 @@ impl Default for Schema {
     fn default() -> Self {
         Schema {
             fields: vec![None; 1000],
-            leader: &[],
+            leader: Vec::new(),
             layouts_008: Vec::new(),
             layouts_006: Vec::new(),
             layouts_007: Vec::new(),
@@ -190,30 +247,27 @@ impl Schema {
         }
     }
 
-    pub fn layout_008(&self, material: MaterialType) -> &'static [PositionDef] {
+    pub fn layout_008(&self, material: MaterialType) -> &[Position] {
         layout(&self.layouts_008, material)
     }
 
-    pub fn layout_006(&self, material: MaterialType) -> &'static [PositionDef] {
+    pub fn layout_006(&self, material: MaterialType) -> &[Position] {
         layout(&self.layouts_006, material)
     }
 
-    pub fn layout_007(&self, category: u8) -> Option<(&'static str, &'static [PositionDef])> {
+    pub fn layout_007(&self, category: u8) -> Option<(&'static str, &[Position])> {
         self.layouts_007
             .iter()
             .find(|(c, _, _)| *c == category)
-            .map(|(_, name, positions)| (*name, *positions))
+            .map(|(_, name, positions)| (*name, positions.as_slice()))
     }
 }
 
-fn layout(
-    layouts: &[(MaterialType, &'static [PositionDef])],
-    material: MaterialType,
-) -> &'static [PositionDef] {
+fn layout(layouts: &[(MaterialType, Vec<Position>)], material: MaterialType) -> &[Position] {
     layouts
         .iter()
         .find(|(m, _)| *m == material)
-        .map_or(&[], |(_, p)| p)
+        .map_or(&[], |(_, p)| p.as_slice())
 }
 
 /// The MARC 21 bibliographic tables, built on first use.

@@ -1,7 +1,7 @@
 //! The generated MARC 21 tables ([`crate::marc21`]) in the form the checks read
 //! ([`Schema`]): built once per process, a few hundred microseconds.
 
-use super::schema::{ByteSet, FieldDef, Schema, SubfieldRule};
+use super::schema::{ByteSet, FieldDef, Position, Schema, SubfieldRule};
 use crate::marc21::{self, MaterialType};
 
 const MATERIALS: [MaterialType; 7] = [
@@ -22,25 +22,34 @@ pub(crate) fn build() -> Schema {
         };
         schema.set_field(&tag, field(def));
     }
-    schema.leader = marc21::leader().positions;
+    schema.leader = compile(marc21::leader().positions);
     schema.layouts_008 = MATERIALS
         .iter()
-        .map(|&m| (m, marc21::layout_008(m).positions))
+        .map(|&m| (m, compile(marc21::layout_008(m).positions)))
         .collect();
     schema.layouts_006 = MATERIALS
         .iter()
-        .map(|&m| (m, marc21::layout_006(m).positions))
+        .map(|&m| (m, compile(marc21::layout_006(m).positions)))
         .collect();
     for (category, layout) in marc21::layouts_007() {
         schema
             .layouts_007
-            .push((category, layout.type_name, layout.positions));
+            .push((category, layout.type_name, compile(layout.positions)));
         schema.categories_007.insert(category);
     }
     schema.languages = marc21::codelist("languages");
     schema.countries = marc21::codelist("countries");
     schema.geographic_areas = marc21::codelist("geographic_areas");
     schema
+}
+
+/// The positions that have code lists (the others hold data: dates, lengths, places).
+fn compile(positions: &'static [marc21::PositionDef]) -> Vec<Position> {
+    positions
+        .iter()
+        .filter(|p| !p.codes.is_empty())
+        .map(Position::compile)
+        .collect()
 }
 
 fn field(def: &marc21::FieldDef) -> FieldDef {

@@ -75,7 +75,10 @@ fn schema() -> Schema {
     );
     title.subfields[b'd' as usize] = SubfieldRule::Obsolete;
     s.set_field(b"245", title);
-    s.leader = LEADER;
+    s.leader = LEADER
+        .iter()
+        .map(super::schema::Position::compile)
+        .collect();
     s
 }
 
@@ -406,4 +409,46 @@ fn the_marc21_tables_drive_the_checks() {
         "{}",
         issues[2].message
     );
+}
+
+/// Not a test: `cargo test --release -p snakepit_core lint_timing -- --ignored --nocapture`
+/// prints how long linting takes against parsing alone, per corpus file.
+#[test]
+#[ignore]
+fn lint_timing() {
+    let linter = Linter::new(RuleSet::default());
+    for file in [
+        "real/loc_bibliographic.mrc",
+        "synthetic/records_10k.mrc",
+        "synthetic/realistic_2000.mrc",
+    ] {
+        let bytes = std::fs::read(format!("../../../shared/corpus/{file}")).unwrap();
+        let (items, _) =
+            crate::read_all(&bytes, crate::Mode::Permissive, Default::default()).unwrap();
+        let records: Vec<_> = items.into_iter().filter_map(Result::ok).collect();
+        let start = std::time::Instant::now();
+        let mut issues = Vec::new();
+        let mut total = 0;
+        for _ in 0..20 {
+            for r in &records {
+                linter.lint_into(r, &mut issues);
+                total += issues.len();
+            }
+        }
+        let lint = start.elapsed() / 20;
+        let only_builtin = Linter::new(RuleSet::from_json(r#"{"disable": ["*"]}"#).unwrap());
+        let start = std::time::Instant::now();
+        for _ in 0..20 {
+            for r in &records {
+                only_builtin.lint_into(r, &mut issues);
+            }
+        }
+        let silent = start.elapsed() / 20;
+        let start = std::time::Instant::now();
+        for _ in 0..20 {
+            let _ = crate::read_all(&bytes, crate::Mode::Permissive, Default::default());
+        }
+        let parse = start.elapsed() / 20;
+        println!("{file}: {} records, {} issues; parse {parse:?}, lint {lint:?}, lint with every code off {silent:?}", records.len(), total / 20);
+    }
 }
