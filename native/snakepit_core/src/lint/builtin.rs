@@ -141,6 +141,26 @@ fn positions(
     }
 }
 
+/// A control field's positions against its layout.
+fn fixed(
+    record: &Prepared<'_>,
+    field: &Field<'_>,
+    value: &[u8],
+    layout: &[Position],
+    what: &str,
+    sink: &mut Sink<'_>,
+) {
+    positions(
+        record,
+        Some(field),
+        value,
+        layout,
+        what,
+        sink,
+        C::FixedValue,
+    );
+}
+
 fn position_name(p: &PositionDef) -> String {
     if p.end - p.start <= 1 {
         format!("{:02}", p.start)
@@ -174,15 +194,7 @@ fn control_field(
             if let RecordKind::Bibliographic(material) = kind {
                 let layout = schema.layout_008(material);
                 let what = format!("008 ({})", material.key());
-                positions(
-                    record,
-                    Some(field),
-                    value,
-                    layout,
-                    &what,
-                    sink,
-                    C::FixedValue,
-                );
+                fixed(record, field, value, layout, &what, sink);
                 dates(record, field, value, sink);
                 codes_008(record, schema, field, value, sink);
             }
@@ -193,15 +205,7 @@ fn control_field(
                 Some(material) => {
                     let what = format!("006 ({})", material.key());
                     let layout = schema.layout_006(material);
-                    positions(
-                        record,
-                        Some(field),
-                        value,
-                        layout,
-                        &what,
-                        sink,
-                        C::FixedValue,
-                    );
+                    fixed(record, field, value, layout, &what, sink);
                 }
                 None => emit!(
                     sink,
@@ -217,15 +221,7 @@ fn control_field(
             match schema.layout_007(category) {
                 Some((name, layout)) => {
                     let what = format!("007 ({name})");
-                    positions(
-                        record,
-                        Some(field),
-                        value,
-                        layout,
-                        &what,
-                        sink,
-                        C::FixedValue,
-                    );
+                    fixed(record, field, value, layout, &what, sink);
                 }
                 None if !schema.layouts_007.is_empty() => emit!(
                     sink,
