@@ -50,36 +50,43 @@ defmodule Mix.Tasks.Snakepit.Lint do
 
   @impl Mix.Task
   def run(args) do
-    case status(args) do
+    case checked_status(args) do
       0 -> :ok
       status -> exit({:shutdown, status})
     end
+  rescue
+    # Mix prints the message and exits with this status.
+    e in Mix.Error -> reraise %{e | mix: 2}, __STACKTRACE__
   end
 
   @doc false
-  # The exit status of a run (printing what it prints): the tests call this.
+  # The exit status of a run (printing what it prints, a failure's message on standard
+  # error): the tests call this.
   def status(args) do
+    checked_status(args)
+  rescue
+    e in Mix.Error ->
+      IO.puts(:stderr, e.message)
+      2
+  end
+
+  # 0 or 1, or a Mix.Error when the run cannot be made.
+  defp checked_status(args) do
     cli = CLI.new(__MODULE__, @usage, @switches)
 
-    try do
-      case CLI.parse!(cli, args, 1) do
-        :help ->
-          0
+    case CLI.parse!(cli, args, 1) do
+      :help ->
+        0
 
-        {opts, [input]} ->
-          config = config!(cli, opts, input)
-          Mix.Task.run("app.start")
+      {opts, [input]} ->
+        config = config!(cli, opts, input)
+        Mix.Task.run("app.start")
 
-          case lint(config) do
-            {:ok, 0} -> 0
-            {:ok, _issues} -> 1
-            {:error, message} -> CLI.error!(cli, message)
-          end
-      end
-    rescue
-      e in Mix.Error ->
-        IO.puts(:stderr, e.message)
-        2
+        case lint(config) do
+          {:ok, 0} -> 0
+          {:ok, _issues} -> 1
+          {:error, message} -> CLI.error!(cli, message)
+        end
     end
   end
 

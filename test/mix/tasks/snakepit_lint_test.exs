@@ -100,5 +100,11 @@ defmodule Mix.Tasks.Snakepit.LintTest do
     assert {2, _, err} = lint([Corpus.path("formats/pymarc_test.dat"), "--format", "xml"])
     assert err =~ "--format must be one of text, json, csv"
     assert {2, _, _} = lint([])
+    # Through Mix: the message, and exit status 2.
+    error = assert_raise Mix.Error, fn -> Lint.run(["/nonexistent.mrc"]) end
+    assert error.mix == 2
+
+    assert catch_exit(capture_io(fn -> Lint.run([Corpus.path("formats/pymarc_test.dat")]) end)) ==
+             {:shutdown, 1}
   end
 end
