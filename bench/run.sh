@@ -31,6 +31,8 @@ echo "== MARC-8 encode beside yaz-marcdump (MB/s of UTF-8 input, same run)" >&2
 mix run bench/marc8_encode.exs | tee bench/results/marc8_encode.txt
 echo "== .mrk (MarcEdit mnemonic) write and read beside pymarc's" >&2
 mix run bench/mrk.exs "${files[0]}" "$corpus/real/loc_bibliographic.mrc" | tee bench/results/mrk.md
+echo "== Validation: lint_stream beside stream/2 (lazy) and MARC::Lint / marcvalidate on a slice" >&2
+mix run bench/lint.exs "$corpus/real/loc_bibliographic.mrc" "${files[0]}" "$big" | tee bench/results/lint.md
 echo "== What a second thread adds on this machine (the ceiling of any 2-worker figure)" >&2
 bench/rust_peers/target/release/machine_scaling "${files[0]}" | tee bench/results/machine_scaling.txt
 python3 bench/report.py --results bench/results

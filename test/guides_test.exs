@@ -10,7 +10,7 @@ defmodule Snakepit.GuidesTest do
 
   @root Path.expand("..", __DIR__)
   @guides ~w(getting-started choosing-a-profile operations migrating-from-pymarc-and-mrrc extraction
-              editing-records fixed-fields cluster)
+              editing-records fixed-fields cluster validation)
 
   @doc false
   def blocks(path) do

@@ -139,6 +139,53 @@ defmodule Snakepit.Marc do
   def extract(source, specs, opts \\ []), do: Snakepit.Marc.Extract.stream(source, specs, opts)
 
   @doc """
+  Validates one record (a `Snakepit.Marc.Record` or `Snakepit.Marc.LazyRecord`) against
+  the MARC 21 rules and a rule set, natively: a list of `Snakepit.Marc.Issue`s in the order
+  found, `[]` for a clean record. Never stops at the first problem.
+
+      iex> alias Snakepit.Marc.{Field, Record}
+      iex> record = %Record{
+      ...>   leader: "00000nam a2200000 a 4500",
+      ...>   fields: [
+      ...>     Field.control("008", "850101s1985    nyu           000 0 eng d"),
+      ...>     Field.data("245", "1", "0", [{"a", "The Perl book"}])
+      ...>   ]
+      ...> }
+      iex> record |> Snakepit.Marc.lint() |> Enum.map(&{&1.code, &1.message})
+      [{"title.nonfiling", ~s(245 $a starts with the article "the", which with what follows it is 4 nonfiling characters, but indicator 2 is 0)}]
+
+  See `docs/validation.md` for every code and the rule-set format.
+
+  ## Options
+
+  #{Options.docs(:lint)}
+  """
+  @spec lint(Snakepit.Marc.Record.t() | Snakepit.Marc.LazyRecord.t(), keyword) :: [
+          Snakepit.Marc.Issue.t()
+        ]
+  def lint(record, opts \\ []), do: Snakepit.Marc.Lint.record(record, opts)
+
+  @doc """
+  A stream of `{record_index, byte_offset, issues}`, one per record of `source` (every
+  source and format `stream/2` reads), `issues` a list of `Snakepit.Marc.Issue`s. A record
+  whose structure is broken is an entry too, its one issue the parse error
+  (`"record.invalid"`), so one pass reports everything. ISO 2709 is parsed and linted
+  natively in batches, in parallel; only issues become terms. `byte_offset` is the
+  record's offset in the source (`nil` for MARC-in-JSON and MARCXML records).
+
+      iex> "../shared/corpus/real/loc_bibliographic.mrc"
+      ...> |> Snakepit.Marc.lint_stream(only: ["field.missing"])
+      ...> |> Enum.count(fn {_index, _offset, issues} -> issues != [] end)
+      0
+
+  Takes the options of `lint/2`, the source and read options of `stream/2` (but `:mode`
+  and `:records`), and `pool:`, `workers:`, `ordered:` and `timeout:` as `map/3` (with
+  `pool:`, each batch is a `:lint` command of the pool).
+  """
+  @spec lint_stream(term, keyword) :: Enumerable.t()
+  def lint_stream(source, opts \\ []), do: Snakepit.Marc.Lint.stream(source, opts)
+
+  @doc """
   Cuts `source` into `Snakepit.Marc.Batch`es of whole, unparsed records (framing only),
   for parsing in other processes with `parse_batch/2`. Takes the same sources and options as
   `stream/2`; `:batch_size` and `:max_batch_bytes` size the batches.

@@ -63,6 +63,14 @@ defmodule Snakepit.Native do
   def extract_batches(_batches, _extractor, _names, _config),
     do: :erlang.nif_error(:nif_not_loaded)
 
+  # Validation: lint_nif.rs.
+  def lint_compile(_json, _only, _except), do: :erlang.nif_error(:nif_not_loaded)
+
+  def lint_batch(_binary, _linter, _config, _base_offset, _first_index),
+    do: :erlang.nif_error(:nif_not_loaded)
+
+  def lint_batches(_batches, _linter, _config), do: :erlang.nif_error(:nif_not_loaded)
+
   # Formats (MARC-in-JSON, MARCXML): formats_nif.rs and stream_nif.rs.
   def records_to_json(_records, _layout, _first, _base), do: :erlang.nif_error(:nif_not_loaded)
   def records_to_xml(_records, _layout, _base), do: :erlang.nif_error(:nif_not_loaded)

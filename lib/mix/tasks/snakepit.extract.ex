@@ -160,21 +160,9 @@ defmodule Mix.Tasks.Snakepit.Extract do
   end
 
   defp extract(config) do
-    with :ok <- Output.check_paths(config.input, config.output),
-         {:ok, tmp, device} <- Output.open_temp(config.output) do
-      Output.Sigterm.while_running("snakepit.extract", tmp, fn ->
-        try do
-          with :ok <- run_into(config, device, :shell) do
-            :ok = File.close(device)
-            File.rename!(tmp, config.output)
-            :ok
-          end
-        after
-          File.close(device)
-          File.rm(tmp)
-        end
-      end)
-    end
+    Output.through_temp("snakepit.extract", config.input, config.output, fn device ->
+      run_into(config, device, :shell)
+    end)
   end
 
   defp run_into(config, device, report_to) do

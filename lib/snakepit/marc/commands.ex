@@ -14,11 +14,15 @@ defmodule Snakepit.Marc.Commands do
       `Snakepit.Marc.Spec.compile!/2` (or not yet), the binary also a
       `Snakepit.Marc.Batch`; returns `{:ok, [%{name => values}]}`, as
       `Snakepit.Marc.extract/3` gives them for the records of `binary`
+    * `:lint` - `[binary]` or `[binary, opts]` (the binary also a `Snakepit.Marc.Batch`),
+      opts those of `Snakepit.Marc.lint/2` and the read options; returns
+      `{:ok, [{record_index, byte_offset, issues}]}`, as `Snakepit.Marc.lint_stream/2` gives
+      them for the records of `binary`
 
   Each returns what the `Snakepit.Marc` function of the same name returns, as `{:ok, value}`
   when that is a bare value. Arguments it does not accept are
   `{:error, %Snakepit.Error{reason: :invalid_arguments}}` with the message the direct call
-  raises. `:parse`, `:validate`, `:scan`, `:count` and `:extract` run on a `:thread` worker's
+  raises. `:parse`, `:validate`, `:scan`, `:count`, `:extract` and `:lint` run on a `:thread` worker's
   native threads, the others in Elixir under one of its slots.
   """
 
@@ -31,7 +35,7 @@ defmodule Snakepit.Marc.Commands do
   # The one list of MARC commands: those the :thread profile runs natively (each an entry of
   # the NIF crate's command table, native/snakepit_nif/src/thread_pool.rs), then those that
   # run in Elixir.
-  @native [:parse, :validate, :scan, :count, :extract]
+  @native [:parse, :validate, :scan, :count, :extract, :lint]
   @local [:encode, :to_json, :to_xml]
   @commands @native ++ @local
 
@@ -47,6 +51,7 @@ defmodule Snakepit.Marc.Commands do
 
   @impl true
   def run(:extract, args), do: apply(Snakepit.Marc.Extract, :all, args)
+  def run(:lint, args), do: apply(Snakepit.Marc.Lint, :all, args)
 
   def run(:parse, [bin | opts])
       when is_binary(bin) and byte_size(bin) > @chunked_parse_bytes and length(opts) <= 1 do
@@ -74,7 +79,7 @@ defmodule Snakepit.Marc.Commands do
 
   # The record API has no such arity.
   def error(command, args, :error, %UndefinedFunctionError{module: m, function: f}, _)
-      when m == Marc or (m == Snakepit.Marc.Extract and f == :all),
+      when m == Marc or (m in [Snakepit.Marc.Extract, Snakepit.Marc.Lint] and f == :all),
       do: {:error, Error.new(:invalid_arguments, command: command, args: args)}
 
   def error(command, args, kind, reason, stacktrace),
@@ -96,6 +101,9 @@ defmodule Snakepit.Marc.Commands do
     {:native, :extract,
      {bin, Snakepit.Marc.Spec.ref(compiled), compiled.names, native, base, first}, done}
   end
+
+  def native_plan(:lint, [data | opts]) when length(opts) <= 1,
+    do: {:native, :lint, Snakepit.Marc.Lint.command(data, List.first(opts, [])), & &1}
 
   def native_plan(command, args), do: plan(command, args)
 

@@ -39,19 +39,7 @@ defmodule Snakepit.Marc.Extract do
   first_index, done}`, where `done` turns the native answer into the command's result.
   """
   def command(data, specs, opts) when is_list(opts) do
-    {bin, base, first} =
-      case data do
-        %Snakepit.Marc.Batch{data: bin, base_offset: base, first_index: first} ->
-          {bin, base, first}
-
-        bin when is_binary(bin) ->
-          Marc.reject_path!(bin, "extract/3")
-          {bin, 0, 0}
-
-        other ->
-          raise ArgumentError,
-                "expected a binary of ISO 2709 records or a Snakepit.Marc.Batch, got: #{inspect(other, limit: 5)}"
-      end
+    {bin, base, first} = Snakepit.Marc.Batch.parts!(data, "extract/3")
 
     {spec_opts, read_opts} = Keyword.split(opts, Spec.Options.keys())
     compiled = compiled!(specs, spec_opts)
@@ -88,7 +76,7 @@ defmodule Snakepit.Marc.Extract do
       Enum.any?(fan_out_keys(), &Keyword.has_key?(read_opts, &1)) ->
         fan_out(source, compiled, read_opts)
 
-      iso2709?(source, config.format) ->
+      iso2709_source?(source, config.format) ->
         fast(source, compiled, config, read_opts)
 
       true ->
@@ -147,7 +135,9 @@ defmodule Snakepit.Marc.Extract do
 
   defp strict_result(_mode, items), do: {:ok, items}
 
-  defp iso2709?(source, format) do
+  @doc false
+  # Whether `source` is read as ISO 2709 (by extension or first bytes): lint_stream/2 asks too.
+  def iso2709_source?(source, format) do
     case Source.classify!(source) do
       {kind, _} = classified when kind in [:file, :binary] ->
         elem(Source.resolve_format(classified, format), 0) in [:iso2709, :auto]

@@ -213,9 +213,34 @@ defmodule Snakepit.Marc.Options do
     ]
   ]
 
+  # lint/2 and lint_stream/2 (Snakepit.Marc.Lint); lint_stream/2 also takes @lint_stream and
+  # the fan-out options.
+  @lint [
+    rules: [
+      type: :any,
+      default: nil,
+      doc:
+        "The rule set: a `Snakepit.Marc.Rules` compiled with `Snakepit.Marc.Rules.compile!/1`, a map or " <>
+          "keyword list to compile, or the path of a JSON rule set file. `nil`: the built-in MARC 21 checks."
+    ],
+    only: [
+      type: {:or, [{:in, [nil]}, {:custom, &__MODULE__.code_list/1, "a list of code names"}]},
+      default: nil,
+      doc: "Report only these codes (`\"subfield.*\"` names every code under a prefix)."
+    ],
+    except: [
+      type: {:custom, &__MODULE__.code_list/1, "a list of code names"},
+      default: [],
+      doc: "Do not report these codes (after `:only`, and after the rule set's own `disable`)."
+    ]
+  ]
+  @lint_stream Keyword.drop(@stream, [:mode, :records])
+
   @schemas %{
     encode: @encode,
     iso_stream: @encode ++ @write_batch,
+    lint: @lint,
+    lint_stream: @lint_stream,
     read: @read,
     count: @count,
     stream: @stream,
@@ -231,6 +256,13 @@ defmodule Snakepit.Marc.Options do
 
   @doc false
   def schedulers_online(_opts), do: System.schedulers_online()
+
+  @doc false
+  def code_list(codes) when is_list(codes) do
+    if Enum.all?(codes, &is_binary/1), do: {:ok, codes}, else: :error
+  end
+
+  def code_list(_codes), do: :error
 
   @doc "The schema named `name` (a `Snakepit.Options.Schema`)."
   def spec(name), do: Map.fetch!(@schemas, name)

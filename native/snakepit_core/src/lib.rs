@@ -11,6 +11,7 @@ pub mod encode;
 pub mod error;
 pub mod extract;
 pub mod json;
+pub mod lint;
 pub mod marc21;
 pub mod marc8;
 pub mod mrk;

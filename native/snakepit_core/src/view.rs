@@ -37,6 +37,18 @@ pub trait RecordView {
     fn leader(&self) -> &[u8];
     /// The fields in record order.
     fn view_fields(&self) -> Self::Fields<'_>;
+
+    /// The record's ISO 2709 bytes when its fields are slices of them (a parsed record), so
+    /// that a slice of a field can be placed within the record; `None` for a record built
+    /// in memory.
+    fn record_bytes(&self) -> Option<&[u8]> {
+        None
+    }
+
+    /// Where field `index` (in record order) starts within [`RecordView::record_bytes`].
+    fn field_offset(&self, _index: usize) -> Option<u32> {
+        None
+    }
 }
 
 /// Fields of a borrowed [`Record`].
@@ -107,6 +119,14 @@ impl<'a> RecordView for Record<'a> {
             bytes: self.bytes(),
             spans: self.spans().iter(),
         }
+    }
+
+    fn record_bytes(&self) -> Option<&[u8]> {
+        Some(self.bytes())
+    }
+
+    fn field_offset(&self, index: usize) -> Option<u32> {
+        self.spans().get(index).map(|s| s.start)
     }
 }
 
@@ -186,5 +206,13 @@ impl<T: RecordView + ?Sized> RecordView for &T {
 
     fn view_fields(&self) -> Self::Fields<'_> {
         (**self).view_fields()
+    }
+
+    fn record_bytes(&self) -> Option<&[u8]> {
+        (**self).record_bytes()
+    }
+
+    fn field_offset(&self, index: usize) -> Option<u32> {
+        (**self).field_offset(index)
     }
 }

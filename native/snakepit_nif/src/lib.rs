@@ -17,6 +17,7 @@ mod extract_nif;
 mod formats;
 mod items;
 mod lazy_nif;
+mod lint_nif;
 mod options;
 mod parse_nif;
 mod pool_commands;

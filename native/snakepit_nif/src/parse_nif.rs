@@ -7,7 +7,7 @@ use crate::options::{Read, ReadConfig};
 use rustler::{Binary, Encoder, Env, NifResult, Term};
 use snakepit_core::read::{for_each_frame, for_each_item};
 use snakepit_core::recover::{decode_parsed, may_rewrite, Decoded, Repair};
-use snakepit_core::{parse_record, MarcError, ParseOptions, Record};
+use snakepit_core::{parse_record, MarcError, Origin, ParseOptions, Record};
 
 /// Walks every frame of `input`: good records (repaired as `read.recovery` asks and
 /// converted to UTF-8 when asked, through `snakepit_core::recover::decode`, as streams do)
@@ -27,6 +27,28 @@ pub(crate) fn walk(
     read: &Read,
     budget: &mut budget::Budget,
     mut on_record: impl FnMut(&Record<'_>, &[Repair]) -> bool,
+    on_error: impl FnMut(MarcError) -> bool,
+) -> bool {
+    walk_with_origin(
+        input,
+        base_offset,
+        first_index,
+        read,
+        budget,
+        |record, repairs, _origin| on_record(record, repairs),
+        on_error,
+    )
+}
+
+/// [`walk`], telling `on_record` also where each record is (its index and absolute offset
+/// in the source, also for a record converted or repaired, whose bytes are new).
+pub(crate) fn walk_with_origin(
+    input: &[u8],
+    base_offset: u64,
+    first_index: u64,
+    read: &Read,
+    budget: &mut budget::Budget,
+    mut on_record: impl FnMut(&Record<'_>, &[Repair], Origin) -> bool,
     mut on_error: impl FnMut(MarcError) -> bool,
 ) -> bool {
     let within_budget = std::cell::Cell::new(true);
@@ -53,13 +75,13 @@ pub(crate) fn walk(
             return over_budget();
         }
         match decode_parsed(frame, parsed, origin, read.parse, recovery, marc8) {
-            Ok(Decoded::Borrowed(record)) => on_record(&record, &[]),
+            Ok(Decoded::Borrowed(record)) => on_record(&record, &[], origin),
             Ok(Decoded::Owned {
                 bytes,
                 spans,
                 repairs,
             }) => match Record::from_parts(&bytes, spans) {
-                Some(rewritten) => on_record(&rewritten, &repairs),
+                Some(rewritten) => on_record(&rewritten, &repairs, origin),
                 None => on_error(
                     MarcError::bare(
                         snakepit_core::ErrorKind::InvalidMarc8,

@@ -9,6 +9,7 @@
 
 use crate::errors::NativeError;
 use crate::extract_nif::{extract_items, ExtractorResource};
+use crate::lint_nif::{lint_entries, LinterResource};
 use crate::options::{Read, ReadConfig};
 use crate::parse_nif::{count_items, error_terms, frames, parse_items};
 use crate::reply_chunks::{frame_runs, FrameRun};
@@ -16,7 +17,7 @@ use crate::thread_pool::JobEnv;
 use rustler::{Atom, Binary, Encoder, ResourceArc, Term};
 
 mod command_atoms {
-    rustler::atoms! { ok, ping, __health__, count, scan, parse, validate, extract }
+    rustler::atoms! { ok, ping, __health__, count, scan, parse, validate, extract, lint }
 }
 
 /// What a command returns: the reply's result term, or the error it becomes.
@@ -81,6 +82,12 @@ static COMMANDS: &[Command] = &[
         counted: true,
         chunked: never,
         run: extract,
+    },
+    Command {
+        atom: command_atoms::lint,
+        counted: true,
+        chunked: never,
+        run: lint,
     },
     #[cfg(feature = "test-hooks")]
     crate::test_hooks::SLEEP,
@@ -158,6 +165,31 @@ fn extract<'a>(job: &JobEnv<'a, '_>, term: Term<'a>) -> Reply<'a> {
         &names,
     )
     .ok_or_else(invalid)
+}
+
+/// `{binary, linter, read_config, base_offset, first_index}`: the lint NIF's answer
+/// (`lint_nif::lint_entries`), built on this worker's thread.
+fn lint<'a>(job: &JobEnv<'a, '_>, term: Term<'a>) -> Reply<'a> {
+    type Args<'a> = (
+        Binary<'a>,
+        ResourceArc<LinterResource>,
+        ReadConfig,
+        u64,
+        u64,
+    );
+    let (input, linter, config, base_offset, first_index): Args = args("lint", term)?;
+    let read = config
+        .decode()
+        .map_err(|_| NativeError::InvalidArguments("lint"))?;
+    let entries = lint_entries(
+        job.env,
+        input.as_slice(),
+        base_offset,
+        first_index,
+        &read,
+        &linter.0,
+    );
+    Ok((command_atoms::ok(), entries).encode(job.env))
 }
 
 fn validate<'a>(job: &JobEnv<'a, '_>, term: Term<'a>) -> Reply<'a> {

@@ -28,6 +28,8 @@ defmodule Snakepit.Marc.OptionsTest do
   defp leading_args({Marc, :from_mrk, 2}), do: [""]
   defp leading_args({Marc, fun, 2}) when fun in [:json_stream, :xml_stream], do: [[@record]]
   defp leading_args({Marc, :extract, 3}), do: [data(), [t: "245a"]]
+  defp leading_args({Marc, :lint, 2}), do: [@record]
+  defp leading_args({Marc, :lint_stream, 2}), do: [data()]
   defp leading_args({Marc.Spec, :compile!, 2}), do: [[t: "245a"]]
   defp leading_args({Marc.Table, :stream, 2}), do: [[]]
   defp leading_args({Marc.Table, :write, 3}), do: [[], Path.join(System.tmp_dir!(), "never.csv")]

@@ -75,6 +75,7 @@ defmodule Snakepit.Pool.CommandsTest do
              :scan,
              :count,
              :extract,
+             :lint,
              :encode,
              :to_json,
              :to_xml

@@ -5,7 +5,7 @@ defmodule Snakepit.WorkerProfile.ThreadCommandsTest do
 
   alias Snakepit.Native
 
-  @marc_commands [:ping, :__health__, :count, :scan, :parse, :validate, :extract]
+  @marc_commands [:ping, :__health__, :count, :scan, :parse, :validate, :extract, :lint]
   # Only in the test library (Cargo feature test-hooks, test_hooks.rs).
   @test_hooks [:sleep, :__panic__]
 

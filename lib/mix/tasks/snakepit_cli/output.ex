@@ -80,6 +80,30 @@ defmodule Snakepit.MixCLI.Output do
   end
 
   @doc """
+  Runs `write.(device)` with a temporary file beside `output` (after `check_paths/2`), and
+  renames it to `output` when `write` returns `:ok` or `{:ok, _}`, which is returned; on
+  anything else (an error) or SIGTERM the temporary file is removed. `task` names the task
+  in the SIGTERM message ("snakepit.convert").
+  """
+  def through_temp(task, input, output, write) do
+    with :ok <- check_paths(input, output),
+         {:ok, tmp, device} <- open_temp(output) do
+      __MODULE__.Sigterm.while_running(task, tmp, fn ->
+        try do
+          with result when result == :ok or elem(result, 0) == :ok <- write.(device) do
+            :ok = File.close(device)
+            File.rename!(tmp, output)
+            result
+          end
+        after
+          File.close(device)
+          File.rm(tmp)
+        end
+      end)
+    end
+  end
+
+  @doc """
   A progress line for `task` (its name, e.g. "snakepit.convert"): on a terminal one line
   updated in place, otherwise a plain line every `plain_ms`; on standard error with
   `to: :stderr` (when standard output carries the data).

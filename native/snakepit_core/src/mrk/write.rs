@@ -37,6 +37,8 @@ impl Text {
             Marc8Decoder::new(Marc8Options {
                 normalization: Normalization::Nfc,
                 on_error: Marc8ErrorMode::Replace,
+                // A reference in the data is text the record holds: `.mrk` shows it as is.
+                decode_ncrs: false,
             })
         });
         Text {

@@ -1,0 +1,796 @@
+//! The built-in MARC 21 checks. Table-driven ones (tags, indicators, subfields, leader and
+//! fixed-field code lists) apply to bibliographic records, the format the tables describe;
+//! the rest to every record.
+
+use super::codes::Builtin as C;
+use super::content::{self, IsbnProblem, IssnProblem, Nonfiling};
+use super::prepared::{Field, Kind, Prepared};
+use super::schema::{display_byte, Position, Schema, Standing, SubfieldRule};
+use super::{emit, Sink};
+use crate::marc21::{material_type_006, CodeList, PositionDef, RecordKind};
+use std::collections::HashSet;
+
+pub(crate) fn check(record: &Prepared<'_>, schema: &Schema, sink: &mut Sink<'_>) {
+    let kind = record.kind();
+    let bibliographic = matches!(kind, RecordKind::Bibliographic(_));
+    record_level(record, bibliographic, sink);
+    if bibliographic {
+        leader(record, schema, sink);
+    }
+    // Occurrences of each tag so far (an 880 as the tag its $6 names, counted apart).
+    let mut seen = [0u16; 1000];
+    let mut seen_880 = [0u16; 1000];
+    for field in &record.fields {
+        let effective = effective_tag(record, field);
+        match &field.kind {
+            Kind::Control(value) => {
+                control_field(record, schema, field, value, kind, sink);
+            }
+            Kind::Data { ind1, ind2, .. } => {
+                data_field(record, schema, field, bibliographic, sink);
+                if bibliographic {
+                    if let Some(tag) = effective {
+                        defined_data_field(record, schema, field, &tag, *ind1, *ind2, sink);
+                    }
+                }
+            }
+        }
+        if bibliographic {
+            if let Some(tag) = effective {
+                repeatability(record, schema, field, &tag, &mut seen, &mut seen_880, sink);
+            }
+        }
+    }
+    linkage(record, sink);
+}
+
+/// The tag a field is checked as: its own, or for an 880 the one its `$6` names (`None` for
+/// an 880 without a readable one: the linkage check reports it).
+fn effective_tag(record: &Prepared<'_>, field: &Field<'_>) -> Option<[u8; 3]> {
+    if &field.tag != b"880" {
+        return Some(field.tag);
+    }
+    record
+        .subfields_of(field)
+        .iter()
+        .find(|(code, _)| *code == b'6')
+        .and_then(|(_, v)| content::parse_linkage(v))
+        .map(|l| l.tag)
+}
+
+fn record_level(record: &Prepared<'_>, bibliographic: bool, sink: &mut Sink<'_>) {
+    if bibliographic {
+        for tag in [b"245", b"008"] {
+            if record.first(tag).is_none() {
+                emit!(
+                    sink,
+                    C::FieldMissing,
+                    Default::default(),
+                    "no {} field: a bibliographic record must have one",
+                    std::str::from_utf8(tag).unwrap_or("?")
+                );
+            }
+        }
+    }
+    let main_entries: Vec<&Field<'_>> = record.fields.iter().filter(|f| f.tag[0] == b'1').collect();
+    if main_entries.len() > 1 {
+        let tags: Vec<String> = main_entries.iter().map(|f| tag_str(&f.tag)).collect();
+        emit!(
+            sink,
+            C::FieldMultiple1xx,
+            record.at_field(main_entries[1]),
+            "{} 1XX fields ({}): at most one main entry is allowed",
+            main_entries.len(),
+            tags.join(", ")
+        );
+    }
+}
+
+fn leader(record: &Prepared<'_>, schema: &Schema, sink: &mut Sink<'_>) {
+    positions(
+        record,
+        None,
+        record.leader,
+        &schema.leader,
+        "leader",
+        sink,
+        C::LeaderValue,
+    );
+}
+
+/// Each position of `value` against its code list (each code of a position holding several).
+fn positions(
+    record: &Prepared<'_>,
+    field: Option<&Field<'_>>,
+    value: &[u8],
+    layout: &[Position],
+    what: &str,
+    sink: &mut Sink<'_>,
+    code: C,
+) {
+    for position in layout {
+        let def = position.def;
+        let Some(bytes) = value.get(def.start..def.end) else {
+            continue;
+        };
+        if position.all_current(bytes) {
+            continue;
+        }
+        for unit in def.units(bytes) {
+            let found = match position.standing(unit) {
+                Standing::Current => continue,
+                Standing::Obsolete => C::FixedObsolete,
+                Standing::Undefined => code,
+            };
+            let obsolete = if found == C::FixedObsolete {
+                " (obsolete)"
+            } else {
+                ""
+            };
+            emit!(
+                sink,
+                found,
+                record.at_position(field, def.start),
+                "{what}/{} ({}) is {:?}{obsolete}; allowed: {}",
+                position_name(def),
+                def.label,
+                show(unit),
+                position.allowed
+            );
+        }
+    }
+}
+
+/// A control field's positions against its layout.
+fn fixed(
+    record: &Prepared<'_>,
+    field: &Field<'_>,
+    value: &[u8],
+    layout: &[Position],
+    what: &str,
+    sink: &mut Sink<'_>,
+) {
+    positions(
+        record,
+        Some(field),
+        value,
+        layout,
+        what,
+        sink,
+        C::FixedValue,
+    );
+}
+
+fn position_name(p: &PositionDef) -> String {
+    if p.end - p.start <= 1 {
+        format!("{:02}", p.start)
+    } else {
+        format!("{:02}-{:02}", p.start, p.end - 1)
+    }
+}
+
+fn control_field(
+    record: &Prepared<'_>,
+    schema: &Schema,
+    field: &Field<'_>,
+    value: &[u8],
+    kind: RecordKind,
+    sink: &mut Sink<'_>,
+) {
+    let bibliographic = matches!(kind, RecordKind::Bibliographic(_));
+    if memchr::memchr(0x1f, value).is_some() {
+        emit!(
+            sink,
+            C::ControlDelimiter,
+            record.at_field(field),
+            "{} is a control field but holds a subfield delimiter (0x1F)",
+            tag_str(&field.tag)
+        );
+    }
+    let authority = kind == RecordKind::Authority;
+    match &field.tag {
+        b"008" if bibliographic || authority => {
+            length(record, field, value, 40, sink);
+            if let RecordKind::Bibliographic(material) = kind {
+                let layout = schema.layout_008(material);
+                let what = format!("008 ({})", material.key());
+                fixed(record, field, value, layout, &what, sink);
+                dates(record, field, value, sink);
+                codes_008(record, schema, field, value, sink);
+            }
+        }
+        b"006" if bibliographic => {
+            length(record, field, value, 18, sink);
+            match value.first().and_then(|&b| material_type_006(b)) {
+                Some(material) => {
+                    let what = format!("006 ({})", material.key());
+                    let layout = schema.layout_006(material);
+                    fixed(record, field, value, layout, &what, sink);
+                }
+                None => emit!(
+                    sink,
+                    C::FixedValue,
+                    record.at_position(Some(field), 0),
+                    "006/00 (form of material) is {:?}; allowed: a c d e f g i j k m o p r s t",
+                    show(&value[..value.len().min(1)])
+                ),
+            }
+        }
+        b"007" if bibliographic => {
+            let category = value.first().copied().unwrap_or(b' ');
+            match schema.layout_007(category) {
+                Some((name, layout)) => {
+                    let what = format!("007 ({name})");
+                    fixed(record, field, value, layout, &what, sink);
+                }
+                None if !schema.layouts_007.is_empty() => emit!(
+                    sink,
+                    C::FixedValue,
+                    record.at_position(Some(field), 0),
+                    "007/00 (category of material) is {:?}; allowed: {}",
+                    display_byte(category),
+                    schema.categories_007.describe()
+                ),
+                None => {}
+            }
+        }
+        _ => {}
+    }
+}
+
+fn length(
+    record: &Prepared<'_>,
+    field: &Field<'_>,
+    value: &[u8],
+    want: usize,
+    sink: &mut Sink<'_>,
+) {
+    if value.len() != want {
+        emit!(
+            sink,
+            C::FixedLength,
+            record.at_field(field),
+            "{} is {} characters long; it must be {want}",
+            tag_str(&field.tag),
+            value.len()
+        );
+    }
+}
+
+/// 008/15-17 (country) and 008/35-37 (language) against the MARC code lists. Blanks and
+/// fill characters mean "not coded".
+fn codes_008(
+    record: &Prepared<'_>,
+    schema: &Schema,
+    field: &Field<'_>,
+    value: &[u8],
+    sink: &mut Sink<'_>,
+) {
+    let uncoded = |v: &[u8]| v.iter().all(|&b| b == b' ' || b == b'|');
+    if let (Some(list), Some(place)) = (schema.countries, value.get(15..18)) {
+        // Two-letter codes are stored with a trailing blank.
+        let code = place.strip_suffix(b" ").unwrap_or(place);
+        if !uncoded(place) {
+            let at = record.at_position(Some(field), 15);
+            let codes = (C::CountryUndefined, C::CountryObsolete);
+            in_list(
+                sink,
+                at,
+                list,
+                code,
+                "008/15-17 (place of publication)",
+                codes,
+            );
+        }
+    }
+    if let (Some(list), Some(language)) = (schema.languages, value.get(35..38)) {
+        if !uncoded(language) {
+            let at = record.at_position(Some(field), 35);
+            let codes = (C::LanguageUndefined, C::LanguageObsolete);
+            in_list(sink, at, list, language, "008/35-37 (language)", codes);
+        }
+    }
+}
+
+/// `code` against `list`: undefined, obsolete or fine.
+fn in_list(
+    sink: &mut Sink<'_>,
+    at: super::At,
+    list: &CodeList,
+    code: &[u8],
+    what: &str,
+    (undefined, obsolete): (C, C),
+) {
+    match list.lookup(code) {
+        Some(def) if !def.obsolete => {}
+        Some(_) => emit!(
+            sink,
+            obsolete,
+            at,
+            "{what} is {:?}, which the {} lists as obsolete",
+            show(code),
+            list.name
+        ),
+        None => emit!(
+            sink,
+            undefined,
+            at,
+            "{what} is {:?}; allowed: a code of the {} ({})",
+            show(code),
+            list.name,
+            list.url
+        ),
+    }
+}
+
+/// 041: each subfield a run of three-letter language codes, unless indicator 2 is 7 (codes
+/// from the source in $2).
+fn languages_041(
+    record: &Prepared<'_>,
+    schema: &Schema,
+    field: &Field<'_>,
+    subfields: &[(u8, &[u8])],
+    sink: &mut Sink<'_>,
+) {
+    let (Some(list), Kind::Data { ind2, .. }) = (schema.languages, &field.kind) else {
+        return;
+    };
+    if *ind2 == b'7' {
+        return;
+    }
+    for &(code, value) in subfields.iter().filter(|(c, _)| c.is_ascii_lowercase()) {
+        let at = record.at_subfield(field, code, value);
+        let what = format!("041 ${}", display_byte(code));
+        if value.len() % 3 != 0 {
+            emit!(
+                sink,
+                C::LanguageUndefined,
+                at,
+                "{what} is {:?}; allowed: three-letter codes of the {}",
+                show(value),
+                list.name
+            );
+            continue;
+        }
+        for language in value.chunks(3) {
+            let codes = (C::LanguageUndefined, C::LanguageObsolete);
+            in_list(sink, at, list, language, &what, codes);
+        }
+    }
+}
+
+/// 043 $a: a seven-character geographic area code (trailing hyphens included).
+fn geographic_areas(
+    record: &Prepared<'_>,
+    schema: &Schema,
+    field: &Field<'_>,
+    subfields: &[(u8, &[u8])],
+    sink: &mut Sink<'_>,
+) {
+    let Some(list) = schema.geographic_areas else {
+        return;
+    };
+    for &(code, value) in subfields.iter().filter(|(c, _)| *c == b'a') {
+        let at = record.at_subfield(field, code, value);
+        let codes = (C::GeographicAreaUndefined, C::GeographicAreaObsolete);
+        in_list(sink, at, list, value, "043 $a", codes);
+    }
+}
+
+/// 008/07-10 and 11-14: digits or `u`, or fill; blanks where 008/06 says there is no such
+/// date (`b`: none; `s`, `e`... : no Date 2).
+fn dates(record: &Prepared<'_>, field: &Field<'_>, value: &[u8], sink: &mut Sink<'_>) {
+    let Some(kind) = value.get(6).copied() else {
+        return;
+    };
+    for (start, name, blank_ok) in [
+        (7, "Date 1", b"b|".contains(&kind)),
+        (11, "Date 2", b"bes|".contains(&kind)),
+    ] {
+        let Some(date) = value.get(start..start + 4) else {
+            continue;
+        };
+        let fine = date.iter().all(|&b| b.is_ascii_digit() || b == b'u')
+            || date == b"||||"
+            || (blank_ok && date == b"    ");
+        if !fine {
+            emit!(
+                sink,
+                C::FixedDate,
+                record.at_position(Some(field), start),
+                "008/{:02}-{:02} ({name}) is {:?}; allowed: four digits or u{}, or ||||",
+                start,
+                start + 3,
+                show(date),
+                if blank_ok {
+                    format!(", or blanks (008/06 is {})", display_byte(kind))
+                } else {
+                    String::new()
+                }
+            );
+        }
+    }
+}
+
+fn data_field(
+    record: &Prepared<'_>,
+    schema: &Schema,
+    field: &Field<'_>,
+    bibliographic: bool,
+    sink: &mut Sink<'_>,
+) {
+    let subfields = record.subfields_of(field);
+    if subfields.is_empty() {
+        emit!(
+            sink,
+            C::FieldNoSubfields,
+            record.at_field(field),
+            "{} has no subfields; a data field needs at least one",
+            tag_str(&field.tag)
+        );
+    }
+    for &(code, value) in subfields {
+        if value.is_empty() {
+            emit!(
+                sink,
+                C::SubfieldEmpty,
+                record.at_subfield(field, code, value),
+                "{} ${} is empty",
+                tag_str(&field.tag),
+                display_byte(code)
+            );
+        } else if value.iter().any(|b| matches!(b, b'\t' | b'\r' | b'\n')) {
+            emit!(
+                sink,
+                C::SubfieldControlCharacter,
+                record.at_subfield(field, code, value),
+                "{} ${} holds a tab, carriage return or line feed",
+                tag_str(&field.tag),
+                display_byte(code)
+            );
+        }
+    }
+    match &field.tag {
+        b"020" => isbn(record, field, subfields, sink),
+        b"022" => issn(record, field, subfields, sink),
+        b"041" if bibliographic => languages_041(record, schema, field, subfields, sink),
+        b"043" if bibliographic => geographic_areas(record, schema, field, subfields, sink),
+        _ => {}
+    }
+    let tag = if &field.tag == b"880" {
+        effective_tag(record, field)
+    } else {
+        Some(field.tag)
+    };
+    if let Some(which) = tag.as_ref().and_then(content::nonfiling_indicator) {
+        nonfiling(record, field, which, subfields, sink);
+    }
+}
+
+fn isbn(record: &Prepared<'_>, field: &Field<'_>, subfields: &[(u8, &[u8])], sink: &mut Sink<'_>) {
+    for &(code, value) in subfields.iter().filter(|(c, _)| *c == b'a') {
+        let at = record.at_subfield(field, code, value);
+        match content::check_isbn(value) {
+            Ok(()) => {}
+            Err(IsbnProblem::Length(n)) => emit!(
+                sink,
+                C::IsbnInvalid,
+                at,
+                "020 $a {:?} starts with {n} digits; an ISBN has 10 or 13",
+                show(value)
+            ),
+            Err(IsbnProblem::Checksum { expected }) => emit!(
+                sink,
+                C::IsbnChecksum,
+                at,
+                "020 $a {:?} has a wrong check digit; the digits before it give {}",
+                show(value),
+                expected as char
+            ),
+        }
+    }
+}
+
+fn issn(record: &Prepared<'_>, field: &Field<'_>, subfields: &[(u8, &[u8])], sink: &mut Sink<'_>) {
+    for &(code, value) in subfields.iter().filter(|(c, _)| *c == b'a') {
+        let at = record.at_subfield(field, code, value);
+        match content::check_issn(value) {
+            Ok(()) => {}
+            Err(IssnProblem::Form) => emit!(
+                sink,
+                C::IssnInvalid,
+                at,
+                "022 $a {:?} is not an ISSN; allowed: NNNN-NNNC (C a digit or X)",
+                show(value)
+            ),
+            Err(IssnProblem::Checksum { expected }) => emit!(
+                sink,
+                C::IssnChecksum,
+                at,
+                "022 $a {:?} has a wrong check digit; the digits before it give {}",
+                show(value),
+                expected as char
+            ),
+        }
+    }
+}
+
+fn nonfiling(
+    record: &Prepared<'_>,
+    field: &Field<'_>,
+    which: u8,
+    subfields: &[(u8, &[u8])],
+    sink: &mut Sink<'_>,
+) {
+    let Kind::Data { ind1, ind2, .. } = field.kind else {
+        return;
+    };
+    let ind = if which == 1 { ind1 } else { ind2 };
+    let title = subfields
+        .iter()
+        .find(|(c, _)| *c == b'a')
+        .map_or(&[][..], |(_, v)| *v);
+    let tag = tag_str(&field.tag);
+    let at = record.at_field(field);
+    match content::check_nonfiling(title, ind) {
+        Nonfiling::Fine => {}
+        Nonfiling::NotNumeric => emit!(
+            sink,
+            C::TitleNonfiling,
+            at,
+            "{tag} indicator {which} (nonfiling characters) is {:?}; allowed: 0-9",
+            display_byte(ind)
+        ),
+        Nonfiling::Article { word, expected } => emit!(
+            sink,
+            C::TitleNonfiling,
+            at,
+            "{tag} $a starts with the article {word:?}, which with what follows it is {expected} \
+             nonfiling characters, but indicator {which} is {}",
+            display_byte(ind)
+        ),
+        Nonfiling::NotArticle { word } => emit!(
+            sink,
+            C::TitleNonfiling,
+            at,
+            "{tag} $a starts with {word:?}, not an article, but indicator {which} (nonfiling \
+             characters) is {}; allowed: 0",
+            display_byte(ind)
+        ),
+    }
+}
+
+fn defined_data_field(
+    record: &Prepared<'_>,
+    schema: &Schema,
+    field: &Field<'_>,
+    tag: &[u8; 3],
+    ind1: u8,
+    ind2: u8,
+    sink: &mut Sink<'_>,
+) {
+    let Some(def) = schema.field(tag) else {
+        return;
+    };
+    let shown = Shown(field, tag);
+    for (n, (ind, allowed)) in [ind1, ind2].into_iter().zip(def.indicators).enumerate() {
+        if def.obsolete_indicators[n].contains(ind) {
+            emit!(
+                sink,
+                C::IndicatorObsolete,
+                record.at_field(field),
+                "{shown} indicator {} is {}, which is obsolete; current: {}",
+                n + 1,
+                display_byte(ind),
+                allowed.describe()
+            );
+        } else if !allowed.contains(ind) {
+            emit!(
+                sink,
+                C::IndicatorUndefined,
+                record.at_field(field),
+                "{shown} indicator {} is {}; allowed: {}",
+                n + 1,
+                display_byte(ind),
+                allowed.describe()
+            );
+        }
+    }
+    let subfields = record.subfields_of(field);
+    let mut seen = [false; 128];
+    for &(code, value) in subfields {
+        let at = record.at_subfield(field, code, value);
+        match def.subfield(code) {
+            SubfieldRule::Undefined => emit!(
+                sink,
+                C::SubfieldUndefined,
+                at,
+                "{shown} ${} is not defined; allowed: {}",
+                display_byte(code),
+                def.defined_subfields()
+            ),
+            SubfieldRule::Obsolete => emit!(
+                sink,
+                C::SubfieldObsolete,
+                at,
+                "{shown} ${} is obsolete; current: {}",
+                display_byte(code),
+                def.defined_subfields()
+            ),
+            SubfieldRule::NonRepeatable if seen[code as usize] => emit!(
+                sink,
+                C::SubfieldNotRepeatable,
+                at,
+                "{shown} ${} occurs more than once; it is not repeatable",
+                display_byte(code)
+            ),
+            _ => {}
+        }
+        if let Some(s) = seen.get_mut(code as usize) {
+            *s = true;
+        }
+    }
+}
+
+/// A field's name in messages, made only when one is: `245`, or `880 (245)` for an
+/// alternate graphic representation.
+struct Shown<'a, 'r>(&'a Field<'r>, &'a [u8; 3]);
+
+impl std::fmt::Display for Shown<'_, '_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&shown_tag(self.0, self.1))
+    }
+}
+
+/// How a field is named in messages: `245`, or `880 (245)` for an alternate graphic
+/// representation.
+fn shown_tag(field: &Field<'_>, tag: &[u8; 3]) -> String {
+    if &field.tag == tag {
+        tag_str(tag)
+    } else {
+        format!("{} ({})", tag_str(&field.tag), tag_str(tag))
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn repeatability(
+    record: &Prepared<'_>,
+    schema: &Schema,
+    field: &Field<'_>,
+    tag: &[u8; 3],
+    seen: &mut [u16; 1000],
+    seen_880: &mut [u16; 1000],
+    sink: &mut Sink<'_>,
+) {
+    let Some(n) = super::schema::tag_number(tag) else {
+        emit!(
+            sink,
+            C::FieldUndefined,
+            record.at_field(field),
+            "tag {:?} is not a MARC 21 tag; tags are three digits",
+            tag_str(tag)
+        );
+        return;
+    };
+    let counts = if &field.tag == b"880" { seen_880 } else { seen };
+    counts[n] = counts[n].saturating_add(1);
+    match schema.field(tag) {
+        Some(def) => {
+            if !def.repeatable && counts[n] == 2 {
+                emit!(
+                    sink,
+                    C::FieldNotRepeatable,
+                    record.at_field(field),
+                    "{} occurs more than once; it is not repeatable",
+                    shown_tag(field, tag)
+                );
+            }
+        }
+        None if tag[0] == b'9' || tag[1] == b'9' => {
+            if counts[n] == 1 {
+                emit!(
+                    sink,
+                    C::FieldLocal,
+                    record.at_field(field),
+                    "{} is a locally defined tag (9XX or X9X); not checked",
+                    shown_tag(field, tag)
+                );
+            }
+        }
+        None => emit!(
+            sink,
+            C::FieldUndefined,
+            record.at_field(field),
+            "{} is not defined in MARC 21 bibliographic",
+            shown_tag(field, tag)
+        ),
+    }
+}
+
+/// `$6` pairs: a field's `880-NN` needs an 880 whose `$6` is `TAG-NN` (TAG the field's own),
+/// and the reverse; occurrence `00` is an 880 with no partner by design.
+fn linkage(record: &Prepared<'_>, sink: &mut Sink<'_>) {
+    // (field, linkage) of every readable $6.
+    let mut links: Vec<(&Field<'_>, content::Linkage)> = Vec::new();
+    for field in &record.fields {
+        let sixes = record
+            .subfields_of(field)
+            .iter()
+            .filter(|(c, _)| *c == b'6');
+        let mut any = false;
+        for &(code, value) in sixes {
+            any = true;
+            match content::parse_linkage(value) {
+                Some(link) => links.push((field, link)),
+                None => emit!(
+                    sink,
+                    C::LinkageInvalid,
+                    record.at_subfield(field, code, value),
+                    "{} $6 is {:?}; allowed: TAG-NN (a tag, a hyphen, a two-digit occurrence)",
+                    tag_str(&field.tag),
+                    show(value)
+                ),
+            }
+        }
+        if !any && &field.tag == b"880" && matches!(field.kind, Kind::Data { .. }) {
+            emit!(
+                sink,
+                C::LinkageMissing,
+                record.at_field(field),
+                "880 has no $6; an alternate graphic representation must name its field"
+            );
+        }
+    }
+    if links.is_empty() {
+        return;
+    }
+    // (tag, occurrence) of every 880 linkage, and of every regular field pointing at an 880:
+    // one set each, so pairing is linear in the number of $6.
+    let mut from_880 = HashSet::new();
+    let mut to_880 = HashSet::new();
+    for (field, link) in &links {
+        if &field.tag == b"880" {
+            from_880.insert((link.tag, link.occurrence));
+        } else if &link.tag == b"880" {
+            to_880.insert((field.tag, link.occurrence));
+        }
+    }
+    for (field, link) in &links {
+        let is_880 = &field.tag == b"880";
+        let occurrence = String::from_utf8_lossy(&link.occurrence);
+        let message = if is_880 {
+            if &link.occurrence == b"00" || to_880.contains(&(link.tag, link.occurrence)) {
+                continue;
+            }
+            format!(
+                "880 $6 {}-{occurrence} names a {} with $6 880-{occurrence}, and there is none",
+                tag_str(&link.tag),
+                tag_str(&link.tag)
+            )
+        } else {
+            // A $6 of a regular field naming another regular tag is a different (rare) use.
+            if &link.tag != b"880" || from_880.contains(&(field.tag, link.occurrence)) {
+                continue;
+            }
+            format!(
+                "{} $6 880-{occurrence} names an 880 with $6 {}-{occurrence}, and there is none",
+                tag_str(&field.tag),
+                tag_str(&field.tag)
+            )
+        };
+        emit!(
+            sink,
+            C::LinkageUnpaired,
+            record.at_field(field),
+            "{message}"
+        );
+    }
+}
+
+fn tag_str(tag: &[u8]) -> String {
+    String::from_utf8_lossy(tag).into_owned()
+}
+
+fn show(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}

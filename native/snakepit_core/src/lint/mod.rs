@@ -1,0 +1,181 @@
+//! Validation: MARC 21 rules and user rule sets, evaluated over any [`RecordView`].
+//!
+//! A [`Linter`] is compiled once from a [`RuleSet`] (the built-in MARC 21 checks, which may
+//! be switched off per code or given another severity, plus user rules) and then run over
+//! records on any thread. Each problem is an [`Issue`] with a stable code, a severity, where
+//! it was found (tag, field index, subfield code, byte offset within the record when the
+//! record was parsed from ISO 2709) and a message naming what was found and what is allowed.
+//!
+//! The MARC 21 tables come from [`schema::Schema`], the one interface the table-driven checks
+//! use (see `docs/validation.md` for where its data comes from).
+
+mod builtin;
+pub mod codes;
+mod content;
+mod prepared;
+pub mod rules;
+pub mod schema;
+mod tables;
+
+pub use codes::{CodeDef, Severity, BUILTIN};
+pub use prepared::Prepared;
+pub use rules::{RuleSet, RuleSetError};
+
+use crate::view::RecordView;
+
+/// Where an issue was found. Every part is optional: a record-level issue (a missing 245)
+/// has none.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct At {
+    /// The field's tag, or `LDR` for the leader.
+    pub tag: Option<[u8; 3]>,
+    /// The field's index in record order (0-based).
+    pub field_index: Option<u32>,
+    pub subfield: Option<u8>,
+    /// Bytes from the start of the record: of the field, or of the subfield's delimiter, or
+    /// of the leader or fixed-field position.
+    pub byte_offset: Option<u32>,
+}
+
+/// One problem found in one record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issue {
+    /// Index into [`Linter::codes`].
+    pub code: u32,
+    pub severity: Severity,
+    pub at: At,
+    pub message: String,
+}
+
+/// A code as a compiled linter knows it: its name, its severity (the default or the rule
+/// set's), and whether it is reported at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeState {
+    pub name: String,
+    pub severity: Severity,
+    pub enabled: bool,
+}
+
+/// What checks write to: issues of enabled codes only. Messages are formatted only for
+/// enabled codes ([`emit!`]).
+pub(crate) struct Sink<'a> {
+    pub(crate) codes: &'a [CodeState],
+    pub(crate) issues: &'a mut Vec<Issue>,
+    /// Issues one record may have; the rest are counted in one last `lint.too_many_issues`.
+    pub(crate) cap: usize,
+    pub(crate) dropped: usize,
+}
+
+impl Sink<'_> {
+    #[inline]
+    pub(crate) fn on(&self, code: u32) -> bool {
+        self.codes[code as usize].enabled
+    }
+
+    pub(crate) fn push(&mut self, code: u32, at: At, message: String) {
+        if self.issues.len() >= self.cap {
+            self.dropped += 1;
+            return;
+        }
+        let severity = self.codes[code as usize].severity;
+        self.issues.push(Issue {
+            code,
+            severity,
+            at,
+            message,
+        });
+    }
+}
+
+/// `emit!(sink, code, at, "format", args...)`: the message is built only when the code is on.
+macro_rules! emit {
+    ($sink:expr, $code:expr, $at:expr, $($fmt:tt)+) => {{
+        let code = $code as u32;
+        if $sink.on(code) {
+            $sink.push(code, $at, format!($($fmt)+));
+        }
+    }};
+}
+pub(crate) use emit;
+
+/// Issues one record may report before the rest are only counted: bounds the output of a
+/// hostile record (every subfield of a 99,999-byte record empty) by a constant.
+pub const MAX_ISSUES_PER_RECORD: usize = 1000;
+
+/// A compiled rule set, reusable for a whole job and across threads.
+#[derive(Debug)]
+pub struct Linter {
+    codes: Vec<CodeState>,
+    schema: Option<&'static schema::Schema>,
+    rules: Vec<rules::Rule>,
+}
+
+impl Linter {
+    /// Compiles `set`: the built-in checks (unless `set.builtin` is off) with the codes it
+    /// disables or re-rates, then its rules. The schema is the MARC 21 tables.
+    pub fn new(set: RuleSet) -> Linter {
+        let RuleSet {
+            builtin,
+            codes,
+            rules,
+        } = set;
+        Linter {
+            codes,
+            schema: builtin.then(schema::marc21),
+            rules,
+        }
+    }
+
+    /// Every code this linter can report, built-in first (in [`BUILTIN`] order), then the
+    /// rule set's; an [`Issue`]'s `code` indexes this.
+    pub fn codes(&self) -> &[CodeState] {
+        &self.codes
+    }
+
+    /// The issues of `record`, in the order found, into `issues` (cleared first).
+    pub fn lint_into<R: RecordView>(&self, record: &R, issues: &mut Vec<Issue>) {
+        issues.clear();
+        let prepared = Prepared::new(record);
+        let mut sink = Sink {
+            codes: &self.codes,
+            issues,
+            cap: MAX_ISSUES_PER_RECORD,
+            dropped: 0,
+        };
+        if let Some(schema) = self.schema {
+            builtin::check(&prepared, schema, &mut sink);
+        }
+        for rule in &self.rules {
+            rule.check(&prepared, &mut sink);
+        }
+        if sink.dropped > 0 {
+            let dropped = sink.dropped;
+            sink.cap = usize::MAX;
+            emit!(
+                sink,
+                codes::Builtin::TooManyIssues,
+                At::default(),
+                "{dropped} more issues in this record were not listed (at most {} are)",
+                MAX_ISSUES_PER_RECORD
+            );
+        }
+    }
+
+    /// [`Linter::lint_into`] into a new list.
+    pub fn lint<R: RecordView>(&self, record: &R) -> Vec<Issue> {
+        let mut issues = Vec::new();
+        self.lint_into(record, &mut issues);
+        issues
+    }
+
+    /// The index of the code named `name`.
+    pub fn code_index(&self, name: &str) -> Option<u32> {
+        self.codes
+            .iter()
+            .position(|c| c.name == name)
+            .map(|i| i as u32)
+    }
+}
+
+#[cfg(test)]
+mod tests;

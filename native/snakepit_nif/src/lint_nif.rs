@@ -1,0 +1,244 @@
+//! Validation: `lint_compile/1` compiles a rule set (JSON text) once into a resource;
+//! `lint_batch/5` and `lint_batches/3` read ISO 2709 records and give, for each, its index,
+//! offset and `%Snakepit.Marc.Issue{}` list. A bad record is an entry too, its one issue
+//! the parse error (`record.invalid`), so one pass reports everything.
+
+use crate::atoms;
+use crate::options::{Read, ReadConfig};
+use crate::parse_nif::walk_with_origin;
+use rustler::{Atom, Encoder, Env, NifResult, ResourceArc, Term};
+use snakepit_core::lint::{codes::Builtin, Issue, Linter, RuleSet};
+use snakepit_core::MarcError;
+
+mod lint_atoms {
+    rustler::atoms! {
+        code, severity, field_index, subfield, message,
+        error, warning, info,
+        issue_module = "Elixir.Snakepit.Marc.Issue",
+    }
+}
+
+/// A compiled rule set, shared by every process and thread that uses it.
+pub(crate) struct LinterResource(pub(crate) Linter);
+
+#[rustler::resource_impl]
+impl rustler::Resource for LinterResource {}
+
+/// `{:ok, resource, [{code, severity, enabled}]}` or `{:error, {path, message}}`, `only`
+/// (`nil` or code names) and `except` applied after the set's own choices. A dirty
+/// scheduler: the rule set's size (up to 1 MiB) and its patterns are the caller's.
+#[rustler::nif(schedule = "DirtyCpu")]
+fn lint_compile(
+    env: Env<'_>,
+    json: String,
+    only: Option<Vec<String>>,
+    except: Vec<String>,
+) -> Term<'_> {
+    let compiled = RuleSet::from_json(&json).and_then(|mut set| {
+        set.filter(only.as_deref(), &except)?;
+        Ok(set)
+    });
+    match compiled {
+        Ok(set) => {
+            let linter = Linter::new(set);
+            let codes: Vec<(String, Atom, bool)> = linter
+                .codes()
+                .iter()
+                .map(|c| (c.name.clone(), severity_atom(c.severity), c.enabled))
+                .collect();
+            let resource = ResourceArc::new(LinterResource(linter));
+            (atoms::ok(), resource, codes).encode(env)
+        }
+        Err(e) => (atoms::error(), (e.path, e.message)).encode(env),
+    }
+}
+
+fn severity_atom(severity: snakepit_core::lint::Severity) -> Atom {
+    use snakepit_core::lint::Severity::*;
+    match severity {
+        Error => lint_atoms::error(),
+        Warning => lint_atoms::warning(),
+        Info => lint_atoms::info(),
+    }
+}
+
+/// One record's result, made on any thread.
+enum Outcome {
+    Linted(u64, u64, Vec<Issue>),
+    Invalid(MarcError),
+}
+
+/// Every frame of `input` parsed and linted, with no term built.
+fn outcomes(
+    input: &[u8],
+    base_offset: u64,
+    first_index: u64,
+    read: &Read,
+    linter: &Linter,
+) -> Vec<Outcome> {
+    let outcomes = std::cell::RefCell::new(Vec::new());
+    let mut unlimited = crate::budget::Budget::unlimited();
+    walk_with_origin(
+        input,
+        base_offset,
+        first_index,
+        read,
+        &mut unlimited,
+        |record, _repairs, origin| {
+            let issues = linter.lint(record);
+            outcomes
+                .borrow_mut()
+                .push(Outcome::Linted(origin.index, origin.offset, issues));
+            true
+        },
+        |e| {
+            outcomes.borrow_mut().push(Outcome::Invalid(e));
+            true
+        },
+    );
+    outcomes.into_inner()
+}
+
+/// Builds issue terms with the keys and code names made once.
+struct IssueTerms<'a, 'l> {
+    env: Env<'a>,
+    keys: [Term<'a>; 8],
+    struct_name: Term<'a>,
+    codes: Vec<Option<Term<'a>>>,
+    linter: &'l Linter,
+}
+
+impl<'a, 'l> IssueTerms<'a, 'l> {
+    fn new(env: Env<'a>, linter: &'l Linter) -> Self {
+        IssueTerms {
+            env,
+            keys: [
+                atoms::__struct__().encode(env),
+                lint_atoms::code().encode(env),
+                lint_atoms::severity().encode(env),
+                atoms::tag().encode(env),
+                lint_atoms::field_index().encode(env),
+                lint_atoms::subfield().encode(env),
+                atoms::byte_offset().encode(env),
+                lint_atoms::message().encode(env),
+            ],
+            struct_name: lint_atoms::issue_module().encode(env),
+            codes: vec![None; linter.codes().len()],
+            linter,
+        }
+    }
+
+    fn code(&mut self, code: u32) -> Term<'a> {
+        let env = self.env;
+        let linter = self.linter;
+        *self.codes[code as usize]
+            .get_or_insert_with(|| linter.codes()[code as usize].name.as_str().encode(env))
+    }
+
+    fn issue(&mut self, issue: &Issue) -> Term<'a> {
+        let env = self.env;
+        let nil = atoms::nil().encode(env);
+        let opt_bytes = |b: Option<&[u8]>| b.map_or(nil, |b| crate::terms::binary_term(env, b));
+        let values = [
+            self.struct_name,
+            self.code(issue.code),
+            severity_atom(issue.severity).encode(env),
+            opt_bytes(issue.at.tag.as_ref().map(|t| &t[..])),
+            issue.at.field_index.map_or(nil, |i| i.encode(env)),
+            opt_bytes(issue.at.subfield.as_ref().map(std::slice::from_ref)),
+            issue.at.byte_offset.map_or(nil, |o| o.encode(env)),
+            issue.message.encode(env),
+        ];
+        Term::map_from_term_arrays(env, &self.keys, &values).expect("unique keys")
+    }
+
+    /// `{record_index, byte_offset, issues}`: a bad record's one issue is its parse error,
+    /// unless `record.invalid` is switched off.
+    fn entry(&mut self, outcome: Outcome) -> Term<'a> {
+        let env = self.env;
+        match outcome {
+            Outcome::Linted(index, offset, issues) => {
+                let terms: Vec<Term<'a>> = issues.iter().map(|i| self.issue(i)).collect();
+                (index, offset, terms).encode(env)
+            }
+            Outcome::Invalid(e) => {
+                let code = Builtin::RecordInvalid as u32;
+                let state = &self.linter.codes()[code as usize];
+                let issues = if state.enabled {
+                    vec![self.issue(&Issue {
+                        code,
+                        severity: state.severity,
+                        at: Default::default(),
+                        message: format!("{}: {}", e.kind.name(), e.detail),
+                    })]
+                } else {
+                    Vec::new()
+                };
+                (e.record_index, e.byte_offset, issues).encode(env)
+            }
+        }
+    }
+}
+
+/// `[{record_index, byte_offset, [%Issue{}]}]` for every record of `input`.
+pub(crate) fn lint_entries<'a>(
+    env: Env<'a>,
+    input: &[u8],
+    base_offset: u64,
+    first_index: u64,
+    read: &Read,
+    linter: &Linter,
+) -> Term<'a> {
+    let outcomes = outcomes(input, base_offset, first_index, read, linter);
+    entries_term(env, outcomes, linter)
+}
+
+fn entries_term<'a>(env: Env<'a>, outcomes: Vec<Outcome>, linter: &Linter) -> Term<'a> {
+    let mut terms = IssueTerms::new(env, linter);
+    let entries: Vec<Term<'a>> = outcomes.into_iter().map(|o| terms.entry(o)).collect();
+    entries.encode(env)
+}
+
+#[rustler::nif(schedule = "DirtyCpu")]
+fn lint_batch<'a>(
+    env: Env<'a>,
+    input: rustler::Binary<'a>,
+    linter: ResourceArc<LinterResource>,
+    config: ReadConfig,
+    base_offset: u64,
+    first_index: u64,
+) -> NifResult<Term<'a>> {
+    let read = config.decode()?;
+    let outcomes = outcomes(input.as_slice(), base_offset, first_index, &read, &linter.0);
+    Ok(entries_term(env, outcomes, &linter.0))
+}
+
+/// `lint_batch/5`'s answer for each of `batches` (`{binary, base_offset, first_index}`), in
+/// order: linted in parallel on rayon's threads (this dirty scheduler waits), then their
+/// terms built here.
+#[rustler::nif(schedule = "DirtyCpu")]
+fn lint_batches<'a>(
+    env: Env<'a>,
+    batches: Vec<(rustler::Binary<'a>, u64, u64)>,
+    linter: ResourceArc<LinterResource>,
+    config: ReadConfig,
+) -> NifResult<Term<'a>> {
+    use rayon::prelude::*;
+    let read = config.decode()?;
+    let linter = &linter.0;
+    let inputs: Vec<(&[u8], u64, u64)> = batches
+        .iter()
+        .map(|(bin, offset, index)| (bin.as_slice(), *offset, *index))
+        .collect();
+    let outcomes: Vec<Vec<Outcome>> = inputs
+        .par_iter()
+        .map(|&(input, base_offset, first_index)| {
+            outcomes(input, base_offset, first_index, &read, linter)
+        })
+        .collect();
+    let answers: Vec<Term<'a>> = outcomes
+        .into_iter()
+        .map(|batch| entries_term(env, batch, linter))
+        .collect();
+    Ok(answers.encode(env))
+}
