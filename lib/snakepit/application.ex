@@ -20,6 +20,7 @@ defmodule Snakepit.Application do
     children =
       [Snakepit.Telemetry.Dispatcher, Snakepit.Diagnostics.Collector] ++
         Snakepit.Metrics.configured_children() ++ cluster ++ pools
+
     Supervisor.start_link(children, strategy: :one_for_one, name: Snakepit.Supervisor)
   end
 end

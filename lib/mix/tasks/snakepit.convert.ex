@@ -269,6 +269,9 @@ defmodule Mix.Tasks.Snakepit.Convert do
   defp writer(records, %{to: :jsonl}), do: Snakepit.Marc.json_stream(records, lines: true)
   defp writer(records, %{to: :xml}), do: Snakepit.Marc.xml_stream(records)
 
+  defp writer(records, %{to: style}) when style in [:mrk, :text],
+    do: Snakepit.Marc.Mrk.stream(records, style)
+
   # A record the writer refuses (MARC-8 it cannot hold, oversize) counts as a bad record in
   # permissive and skip modes, as a record the reader refuses does.
   defp writer(records, %{to: :iso2709, mode: mode, iso: iso}) do
@@ -284,9 +287,6 @@ defmodule Mix.Tasks.Snakepit.Convert do
     state = Process.get(:snakepit_convert)
     Process.put(:snakepit_convert, %{state | written: state.written - 1})
   end
-
-  defp writer(records, style) when style in [:mrk, :text],
-    do: Snakepit.Marc.Mrk.stream(records, style)
 
   # ---------------------------------------------------------------------------------------
   # Progress and summary

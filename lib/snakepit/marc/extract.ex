@@ -182,16 +182,5 @@ defmodule Snakepit.Marc.Extract do
   defp worker_mode(:strict), do: :permissive
   defp worker_mode(mode), do: mode
 
-  defp read_config(config),
-    do:
-      Map.take(config, [
-        :mode,
-        :validate_utf8,
-        :to_unicode,
-        :normalize,
-        :marc8_errors,
-        :decode_ncrs
-      ])
-      |> Map.merge(Map.take(config, Snakepit.Marc.Recovery.keys()))
-      |> Map.put(:records, :struct)
+  defp read_config(config), do: Options.native_read(config)
 end

@@ -10,22 +10,18 @@ defmodule Snakepit.Marc.Lint do
   alias Snakepit.Marc.{Batch, Encoder, Issue, LazyRecord, Options, ParseError, Record, Rules}
   alias Snakepit.Native
 
-  # A record already read (checked and converted): its bytes are taken as they are.
-  @as_read %{
-    mode: :permissive,
-    validate_utf8: false,
-    to_unicode: false,
-    normalize: nil,
-    marc8_errors: :error,
-    records: :struct
-  }
-
   @doc "The issues of one record."
   def record(record, opts) when is_list(opts) do
     rules = rules!(Options.validate!(opts, :lint))
 
     [{_index, _offset, issues}] =
-      Native.lint_batch(bytes!(record), Rules.ref(rules), @as_read, 0, 0)
+      Native.lint_batch(
+        bytes!(record),
+        Rules.ref(rules),
+        Options.native_as_read(:permissive),
+        0,
+        0
+      )
 
     issues
   end
@@ -127,17 +123,21 @@ defmodule Snakepit.Marc.Lint do
 
     case Keyword.pop(opts, :pool) do
       {nil, opts} ->
-        Marc.FanOut.run_batches(source, opts, fn batch, _parse_opts ->
+        Marc.FanOut.run_batches(source, opts, fn batch, _parse_opts, _strict ->
           all(batch, lint_read_opts(opts) ++ [rules: rules])
         end)
 
       {pool, opts} ->
         timeout = Keyword.get(opts, :timeout, :infinity)
+        # The fan-out processes run here; each batch's command goes where request_opts say
+        # (`nodes: :cluster`: any node's pool).
+        request_opts = Marc.FanOut.pool_request_opts(Keyword.take(opts, fan_out_keys()))
+        local_opts = Keyword.drop(opts, [:nodes, :retry])
 
-        Marc.FanOut.run_batches(source, opts, fn batch, _parse_opts ->
-          args = [batch, lint_read_opts(opts) ++ [rules: rules]]
+        Marc.FanOut.run_batches(source, local_opts, fn batch, _parse_opts, _strict ->
+          args = [batch, lint_read_opts(local_opts) ++ [rules: rules]]
 
-          case Snakepit.Pool.run(pool, {:lint, args}, timeout) do
+          case Snakepit.Pool.run(pool, {:lint, args}, request_opts) do
             {:ok, entries} ->
               {:ok, entries}
 
@@ -186,7 +186,9 @@ defmodule Snakepit.Marc.Lint do
         {e.record_index, e.byte_offset, invalid_issues(e, invalid)}
 
       {record, index} ->
-        [{_, _, issues}] = Native.lint_batch(bytes!(record), ref, @as_read, 0, 0)
+        [{_, _, issues}] =
+          Native.lint_batch(bytes!(record), ref, Options.native_as_read(:permissive), 0, 0)
+
         {index, nil, issues}
     end)
   end
@@ -204,9 +206,5 @@ defmodule Snakepit.Marc.Lint do
 
   defp fan_out_keys, do: Options.spec(:fan_out) |> Keyword.keys()
 
-  defp read_config(config),
-    do:
-      config
-      |> Map.take([:validate_utf8, :to_unicode, :normalize, :marc8_errors])
-      |> Map.merge(%{mode: :permissive, records: :struct})
+  defp read_config(config), do: config |> Options.native_read() |> Map.put(:mode, :permissive)
 end

@@ -276,6 +276,36 @@ defmodule Snakepit.Marc.Options do
   """
   def parse_keys, do: Schema.keys(@read) -- [:report]
 
+  @doc """
+  The read config the native readers take (`ReadConfig` in options.rs), from a validated
+  config: one place, so no reader can miss a key.
+  """
+  def native_read(config) do
+    config
+    |> Map.take([:mode, :validate_utf8, :to_unicode, :normalize, :marc8_errors, :decode_ncrs])
+    |> Map.merge(Map.take(config, Snakepit.Marc.Recovery.keys()))
+    |> Map.put(:records, :struct)
+  end
+
+  @doc """
+  The native read config for bytes already read (checked, converted, repaired): taken as
+  they are, bad ones under `mode`.
+  """
+  def native_as_read(mode) do
+    # Per record on some paths: validated once, then kept.
+    key = {__MODULE__, :native_as_read, mode}
+
+    with nil <- :persistent_term.get(key, nil) do
+      config =
+        [mode: mode, validate_utf8: false, to_unicode: false]
+        |> validate!(:read)
+        |> native_read()
+
+      :persistent_term.put(key, config)
+      config
+    end
+  end
+
   @doc "The values option `key` of the schema named `name` takes (its type is `{:in, values}`)."
   def values(name, key) do
     {:in, values} = spec(name) |> Keyword.fetch!(key) |> Keyword.fetch!(:type)

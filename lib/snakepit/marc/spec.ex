@@ -157,21 +157,11 @@ defmodule Snakepit.Marc.Spec do
       )
 
   # A record already read (checked and converted): its bytes are taken as they are.
-  @as_read %{
-    mode: :strict,
-    validate_utf8: false,
-    to_unicode: false,
-    normalize: nil,
-    marc8_errors: :error,
-    decode_ncrs: false,
-    records: :struct,
-    utf8_errors: :error,
-    encoding: :declared,
-    repair_directory: false
-  }
 
   defp one(bytes, compiled) do
-    {:ok, [values], 0} = batch(bytes, compiled, @as_read, 0, 0)
+    {:ok, [values], 0} =
+      batch(bytes, compiled, Snakepit.Marc.Options.native_as_read(:strict), 0, 0)
+
     values
   end
 

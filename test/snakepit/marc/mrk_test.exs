@@ -205,7 +205,12 @@ defmodule Snakepit.Marc.MrkTest do
   test "writers refuse what they cannot write" do
     assert_raise ArgumentError, ~r/expected a %Snakepit.Marc.Record/, fn -> Marc.to_mrk(:nope) end
     assert_raise ArgumentError, ~r/expected a %Snakepit.Marc.Record/, fn -> Marc.to_text(1) end
-    bad = %Record{leader: "00000nam a2200000 a 4500", fields: [Field.control("001", "a\x1Fb")]}
+    # A bare struct: Field.control/2 itself refuses the delimiter.
+    bad = %Record{
+      leader: "00000nam a2200000 a 4500",
+      fields: [%Field{tag: "001", value: "a\x1Fb"}]
+    }
+
     assert_raise ParseError, fn -> Marc.to_mrk(bad) end
   end
 
