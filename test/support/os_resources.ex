@@ -10,6 +10,14 @@ defmodule Snakepit.Test.OsResources do
     |> Enum.count(fn comm -> match?({:ok, "snakepit-" <> _}, File.read(comm)) end)
   end
 
+  @doc """
+  Whether every `snakepit-` thread is gone within 200 ms. A joined thread is finished, but
+  the kernel wakes the joiner before it removes the thread from /proc/self/task, so a count
+  taken right after a join may still see it, for microseconds; 200 ms is far longer than
+  that and far shorter than a thread left to run on.
+  """
+  def threads_gone?, do: settles?(fn -> native_threads() == 0 end, 10)
+
   @doc "Open file descriptors of this VM."
   def open_fds, do: length(File.ls!("/proc/self/fd"))
 

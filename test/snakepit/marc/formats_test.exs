@@ -529,7 +529,7 @@ defmodule Snakepit.Marc.FormatsResourcesTest do
           if length(acc) == 4, do: {:halt, [record | acc]}, else: {:cont, [record | acc]}
         end)
 
-      assert native_threads() == 0
+      assert threads_gone?()
     end
   end
 
