@@ -16,8 +16,10 @@ repo="$(cd "$(dirname "$0")/.." && pwd)"
 corpus="$(cd "$repo/../shared/corpus" && pwd)"
 file="$corpus/real/loc_bibliographic.mrc"
 records=386
-# The stripped release library is about 2 MB; with debug info it was 15 MB.
-max_nif_bytes=$((6 * 1024 * 1024))
+# The release library (no debug info) is about 7.5 MB since the MARC 21 tables, the lint
+# checks (with the regex crate), the MARC-8 writer's tables and the .mrk mnemonics; with
+# debug info it was 15 MB before them. The cap catches debug info coming back.
+max_nif_bytes=$((10 * 1024 * 1024))
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$repo/native/target}"
 # The Makefile exports MIX_ENV; the host picks its own.
