@@ -225,19 +225,7 @@ defmodule Snakepit.Marc.ExtractTest do
 
   describe "the :extract pool command" do
     setup do
-      name = :"extract_pool_#{System.unique_integer([:positive])}"
-      start_supervised!({Snakepit.Pool, name: name, worker_profile: :process, pool_size: 1})
-      thread = :"extract_thread_#{System.unique_integer([:positive])}"
-
-      start_supervised!(
-        Supervisor.child_spec(
-          {Snakepit.Pool,
-           name: thread, worker_profile: :thread, pool_size: 1, threads_per_worker: 2},
-          id: thread
-        )
-      )
-
-      %{pools: [name, thread]}
+      Snakepit.Test.BothProfiles.start_pools!(:extract)
     end
 
     test "gives what extract/3 gives, on both profiles", %{pools: pools} do

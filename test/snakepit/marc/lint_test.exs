@@ -188,19 +188,7 @@ defmodule Snakepit.Marc.LintTest do
 
   describe "through a pool" do
     setup do
-      name = :"lint_pool_#{System.unique_integer([:positive])}"
-      start_supervised!({Snakepit.Pool, name: name, worker_profile: :process, pool_size: 1})
-      thread = :"lint_thread_#{System.unique_integer([:positive])}"
-
-      start_supervised!(
-        Supervisor.child_spec(
-          {Snakepit.Pool,
-           name: thread, worker_profile: :thread, pool_size: 1, threads_per_worker: 2},
-          id: thread
-        )
-      )
-
-      %{pools: [name, thread]}
+      Snakepit.Test.BothProfiles.start_pools!(:lint)
     end
 
     test "Snakepit.execute(:lint, ...) and lint_stream(pool:) give what lint_stream/2 gives, on both profiles",
