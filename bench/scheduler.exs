@@ -37,7 +37,7 @@ defmodule Bench.Scheduler do
     overshoots = receive do: ({:overshoots, o} -> o)
     :erlang.system_monitor(:undefined)
     watched = Native.debug_scheduler_watch(false)
-    worst_native = watched |> Enum.map(fn {_, _, us} -> us end) |> Enum.max(fn -> 0 end)
+    {worst_nif, _calls, worst_native} = Enum.max_by(watched, &elem(&1, 2), fn -> {"-", 0, 0} end)
 
     %{
       outcome: outcome,
@@ -46,7 +46,8 @@ defmodule Bench.Scheduler do
       ms: elapsed_ms,
       probe: percentiles(overshoots),
       long_schedules: count_long_schedules(0),
-      worst_native_us: worst_native
+      worst_native_us: worst_native,
+      worst_nif: worst_nif
     }
   end
 
@@ -214,7 +215,7 @@ worst NIF: most CPU one normal-scheduler NIF call took (us).
 
 header =
   "| API | outcome | runs | ms a run | probe samples | p50 | p99 | max | idle p99 | " <>
-    "long_sched | worst NIF us | target |"
+    "long_sched | worst NIF us (which) | target |"
 
 IO.puts(header)
 IO.puts("|---|---|---|---|---|---|---|---|---|---|---|---|")
@@ -241,7 +242,7 @@ for {name, fun} <- rows do
     "| #{name} | #{row.outcome} | #{row.runs} | #{Scheduler.fmt(row.ms)} | #{row.samples} | " <>
       "#{Scheduler.fmt(row.probe.p50)} | #{Scheduler.fmt(row.probe.p99)} | " <>
       "#{Scheduler.fmt(row.probe.max)} | #{Scheduler.fmt(idle)} | #{row.long_schedules} | " <>
-      "#{row.worst_native_us} | #{if met, do: "met", else: "MISSED"} |"
+      "#{row.worst_native_us} (#{row.worst_nif}) | #{if met, do: "met", else: "MISSED"} |"
   )
 end
 

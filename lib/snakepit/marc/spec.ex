@@ -193,4 +193,18 @@ defmodule Snakepit.Marc.Spec do
     |> Enum.map(&{&1.data, &1.base_offset, &1.first_index})
     |> Native.extract_batches(ref(spec), names, config)
   end
+
+  @doc false
+  # `batches/3` in two steps: `start_batches/3` sets the native work going on native threads
+  # and returns at once; `finish_batches/3` waits for it and builds the answers. In between,
+  # the caller can build the terms of the group before.
+  def start_batches(batches, spec, config) do
+    batches
+    |> Enum.map(&{&1.data, &1.base_offset, &1.first_index})
+    |> Native.extract_batches_start(ref(spec), config)
+  end
+
+  @doc false
+  def finish_batches(job, %__MODULE__{names: names}, config),
+    do: Native.extract_batches_finish(job, names, config)
 end

@@ -214,3 +214,95 @@ fn extract_batches<'a>(
         .ok_or(rustler::Error::BadArg)?;
     Ok(answers.encode(env))
 }
+
+/// Batches being parsed and extracted on rayon's threads while the caller does something
+/// else: `extract_batches_start/3` makes one, `extract_batches_finish/3` builds its terms.
+pub(crate) struct ExtractJobResource {
+    state: std::sync::Mutex<JobState>,
+    ready: std::sync::Condvar,
+}
+
+enum JobState {
+    Running,
+    Done(Vec<Vec<Outcome>>),
+    /// The native work panicked (a bug): the finish call raises instead of waiting forever.
+    Failed,
+    /// The answer was given.
+    Taken,
+}
+
+#[rustler::resource_impl]
+impl rustler::Resource for ExtractJobResource {}
+
+impl ExtractJobResource {
+    fn set(&self, state: JobState) {
+        *self.state.lock().unwrap_or_else(|p| p.into_inner()) = state;
+        self.ready.notify_all();
+    }
+}
+
+/// Starts `extract_batches/4`'s native work on `batches` and returns at once, so that the
+/// one-process path parses the next group of batches while it builds the terms of this one.
+/// The batches' bytes are copied (a memcpy, against parsing them): the job outlives the call.
+#[rustler::nif(schedule = "DirtyCpu")]
+fn extract_batches_start(
+    batches: Vec<(rustler::Binary<'_>, u64, u64)>,
+    extractor: ResourceArc<ExtractorResource>,
+    config: ReadConfig,
+) -> NifResult<ResourceArc<ExtractJobResource>> {
+    let read = config.decode()?;
+    let owned: Vec<(Vec<u8>, u64, u64)> = batches
+        .iter()
+        .map(|(bin, offset, index)| (bin.as_slice().to_vec(), *offset, *index))
+        .collect();
+    let job = ResourceArc::new(ExtractJobResource {
+        state: std::sync::Mutex::new(JobState::Running),
+        ready: std::sync::Condvar::new(),
+    });
+    let done = job.clone();
+    rayon::spawn(move || {
+        use rayon::prelude::*;
+        let work = std::panic::AssertUnwindSafe(|| {
+            owned
+                .par_iter()
+                .map(|(input, base_offset, first_index)| {
+                    outcomes(input, *base_offset, *first_index, &read, &extractor.0)
+                })
+                .collect::<Vec<Vec<Outcome>>>()
+        });
+        match std::panic::catch_unwind(work) {
+            Ok(outcomes) => done.set(JobState::Done(outcomes)),
+            Err(_) => done.set(JobState::Failed),
+        }
+    });
+    Ok(job)
+}
+
+/// `extract_batches/4`'s answer for a started job: waits (on this dirty scheduler) until its
+/// native work is done, then builds the terms. A job's answer is given once: a second call
+/// is a bad argument.
+#[rustler::nif(schedule = "DirtyCpu")]
+fn extract_batches_finish<'a>(
+    env: Env<'a>,
+    job: ResourceArc<ExtractJobResource>,
+    names: Vec<Term<'a>>,
+    config: ReadConfig,
+) -> NifResult<Term<'a>> {
+    let read = config.decode()?;
+    let mut state = job.state.lock().unwrap_or_else(|p| p.into_inner());
+    while matches!(*state, JobState::Running) {
+        state = job.ready.wait(state).unwrap_or_else(|p| p.into_inner());
+    }
+    let batches = match std::mem::replace(&mut *state, JobState::Taken) {
+        JobState::Done(batches) => batches,
+        JobState::Failed => return Err(rustler::Error::RaiseAtom("extract_job_failed")),
+        _ => return Err(rustler::Error::BadArg),
+    };
+    drop(state);
+    let answers = batches
+        .into_iter()
+        .map(|batch| items_term(env, batch, &read, &names))
+        .collect::<Option<Vec<Term<'a>>>>()
+        .ok_or(rustler::Error::BadArg)?;
+    Ok(answers.encode(env))
+}
