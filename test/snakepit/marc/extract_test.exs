@@ -223,6 +223,22 @@ defmodule Snakepit.Marc.ExtractTest do
     end
   end
 
+  test "a job started ahead gives its answer once; halting early leaves nothing waiting" do
+    compiled = Spec.compile!(t: "245a")
+    native = Snakepit.Marc.Options.native_read(Snakepit.Marc.Options.validate!([], :read))
+    group = Marc.batches(@bib, []) |> Enum.take(2)
+    job = Spec.start_batches(group, compiled, native)
+
+    assert Spec.finish_batches(job, compiled, native) ==
+             Spec.batches(group, compiled, native)
+
+    # A second answer would have to wait for work that is never coming: refused.
+    assert_raise ArgumentError, fn -> Spec.finish_batches(job, compiled, native) end
+
+    # The stream runs one group ahead; taking a few rows stops it with that group in flight.
+    assert [_, _, _] = Marc.extract(@bib, compiled, batch_size: 1) |> Enum.take(3)
+  end
+
   describe "the :extract pool command" do
     setup do
       Snakepit.Test.BothProfiles.start_pools!(:extract)
