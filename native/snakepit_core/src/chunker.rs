@@ -321,6 +321,62 @@ pub fn owned_item(record: &crate::record::OwnedRecord, origin: crate::parse::Ori
     }
 }
 
+/// [`owned_item`] for a source whose records may hold MARC-8 text (MARCMaker's `.mrk`):
+/// a record whose leader/09 is not `a` is read as its ISO 2709 frame is
+/// ([`crate::recover::decode`]: MARC-8 to UTF-8 conversion as `marc8` asks, `encoding:
+/// :auto` detection under `recovery`), so it comes out as the same record would from an
+/// ISO 2709 file. A UTF-8 record is [`owned_item`]'s. A conversion error is placed at
+/// `origin` (the record's place in its source: offsets in the encoded frame mean nothing
+/// there) with the detail naming the field.
+pub fn decoded_owned_item(
+    record: &crate::record::OwnedRecord,
+    origin: crate::parse::Origin,
+    opts: crate::parse::ParseOptions,
+    recovery: crate::recover::Recovery,
+    marc8: Option<&crate::marc8::Marc8Options>,
+) -> ParsedItem {
+    use crate::recover::Decoded;
+    if record.leader[9] == b'a' {
+        return owned_item(record, origin);
+    }
+    let bytes = match record.encode_unbounded() {
+        Ok(bytes) => bytes,
+        Err(mut e) => {
+            e.record_index = origin.index;
+            e.byte_offset = origin.offset;
+            return ParsedItem::Error(e);
+        }
+    };
+    let at = crate::parse::Origin {
+        index: origin.index,
+        offset: 0,
+    };
+    match crate::recover::decode(&bytes, at, opts, recovery, marc8) {
+        Ok(Decoded::Borrowed(parsed)) => {
+            let spans = parsed.into_spans();
+            ParsedItem::Owned {
+                bytes,
+                spans,
+                repairs: Vec::new(),
+            }
+        }
+        Ok(Decoded::Owned {
+            bytes,
+            spans,
+            repairs,
+        }) => ParsedItem::Owned {
+            bytes,
+            spans,
+            repairs,
+        },
+        Err(mut e) => {
+            e.byte_offset = origin.offset;
+            e.excerpt.clear();
+            ParsedItem::Error(e)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

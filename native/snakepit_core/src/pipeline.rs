@@ -539,18 +539,52 @@ fn run<R: Read>(
         SourceFormat::Xml => {
             let reader = crate::xml::XmlReader::new(BufReader::with_capacity(64 * 1024, source))
                 .with_max_record(opts.max_record_bytes);
-            record_loop(reader, |r| r.position(), opts, tx, cancel, progress, notify)
+            let item = crate::chunker::owned_item;
+            record_loop(
+                reader,
+                |r| r.position(),
+                item,
+                opts,
+                tx,
+                cancel,
+                progress,
+                notify,
+            )
         }
         SourceFormat::Json => {
             let reader =
                 crate::json::JsonRecordReader::new(BufReader::with_capacity(64 * 1024, source))
                     .with_max_record(opts.max_record_bytes);
-            record_loop(reader, |r| r.position(), opts, tx, cancel, progress, notify)
+            let item = crate::chunker::owned_item;
+            record_loop(
+                reader,
+                |r| r.position(),
+                item,
+                opts,
+                tx,
+                cancel,
+                progress,
+                notify,
+            )
         }
         SourceFormat::Mrk => {
             let reader = crate::mrk::MrkReader::new(BufReader::with_capacity(64 * 1024, source))
                 .with_max_record(opts.max_record_bytes);
-            record_loop(reader, |r| r.position(), opts, tx, cancel, progress, notify)
+            // MARC-8 `.mrk` records are read as ISO 2709 ones are: converted as `marc8` says.
+            let item = |r: &crate::record::OwnedRecord, origin| {
+                let marc8 = opts.marc8.as_ref();
+                crate::chunker::decoded_owned_item(r, origin, opts.parse, opts.recovery, marc8)
+            };
+            record_loop(
+                reader,
+                |r| r.position(),
+                item,
+                opts,
+                tx,
+                cancel,
+                progress,
+                notify,
+            )
         }
     }
 }
@@ -571,11 +605,14 @@ impl Drop for JoinOnDrop {
     }
 }
 
-/// Reads records of another format one at a time, encodes each to ISO 2709 and sends them
-/// in batches bounded like ISO 2709 batches (records and bytes).
+/// Reads records of another format one at a time, makes each an item with `item` (encoded
+/// to ISO 2709, and for `.mrk` decoded) and sends them in batches bounded like ISO 2709
+/// batches (records and bytes).
+#[allow(clippy::too_many_arguments)]
 fn record_loop<I>(
     mut reader: I,
     position: impl Fn(&I) -> u64,
+    item: impl Fn(&crate::record::OwnedRecord, crate::parse::Origin) -> ParsedItem,
     opts: PipelineOptions,
     tx: &Sender<Message>,
     cancel: &AtomicBool,
@@ -615,9 +652,7 @@ fn record_loop<I>(
             base_offset = offset;
         }
         let item = match next {
-            Ok(record) => {
-                crate::chunker::owned_item(&record, crate::parse::Origin { index, offset })
-            }
+            Ok(record) => item(&record, crate::parse::Origin { index, offset }),
             Err(e) => {
                 index = e.record_index;
                 ParsedItem::Error(e)
