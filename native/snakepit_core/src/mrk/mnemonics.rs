@@ -105,6 +105,19 @@ fn mnemonic_at(s: &[u8]) -> Option<(Mnemonic, usize)> {
     Some((entry(&window[..end])?, end + 2))
 }
 
+/// The length of `{#xHHHH}` or `{#DDDD}` (a numeric character reference as MARCMaker writes
+/// it, its name within [`MAX_NAME`]) at the start of `s`, which starts with `{`.
+fn reference_at(s: &[u8]) -> Option<usize> {
+    let window = &s[1..s.len().min(MAX_NAME + 2)];
+    let end = memchr::memchr(b'}', window)?;
+    let digits_ok = match &window[..end] {
+        [b'#', b'x' | b'X', hex @ ..] => !hex.is_empty() && hex.iter().all(u8::is_ascii_hexdigit),
+        [b'#', dec @ ..] => !dec.is_empty() && dec.iter().all(u8::is_ascii_digit),
+        _ => false,
+    };
+    digits_ok.then_some(end + 2)
+}
+
 /// The mnemonic of a character at the start of `s`: its character, whether it combines,
 /// and the bytes it takes.
 fn char_mnemonic_at(s: &[u8]) -> Option<(char, bool, usize)> {
@@ -115,7 +128,9 @@ fn char_mnemonic_at(s: &[u8]) -> Option<(char, bool, usize)> {
 /// Decodes one value of a MARC-8 `.mrk` into the MARC-8 bytes it spells, for the MARC-8
 /// decoder: MARCMaker's mnemonics (and hex forms) become their bytes, other characters
 /// are copied as they are (nothing is reordered: MARC-8 puts marks before their base),
-/// and under [`Blanks::Backslash`] a `\` is a blank. An SGML name MARCMaker lacks
+/// and under [`Blanks::Backslash`] a `\` is a blank. `{#xHHHH}` and `{#DDDD}`, which is how
+/// MARC::File::MARCMaker writes the numeric character reference `&#xHHHH;` it finds in
+/// MARC-8 text, are that reference again (same length). An SGML name MARCMaker lacks
 /// (`{aacute}`) becomes its character as `encoder` writes it (`E2 61`, escape sequences
 /// for Greek), taking the default sets to be in force there as they are outside escape
 /// sequences; one MARC-8 cannot hold, and an unknown `{name}`, stay as written. `encoder`
@@ -150,6 +165,12 @@ pub(super) fn decode_marc8_value(
                     i += used;
                     continue;
                 }
+            } else if let Some(used) = reference_at(&value[i..]) {
+                out.push(b'&');
+                out.extend_from_slice(&value[i + 1..i + used - 1]);
+                out.push(b';');
+                i += used;
+                continue;
             }
         }
         out.push(if blanks == Blanks::Backslash && b == b'\\' {
@@ -289,6 +310,11 @@ mod tests {
         assert_eq!(
             decode_marc8("{nosuch}{1B}{loz}", Blanks::Space),
             b"{nosuch}{1B}{loz}"
+        );
+        // MARCMaker's spelling of a numeric character reference is the reference.
+        assert_eq!(
+            decode_marc8("{#x00D0}{#X1F600}{#208}{#x}{#12a}", Blanks::Space),
+            b"&#x00D0;&#X1F600;&#208;{#x}{#12a}"
         );
         // Hex forms of bytes above 0x7F have no character in UTF-8 text.
         assert_eq!(decode("{C7}", Blanks::Space), "{C7}");
