@@ -506,6 +506,7 @@ fn run<R: Read>(
     progress: &Progress,
     notify: &dyn Fn(),
 ) {
+    let outlet = (tx, cancel, progress, notify);
     match opts.format {
         SourceFormat::Iso2709 | SourceFormat::Auto => {
             // rayon's pool does not join its threads when dropped; spawning them here keeps
@@ -540,32 +541,14 @@ fn run<R: Read>(
             let reader = crate::xml::XmlReader::new(BufReader::with_capacity(64 * 1024, source))
                 .with_max_record(opts.max_record_bytes);
             let item = crate::chunker::owned_item;
-            record_loop(
-                reader,
-                |r| r.position(),
-                item,
-                opts,
-                tx,
-                cancel,
-                progress,
-                notify,
-            )
+            record_loop(reader, |r| r.position(), item, opts, outlet)
         }
         SourceFormat::Json => {
             let reader =
                 crate::json::JsonRecordReader::new(BufReader::with_capacity(64 * 1024, source))
                     .with_max_record(opts.max_record_bytes);
             let item = crate::chunker::owned_item;
-            record_loop(
-                reader,
-                |r| r.position(),
-                item,
-                opts,
-                tx,
-                cancel,
-                progress,
-                notify,
-            )
+            record_loop(reader, |r| r.position(), item, opts, outlet)
         }
         SourceFormat::Mrk => {
             let reader = crate::mrk::MrkReader::new(BufReader::with_capacity(64 * 1024, source))
@@ -575,16 +558,7 @@ fn run<R: Read>(
                 let marc8 = opts.marc8.as_ref();
                 crate::chunker::decoded_owned_item(r, origin, opts.parse, opts.recovery, marc8)
             };
-            record_loop(
-                reader,
-                |r| r.position(),
-                item,
-                opts,
-                tx,
-                cancel,
-                progress,
-                notify,
-            )
+            record_loop(reader, |r| r.position(), item, opts, outlet)
         }
     }
 }
@@ -605,19 +579,24 @@ impl Drop for JoinOnDrop {
     }
 }
 
+/// Where a reading loop sends its batches, and what it answers to: the channel, the
+/// cancel flag, the progress counters and the consumer's wake-up.
+type Outlet<'a> = (
+    &'a Sender<Message>,
+    &'a AtomicBool,
+    &'a Progress,
+    &'a dyn Fn(),
+);
+
 /// Reads records of another format one at a time, makes each an item with `item` (encoded
 /// to ISO 2709, and for `.mrk` decoded) and sends them in batches bounded like ISO 2709
 /// batches (records and bytes).
-#[allow(clippy::too_many_arguments)]
 fn record_loop<I>(
     mut reader: I,
     position: impl Fn(&I) -> u64,
     item: impl Fn(&crate::record::OwnedRecord, crate::parse::Origin) -> ParsedItem,
     opts: PipelineOptions,
-    tx: &Sender<Message>,
-    cancel: &AtomicBool,
-    progress: &Progress,
-    notify: &dyn Fn(),
+    (tx, cancel, progress, notify): Outlet<'_>,
 ) where
     I: Iterator<Item = crate::error::Result<crate::record::OwnedRecord>>,
 {

@@ -199,14 +199,8 @@ defmodule Snakepit.Marc.MrkMarc8Test do
       out = Path.join(dir, "loc.mrk")
       back = Path.join(dir, "back.mrc")
 
-      assert {:ok, stdout, _} =
-               Snakepit.Test.MixTask.run(Mix.Tasks.Snakepit.Convert, [
-                 input,
-                 out,
-                 "--to-encoding",
-                 "marc8"
-               ])
-
+      to_mrk8 = [input, out, "--to-encoding", "marc8"]
+      assert {:ok, stdout, _} = Snakepit.Test.MixTask.run(Mix.Tasks.Snakepit.Convert, to_mrk8)
       assert stdout =~ "386 records written"
       records = input |> Marc.stream() |> Enum.to_list()
       assert File.read!(out) == Marc.to_mrk(records, encoding: :marc8)

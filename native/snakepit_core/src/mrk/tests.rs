@@ -76,16 +76,21 @@ fn records_read_back_exactly() {
     assert_eq!(back, records);
 }
 
-#[test]
-fn a_marc8_record_is_written_as_utf8() {
-    let mut r = record();
+/// `r` made a MARC-8 record (leader/09 blank) whose second field is a 245 `$a` of `value`.
+fn as_marc8(mut r: OwnedRecord, value: &[u8]) -> OwnedRecord {
     r.leader[9] = b' ';
     r.fields[1] = OwnedField::Data {
         tag: *b"245",
         ind1: b'0',
         ind2: b'0',
-        subfields: vec![(b'a', b"Caf\xE2e".to_vec())],
+        subfields: vec![(b'a', value.to_vec())],
     };
+    r
+}
+
+#[test]
+fn a_marc8_record_is_written_as_utf8() {
+    let r = as_marc8(record(), b"Caf\xE2e");
     let text = mrk(&[r], Style::Mrk);
     assert!(text.starts_with("=LDR  00000cam\\a2200000"), "{text}");
     assert!(text.contains("=245  00$aCaf\u{e9}\n"), "{text}");
@@ -295,14 +300,7 @@ fn marc8_mrk_follows_the_unrepresentable_policy() {
 #[test]
 fn a_marc8_record_goes_out_as_it_is() {
     // Leader/09 blank: its bytes are MARC-8 already; nothing is converted.
-    let mut r = utf8_record("");
-    r.leader[9] = b' ';
-    r.fields[1] = OwnedField::Data {
-        tag: *b"245",
-        ind1: b'0',
-        ind2: b'0',
-        subfields: vec![(b'a', b"Caf\xE2e \x1B(NAB\x1B(B \xC7".to_vec())],
-    };
+    let r = as_marc8(utf8_record(""), b"Caf\xE2e \x1B(NAB\x1B(B \xC7");
     let mut out = Vec::new();
     write_record(&r, marc8_style(Default::default()), &mut out).unwrap();
     let text = String::from_utf8(out).unwrap();
