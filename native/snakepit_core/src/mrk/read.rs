@@ -15,7 +15,7 @@ pub const MAX_MRK_RECORD: usize = crate::json::MAX_JSON_RECORD;
 /// `\r\n` and `\n` line ends and a UTF-8 byte order mark are accepted.
 ///
 /// A record whose leader/09 is not `a` is MARC-8 text (MARCMaker's `.mrk`): its values are
-/// read as the MARC-8 bytes they spell ([`super::mnemonics::decode_marc8_value`]) and the
+/// read as the MARC-8 bytes they spell (the mnemonics' MARC-8 reading) and the
 /// record comes out MARC-8, leader/09 as written, for the MARC-8 decoder
 /// ([`crate::chunker::decoded_owned_item`] reads it as its ISO 2709 frame would be read).
 ///
