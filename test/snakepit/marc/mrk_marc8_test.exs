@@ -177,6 +177,32 @@ defmodule Snakepit.Marc.MrkMarc8Test do
     assert back["245"]["a"] == :unicode.characters_to_nfd_binary("Snow \u2603 in Κέρκυρα")
   end
 
+  test "MARC-8 errors and repairs are the read options' own, placed at the record" do
+    # 0xBE is no ANSEL character; the second record is fine.
+    mrk =
+      "=LDR  00000nam  2200000   4500\n=245  10$aBad {BE}x\n\n" <>
+        "=LDR  00000nam  2200000   4500\n=245  10$aGood\n"
+
+    assert {:error, %Marc.ParseError{kind: :invalid_marc8, record_index: 0, byte_offset: 0} = e} =
+             Marc.from_mrk(mrk)
+
+    assert e.detail =~ "245"
+
+    assert {:ok, [{:error, %Marc.ParseError{kind: :invalid_marc8}}, good]} =
+             Marc.from_mrk(mrk, mode: :permissive)
+
+    assert good["245"]["a"] == "Good"
+    assert {:ok, [bad, _]} = Marc.from_mrk(mrk, marc8_errors: :replace)
+    assert bad["245"]["a"] == "Bad \uFFFDx"
+    assert binary_part(bad.leader, 9, 1) == "a"
+
+    # Leader/09 says MARC-8 over UTF-8 text: `encoding: :auto` reads it as UTF-8 and says so.
+    mislabelled = "=LDR  00000nam  2200000   4500\n=245  10$aСлово\n"
+    assert {:ok, [read]} = Marc.from_mrk(mislabelled, encoding: :auto)
+    assert read["245"]["a"] == "Слово"
+    assert [%Marc.Repair{}] = read.repairs
+  end
+
   test "options are checked" do
     record = %Marc.Record{
       leader: "00000nam a2200000 a 4500",
