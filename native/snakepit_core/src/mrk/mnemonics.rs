@@ -283,7 +283,7 @@ mod tests {
         // Every name is longer than its character's UTF-8 (+2 braces): decoding never grows.
         assert!(MNEMONICS
             .iter()
-            .all(|(n, c, ..)| c.map_or(true, |c| n.len() + 2 > c.len_utf8())));
+            .all(|(n, c, ..)| c.is_none_or(|c| n.len() + 2 > c.len_utf8())));
         // Every byte MARCMaker writes by name reads back as that byte.
         for &(byte, name) in MARC8_BYTE_NAMES {
             assert_eq!(entry(name.as_bytes()).and_then(|m| m.marc8), Some(byte));
