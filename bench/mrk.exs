@@ -5,7 +5,9 @@
 #
 # Snakepit: to_mrk/2 of the records in memory (write), from_mrk/2 of that text into
 # records (read), and stream(path, format: :mrk) counting the records of a .mrk file
-# (stream read). pymarc runs from bench/.venv (or $SNAKEPIT_BENCH_PYTHON); without it only
+# (stream read); and MARCMaker's MARC-8 .mrk, to_mrk(records, encoding: :marc8) (write
+# MARC-8, no peer: pymarc cannot write MARC-8) and from_mrk/2 of it back to UTF-8 records
+# (read MARC-8). pymarc runs from bench/.venv (or $SNAKEPIT_BENCH_PYTHON); without it only
 # Snakepit's rows are printed. Best of 3 runs each.
 
 alias Snakepit.Marc
@@ -62,13 +64,23 @@ for path <- System.argv() do
   {stream_s, ^n} =
     Bench.Mrk.best(3, fn -> mrk_path |> Marc.stream(format: :mrk) |> Enum.count() end)
 
+  {marc8_write_s, _} =
+    Bench.Mrk.best(3, fn -> byte_size(Marc.to_mrk(records, encoding: :marc8)) end)
+
+  marc8_text = Marc.to_mrk(records, encoding: :marc8)
+
+  {marc8_read_s, ^n} =
+    Bench.Mrk.best(3, fn -> marc8_text |> Marc.from_mrk() |> elem(1) |> length() end)
+
   File.rm!(mrk_path)
   peers = Bench.Mrk.peers(path)
 
   for {op, seconds, peer_op} <- [
         {"write (to_mrk/2; pymarc str(record))", write_s, "write"},
         {"read (from_mrk/2; pymarc MARCMakerReader)", read_s, "read"},
-        {"stream read (stream(format: :mrk))", stream_s, "read"}
+        {"stream read (stream(format: :mrk))", stream_s, "read"},
+        {"write MARC-8 (to_mrk/2, encoding: :marc8)", marc8_write_s, nil},
+        {"read MARC-8 (from_mrk/2 of it, to UTF-8)", marc8_read_s, nil}
       ] do
     ours = n / seconds
 

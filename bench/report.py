@@ -6,7 +6,11 @@ Usage:
   bench/report.py [--results DIR] --update DOC  rewrite DOC's regions in place
 
 DIR (default bench/results) holds what bench/run.sh writes: snakepit.tsv (bench/marc.exs)
-and peers.json (bench/peers.sh). A region of DOC is everything between
+and peers.json (bench/peers.sh), from which the regions are made, and the other benches'
+own reports (RESULT_FILES: pools, cluster, scheduler, index, MARC-8 encode, .mrk, lint,
+fixed fields, metrics, machine scaling), which the printed report shows after the regions
+as they are, each under its title; a file the run lacks is named as missing. A region of DOC
+is everything between
 
   <!-- bench/report.py: begin NAME, from DIR -->
   <!-- bench/report.py: end NAME -->
@@ -46,6 +50,20 @@ RUST_ROWS = [
      "marc `Records::new(reader)`, fields + subfields"),
     ("mrrc", "MarcReader<Cursor<&[u8]>>::read_record", "mrrc `MarcReader::read_record`"),
 ]
+# The other result files of bench/run.sh, in its order: (file, what it measures, its script).
+RESULT_FILES = [
+    ("pools.txt", "Pools: round trips and parse throughput per profile", "bench/pools.exs"),
+    ("cluster.md", "Cluster: local against remote requests", "bench/cluster.exs"),
+    ("scheduler.md", "Scheduler discipline", "bench/scheduler.exs"),
+    ("index.md", "Index workload beside mrrc and pymarc", "bench/index.exs"),
+    ("marc8_encode.txt", "MARC-8 encode beside yaz-marcdump", "bench/marc8_encode.exs"),
+    ("mrk.md", ".mrk write and read beside pymarc", "bench/mrk.exs"),
+    ("lint.md", "Validation beside MARC::Lint and marcvalidate", "bench/lint.exs"),
+    ("fixed_fields.txt", "Leader and fixed-field decoding", "bench/fixed_fields.exs"),
+    ("metrics.md", "What Snakepit.Metrics costs", "bench/metrics.exs"),
+    ("machine_scaling.txt", "What a second thread adds on this machine",
+     "bench/rust_peers machine_scaling"),
+]
 MARKER = re.compile(
     r"<!-- bench/report\.py: begin (?P<name>[\w-]+)(?:, from [^>]*)? -->\n"
     r"(?P<body>.*?)"
@@ -60,11 +78,16 @@ class Run:
     def __init__(self, results):
         self.ours = {}
         self.files = []
-        for line in open(os.path.join(results, "snakepit.tsv")):
-            case, path, _records, _seconds, rps, _note = line.rstrip("\n").split("\t")
-            self._file(path)
-            self.ours[(stem(path), case)] = float(rps)
-        self.peers = json.load(open(os.path.join(results, "peers.json")))
+        self.missing = [name for name in ("snakepit.tsv", "peers.json")
+                        if not os.path.exists(os.path.join(results, name))]
+        if "snakepit.tsv" not in self.missing:
+            for line in open(os.path.join(results, "snakepit.tsv")):
+                case, path, _records, _seconds, rps, _note = line.rstrip("\n").split("\t")
+                self._file(path)
+                self.ours[(stem(path), case)] = float(rps)
+        self.peers = []
+        if "peers.json" not in self.missing:
+            self.peers = json.load(open(os.path.join(results, "peers.json")))
         for row in self.peers:
             self._file(row["file"])
 
@@ -259,6 +282,22 @@ def regions(run):
     return {name: "\n".join(fn(run)) + "\n" for name, fn in REGIONS.items()}
 
 
+def result_files(results):
+    """The other benches' reports, each under its title, as they are; missing ones named."""
+    out = []
+    for name, title, script in RESULT_FILES:
+        path = os.path.join(results, name)
+        out.append(f"== {title} ({name}, {script})")
+        if os.path.exists(path):
+            with open(path, encoding="utf-8", errors="replace") as f:
+                body = f.read().strip("\n")
+            out.append(body if body else "(empty)")
+        else:
+            out.append("(not in this run)")
+        out.append("")
+    return "\n".join(out)
+
+
 def wrap(name, body, results):
     return (f"<!-- bench/report.py: begin {name}, from {results} -->\n{body}"
             f"<!-- bench/report.py: end {name} -->")
@@ -282,7 +321,13 @@ def main(argv=None):
                     help="the run's result files (default bench/results)")
     ap.add_argument("--update", metavar="DOC", help="rewrite DOC's regions in place")
     args = ap.parse_args(argv)
-    generated = regions(Run(args.results))
+    run = Run(args.results)
+    if run.missing:
+        # The regions are made from both files: without one there are none to print.
+        print(f"{args.results}: no {' or '.join(run.missing)}: no regions", file=sys.stderr)
+        if args.update:
+            return 2
+    generated = regions(run) if not run.missing else {}
     if args.update:
         doc = open(args.update, encoding="utf-8").read()
         try:
@@ -295,6 +340,7 @@ def main(argv=None):
         print(f"{args.update}: {len(generated)} regions written from {args.results}")
     else:
         print("\n\n".join(wrap(n, body, args.results) for n, body in generated.items()))
+        print(("\n" if generated else "") + result_files(args.results), end="")
     return 0
 
 

@@ -33,6 +33,10 @@ echo "== .mrk (MarcEdit mnemonic) write and read beside pymarc's" >&2
 mix run bench/mrk.exs "${files[0]}" "$corpus/real/loc_bibliographic.mrc" | tee bench/results/mrk.md
 echo "== Validation: lint_stream beside stream/2 (lazy) and MARC::Lint / marcvalidate on a slice" >&2
 mix run bench/lint.exs "$corpus/real/loc_bibliographic.mrc" "${files[0]}" "$big" | tee bench/results/lint.md
+echo "== Leader and fixed-field decoding (records/s)" >&2
+FILE="$corpus/real/loc_bibliographic.mrc" mix run bench/fixed_fields.exs | tee bench/results/fixed_fields.txt
+echo "== What Snakepit.Metrics costs on the request path" >&2
+mix run bench/metrics.exs | tee bench/results/metrics.md
 echo "== What a second thread adds on this machine (the ceiling of any 2-worker figure)" >&2
 bench/rust_peers/target/release/machine_scaling "${files[0]}" | tee bench/results/machine_scaling.txt
 python3 bench/report.py --results bench/results

@@ -54,9 +54,24 @@ def marcmaker_names(text):
     return names
 
 
+def hex_bytes(text):
+    """The bytes MARCMaker reads (and writes) as `{XX}`: usmarc_default's `@hexchar` list."""
+    body = text[text.index("sub usmarc_default") : text.index("sub ustext_default")]
+    listed = re.search(r"@hexchar\s*=\s*\(([^)]*)\)", body).group(1)
+    out = []
+    for item in listed.replace("\n", " ").split(","):
+        item = item.strip()
+        if ".." in item:
+            lo, hi = (int(x, 16) for x in item.split(".."))
+            out.extend(range(lo, hi + 1))
+        elif item:
+            out.append(int(item, 16))
+    return out
+
+
 def table(text, g1):
-    """name -> (character, combining): MARCMaker's names first, then its hex forms for the
-    C0 controls and DEL, then the SGML/HTML 4 entity names for what they leave out."""
+    """name -> (character or None, combining, MARC-8 byte or None): MARCMaker's names
+    first, then its hex forms, then the SGML/HTML 4 entity names for what they leave out."""
     rows = {}
     for name, byte in marcmaker_names(text).items():
         if byte < 0x80:
@@ -65,17 +80,20 @@ def table(text, g1):
             char = g1[byte]
         else:
             raise SystemExit(f"{name}: MARC-8 byte {byte:02X} is not in the ANSEL table")
-        rows[name] = char
-    # Hex mnemonics `{XX}` of MARCMaker for the C0 controls and DEL: the same code point in
-    # UTF-8. (Its hex mnemonics for bytes 0x80-0xFF name MARC-8 bytes, meaningless in UTF-8.)
-    for b in list(range(0x00, 0x1B)) + [0x1C, 0x7F]:
-        rows.setdefault(f"{b:02X}", (chr(b), False))
+        rows[name] = char + (byte,)
+    # Hex mnemonics `{XX}` of MARCMaker: in MARC-8 text each is its byte; in UTF-8 text
+    # those of the C0 controls and DEL are the same code point, the others (bytes
+    # 0x80-0xFF, meaningless in UTF-8) have no character.
+    for b in hex_bytes(text):
+        char = chr(b) if b < 0x80 else None
+        rows.setdefault(f"{b:02X}", (char, False, b))
     # LC's mnemonics are SGML entity names (ISO 8879: `{aacute}`, `{eacute}`, `{szlig}`);
     # MARCMaker.pm carries only those of single MARC-8 bytes. The rest come from the HTML 4
     # entity list (ISO 8879's Latin-1, symbol and special sets) of Python's html.entities;
     # where a name is in both (`{acute}`, `{uml}`, `{circ}`), MARCMaker's meaning wins.
+    # They stand for characters, not MARC-8 bytes.
     for name, cp in sorted(html.entities.name2codepoint.items()):
-        rows.setdefault(name, (chr(cp), unicodedata.combining(chr(cp)) != 0))
+        rows.setdefault(name, (chr(cp), unicodedata.combining(chr(cp)) != 0, None))
     return rows
 
 
@@ -95,13 +113,17 @@ def main():
         "// MARC-8 bytes from data/marc8/marc8.tsv (ANSEL); SGML/HTML 4 entity names (Python's",
         "// html.entities) for the rest. See NOTICE.",
         "",
-        "/// `(mnemonic, character, combining)`, sorted by mnemonic (binary search). A combining",
-        "/// mark is written before its base character, as in MARC-8.",
-        "pub(super) static MNEMONICS: &[(&str, char, bool)] = &[",
+        "/// `(mnemonic, character in UTF-8 text, combining, byte in MARC-8 text)`, sorted by",
+        "/// mnemonic (binary search). A combining mark is written before its base character, as",
+        "/// in MARC-8. MARCMaker's names and hex forms name MARC-8 bytes; the other SGML names",
+        "/// only characters. Hex forms of bytes 0x80-0xFF have no character in UTF-8 text.",
+        "pub(super) static MNEMONICS: &[(&str, Option<char>, bool, Option<u8>)] = &[",
     ]
     for name in sorted(rows):
-        char, combining = rows[name]
-        out.append(f"    (\"{name}\", '\\u{{{ord(char):04X}}}', {str(combining).lower()}),")
+        char, combining, byte = rows[name]
+        char = "None" if char is None else f"Some('\\u{{{ord(char):04X}}}')"
+        byte = "None" if byte is None else f"Some(0x{byte:02X})"
+        out.append(f"    (\"{name}\", {char}, {str(combining).lower()}, {byte}),")
     out.append("];")
     out.append("")
     out.append("/// The mnemonic MARCMaker writes for each MARC-8 byte that has a name (its writer's")

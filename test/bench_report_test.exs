@@ -56,6 +56,45 @@ defmodule Snakepit.BenchReportTest do
     assert Enum.count(lines, &(&1 =~ "<!-- bench/report.py: begin ")) == 3
   end
 
+  test "the other benches' result files are printed under their titles; missing ones named" do
+    out = report!(["--results", @fixture])
+
+    assert out =~
+             "== .mrk write and read beside pymarc (mrk.md, bench/mrk.exs)\n" <>
+               "| file | operation | Snakepit records/s |"
+
+    assert out =~ "| write MARC-8 (to_mrk/2, encoding: :marc8) |"
+
+    assert out =~
+             "== MARC-8 encode beside yaz-marcdump (marc8_encode.txt, bench/marc8_encode.exs)\n"
+
+    assert out =~ "| loc_bibliographic.mrc x20 | 40.0 | 20.0 | 2.0 |"
+
+    assert out =~
+             "== Validation beside MARC::Lint and marcvalidate (lint.md, bench/lint.exs)\n" <>
+               "(not in this run)"
+
+    # Every result file bench/run.sh writes has its place in the report.
+    run_sh = File.read!(Path.join(@root, "bench/run.sh"))
+
+    for [name] <- Regex.scan(~r{bench/results/([\w.]+)}, run_sh, capture: :all_but_first),
+        name not in ~w(snakepit.tsv) do
+      assert out =~ "(#{name}, ", "bench/report.py does not print #{name}"
+    end
+  end
+
+  test "a run with no result files prints what it lacks, and --update refuses it" do
+    empty =
+      Path.join(System.tmp_dir!(), "bench_report_empty_#{System.unique_integer([:positive])}")
+
+    File.mkdir_p!(empty)
+    on_exit(fn -> File.rm_rf(empty) end)
+    {out, 0} = report(["--results", empty])
+    assert out =~ "no snakepit.tsv or peers.json: no regions"
+    assert out =~ "(mrk.md, bench/mrk.exs)\n(not in this run)"
+    assert {_, 2} = report(["--results", empty, "--update", tmp_doc!()])
+  end
+
   defp tmp_doc! do
     path = Path.join(System.tmp_dir!(), "bench_report_#{System.unique_integer([:positive])}.md")
     on_exit(fn -> File.rm(path) end)

@@ -579,7 +579,9 @@ defmodule Snakepit.Marc do
   written as MARCMaker mnemonics (`{dollar}`, `{lcub}`, `{rcub}`, `{bsol}`, `{esc}`, `{0A}`),
   so `from_mrk/2` reads every record back exactly. A MARC-8 record (leader/09 blank) is
   converted to UTF-8 (NFC) and written with leader/09 `a`. Records are checked like
-  `to_json/2`. See docs/formats.md.
+  `to_json/2`. With `encoding: :marc8`, MARCMaker's MARC-8 `.mrk` instead: each record as
+  `encode/2` writes it in MARC-8, every byte outside printable ASCII as its mnemonic
+  (`{acute}e`, `{esc}(N`). See docs/formats.md.
 
       iex> record = %Snakepit.Marc.Record{
       ...>   leader: "00000nam a2200000 a 4500",
@@ -605,7 +607,9 @@ defmodule Snakepit.Marc do
   the line number (`"line 7: ..."`) and whose `byte_offset` is the line's. MARCMaker
   mnemonics become their characters (a combining mark, written before its base letter
   as in MARC-8, is put after it; nothing is normalised); `\\` is a blank in the leader,
-  control fields and indicators. To stream a file, use `stream(path, format: :mrk)`.
+  control fields and indicators. A record whose leader/09 is not `a` is MARC-8 text
+  (MARCMaker's `.mrk`): its mnemonics are MARC-8 bytes, and it is read as the same record
+  in ISO 2709 is, with the MARC-8 options. To stream a file, use `stream(path, format: :mrk)`.
 
       iex> {:ok, [record]} = Snakepit.Marc.from_mrk("=LDR  00000nam\\\\a2200000\\\\a\\\\4500\\n=245  10$aCaf{acute}e {dollar}5\\n")
       iex> record["245"]["a"]
@@ -615,7 +619,7 @@ defmodule Snakepit.Marc do
 
   ## Options
 
-  #{Options.docs(:read)} (The MARC-8 options do not apply: `.mrk8` holds Unicode text.)
+  #{Options.docs(:read)} (The MARC-8 options apply to MARC-8 records only: `.mrk8` holds Unicode text.)
   """
   @spec from_mrk(binary, keyword) ::
           {:ok, [item]} | {:ok, [item], %{skipped: non_neg_integer}} | {:error, ParseError.t()}

@@ -84,7 +84,7 @@ defmodule Snakepit.Native do
   def from_json_binary(_binary, _config), do: :erlang.nif_error(:nif_not_loaded)
   def from_xml_binary(_binary, _config), do: :erlang.nif_error(:nif_not_loaded)
   # .mrk and the line dump: formats/mrk.rs.
-  def records_to_mrk(_records, _style, _base), do: :erlang.nif_error(:nif_not_loaded)
+  def records_to_mrk(_records, _style, _base, _config), do: :erlang.nif_error(:nif_not_loaded)
   def from_mrk_binary(_binary, _config), do: :erlang.nif_error(:nif_not_loaded)
 
   def stream_open_format(_config, _batch, _capacity, _max_record, _format),

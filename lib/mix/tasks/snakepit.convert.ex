@@ -13,7 +13,8 @@ defmodule Mix.Tasks.Snakepit.Convert do
 
   Formats are inferred from the file extensions when not given: `.mrc`, `.dat`, `.iso`
   (ISO 2709), `.json` (a JSON array of MARC-in-JSON records), `.jsonl` and `.ndjson` (JSON
-  Lines), `.xml` (MARCXML), `.mrk` and `.mrk8` (MarcEdit's mnemonic format, UTF-8), and
+  Lines), `.xml` (MARCXML), `.mrk` and `.mrk8` (MarcEdit's mnemonic format, UTF-8, or
+  MARC-8 with `--to-encoding marc8`; read in either), and
   for output only `.txt` (`text`: the line dump of `Snakepit.Marc.to_text/2`). An input with another extension is recognised by its first
   bytes; an output needs a known extension or `--to`.
 
@@ -39,9 +40,11 @@ defmodule Mix.Tasks.Snakepit.Convert do
     * `--to-unicode` / `--no-to-unicode` - convert MARC-8 records (ISO 2709 input) to UTF-8
       (default: on). With `--no-to-unicode`, MARC-8 text written as JSON or XML becomes
       U+FFFD wherever it is not valid UTF-8.
-    * `--to-encoding marc8` - ISO 2709 output only: write UTF-8 records as MARC-8
+    * `--to-encoding marc8` - ISO 2709 output: write UTF-8 records as MARC-8
       (`Snakepit.Marc.encode/2`'s `encoding: :marc8`; characters MARC-8 lacks become
       `&#xHHHH;`). A record that cannot be written is a bad record, as `--mode` says.
+      `.mrk` output: MARCMaker's MARC-8 `.mrk` (`Snakepit.Marc.to_mrk/2`'s
+      `encoding: :marc8`) instead of UTF-8 `.mrk8`.
     * `--oversize error|zero_length` - ISO 2709 output only: a record over 99,999 or a field
       over 9,999 bytes is a bad record (`error`, the default) or is written with zero
       lengths (`zero_length`, as ruby-marc's `allow_oversized` does).
@@ -120,10 +123,15 @@ defmodule Mix.Tasks.Snakepit.Convert do
     }
   end
 
-  # The ISO 2709 writer's options (Snakepit.Marc.encode/2), from --to-encoding and --oversize.
+  # The ISO 2709 writer's options (Snakepit.Marc.encode/2), from --to-encoding and --oversize;
+  # --to-encoding also makes .mrk output MARC-8 (MARCMaker's .mrk, to_mrk/2's encoding: :marc8).
   defp iso_options!(cli, opts, to) do
-    if to != :iso2709 and (opts[:to_encoding] || opts[:oversize]) do
-      CLI.usage_error!(cli, "--to-encoding and --oversize apply to ISO 2709 output only")
+    if to != :iso2709 and opts[:oversize] do
+      CLI.usage_error!(cli, "--oversize applies to ISO 2709 output only")
+    end
+
+    if to not in [:iso2709, :mrk] and opts[:to_encoding] do
+      CLI.usage_error!(cli, "--to-encoding applies to .mrk and ISO 2709 output only")
     end
 
     encoding =
@@ -269,8 +277,10 @@ defmodule Mix.Tasks.Snakepit.Convert do
   defp writer(records, %{to: :jsonl}), do: Snakepit.Marc.json_stream(records, lines: true)
   defp writer(records, %{to: :xml}), do: Snakepit.Marc.xml_stream(records)
 
-  defp writer(records, %{to: style}) when style in [:mrk, :text],
-    do: Snakepit.Marc.Mrk.stream(records, style)
+  defp writer(records, %{to: :mrk, iso: iso}),
+    do: Snakepit.Marc.Mrk.stream(records, :mrk, encoding: iso[:encoding] || :utf8)
+
+  defp writer(records, %{to: :text}), do: Snakepit.Marc.Mrk.stream(records, :text)
 
   # A record the writer refuses (MARC-8 it cannot hold, oversize) counts as a bad record in
   # permissive and skip modes, as a record the reader refuses does.

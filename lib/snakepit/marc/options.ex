@@ -213,6 +213,28 @@ defmodule Snakepit.Marc.Options do
     ]
   ]
 
+  # to_mrk/2: MarcEdit's .mrk8 (UTF-8), or MARCMaker's MARC-8 .mrk through the ISO 2709
+  # writer's MARC-8 conversion (its `unrepresentable` option, same meaning).
+  @to_mrk [
+    encoding: [
+      type: {:in, [:utf8, :marc8]},
+      default: :utf8,
+      doc:
+        "`:utf8`: MarcEdit's `.mrk8` (leader/09 `a`, MARC-8 records converted to UTF-8). `:marc8`: " <>
+          "MARCMaker's MARC-8 `.mrk`: each record as `encode/2` writes it with `encoding: :marc8` " <>
+          "(leader/09 blank, escape sequences, combining marks before their base), every byte outside " <>
+          "printable ASCII written as its MARCMaker mnemonic (`{acute}`, `{esc}`, `{C7}`). See docs/formats.md."
+    ],
+    unrepresentable:
+      Keyword.put(
+        @encode[:unrepresentable],
+        :doc,
+        "With `encoding: :marc8`, a character MARC-8 has no code for. `:ncr`: the numeric character " <>
+          "reference `&#xHHHH;` (read back with `decode_ncrs: true`). `:replace`: the fill character `|`. " <>
+          "`:error`: raises `Snakepit.Marc.ParseError` (`:invalid_value`)."
+      )
+  ]
+
   # lint/2 and lint_stream/2 (Snakepit.Marc.Lint); lint_stream/2 also takes @lint_stream and
   # the fan-out options.
   @lint [
@@ -248,7 +270,7 @@ defmodule Snakepit.Marc.Options do
     to_xml: [],
     json_stream: @lines ++ @write_batch,
     xml_stream: @write_batch,
-    to_mrk: [],
+    to_mrk: @to_mrk,
     to_text: [],
     fan_out: @fan_out,
     encoding_report: Snakepit.Marc.Recovery.report_options(@stream)

@@ -293,13 +293,9 @@ pub fn to_unicode(
 /// ([`OwnedRecord::encode_unbounded`](crate::record::OwnedRecord::encode_unbounded)).
 /// `origin` places errors (a record with no fields, a directory past 99,999 bytes).
 pub fn owned_item(record: &crate::record::OwnedRecord, origin: crate::parse::Origin) -> ParsedItem {
-    let bytes = match record.encode_unbounded() {
+    let bytes = match encoded(record, origin) {
         Ok(bytes) => bytes,
-        Err(mut e) => {
-            e.record_index = origin.index;
-            e.byte_offset = origin.offset;
-            return ParsedItem::Error(e);
-        }
+        Err(item) => return item,
     };
     let no_recheck = crate::parse::ParseOptions {
         validate_utf8: false,
@@ -313,6 +309,70 @@ pub fn owned_item(record: &crate::record::OwnedRecord, origin: crate::parse::Ori
                 repairs: Vec::new(),
             }
         }
+        Err(mut e) => {
+            e.byte_offset = origin.offset;
+            e.excerpt.clear();
+            ParsedItem::Error(e)
+        }
+    }
+}
+
+/// `record` as ISO 2709 held in memory, or the error item placed at `origin`.
+fn encoded(
+    record: &crate::record::OwnedRecord,
+    origin: crate::parse::Origin,
+) -> Result<Vec<u8>, ParsedItem> {
+    record.encode_unbounded().map_err(|mut e| {
+        e.record_index = origin.index;
+        e.byte_offset = origin.offset;
+        ParsedItem::Error(e)
+    })
+}
+
+/// [`owned_item`] for a source whose records may hold MARC-8 text (MARCMaker's `.mrk`):
+/// a record whose leader/09 is not `a` is read as its ISO 2709 frame is
+/// ([`crate::recover::decode`]: MARC-8 to UTF-8 conversion as `marc8` asks, `encoding:
+/// :auto` detection under `recovery`), so it comes out as the same record would from an
+/// ISO 2709 file. A UTF-8 record is [`owned_item`]'s. A conversion error is placed at
+/// `origin` (the record's place in its source: offsets in the encoded frame mean nothing
+/// there) with the detail naming the field.
+pub fn decoded_owned_item(
+    record: &crate::record::OwnedRecord,
+    origin: crate::parse::Origin,
+    opts: crate::parse::ParseOptions,
+    recovery: crate::recover::Recovery,
+    marc8: Option<&crate::marc8::Marc8Options>,
+) -> ParsedItem {
+    use crate::recover::Decoded;
+    if record.leader[9] == b'a' {
+        return owned_item(record, origin);
+    }
+    let bytes = match encoded(record, origin) {
+        Ok(bytes) => bytes,
+        Err(item) => return item,
+    };
+    let at = crate::parse::Origin {
+        index: origin.index,
+        offset: 0,
+    };
+    match crate::recover::decode(&bytes, at, opts, recovery, marc8) {
+        Ok(Decoded::Borrowed(parsed)) => {
+            let spans = parsed.into_spans();
+            ParsedItem::Owned {
+                bytes,
+                spans,
+                repairs: Vec::new(),
+            }
+        }
+        Ok(Decoded::Owned {
+            bytes,
+            spans,
+            repairs,
+        }) => ParsedItem::Owned {
+            bytes,
+            spans,
+            repairs,
+        },
         Err(mut e) => {
             e.byte_offset = origin.offset;
             e.excerpt.clear();

@@ -506,6 +506,7 @@ fn run<R: Read>(
     progress: &Progress,
     notify: &dyn Fn(),
 ) {
+    let outlet = (tx, cancel, progress, notify);
     match opts.format {
         SourceFormat::Iso2709 | SourceFormat::Auto => {
             // rayon's pool does not join its threads when dropped; spawning them here keeps
@@ -539,18 +540,25 @@ fn run<R: Read>(
         SourceFormat::Xml => {
             let reader = crate::xml::XmlReader::new(BufReader::with_capacity(64 * 1024, source))
                 .with_max_record(opts.max_record_bytes);
-            record_loop(reader, |r| r.position(), opts, tx, cancel, progress, notify)
+            let item = crate::chunker::owned_item;
+            record_loop(reader, |r| r.position(), item, opts, outlet)
         }
         SourceFormat::Json => {
             let reader =
                 crate::json::JsonRecordReader::new(BufReader::with_capacity(64 * 1024, source))
                     .with_max_record(opts.max_record_bytes);
-            record_loop(reader, |r| r.position(), opts, tx, cancel, progress, notify)
+            let item = crate::chunker::owned_item;
+            record_loop(reader, |r| r.position(), item, opts, outlet)
         }
         SourceFormat::Mrk => {
             let reader = crate::mrk::MrkReader::new(BufReader::with_capacity(64 * 1024, source))
                 .with_max_record(opts.max_record_bytes);
-            record_loop(reader, |r| r.position(), opts, tx, cancel, progress, notify)
+            // MARC-8 `.mrk` records are read as ISO 2709 ones are: converted as `marc8` says.
+            let item = |r: &crate::record::OwnedRecord, origin| {
+                let marc8 = opts.marc8.as_ref();
+                crate::chunker::decoded_owned_item(r, origin, opts.parse, opts.recovery, marc8)
+            };
+            record_loop(reader, |r| r.position(), item, opts, outlet)
         }
     }
 }
@@ -571,16 +579,24 @@ impl Drop for JoinOnDrop {
     }
 }
 
-/// Reads records of another format one at a time, encodes each to ISO 2709 and sends them
-/// in batches bounded like ISO 2709 batches (records and bytes).
+/// Where a reading loop sends its batches, and what it answers to: the channel, the
+/// cancel flag, the progress counters and the consumer's wake-up.
+type Outlet<'a> = (
+    &'a Sender<Message>,
+    &'a AtomicBool,
+    &'a Progress,
+    &'a dyn Fn(),
+);
+
+/// Reads records of another format one at a time, makes each an item with `item` (encoded
+/// to ISO 2709, and for `.mrk` decoded) and sends them in batches bounded like ISO 2709
+/// batches (records and bytes).
 fn record_loop<I>(
     mut reader: I,
     position: impl Fn(&I) -> u64,
+    item: impl Fn(&crate::record::OwnedRecord, crate::parse::Origin) -> ParsedItem,
     opts: PipelineOptions,
-    tx: &Sender<Message>,
-    cancel: &AtomicBool,
-    progress: &Progress,
-    notify: &dyn Fn(),
+    (tx, cancel, progress, notify): Outlet<'_>,
 ) where
     I: Iterator<Item = crate::error::Result<crate::record::OwnedRecord>>,
 {
@@ -615,9 +631,7 @@ fn record_loop<I>(
             base_offset = offset;
         }
         let item = match next {
-            Ok(record) => {
-                crate::chunker::owned_item(&record, crate::parse::Origin { index, offset })
-            }
+            Ok(record) => item(&record, crate::parse::Origin { index, offset }),
             Err(e) => {
                 index = e.record_index;
                 ParsedItem::Error(e)

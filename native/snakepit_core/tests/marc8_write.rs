@@ -1,10 +1,13 @@
 //! The MARC-8 writer: escape sequences, combining marks, unrepresentable characters, NCRs
-//! back, and UTF-8 -> MARC-8 -> UTF-8 on every corpus record.
+//! back, and UTF-8 -> MARC-8 -> UTF-8 on every corpus record, in ISO 2709 and in MARCMaker's
+//! MARC-8 `.mrk`.
 
+use snakepit_core::chunker::{decoded_owned_item, ParsedItem};
 use snakepit_core::marc8::{decode_ncrs, Marc8Encoder, Marc8WriteOptions, Unrepresentable};
+use snakepit_core::mrk::{write_record, MrkReader, Style};
 use snakepit_core::{
     encode_record_with, marc8_to_utf8, parse_record, read_all, record_to_utf8, EncodeOptions,
-    ErrorKind, Marc8Options, Mode, Origin, OwnedField, OwnedRecord, ParseOptions,
+    ErrorKind, Marc8Options, Mode, Origin, OwnedField, OwnedRecord, ParseOptions, Record,
 };
 use unicode_normalization::UnicodeNormalization;
 mod common;
@@ -165,12 +168,58 @@ fn numeric_character_references_read_back() {
 /// converted to UTF-8 again: each value equals the original after NFC.
 #[test]
 fn every_corpus_record_survives_utf8_to_marc8_to_utf8() {
+    let checked = each_corpus_record_in_marc8(|what, original, _marc8, back| {
+        assert_same_text(original, back, what);
+    });
+    assert!(checked > 10_000, "only {checked} records checked");
+}
+
+/// MARCMaker's MARC-8 `.mrk` of every corpus record reads back (NCRs decoded) as the MARC-8
+/// ISO 2709 record does, byte for byte, and so as the original after NFC.
+#[test]
+fn every_corpus_record_survives_utf8_to_marc8_mrk_to_utf8() {
+    let style = Style::Marc8Mrk(Marc8WriteOptions::default());
+    let checked = each_corpus_record_in_marc8(|what, original, marc8, from_iso| {
+        let mut text = Vec::new();
+        write_record(original, style, &mut text).unwrap_or_else(|e| panic!("{what}: {e}"));
+        let read: Vec<_> = MrkReader::new(text.as_slice()).collect();
+        assert_eq!(read.len(), 1, "{what}");
+        let raw = read[0].as_ref().unwrap_or_else(|e| panic!("{what}: {e}"));
+        // The MARC-8 bytes themselves come back.
+        assert_eq!(&marc8.to_owned_record(), raw, "{what}");
+        let item = decoded_owned_item(
+            raw,
+            Origin::default(),
+            ParseOptions::default(),
+            Default::default(),
+            Some(&back_options()),
+        );
+        let ParsedItem::Owned { bytes, spans, .. } = item else {
+            panic!("{what}: {item:?}");
+        };
+        let back = Record::from_parts(&bytes, spans).unwrap().to_owned_record();
+        assert_eq!(&back, from_iso, "{what}");
+        assert_same_text(original, &back, what);
+    });
+    assert!(checked > 10_000, "only {checked} records checked");
+}
+
+/// How the round trips read MARC-8 back: NCRs turned into their characters.
+fn back_options() -> Marc8Options {
+    Marc8Options {
+        decode_ncrs: true,
+        ..Default::default()
+    }
+}
+
+/// Calls `check(what, original, marc8, back)` for every corpus record the MARC-8 writer
+/// accepts: the record as UTF-8 (MARC-8 ones converted, bad bytes replaced), its MARC-8
+/// ISO 2709 record, and that read back to UTF-8 with [`back_options`]. Returns how many.
+fn each_corpus_record_in_marc8(
+    mut check: impl FnMut(&str, &OwnedRecord, &Record<'_>, &OwnedRecord),
+) -> usize {
     let opts = EncodeOptions {
         marc8: Some(Marc8WriteOptions::default()),
-        ..Default::default()
-    };
-    let back_opts = Marc8Options {
-        decode_ncrs: true,
         ..Default::default()
     };
     let mut checked = 0;
@@ -198,16 +247,16 @@ fn every_corpus_record_survives_utf8_to_marc8_to_utf8() {
             let written = parse_record(&out, Origin::default(), ParseOptions::default())
                 .unwrap_or_else(|e| panic!("{file} record {i}: output does not parse: {e}"));
             assert_eq!(written.leader()[9], b' ', "{file} record {i}");
-            let back = record_to_utf8(&written, Origin::default(), &back_opts)
+            let back = record_to_utf8(&written, Origin::default(), &back_options())
                 .unwrap_or_else(|e| panic!("{file} record {i}: {e}"));
             let back = parse_record(&back, Origin::default(), ParseOptions::default())
                 .unwrap()
                 .to_owned_record();
-            assert_same_text(&original, &back, &format!("{file} record {i}"));
+            check(&format!("{file} record {i}"), &original, &written, &back);
             checked += 1;
         }
     }
-    assert!(checked > 10_000, "only {checked} records checked");
+    checked
 }
 
 /// The one documented difference: U+0361 and U+0360 followed by a second base are written

@@ -304,7 +304,8 @@ fn stream_open_push(
 /// `{:ok, resource, id}` or `{:error, {reason, message}}`: a stream of MARC-in-JSON
 /// (`:json`) or MARCXML (`:xml`) records pushed with `stream_feed/2`, read with bounded
 /// memory on a pipeline thread, each record encoded to ISO 2709 on the way. No MARC-8
-/// conversion: those formats hold Unicode text.
+/// conversion for JSON and XML: those formats hold Unicode text; MARC-8 `.mrk` records
+/// (`:mrk`) are converted as ISO 2709 ones are.
 #[rustler::nif]
 fn stream_open_format<'a>(
     env: Env<'a>,
@@ -326,7 +327,7 @@ fn stream_open_format<'a>(
     let opts = PipelineOptions {
         limits,
         parse: read.parse,
-        marc8: None,
+        marc8: read.marc8.filter(|_| format == SourceFormat::Mrk),
         recovery: read.recovery,
         threads: 1,
         channel_capacity,

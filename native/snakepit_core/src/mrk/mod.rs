@@ -1,5 +1,5 @@
-//! MarcEdit's mnemonic format (`.mrk`, LC's MARCMaker/MARCBreaker), in UTF-8 (`.mrk8`),
-//! and the line dump of pymarc's `str(record)`:
+//! MarcEdit's mnemonic format (`.mrk`, LC's MARCMaker/MARCBreaker), in UTF-8 (`.mrk8`) and
+//! in MARC-8, and the line dump of pymarc's `str(record)`:
 //!
 //! ```text
 //! =LDR  00755cam\\22002414a\4500
@@ -17,8 +17,12 @@
 //! other C0 controls and DEL are written as MARCMaker mnemonics (`{dollar}`, `{lcub}`,
 //! `{rcub}`, `{bsol}`, `{esc}`, `{0A}`, ...), everything else as UTF-8, so every record
 //! reads back exactly. A MARC-8 record (leader/09 not `a`) is converted to UTF-8 (NFC) and
-//! written with leader/09 `a`. [`Style::Text`] is pymarc's `str(record)`, byte for byte:
-//! nothing escaped, the leader as stored.
+//! written with leader/09 `a`. [`Style::Marc8Mrk`] is MARCMaker's MARC-8 `.mrk`: the record
+//! as the one ISO 2709 writer writes it in MARC-8 ([`crate::encode_record_with`]), every
+//! byte outside printable ASCII as its mnemonic (`{acute}`, `{esc}`, `{C7}`), as
+//! MARC::File::MARCMaker writes it (docs/formats.md lists the differences).
+//! [`Style::Text`] is pymarc's `str(record)`, byte for byte: nothing escaped, the leader as
+//! stored.
 //!
 //! # Reading
 //!
@@ -28,7 +32,10 @@
 //! scripts/gen_mrk_mnemonics.py: MARCMaker's names and the other SGML entity names LC's
 //! are drawn from) become their characters, a combining mark moved after its base
 //! character (MARCMaker writes it before, as MARC-8 does); an unknown `{name}` stays as
-//! written. Decoding never makes a value longer, so no input expands.
+//! written. Decoding never makes a value longer, so no input expands. A record whose
+//! leader/09 is not `a` is MARC-8 text: its mnemonics are the MARC-8 bytes they name, and the
+//! record comes out MARC-8, for [`crate::chunker::decoded_owned_item`] to read as its ISO
+//! 2709 frame would be read (a value at most twice as long).
 //! Errors are [`crate::ErrorKind::InvalidMrk`] naming the line.
 
 mod mnemonic_table;

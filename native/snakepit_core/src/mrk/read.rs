@@ -1,8 +1,9 @@
 //! The `.mrk` reader: lines to records, one record at a time, memory bounded by one record.
 
-use super::mnemonics::{decode_value, Blanks};
+use super::mnemonics::{decode_marc8_value, decode_value, Blanks, Charset};
 use crate::encode::check_record;
 use crate::error::{ErrorKind, MarcError, Result, EXCERPT_LEN};
+use crate::marc8::{Marc8Encoder, Marc8WriteOptions, Unrepresentable};
 use crate::record::{is_control_tag, OwnedField, OwnedRecord, LEADER_LEN};
 use std::io::{self, BufRead};
 
@@ -12,6 +13,11 @@ pub const MAX_MRK_RECORD: usize = crate::json::MAX_JSON_RECORD;
 /// Reads `.mrk` records from any `BufRead`. A record is a run of lines, the first
 /// `=LDR  ...`, ended by a blank line, the next `=LDR` line or the end of the input.
 /// `\r\n` and `\n` line ends and a UTF-8 byte order mark are accepted.
+///
+/// A record whose leader/09 is not `a` is MARC-8 text (MARCMaker's `.mrk`): its values are
+/// read as the MARC-8 bytes they spell (the mnemonics' MARC-8 reading) and the
+/// record comes out MARC-8, leader/09 as written, for the MARC-8 decoder
+/// ([`crate::chunker::decoded_owned_item`] reads it as its ISO 2709 frame would be read).
 ///
 /// A bad line is an [`ErrorKind::InvalidMrk`] error for its record (the detail starts with
 /// `line N:`, 1-based; the offset is the line's); the reader passes over the rest of that
@@ -29,6 +35,10 @@ pub struct MrkReader<R: BufRead> {
     /// A `=LDR` line read that starts the next record.
     carried: Option<(u64, u64, Vec<u8>)>,
     scratch: Vec<u8>,
+    /// The text of the record being read (from its leader).
+    charset: Charset,
+    /// Writes the characters of SGML names in MARC-8 records.
+    encoder: Marc8Encoder,
 }
 
 /// One line's place: its 1-based number and absolute offset.
@@ -50,6 +60,18 @@ impl<R: BufRead> MrkReader<R> {
             max_record: MAX_MRK_RECORD,
             carried: None,
             scratch: Vec::new(),
+            charset: Charset::Utf8,
+            encoder: Marc8Encoder::new(Marc8WriteOptions {
+                unrepresentable: Unrepresentable::Error,
+            }),
+        }
+    }
+
+    /// Decodes one value of the current record into `out`.
+    fn decode(&mut self, value: &[u8], blanks: Blanks, out: &mut Vec<u8>) {
+        match self.charset {
+            Charset::Utf8 => decode_value(value, blanks, out),
+            Charset::Marc8 => decode_marc8_value(value, blanks, &mut self.encoder, out),
         }
     }
 
@@ -255,6 +277,11 @@ impl<R: BufRead> MrkReader<R> {
                     ),
                 )
             })?;
+            self.charset = if leader[9] == b'a' {
+                Charset::Utf8
+            } else {
+                Charset::Marc8
+            };
             *record = Some(OwnedRecord {
                 leader,
                 fields: Vec::new(),
@@ -264,12 +291,14 @@ impl<R: BufRead> MrkReader<R> {
         let Some(record) = record.as_mut() else {
             return Err(bad(self, "a record must start with its =LDR line".into()));
         };
-        if !tag.iter().all(|b| b.is_ascii_graphic()) {
+        // What the writers accept (a tag `0 2` of a damaged record too), so every record
+        // written reads back.
+        if !tag.iter().all(|b| (0x20..0x7F).contains(b)) {
             return Err(bad(self, "a tag is 3 printable ASCII characters".into()));
         }
         if is_control_tag(&tag) {
             let mut value = Vec::with_capacity(data.len());
-            decode_value(data, Blanks::Backslash, &mut value);
+            self.decode(data, Blanks::Backslash, &mut value);
             record.fields.push(OwnedField::Control { tag, value });
             return Ok(());
         }
@@ -295,7 +324,7 @@ impl<R: BufRead> MrkReader<R> {
                 match chunk {
                     [code, value @ ..] if code.is_ascii() => {
                         let mut decoded = Vec::with_capacity(value.len());
-                        decode_value(value, Blanks::Space, &mut decoded);
+                        self.decode(value, Blanks::Space, &mut decoded);
                         subfields.push((*code, decoded));
                     }
                     [] => {

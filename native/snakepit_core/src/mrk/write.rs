@@ -1,9 +1,10 @@
 //! The `.mrk` writer and the line dump: records to `=TAG  ...` lines.
 
-use super::mnemonics::{escape_value, Blanks};
-use crate::encode::check_record;
+use super::mnemonics::{escape_value, Blanks, Charset};
+use crate::encode::{check_record, encode_record_with, EncodeOptions, Oversize};
 use crate::error::{io_error, Result};
-use crate::marc8::{Marc8Decoder, Marc8ErrorMode, Marc8Options, Normalization};
+use crate::marc8::{Marc8Decoder, Marc8ErrorMode, Marc8Options, Marc8WriteOptions, Normalization};
+use crate::parse::{parse_record, Origin, ParseOptions};
 use crate::sink::Sink;
 use crate::view::{FieldView, RecordView};
 use std::io::{self, Write};
@@ -19,21 +20,27 @@ pub enum Style {
     /// this is for reading, not for reading back); blanks of control fields and indicators
     /// spelt `\`, the leader as stored.
     Text,
+    /// MARCMaker's MARC-8 `.mrk`: the record as the ISO 2709 writer writes it in MARC-8
+    /// ([`EncodeOptions::marc8`] with these options: leader/09 blank, lengths recomputed,
+    /// records already MARC-8 as they are), each byte outside printable ASCII, and `$`
+    /// `{` `}` `\`, written as its MARCMaker mnemonic (`{acute}`, `{esc}`, `{C7}`); blanks
+    /// as in [`Style::Mrk`]. A record the MARC-8 writer refuses is an error.
+    Marc8Mrk(Marc8WriteOptions),
 }
 
-/// How a record's values become the UTF-8 of the output. A record whose leader/09 is not
-/// `a` (MARC-8) is converted (NFC, bad bytes as U+FFFD); text that is not UTF-8 in a
-/// UTF-8 record is refused by [`check_record`] first. Writing MARC-8 `.mrk` (the
-/// MARC-8 writer's bytes, each non-ASCII byte as its MARCMaker mnemonic, with
-/// [`super::mnemonics::push_mnemonic`]) is one more variant here.
+/// How a record's values become the text of the output. In UTF-8 styles a record whose
+/// leader/09 is not `a` (MARC-8) is converted (NFC, bad bytes as U+FFFD); text that is not
+/// UTF-8 in a UTF-8 record is refused by [`check_record`] first. In [`Style::Marc8Mrk`] the
+/// record is the MARC-8 writer's already, and its bytes go out as they are.
 struct Text {
     marc8: Option<Marc8Decoder>,
     scratch: Vec<u8>,
 }
 
 impl Text {
-    fn for_record<R: RecordView + ?Sized>(record: &R) -> Text {
-        let marc8 = (record.leader()[9] != b'a').then(|| {
+    fn for_record<R: RecordView + ?Sized>(record: &R, style: Style) -> Text {
+        let utf8_out = !matches!(style, Style::Marc8Mrk(_));
+        let marc8 = (utf8_out && record.leader()[9] != b'a').then(|| {
             Marc8Decoder::new(Marc8Options {
                 normalization: Normalization::Nfc,
                 on_error: Marc8ErrorMode::Replace,
@@ -76,20 +83,53 @@ pub fn write_record<R: RecordView + ?Sized>(
     style: Style,
     out: &mut Vec<u8>,
 ) -> Result<()> {
-    check_record(record, 0)?;
-    write_checked(record, style, out);
+    write_one(record, 0, style, out)
+}
+
+/// Checks and writes one record; on error nothing is written and the error names `index`.
+fn write_one<R: RecordView + ?Sized>(
+    record: &R,
+    index: u64,
+    style: Style,
+    out: &mut Vec<u8>,
+) -> Result<()> {
+    let Style::Marc8Mrk(marc8) = style else {
+        check_record(record, index)?;
+        write_checked(record, style, out);
+        return Ok(());
+    };
+    // The one ISO 2709 writer makes the MARC-8 record (checks, conversion, `unrepresentable`,
+    // lengths); `.mrk` has no length limit, so sizes past ISO 2709's are written as zeros.
+    let opts = EncodeOptions {
+        marc8: Some(marc8),
+        oversize: Oversize::ZeroLength,
+    };
+    let mut iso = Vec::new();
+    encode_record_with(record, index, &mut iso, &opts)?;
+    let origin = Origin { index, offset: 0 };
+    let no_recheck = ParseOptions {
+        validate_utf8: false,
+    };
+    let parsed = parse_record(&iso, origin, no_recheck)?;
+    write_checked(&parsed, style, out);
     Ok(())
 }
 
 fn write_checked<R: RecordView + ?Sized>(record: &R, style: Style, out: &mut Vec<u8>) {
-    let mut text = Text::for_record(record);
+    let mut text = Text::for_record(record, style);
+    let charset = match style {
+        Style::Marc8Mrk(_) => Charset::Marc8,
+        Style::Mrk | Style::Text => Charset::Utf8,
+    };
     out.extend_from_slice(b"=LDR  ");
     match style {
-        Style::Mrk => {
+        Style::Mrk | Style::Marc8Mrk(_) => {
             let mut leader = [0u8; crate::record::LEADER_LEN];
             leader.copy_from_slice(&record.leader()[..crate::record::LEADER_LEN]);
-            leader[9] = b'a';
-            escape_value(&leader, Blanks::Backslash, out);
+            if style == Style::Mrk {
+                leader[9] = b'a';
+            }
+            escape_value(&leader, Blanks::Backslash, charset, out);
         }
         Style::Text => out.extend_from_slice(record.leader()),
     }
@@ -103,7 +143,9 @@ fn write_checked<R: RecordView + ?Sized>(record: &R, style: Style, out: &mut Vec
         match field {
             FieldView::Control { value, .. } => {
                 text.value(value, out, |v, out| match style {
-                    Style::Mrk => escape_value(v, Blanks::Backslash, out),
+                    Style::Mrk | Style::Marc8Mrk(_) => {
+                        escape_value(v, Blanks::Backslash, charset, out)
+                    }
                     Style::Text => text_control(v, out),
                 });
             }
@@ -119,7 +161,9 @@ fn write_checked<R: RecordView + ?Sized>(record: &R, style: Style, out: &mut Vec
                 for (code, value) in subfields {
                     out.extend_from_slice(&[b'$', code]);
                     text.value(value, out, |v, out| match style {
-                        Style::Mrk => escape_value(v, Blanks::Space, out),
+                        Style::Mrk | Style::Marc8Mrk(_) => {
+                            escape_value(v, Blanks::Space, charset, out)
+                        }
                         Style::Text => lossy(v, out),
                     });
                 }
@@ -158,8 +202,7 @@ pub fn write_records<'r, R: RecordView + 'r>(
     out: &mut Vec<u8>,
 ) -> Result<()> {
     for (i, r) in records.into_iter().enumerate() {
-        check_record(r, i as u64)?;
-        write_checked(r, style, out);
+        write_one(r, i as u64, style, out)?;
         out.push(b'\n');
     }
     Ok(())
@@ -184,8 +227,7 @@ impl<W: Write> MrkWriter<W> {
     /// (naming its index among the records given) and nothing of it is written.
     pub fn write_record<R: RecordView + ?Sized>(&mut self, record: &R) -> Result<()> {
         let index = self.sink.count();
-        check_record(record, index)?;
-        write_checked(record, self.style, &mut self.sink.buf);
+        write_one(record, index, self.style, &mut self.sink.buf)?;
         self.sink.buf.push(b'\n');
         self.sink.record_written().map_err(|e| io_error(index, e))
     }

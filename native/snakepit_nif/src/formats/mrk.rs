@@ -1,25 +1,39 @@
-//! MarcEdit's `.mrk` (UTF-8) and pymarc's line dump for Elixir records, both ways.
+//! MarcEdit's `.mrk` (UTF-8, or MARCMaker's MARC-8) and pymarc's line dump for Elixir
+//! records, both ways.
 
 use super::format_atoms;
-use super::readers::read_items;
+use super::readers::read_items_with;
 use super::term_record::each_record;
-use super::writers::result_term;
+use super::writers::{marc8_write_options, result_term};
 use crate::options::ReadConfig;
-use rustler::{Atom, Binary, Env, NifResult, Term};
+use rustler::{Atom, Binary, Env, NifMap, NifResult, Term};
+use snakepit_core::chunker::decoded_owned_item;
 use snakepit_core::mrk::{self, Style};
 
+/// `to_mrk/2`'s options (validated by `Snakepit.Marc.Options`): `encoding` `:utf8` or
+/// `:marc8`, and `unrepresentable` for the MARC-8 writer.
+#[derive(NifMap)]
+struct MrkConfig {
+    encoding: Atom,
+    unrepresentable: Atom,
+}
+
 /// `{:ok, binary}`, `{:error, message}` or `{:error, %ParseError{}}`: records as `:mrk`
-/// (MarcEdit `.mrk8`) or `:text` (pymarc's `str(record)`) lines, each record followed by a
-/// blank line.
+/// (MarcEdit `.mrk8`, or MARCMaker's MARC-8 `.mrk` with `encoding: :marc8`) or `:text`
+/// (pymarc's `str(record)`) lines, each record followed by a blank line.
 #[rustler::nif(schedule = "DirtyCpu")]
 fn records_to_mrk<'a>(
     env: Env<'a>,
     records: Term<'a>,
     style: Atom,
     base: u64,
+    config: MrkConfig,
 ) -> NifResult<Term<'a>> {
     let style = if style == format_atoms::mrk() {
-        Style::Mrk
+        match marc8_write_options(config.encoding, config.unrepresentable) {
+            Some(marc8) => Style::Marc8Mrk(marc8),
+            None => Style::Mrk,
+        }
     } else if style == format_atoms::text() {
         Style::Text
     } else {
@@ -35,9 +49,14 @@ fn records_to_mrk<'a>(
 }
 
 /// Reads `.mrk` into records, with `parse/2`'s modes: `{:ok, items, skipped}` or
-/// `{:error, %ParseError{kind: :invalid_mrk}}`.
+/// `{:error, %ParseError{kind: :invalid_mrk}}`. MARC-8 records (leader/09 blank) are read
+/// as their ISO 2709 frames would be: converted to UTF-8 as the read options say.
 #[rustler::nif(schedule = "DirtyCpu")]
 fn from_mrk_binary<'a>(env: Env<'a>, input: Binary<'a>, config: ReadConfig) -> NifResult<Term<'a>> {
+    let read = config.decode()?;
     let reader = mrk::MrkReader::new(input.as_slice());
-    read_items(env, config, reader, |r| r.position())
+    let item = |r: &_, origin| {
+        decoded_owned_item(r, origin, read.parse, read.recovery, read.marc8.as_ref())
+    };
+    Ok(read_items_with(env, &read, reader, |r| r.position(), item))
 }

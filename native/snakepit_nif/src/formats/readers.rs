@@ -1,7 +1,7 @@
 //! MARC-in-JSON and MARCXML read whole into record terms.
 
 use crate::items::Items;
-use crate::options::ReadConfig;
+use crate::options::{Read, ReadConfig};
 use rustler::{Binary, Env, NifResult, Term};
 use snakepit_core::chunker::{owned_item, ParsedItem};
 use snakepit_core::{json, xml, MarcError, OwnedRecord};
@@ -11,13 +11,28 @@ use snakepit_core::{json, xml, MarcError, OwnedRecord};
 pub(super) fn read_items<'a, I>(
     env: Env<'a>,
     config: ReadConfig,
-    mut reader: I,
+    reader: I,
     position: impl Fn(&I) -> u64,
 ) -> NifResult<Term<'a>>
 where
     I: Iterator<Item = Result<OwnedRecord, MarcError>>,
 {
     let read = config.decode()?;
+    Ok(read_items_with(env, &read, reader, position, owned_item))
+}
+
+/// [`read_items`] with each good record made an item by `item` (for `.mrk`, which may be
+/// MARC-8: [`snakepit_core::chunker::decoded_owned_item`]).
+pub(super) fn read_items_with<'a, I>(
+    env: Env<'a>,
+    read: &Read,
+    mut reader: I,
+    position: impl Fn(&I) -> u64,
+    item: impl Fn(&OwnedRecord, snakepit_core::Origin) -> ParsedItem,
+) -> Term<'a>
+where
+    I: Iterator<Item = Result<OwnedRecord, MarcError>>,
+{
     let mut items = Items::new(env, read.mode, read.shape);
     let mut index = 0u64;
     loop {
@@ -25,7 +40,7 @@ where
         let Some(next) = reader.next() else { break };
         let origin = snakepit_core::Origin { index, offset };
         let item = match next {
-            Ok(record) => owned_item(&record, origin),
+            Ok(record) => item(&record, origin),
             Err(e) => {
                 index = e.record_index;
                 ParsedItem::Error(e)
@@ -36,7 +51,7 @@ where
             break;
         }
     }
-    Ok(items.into_result())
+    items.into_result()
 }
 
 /// Reads MARC-in-JSON (an array, one object, or JSON Lines) into records, with `parse/2`'s

@@ -129,18 +129,26 @@ mod iso_atoms {
     rustler::atoms! { marc8, replace, error, zero_length }
 }
 
+/// The MARC-8 writer's options of an `encoding:` and `unrepresentable:` pair: `None`
+/// unless the encoding is `:marc8` (values validated on the Elixir side).
+pub(super) fn marc8_write_options(
+    encoding: Atom,
+    unrepresentable: Atom,
+) -> Option<Marc8WriteOptions> {
+    let unrepresentable = if unrepresentable == iso_atoms::replace() {
+        Unrepresentable::Replace
+    } else if unrepresentable == iso_atoms::error() {
+        Unrepresentable::Error
+    } else {
+        Unrepresentable::Ncr
+    };
+    (encoding == iso_atoms::marc8()).then_some(Marc8WriteOptions { unrepresentable })
+}
+
 impl IsoConfig {
     fn options(&self) -> EncodeOptions {
-        let unrepresentable = if self.unrepresentable == iso_atoms::replace() {
-            Unrepresentable::Replace
-        } else if self.unrepresentable == iso_atoms::error() {
-            Unrepresentable::Error
-        } else {
-            Unrepresentable::Ncr
-        };
         EncodeOptions {
-            marc8: (self.encoding == iso_atoms::marc8())
-                .then_some(Marc8WriteOptions { unrepresentable }),
+            marc8: marc8_write_options(self.encoding, self.unrepresentable),
             oversize: if self.oversize == iso_atoms::zero_length() {
                 Oversize::ZeroLength
             } else {
