@@ -9,6 +9,7 @@ use crate::parse_nif::walk_with_origin;
 use rustler::{Atom, Encoder, Env, NifResult, ResourceArc, Term};
 use snakepit_core::lint::{codes::Builtin, Issue, Linter, RuleSet};
 use snakepit_core::MarcError;
+use std::collections::HashMap;
 
 mod lint_atoms {
     rustler::atoms! {
@@ -99,14 +100,55 @@ fn outcomes(
     outcomes.into_inner()
 }
 
-/// Builds issue terms with the keys and code names made once.
+/// Builds issue terms with the keys and code names made once, and each distinct issue and
+/// message once per call: files repeat them (the same 008 problem in every record, the same
+/// local tag), and a repeated one then costs a hash lookup, not a map and a binary.
 struct IssueTerms<'a, 'l> {
     env: Env<'a>,
     keys: [Term<'a>; 8],
     struct_name: Term<'a>,
     codes: Vec<Option<Term<'a>>>,
     linter: &'l Linter,
+    issues: HashMap<&'l Issue, Term<'a>, BuildFx>,
+    messages: HashMap<&'l str, Term<'a>, BuildFx>,
 }
+
+/// The Fx hash (rustc's): a multiply and a rotate per word. The keys are this call's own
+/// issues, so no flooding defence is needed.
+#[derive(Default, Clone, Copy)]
+struct Fx(u64);
+
+impl std::hash::Hasher for Fx {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            self.add(u64::from_le_bytes(chunk.try_into().expect("8 bytes")));
+        }
+        let mut tail = [0u8; 8];
+        tail[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
+        self.add(u64::from_le_bytes(tail) ^ bytes.len() as u64);
+    }
+
+    #[inline]
+    fn write_u64(&mut self, n: u64) {
+        self.add(n);
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl Fx {
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+type BuildFx = std::hash::BuildHasherDefault<Fx>;
 
 impl<'a, 'l> IssueTerms<'a, 'l> {
     fn new(env: Env<'a>, linter: &'l Linter) -> Self {
@@ -125,6 +167,8 @@ impl<'a, 'l> IssueTerms<'a, 'l> {
             struct_name: lint_atoms::issue_module().encode(env),
             codes: vec![None; linter.codes().len()],
             linter,
+            issues: HashMap::default(),
+            messages: HashMap::default(),
         }
     }
 
@@ -135,7 +179,30 @@ impl<'a, 'l> IssueTerms<'a, 'l> {
             .get_or_insert_with(|| linter.codes()[code as usize].name.as_str().encode(env))
     }
 
+    /// A linted issue's term, made once per distinct issue.
+    fn cached_issue(&mut self, issue: &'l Issue) -> Term<'a> {
+        if let Some(&term) = self.issues.get(issue) {
+            return term;
+        }
+        let message = match self.messages.get(issue.message.as_str()) {
+            Some(&term) => term,
+            None => {
+                let term = issue.message.encode(self.env);
+                self.messages.insert(issue.message.as_str(), term);
+                term
+            }
+        };
+        let term = self.issue_with(issue, message);
+        self.issues.insert(issue, term);
+        term
+    }
+
     fn issue(&mut self, issue: &Issue) -> Term<'a> {
+        let message = issue.message.encode(self.env);
+        self.issue_with(issue, message)
+    }
+
+    fn issue_with(&mut self, issue: &Issue, message: Term<'a>) -> Term<'a> {
         let env = self.env;
         let nil = atoms::nil().encode(env);
         let opt_bytes = |b: Option<&[u8]>| b.map_or(nil, |b| crate::terms::binary_term(env, b));
@@ -147,19 +214,22 @@ impl<'a, 'l> IssueTerms<'a, 'l> {
             issue.at.field_index.map_or(nil, |i| i.encode(env)),
             opt_bytes(issue.at.subfield.as_ref().map(std::slice::from_ref)),
             issue.at.byte_offset.map_or(nil, |o| o.encode(env)),
-            issue.message.encode(env),
+            message,
         ];
         Term::map_from_term_arrays(env, &self.keys, &values).expect("unique keys")
     }
 
     /// `{record_index, byte_offset, issues}`: a bad record's one issue is its parse error,
     /// unless `record.invalid` is switched off.
-    fn entry(&mut self, outcome: Outcome) -> Term<'a> {
+    fn entry(&mut self, outcome: &'l Outcome) -> Term<'a> {
         let env = self.env;
         match outcome {
             Outcome::Linted(index, offset, issues) => {
-                let terms: Vec<Term<'a>> = issues.iter().map(|i| self.issue(i)).collect();
-                (index, offset, terms).encode(env)
+                let mut list = Term::list_new_empty(env);
+                for issue in issues.iter().rev() {
+                    list = list.list_prepend(self.cached_issue(issue));
+                }
+                (index, offset, list).encode(env)
             }
             Outcome::Invalid(e) => {
                 let code = Builtin::RecordInvalid as u32;
@@ -195,8 +265,11 @@ pub(crate) fn lint_entries<'a>(
 
 fn entries_term<'a>(env: Env<'a>, outcomes: Vec<Outcome>, linter: &Linter) -> Term<'a> {
     let mut terms = IssueTerms::new(env, linter);
-    let entries: Vec<Term<'a>> = outcomes.into_iter().map(|o| terms.entry(o)).collect();
-    entries.encode(env)
+    let mut list = Term::list_new_empty(env);
+    for outcome in outcomes.iter().rev() {
+        list = list.list_prepend(terms.entry(outcome));
+    }
+    list
 }
 
 #[rustler::nif(schedule = "DirtyCpu")]

@@ -74,7 +74,10 @@ fn record_level(record: &Prepared<'_>, bibliographic: bool, sink: &mut Sink<'_>)
     }
     let main_entries: Vec<&Field<'_>> = record.fields.iter().filter(|f| f.tag[0] == b'1').collect();
     if main_entries.len() > 1 {
-        let tags: Vec<String> = main_entries.iter().map(|f| tag_str(&f.tag)).collect();
+        let tags: Vec<String> = main_entries
+            .iter()
+            .map(|f| tag_str(&f.tag).into_owned())
+            .collect();
         emit!(
             sink,
             C::FieldMultiple1xx,
@@ -92,7 +95,7 @@ fn leader(record: &Prepared<'_>, schema: &Schema, sink: &mut Sink<'_>) {
         None,
         record.leader,
         &schema.leader,
-        "leader",
+        &"leader",
         sink,
         C::LeaderValue,
     );
@@ -104,7 +107,7 @@ fn positions(
     field: Option<&Field<'_>>,
     value: &[u8],
     layout: &[Position],
-    what: &str,
+    what: &dyn std::fmt::Display,
     sink: &mut Sink<'_>,
     code: C,
 ) {
@@ -147,7 +150,7 @@ fn fixed(
     field: &Field<'_>,
     value: &[u8],
     layout: &[Position],
-    what: &str,
+    what: &dyn std::fmt::Display,
     sink: &mut Sink<'_>,
 ) {
     positions(
@@ -193,7 +196,7 @@ fn control_field(
             length(record, field, value, 40, sink);
             if let RecordKind::Bibliographic(material) = kind {
                 let layout = schema.layout_008(material);
-                let what = format!("008 ({})", material.key());
+                let what = Described("008", material.key());
                 fixed(record, field, value, layout, &what, sink);
                 dates(record, field, value, sink);
                 codes_008(record, schema, field, value, sink);
@@ -203,7 +206,7 @@ fn control_field(
             length(record, field, value, 18, sink);
             match value.first().and_then(|&b| material_type_006(b)) {
                 Some(material) => {
-                    let what = format!("006 ({})", material.key());
+                    let what = Described("006", material.key());
                     let layout = schema.layout_006(material);
                     fixed(record, field, value, layout, &what, sink);
                 }
@@ -220,7 +223,7 @@ fn control_field(
             let category = value.first().copied().unwrap_or(b' ');
             match schema.layout_007(category) {
                 Some((name, layout)) => {
-                    let what = format!("007 ({name})");
+                    let what = Described("007", name);
                     fixed(record, field, value, layout, &what, sink);
                 }
                 None if !schema.layouts_007.is_empty() => emit!(
@@ -646,7 +649,7 @@ impl std::fmt::Display for Shown<'_, '_> {
 /// representation.
 fn shown_tag(field: &Field<'_>, tag: &[u8; 3]) -> String {
     if &field.tag == tag {
-        tag_str(tag)
+        tag_str(tag).into_owned()
     } else {
         format!("{} ({})", tag_str(&field.tag), tag_str(tag))
     }
@@ -787,10 +790,19 @@ fn linkage(record: &Prepared<'_>, sink: &mut Sink<'_>) {
     }
 }
 
-fn tag_str(tag: &[u8]) -> String {
-    String::from_utf8_lossy(tag).into_owned()
+fn tag_str(tag: &[u8]) -> std::borrow::Cow<'_, str> {
+    String::from_utf8_lossy(tag)
 }
 
-fn show(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+fn show(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+    String::from_utf8_lossy(bytes)
+}
+
+/// `008 (books)`: a fixed field and its layout's name, written only into a message.
+struct Described<'a>(&'a str, &'a str);
+
+impl std::fmt::Display for Described<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.0, self.1)
+    }
 }
