@@ -54,6 +54,17 @@ fn lint_compile(
     }
 }
 
+/// `{:ok, json}`: a TOML rule set as the JSON text `lint_compile/3` takes (so that both
+/// forms have one compiler), or `{:error, {path, message}}`, a syntax error naming its
+/// line and column. A dirty scheduler: the text (up to 1 MiB) is the caller's.
+#[rustler::nif(schedule = "DirtyCpu")]
+fn lint_toml_json(env: Env<'_>, toml: String) -> Term<'_> {
+    match RuleSet::toml_to_json(&toml) {
+        Ok(json) => (atoms::ok(), json).encode(env),
+        Err(e) => (atoms::error(), (e.path, e.message)).encode(env),
+    }
+}
+
 fn severity_atom(severity: snakepit_core::lint::Severity) -> Atom {
     use snakepit_core::lint::Severity::*;
     match severity {

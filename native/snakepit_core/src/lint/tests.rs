@@ -452,3 +452,55 @@ fn lint_timing() {
         println!("{file}: {} records, {} issues; parse {parse:?}, lint {lint:?}, lint with every code off {silent:?}", records.len(), total / 20);
     }
 }
+
+/// One rule set, written as JSON and as TOML (the Elixir tests read them too).
+const TWIN_JSON: &str = include_str!("../../../../test/fixtures/rules/twin.json");
+const TWIN_TOML: &str = include_str!("../../../../test/fixtures/rules/twin.toml");
+
+#[test]
+fn a_toml_rule_set_compiles_to_its_json_twin() {
+    let as_json: serde_json::Value =
+        serde_json::from_str(&RuleSet::toml_to_json(TWIN_TOML).unwrap()).unwrap();
+    assert_eq!(
+        as_json,
+        serde_json::from_str::<serde_json::Value>(TWIN_JSON).unwrap()
+    );
+    let schema: &'static Schema = Box::leak(Box::new(schema()));
+    let from_json = linter_with(schema, RuleSet::from_json(TWIN_JSON).unwrap());
+    let from_toml = linter_with(schema, RuleSet::from_toml(TWIN_TOML).unwrap());
+    assert_eq!(from_json.codes(), from_toml.codes());
+    let rec = record(vec![
+        control("008", &format!("{:35}eng{:2}", "", "")),
+        data("020", "  ", &[(b'a', "0123456789")]),
+        data("100", "1 ", &[(b'a', "Someone")]),
+        data("245", "10", &[(b'a', "Title"), (b'q', "odd")]),
+        data("990", "  ", &[(b'a', "local")]),
+    ]);
+    let issues = from_json.lint(&rec);
+    for code in [
+        "local.035",
+        "local.no9",
+        "local.isbn",
+        "local.lang",
+        "local.240",
+    ] {
+        let found = names(&from_json, &issues);
+        assert!(found.iter().any(|n| n == code), "{code}: {found:?}");
+    }
+    assert_eq!(issues, from_toml.lint(&rec));
+}
+
+#[test]
+fn a_toml_syntax_error_names_its_line_and_column() {
+    let text = "disable = [\"field.local\"]\n[severity]\n\"subfield.*\" = warning\n";
+    let message = RuleSet::from_toml(text).unwrap_err().to_string();
+    assert!(
+        message.starts_with("not valid TOML at line 3 column 16:"),
+        "{message}"
+    );
+    // A wrong value is reported where the JSON form's would be.
+    let message = RuleSet::from_toml("[[rules]]\ncode = 7\nrequire = \"035\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(message.starts_with("rules[0].code:"), "{message}");
+}
