@@ -700,13 +700,22 @@ fn repeatability(
                 );
             }
         }
-        None => emit!(
-            sink,
-            C::FieldUndefined,
-            record.at_field(field),
-            "{} is not defined in MARC 21 bibliographic",
-            shown_tag(field, tag)
-        ),
+        None => match schema.obsolete_field(tag) {
+            Some(label) => emit!(
+                sink,
+                C::FieldObsolete,
+                record.at_field(field),
+                "{} is obsolete in MARC 21 bibliographic (formerly {label})",
+                shown_tag(field, tag)
+            ),
+            None => emit!(
+                sink,
+                C::FieldUndefined,
+                record.at_field(field),
+                "{} is not defined in MARC 21 bibliographic",
+                shown_tag(field, tag)
+            ),
+        },
     }
 }
 

@@ -244,6 +244,8 @@ pub fn describe_codes(codes: &[CodeDef]) -> String {
 pub struct Schema {
     /// By tag number 000-999.
     fields: Vec<Option<FieldDef>>,
+    /// By tag number: the label of a tag given as obsolete (and not defined).
+    obsolete_fields: Vec<Option<&'static str>>,
     pub leader: Vec<Position>,
     /// 008 positions per material type, the "All Materials" ones included.
     pub layouts_008: Vec<(MaterialType, Vec<Position>)>,
@@ -264,6 +266,7 @@ impl Default for Schema {
     fn default() -> Self {
         Schema {
             fields: vec![None; 1000],
+            obsolete_fields: vec![None; 1000],
             leader: Vec::new(),
             layouts_008: Vec::new(),
             layouts_006: Vec::new(),
@@ -288,6 +291,18 @@ impl Schema {
     #[inline]
     pub fn field(&self, tag: &[u8; 3]) -> Option<&FieldDef> {
         self.fields[tag_number(tag)?].as_ref()
+    }
+
+    /// The label of an obsolete field, for a tag no longer defined.
+    #[inline]
+    pub fn obsolete_field(&self, tag: &[u8; 3]) -> Option<&'static str> {
+        self.obsolete_fields[tag_number(tag)?]
+    }
+
+    pub fn set_obsolete_field(&mut self, tag: &[u8; 3], label: &'static str) {
+        if let Some(n) = tag_number(tag) {
+            self.obsolete_fields[n] = Some(label);
+        }
     }
 
     pub fn set_field(&mut self, tag: &[u8; 3], def: FieldDef) {

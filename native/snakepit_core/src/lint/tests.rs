@@ -504,3 +504,44 @@ fn a_toml_syntax_error_names_its_line_and_column() {
         .to_string();
     assert!(message.starts_with("rules[0].code:"), "{message}");
 }
+
+#[test]
+fn obsolete_tags_are_classed_apart_from_undefined_and_local_ones() {
+    let linter = Linter::new(RuleSet::from_json("{}").unwrap());
+    let rec = record(vec![
+        data("245", "00", &[(b'a', "Title")]),
+        data("503", "  ", &[(b'a', "History")]),
+        data("590", "  ", &[(b'a', "Local")]),
+        data("012", "  ", &[(b'a', "x")]),
+        data("880", "  ", &[(b'6', "840-01"), (b'a', "Series")]),
+    ]);
+    let issues = linter.lint(&rec);
+    let of = |tag: &[u8; 3]| -> Vec<&Issue> {
+        issues.iter().filter(|i| i.at.tag == Some(*tag)).collect()
+    };
+    let name = |i: &Issue| linter.codes()[i.code as usize].name.clone();
+    let obsolete = of(b"503");
+    assert_eq!(
+        obsolete.iter().map(|i| name(i)).collect::<Vec<_>>(),
+        ["field.obsolete"]
+    );
+    assert_eq!(obsolete[0].severity, Severity::Warning);
+    assert_eq!(
+        obsolete[0].message,
+        "503 is obsolete in MARC 21 bibliographic (formerly BIBLIOGRAPHIC HISTORY NOTE (R) (BK CF MU))"
+    );
+    assert_eq!(
+        of(b"590").iter().map(|i| name(i)).collect::<Vec<_>>(),
+        ["field.local"]
+    );
+    assert_eq!(
+        of(b"012").iter().map(|i| name(i)).collect::<Vec<_>>(),
+        ["field.undefined"]
+    );
+    let alternate: Vec<&Issue> = of(b"880")
+        .into_iter()
+        .filter(|i| name(i) == "field.obsolete")
+        .collect();
+    assert_eq!(alternate.len(), 1, "{issues:?}");
+    assert!(alternate[0].message.starts_with("880 (840) is obsolete"));
+}
