@@ -74,10 +74,16 @@ fn severity_atom(severity: snakepit_core::lint::Severity) -> Atom {
     }
 }
 
-/// One record's result, made on any thread.
+/// One record's result, made on any thread: its issues are a range of [`Outcomes::issues`].
 enum Outcome {
-    Linted(u64, u64, Vec<Issue>),
+    Linted(u64, u64, std::ops::Range<usize>),
     Invalid(MarcError),
+}
+
+/// A batch's results: the issues of all its records in one list (no allocation per record).
+struct Outcomes {
+    entries: Vec<Outcome>,
+    issues: Vec<Issue>,
 }
 
 /// Every frame of `input` parsed and linted, with no term built.
@@ -87,8 +93,13 @@ fn outcomes(
     first_index: u64,
     read: &Read,
     linter: &Linter,
-) -> Vec<Outcome> {
-    let outcomes = std::cell::RefCell::new(Vec::new());
+) -> Outcomes {
+    let outcomes = std::cell::RefCell::new(Outcomes {
+        entries: Vec::new(),
+        issues: Vec::new(),
+    });
+    // One record's issues, moved to the batch's list after each record.
+    let mut record_issues = Vec::new();
     let mut unlimited = crate::budget::Budget::unlimited();
     walk_with_origin(
         input,
@@ -97,14 +108,18 @@ fn outcomes(
         read,
         &mut unlimited,
         |record, _repairs, origin| {
-            let issues = linter.lint(record);
+            linter.lint_into(record, &mut record_issues);
+            let mut outcomes = outcomes.borrow_mut();
+            let start = outcomes.issues.len();
+            outcomes.issues.append(&mut record_issues);
+            let range = start..outcomes.issues.len();
             outcomes
-                .borrow_mut()
-                .push(Outcome::Linted(origin.index, origin.offset, issues));
+                .entries
+                .push(Outcome::Linted(origin.index, origin.offset, range));
             true
         },
         |e| {
-            outcomes.borrow_mut().push(Outcome::Invalid(e));
+            outcomes.borrow_mut().entries.push(Outcome::Invalid(e));
             true
         },
     );
@@ -142,8 +157,28 @@ impl std::hash::Hasher for Fx {
     }
 
     #[inline]
+    fn write_u8(&mut self, n: u8) {
+        self.add(u64::from(n));
+    }
+
+    #[inline]
+    fn write_u16(&mut self, n: u16) {
+        self.add(u64::from(n));
+    }
+
+    #[inline]
+    fn write_u32(&mut self, n: u32) {
+        self.add(u64::from(n));
+    }
+
+    #[inline]
     fn write_u64(&mut self, n: u64) {
         self.add(n);
+    }
+
+    #[inline]
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
     }
 
     #[inline]
@@ -232,12 +267,12 @@ impl<'a, 'l> IssueTerms<'a, 'l> {
 
     /// `{record_index, byte_offset, issues}`: a bad record's one issue is its parse error,
     /// unless `record.invalid` is switched off.
-    fn entry(&mut self, outcome: &'l Outcome) -> Term<'a> {
+    fn entry(&mut self, outcome: &'l Outcome, issues: &'l [Issue]) -> Term<'a> {
         let env = self.env;
         match outcome {
-            Outcome::Linted(index, offset, issues) => {
+            Outcome::Linted(index, offset, range) => {
                 let mut list = Term::list_new_empty(env);
-                for issue in issues.iter().rev() {
+                for issue in issues[range.clone()].iter().rev() {
                     list = list.list_prepend(self.cached_issue(issue));
                 }
                 (index, offset, list).encode(env)
@@ -274,11 +309,11 @@ pub(crate) fn lint_entries<'a>(
     entries_term(env, outcomes, linter)
 }
 
-fn entries_term<'a>(env: Env<'a>, outcomes: Vec<Outcome>, linter: &Linter) -> Term<'a> {
+fn entries_term<'a>(env: Env<'a>, outcomes: Outcomes, linter: &Linter) -> Term<'a> {
     let mut terms = IssueTerms::new(env, linter);
     let mut list = Term::list_new_empty(env);
-    for outcome in outcomes.iter().rev() {
-        list = list.list_prepend(terms.entry(outcome));
+    for outcome in outcomes.entries.iter().rev() {
+        list = list.list_prepend(terms.entry(outcome, &outcomes.issues));
     }
     list
 }
@@ -314,7 +349,7 @@ fn lint_batches<'a>(
         .iter()
         .map(|(bin, offset, index)| (bin.as_slice(), *offset, *index))
         .collect();
-    let outcomes: Vec<Vec<Outcome>> = inputs
+    let outcomes: Vec<Outcomes> = inputs
         .par_iter()
         .map(|&(input, base_offset, first_index)| {
             outcomes(input, base_offset, first_index, &read, linter)

@@ -72,8 +72,11 @@ fn record_level(record: &Prepared<'_>, bibliographic: bool, sink: &mut Sink<'_>)
             }
         }
     }
-    let main_entries: Vec<&Field<'_>> = record.fields.iter().filter(|f| f.tag[0] == b'1').collect();
-    if main_entries.len() > 1 {
+    let mut main = record.fields.iter().filter(|f| f.tag[0] == b'1');
+    // Listed only when there are two: a record has one or none.
+    if main.nth(1).is_some() {
+        let main_entries: Vec<&Field<'_>> =
+            record.fields.iter().filter(|f| f.tag[0] == b'1').collect();
         let tags: Vec<String> = main_entries
             .iter()
             .map(|f| tag_str(&f.tag).into_owned())
@@ -442,7 +445,9 @@ fn data_field(
                 tag_str(&field.tag),
                 display_byte(code)
             );
-        } else if value.iter().any(|b| matches!(b, b'\t' | b'\r' | b'\n')) {
+        } else if record.may_hold_line_breaks
+            && memchr::memchr3(b'\t', b'\r', b'\n', value).is_some()
+        {
             emit!(
                 sink,
                 C::SubfieldControlCharacter,
@@ -600,9 +605,11 @@ fn defined_data_field(
         }
     }
     let subfields = record.subfields_of(field);
-    let mut seen = [false; 128];
+    // Codes seen so far in this field, one bit each (codes are ASCII).
+    let mut seen = 0u128;
     for &(code, value) in subfields {
         let at = record.at_subfield(field, code, value);
+        let bit = if code < 128 { 1u128 << code } else { 0 };
         match def.subfield(code) {
             SubfieldRule::Undefined => emit!(
                 sink,
@@ -620,7 +627,7 @@ fn defined_data_field(
                 display_byte(code),
                 def.defined_subfields()
             ),
-            SubfieldRule::NonRepeatable if seen[code as usize] => emit!(
+            SubfieldRule::NonRepeatable if seen & bit != 0 => emit!(
                 sink,
                 C::SubfieldNotRepeatable,
                 at,
@@ -629,9 +636,7 @@ fn defined_data_field(
             ),
             _ => {}
         }
-        if let Some(s) = seen.get_mut(code as usize) {
-            *s = true;
-        }
+        seen |= bit;
     }
 }
 

@@ -33,6 +33,9 @@ pub struct Prepared<'r> {
     pub leader: &'r [u8],
     pub fields: Vec<Field<'r>>,
     pub subfields: Vec<(u8, &'r [u8])>,
+    /// False when the record's bytes hold no tab, carriage return or line feed at all (the
+    /// usual case, found in one pass): no subfield then needs looking at for them.
+    pub may_hold_line_breaks: bool,
     bytes: Option<&'r [u8]>,
 }
 
@@ -95,6 +98,9 @@ impl<'r> Prepared<'r> {
             leader: record.leader(),
             fields,
             subfields,
+            may_hold_line_breaks: record
+                .record_bytes()
+                .is_none_or(|b| memchr::memchr3(b'\t', b'\r', b'\n', b).is_some()),
             bytes: record.record_bytes(),
         }
     }
