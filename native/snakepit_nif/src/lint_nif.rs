@@ -137,6 +137,9 @@ struct IssueTerms<'a, 'l> {
     linter: &'l Linter,
     issues: HashMap<&'l Issue, Term<'a>, BuildFx>,
     messages: HashMap<&'l str, Term<'a>, BuildFx>,
+    /// Tag binaries by tag number (000-999), and subfield code binaries by byte.
+    tags: Vec<Option<Term<'a>>>,
+    subfield_codes: Vec<Option<Term<'a>>>,
 }
 
 /// The Fx hash (rustc's): a multiply and a rotate per word. The keys are this call's own
@@ -215,7 +218,25 @@ impl<'a, 'l> IssueTerms<'a, 'l> {
             linter,
             issues: HashMap::default(),
             messages: HashMap::default(),
+            tags: vec![None; 1000],
+            subfield_codes: vec![None; 256],
         }
+    }
+
+    /// A tag's binary, made once per call for three-digit tags.
+    fn tag(&mut self, tag: &[u8; 3]) -> Term<'a> {
+        let env = self.env;
+        match snakepit_core::lint::schema::tag_number(tag) {
+            Some(n) => *self.tags[n].get_or_insert_with(|| crate::terms::binary_term(env, tag)),
+            None => crate::terms::binary_term(env, tag),
+        }
+    }
+
+    /// A subfield code's one-byte binary, made once per call.
+    fn subfield_code(&mut self, code: u8) -> Term<'a> {
+        let env = self.env;
+        *self.subfield_codes[code as usize]
+            .get_or_insert_with(|| crate::terms::binary_term(env, &[code]))
     }
 
     fn code(&mut self, code: u32) -> Term<'a> {
@@ -251,14 +272,15 @@ impl<'a, 'l> IssueTerms<'a, 'l> {
     fn issue_with(&mut self, issue: &Issue, message: Term<'a>) -> Term<'a> {
         let env = self.env;
         let nil = atoms::nil().encode(env);
-        let opt_bytes = |b: Option<&[u8]>| b.map_or(nil, |b| crate::terms::binary_term(env, b));
+        let tag = issue.at.tag.map_or(nil, |t| self.tag(&t));
+        let subfield = issue.at.subfield.map_or(nil, |c| self.subfield_code(c));
         let values = [
             self.struct_name,
             self.code(issue.code),
             severity_atom(issue.severity).encode(env),
-            opt_bytes(issue.at.tag.as_ref().map(|t| &t[..])),
+            tag,
             issue.at.field_index.map_or(nil, |i| i.encode(env)),
-            opt_bytes(issue.at.subfield.as_ref().map(std::slice::from_ref)),
+            subfield,
             issue.at.byte_offset.map_or(nil, |o| o.encode(env)),
             message,
         ];
@@ -310,10 +332,17 @@ pub(crate) fn lint_entries<'a>(
 }
 
 fn entries_term<'a>(env: Env<'a>, outcomes: Outcomes, linter: &Linter) -> Term<'a> {
+    entries_of_batches(env, &[outcomes], linter)
+}
+
+/// The entries of every batch in order, one list, each distinct issue made once.
+fn entries_of_batches<'a>(env: Env<'a>, batches: &[Outcomes], linter: &Linter) -> Term<'a> {
     let mut terms = IssueTerms::new(env, linter);
     let mut list = Term::list_new_empty(env);
-    for outcome in outcomes.entries.iter().rev() {
-        list = list.list_prepend(terms.entry(outcome, &outcomes.issues));
+    for batch in batches.iter().rev() {
+        for outcome in batch.entries.iter().rev() {
+            list = list.list_prepend(terms.entry(outcome, &batch.issues));
+        }
     }
     list
 }
@@ -332,9 +361,9 @@ fn lint_batch<'a>(
     Ok(entries_term(env, outcomes, &linter.0))
 }
 
-/// `lint_batch/5`'s answer for each of `batches` (`{binary, base_offset, first_index}`), in
-/// order: linted in parallel on rayon's threads (this dirty scheduler waits), then their
-/// terms built here.
+/// The entries of `lint_batch/5` for all of `batches` (`{binary, base_offset,
+/// first_index}`), in order, as one list: linted in parallel on rayon's threads (this dirty
+/// scheduler waits), then their terms built here.
 #[rustler::nif(schedule = "DirtyCpu")]
 fn lint_batches<'a>(
     env: Env<'a>,
@@ -355,9 +384,5 @@ fn lint_batches<'a>(
             outcomes(input, base_offset, first_index, &read, linter)
         })
         .collect();
-    let answers: Vec<Term<'a>> = outcomes
-        .into_iter()
-        .map(|batch| entries_term(env, batch, linter))
-        .collect();
-    Ok(answers.encode(env))
+    Ok(entries_of_batches(env, &outcomes, linter))
 }
