@@ -167,11 +167,21 @@ fn fixed(
     );
 }
 
-fn position_name(p: &PositionDef) -> String {
-    if p.end - p.start <= 1 {
-        format!("{:02}", p.start)
-    } else {
-        format!("{:02}-{:02}", p.start, p.end - 1)
+/// `07` or `07-10`: a position's number in messages.
+fn position_name(p: &PositionDef) -> PositionName<'_> {
+    PositionName(p)
+}
+
+struct PositionName<'a>(&'a PositionDef);
+
+impl std::fmt::Display for PositionName<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let p = self.0;
+        if p.end - p.start <= 1 {
+            write!(f, "{:02}", p.start)
+        } else {
+            write!(f, "{:02}-{:02}", p.start, p.end - 1)
+        }
     }
 }
 
@@ -646,17 +656,12 @@ struct Shown<'a, 'r>(&'a Field<'r>, &'a [u8; 3]);
 
 impl std::fmt::Display for Shown<'_, '_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&shown_tag(self.0, self.1))
-    }
-}
-
-/// How a field is named in messages: `245`, or `880 (245)` for an alternate graphic
-/// representation.
-fn shown_tag(field: &Field<'_>, tag: &[u8; 3]) -> String {
-    if &field.tag == tag {
-        tag_str(tag).into_owned()
-    } else {
-        format!("{} ({})", tag_str(&field.tag), tag_str(tag))
+        let (field, tag) = (self.0, self.1);
+        if &field.tag == tag {
+            f.write_str(&tag_str(tag))
+        } else {
+            write!(f, "{} ({})", tag_str(&field.tag), tag_str(tag))
+        }
     }
 }
 
@@ -690,7 +695,7 @@ fn repeatability(
                     C::FieldNotRepeatable,
                     record.at_field(field),
                     "{} occurs more than once; it is not repeatable",
-                    shown_tag(field, tag)
+                    Shown(field, tag)
                 );
             }
         }
@@ -701,7 +706,7 @@ fn repeatability(
                     C::FieldLocal,
                     record.at_field(field),
                     "{} is a locally defined tag (9XX or X9X); not checked",
-                    shown_tag(field, tag)
+                    Shown(field, tag)
                 );
             }
         }
@@ -711,14 +716,14 @@ fn repeatability(
                 C::FieldObsolete,
                 record.at_field(field),
                 "{} is obsolete in MARC 21 bibliographic (formerly {label})",
-                shown_tag(field, tag)
+                Shown(field, tag)
             ),
             None => emit!(
                 sink,
                 C::FieldUndefined,
                 record.at_field(field),
                 "{} is not defined in MARC 21 bibliographic",
-                shown_tag(field, tag)
+                Shown(field, tag)
             ),
         },
     }
