@@ -378,11 +378,14 @@ fn lint_batches<'a>(
         .iter()
         .map(|(bin, offset, index)| (bin.as_slice(), *offset, *index))
         .collect();
-    let outcomes: Vec<Outcomes> = inputs
-        .par_iter()
-        .map(|&(input, base_offset, first_index)| {
-            outcomes(input, base_offset, first_index, &read, linter)
-        })
-        .collect();
+    let lint = |&(input, base_offset, first_index): &(&[u8], u64, u64)| {
+        outcomes(input, base_offset, first_index, &read, linter)
+    };
+    // One batch is linted here: handing it to a rayon thread only adds a wake-up.
+    let outcomes: Vec<Outcomes> = if inputs.len() == 1 {
+        inputs.iter().map(lint).collect()
+    } else {
+        inputs.par_iter().map(lint).collect()
+    };
     Ok(entries_of_batches(env, &outcomes, linter))
 }
