@@ -70,6 +70,7 @@ defmodule Snakepit.Native do
 
   # Validation: lint_nif.rs.
   def lint_compile(_json, _only, _except), do: :erlang.nif_error(:nif_not_loaded)
+  def lint_toml_json(_toml), do: :erlang.nif_error(:nif_not_loaded)
 
   def lint_batch(_binary, _linter, _config, _base_offset, _first_index),
     do: :erlang.nif_error(:nif_not_loaded)

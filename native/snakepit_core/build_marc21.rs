@@ -5,7 +5,7 @@
 //! The generated file holds nested `&'static` literals: `FIELDS` (sorted by tag), `LEADER`,
 //! `LAYOUTS_006`/`LAYOUTS_008` (one per material type, the "All Materials" positions merged
 //! in), `LAYOUTS_007` (one per category, 007/00 merged in), `CODELISTS` (sorted by id, codes
-//! sorted by code, current before obsolete) and `MATERIAL_RULES`.
+//! sorted by code, current before obsolete), `MATERIAL_RULES` and `OBSOLETE_FIELDS`.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -176,6 +176,15 @@ pub fn generate() {
         ));
     }
     push_array(&mut out, "FIELDS", "FieldDef", &items);
+
+    // Tags LoC's field list gives as obsolete (not in the schema): (tag, label), by tag.
+    let obsolete = read_tsv(&dir, "obsolete_fields", "tag\tlabel");
+    assert_sorted(&obsolete, "obsolete_fields");
+    let items: Vec<String> = obsolete
+        .iter()
+        .map(|r| format!("({:?}, {:?})", r[0], r[1]))
+        .collect();
+    push_array(&mut out, "OBSOLETE_FIELDS", "(&str, &str)", &items);
     assert!(
         subfields.is_empty(),
         "subfields of unknown fields: {:?}",

@@ -19,7 +19,8 @@ defmodule Mix.Tasks.Snakepit.Lint do
 
   ## Options
 
-    * `--rules FILE` - a JSON rule set (see `docs/validation.md`).
+    * `--rules FILE` - a JSON rule set, or TOML when FILE ends in `.toml` (see
+      `docs/validation.md`).
     * `--only CODES`, `--except CODES` - comma-separated codes (`subfield.*` for a prefix):
       report only these, or all but these.
     * `--format` - `text` (one line per issue, the default), `json` (JSON Lines, one object

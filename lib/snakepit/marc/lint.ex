@@ -163,7 +163,6 @@ defmodule Snakepit.Marc.Lint do
       batches
       |> Enum.map(&{&1.data, &1.base_offset, &1.first_index})
       |> Native.lint_batches(ref, native)
-      |> Enum.concat()
     end)
   end
 

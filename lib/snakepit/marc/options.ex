@@ -243,7 +243,7 @@ defmodule Snakepit.Marc.Options do
       default: nil,
       doc:
         "The rule set: a `Snakepit.Marc.Rules` compiled with `Snakepit.Marc.Rules.compile!/1`, a map or " <>
-          "keyword list to compile, or the path of a JSON rule set file. `nil`: the built-in MARC 21 checks."
+          "keyword list to compile, or the path of a JSON rule set file (TOML when it ends in `.toml`). `nil`: the built-in MARC 21 checks."
     ],
     only: [
       type: {:or, [{:in, [nil]}, {:custom, &__MODULE__.code_list/1, "a list of code names"}]},

@@ -3,7 +3,7 @@ defmodule Snakepit.Marc.Rules do
   Validation rule sets, compiled once and evaluated natively by `Snakepit.Marc.lint/2` and
   `Snakepit.Marc.lint_stream/2`.
 
-  A rule set is data: a map or keyword list (atom or string keys), or a JSON file. It
+  A rule set is data: a map or keyword list (atom or string keys), or a JSON or TOML file. It
   switches the built-in MARC 21 checks off or re-rates them per code and adds rules:
 
       iex> rules = Snakepit.Marc.Rules.compile!(
@@ -64,8 +64,8 @@ defmodule Snakepit.Marc.Rules do
       )
 
   @doc """
-  Reads and compiles a rule set file (JSON). Raises `ArgumentError` naming the file and
-  where in it a bad one is wrong.
+  Reads and compiles a rule set file: TOML when its name ends in `.toml`, else JSON. Raises
+  `ArgumentError` naming the file and where in it a bad one is wrong.
   """
   @spec load!(Path.t()) :: t
   def load!(path) when is_binary(path) do
@@ -79,11 +79,28 @@ defmodule Snakepit.Marc.Rules do
       end
 
     try do
-      from_json!(text)
+      if String.downcase(Path.extname(path)) == ".toml",
+        do: from_toml!(text),
+        else: from_json!(text)
     rescue
       e in ArgumentError -> reraise ArgumentError, "#{path}: " <> e.message, __STACKTRACE__
     end
   end
+
+  @doc """
+  Compiles a rule set written as TOML text: the same keys as JSON, tables for objects
+  (`[severity]`, `[[rules]]`). A syntax error names its line and column.
+  """
+  @spec from_toml!(String.t()) :: t
+  def from_toml!(text) when is_binary(text) and byte_size(text) <= @max_bytes do
+    case Native.lint_toml_json(text) do
+      {:ok, json} -> from_json!(json)
+      {:error, {_path, message}} -> raise ArgumentError, "invalid rule set: " <> message
+    end
+  end
+
+  # Over the bound: from_json!/1 raises the error saying so.
+  def from_toml!(text) when is_binary(text), do: from_json!(text)
 
   @doc "Compiles a rule set written as JSON text."
   @spec from_json!(String.t()) :: t

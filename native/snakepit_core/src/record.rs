@@ -177,7 +177,11 @@ impl<'a> Iterator for Subfields<'a> {
 
     fn next(&mut self) -> Option<SubfieldRef<'a>> {
         loop {
-            let at = memchr::memchr(SUBFIELD_DELIMITER, self.rest)?;
+            // After the first subfield the rest starts at a delimiter: no search for it.
+            let at = match self.rest.first() {
+                Some(&SUBFIELD_DELIMITER) => 0,
+                _ => memchr::memchr(SUBFIELD_DELIMITER, self.rest)?,
+            };
             self.base += at + 1;
             self.rest = &self.rest[at + 1..];
             let len = memchr::memchr(SUBFIELD_DELIMITER, self.rest).unwrap_or(self.rest.len());

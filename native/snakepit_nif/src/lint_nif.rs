@@ -9,6 +9,7 @@ use crate::parse_nif::walk_with_origin;
 use rustler::{Atom, Encoder, Env, NifResult, ResourceArc, Term};
 use snakepit_core::lint::{codes::Builtin, Issue, Linter, RuleSet};
 use snakepit_core::MarcError;
+use std::collections::HashMap;
 
 mod lint_atoms {
     rustler::atoms! {
@@ -53,6 +54,17 @@ fn lint_compile(
     }
 }
 
+/// `{:ok, json}`: a TOML rule set as the JSON text `lint_compile/3` takes (so that both
+/// forms have one compiler), or `{:error, {path, message}}`, a syntax error naming its
+/// line and column. A dirty scheduler: the text (up to 1 MiB) is the caller's.
+#[rustler::nif(schedule = "DirtyCpu")]
+fn lint_toml_json(env: Env<'_>, toml: String) -> Term<'_> {
+    match RuleSet::toml_to_json(&toml) {
+        Ok(json) => (atoms::ok(), json).encode(env),
+        Err(e) => (atoms::error(), (e.path, e.message)).encode(env),
+    }
+}
+
 fn severity_atom(severity: snakepit_core::lint::Severity) -> Atom {
     use snakepit_core::lint::Severity::*;
     match severity {
@@ -62,10 +74,16 @@ fn severity_atom(severity: snakepit_core::lint::Severity) -> Atom {
     }
 }
 
-/// One record's result, made on any thread.
+/// One record's result, made on any thread: its issues are a range of [`Outcomes::issues`].
 enum Outcome {
-    Linted(u64, u64, Vec<Issue>),
+    Linted(u64, u64, std::ops::Range<usize>),
     Invalid(MarcError),
+}
+
+/// A batch's results: the issues of all its records in one list (no allocation per record).
+struct Outcomes {
+    entries: Vec<Outcome>,
+    issues: Vec<Issue>,
 }
 
 /// Every frame of `input` parsed and linted, with no term built.
@@ -75,8 +93,13 @@ fn outcomes(
     first_index: u64,
     read: &Read,
     linter: &Linter,
-) -> Vec<Outcome> {
-    let outcomes = std::cell::RefCell::new(Vec::new());
+) -> Outcomes {
+    let outcomes = std::cell::RefCell::new(Outcomes {
+        entries: Vec::new(),
+        issues: Vec::new(),
+    });
+    // One record's issues, moved to the batch's list after each record.
+    let mut record_issues = Vec::new();
     let mut unlimited = crate::budget::Budget::unlimited();
     walk_with_origin(
         input,
@@ -85,28 +108,96 @@ fn outcomes(
         read,
         &mut unlimited,
         |record, _repairs, origin| {
-            let issues = linter.lint(record);
+            linter.lint_into(record, &mut record_issues);
+            let mut outcomes = outcomes.borrow_mut();
+            let start = outcomes.issues.len();
+            outcomes.issues.append(&mut record_issues);
+            let range = start..outcomes.issues.len();
             outcomes
-                .borrow_mut()
-                .push(Outcome::Linted(origin.index, origin.offset, issues));
+                .entries
+                .push(Outcome::Linted(origin.index, origin.offset, range));
             true
         },
         |e| {
-            outcomes.borrow_mut().push(Outcome::Invalid(e));
+            outcomes.borrow_mut().entries.push(Outcome::Invalid(e));
             true
         },
     );
     outcomes.into_inner()
 }
 
-/// Builds issue terms with the keys and code names made once.
+/// Builds issue terms with the keys and code names made once, and each distinct issue and
+/// message once per call: files repeat them (the same 008 problem in every record, the same
+/// local tag), and a repeated one then costs a hash lookup, not a map and a binary.
 struct IssueTerms<'a, 'l> {
     env: Env<'a>,
     keys: [Term<'a>; 8],
     struct_name: Term<'a>,
     codes: Vec<Option<Term<'a>>>,
     linter: &'l Linter,
+    issues: HashMap<&'l Issue, Term<'a>, BuildFx>,
+    messages: HashMap<&'l str, Term<'a>, BuildFx>,
+    /// Tag binaries by tag number (000-999), and subfield code binaries by byte.
+    tags: Vec<Option<Term<'a>>>,
+    subfield_codes: Vec<Option<Term<'a>>>,
 }
+
+/// The Fx hash (rustc's): a multiply and a rotate per word. The keys are this call's own
+/// issues, so no flooding defence is needed.
+#[derive(Default, Clone, Copy)]
+struct Fx(u64);
+
+impl std::hash::Hasher for Fx {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            self.add(u64::from_le_bytes(chunk.try_into().expect("8 bytes")));
+        }
+        let mut tail = [0u8; 8];
+        tail[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
+        self.add(u64::from_le_bytes(tail) ^ bytes.len() as u64);
+    }
+
+    #[inline]
+    fn write_u8(&mut self, n: u8) {
+        self.add(u64::from(n));
+    }
+
+    #[inline]
+    fn write_u16(&mut self, n: u16) {
+        self.add(u64::from(n));
+    }
+
+    #[inline]
+    fn write_u32(&mut self, n: u32) {
+        self.add(u64::from(n));
+    }
+
+    #[inline]
+    fn write_u64(&mut self, n: u64) {
+        self.add(n);
+    }
+
+    #[inline]
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl Fx {
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+type BuildFx = std::hash::BuildHasherDefault<Fx>;
 
 impl<'a, 'l> IssueTerms<'a, 'l> {
     fn new(env: Env<'a>, linter: &'l Linter) -> Self {
@@ -125,7 +216,27 @@ impl<'a, 'l> IssueTerms<'a, 'l> {
             struct_name: lint_atoms::issue_module().encode(env),
             codes: vec![None; linter.codes().len()],
             linter,
+            issues: HashMap::default(),
+            messages: HashMap::default(),
+            tags: vec![None; 1000],
+            subfield_codes: vec![None; 256],
         }
+    }
+
+    /// A tag's binary, made once per call for three-digit tags.
+    fn tag(&mut self, tag: &[u8; 3]) -> Term<'a> {
+        let env = self.env;
+        match snakepit_core::lint::schema::tag_number(tag) {
+            Some(n) => *self.tags[n].get_or_insert_with(|| crate::terms::binary_term(env, tag)),
+            None => crate::terms::binary_term(env, tag),
+        }
+    }
+
+    /// A subfield code's one-byte binary, made once per call.
+    fn subfield_code(&mut self, code: u8) -> Term<'a> {
+        let env = self.env;
+        *self.subfield_codes[code as usize]
+            .get_or_insert_with(|| crate::terms::binary_term(env, &[code]))
     }
 
     fn code(&mut self, code: u32) -> Term<'a> {
@@ -135,31 +246,58 @@ impl<'a, 'l> IssueTerms<'a, 'l> {
             .get_or_insert_with(|| linter.codes()[code as usize].name.as_str().encode(env))
     }
 
+    /// A linted issue's term, made once per distinct issue.
+    fn cached_issue(&mut self, issue: &'l Issue) -> Term<'a> {
+        if let Some(&term) = self.issues.get(issue) {
+            return term;
+        }
+        let message = match self.messages.get(issue.message.as_str()) {
+            Some(&term) => term,
+            None => {
+                let term = issue.message.encode(self.env);
+                self.messages.insert(issue.message.as_str(), term);
+                term
+            }
+        };
+        let term = self.issue_with(issue, message);
+        self.issues.insert(issue, term);
+        term
+    }
+
     fn issue(&mut self, issue: &Issue) -> Term<'a> {
+        let message = issue.message.encode(self.env);
+        self.issue_with(issue, message)
+    }
+
+    fn issue_with(&mut self, issue: &Issue, message: Term<'a>) -> Term<'a> {
         let env = self.env;
         let nil = atoms::nil().encode(env);
-        let opt_bytes = |b: Option<&[u8]>| b.map_or(nil, |b| crate::terms::binary_term(env, b));
+        let tag = issue.at.tag.map_or(nil, |t| self.tag(&t));
+        let subfield = issue.at.subfield.map_or(nil, |c| self.subfield_code(c));
         let values = [
             self.struct_name,
             self.code(issue.code),
             severity_atom(issue.severity).encode(env),
-            opt_bytes(issue.at.tag.as_ref().map(|t| &t[..])),
+            tag,
             issue.at.field_index.map_or(nil, |i| i.encode(env)),
-            opt_bytes(issue.at.subfield.as_ref().map(std::slice::from_ref)),
+            subfield,
             issue.at.byte_offset.map_or(nil, |o| o.encode(env)),
-            issue.message.encode(env),
+            message,
         ];
         Term::map_from_term_arrays(env, &self.keys, &values).expect("unique keys")
     }
 
     /// `{record_index, byte_offset, issues}`: a bad record's one issue is its parse error,
     /// unless `record.invalid` is switched off.
-    fn entry(&mut self, outcome: Outcome) -> Term<'a> {
+    fn entry(&mut self, outcome: &'l Outcome, issues: &'l [Issue]) -> Term<'a> {
         let env = self.env;
         match outcome {
-            Outcome::Linted(index, offset, issues) => {
-                let terms: Vec<Term<'a>> = issues.iter().map(|i| self.issue(i)).collect();
-                (index, offset, terms).encode(env)
+            Outcome::Linted(index, offset, range) => {
+                let mut list = Term::list_new_empty(env);
+                for issue in issues[range.clone()].iter().rev() {
+                    list = list.list_prepend(self.cached_issue(issue));
+                }
+                (index, offset, list).encode(env)
             }
             Outcome::Invalid(e) => {
                 let code = Builtin::RecordInvalid as u32;
@@ -193,10 +331,20 @@ pub(crate) fn lint_entries<'a>(
     entries_term(env, outcomes, linter)
 }
 
-fn entries_term<'a>(env: Env<'a>, outcomes: Vec<Outcome>, linter: &Linter) -> Term<'a> {
+fn entries_term<'a>(env: Env<'a>, outcomes: Outcomes, linter: &Linter) -> Term<'a> {
+    entries_of_batches(env, &[outcomes], linter)
+}
+
+/// The entries of every batch in order, one list, each distinct issue made once.
+fn entries_of_batches<'a>(env: Env<'a>, batches: &[Outcomes], linter: &Linter) -> Term<'a> {
     let mut terms = IssueTerms::new(env, linter);
-    let entries: Vec<Term<'a>> = outcomes.into_iter().map(|o| terms.entry(o)).collect();
-    entries.encode(env)
+    let mut list = Term::list_new_empty(env);
+    for batch in batches.iter().rev() {
+        for outcome in batch.entries.iter().rev() {
+            list = list.list_prepend(terms.entry(outcome, &batch.issues));
+        }
+    }
+    list
 }
 
 #[rustler::nif(schedule = "DirtyCpu")]
@@ -213,9 +361,9 @@ fn lint_batch<'a>(
     Ok(entries_term(env, outcomes, &linter.0))
 }
 
-/// `lint_batch/5`'s answer for each of `batches` (`{binary, base_offset, first_index}`), in
-/// order: linted in parallel on rayon's threads (this dirty scheduler waits), then their
-/// terms built here.
+/// The entries of `lint_batch/5` for all of `batches` (`{binary, base_offset,
+/// first_index}`), in order, as one list: linted in parallel on rayon's threads (this dirty
+/// scheduler waits), then their terms built here.
 #[rustler::nif(schedule = "DirtyCpu")]
 fn lint_batches<'a>(
     env: Env<'a>,
@@ -230,15 +378,14 @@ fn lint_batches<'a>(
         .iter()
         .map(|(bin, offset, index)| (bin.as_slice(), *offset, *index))
         .collect();
-    let outcomes: Vec<Vec<Outcome>> = inputs
-        .par_iter()
-        .map(|&(input, base_offset, first_index)| {
-            outcomes(input, base_offset, first_index, &read, linter)
-        })
-        .collect();
-    let answers: Vec<Term<'a>> = outcomes
-        .into_iter()
-        .map(|batch| entries_term(env, batch, linter))
-        .collect();
-    Ok(answers.encode(env))
+    let lint = |&(input, base_offset, first_index): &(&[u8], u64, u64)| {
+        outcomes(input, base_offset, first_index, &read, linter)
+    };
+    // One batch is linted here: handing it to a rayon thread only adds a wake-up.
+    let outcomes: Vec<Outcomes> = if inputs.len() == 1 {
+        inputs.iter().map(lint).collect()
+    } else {
+        inputs.par_iter().map(lint).collect()
+    };
+    Ok(entries_of_batches(env, &outcomes, linter))
 }

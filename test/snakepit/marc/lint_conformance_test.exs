@@ -66,7 +66,7 @@ defmodule Snakepit.Marc.LintConformanceTest do
   def expected(["marcschema", _index, _type, tag, error, _value]) do
     codes =
       case error do
-        "unknown field" -> ["field.undefined", "field.local"]
+        "unknown field" -> ["field.undefined", "field.local", "field.obsolete"]
         "field is not repeatable" -> ["field.not_repeatable"]
         "unknown subfield" -> ["subfield.undefined", "subfield.obsolete"]
         "subfield is not repeatable" -> ["subfield.not_repeatable"]
@@ -109,12 +109,12 @@ defmodule Snakepit.Marc.LintConformanceTest do
   end
 
   # A finding is ours when the record has an issue of one of the codes on that tag (an 880
-  # counts as the tag its $6 names, and the references' findings on a tag we hold undefined
-  # or local are that issue).
+  # counts as the tag its $6 names, and the references' findings on a tag we hold undefined,
+  # local or obsolete are that issue).
   defp reported?(issues, {tag, codes}) do
     Enum.any?(issues, fn issue ->
       (issue.code in codes and (tag == nil or issue.tag in [tag, "880"])) or
-        (issue.code in ["field.undefined", "field.local"] and issue.tag == tag)
+        (issue.code in ["field.undefined", "field.local", "field.obsolete"] and issue.tag == tag)
     end)
   end
 
@@ -164,7 +164,7 @@ defmodule Snakepit.Marc.LintConformanceTest do
   # references do not read, or read differently) or by the MARC 21 rules the codes name;
   # these are the codes that may do so, as docs/validation.md explains.
   @beyond_the_references ~w(fixed.value fixed.obsolete fixed.length fixed.date leader.value
-    field.missing field.local field.undefined indicator.undefined subfield.obsolete
+    field.missing field.local field.undefined field.obsolete indicator.undefined subfield.obsolete
     subfield.empty field.no_subfields language.undefined language.obsolete country.undefined
     country.obsolete geographic_area.undefined geographic_area.obsolete linkage.unpaired
     linkage.invalid issn.invalid issn.checksum title.nonfiling isbn.invalid)

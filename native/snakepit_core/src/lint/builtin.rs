@@ -72,9 +72,15 @@ fn record_level(record: &Prepared<'_>, bibliographic: bool, sink: &mut Sink<'_>)
             }
         }
     }
-    let main_entries: Vec<&Field<'_>> = record.fields.iter().filter(|f| f.tag[0] == b'1').collect();
-    if main_entries.len() > 1 {
-        let tags: Vec<String> = main_entries.iter().map(|f| tag_str(&f.tag)).collect();
+    let mut main = record.fields.iter().filter(|f| f.tag[0] == b'1');
+    // Listed only when there are two: a record has one or none.
+    if main.nth(1).is_some() {
+        let main_entries: Vec<&Field<'_>> =
+            record.fields.iter().filter(|f| f.tag[0] == b'1').collect();
+        let tags: Vec<String> = main_entries
+            .iter()
+            .map(|f| tag_str(&f.tag).into_owned())
+            .collect();
         emit!(
             sink,
             C::FieldMultiple1xx,
@@ -92,7 +98,7 @@ fn leader(record: &Prepared<'_>, schema: &Schema, sink: &mut Sink<'_>) {
         None,
         record.leader,
         &schema.leader,
-        "leader",
+        &"leader",
         sink,
         C::LeaderValue,
     );
@@ -104,7 +110,7 @@ fn positions(
     field: Option<&Field<'_>>,
     value: &[u8],
     layout: &[Position],
-    what: &str,
+    what: &dyn std::fmt::Display,
     sink: &mut Sink<'_>,
     code: C,
 ) {
@@ -147,7 +153,7 @@ fn fixed(
     field: &Field<'_>,
     value: &[u8],
     layout: &[Position],
-    what: &str,
+    what: &dyn std::fmt::Display,
     sink: &mut Sink<'_>,
 ) {
     positions(
@@ -161,11 +167,21 @@ fn fixed(
     );
 }
 
-fn position_name(p: &PositionDef) -> String {
-    if p.end - p.start <= 1 {
-        format!("{:02}", p.start)
-    } else {
-        format!("{:02}-{:02}", p.start, p.end - 1)
+/// `07` or `07-10`: a position's number in messages.
+fn position_name(p: &PositionDef) -> PositionName<'_> {
+    PositionName(p)
+}
+
+struct PositionName<'a>(&'a PositionDef);
+
+impl std::fmt::Display for PositionName<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let p = self.0;
+        if p.end - p.start <= 1 {
+            write!(f, "{:02}", p.start)
+        } else {
+            write!(f, "{:02}-{:02}", p.start, p.end - 1)
+        }
     }
 }
 
@@ -193,7 +209,7 @@ fn control_field(
             length(record, field, value, 40, sink);
             if let RecordKind::Bibliographic(material) = kind {
                 let layout = schema.layout_008(material);
-                let what = format!("008 ({})", material.key());
+                let what = Described("008", material.key());
                 fixed(record, field, value, layout, &what, sink);
                 dates(record, field, value, sink);
                 codes_008(record, schema, field, value, sink);
@@ -203,7 +219,7 @@ fn control_field(
             length(record, field, value, 18, sink);
             match value.first().and_then(|&b| material_type_006(b)) {
                 Some(material) => {
-                    let what = format!("006 ({})", material.key());
+                    let what = Described("006", material.key());
                     let layout = schema.layout_006(material);
                     fixed(record, field, value, layout, &what, sink);
                 }
@@ -220,7 +236,7 @@ fn control_field(
             let category = value.first().copied().unwrap_or(b' ');
             match schema.layout_007(category) {
                 Some((name, layout)) => {
-                    let what = format!("007 ({name})");
+                    let what = Described("007", name);
                     fixed(record, field, value, layout, &what, sink);
                 }
                 None if !schema.layouts_007.is_empty() => emit!(
@@ -439,7 +455,9 @@ fn data_field(
                 tag_str(&field.tag),
                 display_byte(code)
             );
-        } else if value.iter().any(|b| matches!(b, b'\t' | b'\r' | b'\n')) {
+        } else if record.may_hold_line_breaks
+            && memchr::memchr3(b'\t', b'\r', b'\n', value).is_some()
+        {
             emit!(
                 sink,
                 C::SubfieldControlCharacter,
@@ -597,9 +615,11 @@ fn defined_data_field(
         }
     }
     let subfields = record.subfields_of(field);
-    let mut seen = [false; 128];
+    // Codes seen so far in this field, one bit each (codes are ASCII).
+    let mut seen = 0u128;
     for &(code, value) in subfields {
         let at = record.at_subfield(field, code, value);
+        let bit = if code < 128 { 1u128 << code } else { 0 };
         match def.subfield(code) {
             SubfieldRule::Undefined => emit!(
                 sink,
@@ -617,7 +637,7 @@ fn defined_data_field(
                 display_byte(code),
                 def.defined_subfields()
             ),
-            SubfieldRule::NonRepeatable if seen[code as usize] => emit!(
+            SubfieldRule::NonRepeatable if seen & bit != 0 => emit!(
                 sink,
                 C::SubfieldNotRepeatable,
                 at,
@@ -626,9 +646,7 @@ fn defined_data_field(
             ),
             _ => {}
         }
-        if let Some(s) = seen.get_mut(code as usize) {
-            *s = true;
-        }
+        seen |= bit;
     }
 }
 
@@ -638,17 +656,12 @@ struct Shown<'a, 'r>(&'a Field<'r>, &'a [u8; 3]);
 
 impl std::fmt::Display for Shown<'_, '_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&shown_tag(self.0, self.1))
-    }
-}
-
-/// How a field is named in messages: `245`, or `880 (245)` for an alternate graphic
-/// representation.
-fn shown_tag(field: &Field<'_>, tag: &[u8; 3]) -> String {
-    if &field.tag == tag {
-        tag_str(tag)
-    } else {
-        format!("{} ({})", tag_str(&field.tag), tag_str(tag))
+        let (field, tag) = (self.0, self.1);
+        if &field.tag == tag {
+            f.write_str(&tag_str(tag))
+        } else {
+            write!(f, "{} ({})", tag_str(&field.tag), tag_str(tag))
+        }
     }
 }
 
@@ -682,7 +695,7 @@ fn repeatability(
                     C::FieldNotRepeatable,
                     record.at_field(field),
                     "{} occurs more than once; it is not repeatable",
-                    shown_tag(field, tag)
+                    Shown(field, tag)
                 );
             }
         }
@@ -693,17 +706,26 @@ fn repeatability(
                     C::FieldLocal,
                     record.at_field(field),
                     "{} is a locally defined tag (9XX or X9X); not checked",
-                    shown_tag(field, tag)
+                    Shown(field, tag)
                 );
             }
         }
-        None => emit!(
-            sink,
-            C::FieldUndefined,
-            record.at_field(field),
-            "{} is not defined in MARC 21 bibliographic",
-            shown_tag(field, tag)
-        ),
+        None => match schema.obsolete_field(tag) {
+            Some(label) => emit!(
+                sink,
+                C::FieldObsolete,
+                record.at_field(field),
+                "{} is obsolete in MARC 21 bibliographic (formerly {label})",
+                Shown(field, tag)
+            ),
+            None => emit!(
+                sink,
+                C::FieldUndefined,
+                record.at_field(field),
+                "{} is not defined in MARC 21 bibliographic",
+                Shown(field, tag)
+            ),
+        },
     }
 }
 
@@ -787,10 +809,19 @@ fn linkage(record: &Prepared<'_>, sink: &mut Sink<'_>) {
     }
 }
 
-fn tag_str(tag: &[u8]) -> String {
-    String::from_utf8_lossy(tag).into_owned()
+fn tag_str(tag: &[u8]) -> std::borrow::Cow<'_, str> {
+    String::from_utf8_lossy(tag)
 }
 
-fn show(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+fn show(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+    String::from_utf8_lossy(bytes)
+}
+
+/// `008 (books)`: a fixed field and its layout's name, written only into a message.
+struct Described<'a>(&'a str, &'a str);
+
+impl std::fmt::Display for Described<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.0, self.1)
+    }
 }

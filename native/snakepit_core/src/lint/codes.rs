@@ -61,6 +61,8 @@ builtin_codes! {
         "A tag MARC 21 does not define (neither in the tables nor locally defined).";
     FieldLocal = "field.local", Info,
         "A locally defined tag (9XX, or X9X such as 090 and 590): allowed, not checked further.";
+    FieldObsolete = "field.obsolete", Warning,
+        "A tag the Library of Congress field list gives as obsolete (503, 840, 851...), no longer defined.";
     FieldNotRepeatable = "field.not_repeatable", Error,
         "A non-repeatable field occurs more than once (an 880 counts as the tag its $6 names).";
     FieldMissing = "field.missing", Error,

@@ -170,14 +170,19 @@ pub fn check_nonfiling(title: &[u8], ind: u8) -> Nonfiling {
     let separators = |c: char| matches!(c, ' ' | '(' | ')' | '[' | ']' | '\'' | '"' | '-');
     let word_len = rest.find(separators).unwrap_or(rest.len());
     let (word, after) = rest.split_at(word_len);
-    let lower = word.to_lowercase();
-    let exception = EXCEPTIONS.iter().any(|e| {
-        rest.len() >= e.len()
-            && rest.is_char_boundary(e.len())
-            && rest[..e.len()].eq_ignore_ascii_case(e)
-    });
+    // Every article is ASCII, and no other character lowercases to ASCII letters of one:
+    // an ASCII comparison finds them without lowercasing every title.
+    let article = ARTICLES.iter().any(|a| a.eq_ignore_ascii_case(word));
+    let exception = || {
+        EXCEPTIONS.iter().any(|e| {
+            rest.len() >= e.len()
+                && rest.is_char_boundary(e.len())
+                && rest[..e.len()].eq_ignore_ascii_case(e)
+        })
+    };
     let given = usize::from(ind - b'0');
-    if ARTICLES.contains(&lower.as_str()) && !exception {
+    if article && !exception() {
+        let lower = word.to_ascii_lowercase();
         if lower == "en" {
             // Also a preposition: MARC::Lint accepts 0 and 3.
             return if given == 0 || given == 3 {
@@ -210,7 +215,9 @@ pub fn check_nonfiling(title: &[u8], ind: u8) -> Nonfiling {
     } else if given == 0 {
         Nonfiling::Fine
     } else {
-        Nonfiling::NotArticle { word: lower }
+        Nonfiling::NotArticle {
+            word: word.to_lowercase(),
+        }
     }
 }
 

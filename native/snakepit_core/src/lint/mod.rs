@@ -25,7 +25,7 @@ use crate::view::RecordView;
 
 /// Where an issue was found. Every part is optional: a record-level issue (a missing 245)
 /// has none.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct At {
     /// The field's tag, or `LDR` for the leader.
     pub tag: Option<[u8; 3]>,
@@ -38,7 +38,7 @@ pub struct At {
 }
 
 /// One problem found in one record.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Issue {
     /// Index into [`Linter::codes`].
     pub code: u32,
@@ -64,6 +64,9 @@ pub(crate) struct Sink<'a> {
     /// Issues one record may have; the rest are counted in one last `lint.too_many_issues`.
     pub(crate) cap: usize,
     pub(crate) dropped: usize,
+    /// Where messages are formatted before each is copied out at its exact length: no
+    /// string grows by reallocation.
+    pub(crate) text: &'a mut String,
 }
 
 impl Sink<'_> {
@@ -85,6 +88,19 @@ impl Sink<'_> {
             message,
         });
     }
+
+    /// [`Sink::push`] of a message formatted from `args` (see [`emit!`]).
+    pub(crate) fn push_args(&mut self, code: u32, at: At, args: std::fmt::Arguments<'_>) {
+        if self.issues.len() >= self.cap {
+            self.dropped += 1;
+            return;
+        }
+        use std::fmt::Write;
+        self.text.clear();
+        let _ = self.text.write_fmt(args);
+        let message = self.text.as_str().to_owned();
+        self.push(code, at, message);
+    }
 }
 
 /// `emit!(sink, code, at, "format", args...)`: the message is built only when the code is on.
@@ -92,7 +108,7 @@ macro_rules! emit {
     ($sink:expr, $code:expr, $at:expr, $($fmt:tt)+) => {{
         let code = $code as u32;
         if $sink.on(code) {
-            $sink.push(code, $at, format!($($fmt)+));
+            $sink.push_args(code, $at, format_args!($($fmt)+));
         }
     }};
 }
@@ -101,6 +117,10 @@ pub(crate) use emit;
 /// Issues one record may report before the rest are only counted: bounds the output of a
 /// hostile record (every subfield of a 99,999-byte record empty) by a constant.
 pub const MAX_ISSUES_PER_RECORD: usize = 1000;
+
+thread_local! {
+    static SCRATCH: std::cell::Cell<prepared::Scratch> = std::cell::Cell::default();
+}
 
 /// A compiled rule set, reusable for a whole job and across threads.
 #[derive(Debug)]
@@ -135,12 +155,17 @@ impl Linter {
     /// The issues of `record`, in the order found, into `issues` (cleared first).
     pub fn lint_into<R: RecordView>(&self, record: &R, issues: &mut Vec<Issue>) {
         issues.clear();
-        let prepared = Prepared::new(record);
+        // The buffers of the last record linted on this thread, reused: a clean record
+        // allocates nothing.
+        let mut scratch = SCRATCH.with(|s| s.take());
+        let prepared = Prepared::new_in(record, &mut scratch);
+        let mut text = std::mem::take(&mut scratch.text);
         let mut sink = Sink {
             codes: &self.codes,
             issues,
             cap: MAX_ISSUES_PER_RECORD,
             dropped: 0,
+            text: &mut text,
         };
         if let Some(schema) = self.schema {
             builtin::check(&prepared, schema, &mut sink);
@@ -159,6 +184,9 @@ impl Linter {
                 MAX_ISSUES_PER_RECORD
             );
         }
+        let mut scratch = prepared.into_scratch();
+        scratch.text = text;
+        SCRATCH.with(|s| s.set(scratch));
     }
 
     /// [`Linter::lint_into`] into a new list.

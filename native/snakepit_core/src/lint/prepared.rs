@@ -33,13 +33,39 @@ pub struct Prepared<'r> {
     pub leader: &'r [u8],
     pub fields: Vec<Field<'r>>,
     pub subfields: Vec<(u8, &'r [u8])>,
+    /// False when the record's bytes hold no tab, carriage return or line feed at all (the
+    /// usual case, found in one pass): no subfield then needs looking at for them.
+    pub may_hold_line_breaks: bool,
     bytes: Option<&'r [u8]>,
+}
+
+/// The allocations of a [`Prepared`] record, kept empty between records so that the next
+/// one reuses them (see [`Prepared::new_in`]).
+#[derive(Debug, Default)]
+pub struct Scratch {
+    fields: Vec<Field<'static>>,
+    subfields: Vec<(u8, &'static [u8])>,
+    /// For formatting messages.
+    pub text: String,
+}
+
+/// `v` emptied and retyped, keeping its allocation: `T` and `U` differ only in lifetimes,
+/// so the standard library's in-place collection reuses the buffer.
+fn recycle<T, U>(mut v: Vec<T>) -> Vec<U> {
+    v.clear();
+    v.into_iter().map(|_| unreachable!("emptied")).collect()
 }
 
 impl<'r> Prepared<'r> {
     pub fn new<R: RecordView>(record: &'r R) -> Prepared<'r> {
-        let mut fields = Vec::new();
-        let mut subfields = Vec::new();
+        Prepared::new_in(record, &mut Scratch::default())
+    }
+
+    /// [`Prepared::new`] in the buffers of `scratch` (taken from it; give them back with
+    /// [`Prepared::into_scratch`]).
+    pub fn new_in<R: RecordView>(record: &'r R, scratch: &mut Scratch) -> Prepared<'r> {
+        let mut fields: Vec<Field<'r>> = recycle(std::mem::take(&mut scratch.fields));
+        let mut subfields: Vec<(u8, &'r [u8])> = recycle(std::mem::take(&mut scratch.subfields));
         for (index, view) in record.view_fields().enumerate() {
             let (tag, kind) = match view {
                 FieldView::Control { tag, value } => (tag, Kind::Control(value)),
@@ -72,7 +98,19 @@ impl<'r> Prepared<'r> {
             leader: record.leader(),
             fields,
             subfields,
+            may_hold_line_breaks: record
+                .record_bytes()
+                .is_none_or(|b| memchr::memchr3(b'\t', b'\r', b'\n', b).is_some()),
             bytes: record.record_bytes(),
+        }
+    }
+
+    /// This record's buffers, emptied, for the next one.
+    pub fn into_scratch(self) -> Scratch {
+        Scratch {
+            fields: recycle(self.fields),
+            subfields: recycle(self.subfields),
+            text: String::new(),
         }
     }
 

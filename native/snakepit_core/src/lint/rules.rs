@@ -88,6 +88,39 @@ pub struct Rule {
     kind: RuleKind,
 }
 
+/// A rule set's text, JSON or TOML, is at most [`MAX_RULE_SET_BYTES`].
+fn within_bound(text: &str) -> Result<(), RuleSetError> {
+    if text.len() > MAX_RULE_SET_BYTES {
+        return err(
+            "",
+            format!(
+                "the rule set is {} bytes; at most {MAX_RULE_SET_BYTES} are allowed",
+                text.len()
+            ),
+        );
+    }
+    Ok(())
+}
+
+/// `text` (TOML) as a JSON value, bounded like JSON text; a syntax error names its line
+/// and column (1-based, the column in characters).
+fn toml_value(text: &str) -> Result<Value, RuleSetError> {
+    within_bound(text)?;
+    toml::from_str::<Value>(text).map_err(|e| {
+        let at = e.span().map_or(0, |span| span.start.min(text.len()));
+        let before = text.get(..at).unwrap_or(text);
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+        RuleSetError {
+            path: String::new(),
+            message: format!(
+                "not valid TOML at line {line} column {column}: {}",
+                e.message().trim_end()
+            ),
+        }
+    })
+}
+
 #[derive(Debug)]
 enum RuleKind {
     Require(Vec<TagPattern>),
@@ -100,15 +133,7 @@ enum RuleKind {
 impl RuleSet {
     /// Parses and compiles a rule set written as JSON.
     pub fn from_json(text: &str) -> Result<RuleSet, RuleSetError> {
-        if text.len() > MAX_RULE_SET_BYTES {
-            return err(
-                "",
-                format!(
-                    "the rule set is {} bytes; at most {MAX_RULE_SET_BYTES} are allowed",
-                    text.len()
-                ),
-            );
-        }
+        within_bound(text)?;
         let value: Value = serde_json::from_str(text).map_err(|e| RuleSetError {
             path: String::new(),
             message: format!(
@@ -119,6 +144,22 @@ impl RuleSet {
             ),
         })?;
         RuleSet::from_value(&value)
+    }
+
+    /// Parses and compiles a rule set written as TOML: read into the same form as JSON
+    /// (tables as objects, arrays as arrays), then compiled by [`RuleSet::from_value`].
+    pub fn from_toml(text: &str) -> Result<RuleSet, RuleSetError> {
+        RuleSet::from_value(&toml_value(text)?)
+    }
+
+    /// A TOML rule set as the JSON text it is the same as, for callers that keep a rule
+    /// set as JSON (the Elixir side does, to compile it again on another node).
+    pub fn toml_to_json(text: &str) -> Result<String, RuleSetError> {
+        let value = toml_value(text)?;
+        serde_json::to_string(&value).map_err(|e| RuleSetError {
+            path: String::new(),
+            message: format!("cannot write the TOML rule set as JSON: {e}"),
+        })
     }
 
     /// Compiles a rule set already parsed.

@@ -30,21 +30,51 @@ impl ByteSet {
     }
 
     /// The members, for messages: `#` stands for blank, as MARC documentation writes it.
-    pub fn describe(self) -> String {
-        let items: Vec<String> = (0u8..128)
-            .filter(|&b| self.contains(b))
-            .map(|b| display_byte(b).to_string())
-            .collect();
-        items.join(" ")
+    /// Written straight into the message, only when one is made.
+    pub fn describe(self) -> Members {
+        Members(self)
+    }
+}
+
+/// [`ByteSet::describe`]: the members separated by blanks.
+#[derive(Debug, Clone, Copy)]
+pub struct Members(ByteSet);
+
+impl std::fmt::Display for Members {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Members are printable or `0xNN`; worded in one buffer and written once.
+        let mut text = String::with_capacity(64);
+        for b in (0u8..128).filter(|&b| self.0.contains(b)) {
+            if !text.is_empty() {
+                text.push(' ');
+            }
+            match b {
+                b' ' => text.push('#'),
+                0x21..=0x7e => text.push(b as char),
+                _ => text.push_str(&format!("0x{b:02X}")),
+            }
+        }
+        f.write_str(&text)
     }
 }
 
 /// A byte as MARC documentation shows it: `#` for blank.
-pub fn display_byte(b: u8) -> String {
-    match b {
-        b' ' => "#".to_string(),
-        0x20..=0x7e => (b as char).to_string(),
-        _ => format!("0x{b:02X}"),
+pub fn display_byte(b: u8) -> DisplayByte {
+    DisplayByte(b)
+}
+
+/// [`display_byte`]: formatted only when a message is made.
+#[derive(Debug, Clone, Copy)]
+pub struct DisplayByte(u8);
+
+impl std::fmt::Display for DisplayByte {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use std::fmt::Write;
+        match self.0 {
+            b' ' => f.write_char('#'),
+            b @ 0x21..=0x7e => f.write_char(b as char),
+            b => write!(f, "0x{b:02X}"),
+        }
     }
 }
 
@@ -81,17 +111,32 @@ impl FieldDef {
             .unwrap_or_default()
     }
 
-    pub fn defined_subfields(&self) -> String {
-        (0u8..128)
-            .filter(|&c| {
-                matches!(
-                    self.subfield(c),
-                    SubfieldRule::Repeatable | SubfieldRule::NonRepeatable
-                )
-            })
-            .map(|c| display_byte(c).to_string())
-            .collect::<Vec<_>>()
-            .join(" ")
+    /// The current subfield codes, for messages (written only when one is made).
+    pub fn defined_subfields(&self) -> DefinedSubfields<'_> {
+        DefinedSubfields(self)
+    }
+}
+
+/// [`FieldDef::defined_subfields`]: the codes separated by blanks.
+#[derive(Debug, Clone, Copy)]
+pub struct DefinedSubfields<'a>(&'a FieldDef);
+
+impl std::fmt::Display for DefinedSubfields<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut first = true;
+        for c in (0u8..128).filter(|&c| {
+            matches!(
+                self.0.subfield(c),
+                SubfieldRule::Repeatable | SubfieldRule::NonRepeatable
+            )
+        }) {
+            if !first {
+                f.write_str(" ")?;
+            }
+            first = false;
+            display_byte(c).fmt(f)?;
+        }
+        Ok(())
     }
 }
 
@@ -174,7 +219,11 @@ impl Position {
 /// 40 of a long list.
 pub fn describe_codes(codes: &[CodeDef]) -> String {
     const SHOWN: usize = 40;
-    let show = |v: &str| v.bytes().map(display_byte).collect::<String>();
+    let show = |v: &str| {
+        v.bytes()
+            .map(|b| display_byte(b).to_string())
+            .collect::<String>()
+    };
     let current: Vec<&CodeDef> = codes.iter().filter(|c| !c.obsolete).collect();
     let mut shown: Vec<String> = current
         .iter()
@@ -195,6 +244,8 @@ pub fn describe_codes(codes: &[CodeDef]) -> String {
 pub struct Schema {
     /// By tag number 000-999.
     fields: Vec<Option<FieldDef>>,
+    /// By tag number: the label of a tag given as obsolete (and not defined).
+    obsolete_fields: Vec<Option<&'static str>>,
     pub leader: Vec<Position>,
     /// 008 positions per material type, the "All Materials" ones included.
     pub layouts_008: Vec<(MaterialType, Vec<Position>)>,
@@ -215,6 +266,7 @@ impl Default for Schema {
     fn default() -> Self {
         Schema {
             fields: vec![None; 1000],
+            obsolete_fields: vec![None; 1000],
             leader: Vec::new(),
             layouts_008: Vec::new(),
             layouts_006: Vec::new(),
@@ -239,6 +291,18 @@ impl Schema {
     #[inline]
     pub fn field(&self, tag: &[u8; 3]) -> Option<&FieldDef> {
         self.fields[tag_number(tag)?].as_ref()
+    }
+
+    /// The label of an obsolete field, for a tag no longer defined.
+    #[inline]
+    pub fn obsolete_field(&self, tag: &[u8; 3]) -> Option<&'static str> {
+        self.obsolete_fields[tag_number(tag)?]
+    }
+
+    pub fn set_obsolete_field(&mut self, tag: &[u8; 3], label: &'static str) {
+        if let Some(n) = tag_number(tag) {
+            self.obsolete_fields[n] = Some(label);
+        }
     }
 
     pub fn set_field(&mut self, tag: &[u8; 3], def: FieldDef) {

@@ -22,6 +22,11 @@ pub(crate) fn build() -> Schema {
         };
         schema.set_field(&tag, field(def));
     }
+    for (tag, label) in marc21::obsolete_fields() {
+        if let Ok(tag) = <[u8; 3]>::try_from(tag.as_bytes()) {
+            schema.set_obsolete_field(&tag, label);
+        }
+    }
     schema.leader = compile(marc21::leader().positions);
     schema.layouts_008 = MATERIALS
         .iter()
@@ -96,6 +101,10 @@ mod tests {
         assert!(!title.repeatable);
         assert!(title.indicators[1].contains(b'4') && !title.indicators[0].contains(b' '));
         assert!(schema.field(b"999").is_none());
+        // Obsolete fields are the tags the schema no longer defines: 440 it still does.
+        assert!(schema.obsolete_field(b"503").is_some());
+        assert!(schema.field(b"440").is_some() && schema.obsolete_field(b"440").is_none());
+        assert!(schema.obsolete_field(b"245").is_none() && schema.obsolete_field(b"999").is_none());
         assert!(!schema.leader.is_empty() && schema.layouts_007.len() > 10);
         assert!(schema.languages.is_some_and(|l| l.lookup(b"eng").is_some()));
     }

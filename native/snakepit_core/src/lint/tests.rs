@@ -452,3 +452,96 @@ fn lint_timing() {
         println!("{file}: {} records, {} issues; parse {parse:?}, lint {lint:?}, lint with every code off {silent:?}", records.len(), total / 20);
     }
 }
+
+/// One rule set, written as JSON and as TOML (the Elixir tests read them too).
+const TWIN_JSON: &str = include_str!("../../../../test/fixtures/rules/twin.json");
+const TWIN_TOML: &str = include_str!("../../../../test/fixtures/rules/twin.toml");
+
+#[test]
+fn a_toml_rule_set_compiles_to_its_json_twin() {
+    let as_json: serde_json::Value =
+        serde_json::from_str(&RuleSet::toml_to_json(TWIN_TOML).unwrap()).unwrap();
+    assert_eq!(
+        as_json,
+        serde_json::from_str::<serde_json::Value>(TWIN_JSON).unwrap()
+    );
+    let schema: &'static Schema = Box::leak(Box::new(schema()));
+    let from_json = linter_with(schema, RuleSet::from_json(TWIN_JSON).unwrap());
+    let from_toml = linter_with(schema, RuleSet::from_toml(TWIN_TOML).unwrap());
+    assert_eq!(from_json.codes(), from_toml.codes());
+    let rec = record(vec![
+        control("008", &format!("{:35}eng{:2}", "", "")),
+        data("020", "  ", &[(b'a', "0123456789")]),
+        data("100", "1 ", &[(b'a', "Someone")]),
+        data("245", "10", &[(b'a', "Title"), (b'q', "odd")]),
+        data("990", "  ", &[(b'a', "local")]),
+    ]);
+    let issues = from_json.lint(&rec);
+    for code in [
+        "local.035",
+        "local.no9",
+        "local.isbn",
+        "local.lang",
+        "local.240",
+    ] {
+        let found = names(&from_json, &issues);
+        assert!(found.iter().any(|n| n == code), "{code}: {found:?}");
+    }
+    assert_eq!(issues, from_toml.lint(&rec));
+}
+
+#[test]
+fn a_toml_syntax_error_names_its_line_and_column() {
+    let text = "disable = [\"field.local\"]\n[severity]\n\"subfield.*\" = warning\n";
+    let message = RuleSet::from_toml(text).unwrap_err().to_string();
+    assert!(
+        message.starts_with("not valid TOML at line 3 column 16:"),
+        "{message}"
+    );
+    // A wrong value is reported where the JSON form's would be.
+    let message = RuleSet::from_toml("[[rules]]\ncode = 7\nrequire = \"035\"\n")
+        .unwrap_err()
+        .to_string();
+    assert!(message.starts_with("rules[0].code:"), "{message}");
+}
+
+#[test]
+fn obsolete_tags_are_classed_apart_from_undefined_and_local_ones() {
+    let linter = Linter::new(RuleSet::from_json("{}").unwrap());
+    let rec = record(vec![
+        data("245", "00", &[(b'a', "Title")]),
+        data("503", "  ", &[(b'a', "History")]),
+        data("590", "  ", &[(b'a', "Local")]),
+        data("012", "  ", &[(b'a', "x")]),
+        data("880", "  ", &[(b'6', "840-01"), (b'a', "Series")]),
+    ]);
+    let issues = linter.lint(&rec);
+    let of = |tag: &[u8; 3]| -> Vec<&Issue> {
+        issues.iter().filter(|i| i.at.tag == Some(*tag)).collect()
+    };
+    let name = |i: &Issue| linter.codes()[i.code as usize].name.clone();
+    let obsolete = of(b"503");
+    assert_eq!(
+        obsolete.iter().map(|i| name(i)).collect::<Vec<_>>(),
+        ["field.obsolete"]
+    );
+    assert_eq!(obsolete[0].severity, Severity::Warning);
+    assert_eq!(
+        obsolete[0].message,
+        "503 is obsolete in MARC 21 bibliographic (formerly BIBLIOGRAPHIC HISTORY NOTE (R) (BK CF MU))"
+    );
+    assert_eq!(
+        of(b"590").iter().map(|i| name(i)).collect::<Vec<_>>(),
+        ["field.local"]
+    );
+    assert_eq!(
+        of(b"012").iter().map(|i| name(i)).collect::<Vec<_>>(),
+        ["field.undefined"]
+    );
+    let alternate: Vec<&Issue> = of(b"880")
+        .into_iter()
+        .filter(|i| name(i) == "field.obsolete")
+        .collect();
+    assert_eq!(alternate.len(), 1, "{issues:?}");
+    assert!(alternate[0].message.starts_with("880 (840) is obsolete"));
+}

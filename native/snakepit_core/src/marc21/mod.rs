@@ -28,7 +28,8 @@ mod tables;
 
 pub use tables::{
     codelist, codelists, country, field, fields, geographic_area, language, layout_006, layout_007,
-    layout_008, layouts_007, leader, material_type_006, record_kind,
+    layout_008, layouts_007, leader, material_type_006, obsolete_field, obsolete_fields,
+    record_kind,
 };
 
 /// One code (or range of codes) of an indicator, a fixed-length position or a code list.

@@ -22,6 +22,21 @@ pub fn field(tag: impl AsRef<[u8]>) -> Option<&'static FieldDef> {
         .map(|i| &FIELDS[i])
 }
 
+/// The label of a field the Library of Congress field list gives as obsolete, for a tag
+/// the tables do not define (data/marc21/obsolete_fields.tsv).
+pub fn obsolete_field(tag: impl AsRef<[u8]>) -> Option<&'static str> {
+    let tag = tag.as_ref();
+    OBSOLETE_FIELDS
+        .binary_search_by(|(t, _)| t.as_bytes().cmp(tag))
+        .ok()
+        .map(|i| OBSOLETE_FIELDS[i].1)
+}
+
+/// Every obsolete field of [`obsolete_field`], sorted by tag: (tag, label).
+pub fn obsolete_fields() -> &'static [(&'static str, &'static str)] {
+    &OBSOLETE_FIELDS
+}
+
 /// The leader's positions (24 characters).
 pub fn leader() -> &'static Layout {
     &LEADER
