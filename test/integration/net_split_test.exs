@@ -114,10 +114,13 @@ defmodule Snakepit.Integration.NetSplitTest do
     assert big_result in [{:error, {:node_down, peer}}, {:error, :timeout}]
     assert big_answered < 5_000 + 30_000 + 2_000
 
-    # Every retrying caller got its answer, once, and some had to be retried here.
+    # Every retrying caller got its answer, once, though some were in flight on the peer
+    # (retried here: local runs emit no cluster event).
     assert answers != [] and Enum.all?(answers, &(&1 == {:ok, @sleep}))
     assert_received {:telemetry, _, _, %{node: ^peer, result: :node_down, retried: false}}
-    assert_received {:telemetry, _, _, %{result: :ok, retried: true}}
+    # Nothing late reached a caller (this process was one).
+    {:messages, mailbox} = Process.info(self(), :messages)
+    refute Enum.any?(mailbox, &match?({ref, _late} when is_reference(ref), &1))
   end
 
   # Calls until told to stop, sending each answer to the test process.

@@ -98,7 +98,31 @@ defmodule Snakepit.Pool.Cluster do
       await(reply_to, wait)
     after
       :erlang.unalias(reply_to)
-      Process.exit(courier, :kill)
+      dismiss(courier, reply_to)
+    end
+  end
+
+  # Kills the courier and drops what it or the remote process sent that was not read: a
+  # courier's messages arrive before its :DOWN, and the alias is gone, so nothing comes
+  # after. A courier suspended on a full distribution buffer still dies at once (exit
+  # signals are handled while suspended); the bound is a guard.
+  defp dismiss({pid, ref}, reply_to) do
+    Process.exit(pid, :kill)
+
+    receive do
+      {:DOWN, ^ref, :process, ^pid, _reason} -> :ok
+    after
+      @check -> Process.demonitor(ref, [:flush])
+    end
+
+    flush(reply_to)
+  end
+
+  defp flush(reply_to) do
+    receive do
+      {^reply_to, _late} -> flush(reply_to)
+    after
+      0 -> :ok
     end
   end
 
@@ -110,7 +134,7 @@ defmodule Snakepit.Pool.Cluster do
   defp courier(node, reply_to, args) do
     caller = self()
 
-    spawn(fn ->
+    spawn_monitor(fn ->
       caller_ref = Process.monitor(caller)
       {_pid, mref} = Node.spawn_monitor(node, __MODULE__, :serve, args)
 
