@@ -63,6 +63,12 @@ defmodule Snakepit.Pool.ClusterOptionsTest do
       on_exit(fn -> Enum.each([slow_peer, quick_peer], &Peers.stop/1) end)
       assert :erpc.call(slow, Directory, :timings, []).send_interval == 1000
 
+      # Both heard from (once :pg has told them about this node's directory).
+      eventually(
+        fn -> Directory.silent_for(slow) < 5_000 and Directory.silent_for(quick) < 5_000 end,
+        30_000
+      )
+
       # How often each peer's snapshots reach this node's directory.
       :erlang.trace(Process.whereis(Directory), true, [:receive, :monotonic_timestamp])
       on_exit(fn -> :erlang.trace(:all, false, [:receive]) end)
@@ -96,13 +102,14 @@ defmodule Snakepit.Pool.ClusterOptionsTest do
   # Per node, the milliseconds between its snapshots' arrivals here, from the trace.
   defp arrival_gaps do
     me = Process.whereis(Directory)
+    # Trace messages come on their own time: this one comes after the last of them.
+    delivered = :erlang.trace_delivered(me)
 
     Stream.repeatedly(fn ->
       receive do
         {:trace_ts, ^me, :receive, {:snakepit_snapshot, node, _pools}, at} -> {node, at}
         {:trace_ts, ^me, :receive, _other, _at} -> nil
-      after
-        0 -> :done
+        {:trace_delivered, ^me, ^delivered} -> :done
       end
     end)
     |> Stream.take_while(&(&1 != :done))

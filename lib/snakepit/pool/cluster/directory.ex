@@ -162,7 +162,9 @@ defmodule Snakepit.Pool.Cluster.Directory do
     :ok = Groups.join_directories()
     :ok = :net_kernel.monitor_nodes(true)
     send(self(), :sample)
-    {:ok, %{sent: %{}, sent_at: 0, up: MapSet.new(), timings: timings}}
+    # Due at once (monotonic time may be negative: 0 is not "long ago").
+    sent_at = now_ms() - timings.send_interval
+    {:ok, %{sent: %{}, sent_at: sent_at, up: MapSet.new(), timings: timings}}
   end
 
   @impl true
