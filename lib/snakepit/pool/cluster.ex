@@ -3,15 +3,17 @@ defmodule Snakepit.Pool.Cluster do
   # the most free capacity (from the snapshots in Snakepit.Pool.Cluster.Directory: no call
   # per request), this node on a tie, and runs the request there.
   #
-  # A remote request is a process spawned on the chosen node (Node.spawn_monitor/4) that
-  # runs the pool's ordinary router there and sends the result to an alias of the caller.
-  # The monitor turns a lost connection into {:error, {:node_down, node}} at once; a node
-  # that stays connected but silent (no snapshot for node_down_after ms, an option of
-  # Snakepit.Pool.Cluster.Options: a net split the connection has not noticed yet) fails
-  # its callers the same way, checked every @check ms (or a quarter of node_down_after, if
-  # that is less). Giving up unaliases and demonitors, so a late reply or :DOWN never
-  # reaches the caller's mailbox. Arguments (and what a function closes over) cross the
-  # wire as they are: binaries are sent as bytes, never as per-record terms.
+  # A remote request is a process spawned on the chosen node (Node.spawn_monitor/4, by a
+  # local courier process, so the caller itself never blocks on a full distribution
+  # buffer) that runs the pool's ordinary router there and sends the result to an alias of
+  # the caller. The monitor turns a lost connection into {:error, {:node_down, node}} at
+  # once; a node that stays connected but silent (no snapshot for node_down_after ms, an
+  # option of Snakepit.Pool.Cluster.Options: a net split the connection has not noticed
+  # yet) fails its callers the same way, checked every @check ms (or a quarter of
+  # node_down_after, if that is less). Giving up unaliases, kills the courier and drops what
+  # it sent, so a late reply or :DOWN never reaches the caller's mailbox. Arguments (and
+  # what a function closes over) cross the wire as they are: binaries are sent as bytes,
+  # never as per-record terms.
   @moduledoc false
 
   alias Snakepit.Pool.Cluster.{Directory, Groups}

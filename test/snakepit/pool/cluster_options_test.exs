@@ -16,6 +16,9 @@ defmodule Snakepit.Pool.ClusterOptionsTest do
     assert Options.validate([]) == {:ok, defaults}
     assert Options.configured!([]) == defaults
     assert Directory.timings() == defaults
+
+    for {key, rules} <- Options.schema(),
+        do: assert({:ok, _} = Snakepit.Options.Schema.check(key, rules[:default], rules))
   end
 
   test "bad timings are refused, naming the key and what was given" do
