@@ -104,19 +104,11 @@ defmodule Snakepit.Pool.Cluster do
     end
   end
 
-  # Kills the courier and drops what it or the remote process sent that was not read: a
-  # courier's messages arrive before its :DOWN, and the alias is gone, so nothing comes
-  # after. A courier suspended on a full distribution buffer still dies at once (exit
-  # signals are handled while suspended); the bound is a guard.
-  defp dismiss({pid, ref}, reply_to) do
-    Process.exit(pid, :kill)
-
-    receive do
-      {:DOWN, ^ref, :process, ^pid, _reason} -> :ok
-    after
-      @check -> Process.demonitor(ref, [:flush])
-    end
-
+  # Kills the courier (it may be suspended on a full distribution buffer: an exit signal
+  # reaches it anyway, and nothing waits for it) and drops what it or the remote process
+  # sent that was not read. The alias is gone, so nothing sent to it arrives after.
+  defp dismiss(courier, reply_to) do
+    Process.exit(courier, :kill)
     flush(reply_to)
   end
 
@@ -136,7 +128,7 @@ defmodule Snakepit.Pool.Cluster do
   defp courier(node, reply_to, args) do
     caller = self()
 
-    spawn_monitor(fn ->
+    spawn(fn ->
       caller_ref = Process.monitor(caller)
       {_pid, mref} = Node.spawn_monitor(node, __MODULE__, :serve, args)
 
