@@ -26,8 +26,9 @@ test-host: setup
 	./scripts/host_app_test.sh
 
 # Real components, apart from `test` (which stays hermetic): a Prometheus server scrapes the
-# metrics endpoint and headless Chromium renders the status page (docs/metrics.md). Installs
-# Debian's prometheus and chromium packages when missing.
+# metrics endpoint and headless Chromium renders the status page (docs/metrics.md); a real
+# net split in a network namespace (docs/cluster.md; needs root, else skipped). Installs
+# Debian's prometheus, chromium and iproute2 packages when missing.
 test-integration: setup
 	./scripts/integration_setup.sh
 	MIX_ENV=test mix test --only integration test/integration

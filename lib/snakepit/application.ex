@@ -14,7 +14,7 @@ defmodule Snakepit.Application do
     # metrics (only when configured) too, so they see the workers start.
     cluster = [
       Snakepit.Pool.Cluster.Groups,
-      Snakepit.Pool.Cluster.Directory
+      {Snakepit.Pool.Cluster.Directory, Map.to_list(Snakepit.Pool.Cluster.Options.configured!())}
     ]
 
     children =

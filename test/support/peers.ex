@@ -19,8 +19,11 @@ defmodule Snakepit.Test.Peers do
     :ok
   end
 
-  @doc "Starts a peer node running :snakepit; returns `{peer, node}`. Not linked: a test may kill it."
-  def start! do
+  @doc """
+  Starts a peer node running :snakepit, its application env set to `env` first; returns
+  `{peer, node}`. Not linked: a test may kill it.
+  """
+  def start!(env \\ []) do
     ensure_distributed!()
     code_path = Enum.flat_map(:code.get_path(), &[~c"-pa", &1])
     cookie = Atom.to_charlist(Node.get_cookie())
@@ -39,6 +42,11 @@ defmodule Snakepit.Test.Peers do
             code_path,
         wait_boot: 60_000
       })
+
+    :ok = :erpc.call(node, Application, :load, [:snakepit], 60_000)
+
+    for {key, value} <- env,
+        do: :ok = :erpc.call(node, Application, :put_env, [:snakepit, key, value])
 
     {:ok, _} = :erpc.call(node, Application, :ensure_all_started, [:snakepit], 60_000)
     {peer, node}

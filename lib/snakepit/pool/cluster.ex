@@ -3,14 +3,17 @@ defmodule Snakepit.Pool.Cluster do
   # the most free capacity (from the snapshots in Snakepit.Pool.Cluster.Directory: no call
   # per request), this node on a tie, and runs the request there.
   #
-  # A remote request is a process spawned on the chosen node (Node.spawn_monitor/4) that
-  # runs the pool's ordinary router there and sends the result to an alias of the caller.
-  # The monitor turns a lost connection into {:error, {:node_down, node}} at once; a node
-  # that stays connected but silent (no snapshot for @silent ms: a net split the
-  # connection has not noticed yet) fails its callers the same way, checked every @check
-  # ms. Giving up unaliases and demonitors, so a late reply or :DOWN never reaches the
-  # caller's mailbox. Arguments (and what a function closes over) cross the wire as they
-  # are: binaries are sent as bytes, never as per-record terms.
+  # A remote request is a process spawned on the chosen node (Node.spawn_monitor/4, by a
+  # local courier process, so the caller itself never blocks on a full distribution
+  # buffer) that runs the pool's ordinary router there and sends the result to an alias of
+  # the caller. The monitor turns a lost connection into {:error, {:node_down, node}} at
+  # once; a node that stays connected but silent (no snapshot for node_down_after ms, an
+  # option of Snakepit.Pool.Cluster.Options: a net split the connection has not noticed
+  # yet) fails its callers the same way, checked every @check ms (or a quarter of
+  # node_down_after, if that is less). Giving up unaliases, kills the courier and drops what
+  # it sent, so a late reply or :DOWN never reaches the caller's mailbox. Arguments (and
+  # what a function closes over) cross the wire as they are: binaries are sent as bytes,
+  # never as per-record terms.
   @moduledoc false
 
   alias Snakepit.Pool.Cluster.{Directory, Groups}
@@ -19,8 +22,6 @@ defmodule Snakepit.Pool.Cluster do
 
   # How often a waiting caller looks at the node it waits on.
   @check 250
-  # No snapshot for this long and a node's in-flight requests fail as :node_down.
-  @silent 3_000
   # Beyond its own timeout and queue timeout, how long a remote request may take on the wire.
   @wire_slack 2_000
 
@@ -78,9 +79,7 @@ defmodule Snakepit.Pool.Cluster do
 
   defp remote(node, pool, request, timeout, priority) do
     reply_to = :erlang.alias()
-
-    {_pid, mref} =
-      Node.spawn_monitor(node, __MODULE__, :serve, [reply_to, pool, request, timeout, priority])
+    courier = courier(node, reply_to, [reply_to, pool, request, timeout, priority])
 
     guard =
       case timeout do
@@ -88,27 +87,72 @@ defmodule Snakepit.Pool.Cluster do
         ms -> now_ms() + ms + Directory.queue_timeout(pool, node) + @wire_slack
       end
 
+    %{node_down_after: down_after} = Directory.timings()
+
+    wait = %{
+      node: node,
+      guard: guard,
+      down_after: down_after,
+      check: min(@check, div(down_after, 4))
+    }
+
     try do
-      await(reply_to, mref, node, guard)
+      await(reply_to, wait)
     after
       :erlang.unalias(reply_to)
-      Process.demonitor(mref, [:flush])
+      dismiss(courier, reply_to)
     end
   end
 
-  defp await(reply_to, mref, node, guard) do
+  # Kills the courier (it may be suspended on a full distribution buffer: an exit signal
+  # reaches it anyway, and nothing waits for it) and drops what it or the remote process
+  # sent that was not read. The alias is gone, so nothing sent to it arrives after.
+  defp dismiss(courier, reply_to) do
+    Process.exit(courier, :kill)
+    flush(reply_to)
+  end
+
+  defp flush(reply_to) do
+    receive do
+      {^reply_to, _late} -> flush(reply_to)
+    after
+      0 -> :ok
+    end
+  end
+
+  # The process that sends the request to `node` and watches the process running it there,
+  # telling the caller's alias how it ended: `{reply_to, {:down, reason}}`. The caller never
+  # sends to `node` itself: once a net split has filled the distribution buffer, a sender
+  # (a spawn, even a demonitor) is suspended until the connection drops, net_ticktime
+  # later. A courier may be; the caller kills it when it gives up. It goes with its caller.
+  defp courier(node, reply_to, args) do
+    caller = self()
+
+    spawn(fn ->
+      caller_ref = Process.monitor(caller)
+      {_pid, mref} = Node.spawn_monitor(node, __MODULE__, :serve, args)
+
+      receive do
+        {:DOWN, ^mref, :process, _pid, reason} -> send(reply_to, {reply_to, {:down, reason}})
+        {:DOWN, ^caller_ref, :process, _pid, _reason} -> :ok
+      end
+    end)
+  end
+
+  defp await(reply_to, %{node: node, guard: guard} = wait) do
     receive do
       {^reply_to, {:raised, kind, reason, stacktrace}} -> :erlang.raise(kind, reason, stacktrace)
+      {^reply_to, {:down, :noconnection}} -> {:error, {:node_down, node}}
+      # The process running it there was killed (or ended without a reply): as a worker
+      # crash here.
+      {^reply_to, {:down, _reason}} -> {:error, :worker_crashed}
       {^reply_to, result} -> result
-      {:DOWN, ^mref, :process, _pid, :noconnection} -> {:error, {:node_down, node}}
-      # The process running it there was killed: as a worker crash here.
-      {:DOWN, ^mref, :process, _pid, _reason} -> {:error, :worker_crashed}
     after
-      @check ->
+      wait.check ->
         cond do
-          Directory.silent_for(node) >= @silent -> {:error, {:node_down, node}}
+          Directory.silent_for(node) >= wait.down_after -> {:error, {:node_down, node}}
           guard != :infinity and now_ms() >= guard -> {:error, :timeout}
-          true -> await(reply_to, mref, node, guard)
+          true -> await(reply_to, wait)
         end
     end
   end

@@ -2,13 +2,19 @@ defmodule Snakepit.Pool.Cluster.Directory do
   # One per node (in the :snakepit application's tree): what every connected node's pools
   # have free, for routing `nodes: :cluster` requests without asking anyone.
   #
-  # Every @sample ms it reads this node's pools (each worker's capacity and load, the queue
-  # counter: no process is asked) into the table, and sends the figures to the directories
-  # of the other nodes (Snakepit.Pool.Cluster.Groups) every @period ms, or
-  # at once when a pool's free capacity moved by a quarter of its capacity since the last
-  # send. A node is routable while its last snapshot is younger than @fresh ms and it is
-  # connected: a node that goes down stops being chosen when the connection drops
-  # (nodedown) or, for a net split the connection has not noticed, after @fresh ms.
+  # Every sample_interval ms it reads this node's pools (each worker's capacity and load,
+  # the queue counter: no process is asked) into the table, and sends the figures to the
+  # directories of the other nodes (Snakepit.Pool.Cluster.Groups) every send_interval ms,
+  # or at once when a pool's free capacity moved by a quarter of its capacity since the last
+  # send. A node is routable while its last snapshot is younger than stale_after ms and it
+  # is connected: a node that goes down stops being chosen when the connection drops
+  # (nodedown) or, for a net split the connection has not noticed, after stale_after ms.
+  # The timings are the node's (Snakepit.Pool.Cluster.Options), kept in the table for
+  # callers to read.
+  #
+  # Snapshots are sent :nosuspend: to a node cut off by a split the distribution buffer
+  # fills up, and a directory that waited on it would stop serving every other node. A
+  # snapshot dropped there is replaced by the next one.
   #
   # Callers count their own requests in flight per {pool, node} in the same table, and
   # routing subtracts those sent since the node's last snapshot, so a burst of callers
@@ -16,18 +22,32 @@ defmodule Snakepit.Pool.Cluster.Directory do
   @moduledoc false
   use GenServer
 
-  alias Snakepit.Pool.Cluster.Groups
+  alias Snakepit.Pool.Cluster.{Groups, Options}
   alias Snakepit.Pool.Ref
   alias Snakepit.Telemetry
 
   @table __MODULE__
-  @sample 100
-  @period 250
-  @fresh 1_000
   # Local pools up to this many workers are read live when routing.
   @live_read 64
 
-  def start_link(opts \\ []), do: GenServer.start_link(__MODULE__, opts, name: __MODULE__)
+  @doc """
+  Starts the node's directory. `opts` are the cluster timings (Snakepit.Pool.Cluster.Options);
+  the :snakepit application passes `config :snakepit, :cluster`. Raises on invalid ones.
+  """
+  def start_link(opts \\ []) do
+    timings =
+      case Options.validate(opts) do
+        {:ok, timings} -> timings
+        {:error, message} -> raise ArgumentError, message
+      end
+
+    GenServer.start_link(__MODULE__, timings, name: __MODULE__)
+  end
+
+  @doc "The timings in use on this node (defaults when no directory runs)."
+  def timings do
+    lookup(:timings) || elem(Options.validate([]), 1)
+  end
 
   @doc """
   The node to run a request of `pool` on, among `candidates` (nodes where the pool runs)
@@ -36,11 +56,12 @@ defmodule Snakepit.Pool.Cluster.Directory do
   def choose(pool, candidates, exclude) do
     now = now_ms()
     me = node()
+    stale_after = timings().stale_after
 
     scored =
       for node <- candidates,
           node not in exclude,
-          routable?(node, me, now),
+          routable?(node, me, now, stale_after),
           score = score(pool, node, me),
           score != nil,
           do: {{score, node == me, :rand.uniform()}, node}
@@ -110,9 +131,10 @@ defmodule Snakepit.Pool.Cluster.Directory do
   def snapshot do
     now = now_ms()
     me = node()
+    stale_after = timings().stale_after
 
     for {{:row, pool, node}, free, capacity, _qt, _base} <- safe_tab2list(),
-        routable?(node, me, now),
+        routable?(node, me, now, stale_after),
         reduce: %{} do
       acc ->
         Map.update(
@@ -127,7 +149,7 @@ defmodule Snakepit.Pool.Cluster.Directory do
   # -- server ---------------------------------------------------------------------------
 
   @impl true
-  def init(_opts) do
+  def init(timings) do
     :ets.new(@table, [
       :named_table,
       :public,
@@ -136,15 +158,18 @@ defmodule Snakepit.Pool.Cluster.Directory do
       write_concurrency: true
     ])
 
+    :ets.insert(@table, {:timings, timings})
     :ok = Groups.join_directories()
     :ok = :net_kernel.monitor_nodes(true)
     send(self(), :sample)
-    {:ok, %{sent: %{}, sent_at: 0, up: MapSet.new()}}
+    # Due at once (monotonic time may be negative: 0 is not "long ago").
+    sent_at = now_ms() - timings.send_interval
+    {:ok, %{sent: %{}, sent_at: sent_at, up: MapSet.new(), timings: timings}}
   end
 
   @impl true
   def handle_info(:sample, state) do
-    Process.send_after(self(), :sample, @sample)
+    Process.send_after(self(), :sample, state.timings.sample_interval)
     pools = local_pools()
     put_rows(node(), pools)
     :ets.insert(@table, {{:seen, node()}, now_ms()})
@@ -176,7 +201,7 @@ defmodule Snakepit.Pool.Cluster.Directory do
   def handle_info(_other, state), do: {:noreply, state}
 
   defp broadcast?(state, pools) do
-    now_ms() - state.sent_at >= @period or
+    now_ms() - state.sent_at >= state.timings.send_interval or
       Enum.any?(pools, fn {pool, {free, capacity, _qt}} ->
         case state.sent do
           %{^pool => {sent_free, _, _}} -> abs(free - sent_free) * 4 >= max(capacity, 4)
@@ -187,7 +212,7 @@ defmodule Snakepit.Pool.Cluster.Directory do
 
   defp broadcast(state, pools) do
     for pid <- Groups.other_directories(),
-        do: :erlang.send(pid, {:snakepit_snapshot, node(), pools}, [:noconnect])
+        do: :erlang.send(pid, {:snakepit_snapshot, node(), pools}, [:noconnect, :nosuspend])
 
     %{state | sent: pools, sent_at: now_ms()}
   end
@@ -198,15 +223,17 @@ defmodule Snakepit.Pool.Cluster.Directory do
 
     Enum.reduce(state.up, state, fn node, state ->
       case lookup({:seen, node}) do
-        at when is_integer(at) and now - at < @fresh -> state
+        at when is_integer(at) and now - at < state.timings.stale_after -> state
         _ -> forget(state, node, :silent)
       end
     end)
   end
 
+  # A silent node keeps its last-seen time, so callers waiting on it can tell how long it
+  # has been silent (node_down_after is longer than stale_after).
   defp forget(state, node, reason) do
     :ets.match_delete(@table, {{:row, :_, node}, :_, :_, :_, :_})
-    :ets.delete(@table, {:seen, node})
+    if reason == :nodedown, do: :ets.delete(@table, {:seen, node})
 
     if MapSet.member?(state.up, node) do
       Telemetry.execute(
@@ -268,11 +295,11 @@ defmodule Snakepit.Pool.Cluster.Directory do
     :ets.insert(@table, rows)
   end
 
-  defp routable?(node, me, now) do
+  defp routable?(node, me, now, stale_after) do
     node == me or
       (node in Node.list() and
          case lookup({:seen, node}) do
-           at when is_integer(at) -> now - at < @fresh
+           at when is_integer(at) -> now - at < stale_after
            nil -> false
          end)
   end
