@@ -9,6 +9,9 @@ defmodule Snakepit.Application do
     # Each pool starts from its normalised config as it is, never validated a second time.
     pools = Enum.map(Snakepit.Config.configured_pools(), &Snakepit.Pool.validated_child_spec/1)
 
+    # Before any native thread starts: they take this nice value as they start.
+    Snakepit.Config.NativeThreads.apply!()
+
     # The diagnostics collector attaches telemetry handlers, so it starts after the dispatcher.
     # The :pg scope and the cluster directory come before the pools, which join the scope;
     # metrics (only when configured) too, so they see the workers start.

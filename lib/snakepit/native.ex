@@ -63,6 +63,9 @@ defmodule Snakepit.Native do
   def extract_batches(_batches, _extractor, _names, _config),
     do: :erlang.nif_error(:nif_not_loaded)
 
+  # The nice value of the engine's threads: threads_nif.rs.
+  def native_thread_nice(_nice), do: :erlang.nif_error(:nif_not_loaded)
+
   def extract_batches_start(_batches, _extractor, _config),
     do: :erlang.nif_error(:nif_not_loaded)
 

@@ -22,6 +22,7 @@ pub mod record;
 pub mod recover;
 pub mod scan;
 mod sink;
+pub mod threads;
 pub mod view;
 pub mod xml;
 

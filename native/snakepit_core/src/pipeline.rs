@@ -291,6 +291,7 @@ impl Pipeline {
             std::thread::Builder::new()
                 .name("snakepit-reader".into())
                 .spawn(move || {
+                    crate::threads::lower_current_thread();
                     let _ended = ended_tx;
                     let notify_if_waiting = || {
                         if waiting.swap(false, Ordering::SeqCst) {
@@ -522,7 +523,10 @@ fn run<R: Read>(
                     if let Some(name) = thread.name() {
                         builder = builder.name(name.to_owned());
                     }
-                    let handle = builder.spawn(|| thread.run())?;
+                    let handle = builder.spawn(|| {
+                        crate::threads::lower_current_thread();
+                        thread.run()
+                    })?;
                     if let Ok(mut handles) = spawned.lock() {
                         handles.push(handle);
                     }

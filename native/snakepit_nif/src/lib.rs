@@ -30,6 +30,7 @@ mod terms;
 #[cfg(feature = "test-hooks")]
 mod test_hooks;
 mod thread_pool;
+mod threads_nif;
 
 #[rustler::nif]
 fn native_version() -> &'static str {

@@ -145,6 +145,7 @@ fn thread_pool_new(
         .stack_size(THREAD_STACK_BYTES)
         .thread_name(|i| format!("snakepit-{i}"))
         .start_handler(move |_| {
+            snakepit_core::threads::lower_current_thread();
             LIVE_THREADS.fetch_add(1, Ordering::Relaxed);
             started.fetch_add(1, Ordering::Relaxed);
         })
