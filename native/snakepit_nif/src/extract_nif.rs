@@ -192,24 +192,49 @@ fn extract_batches<'a>(
     names: Vec<Term<'a>>,
     config: ReadConfig,
 ) -> NifResult<Term<'a>> {
-    use rayon::prelude::*;
     let read = config.decode()?;
     let extractor = &extractor.0;
     if names.len() != extractor.outputs().len() {
         return Err(rustler::Error::BadArg);
     }
-    let outcomes: Vec<Vec<Outcome>> = batches
+    let inputs: Vec<(&[u8], u64, u64)> = batches
         .iter()
         .map(|(bin, offset, index)| (bin.as_slice(), *offset, *index))
-        .collect::<Vec<_>>()
-        .par_iter()
-        .map(|&(input, base_offset, first_index)| {
-            outcomes(input, base_offset, first_index, &read, extractor)
-        })
         .collect();
-    let answers = outcomes
+    answers_term(
+        env,
+        batch_outcomes(&inputs, &read, extractor),
+        &read,
+        &names,
+    )
+}
+
+/// Each of `batches` (`{bytes, base_offset, first_index}`) parsed and extracted, in parallel
+/// on rayon's threads, in order.
+fn batch_outcomes<B: AsRef<[u8]> + Sync>(
+    batches: &[(B, u64, u64)],
+    read: &Read,
+    extractor: &Extractor,
+) -> Vec<Vec<Outcome>> {
+    use rayon::prelude::*;
+    batches
+        .par_iter()
+        .map(|(input, base_offset, first_index)| {
+            outcomes(input.as_ref(), *base_offset, *first_index, read, extractor)
+        })
+        .collect()
+}
+
+/// The list of `items_term` answers, one per batch, in order.
+fn answers_term<'a>(
+    env: Env<'a>,
+    batches: Vec<Vec<Outcome>>,
+    read: &Read,
+    names: &[Term<'a>],
+) -> NifResult<Term<'a>> {
+    let answers = batches
         .into_iter()
-        .map(|batch| items_term(env, batch, &read, &names))
+        .map(|batch| items_term(env, batch, read, names))
         .collect::<Option<Vec<Term<'a>>>>()
         .ok_or(rustler::Error::BadArg)?;
     Ok(answers.encode(env))
@@ -261,15 +286,7 @@ fn extract_batches_start(
     });
     let done = job.clone();
     rayon::spawn(move || {
-        use rayon::prelude::*;
-        let work = std::panic::AssertUnwindSafe(|| {
-            owned
-                .par_iter()
-                .map(|(input, base_offset, first_index)| {
-                    outcomes(input, *base_offset, *first_index, &read, &extractor.0)
-                })
-                .collect::<Vec<Vec<Outcome>>>()
-        });
+        let work = std::panic::AssertUnwindSafe(|| batch_outcomes(&owned, &read, &extractor.0));
         match std::panic::catch_unwind(work) {
             Ok(outcomes) => done.set(JobState::Done(outcomes)),
             Err(_) => done.set(JobState::Failed),
@@ -299,10 +316,5 @@ fn extract_batches_finish<'a>(
         _ => return Err(rustler::Error::BadArg),
     };
     drop(state);
-    let answers = batches
-        .into_iter()
-        .map(|batch| items_term(env, batch, &read, &names))
-        .collect::<Option<Vec<Term<'a>>>>()
-        .ok_or(rustler::Error::BadArg)?;
-    Ok(answers.encode(env))
+    answers_term(env, batches, &read, &names)
 }
