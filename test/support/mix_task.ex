@@ -1,7 +1,9 @@
 defmodule Snakepit.Test.MixTask do
   @moduledoc false
   # Runs a Mix task's run/1 as a user would, capturing both output streams:
-  # {:ok | {:error, Mix.Error message}, stdout, stderr}.
+  # {:ok | {:error, Mix.Error message}, stdout, stderr}. Capturing :stderr replaces the
+  # VM's one :standard_error, so what any concurrently running test writes there lands in
+  # the capture: modules that use this are `async: false` (test_support_test checks).
 
   import ExUnit.CaptureIO
 

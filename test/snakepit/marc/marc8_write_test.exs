@@ -3,7 +3,8 @@ defmodule Snakepit.Marc.Marc8WriteTest do
   # unrepresentable and oversize policies, and reading NCRs back. The byte-level rules are
   # tested in native/snakepit_core/tests/marc8_write.rs; the agreement of other decoders
   # with our output in native/snakepit_core/tests/marc8_oracles.rs.
-  use ExUnit.Case, async: true
+  # Not async: its mix task tests capture :stderr, which is global (Snakepit.Test.MixTask).
+  use ExUnit.Case, async: false
 
   alias Snakepit.Marc
   alias Snakepit.Marc.{Field, ParseError, Record}

@@ -3,7 +3,8 @@ defmodule Snakepit.Marc.MrkMarc8Test do
   # Debian's MARC::File::MARCMaker: test/fixtures/mrk_marc8 comes from
   # scripts/gen_mrk_marc8_fixtures.sh (its header says what each file holds); this test
   # needs neither Perl nor the module.
-  use ExUnit.Case, async: true
+  # Not async: its mix task tests capture :stderr, which is global (Snakepit.Test.MixTask).
+  use ExUnit.Case, async: false
 
   alias Snakepit.Marc
   alias Snakepit.Test.Corpus

@@ -2,7 +2,8 @@ defmodule Snakepit.Marc.MrkTest do
   # MarcEdit's mnemonic format (.mrk) and the line dump, against pymarc 5.4: the fixtures
   # in test/fixtures/mrk come from scripts/gen_mrk_fixtures.py (its docstring says what each
   # holds); this test needs neither Python nor pymarc.
-  use ExUnit.Case, async: true
+  # Not async: its mix task tests capture :stderr, which is global (Snakepit.Test.MixTask).
+  use ExUnit.Case, async: false
 
   alias Snakepit.Marc
   alias Snakepit.Marc.{Field, ParseError, Record}
