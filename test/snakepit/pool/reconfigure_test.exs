@@ -148,6 +148,8 @@ defmodule Snakepit.Pool.ReconfigureTest do
     )
 
     assert {:ok, %{pool_size: 3, queue_timeout: 1234}} = Snakepit.Config.get_pool_config(pool)
+    # The manager's restart restarts the lifecycle after it: wait until it is registered.
+    eventually(fn -> Process.whereis(Snakepit.Lifecycle.name(pool)) != nil end)
     lifecycle = Process.whereis(Snakepit.Lifecycle.name(pool))
     Process.exit(lifecycle, :kill)
     eventually(fn -> Process.whereis(Snakepit.Lifecycle.name(pool)) not in [nil, lifecycle] end)
