@@ -5,24 +5,15 @@
 # Each figure is the median of several timed runs after a warm-up; records/s, and MB/s of
 # the bytes produced (writers) or consumed (readers).
 
+Code.require_file("timing.exs", __DIR__)
+
 defmodule Bench.Formats do
   @corpus Path.expand("../../shared/corpus", __DIR__)
   @runs 7
 
   def path(rel), do: Path.join(@corpus, rel)
 
-  def time(fun) do
-    fun.()
-
-    times =
-      for _ <- 1..@runs do
-        :erlang.garbage_collect()
-        {us, _} = :timer.tc(fun)
-        us
-      end
-
-    Enum.at(Enum.sort(times), div(@runs, 2))
-  end
+  def time(fun), do: Bench.Timing.median_us(@runs, fun)
 
   def report(label, records, bytes, us) do
     secs = us / 1_000_000

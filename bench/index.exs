@@ -10,22 +10,23 @@
 alias Snakepit.Marc
 alias Snakepit.Marc.{LazyRecord, Spec}
 
+Code.require_file("timing.exs", __DIR__)
+
 defmodule Bench.Index do
-  def best(runs, fun) do
-    runs |> best_with_cores(fun) |> Tuple.delete_at(2)
-  end
+  defdelegate best(runs, fun), to: Bench.Timing
 
   # {seconds, result, cores}: the fastest of `runs`, with the CPU time the whole OS process
   # spent in it (every scheduler and native thread) over its wall time: on 2 cores, 2.0 is
   # the ceiling any variant can reach.
   def best_with_cores(runs, fun) do
-    Enum.map(1..runs, fn _ ->
-      :erlang.garbage_collect()
-      cpu0 = process_cpu_ms()
-      {us, n} = :timer.tc(fun)
-      {us / 1_000_000, n, (process_cpu_ms() - cpu0) / (us / 1000)}
-    end)
-    |> Enum.min_by(&elem(&1, 0))
+    {seconds, {n, cpu_ms}} =
+      Bench.Timing.best(runs, fn ->
+        cpu0 = process_cpu_ms()
+        n = fun.()
+        {n, process_cpu_ms() - cpu0}
+      end)
+
+    {seconds, n, cpu_ms / (seconds * 1000)}
   end
 
   # utime + stime of this OS process, from /proc (clock ticks of 10 ms on Linux).

@@ -12,16 +12,12 @@
 
 alias Snakepit.Marc
 
+Code.require_file("timing.exs", __DIR__)
+
 defmodule Bench.Lint do
   def best(path, fun) do
     runs = if File.stat!(path).size < 50_000_000, do: 3, else: 1
-
-    Enum.map(1..runs, fn _ ->
-      :erlang.garbage_collect()
-      {us, n} = :timer.tc(fun)
-      {us / 1_000_000, n}
-    end)
-    |> Enum.min_by(&elem(&1, 0))
+    Bench.Timing.best(runs, fun)
   end
 
   # The first `n` records of `path`, written beside the results, for the Perl references.

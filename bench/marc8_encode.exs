@@ -14,22 +14,13 @@
 #
 # Ratios are within this run (the machine is shared; absolute figures drift).
 
+Code.require_file("timing.exs", __DIR__)
+
 defmodule Bench.Marc8Encode do
   @corpus Path.expand("../../shared/corpus", __DIR__)
   @runs 5
 
-  def median(fun) do
-    fun.()
-
-    times =
-      for _ <- 1..@runs do
-        :erlang.garbage_collect()
-        {us, _} = :timer.tc(fun)
-        us
-      end
-
-    Enum.at(Enum.sort(times), div(@runs, 2))
-  end
+  def median(fun), do: Bench.Timing.median_us(@runs, fun)
 
   defp mb_s(bytes, us), do: Float.round(bytes / 1_000_000 / (us / 1_000_000), 1)
 

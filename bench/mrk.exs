@@ -12,15 +12,10 @@
 
 alias Snakepit.Marc
 
+Code.require_file("timing.exs", __DIR__)
+
 defmodule Bench.Mrk do
-  def best(runs, fun) do
-    Enum.map(1..runs, fn _ ->
-      :erlang.garbage_collect()
-      {us, n} = :timer.tc(fun)
-      {us / 1_000_000, n}
-    end)
-    |> Enum.min_by(&elem(&1, 0))
-  end
+  defdelegate best(runs, fun), to: Bench.Timing
 
   def python do
     [System.get_env("SNAKEPIT_BENCH_PYTHON"), Path.expand("bench/.venv/bin/python")]
