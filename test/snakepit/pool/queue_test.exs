@@ -77,7 +77,9 @@ defmodule Snakepit.Pool.QueueTest do
 
         {micros, result} = :timer.tc(fn -> Snakepit.execute(:ping, [1], pool: pool) end)
         assert result == {:error, :queue_timeout}
-        assert micros >= 50_000 and micros < 250_000
+        # Never early; the upper bound only rules out a hang (the result above already says
+        # it was not served): a busy 2-core CI machine once took over 250 ms.
+        assert micros >= 50_000 and micros < 2_000_000
 
         assert_receive {:telemetry, [:snakepit, :pool, :queue, :timeout], %{queue_timeout: 50},
                         _},
