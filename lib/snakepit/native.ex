@@ -22,6 +22,10 @@ defmodule Snakepit.Native do
   def parse_binary(_binary, _config, _base_offset, _first_index),
     do: :erlang.nif_error(:nif_not_loaded)
 
+  def prepare_binary(_binary, _config, _base_offset, _first_index),
+    do: :erlang.nif_error(:nif_not_loaded)
+
+  def prepared_items(_prepared, _tail), do: :erlang.nif_error(:nif_not_loaded)
   def count_binary(_binary, _validate_utf8), do: :erlang.nif_error(:nif_not_loaded)
   def validate_binary(_binary, _config), do: :erlang.nif_error(:nif_not_loaded)
   def scan_binary(_binary), do: :erlang.nif_error(:nif_not_loaded)

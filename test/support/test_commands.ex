@@ -45,6 +45,9 @@ defmodule Snakepit.Test.Commands do
   @impl true
   defdelegate error(command, args, kind, reason, stacktrace), to: Marc
 
+  @impl true
+  defdelegate finish(command, args, result), to: Marc
+
   defp invalid(hook, args),
     do: {:error, Snakepit.Error.new(:invalid_arguments, command: hook, args: args)}
 end

@@ -31,6 +31,7 @@ defmodule Snakepit.Marc.Commands do
   alias Snakepit.Error
   alias Snakepit.Marc
   alias Snakepit.Marc.Options
+  alias Snakepit.Native
 
   # The one list of MARC commands: those the :thread profile runs natively (each an entry of
   # the NIF crate's command table, native/snakepit_nif/src/thread_pool.rs), then those that
@@ -45,8 +46,12 @@ defmodule Snakepit.Marc.Commands do
   @impl true
   def native_commands, do: @native
 
-  # Inputs of more than this many bytes are parsed a batch at a time, each batch's records
-  # sent on as they are made (`{:chunked, _}`), so the worker never holds the whole result.
+  # Inputs of more than this many bytes are parsed a batch at a time, each batch sent on as
+  # it is made (`{:chunked, _}`), so the worker never holds the whole result. A batch goes
+  # as one reference to its records parsed natively, and `finish/3` builds their terms in
+  # the caller's own heap, on a dirty scheduler, as `parse/2` does: no record is copied
+  # from process to process, and no caller's collection copies heap fragments of records
+  # on a normal scheduler.
   @chunked_parse_bytes 1_048_576
 
   @impl true
@@ -57,11 +62,15 @@ defmodule Snakepit.Marc.Commands do
       when is_binary(bin) and byte_size(bin) > @chunked_parse_bytes and length(opts) <= 1 do
     Marc.reject_path!(bin, "parse/2")
     config = read_options(opts, :read)
-    {:chunked, parse_chunks(bin, List.first(opts, []), config)}
+    {:chunked, parse_chunks(bin, config)}
   end
 
   def run(command, args) when command in @commands,
     do: normalise(apply(Marc, command, args))
+
+  @impl true
+  def finish(:parse, _args, result), do: build_prepared(result)
+  def finish(_command, _args, result), do: result
 
   defp normalise({:ok, _} = ok), do: ok
   defp normalise({:ok, _, _} = ok), do: ok
@@ -124,7 +133,7 @@ defmodule Snakepit.Marc.Commands do
 
     {:native, :parse, {bin, config},
      fn result ->
-       case Snakepit.Marc.ReadEvents.result(result) do
+       case count_read(result) do
          {:ok, items, skipped} when config.report -> {:ok, items, %{skipped: skipped}}
          {:ok, items, _skipped} -> {:ok, items}
          other -> other
@@ -139,22 +148,56 @@ defmodule Snakepit.Marc.Commands do
   # which says what is wrong with them.
   defp plan(_command, _args), do: :local
 
+  # A big parse's answer holds its batches natively (a reference each, see prepared.rs):
+  # their terms are built here, in the caller's heap, on a dirty scheduler, and counted for
+  # telemetry once built.
+  defp build_prepared({:ok, [prepared | _] = batches}) when is_reference(prepared),
+    do: {:ok, build_batches(batches)}
+
+  defp build_prepared({:ok, [prepared | _] = batches, extra}) when is_reference(prepared),
+    do: {:ok, build_batches(batches), extra}
+
+  defp build_prepared(other), do: other
+
+  # Telemetry for a native parse's answer: prepared batches are counted once built.
+  defp count_read({:ok, [prepared | _], skipped} = result) when is_reference(prepared) do
+    Snakepit.Marc.ReadEvents.items([], skipped)
+    result
+  end
+
+  defp count_read(result), do: Snakepit.Marc.ReadEvents.result(result)
+
+  defp build_batches(batches) do
+    items = List.foldr(batches, [], &Native.prepared_items/2)
+    Snakepit.Marc.ReadEvents.items(items, 0)
+    items
+  end
+
   # parse/2's answer, a batch at a time: the records of each batch as a chunk; strict mode
   # ends at the first bad record with its error; skip mode counts for `report: true`.
-  defp parse_chunks(bin, opts, config) do
-    batch_opts = Keyword.take(opts, Options.parse_keys() -- [:report])
-
+  defp parse_chunks(bin, config) do
     bin
     # Framing only: the read options apply to each batch's parse.
     |> Marc.batches()
-    |> Stream.map(&Marc.parse_batch(&1, Keyword.put(batch_opts, :report, true)))
+    |> Stream.map(&prepare_batch(&1, config))
     |> Stream.concat([:end])
     |> Stream.transform(0, fn
       _, :done -> {:halt, :done}
-      {:ok, items, %{skipped: n}}, skipped -> {[{:chunk, items}], skipped + n}
+      {:ok, prepared, n}, skipped -> {[{:chunk, [prepared]}], skipped + n}
       {:error, _} = error, _skipped -> {[{:done, error}], :done}
       :end, skipped -> {[{:done, done(config, skipped)}], :done}
     end)
+  end
+
+  defp prepare_batch(batch, config) do
+    result = Native.prepare_binary(batch.data, config, batch.base_offset, batch.first_index)
+
+    case result do
+      {:ok, _prepared, skipped} -> Snakepit.Marc.ReadEvents.items([], skipped)
+      {:error, error} -> Snakepit.Marc.ReadEvents.error(error)
+    end
+
+    result
   end
 
   defp done(%{report: true}, skipped), do: {:ok, [], %{skipped: skipped}}

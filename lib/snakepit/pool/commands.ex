@@ -80,7 +80,17 @@ defmodule Snakepit.Pool.Commands do
   @callback error(command :: atom, args :: list, kind :: :error | :throw | :exit, term, list) ::
               {:error, term}
 
-  @optional_callbacks native_commands: 0, native_plan: 2, error: 5
+  @doc """
+  The caller's last step on a result of `command`, whichever profile ran it and wherever:
+  it runs in the process that called `Snakepit.execute/3`. It lets a worker send something
+  cheap to copy (e.g. references to data held natively) that the caller turns into the
+  result. Returns the result the caller gets; without this callback, the result as sent.
+  A module that hands commands on to `Snakepit.Marc.Commands` hands this on too: a big
+  `:parse` result arrives as references until `finish/3` builds its records.
+  """
+  @callback finish(command :: atom, args :: list, result :: term) :: term
+
+  @optional_callbacks native_commands: 0, native_plan: 2, error: 5, finish: 3
 
   @doc """
   The default of `c:error/5`: `{:error, %Snakepit.Error{reason: :exception}}` naming the
@@ -117,6 +127,19 @@ defmodule Snakepit.Pool.Commands do
   def check(other), do: {:error, "not a module: #{inspect(other)}"}
 
   # -- for the profiles ---------------------------------------------------------------------
+
+  @doc false
+  # The caller's last step on a request's result (`c:finish/3`). Never raises.
+  @spec finish(t, Snakepit.WorkerProfile.request(), term) :: term
+  def finish(module, {command, args}, result) when is_atom(command) and is_list(args) do
+    if function_exported?(module, :finish, 3),
+      do: module.finish(command, args, result),
+      else: result
+  catch
+    kind, reason -> error(module, command, args, kind, reason, __STACKTRACE__)
+  end
+
+  def finish(_module, _request, result), do: result
 
   @doc false
   # Runs a request in the calling process: a function, a built-in or `module`'s command.

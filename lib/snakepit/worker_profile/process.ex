@@ -29,7 +29,7 @@ defmodule Snakepit.WorkerProfile.Process do
   # Records per reply message of a big parse result (see send_chunks/2).
   @reply_chunk 200
 
-  defstruct [:pid, :id, :counters, max_requests: :infinity]
+  defstruct [:pid, :id, :counters, :commands, max_requests: :infinity]
 
   # -- behaviour ----------------------------------------------------------------------------
 
@@ -52,6 +52,7 @@ defmodule Snakepit.WorkerProfile.Process do
            pid: pid,
            id: config.worker_id,
            counters: counters,
+           commands: config.commands,
            max_requests: config.max_requests
          }}
 
@@ -74,7 +75,8 @@ defmodule Snakepit.WorkerProfile.Process do
     if :atomics.add_get(counters, @load, 1) == 1 and not used_up?(handle) do
       # The alias lives until the caller demonitors (a big reply comes in several messages);
       # on a timeout it dies with the monitor, so a late reply is dropped by the VM.
-      Reply.request(pid, &{:"$snakepit_request", &1, request}, timeout, :demonitor)
+      result = Reply.request(pid, &{:"$snakepit_request", &1, request}, timeout, :demonitor)
+      Commands.finish(handle.commands, request, result)
     else
       :atomics.sub(counters, @load, 1)
       {:error, :at_capacity}

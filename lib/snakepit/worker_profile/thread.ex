@@ -65,10 +65,11 @@ defmodule Snakepit.WorkerProfile.Thread do
       when is_atom(command) and is_list(args) do
     case Commands.plan(commands, command, args) do
       {:native, native_command, native_args, post} ->
-        native(handle, command, native_command, native_args, post, timeout)
+        result = native(handle, command, native_command, native_args, post, timeout)
+        Commands.finish(commands, request, result)
 
       :local ->
-        local(handle, request, timeout)
+        Commands.finish(commands, request, local(handle, request, timeout))
 
       {:error, _} = invalid ->
         invalid

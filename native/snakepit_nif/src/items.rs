@@ -6,7 +6,7 @@ use crate::errors::{marc_error_tuple, NativeError};
 use crate::options::Shape;
 use crate::terms::TermBuilder;
 use rustler::{Encoder, Env, Term};
-use snakepit_core::chunker::ParsedItem;
+use snakepit_core::chunker::{Frame, ParsedItem, RawBatch};
 use snakepit_core::record::FieldSpan;
 use snakepit_core::recover::Repair;
 use snakepit_core::{ErrorKind, MarcError, Mode, Origin, Record};
@@ -118,4 +118,34 @@ impl<'a> Items<'a> {
     pub(crate) fn into_parts(self) -> (Vec<Term<'a>>, u64) {
         (self.items, self.skipped)
     }
+}
+
+/// The terms of a batch parsed off the scheduler (`RawBatch::parse`), and how many bad
+/// frames skip mode dropped. Strict mode keeps errors in place here, as permissive does:
+/// whoever parsed the batch decides where a strict read ends.
+pub(crate) fn batch_items<'a>(
+    env: Env<'a>,
+    mode: Mode,
+    shape: Shape,
+    raw: &RawBatch,
+    items: Vec<ParsedItem>,
+) -> (Vec<Term<'a>>, u64) {
+    let mode = match mode {
+        Mode::Skip => Mode::Skip,
+        Mode::Strict | Mode::Permissive => Mode::Permissive,
+    };
+    let mut terms = Items::new(env, mode, shape);
+    for (i, item) in items.into_iter().enumerate() {
+        // JSON and XML batches carry records without ISO 2709 frames.
+        let start = match raw.frames.get(i) {
+            Some(Frame::Record { start, .. } | Frame::Skip { start, .. }) => *start,
+            None => 0,
+        };
+        let origin = Origin {
+            index: raw.first_index + i as u64,
+            offset: raw.base_offset + start as u64,
+        };
+        terms.parsed(&raw.data, item, origin);
+    }
+    terms.into_parts()
 }

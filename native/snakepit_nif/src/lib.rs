@@ -21,6 +21,7 @@ mod lint_nif;
 mod options;
 mod parse_nif;
 mod pool_commands;
+mod prepared;
 mod read_options;
 mod repair_terms;
 mod reply_chunks;

@@ -12,7 +12,8 @@ use crate::extract_nif::{extract_items, ExtractorResource};
 use crate::lint_nif::{lint_entries, LinterResource};
 use crate::options::{Read, ReadConfig};
 use crate::parse_nif::{count_items, error_terms, frames, parse_items};
-use crate::reply_chunks::{frame_runs, FrameRun};
+use crate::prepared::prepare;
+use crate::reply_chunks::{frame_runs, raw_batch};
 use crate::thread_pool::JobEnv;
 use rustler::{Atom, Binary, Encoder, ResourceArc, Term};
 
@@ -209,50 +210,30 @@ fn parse_is_chunked(args: Term) -> bool {
         .is_ok_and(|(input, _)| input.len() > REPLY_CHUNK_BYTES)
 }
 
-/// `{:ok, items, skipped}` or `{:error, %ParseError{}}`, as `parse_binary`. Items of an
-/// input over `REPLY_CHUNK_BYTES` go ahead in chunks ([`JobEnv::send_chunk`]), one per run
-/// of whole frames; the reply holds the last run's items and the total skipped count. In
-/// strict mode an error is the reply and the chunks before it are to be dropped. A
-/// cancelled job stops at the next run and replies `{:error, :cancelled}`.
+/// `{:ok, items, skipped}` or `{:error, %ParseError{}}`, as `parse_binary`. An input over
+/// `REPLY_CHUNK_BYTES` is parsed a run of whole frames at a time, and each run goes ahead
+/// as a chunk `[prepared]` ([`JobEnv::send_chunk`]) holding its parsed records natively
+/// ([`PreparedBatch`]): the caller builds their terms (`Snakepit.Native.prepared_items/2`),
+/// and the reply is `{:ok, [], skipped}`. In strict mode the first error is the reply and
+/// the chunks before it are to be dropped. A cancelled job stops at the next run and
+/// replies `{:error, :cancelled}`.
 fn parse<'a>(job: &JobEnv<'a, '_>, term: Term<'a>) -> Reply<'a> {
     let (input, read) = read_args("parse", term)?;
     let input = input.as_slice();
-    let env = job.env;
-    let runs = frame_runs(input, REPLY_CHUNK_BYTES);
-    let (last, ahead) = runs
-        .split_last()
-        .expect("frame_runs returns at least one run");
-    let mut skipped_total = 0u64;
-    for run in ahead {
+    if input.len() <= REPLY_CHUNK_BYTES {
+        return Ok(parse_items(job.env, input, 0, 0, &read));
+    }
+    let mut skipped = 0u64;
+    for run in frame_runs(input, REPLY_CHUNK_BYTES) {
         if job.is_cancelled() {
             return Err(NativeError::Cancelled);
         }
-        let sent = job.send_chunk(|chunk| {
-            let result = parse_run(chunk, input, run, &read);
-            match result.decode::<(Atom, Term, u64)>() {
-                Ok((_ok, items, skipped)) => {
-                    skipped_total += skipped;
-                    Ok(items)
-                }
-                // Strict mode stopped here: the error is the reply.
-                Err(_) => Err(result),
-            }
-        });
+        let (prepared, run_skipped) = prepare(raw_batch(input, &run), &read)?;
+        skipped += run_skipped;
+        let sent = job.send_chunk(|chunk| Ok(vec![prepared].encode(chunk)));
         if let Err(reply) = sent {
             return Ok(reply);
         }
     }
-    if job.is_cancelled() {
-        return Err(NativeError::Cancelled);
-    }
-    let result = parse_run(env, input, last, &read);
-    Ok(match result.decode::<(Atom, Term, u64)>() {
-        Ok((ok, items, skipped)) => (ok, items, skipped + skipped_total).encode(env),
-        Err(_) => result,
-    })
-}
-
-fn parse_run<'a>(env: rustler::Env<'a>, input: &[u8], run: &FrameRun, read: &Read) -> Term<'a> {
-    let slice = &input[run.start..run.end];
-    parse_items(env, slice, run.start as u64, run.first_index, read)
+    Ok((command_atoms::ok(), Vec::<Term>::new(), skipped).encode(job.env))
 }

@@ -12,12 +12,11 @@
 use crate::atoms;
 use crate::budget;
 use crate::errors::NativeError;
-use crate::items::Items;
+use crate::items::batch_items;
 use crate::options::{BatchConfig, Read, ReadConfig};
 use rustler::{Atom, Binary, Encoder, Env, LocalPid, NifResult, OwnedEnv, ResourceArc, Term};
 use snakepit_core::chunker::{BatchLimits, Chunker, Frame, ParsedItem, RawBatch};
 use snakepit_core::pipeline::{Next, Pipeline, PipelineOptions, SourceFormat};
-use snakepit_core::{Mode, Origin};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -526,26 +525,7 @@ fn batch_term<'a>(
     raw: &RawBatch,
     items: Vec<ParsedItem>,
 ) -> Term<'a> {
-    // Strict streams raise on the first error on the Elixir side, after the records
-    // before it: here, errors stay in place as in permissive mode.
-    let mode = match resource.read.mode {
-        Mode::Skip => Mode::Skip,
-        Mode::Strict | Mode::Permissive => Mode::Permissive,
-    };
-    let mut terms = Items::new(env, mode, resource.read.shape);
-    for (i, item) in items.into_iter().enumerate() {
-        // JSON and XML batches carry records without ISO 2709 frames.
-        let start = match raw.frames.get(i) {
-            Some(Frame::Record { start, .. } | Frame::Skip { start, .. }) => *start,
-            None => 0,
-        };
-        let origin = Origin {
-            index: raw.first_index + i as u64,
-            offset: raw.base_offset + start as u64,
-        };
-        terms.parsed(&raw.data, item, origin);
-    }
-    let (terms, skipped) = terms.into_parts();
+    let (terms, skipped) = batch_items(env, resource.read.mode, resource.read.shape, raw, items);
     (stream_atoms::batch(), terms, skipped).encode(env)
 }
 

@@ -269,6 +269,47 @@ fn bad_bytes_between_records_stay_inside_a_run() {
 }
 
 #[test]
+fn a_run_as_a_batch_frames_as_the_whole_input_does() {
+    // Garbage between records, so a run also holds skipped frames.
+    let mut input = records(40, 300);
+    let one = input.len() / 40;
+    input.splice(3 * one..3 * one, b"garbage".iter().copied());
+    let whole = snakepit_core::chunker::Chunker::from_complete(input.clone())
+        .next_batch(snakepit_core::chunker::BatchLimits {
+            max_records: usize::MAX,
+            max_bytes: usize::MAX,
+        })
+        .unwrap();
+    let mut frames = Vec::new();
+    for run in reply_chunks::frame_runs(&input, 2000) {
+        let batch = reply_chunks::raw_batch(&input, &run);
+        assert_eq!(batch.data, input[run.start..run.end]);
+        assert_eq!(
+            (batch.base_offset, batch.first_index),
+            (run.start as u64, run.first_index)
+        );
+        assert_eq!(frames.len() as u64, run.first_index);
+        frames.extend(batch.frames.iter().map(|f| shift(*f, run.start)));
+    }
+    assert_eq!(frames, whole.frames);
+}
+
+fn shift(frame: snakepit_core::chunker::Frame, by: usize) -> snakepit_core::chunker::Frame {
+    use snakepit_core::chunker::Frame;
+    match frame {
+        Frame::Record { start, end } => Frame::Record {
+            start: start + by,
+            end: end + by,
+        },
+        Frame::Skip { start, end, kind } => Frame::Skip {
+            start: start + by,
+            end: end + by,
+            kind,
+        },
+    }
+}
+
+#[test]
 fn repair_options_decode_and_default_to_none() {
     use snakepit_core::recover::{EncodingPolicy, Recovery, Utf8Errors};
     let read = values("permissive").decode(&NAMES).unwrap();

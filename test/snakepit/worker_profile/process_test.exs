@@ -11,8 +11,9 @@ defmodule Snakepit.WorkerProfile.ProcessTest do
     log =
       capture_log(fn ->
         # What a caller killed between check-out and send leaves behind.
+        # (Not asserted as load 1 here: two health checks 10 ms apart may already have
+        # reclaimed it on a busy machine; the warning below says it was taken.)
         :atomics.add(handle.counters, 1, 1)
-        assert status!(pool).load == 1
         eventually(fn -> status!(pool).load == 0 end)
         # The lifecycle's health-check helper gives the slot back, THEN logs: under load the
         # test can see the slot free before the warning is made. Once the helper running now
@@ -80,7 +81,7 @@ defmodule Snakepit.WorkerProfile.ProcessTest do
 
   test "a big parse result comes back in pieces, assembled in order" do
     # One send copies its whole message on the worker's scheduler: 2,000 records must not go
-    # in one message.
+    # in one message, nor be copied at all.
     pool = start_pool!(worker_profile: :process, pool_size: 1)
     [worker] = Map.values(worker_pids(pool))
     bytes = Snakepit.Test.Corpus.read!("synthetic/realistic_2000.mrc")
@@ -99,19 +100,23 @@ defmodule Snakepit.WorkerProfile.ProcessTest do
     chunks =
       Stream.repeatedly(fn ->
         receive do
-          {:trace, ^worker, :send, {_alias, {:snakepit_chunk, items}}, _to} -> length(items)
+          {:trace, ^worker, :send, {_alias, {:snakepit_chunk, [ref]}}, _to}
+          when is_reference(ref) ->
+            :batch
+
+          {:trace, ^worker, :send, {_alias, {:snakepit_chunk, items}}, _to} ->
+            length(items)
         after
           0 -> nil
         end
       end)
       |> Enum.take_while(& &1)
 
-    # 2,000 records (2.3 MB): parsed a batch at a time, each batch's records sent as made
-    # (at most 200 a message), the reply itself empty; then four pieces of 200 before the
-    # function's 1,000.
+    # 2,000 records (2.3 MB): parsed a batch at a time, each batch sent as made as one
+    # reference to its records held natively (the caller builds them), the reply itself
+    # empty; then four pieces of 200 before the function's 1,000.
     {parse_chunks, fun_chunks} = Enum.split(chunks, -4)
-    assert Enum.sum(parse_chunks) == 2 * 2_000, inspect(chunks)
-    assert Enum.all?(parse_chunks, &(&1 in 1..200)), inspect(chunks)
+    assert Enum.all?(parse_chunks, &(&1 == :batch)), inspect(chunks)
     assert length(parse_chunks) >= 2 * 10, inspect(chunks)
     assert fun_chunks == List.duplicate(200, 4), inspect(chunks)
   end
