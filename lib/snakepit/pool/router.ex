@@ -124,15 +124,13 @@ defmodule Snakepit.Pool.Router do
 
   # A caller the manager woke from its queue tells it when it holds a slot (or gave up), so
   # the manager stops counting it as waiting: profiles with execute_request/4 call back at
-  # the check-out itself; for others it is told just before the first try.
+  # the check-out itself; for others it is told just before the first try. Telling it twice
+  # is harmless (the second finds nothing).
   defp attempt(ref, handles, request, timeout, {_hint, token}) when token != nil do
     manager = ref.manager
     settle = fn -> GenServer.cast(manager, {:checked_out, token}) end
-
-    on_checkout =
-      if function_exported?(ref.profile, :execute_request, 4),
-        do: settle,
-        else: settle.() && nil
+    on_checkout = if function_exported?(ref.profile, :execute_request, 4), do: settle
+    unless on_checkout, do: settle.()
 
     try do
       try_workers(handles, ref.profile, request, timeout, on_checkout)
@@ -141,9 +139,13 @@ defmodule Snakepit.Pool.Router do
         settle.()
         :erlang.raise(kind, reason, __STACKTRACE__)
     else
-      # Refused without a check-out (an invalid request): settled here instead.
-      {:done, {:error, _}, _, _} = done -> settle.() && done
-      other -> other
+      # Possibly refused before any check-out (an invalid request).
+      {:done, {:error, _}, _, _} = done ->
+        settle.()
+        done
+
+      other ->
+        other
     end
   end
 
