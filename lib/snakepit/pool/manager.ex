@@ -5,12 +5,14 @@ defmodule Snakepit.Pool.Manager do
   # and only come here when the workers they tried were full; Snakepit.Pool.Capacity finds
   # them a free slot or wakes them when one frees.
   #
-  # A caller that found no free slot calls {:wait, since, retry?}. A woken caller gets
-  # {:retry, handle} naming a worker that has a free slot and checks out again itself;
-  # nothing is reserved on its behalf, so a caller that dies can never leak a slot. A caller
-  # that loses the race re-queues at the front. Every per-caller step is O(1) in the number
-  # of workers: large pools are probed at a bounded number of random workers, and a periodic
-  # full scan while callers wait catches a free slot the probes missed.
+  # A caller that found no free slot, or found others waiting, calls {:wait, since, retry,
+  # priority}. A woken caller gets {:retry, handle, token} naming a worker that has a free
+  # slot and checks out again itself; nothing is reserved on its behalf, so a caller that
+  # dies can never leak a slot. It stays counted as waiting (no one else takes the fast
+  # path) until it casts {:checked_out, token}; if it loses the race anyway it comes back
+  # with its token to its old place in the queue. Every per-caller step is O(1) in the
+  # number of workers: large pools are probed at a bounded number of random workers, and a
+  # periodic full scan while callers wait catches a free slot the probes missed.
   #
   # When to recycle is decided elsewhere (Snakepit.Lifecycle asks with recycle_async/5, a
   # worker that reached its request limit says so); the subscriber (the lifecycle process)
