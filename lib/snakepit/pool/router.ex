@@ -109,7 +109,7 @@ defmodule Snakepit.Pool.Router do
 
     with true <- woken != nil or :atomics.get(ref.waiting, 1) == 0,
          {:ok, handles} <- sample(ref, hint) do
-      case attempt(ref, free_first(ref.profile, handles), request, timeout, woken) do
+      case attempt(ref, handles, request, timeout, woken) do
         {:done, result, worker_id, ran_at} -> {result, worker_id, ran_at}
         :all_busy -> wait(ref, request, {timeout, priority}, since, woken)
       end
@@ -126,7 +126,7 @@ defmodule Snakepit.Pool.Router do
   # A caller the manager woke from its queue tells it when it holds a slot (or gave up), so
   # the manager stops counting it as waiting: profiles with execute_request/4 call back at
   # the check-out itself; for others it is told just before the first try. Telling it twice
-  # is harmless (the second finds nothing).
+  # is harmless (the second finds nothing); a profile that raises still tells it.
   defp attempt(ref, handles, request, timeout, {_hint, token}) when token != nil do
     manager = ref.manager
     settle = fn -> GenServer.cast(manager, {:checked_out, token}) end
@@ -134,7 +134,7 @@ defmodule Snakepit.Pool.Router do
     unless on_checkout, do: settle.()
 
     try do
-      try_workers(handles, ref.profile, request, timeout, on_checkout)
+      try_workers(free_first(ref.profile, handles), ref.profile, request, timeout, on_checkout)
     catch
       kind, reason ->
         settle.()
@@ -151,7 +151,7 @@ defmodule Snakepit.Pool.Router do
   end
 
   defp attempt(ref, handles, request, timeout, _woken),
-    do: try_workers(handles, ref.profile, request, timeout, nil)
+    do: try_workers(free_first(ref.profile, handles), ref.profile, request, timeout, nil)
 
   defp try_workers([], _profile, _request, _timeout, _on_checkout), do: :all_busy
 
