@@ -2,8 +2,8 @@ defmodule Snakepit.Pool.Router do
   # The hot path, run in the caller: read a few routable workers from ETS, try them from the
   # least loaded down (each attempt is an atomic check-out inside the profile), and only when
   # those are full, or other callers wait (the pool's `waiting` count), ask the manager for a
-  # place in the queue. A manager restart is not the
-  # caller's problem: it waits for the new manager instead of failing.
+  # place in the queue. A manager restart is not the caller's problem: it waits for the new
+  # manager instead of failing.
   @moduledoc false
 
   alias Snakepit.Pool.Ref
