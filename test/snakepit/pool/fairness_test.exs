@@ -50,6 +50,21 @@ defmodule Snakepit.Pool.FairnessTest do
     end
   end
 
+  test "resizes and recycles under a stream lose no caller and leave nobody counted",
+       %{pools: pools} do
+    for pool <- pools do
+      stream = start_stream!(pool, :normal)
+      queued = Task.async(fn -> run_counted(pool, stream, :normal) end)
+      # Callers woken for a worker that is retired under them go back to their place.
+      assert {:ok, _} = Snakepit.resize_pool(pool, 2)
+      [first | _] = status!(pool).workers
+      assert :ok = Snakepit.recycle_worker(pool, first)
+      assert {:ok, _} = Snakepit.resize_pool(pool, 1)
+      assert {:ok, _passed} = Task.await(queued, 15_000)
+      stop_stream(pool, stream)
+    end
+  end
+
   # Streamers that each run request after request on `pool` until stopped; `served` counts
   # the requests that ran, `failed` the ones that did not (a fair queue times none out).
   defp start_stream!(pool, priority) do
