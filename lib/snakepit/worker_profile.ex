@@ -71,6 +71,16 @@ defmodule Snakepit.WorkerProfile do
   @callback execute_request(handle, request, timeout) ::
               {:ok, term} | {:ok, term, term} | {:error, term}
 
+  @doc """
+  As `execute_request/3`, calling `on_checkout` (a zero-arity function) in the caller right
+  after the slot is checked out and before waiting for the result, and never when nothing
+  was checked out. The pool uses it to stop counting a queued caller that it woke as waiting
+  the moment it holds its slot, so others may take the fast path again. Optional: without it
+  the pool stops counting such a caller just before it tries.
+  """
+  @callback execute_request(handle, request, timeout, on_checkout :: (() -> term)) ::
+              {:ok, term} | {:ok, term, term} | {:error, term}
+
   @doc "How many requests the worker runs at once. Returns a positive integer."
   @callback get_capacity(handle) :: pos_integer
 
@@ -100,7 +110,7 @@ defmodule Snakepit.WorkerProfile do
               optional(atom) => term
             }
 
-  @optional_callbacks get_metadata: 1
+  @optional_callbacks get_metadata: 1, execute_request: 4
 
   @doc false
   # Resolves a profile name to its module.

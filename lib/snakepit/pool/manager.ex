@@ -5,12 +5,14 @@ defmodule Snakepit.Pool.Manager do
   # and only come here when the workers they tried were full; Snakepit.Pool.Capacity finds
   # them a free slot or wakes them when one frees.
   #
-  # A caller that found no free slot calls {:wait, since, retry?}. A woken caller gets
-  # {:retry, handle} naming a worker that has a free slot and checks out again itself;
-  # nothing is reserved on its behalf, so a caller that dies can never leak a slot. A caller
-  # that loses the race re-queues at the front. Every per-caller step is O(1) in the number
-  # of workers: large pools are probed at a bounded number of random workers, and a periodic
-  # full scan while callers wait catches a free slot the probes missed.
+  # A caller that found no free slot, or found others waiting, calls {:wait, since, retry,
+  # priority}. A woken caller gets {:retry, handle, token} naming a worker that has a free
+  # slot and checks out again itself; nothing is reserved on its behalf, so a caller that
+  # dies can never leak a slot. It stays counted as waiting (no one else takes the fast
+  # path) until it casts {:checked_out, token}; if it loses the race anyway it comes back
+  # with its token to its old place in the queue. Every per-caller step is O(1) in the
+  # number of workers: large pools are probed at a bounded number of random workers, and a
+  # periodic full scan while callers wait catches a free slot the probes missed.
   #
   # When to recycle is decided elsewhere (Snakepit.Lifecycle asks with recycle_async/5, a
   # worker that reached its request limit says so); the subscriber (the lifecycle process)
@@ -130,16 +132,39 @@ defmodule Snakepit.Pool.Manager do
   def handle_call({:wait, since, retry?}, from, state),
     do: handle_call({:wait, since, retry?, :normal}, from, state)
 
+  # `retry`: false for a new caller; `{:woken, token}` for a caller this queue woke that lost
+  # the slot (it goes back to its place and stays counted); true for one that lost a slot it
+  # was pointed at without queueing, or that a restarted manager had queued (the front).
+  def handle_call({:wait, since, {:woken, token}, priority}, from, state) do
+    remaining = remaining_ms(state.config, since)
+
+    cond do
+      not Queue.woken?(state.queue, token) ->
+        handle_call({:wait, since, true, priority}, from, state)
+
+      remaining <= 0 ->
+        {_worker, queue} = Queue.settle(state.queue, token)
+        Events.queue_timeout(state.config)
+        {:reply, {:error, :queue_timeout}, serve_any(%{state | queue: queue})}
+
+      true ->
+        {:ok, queue} = Queue.return(state.queue, token, from, remaining)
+        {:noreply, serve_any(%{state | queue: queue})}
+    end
+  end
+
   def handle_call({:wait, since, retry?, priority}, from, state) do
     %{config: config, queue: queue} = state
     Queue.arrive(queue)
     queued = Queue.size(queue)
-    remaining = config.queue_timeout - native_to_ms(System.monotonic_time() - since)
+    remaining = remaining_ms(config, since)
+    # Nobody waits: a free slot may go to this caller at once.
+    handle = if not Queue.held?(queue), do: Capacity.probe(queue, state.profile, state.table)
 
     cond do
-      (handle = Capacity.probe(state.profile, state.table)) != nil ->
+      handle != nil ->
         Queue.leave(queue)
-        {:reply, {:retry, handle}, state}
+        {:reply, {:retry, handle, nil}, state}
 
       remaining <= 0 ->
         Queue.leave(queue)
@@ -155,12 +180,10 @@ defmodule Snakepit.Pool.Manager do
         unless retry?,
           do: Events.capacity_reached(config, Table.capacity(state.table), queued + 1)
 
-        queue =
-          queue
-          |> Queue.add(from, remaining, retry?, priority)
-          |> Queue.schedule_poll(@queue_poll)
-
-        {:noreply, %{state | queue: queue}}
+        # Behind everyone waiting, then served in turn: if a slot is free now, it goes to
+        # the head of the queue, which may be this caller.
+        queue = Queue.add(queue, from, remaining, retry?, priority)
+        {:noreply, serve_any(%{state | queue: queue})}
     end
   end
 
@@ -225,6 +248,22 @@ defmodule Snakepit.Pool.Manager do
   end
 
   @impl true
+  def handle_cast({:checked_out, token}, state) do
+    case Queue.settle(state.queue, token) do
+      {nil, queue} ->
+        {:noreply, %{state | queue: queue}}
+
+      # It may have taken a slot elsewhere: the one it was woken for can serve the next.
+      {worker, queue} ->
+        state = %{state | queue: queue}
+
+        case state.workers do
+          %{^worker => %{status: :active, handle: handle}} -> {:noreply, wake_for(state, handle)}
+          _ -> {:noreply, serve_any(state)}
+        end
+    end
+  end
+
   def handle_cast({:recycle, id, reason, mode, observed_memory}, state) do
     case request_recycle(state, id, reason, mode, observed_memory) do
       {:ok, state} -> {:noreply, state}
@@ -322,7 +361,7 @@ defmodule Snakepit.Pool.Manager do
   def handle_info({:DOWN, mref, :process, _pid, reason}, state) do
     # A queued caller died, by whatever exit signal: it leaves the queue; it holds nothing else.
     case Queue.caller_down(state.queue, mref) do
-      {:ok, queue} -> {:noreply, %{state | queue: queue}}
+      {:ok, queue} -> {:noreply, serve_any(%{state | queue: queue})}
       :error -> {:noreply, worker_down(state, mref, reason)}
     end
   end
@@ -577,6 +616,20 @@ defmodule Snakepit.Pool.Manager do
 
   defp wake_for(state, handle),
     do: %{state | queue: Capacity.wake_for(state.queue, state.profile, handle)}
+
+  # Wakes queued callers for a worker with open slots, if the probe finds one; schedules the
+  # safety-net poll while callers stay queued.
+  defp serve_any(state) do
+    queue =
+      state.queue
+      |> Capacity.wake_any(state.profile, state.table)
+      |> Queue.schedule_poll(@queue_poll)
+
+    %{state | queue: queue}
+  end
+
+  defp remaining_ms(config, since),
+    do: config.queue_timeout - native_to_ms(System.monotonic_time() - since)
 
   defp native_to_ms(native), do: System.convert_time_unit(native, :native, :millisecond)
 end

@@ -1,8 +1,9 @@
 defmodule Snakepit.Pool.Router do
   # The hot path, run in the caller: read a few routable workers from ETS, try them from the
   # least loaded down (each attempt is an atomic check-out inside the profile), and only when
-  # those are full ask the manager for a place in the queue. A manager restart is not the
-  # caller's problem: it waits for the new manager instead of failing.
+  # those are full, or other callers wait (the pool's `waiting` count), ask the manager for a
+  # place in the queue. A manager restart is not the caller's problem: it waits for the new
+  # manager instead of failing.
   @moduledoc false
 
   alias Snakepit.Pool.Ref
@@ -99,13 +100,22 @@ defmodule Snakepit.Pool.Router do
     end
   end
 
-  defp dispatch(ref, request, {timeout, priority}, since, hint \\ nil) do
-    case sample(ref, hint) do
-      {:ok, handles} ->
-        case try_workers(free_first(ref.profile, handles), ref.profile, request, timeout) do
-          {:done, result, worker_id, ran_at} -> {result, worker_id, ran_at}
-          :all_busy -> wait(ref, request, {timeout, priority}, since)
-        end
+  # `woken` is nil, or `{handle, token}` when the manager answered this caller with a
+  # worker to try (token: its place in the manager's queue, nil when it was not queued).
+  # Only a woken caller, or any caller while nobody waits (`ref.waiting` is 0), may take a
+  # slot: a caller that finds others waiting queues behind them instead of barging in.
+  defp dispatch(ref, request, {timeout, priority}, since, woken \\ nil) do
+    hint = if woken, do: elem(woken, 0)
+
+    with true <- woken != nil or :atomics.get(ref.waiting, 1) == 0,
+         {:ok, handles} <- sample(ref, hint) do
+      case attempt(ref, handles, request, timeout, woken) do
+        {:done, result, worker_id, ran_at} -> {result, worker_id, ran_at}
+        :all_busy -> wait(ref, request, {timeout, priority}, since, woken)
+      end
+    else
+      false ->
+        wait(ref, request, {timeout, priority}, since, nil)
 
       # The manager that owned the table is dead (killed): wait for its successor.
       :gone ->
@@ -113,13 +123,48 @@ defmodule Snakepit.Pool.Router do
     end
   end
 
-  defp try_workers([], _profile, _request, _timeout), do: :all_busy
+  # A caller the manager woke from its queue tells it when it holds a slot (or gave up), so
+  # the manager stops counting it as waiting: profiles with execute_request/4 call back at
+  # the check-out itself; for others it is told just before the first try. Telling it twice
+  # is harmless (the second finds nothing); a profile that raises still tells it.
+  defp attempt(ref, handles, request, timeout, {_hint, token}) when token != nil do
+    manager = ref.manager
+    settle = fn -> GenServer.cast(manager, {:checked_out, token}) end
+    on_checkout = if function_exported?(ref.profile, :execute_request, 4), do: settle
+    unless on_checkout, do: settle.()
 
-  defp try_workers([handle | rest], profile, request, timeout) do
+    try do
+      try_workers(free_first(ref.profile, handles), ref.profile, request, timeout, on_checkout)
+    catch
+      kind, reason ->
+        settle.()
+        :erlang.raise(kind, reason, __STACKTRACE__)
+    else
+      # Possibly refused before any check-out (an invalid request).
+      {:done, {:error, _}, _, _} = done ->
+        settle.()
+        done
+
+      other ->
+        other
+    end
+  end
+
+  defp attempt(ref, handles, request, timeout, _woken),
+    do: try_workers(free_first(ref.profile, handles), ref.profile, request, timeout, nil)
+
+  defp try_workers([], _profile, _request, _timeout, _on_checkout), do: :all_busy
+
+  defp try_workers([handle | rest], profile, request, timeout, on_checkout) do
     ran_at = System.monotonic_time()
 
-    case profile.execute_request(handle, request, timeout) do
-      {:error, :at_capacity} -> try_workers(rest, profile, request, timeout)
+    result =
+      if on_checkout,
+        do: profile.execute_request(handle, request, timeout, on_checkout),
+        else: profile.execute_request(handle, request, timeout)
+
+    case result do
+      {:error, :at_capacity} -> try_workers(rest, profile, request, timeout, on_checkout)
       result -> {:done, result, handle.id, ran_at}
     end
   end
@@ -166,17 +211,31 @@ defmodule Snakepit.Pool.Router do
   defp random(0, _salt), do: 0
   defp random(n, salt), do: :erlang.phash2({:erlang.unique_integer(), salt}, n)
 
-  defp wait(ref, request, {timeout, priority}, since) do
-    {since, retry?} = if since, do: {since, true}, else: {System.monotonic_time(), false}
+  # Asks the manager for a place in the queue. `retry` tells it who asks: false for a new
+  # caller, `{:woken, token}` for a caller it woke that lost the slot (back to its place),
+  # true for one that lost a slot it was pointed at without queueing, or that comes from a
+  # restarted manager (front of its class).
+  defp wait(ref, request, {timeout, priority}, since, woken) do
+    {since, retry} =
+      case {since, woken} do
+        {nil, _} -> {System.monotonic_time(), false}
+        {since, {_hint, token}} when token != nil -> {since, {:woken, token}}
+        {since, _} -> {since, true}
+      end
 
     try do
-      GenServer.call(ref.manager, {:wait, since, retry?, priority}, :infinity)
+      GenServer.call(ref.manager, {:wait, since, retry, priority}, :infinity)
     catch
       :exit, _ -> rejoin(ref, request, {timeout, priority}, since)
     else
-      {:retry, handle} -> dispatch(ref, request, {timeout, priority}, since, handle)
-      :manager_down -> rejoin(ref, request, {timeout, priority}, since)
-      {:error, _} = error -> {error, nil, nil}
+      {:retry, handle, token} ->
+        dispatch(ref, request, {timeout, priority}, since, {handle, token})
+
+      :manager_down ->
+        rejoin(ref, request, {timeout, priority}, since)
+
+      {:error, _} = error ->
+        {error, nil, nil}
     end
   end
 

@@ -69,10 +69,20 @@ defmodule Snakepit.WorkerProfile.Process do
   end
 
   @impl Snakepit.WorkerProfile
-  def execute_request(%__MODULE__{pid: pid, counters: counters} = handle, request, timeout) do
+  def execute_request(handle, request, timeout),
+    do: execute_request(handle, request, timeout, &checked_out/0)
+
+  @impl Snakepit.WorkerProfile
+  def execute_request(
+        %__MODULE__{pid: pid, counters: counters} = handle,
+        request,
+        timeout,
+        on_checkout
+      ) do
     # Atomic check-out: whoever takes the slot from 0 to 1 owns it. A worker that has used
     # up its max_requests takes no more while its replacement is on the way.
     if :atomics.add_get(counters, @load, 1) == 1 and not used_up?(handle) do
+      on_checkout.()
       # The alias lives until the caller demonitors (a big reply comes in several messages);
       # on a timeout it dies with the monitor, so a late reply is dropped by the VM.
       result = Reply.request(pid, &{:"$snakepit_request", &1, request}, timeout, :demonitor)
@@ -82,6 +92,8 @@ defmodule Snakepit.WorkerProfile.Process do
       {:error, :at_capacity}
     end
   end
+
+  defp checked_out, do: :ok
 
   # Exact while the slot is held: capacity 1 means no other request is running.
   defp used_up?(%__MODULE__{max_requests: :infinity}), do: false

@@ -53,37 +53,48 @@ defmodule Snakepit.WorkerProfile.Thread do
   end
 
   @impl Snakepit.WorkerProfile
-  def execute_request(%__MODULE__{} = handle, {:fun, fun} = request, timeout)
+  def execute_request(handle, request, timeout),
+    do: execute_request(handle, request, timeout, &checked_out/0)
+
+  @impl Snakepit.WorkerProfile
+  def execute_request(%__MODULE__{} = handle, {:fun, fun} = request, timeout, on_checkout)
       when is_function(fun, 0),
-      do: local(handle, request, timeout)
+      do: local(handle, request, timeout, on_checkout)
 
   def execute_request(
         %__MODULE__{commands: commands} = handle,
         {command, args} = request,
-        timeout
+        timeout,
+        on_checkout
       )
       when is_atom(command) and is_list(args) do
     case Commands.plan(commands, command, args) do
       {:native, native_command, native_args, post} ->
-        result = native(handle, command, native_command, native_args, post, timeout)
+        result =
+          native(handle, {command, native_command, native_args, post}, timeout, on_checkout)
+
         Commands.finish(commands, request, result)
 
       :local ->
-        Commands.finish(commands, request, local(handle, request, timeout))
+        Commands.finish(commands, request, local(handle, request, timeout, on_checkout))
 
       {:error, _} = invalid ->
         invalid
     end
   end
 
-  def execute_request(_handle, request, _timeout), do: Commands.invalid_request(request)
+  def execute_request(_handle, request, _timeout, _on_checkout),
+    do: Commands.invalid_request(request)
 
-  defp native(handle, command, native_command, native_args, post, timeout) do
+  defp checked_out, do: :ok
+
+  defp native(handle, {command, native_command, native_args, post}, timeout, on_checkout) do
     # The monitor reference doubles as the reply tag.
     mref = Process.monitor(handle.pid)
 
     case submit(handle.resource, mref, native_command, native_args) do
       :ok ->
+        on_checkout.()
         # Native threads send to pids, not aliases, so a reply that comes after a timeout
         # lands in the mailbox as a stray `{ref, _}` message; the slot is freed anyway when
         # the job ends.
@@ -92,6 +103,8 @@ defmodule Snakepit.WorkerProfile.Thread do
       # A reply in chunks: on a timeout the job is told to stop, so at most the chunk being
       # built and a small `{:error, :cancelled}` reply still arrive.
       {:ok, ticket} ->
+        on_checkout.()
+
         with {:error, :timeout} <- await_native(mref, timeout, command, post) do
           Native.thread_pool_cancel(ticket)
           {:error, :timeout}
@@ -125,9 +138,11 @@ defmodule Snakepit.WorkerProfile.Thread do
   # With no timeout the work runs in the caller. Otherwise it runs in a runner process, so
   # the caller can stop waiting: like an abandoned native job, the runner finishes its work
   # and then frees the slot, and its late reply goes to a dead alias.
-  defp local(handle, request, :infinity) do
+  defp local(handle, request, :infinity, on_checkout) do
     case Native.thread_pool_acquire(handle.resource, self()) do
       {:ok, slot} ->
+        on_checkout.()
+
         try do
           Commands.run(handle.commands, request)
         after
@@ -139,13 +154,14 @@ defmodule Snakepit.WorkerProfile.Thread do
     end
   end
 
-  defp local(handle, request, timeout) do
+  defp local(handle, request, timeout, on_checkout) do
     caller = self()
     runner = spawn(fn -> run_local(caller, handle.commands, request) end)
 
     # The slot is checked out for the runner, so the owner watches the runner.
     case Native.thread_pool_acquire(handle.resource, runner) do
       {:ok, slot} ->
+        on_checkout.()
         Reply.request(runner, &{:"$snakepit_run", slot, &1}, timeout, :reply_demonitor)
 
       _busy_or_closed ->
@@ -200,7 +216,9 @@ defmodule Snakepit.WorkerProfile.Thread do
   def health_check(%__MODULE__{} = handle) do
     # A ping through the rayon pool proves its threads run; a fully busy pool is healthy.
     # :__health__ does not count as a request (request counts drive recycling).
-    case native(handle, :health_check, :__health__, :health, &Function.identity/1, 1000) do
+    health = {:health_check, :__health__, :health, &Function.identity/1}
+
+    case native(handle, health, 1000, &checked_out/0) do
       {:ok, :health} -> :ok
       {:error, :at_capacity} -> :ok
       {:error, reason} -> {:error, reason}

@@ -31,17 +31,51 @@ defmodule Snakepit.Pool.PriorityTest do
       q = Queue.new(:atomics.new(1, signed: true), 1)
       q = Queue.add(q, {self(), :h1}, 60_000, false, :high)
       q = Queue.add(q, {self(), :l1}, 60_000, false, :low)
-      {from, q} = Queue.out(q)
+      {from, _token, q} = Queue.out(q, :w)
       assert from == {self(), :h1}
       # The low caller was passed over once: with limit 1 it is next, before a new high one.
       q = Queue.add(q, {self(), :h2}, 60_000, false, :high)
       assert drain(q) == [:l1, :h2]
     end
 
+    test "woken callers that lost their slot come back in their order, ahead of later ones" do
+      waiting = :atomics.new(1, signed: true)
+      q = Queue.new(waiting, 8)
+
+      q =
+        Enum.reduce([:n1, :n2, :n3], q, fn tag, q ->
+          Queue.arrive(q)
+          Queue.add(q, {self(), tag}, 60_000, false, :normal)
+        end)
+
+      {{_, :n1}, t1, q} = Queue.out(q, :w)
+      {{_, :n2}, t2, q} = Queue.out(q, :w)
+      Queue.arrive(q)
+      q = Queue.add(q, {self(), :n4}, 60_000, false, :normal)
+      # Back in the other order than they were woken: still served n1, n2, then the rest.
+      {:ok, q} = Queue.return(q, t2, {self(), :n2}, 60_000)
+      {:ok, q} = Queue.return(q, t1, {self(), :n1}, 60_000)
+      assert Queue.return(q, t1, {self(), :n1}, 60_000) == :unknown
+      assert :atomics.get(waiting, 1) == 4
+      assert drain(q) == [:n1, :n2, :n3, :n4]
+    end
+
+    test "a woken caller that dies before it checks out is no longer counted" do
+      waiting = :atomics.new(1, signed: true)
+      caller = spawn(fn -> Process.sleep(:infinity) end)
+      Queue.arrive(Queue.new(waiting))
+      q = Queue.add(Queue.new(waiting), {caller, :c}, 60_000, false)
+      {{^caller, :c}, _token, q} = Queue.out(q, :w)
+      Process.exit(caller, :kill)
+      assert_receive {:DOWN, mref, :process, ^caller, :killed}
+      assert {:ok, q} = Queue.caller_down(q, mref)
+      assert {:atomics.get(waiting, 1), Queue.pending(q, :w), Queue.held?(q)} == {0, 0, false}
+    end
+
     defp drain(q) do
-      case Queue.out(q) do
+      case Queue.out(q, :w) do
         :empty -> []
-        {{_pid, tag}, q} -> [tag | drain(q)]
+        {{_pid, tag}, _token, q} -> [tag | drain(q)]
       end
     end
   end

@@ -44,10 +44,15 @@ defmodule Snakepit.Pool.TableTest do
     late = {self(), make_ref()}
     Queue.arrive(q)
     q = Queue.add(q, late, 60_000, true)
-    assert {^late, q} = Queue.out(q)
+    assert {^late, late_token, q} = Queue.out(q, :w1)
     first = hd(callers)
-    assert {^first, q} = Queue.out(q)
-    assert count.() == 2
+    assert {^first, first_token, q} = Queue.out(q, :w1)
+    # Woken callers stay counted (and their slots promised) until they hold a slot.
+    assert {count.(), Queue.pending(q, :w1)} == {4, 2}
+    assert {:w1, q} = Queue.settle(q, late_token)
+    assert {:w1, q} = Queue.settle(q, first_token)
+    assert {nil, q} = Queue.settle(q, first_token)
+    assert {count.(), Queue.pending(q, :w1)} == {2, 0}
 
     # A caller that dies leaves; its timer does not answer it later.
     [_, {dead, _}, last] = callers
@@ -65,7 +70,7 @@ defmodule Snakepit.Pool.TableTest do
     [{qref, _}] = Map.to_list(q.entries)
     assert {^last, q} = Queue.expire(q, qref)
     assert Queue.expire(q, qref) == :none
-    assert Queue.out(q) == :empty
+    assert Queue.out(q, :w1) == :empty
     assert count.() == 0
   end
 end
