@@ -59,7 +59,9 @@ defmodule Snakepit do
     * `:priority` - `:high`, `:normal` (default) or `:low`: the order in which callers that
       wait for a free worker are served. Higher classes go first, but a waiting caller is
       passed over by at most the pool's `:priority_starvation_limit` callers of higher
-      classes (see `docs/configuration.md`)
+      classes (see `docs/configuration.md`). Within a class, waiting callers are served in
+      arrival order, and while any caller waits, a new caller queues behind it rather than
+      taking a freed worker
     * `:nodes` - `:local` (default: this node's pool) or `:cluster`: the least-loaded pool
       of that name on any connected node, this node on a tie (see `docs/cluster.md`)
     * `:retry` - with `nodes: :cluster`, `true` retries a request once on another node when
