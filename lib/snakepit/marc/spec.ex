@@ -207,4 +207,14 @@ defmodule Snakepit.Marc.Spec do
   @doc false
   def finish_batches(job, %__MODULE__{names: names}, config),
     do: Native.extract_batches_finish(job, names, config)
+
+  @doc false
+  # `start_batches/3` done in the calling process, one batch after the other (a fan-out
+  # worker's share of the native work): the job is finished already, `finish_batches/3`
+  # builds its terms at once.
+  def outcomes(batches, spec, config) do
+    batches
+    |> Enum.map(&{&1.data, &1.base_offset, &1.first_index})
+    |> Native.extract_outcomes(ref(spec), config)
+  end
 end

@@ -266,6 +266,51 @@ impl ExtractJobResource {
     }
 }
 
+impl ExtractJobResource {
+    /// A job whose native work is already done: `extract_batches_finish/3` builds its terms
+    /// at once.
+    fn done(outcomes: Vec<Vec<Outcome>>) -> ResourceArc<Self> {
+        ResourceArc::new(ExtractJobResource {
+            state: std::sync::Mutex::new(JobState::Done(outcomes)),
+            ready: std::sync::Condvar::new(),
+        })
+    }
+}
+
+/// Each of `batches` parsed and extracted on this thread, one after the other, with no
+/// term built: a job for `extract_batches_finish/3`. Fan-out workers and `:thread` pool
+/// jobs call it, so that the answers' terms are built once, by the process that consumes
+/// them, instead of built by the worker and copied to it.
+pub(crate) fn outcomes_job(
+    batches: &[(&[u8], u64, u64)],
+    read: &Read,
+    extractor: &Extractor,
+) -> ResourceArc<ExtractJobResource> {
+    let outcomes = batches
+        .iter()
+        .map(|(input, base_offset, first_index)| {
+            outcomes(input, *base_offset, *first_index, read, extractor)
+        })
+        .collect();
+    ExtractJobResource::done(outcomes)
+}
+
+/// `extract_batches_start/3` done on this dirty scheduler, in the calling process: a fan-out
+/// worker does the native work of its batches and hands the finished job to the consumer.
+#[rustler::nif(schedule = "DirtyCpu")]
+fn extract_outcomes(
+    batches: Vec<(rustler::Binary<'_>, u64, u64)>,
+    extractor: ResourceArc<ExtractorResource>,
+    config: ReadConfig,
+) -> NifResult<ResourceArc<ExtractJobResource>> {
+    let read = config.decode()?;
+    let inputs: Vec<(&[u8], u64, u64)> = batches
+        .iter()
+        .map(|(bin, offset, index)| (bin.as_slice(), *offset, *index))
+        .collect();
+    Ok(outcomes_job(&inputs, &read, &extractor.0))
+}
+
 /// Starts `extract_batches/4`'s native work on `batches` and returns at once, so that the
 /// one-process path parses the next group of batches while it builds the terms of this one.
 /// The batches' bytes are copied (a memcpy, against parsing them): the job outlives the call.
