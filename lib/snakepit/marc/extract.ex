@@ -109,8 +109,8 @@ defmodule Snakepit.Marc.Extract do
   # strict mode the batches are read permissively and cut at their first bad record, so the
   # values before it arrive and then it raises, as in `map/3`.
   #
-  # On this node the workers do only the native work of each batch (a
-  # `Snakepit.Marc.Extract.Group` of one), and this process builds the terms of their
+  # On this node the workers do only the native work of a few batches at a time (a
+  # `Snakepit.Marc.Extract.Group`), and this process builds the terms of their
   # answers as the one-process path does: built once, never copied from worker to consumer.
   # A batch that may run on another node (`nodes: :cluster`) comes back as values.
   defp fan_out(source, compiled, config, opts) do
@@ -129,8 +129,8 @@ defmodule Snakepit.Marc.Extract do
     timeout = Keyword.get(opts, :timeout, :infinity)
     request_opts = Snakepit.Marc.FanOut.pool_request_opts(Keyword.take(opts, fan_out_keys()))
 
-    Snakepit.Marc.FanOut.run_batches(source, opts, fn batch, parse_opts, _strict ->
-      group = %Group{batches: [batch]}
+    work = fn batches, parse_opts, _strict ->
+      group = %Group{batches: batches}
 
       case Snakepit.Pool.run(pool, {:extract, [group, compiled, parse_opts]}, request_opts) do
         {:ok, job} ->
@@ -139,7 +139,10 @@ defmodule Snakepit.Marc.Extract do
         {:error, reason} ->
           raise Snakepit.Error.new(reason, pool: pool, command: :extract, timeout: timeout)
       end
-    end)
+    end
+
+    local_opts = Keyword.drop(opts, [:nodes, :retry])
+    Snakepit.Marc.FanOut.run_batch_groups(source, local_opts, batches_per_unit(opts), work)
   end
 
   # The workers' jobs in order, each finished here into its items; in strict mode the items
@@ -181,10 +184,20 @@ defmodule Snakepit.Marc.Extract do
   end
 
   defp fan_out_local(source, compiled, opts) do
-    Snakepit.Marc.FanOut.run_batches(source, opts, fn batch, parse_opts, _strict ->
-      {:ok, job} = all(%Group{batches: [batch]}, compiled, parse_opts)
+    work = fn batches, parse_opts, _strict ->
+      {:ok, job} = all(%Group{batches: batches}, compiled, parse_opts)
       {:ok, [job]}
-    end)
+    end
+
+    Snakepit.Marc.FanOut.run_batch_groups(source, opts, batches_per_unit(opts), work)
+  end
+
+  # Batches per unit of fan-out work, as many as the one-process path hands native code at
+  # once: a unit's fixed costs (messages, scheduling; with a pool, a request of about 40 us)
+  # are then paid once for several batches. A `:timeout` is per batch, so with one each
+  # unit is a single batch.
+  defp batches_per_unit(opts) do
+    if Keyword.get(opts, :timeout, :infinity) == :infinity, do: batches_per_call(), else: 1
   end
 
   defp fan_out_keys, do: Options.spec(:fan_out) |> Keyword.keys()
