@@ -49,14 +49,31 @@ defmodule Snakepit.Marc.FanOut do
     do: run_units(source, opts, & &1, work)
 
   @doc """
-  `run_batches/3` with `size` consecutive batches per unit of work: `work.(batches,
-  parse_opts, strict)` gets a list of up to `size` batches, in source order, and its
-  results stand for all of them. Fewer, larger units: the per-unit costs (messages, a pool
-  request) are paid once for several batches.
+  `run_batches/3` with consecutive batches grouped into units of work: `work.(batches,
+  parse_opts, strict)` gets a list of batches, in source order, and its results stand for
+  all of them. Fewer, larger units: the per-unit costs (messages, a pool request) are paid
+  once for several batches. Units grow from one batch to `size` (1, 1, 2, 2, 4, 4, ...), so
+  a short source still makes a unit for each worker.
   """
   def run_batch_groups(source, opts, size, work)
       when is_integer(size) and size > 0 and is_function(work, 3) and is_list(opts),
-      do: run_units(source, opts, &Stream.chunk_every(&1, size), work)
+      do: run_units(source, opts, &growing_groups(&1, size), work)
+
+  defp growing_groups(batches, size) do
+    Stream.chunk_while(
+      batches,
+      {[], 0, 0},
+      fn batch, {group, n, k} ->
+        if n + 1 == min(size, Bitwise.bsl(1, div(k, 2))),
+          do: {:cont, Enum.reverse([batch | group]), {[], 0, k + 1}},
+          else: {:cont, {[batch | group], n + 1, k}}
+      end,
+      fn
+        {[], _, _} = acc -> {:cont, acc}
+        {group, _, _} = acc -> {:cont, Enum.reverse(group), acc}
+      end
+    )
+  end
 
   # `units` makes the units of work from the stream of batches.
   defp run_units(source, opts, units, work) do

@@ -240,7 +240,7 @@ defmodule Snakepit.Marc.ExtractTest do
   end
 
   describe "fan-out in units of several batches" do
-    test "run_batch_groups/4 hands the batches on in consecutive groups, in order" do
+    test "run_batch_groups/4 hands the batches on in consecutive groups growing to size, in order" do
       batches = Marc.batches(@bib, batch_size: 7) |> Enum.to_list()
       firsts = Enum.map(batches, & &1.first_index)
       assert length(batches) > 9
@@ -252,7 +252,7 @@ defmodule Snakepit.Marc.ExtractTest do
           end)
           |> Enum.to_list()
 
-        assert units == Enum.chunk_every(firsts, size)
+        assert units == grown(firsts, size, 0)
       end
     end
 
@@ -347,6 +347,14 @@ defmodule Snakepit.Marc.ExtractTest do
 
       assert Exception.message(e) =~ "invalid extraction spec"
     end
+  end
+
+  # Groups of 1, 1, 2, 2, 4, 4, ... up to `size`.
+  defp grown([], _size, _k), do: []
+
+  defp grown(items, size, k) do
+    {group, rest} = Enum.split(items, min(size, Integer.pow(2, div(k, 2))))
+    [group | grown(rest, size, k + 1)]
   end
 
   defp take_until_raise(stream) do
