@@ -76,7 +76,7 @@ defmodule Snakepit.Marc.Extract do
 
   # A group's batches go to native code as a list, where a binary would be.
   defp parts!(%Group{batches: batches}),
-    do: {Enum.map(batches, &{&1.data, &1.base_offset, &1.first_index}), 0, 0}
+    do: {Spec.batch_parts(batches), 0, 0}
 
   defp parts!(data), do: Snakepit.Marc.Batch.parts!(data, "extract/3")
 

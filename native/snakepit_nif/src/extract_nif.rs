@@ -197,16 +197,23 @@ fn extract_batches<'a>(
     if names.len() != extractor.outputs().len() {
         return Err(rustler::Error::BadArg);
     }
-    let inputs: Vec<(&[u8], u64, u64)> = batches
-        .iter()
-        .map(|(bin, offset, index)| (bin.as_slice(), *offset, *index))
-        .collect();
+    let inputs = batch_slices(&batches);
     answers_term(
         env,
         batch_outcomes(&inputs, &read, extractor),
         &read,
         &names,
     )
+}
+
+/// The bytes, base offset and first index of each of `batches`, as they were decoded.
+pub(crate) fn batch_slices<'b>(
+    batches: &'b [(rustler::Binary<'_>, u64, u64)],
+) -> Vec<(&'b [u8], u64, u64)> {
+    batches
+        .iter()
+        .map(|(bin, offset, index)| (bin.as_slice(), *offset, *index))
+        .collect()
 }
 
 /// Each of `batches` (`{bytes, base_offset, first_index}`) parsed and extracted, in parallel
@@ -304,11 +311,7 @@ fn extract_outcomes(
     config: ReadConfig,
 ) -> NifResult<ResourceArc<ExtractJobResource>> {
     let read = config.decode()?;
-    let inputs: Vec<(&[u8], u64, u64)> = batches
-        .iter()
-        .map(|(bin, offset, index)| (bin.as_slice(), *offset, *index))
-        .collect();
-    Ok(outcomes_job(&inputs, &read, &extractor.0))
+    Ok(outcomes_job(&batch_slices(&batches), &read, &extractor.0))
 }
 
 /// Starts `extract_batches/4`'s native work on `batches` and returns at once, so that the

@@ -8,7 +8,7 @@
 //! (`test_hooks`).
 
 use crate::errors::NativeError;
-use crate::extract_nif::{extract_items, outcomes_job, ExtractorResource};
+use crate::extract_nif::{batch_slices, extract_items, outcomes_job, ExtractorResource};
 use crate::lint_nif::{lint_entries, LinterResource};
 use crate::options::{Read, ReadConfig};
 use crate::parse_nif::{count_items, error_terms, frames, parse_items};
@@ -194,11 +194,7 @@ fn extract_group<'a>(job: &JobEnv<'a, '_>, term: Term<'a>) -> Reply<'a> {
     let read = config
         .decode()
         .map_err(|_| NativeError::InvalidArguments("extract"))?;
-    let inputs: Vec<(&[u8], u64, u64)> = batches
-        .iter()
-        .map(|(bin, offset, index)| (bin.as_slice(), *offset, *index))
-        .collect();
-    let done = outcomes_job(&inputs, &read, &extractor.0);
+    let done = outcomes_job(&batch_slices(&batches), &read, &extractor.0);
     Ok((command_atoms::ok(), done).encode(job.env))
 }
 
