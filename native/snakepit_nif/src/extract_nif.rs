@@ -101,7 +101,7 @@ pub(crate) fn extract_items<'a>(
         return None;
     }
     let outcomes = outcomes(input, base_offset, first_index, read, extractor);
-    items_term(env, outcomes, read, names)
+    items_term(env, outcomes, read, names, Free::OnRayon)
 }
 
 /// What one record of a batch gave: its values, or its error.
@@ -143,6 +143,19 @@ fn outcomes(
     outcomes.into_inner()
 }
 
+/// Where a batch's outcomes are freed once its terms are built.
+#[derive(Clone, Copy)]
+enum Free {
+    /// On a thread of the current rayon pool: freeing a batch's many small strings is work
+    /// the thread building terms, the serial part, need not do, and that pool's threads are
+    /// busy with the next batches anyway.
+    OnRayon,
+    /// On the thread building the terms: the job was done by a fan-out worker or on a
+    /// `:thread` pool's threads, and waking the idle global pool only to free memory costs
+    /// more CPU (its threads spin before they sleep again) than the freeing does.
+    Here,
+}
+
 /// `{:ok, items, skipped}` or `{:error, %ParseError{}}` under `read.mode`: a map of values
 /// per good record. `None` when `names` do not fit the outputs.
 fn items_term<'a>(
@@ -150,6 +163,7 @@ fn items_term<'a>(
     outcomes: Vec<Outcome>,
     read: &Read,
     names: &[Term<'a>],
+    free: Free,
 ) -> Option<Term<'a>> {
     let mut items = Items::new(env, read.mode, read.shape);
     let mut lists: Vec<Term<'a>> = Vec::with_capacity(names.len());
@@ -165,8 +179,10 @@ fn items_term<'a>(
             }
         }
     }
-    // Freeing a batch's many small strings is work this thread, the serial part, need not do.
-    rayon::spawn(move || drop(outcomes));
+    match free {
+        Free::OnRayon => rayon::spawn(move || drop(outcomes)),
+        Free::Here => drop(outcomes),
+    }
     Some(items.into_result())
 }
 
@@ -203,6 +219,7 @@ fn extract_batches<'a>(
         batch_outcomes(&inputs, &read, extractor),
         &read,
         &names,
+        Free::OnRayon,
     )
 }
 
@@ -238,10 +255,11 @@ fn answers_term<'a>(
     batches: Vec<Vec<Outcome>>,
     read: &Read,
     names: &[Term<'a>],
+    free: Free,
 ) -> NifResult<Term<'a>> {
     let answers = batches
         .into_iter()
-        .map(|batch| items_term(env, batch, read, names))
+        .map(|batch| items_term(env, batch, read, names, free))
         .collect::<Option<Vec<Term<'a>>>>()
         .ok_or(rustler::Error::BadArg)?;
     Ok(answers.encode(env))
@@ -252,6 +270,7 @@ fn answers_term<'a>(
 pub(crate) struct ExtractJobResource {
     state: std::sync::Mutex<JobState>,
     ready: std::sync::Condvar,
+    free: Free,
 }
 
 enum JobState {
@@ -280,6 +299,7 @@ impl ExtractJobResource {
         ResourceArc::new(ExtractJobResource {
             state: std::sync::Mutex::new(JobState::Done(outcomes)),
             ready: std::sync::Condvar::new(),
+            free: Free::Here,
         })
     }
 }
@@ -331,6 +351,7 @@ fn extract_batches_start(
     let job = ResourceArc::new(ExtractJobResource {
         state: std::sync::Mutex::new(JobState::Running),
         ready: std::sync::Condvar::new(),
+        free: Free::OnRayon,
     });
     let done = job.clone();
     rayon::spawn(move || {
@@ -364,5 +385,5 @@ fn extract_batches_finish<'a>(
         _ => return Err(rustler::Error::BadArg),
     };
     drop(state);
-    answers_term(env, batches, &read, &names)
+    answers_term(env, batches, &read, &names, job.free)
 }
