@@ -30,10 +30,10 @@ defmodule Snakepit.Marc.Extract do
   """
   def all(data, specs, opts \\ [])
 
-  # A group (`Snakepit.Marc.Extract.Group`): its native job, for the consumer to finish.
+  # A group (`Snakepit.Marc.Extract.Group`): the items of all its batches, in order.
   def all(%Group{batches: batches} = group, specs, opts) do
     {_bin, compiled, native, _base, _first, done} = command(group, specs, opts)
-    done.({:ok, Spec.outcomes(batches, compiled, native)})
+    done.({:ok, Spec.batches(batches, compiled, native)})
   end
 
   def all(data, specs, opts) do
@@ -56,9 +56,9 @@ defmodule Snakepit.Marc.Extract do
     native = %{read_config(config) | mode: worker_mode(config.mode)}
 
     done = fn
-      # A group's job: the consumer builds (and reports) its items.
-      {:ok, job} when is_reference(job) ->
-        {:ok, job}
+      # A group's answers, one a batch: its items are theirs, in order.
+      {:ok, answers} when is_list(answers) ->
+        done_group(answers, config.mode)
 
       {:ok, items, skipped} ->
         Snakepit.Marc.ReadEvents.items(items, skipped)
@@ -73,6 +73,20 @@ defmodule Snakepit.Marc.Extract do
 
   def command(_data, _specs, opts),
     do: raise(ArgumentError, "options must be a keyword list, got: #{inspect(opts)}")
+
+  defp done_group(answers, mode) do
+    case Enum.find(answers, &match?({:error, _}, &1)) do
+      nil ->
+        Enum.flat_map(answers, fn {:ok, items, skipped} ->
+          Snakepit.Marc.ReadEvents.items(items, skipped)
+          items
+        end)
+        |> then(&strict_result(mode, &1))
+
+      error ->
+        error
+    end
+  end
 
   # A group's batches go to native code as a list, where a binary would be.
   defp parts!(%Group{batches: batches}),
@@ -109,32 +123,35 @@ defmodule Snakepit.Marc.Extract do
   # strict mode the batches are read permissively and cut at their first bad record, so the
   # values before it arrive and then it raises, as in `map/3`.
   #
-  # On this node the workers do only the native work of a few batches at a time (a
-  # `Snakepit.Marc.Extract.Group`), and this process builds the terms of their
-  # answers as the one-process path does: built once, never copied from worker to consumer.
-  # A batch that may run on another node (`nodes: :cluster`) comes back as values.
+  # Work goes out a few batches at a time (`Snakepit.Marc.FanOut.run_batch_groups/4`; a
+  # `Snakepit.Marc.Extract.Group` is one `:extract` request). `workers:` alone: the workers
+  # do only the native work of their batches and this process builds the terms, as the
+  # one-process path does, so no map is copied from worker to consumer. A pool on this node:
+  # its threads build the maps too, in parallel, and a fan-out process relays them. A batch
+  # that may run on another node (`nodes: :cluster`) is a request of its own.
   defp fan_out(source, compiled, config, opts) do
     case Keyword.pop(opts, :pool) do
       {nil, opts} ->
-        source |> fan_out_local(compiled, opts) |> finish_jobs(compiled, config)
+        native = %{read_config(config) | mode: worker_mode(config.mode)}
+        source |> fan_out_local(compiled, native, opts) |> finish_jobs(compiled, config)
 
       {pool, opts} ->
         if Keyword.get(opts, :nodes, :local) == :local and not Keyword.get(opts, :retry, false),
-          do: source |> fan_out_pool_jobs(compiled, pool, opts) |> finish_jobs(compiled, config),
+          do: fan_out_pool_groups(source, compiled, pool, opts),
           else: fan_out_pool(source, compiled, pool, opts)
     end
   end
 
-  defp fan_out_pool_jobs(source, compiled, pool, opts) do
+  defp fan_out_pool_groups(source, compiled, pool, opts) do
     timeout = Keyword.get(opts, :timeout, :infinity)
     request_opts = Snakepit.Marc.FanOut.pool_request_opts(Keyword.take(opts, fan_out_keys()))
 
-    work = fn batches, parse_opts, _strict ->
+    work = fn batches, parse_opts, strict ->
       group = %Group{batches: batches}
 
       case Snakepit.Pool.run(pool, {:extract, [group, compiled, parse_opts]}, request_opts) do
-        {:ok, job} ->
-          {:ok, [job]}
+        {:ok, items} ->
+          Snakepit.Marc.FanOut.until_error(items, strict)
 
         {:error, reason} ->
           raise Snakepit.Error.new(reason, pool: pool, command: :extract, timeout: timeout)
@@ -183,10 +200,11 @@ defmodule Snakepit.Marc.Extract do
     end)
   end
 
-  defp fan_out_local(source, compiled, opts) do
-    work = fn batches, parse_opts, _strict ->
-      {:ok, job} = all(%Group{batches: batches}, compiled, parse_opts)
-      {:ok, [job]}
+  # `native`: the read config of the consumer's own finishing, which the workers' native
+  # work must share (in strict mode, read permissively, as `parse_opts` are).
+  defp fan_out_local(source, compiled, native, opts) do
+    work = fn batches, _parse_opts, _strict ->
+      {:ok, [Spec.outcomes(batches, compiled, native)]}
     end
 
     Snakepit.Marc.FanOut.run_batch_groups(source, opts, batches_per_unit(opts), work)

@@ -150,9 +150,9 @@ enum Free {
     /// the thread building terms, the serial part, need not do, and that pool's threads are
     /// busy with the next batches anyway.
     OnRayon,
-    /// On the thread building the terms: the job was done by a fan-out worker or on a
-    /// `:thread` pool's threads, and waking the idle global pool only to free memory costs
-    /// more CPU (its threads spin before they sleep again) than the freeing does.
+    /// On the thread building the terms: the job was done by a fan-out worker, and waking
+    /// the idle global pool only to free memory costs more CPU (its threads spin before
+    /// they sleep again) than the freeing does.
     Here,
 }
 
@@ -305,10 +305,10 @@ impl ExtractJobResource {
 }
 
 /// Each of `batches` parsed and extracted on this thread, one after the other, with no
-/// term built: a job for `extract_batches_finish/3`. Fan-out workers and `:thread` pool
-/// jobs call it, so that the answers' terms are built once, by the process that consumes
-/// them, instead of built by the worker and copied to it.
-pub(crate) fn outcomes_job(
+/// term built: a job for `extract_batches_finish/3`. Fan-out workers call it, so that the
+/// answers' terms are built once, by the process that consumes them, instead of built by
+/// the worker and copied to it.
+fn outcomes_job(
     batches: &[(&[u8], u64, u64)],
     read: &Read,
     extractor: &Extractor,
@@ -320,6 +320,29 @@ pub(crate) fn outcomes_job(
         })
         .collect();
     ExtractJobResource::done(outcomes)
+}
+
+/// `extract_batches/4`'s answer for `batches`, parsed, extracted and built one after the
+/// other on this thread: the `:thread` pool's `:extract` command for a group of batches, so
+/// that one request carries several. `None` when `names` do not fit the outputs.
+pub(crate) fn group_answers<'a>(
+    env: Env<'a>,
+    batches: &[(&[u8], u64, u64)],
+    read: &Read,
+    extractor: &Extractor,
+    names: &[Term<'a>],
+) -> Option<Term<'a>> {
+    if names.len() != extractor.outputs().len() {
+        return None;
+    }
+    let answers = batches
+        .iter()
+        .map(|(input, base_offset, first_index)| {
+            let outcomes = outcomes(input, *base_offset, *first_index, read, extractor);
+            items_term(env, outcomes, read, names, Free::OnRayon)
+        })
+        .collect::<Option<Vec<Term<'a>>>>()?;
+    Some(answers.encode(env))
 }
 
 /// `extract_batches_start/3` done on this dirty scheduler, in the calling process: a fan-out

@@ -1,10 +1,9 @@
 defmodule Snakepit.Marc.Extract.Group do
-  # Batches whose native work (parse and extract) runs in a fan-out worker or on a `:thread`
-  # pool's thread while their terms are built later by the process that consumes them: the
-  # `:extract` command given a group answers `{:ok, job}`, a native job for
-  # `Snakepit.Marc.Spec.finish_batches/3`, instead of the values. Terms built once where
-  # they are used are not copied from worker to consumer (on small records that copy costs
-  # a quarter of the extraction). A job is valid on its own node only.
+  # Consecutive batches handled as one unit of fan-out work. Given to the `:extract` command
+  # in place of a binary, it is one request for all of them: `{:ok, items}`, the items of
+  # every batch in order (on a `:thread` pool built on one native thread). Several batches a
+  # request: a request's fixed costs (routing, a slot, messages, waking a thread) are paid
+  # once for them all.
   @moduledoc false
 
   @enforce_keys [:batches]
