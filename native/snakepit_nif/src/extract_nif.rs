@@ -332,14 +332,18 @@ pub(crate) fn group_answers<'a>(
     extractor: &Extractor,
     names: &[Term<'a>],
 ) -> Option<Term<'a>> {
-    if names.len() != extractor.outputs().len() {
-        return None;
-    }
     let answers = batches
         .iter()
         .map(|(input, base_offset, first_index)| {
-            let outcomes = outcomes(input, *base_offset, *first_index, read, extractor);
-            items_term(env, outcomes, read, names, Free::OnRayon)
+            extract_items(
+                env,
+                input,
+                *base_offset,
+                *first_index,
+                read,
+                extractor,
+                names,
+            )
         })
         .collect::<Option<Vec<Term<'a>>>>()?;
     Some(answers.encode(env))
