@@ -117,9 +117,9 @@ defmodule Snakepit.Marc.Extract do
     end
   end
 
-  # `pool:`: each batch is an `:extract` command of the pool (on a `:thread` pool, run on its
-  # native threads), sent by fan-out processes, `workers:` of them. `workers:` alone: the
-  # batches are extracted in the fan-out processes, as `map/3` parses them. Either way, in
+  # `pool:`: each unit of batches is an `:extract` command of the pool (on a `:thread` pool,
+  # run on its native threads), sent by fan-out processes, `workers:` of them. `workers:`
+  # alone: the batches are extracted in the fan-out processes. Either way, in
   # strict mode the batches are read permissively and cut at their first bad record, so the
   # values before it arrive and then it raises, as in `map/3`.
   #
