@@ -75,6 +75,8 @@ defmodule Snakepit.Native do
 
   def extract_batches_finish(_job, _names, _config), do: :erlang.nif_error(:nif_not_loaded)
 
+  def extract_outcomes(_batches, _extractor, _config), do: :erlang.nif_error(:nif_not_loaded)
+
   # Validation: lint_nif.rs.
   def lint_compile(_json, _only, _except), do: :erlang.nif_error(:nif_not_loaded)
   def lint_toml_json(_toml), do: :erlang.nif_error(:nif_not_loaded)

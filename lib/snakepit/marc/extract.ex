@@ -7,6 +7,7 @@ defmodule Snakepit.Marc.Extract do
 
   alias Snakepit.Marc
   alias Snakepit.Marc.{Options, Source, Spec}
+  alias Snakepit.Marc.Extract.Group
 
   def stream(source, specs, opts) when is_list(opts) do
     {spec_opts, read_opts} = Keyword.split(opts, Spec.Options.keys())
@@ -27,7 +28,15 @@ defmodule Snakepit.Marc.Extract do
   map per record, errors in place in `:permissive`) or, in `:strict`,
   `{:error, %ParseError{}}` for the first bad record.
   """
-  def all(data, specs, opts \\ []) do
+  def all(data, specs, opts \\ [])
+
+  # A group (`Snakepit.Marc.Extract.Group`): the items of all its batches, in order.
+  def all(%Group{batches: batches} = group, specs, opts) do
+    {_bin, compiled, native, _base, _first, done} = command(group, specs, opts)
+    done.({:ok, Spec.batches(batches, compiled, native)})
+  end
+
+  def all(data, specs, opts) do
     {bin, compiled, native, base, first, done} = command(data, specs, opts)
     {:ok, _items, _skipped} = answer = Spec.batch(bin, compiled, native, base, first)
     done.(answer)
@@ -39,7 +48,7 @@ defmodule Snakepit.Marc.Extract do
   first_index, done}`, where `done` turns the native answer into the command's result.
   """
   def command(data, specs, opts) when is_list(opts) do
-    {bin, base, first} = Snakepit.Marc.Batch.parts!(data, "extract/3")
+    {bin, base, first} = parts!(data)
 
     {spec_opts, read_opts} = Keyword.split(opts, Spec.Options.keys())
     compiled = compiled!(specs, spec_opts)
@@ -47,6 +56,10 @@ defmodule Snakepit.Marc.Extract do
     native = %{read_config(config) | mode: worker_mode(config.mode)}
 
     done = fn
+      # A group's answers, one a batch: its items are theirs, in order.
+      {:ok, answers} when is_list(answers) ->
+        done_group(answers, config.mode)
+
       {:ok, items, skipped} ->
         Snakepit.Marc.ReadEvents.items(items, skipped)
         strict_result(config.mode, items)
@@ -61,6 +74,26 @@ defmodule Snakepit.Marc.Extract do
   def command(_data, _specs, opts),
     do: raise(ArgumentError, "options must be a keyword list, got: #{inspect(opts)}")
 
+  defp done_group(answers, mode) do
+    case Enum.find(answers, &match?({:error, _}, &1)) do
+      nil ->
+        Enum.flat_map(answers, fn {:ok, items, skipped} ->
+          Snakepit.Marc.ReadEvents.items(items, skipped)
+          items
+        end)
+        |> then(&strict_result(mode, &1))
+
+      error ->
+        error
+    end
+  end
+
+  # A group's batches go to native code as a list, where a binary would be.
+  defp parts!(%Group{batches: batches}),
+    do: {Spec.batch_parts(batches), 0, 0}
+
+  defp parts!(data), do: Snakepit.Marc.Batch.parts!(data, "extract/3")
+
   defp compiled!(%Spec{} = compiled, []), do: compiled
 
   defp compiled!(%Spec{}, spec_opts) do
@@ -74,7 +107,7 @@ defmodule Snakepit.Marc.Extract do
   defp values(source, compiled, config, read_opts) do
     cond do
       Enum.any?(fan_out_keys(), &Keyword.has_key?(read_opts, &1)) ->
-        fan_out(source, compiled, read_opts)
+        fan_out(source, compiled, config, read_opts)
 
       iso2709_source?(source, config.format) ->
         fast(source, compiled, config, read_opts)
@@ -84,16 +117,66 @@ defmodule Snakepit.Marc.Extract do
     end
   end
 
-  # `pool:`: each batch is an `:extract` command of the pool (on a `:thread` pool, run on its
-  # native threads), sent by fan-out processes, `workers:` of them. `workers:` alone: the
-  # batches are extracted in the fan-out processes, as `map/3` parses them. Either way, in
+  # `pool:`: each unit of batches is an `:extract` command of the pool (on a `:thread` pool,
+  # run on its native threads), sent by fan-out processes, `workers:` of them. `workers:`
+  # alone: the batches are extracted in the fan-out processes. Either way, in
   # strict mode the batches are read permissively and cut at their first bad record, so the
   # values before it arrive and then it raises, as in `map/3`.
-  defp fan_out(source, compiled, opts) do
+  #
+  # Work goes out a few batches at a time (`Snakepit.Marc.FanOut.run_batch_groups/4`; a
+  # `Snakepit.Marc.Extract.Group` is one `:extract` request). `workers:` alone: the workers
+  # do only the native work of their batches and this process builds the terms, as the
+  # one-process path does, so no map is copied from worker to consumer. A pool on this node:
+  # its threads build the maps too, in parallel, and a fan-out process relays them. A batch
+  # that may run on another node (`nodes: :cluster`) is a request of its own.
+  defp fan_out(source, compiled, config, opts) do
     case Keyword.pop(opts, :pool) do
-      {nil, opts} -> fan_out_local(source, compiled, opts)
-      {pool, opts} -> fan_out_pool(source, compiled, pool, opts)
+      {nil, opts} ->
+        native = %{read_config(config) | mode: worker_mode(config.mode)}
+        source |> fan_out_local(compiled, native, opts) |> finish_jobs(compiled, config)
+
+      {pool, opts} ->
+        if Keyword.get(opts, :nodes, :local) == :local and not Keyword.get(opts, :retry, false),
+          do: fan_out_pool_groups(source, compiled, pool, opts),
+          else: fan_out_pool(source, compiled, pool, opts)
     end
+  end
+
+  defp fan_out_pool_groups(source, compiled, pool, opts) do
+    timeout = Keyword.get(opts, :timeout, :infinity)
+    request_opts = Snakepit.Marc.FanOut.pool_request_opts(Keyword.take(opts, fan_out_keys()))
+
+    work = fn batches, parse_opts, strict ->
+      group = %Group{batches: batches}
+
+      case Snakepit.Pool.run(pool, {:extract, [group, compiled, parse_opts]}, request_opts) do
+        {:ok, items} ->
+          Snakepit.Marc.FanOut.until_error(items, strict)
+
+        {:error, reason} ->
+          raise Snakepit.Error.new(reason, pool: pool, command: :extract, timeout: timeout)
+      end
+    end
+
+    local_opts = Keyword.drop(opts, [:nodes, :retry])
+    Snakepit.Marc.FanOut.run_batch_groups(source, local_opts, batches_per_unit(opts), work)
+  end
+
+  # The workers' jobs in order, each finished here into its items; in strict mode the items
+  # before a bad record arrive, then it raises.
+  defp finish_jobs(jobs, compiled, config) do
+    native = %{read_config(config) | mode: worker_mode(config.mode)}
+    Snakepit.Marc.Stream.items_of_batches(jobs, config.mode, &job_items(&1, compiled, native))
+  end
+
+  # A finished native job's items, its read events reported.
+  defp job_items(job, compiled, native) do
+    job
+    |> Spec.finish_batches(compiled, native)
+    |> Enum.flat_map(fn {:ok, items, skipped} ->
+      Snakepit.Marc.ReadEvents.items(items, skipped)
+      items
+    end)
   end
 
   defp fan_out_pool(source, compiled, pool, opts) do
@@ -117,11 +200,22 @@ defmodule Snakepit.Marc.Extract do
     end)
   end
 
-  defp fan_out_local(source, compiled, opts) do
-    Snakepit.Marc.FanOut.run_batches(source, opts, fn batch, parse_opts, strict ->
-      {:ok, items} = all(batch, compiled, parse_opts)
-      Snakepit.Marc.FanOut.until_error(items, strict)
-    end)
+  # `native`: the read config of the consumer's own finishing, which the workers' native
+  # work must share (in strict mode, read permissively, as `parse_opts` are).
+  defp fan_out_local(source, compiled, native, opts) do
+    work = fn batches, _parse_opts, _strict ->
+      {:ok, [Spec.outcomes(batches, compiled, native)]}
+    end
+
+    Snakepit.Marc.FanOut.run_batch_groups(source, opts, batches_per_unit(opts), work)
+  end
+
+  # Batches per unit of fan-out work, as many as the one-process path hands native code at
+  # once: a unit's fixed costs (messages, scheduling; with a pool, a request of about 40 us)
+  # are then paid once for several batches. A `:timeout` is per batch, so with one each
+  # unit is a single batch.
+  defp batches_per_unit(opts) do
+    if Keyword.get(opts, :timeout, :infinity) == :infinity, do: batches_per_call(), else: 1
   end
 
   defp fan_out_keys, do: Options.spec(:fan_out) |> Keyword.keys()
@@ -162,14 +256,7 @@ defmodule Snakepit.Marc.Extract do
     |> Stream.map(&Spec.start_batches(&1, compiled, native))
     |> Stream.chunk_every(2, 1)
     |> Stream.map(&hd/1)
-    |> Snakepit.Marc.Stream.items_of_batches(config.mode, fn job ->
-      job
-      |> Spec.finish_batches(compiled, native)
-      |> Enum.flat_map(fn {:ok, items, skipped} ->
-        Snakepit.Marc.ReadEvents.items(items, skipped)
-        items
-      end)
-    end)
+    |> Snakepit.Marc.Stream.items_of_batches(config.mode, &job_items(&1, compiled, native))
   end
 
   # Batches per native call in the one-process path: enough to keep every core busy.

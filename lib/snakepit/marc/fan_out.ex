@@ -13,7 +13,7 @@ defmodule Snakepit.Marc.FanOut do
   @moduledoc false
 
   alias Snakepit.Marc
-  alias Snakepit.Marc.{Batch, Options, ParseError}
+  alias Snakepit.Marc.{Options, ParseError}
 
   @batches_per_worker 2
   # Words; enough for a 200-record batch of ~1 KB records and its terms, so a worker does
@@ -45,7 +45,38 @@ defmodule Snakepit.Marc.FanOut do
   is true, so that the work can keep the good records of a batch with a bad one
   (`until_error/2`).
   """
-  def run_batches(source, opts, work) when is_function(work, 3) and is_list(opts) do
+  def run_batches(source, opts, work) when is_function(work, 3) and is_list(opts),
+    do: run_units(source, opts, & &1, work)
+
+  @doc """
+  `run_batches/3` with consecutive batches grouped into units of work: `work.(batches,
+  parse_opts, strict)` gets a list of batches, in source order, and its results stand for
+  all of them. Fewer, larger units: the per-unit costs (messages, a pool request) are paid
+  once for several batches. Units grow from one batch to `size` (1, 1, 2, 2, 4, 4, ...), so
+  a short source still makes a unit for each worker.
+  """
+  def run_batch_groups(source, opts, size, work)
+      when is_integer(size) and size > 0 and is_function(work, 3) and is_list(opts),
+      do: run_units(source, opts, &growing_groups(&1, size), work)
+
+  defp growing_groups(batches, size) do
+    Stream.chunk_while(
+      batches,
+      {[], 0, 0},
+      fn batch, {group, n, k} ->
+        if n + 1 == min(size, Bitwise.bsl(1, div(k, 2))),
+          do: {:cont, Enum.reverse([batch | group]), {[], 0, k + 1}},
+          else: {:cont, {[batch | group], n + 1, k}}
+      end,
+      fn
+        {[], _, _} = acc -> {:cont, acc}
+        {group, _, _} = acc -> {:cont, Enum.reverse(group), acc}
+      end
+    )
+  end
+
+  # `units` makes the units of work from the stream of batches.
+  defp run_units(source, opts, units, work) do
     {fan_opts, read_opts} = Keyword.split(opts, Options.spec(:fan_out) |> Keyword.keys())
 
     %{workers: workers, ordered: ordered, timeout: timeout, pool: pool} =
@@ -59,7 +90,7 @@ defmodule Snakepit.Marc.FanOut do
     # Checked here, before any process starts, so bad options fail in the caller.
     strict = Options.validate!(parse_opts, :read).mode == :strict
     parse_opts = if strict, do: Keyword.put(parse_opts, :mode, :permissive), else: parse_opts
-    batches = Marc.batches(source, Keyword.drop(read_opts, [:report]))
+    batches = units.(Marc.batches(source, Keyword.drop(read_opts, [:report])))
 
     job = %{
       work: work,
@@ -187,7 +218,7 @@ defmodule Snakepit.Marc.FanOut do
       :eof ->
         %{state | done: true}
 
-      {%Batch{} = batch, pull} ->
+      {batch, pull} ->
         send(worker, {state.ref, :batch, state.next_seq, batch})
 
         assign(%{

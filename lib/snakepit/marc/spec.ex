@@ -188,23 +188,29 @@ defmodule Snakepit.Marc.Spec do
   @doc false
   # `batch/5` for several `%Snakepit.Marc.Batch{}`es at once, extracted in parallel on
   # native threads: one answer per batch, in order.
-  def batches(batches, %__MODULE__{names: names} = spec, config) do
-    batches
-    |> Enum.map(&{&1.data, &1.base_offset, &1.first_index})
-    |> Native.extract_batches(ref(spec), names, config)
-  end
+  def batches(batches, %__MODULE__{names: names} = spec, config),
+    do: Native.extract_batches(batch_parts(batches), ref(spec), names, config)
 
   @doc false
   # `batches/3` in two steps: `start_batches/3` sets the native work going on native threads
   # and returns at once; `finish_batches/3` waits for it and builds the answers. In between,
   # the caller can build the terms of the group before.
-  def start_batches(batches, spec, config) do
-    batches
-    |> Enum.map(&{&1.data, &1.base_offset, &1.first_index})
-    |> Native.extract_batches_start(ref(spec), config)
-  end
+  def start_batches(batches, spec, config),
+    do: Native.extract_batches_start(batch_parts(batches), ref(spec), config)
 
   @doc false
   def finish_batches(job, %__MODULE__{names: names}, config),
     do: Native.extract_batches_finish(job, names, config)
+
+  @doc false
+  # `start_batches/3` done in the calling process, one batch after the other (a fan-out
+  # worker's share of the native work): the job is finished already, `finish_batches/3`
+  # builds its terms at once.
+  def outcomes(batches, spec, config),
+    do: Native.extract_outcomes(batch_parts(batches), ref(spec), config)
+
+  @doc false
+  # `{binary, base_offset, first_index}` of each `%Snakepit.Marc.Batch{}`, as the NIFs (and
+  # the `:extract` command's native arguments) take them.
+  def batch_parts(batches), do: Enum.map(batches, &{&1.data, &1.base_offset, &1.first_index})
 end

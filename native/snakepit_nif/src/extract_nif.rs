@@ -101,7 +101,7 @@ pub(crate) fn extract_items<'a>(
         return None;
     }
     let outcomes = outcomes(input, base_offset, first_index, read, extractor);
-    items_term(env, outcomes, read, names)
+    items_term(env, outcomes, read, names, Free::OnRayon)
 }
 
 /// What one record of a batch gave: its values, or its error.
@@ -143,6 +143,19 @@ fn outcomes(
     outcomes.into_inner()
 }
 
+/// Where a batch's outcomes are freed once its terms are built.
+#[derive(Clone, Copy)]
+enum Free {
+    /// On a thread of the current rayon pool: freeing a batch's many small strings is work
+    /// the thread building terms, the serial part, need not do, and that pool's threads are
+    /// busy with the next batches anyway.
+    OnRayon,
+    /// On the thread building the terms: the job was done by a fan-out worker, and waking
+    /// the idle global pool only to free memory costs more CPU (its threads spin before
+    /// they sleep again) than the freeing does.
+    Here,
+}
+
 /// `{:ok, items, skipped}` or `{:error, %ParseError{}}` under `read.mode`: a map of values
 /// per good record. `None` when `names` do not fit the outputs.
 fn items_term<'a>(
@@ -150,6 +163,7 @@ fn items_term<'a>(
     outcomes: Vec<Outcome>,
     read: &Read,
     names: &[Term<'a>],
+    free: Free,
 ) -> Option<Term<'a>> {
     let mut items = Items::new(env, read.mode, read.shape);
     let mut lists: Vec<Term<'a>> = Vec::with_capacity(names.len());
@@ -165,8 +179,10 @@ fn items_term<'a>(
             }
         }
     }
-    // Freeing a batch's many small strings is work this thread, the serial part, need not do.
-    rayon::spawn(move || drop(outcomes));
+    match free {
+        Free::OnRayon => rayon::spawn(move || drop(outcomes)),
+        Free::Here => drop(outcomes),
+    }
     Some(items.into_result())
 }
 
@@ -197,16 +213,24 @@ fn extract_batches<'a>(
     if names.len() != extractor.outputs().len() {
         return Err(rustler::Error::BadArg);
     }
-    let inputs: Vec<(&[u8], u64, u64)> = batches
-        .iter()
-        .map(|(bin, offset, index)| (bin.as_slice(), *offset, *index))
-        .collect();
+    let inputs = batch_slices(&batches);
     answers_term(
         env,
         batch_outcomes(&inputs, &read, extractor),
         &read,
         &names,
+        Free::OnRayon,
     )
+}
+
+/// The bytes, base offset and first index of each of `batches`, as they were decoded.
+pub(crate) fn batch_slices<'b>(
+    batches: &'b [(rustler::Binary<'_>, u64, u64)],
+) -> Vec<(&'b [u8], u64, u64)> {
+    batches
+        .iter()
+        .map(|(bin, offset, index)| (bin.as_slice(), *offset, *index))
+        .collect()
 }
 
 /// Each of `batches` (`{bytes, base_offset, first_index}`) parsed and extracted, in parallel
@@ -231,10 +255,11 @@ fn answers_term<'a>(
     batches: Vec<Vec<Outcome>>,
     read: &Read,
     names: &[Term<'a>],
+    free: Free,
 ) -> NifResult<Term<'a>> {
     let answers = batches
         .into_iter()
-        .map(|batch| items_term(env, batch, read, names))
+        .map(|batch| items_term(env, batch, read, names, free))
         .collect::<Option<Vec<Term<'a>>>>()
         .ok_or(rustler::Error::BadArg)?;
     Ok(answers.encode(env))
@@ -245,6 +270,7 @@ fn answers_term<'a>(
 pub(crate) struct ExtractJobResource {
     state: std::sync::Mutex<JobState>,
     ready: std::sync::Condvar,
+    free: Free,
 }
 
 enum JobState {
@@ -266,6 +292,75 @@ impl ExtractJobResource {
     }
 }
 
+impl ExtractJobResource {
+    /// A job whose native work is already done: `extract_batches_finish/3` builds its terms
+    /// at once.
+    fn done(outcomes: Vec<Vec<Outcome>>) -> ResourceArc<Self> {
+        ResourceArc::new(ExtractJobResource {
+            state: std::sync::Mutex::new(JobState::Done(outcomes)),
+            ready: std::sync::Condvar::new(),
+            free: Free::Here,
+        })
+    }
+}
+
+/// Each of `batches` parsed and extracted on this thread, one after the other, with no
+/// term built: a job for `extract_batches_finish/3`. Fan-out workers call it, so that the
+/// answers' terms are built once, by the process that consumes them, instead of built by
+/// the worker and copied to it.
+fn outcomes_job(
+    batches: &[(&[u8], u64, u64)],
+    read: &Read,
+    extractor: &Extractor,
+) -> ResourceArc<ExtractJobResource> {
+    let outcomes = batches
+        .iter()
+        .map(|(input, base_offset, first_index)| {
+            outcomes(input, *base_offset, *first_index, read, extractor)
+        })
+        .collect();
+    ExtractJobResource::done(outcomes)
+}
+
+/// `extract_batches/4`'s answer for `batches`, parsed, extracted and built one after the
+/// other on this thread: the `:thread` pool's `:extract` command for a group of batches, so
+/// that one request carries several. `None` when `names` do not fit the outputs.
+pub(crate) fn group_answers<'a>(
+    env: Env<'a>,
+    batches: &[(&[u8], u64, u64)],
+    read: &Read,
+    extractor: &Extractor,
+    names: &[Term<'a>],
+) -> Option<Term<'a>> {
+    let answers = batches
+        .iter()
+        .map(|(input, base_offset, first_index)| {
+            extract_items(
+                env,
+                input,
+                *base_offset,
+                *first_index,
+                read,
+                extractor,
+                names,
+            )
+        })
+        .collect::<Option<Vec<Term<'a>>>>()?;
+    Some(answers.encode(env))
+}
+
+/// `extract_batches_start/3` done on this dirty scheduler, in the calling process: a fan-out
+/// worker does the native work of its batches and hands the finished job to the consumer.
+#[rustler::nif(schedule = "DirtyCpu")]
+fn extract_outcomes(
+    batches: Vec<(rustler::Binary<'_>, u64, u64)>,
+    extractor: ResourceArc<ExtractorResource>,
+    config: ReadConfig,
+) -> NifResult<ResourceArc<ExtractJobResource>> {
+    let read = config.decode()?;
+    Ok(outcomes_job(&batch_slices(&batches), &read, &extractor.0))
+}
+
 /// Starts `extract_batches/4`'s native work on `batches` and returns at once, so that the
 /// one-process path parses the next group of batches while it builds the terms of this one.
 /// The batches' bytes are copied (a memcpy, against parsing them): the job outlives the call.
@@ -283,6 +378,7 @@ fn extract_batches_start(
     let job = ResourceArc::new(ExtractJobResource {
         state: std::sync::Mutex::new(JobState::Running),
         ready: std::sync::Condvar::new(),
+        free: Free::OnRayon,
     });
     let done = job.clone();
     rayon::spawn(move || {
@@ -316,5 +412,5 @@ fn extract_batches_finish<'a>(
         _ => return Err(rustler::Error::BadArg),
     };
     drop(state);
-    answers_term(env, batches, &read, &names)
+    answers_term(env, batches, &read, &names, job.free)
 }

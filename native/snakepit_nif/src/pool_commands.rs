@@ -8,7 +8,7 @@
 //! (`test_hooks`).
 
 use crate::errors::NativeError;
-use crate::extract_nif::{extract_items, ExtractorResource};
+use crate::extract_nif::{batch_slices, extract_items, group_answers, ExtractorResource};
 use crate::lint_nif::{lint_entries, LinterResource};
 use crate::options::{Read, ReadConfig};
 use crate::parse_nif::{count_items, error_terms, frames, parse_items};
@@ -143,8 +143,13 @@ fn read_args<'a>(name: &'static str, term: Term<'a>) -> Result<(Binary<'a>, Read
 }
 
 /// `{binary, extractor, names, read_config, base_offset, first_index}`: the extraction
-/// NIF's answer (`extract_nif::extract_items`), built on this worker's thread.
+/// NIF's answer (`extract_nif::extract_items`), built on this worker's thread. With a list
+/// of `{binary, base_offset, first_index}` batches in place of the binary (a
+/// `Snakepit.Marc.Extract.Group`), the answers of them all: one request for several batches.
 fn extract<'a>(job: &JobEnv<'a, '_>, term: Term<'a>) -> Reply<'a> {
+    if is_group(term) {
+        return extract_group(job, term);
+    }
     type Args<'a> = (
         Binary<'a>,
         ResourceArc<ExtractorResource>,
@@ -166,6 +171,38 @@ fn extract<'a>(job: &JobEnv<'a, '_>, term: Term<'a>) -> Reply<'a> {
         &names,
     )
     .ok_or_else(invalid)
+}
+
+/// Whether `extract`'s arguments start with a list of batches.
+fn is_group(term: Term) -> bool {
+    type Shape<'a> = (Term<'a>, Term<'a>, Term<'a>, Term<'a>, Term<'a>, Term<'a>);
+    term.decode::<Shape>()
+        .is_ok_and(|(input, ..)| input.is_list())
+}
+
+/// `extract` for a group of batches: `{:ok, answers}`, the extraction NIF's answer for each
+/// batch in order (`extract_nif::group_answers`), built on this worker's thread.
+fn extract_group<'a>(job: &JobEnv<'a, '_>, term: Term<'a>) -> Reply<'a> {
+    type Args<'a> = (
+        Vec<(Binary<'a>, u64, u64)>,
+        ResourceArc<ExtractorResource>,
+        Vec<Term<'a>>,
+        ReadConfig,
+        Term<'a>,
+        Term<'a>,
+    );
+    let (batches, extractor, names, config, _, _): Args = args("extract", term)?;
+    let invalid = || NativeError::InvalidArguments("extract");
+    let read = config.decode().map_err(|_| invalid())?;
+    let answers = group_answers(
+        job.env,
+        &batch_slices(&batches),
+        &read,
+        &extractor.0,
+        &names,
+    )
+    .ok_or_else(invalid)?;
+    Ok((command_atoms::ok(), answers).encode(job.env))
 }
 
 /// `{binary, linter, read_config, base_offset, first_index}`: the lint NIF's answer

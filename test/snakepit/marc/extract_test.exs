@@ -239,9 +239,82 @@ defmodule Snakepit.Marc.ExtractTest do
     assert [_, _, _] = Marc.extract(@bib, compiled, batch_size: 1) |> Enum.take(3)
   end
 
+  describe "fan-out in units of several batches" do
+    test "run_batch_groups/4 hands the batches on in consecutive groups growing to size, in order" do
+      batches = Marc.batches(@bib, batch_size: 7) |> Enum.to_list()
+      firsts = Enum.map(batches, & &1.first_index)
+      assert length(batches) > 9
+
+      for size <- [1, 3, 4] do
+        units =
+          Snakepit.Marc.FanOut.run_batch_groups(@bib, [batch_size: 7, workers: 2], size, fn
+            group, _parse_opts, _strict -> {:ok, [Enum.map(group, & &1.first_index)]}
+          end)
+          |> Enum.to_list()
+
+        assert units == grown(firsts, size, 0)
+      end
+    end
+
+    test "with a :timeout (per batch) each unit is one batch; rows are the same" do
+      spec = Spec.compile!(t: "245a", s: "6XXa", i: "020a")
+      expected = Marc.extract(@bib, spec, batch_size: 20) |> Enum.to_list()
+      pool = :"extract_timeout_#{System.unique_integer([:positive])}"
+
+      start_supervised!(
+        {Snakepit.Pool, name: pool, worker_profile: :thread, pool_size: 1, threads_per_worker: 2}
+      )
+
+      for opts <- [[workers: 2], [pool: pool], [pool: pool, workers: 3]] do
+        opts = [batch_size: 20, timeout: 60_000] ++ opts
+        assert Marc.extract(@bib, spec, opts) |> Enum.to_list() == expected, inspect(opts)
+      end
+    end
+
+    test "halting early through a :thread pool, six times in a row, leaves every slot free" do
+      pool = :"extract_take_#{System.unique_integer([:positive])}"
+
+      start_supervised!(
+        {Snakepit.Pool, name: pool, worker_profile: :thread, pool_size: 1, threads_per_worker: 2}
+      )
+
+      dump = Corpus.path("synthetic/records_10k.mrc")
+
+      for _ <- 1..6 do
+        assert [_, _, _, _, _] = Marc.extract(dump, [i: "020a"], pool: pool) |> Enum.take(5)
+        assert [_, _] = Marc.extract(dump, [i: "020a"], workers: 2) |> Enum.take(2)
+      end
+
+      Snakepit.PoolCase.eventually(
+        fn -> match?({:ok, %{load: 0}}, Snakepit.pool_status(pool)) end,
+        10_000
+      )
+
+      assert Snakepit.Pool.run(pool, fn -> :next end, 5000) == {:ok, :next}
+    end
+  end
+
   describe "the :extract pool command" do
     setup do
       Snakepit.Test.BothProfiles.start_pools!(:extract)
+    end
+
+    test "given a group of batches, gives the items of them all in order, on both profiles",
+         %{pools: pools} do
+      spec = Spec.compile!(t: "245a", s: "6XXa")
+      batches = Marc.batches(@bib, batch_size: 50) |> Enum.to_list()
+      assert length(batches) > 2
+      expected = Marc.extract(@bib, spec) |> Enum.to_list()
+      group = %Snakepit.Marc.Extract.Group{batches: batches}
+
+      for pool <- pools do
+        assert {:ok, ^expected} = Snakepit.execute(:extract, [group, spec], pool: pool)
+      end
+
+      # A fan-out worker's share: the native work only, a job whose terms the caller builds.
+      native = Snakepit.Marc.Options.native_read(Snakepit.Marc.Options.validate!([], :read))
+      job = Spec.outcomes(batches, spec, native)
+      assert Spec.finish_batches(job, spec, native) == Spec.batches(batches, spec, native)
     end
 
     test "gives what extract/3 gives, on both profiles", %{pools: pools} do
@@ -273,6 +346,14 @@ defmodule Snakepit.Marc.ExtractTest do
 
       assert Exception.message(e) =~ "invalid extraction spec"
     end
+  end
+
+  # Groups of 1, 1, 2, 2, 4, 4, ... up to `size`.
+  defp grown([], _size, _k), do: []
+
+  defp grown(items, size, k) do
+    {group, rest} = Enum.split(items, min(size, Integer.pow(2, div(k, 2))))
+    [group | grown(rest, size, k + 1)]
   end
 
   defp take_until_raise(stream) do
