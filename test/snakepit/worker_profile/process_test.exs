@@ -35,11 +35,13 @@ defmodule Snakepit.WorkerProfile.ProcessTest do
         health_check_interval: 10
       )
 
-    task = Task.async(fn -> Snakepit.execute(:sleep, [150], pool: pool) end)
+    # Ten health checks (and more) while the request runs; it runs long enough that a
+    # descheduled test process still looks while it runs.
+    task = Task.async(fn -> Snakepit.execute(:sleep, [1_000], pool: pool, timeout: 5_000) end)
     eventually(fn -> status!(pool).load == 1 end)
     Process.sleep(100)
     assert status!(pool).load == 1
-    assert Task.await(task) == {:ok, 150}
+    assert Task.await(task, 5_000) == {:ok, 1_000}
   end
 
   test "results are the command's own values, functions run in the worker process" do
