@@ -319,5 +319,17 @@ impl Linter {
     }
 }
 
+/// Forgets the messages this thread remembers, so that the next ones are worded afresh.
+#[cfg(test)]
+pub(crate) fn forget_messages() {
+    SCRATCH.with(|s| {
+        let mut scratch = s.take();
+        scratch.memo = Memo::default();
+        s.set(scratch);
+    });
+}
+
+#[cfg(test)]
+mod fast_path_tests;
 #[cfg(test)]
 mod tests;

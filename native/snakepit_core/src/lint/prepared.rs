@@ -8,7 +8,7 @@ use crate::view::{FieldView, RecordView};
 use std::ops::Range;
 
 /// One field of a [`Prepared`] record.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Field<'r> {
     pub tag: [u8; 3],
     pub index: u32,
@@ -17,7 +17,7 @@ pub struct Field<'r> {
     pub kind: Kind<'r>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Kind<'r> {
     Control(&'r [u8]),
     Data {
@@ -29,7 +29,7 @@ pub enum Kind<'r> {
 }
 
 /// A record ready for checking.
-#[derive(Debug)]
+#[derive(Debug, PartialEq, Eq)]
 pub struct Prepared<'r> {
     pub leader: &'r [u8],
     pub fields: Vec<Field<'r>>,
