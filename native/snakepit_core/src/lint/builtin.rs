@@ -112,7 +112,7 @@ fn record_level(record: &Prepared<'_>, bibliographic: bool, sink: &mut Sink<'_>)
             record.fields.iter().filter(|f| f.tag[0] == b'1').collect();
         let tags: Vec<String> = main_entries
             .iter()
-            .map(|f| tag_str(&f.tag).into_owned())
+            .map(|f| tag_str(&f.tag).to_string())
             .collect();
         emit!(
             sink,
@@ -743,7 +743,7 @@ impl std::fmt::Display for Shown<'_, '_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let (field, tag) = (self.0, self.1);
         if &field.tag == tag {
-            f.write_str(&tag_str(tag))
+            write!(f, "{}", tag_str(tag))
         } else {
             write!(f, "{} ({})", tag_str(&field.tag), tag_str(tag))
         }
@@ -900,12 +900,29 @@ fn linkage(record: &Prepared<'_>, sink: &mut Sink<'_>) {
     }
 }
 
-fn tag_str(tag: &[u8]) -> std::borrow::Cow<'_, str> {
-    String::from_utf8_lossy(tag)
+fn tag_str(tag: &[u8]) -> Lossy<'_> {
+    Lossy(tag)
 }
 
-fn show(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
-    String::from_utf8_lossy(bytes)
+fn show(bytes: &[u8]) -> Lossy<'_> {
+    Lossy(bytes)
+}
+
+/// Bytes as text (invalid UTF-8 replaced), read only when a message is worded: a
+/// remembered message needs none of its arguments.
+#[derive(Clone, Copy)]
+struct Lossy<'a>(&'a [u8]);
+
+impl std::fmt::Display for Lossy<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&*String::from_utf8_lossy(self.0), f)
+    }
+}
+
+impl std::fmt::Debug for Lossy<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&*String::from_utf8_lossy(self.0), f)
+    }
 }
 
 /// `008 (books)`: a fixed field and its layout's name, written only into a message.
