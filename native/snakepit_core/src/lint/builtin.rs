@@ -49,9 +49,10 @@ pub(crate) fn check(record: &Prepared<'_>, schema: &Schema, sink: &mut Sink<'_>)
     if bibliographic {
         leader(record, schema, sink);
     }
-    // Occurrences of each tag so far (an 880 as the tag its $6 names, counted apart).
-    let mut seen = [0u16; 1000];
-    let mut seen_880 = [0u16; 1000];
+    // Occurrences of each tag so far (an 880 as the tag its $6 names, counted apart), up
+    // to 255: only the first and second count.
+    let mut seen = [0u8; 1000];
+    let mut seen_880 = [0u8; 1000];
     for field in &record.fields {
         let effective = effective_tag(record, field);
         match &field.kind {
@@ -669,13 +670,14 @@ fn defined_data_field(
     };
     let shown = Shown(field, tag);
     for (n, (ind, allowed)) in [ind1, ind2].into_iter().zip(def.indicators).enumerate() {
-        let key = Some((pack_tags(field, tag) | (n as u64) << 48, u64::from(ind)));
+        // Made only for an issue, as every memo key.
+        let key = || Some((pack_tags(field, tag) | (n as u64) << 48, u64::from(ind)));
         if def.obsolete_indicators[n].contains(ind) {
             emit_as!(
                 sink,
                 C::IndicatorObsolete,
                 record.at_field(field),
-                (site::INDICATOR_OBSOLETE, key),
+                (site::INDICATOR_OBSOLETE, key()),
                 "{shown} indicator {} is {}, which is obsolete; current: {}",
                 n + 1,
                 display_byte(ind),
@@ -686,7 +688,7 @@ fn defined_data_field(
                 sink,
                 C::IndicatorUndefined,
                 record.at_field(field),
-                (site::INDICATOR_UNDEFINED, key),
+                (site::INDICATOR_UNDEFINED, key()),
                 "{shown} indicator {} is {}; allowed: {}",
                 n + 1,
                 display_byte(ind),
@@ -697,17 +699,16 @@ fn defined_data_field(
     let subfields = record.subfields_of(field);
     // Codes seen so far in this field, one bit each (codes are ASCII).
     let mut seen = 0u128;
-    let tags = pack_tags(field, tag);
     for &(code, value) in subfields {
         let at = || record.at_subfield(field, code, value);
-        let key = Some((tags, u64::from(code)));
+        let key = || Some((pack_tags(field, tag), u64::from(code)));
         let bit = if code < 128 { 1u128 << code } else { 0 };
         match def.subfield(code) {
             SubfieldRule::Undefined => emit_as!(
                 sink,
                 C::SubfieldUndefined,
                 at(),
-                (site::SUBFIELD_UNDEFINED, key),
+                (site::SUBFIELD_UNDEFINED, key()),
                 "{shown} ${} is not defined; allowed: {}",
                 display_byte(code),
                 def.defined_subfields()
@@ -716,7 +717,7 @@ fn defined_data_field(
                 sink,
                 C::SubfieldObsolete,
                 at(),
-                (site::SUBFIELD_OBSOLETE, key),
+                (site::SUBFIELD_OBSOLETE, key()),
                 "{shown} ${} is obsolete; current: {}",
                 display_byte(code),
                 def.defined_subfields()
@@ -725,7 +726,7 @@ fn defined_data_field(
                 sink,
                 C::SubfieldNotRepeatable,
                 at(),
-                (site::SUBFIELD_NOT_REPEATABLE, key),
+                (site::SUBFIELD_NOT_REPEATABLE, key()),
                 "{shown} ${} occurs more than once; it is not repeatable",
                 display_byte(code)
             ),
@@ -756,8 +757,8 @@ fn repeatability(
     schema: &Schema,
     field: &Field<'_>,
     tag: &[u8; 3],
-    seen: &mut [u16; 1000],
-    seen_880: &mut [u16; 1000],
+    seen: &mut [u8; 1000],
+    seen_880: &mut [u8; 1000],
     sink: &mut Sink<'_>,
 ) {
     let Some(n) = super::schema::tag_number(tag) else {
@@ -772,7 +773,7 @@ fn repeatability(
         return;
     };
     let counts = if &field.tag == b"880" { seen_880 } else { seen };
-    let key = Some((pack_tags(field, tag), 0));
+    let key = || Some((pack_tags(field, tag), 0));
     counts[n] = counts[n].saturating_add(1);
     match schema.field(tag) {
         Some(def) => {
@@ -781,7 +782,7 @@ fn repeatability(
                     sink,
                     C::FieldNotRepeatable,
                     record.at_field(field),
-                    (site::FIELD_NOT_REPEATABLE, key),
+                    (site::FIELD_NOT_REPEATABLE, key()),
                     "{} occurs more than once; it is not repeatable",
                     Shown(field, tag)
                 );
@@ -793,7 +794,7 @@ fn repeatability(
                     sink,
                     C::FieldLocal,
                     record.at_field(field),
-                    (site::FIELD_LOCAL, key),
+                    (site::FIELD_LOCAL, key()),
                     "{} is a locally defined tag (9XX or X9X); not checked",
                     Shown(field, tag)
                 );
@@ -804,7 +805,7 @@ fn repeatability(
                 sink,
                 C::FieldObsolete,
                 record.at_field(field),
-                (site::FIELD_OBSOLETE, key),
+                (site::FIELD_OBSOLETE, key()),
                 "{} is obsolete in MARC 21 bibliographic (formerly {label})",
                 Shown(field, tag)
             ),
@@ -812,7 +813,7 @@ fn repeatability(
                 sink,
                 C::FieldUndefined,
                 record.at_field(field),
-                (site::FIELD_UNDEFINED, key),
+                (site::FIELD_UNDEFINED, key()),
                 "{} is not defined in MARC 21 bibliographic",
                 Shown(field, tag)
             ),
