@@ -6,7 +6,39 @@ use super::codes::Builtin as C;
 use super::content::{self, IsbnProblem, IssnProblem, Nonfiling};
 use super::prepared::{Field, Kind, Prepared};
 use super::schema::{display_byte, Position, Schema, Standing, SubfieldRule};
-use super::{emit, Sink};
+use super::{emit, emit_as, pack, pack_tag, Sink};
+
+/// One number per [`emit_as!`] call: which check a remembered message comes from.
+mod site {
+    pub const FIELD_MISSING: u8 = 1;
+    pub const POSITION: u8 = 2;
+    pub const CONTROL_DELIMITER: u8 = 3;
+    pub const FORM_006: u8 = 4;
+    pub const CATEGORY_007: u8 = 5;
+    pub const LENGTH: u8 = 6;
+    pub const IN_LIST_OBSOLETE: u8 = 7;
+    pub const IN_LIST_UNDEFINED: u8 = 8;
+    pub const LANGUAGE_041_LENGTH: u8 = 9;
+    pub const DATE: u8 = 10;
+    pub const NO_SUBFIELDS: u8 = 11;
+    pub const SUBFIELD_EMPTY: u8 = 12;
+    pub const CONTROL_CHARACTER: u8 = 13;
+    pub const INDICATOR_OBSOLETE: u8 = 14;
+    pub const INDICATOR_UNDEFINED: u8 = 15;
+    pub const SUBFIELD_UNDEFINED: u8 = 16;
+    pub const SUBFIELD_OBSOLETE: u8 = 17;
+    pub const SUBFIELD_NOT_REPEATABLE: u8 = 18;
+    pub const TAG_FORM: u8 = 19;
+    pub const FIELD_NOT_REPEATABLE: u8 = 20;
+    pub const FIELD_LOCAL: u8 = 21;
+    pub const FIELD_OBSOLETE: u8 = 22;
+    pub const FIELD_UNDEFINED: u8 = 23;
+}
+
+/// A field's own tag and the tag it is checked as (they differ for an 880), as one word.
+fn pack_tags(field: &Field<'_>, tag: &[u8; 3]) -> u64 {
+    pack_tag(&field.tag) | pack_tag(tag) << 24
+}
 use crate::marc21::{material_type_006, CodeList, PositionDef, RecordKind};
 use std::collections::HashSet;
 
@@ -17,9 +49,10 @@ pub(crate) fn check(record: &Prepared<'_>, schema: &Schema, sink: &mut Sink<'_>)
     if bibliographic {
         leader(record, schema, sink);
     }
-    // Occurrences of each tag so far (an 880 as the tag its $6 names, counted apart).
-    let mut seen = [0u16; 1000];
-    let mut seen_880 = [0u16; 1000];
+    // Occurrences of each tag so far (an 880 as the tag its $6 names, counted apart), up
+    // to 255: only the first and second count.
+    let mut seen = [0u8; 1000];
+    let mut seen_880 = [0u8; 1000];
     for field in &record.fields {
         let effective = effective_tag(record, field);
         match &field.kind {
@@ -62,10 +95,11 @@ fn record_level(record: &Prepared<'_>, bibliographic: bool, sink: &mut Sink<'_>)
     if bibliographic {
         for tag in [b"245", b"008"] {
             if record.first(tag).is_none() {
-                emit!(
+                emit_as!(
                     sink,
                     C::FieldMissing,
                     Default::default(),
+                    (site::FIELD_MISSING, Some((pack_tag(tag), 0))),
                     "no {} field: a bibliographic record must have one",
                     std::str::from_utf8(tag).unwrap_or("?")
                 );
@@ -79,7 +113,7 @@ fn record_level(record: &Prepared<'_>, bibliographic: bool, sink: &mut Sink<'_>)
             record.fields.iter().filter(|f| f.tag[0] == b'1').collect();
         let tags: Vec<String> = main_entries
             .iter()
-            .map(|f| tag_str(&f.tag).into_owned())
+            .map(|f| tag_str(&f.tag).to_string())
             .collect();
         emit!(
             sink,
@@ -133,10 +167,13 @@ fn positions(
             } else {
                 ""
             };
-            emit!(
+            // The position (of one layout, so of one `what`) and the unit decide the message.
+            let key = pack(unit).map(|u| (position as *const Position as u64, u));
+            emit_as!(
                 sink,
                 found,
                 record.at_position(field, def.start),
+                (site::POSITION, key),
                 "{what}/{} ({}) is {:?}{obsolete}; allowed: {}",
                 position_name(def),
                 def.label,
@@ -195,10 +232,11 @@ fn control_field(
 ) {
     let bibliographic = matches!(kind, RecordKind::Bibliographic(_));
     if memchr::memchr(0x1f, value).is_some() {
-        emit!(
+        emit_as!(
             sink,
             C::ControlDelimiter,
             record.at_field(field),
+            (site::CONTROL_DELIMITER, Some((pack_tag(&field.tag), 0))),
             "{} is a control field but holds a subfield delimiter (0x1F)",
             tag_str(&field.tag)
         );
@@ -223,10 +261,14 @@ fn control_field(
                     let layout = schema.layout_006(material);
                     fixed(record, field, value, layout, &what, sink);
                 }
-                None => emit!(
+                None => emit_as!(
                     sink,
                     C::FixedValue,
                     record.at_position(Some(field), 0),
+                    (
+                        site::FORM_006,
+                        pack(&value[..value.len().min(1)]).map(|v| (v, 0))
+                    ),
                     "006/00 (form of material) is {:?}; allowed: a c d e f g i j k m o p r s t",
                     show(&value[..value.len().min(1)])
                 ),
@@ -239,10 +281,11 @@ fn control_field(
                     let what = Described("007", name);
                     fixed(record, field, value, layout, &what, sink);
                 }
-                None if !schema.layouts_007.is_empty() => emit!(
+                None if !schema.layouts_007.is_empty() => emit_as!(
                     sink,
                     C::FixedValue,
                     record.at_position(Some(field), 0),
+                    (site::CATEGORY_007, Some((u64::from(category), 0))),
                     "007/00 (category of material) is {:?}; allowed: {}",
                     display_byte(category),
                     schema.categories_007.describe()
@@ -262,10 +305,15 @@ fn length(
     sink: &mut Sink<'_>,
 ) {
     if value.len() != want {
-        emit!(
+        let key = (
+            pack_tag(&field.tag) | (want as u64) << 32,
+            value.len() as u64,
+        );
+        emit_as!(
             sink,
             C::FixedLength,
             record.at_field(field),
+            (site::LENGTH, Some(key)),
             "{} is {} characters long; it must be {want}",
             tag_str(&field.tag),
             value.len()
@@ -289,48 +337,54 @@ fn codes_008(
         if !uncoded(place) {
             let at = record.at_position(Some(field), 15);
             let codes = (C::CountryUndefined, C::CountryObsolete);
-            in_list(
-                sink,
-                at,
-                list,
-                code,
-                "008/15-17 (place of publication)",
-                codes,
-            );
+            let what: (&dyn std::fmt::Display, u64) =
+                (&"008/15-17 (place of publication)", WHAT_PLACE_008);
+            in_list(sink, at, list, code, what, codes);
         }
     }
     if let (Some(list), Some(language)) = (schema.languages, value.get(35..38)) {
         if !uncoded(language) {
             let at = record.at_position(Some(field), 35);
             let codes = (C::LanguageUndefined, C::LanguageObsolete);
-            in_list(sink, at, list, language, "008/35-37 (language)", codes);
+            let what: (&dyn std::fmt::Display, u64) = (&"008/35-37 (language)", WHAT_LANGUAGE_008);
+            in_list(sink, at, list, language, what, codes);
         }
     }
 }
 
-/// `code` against `list`: undefined, obsolete or fine.
+/// What an [`in_list`] check names, for its memo key (a 041 subfield adds its code).
+const WHAT_PLACE_008: u64 = 1;
+const WHAT_LANGUAGE_008: u64 = 2;
+const WHAT_AREA_043: u64 = 3;
+const WHAT_041: u64 = 0x100;
+
+/// `code` against `list`: undefined, obsolete or fine. `what` names the value in messages,
+/// with a number that stands for that name in memo keys (one list goes with each name).
 fn in_list(
     sink: &mut Sink<'_>,
     at: super::At,
     list: &CodeList,
     code: &[u8],
-    what: &str,
+    (what, what_key): (&dyn std::fmt::Display, u64),
     (undefined, obsolete): (C, C),
 ) {
+    let key = pack(code).map(|c| (what_key, c));
     match list.lookup(code) {
         Some(def) if !def.obsolete => {}
-        Some(_) => emit!(
+        Some(_) => emit_as!(
             sink,
             obsolete,
             at,
+            (site::IN_LIST_OBSOLETE, key),
             "{what} is {:?}, which the {} lists as obsolete",
             show(code),
             list.name
         ),
-        None => emit!(
+        None => emit_as!(
             sink,
             undefined,
             at,
+            (site::IN_LIST_UNDEFINED, key),
             "{what} is {:?}; allowed: a code of the {} ({})",
             show(code),
             list.name,
@@ -356,12 +410,14 @@ fn languages_041(
     }
     for &(code, value) in subfields.iter().filter(|(c, _)| c.is_ascii_lowercase()) {
         let at = record.at_subfield(field, code, value);
-        let what = format!("041 ${}", display_byte(code));
+        let what = Subfield041(code);
         if value.len() % 3 != 0 {
-            emit!(
+            let key = pack(value).map(|v| (u64::from(code), v));
+            emit_as!(
                 sink,
                 C::LanguageUndefined,
                 at,
+                (site::LANGUAGE_041_LENGTH, key),
                 "{what} is {:?}; allowed: three-letter codes of the {}",
                 show(value),
                 list.name
@@ -370,8 +426,18 @@ fn languages_041(
         }
         for language in value.chunks(3) {
             let codes = (C::LanguageUndefined, C::LanguageObsolete);
-            in_list(sink, at, list, language, &what, codes);
+            let what = (&what as &dyn std::fmt::Display, WHAT_041 | u64::from(code));
+            in_list(sink, at, list, language, what, codes);
         }
+    }
+}
+
+/// `041 $a`: a 041 subfield's name in messages, written only into one.
+struct Subfield041(u8);
+
+impl std::fmt::Display for Subfield041 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "041 ${}", display_byte(self.0))
     }
 }
 
@@ -389,7 +455,7 @@ fn geographic_areas(
     for &(code, value) in subfields.iter().filter(|(c, _)| *c == b'a') {
         let at = record.at_subfield(field, code, value);
         let codes = (C::GeographicAreaUndefined, C::GeographicAreaObsolete);
-        in_list(sink, at, list, value, "043 $a", codes);
+        in_list(sink, at, list, value, (&"043 $a", WHAT_AREA_043), codes);
     }
 }
 
@@ -410,10 +476,13 @@ fn dates(record: &Prepared<'_>, field: &Field<'_>, value: &[u8], sink: &mut Sink
             || date == b"||||"
             || (blank_ok && date == b"    ");
         if !fine {
-            emit!(
+            // 008/06 and the position decide whether blanks are allowed.
+            let key = pack(date).map(|d| (start as u64 | u64::from(kind) << 8, d));
+            emit_as!(
                 sink,
                 C::FixedDate,
                 record.at_position(Some(field), start),
+                (site::DATE, key),
                 "008/{:02}-{:02} ({name}) is {:?}; allowed: four digits or u{}, or ||||",
                 start,
                 start + 3,
@@ -437,20 +506,25 @@ fn data_field(
 ) {
     let subfields = record.subfields_of(field);
     if subfields.is_empty() {
-        emit!(
+        emit_as!(
             sink,
             C::FieldNoSubfields,
             record.at_field(field),
+            (site::NO_SUBFIELDS, Some((pack_tag(&field.tag), 0))),
             "{} has no subfields; a data field needs at least one",
             tag_str(&field.tag)
         );
     }
     for &(code, value) in subfields {
         if value.is_empty() {
-            emit!(
+            emit_as!(
                 sink,
                 C::SubfieldEmpty,
                 record.at_subfield(field, code, value),
+                (
+                    site::SUBFIELD_EMPTY,
+                    Some((pack_tag(&field.tag), u64::from(code)))
+                ),
                 "{} ${} is empty",
                 tag_str(&field.tag),
                 display_byte(code)
@@ -458,10 +532,14 @@ fn data_field(
         } else if record.may_hold_line_breaks
             && memchr::memchr3(b'\t', b'\r', b'\n', value).is_some()
         {
-            emit!(
+            emit_as!(
                 sink,
                 C::SubfieldControlCharacter,
                 record.at_subfield(field, code, value),
+                (
+                    site::CONTROL_CHARACTER,
+                    Some((pack_tag(&field.tag), u64::from(code)))
+                ),
                 "{} ${} holds a tab, carriage return or line feed",
                 tag_str(&field.tag),
                 display_byte(code)
@@ -592,21 +670,25 @@ fn defined_data_field(
     };
     let shown = Shown(field, tag);
     for (n, (ind, allowed)) in [ind1, ind2].into_iter().zip(def.indicators).enumerate() {
+        // Made only for an issue, as every memo key.
+        let key = || Some((pack_tags(field, tag) | (n as u64) << 48, u64::from(ind)));
         if def.obsolete_indicators[n].contains(ind) {
-            emit!(
+            emit_as!(
                 sink,
                 C::IndicatorObsolete,
                 record.at_field(field),
+                (site::INDICATOR_OBSOLETE, key()),
                 "{shown} indicator {} is {}, which is obsolete; current: {}",
                 n + 1,
                 display_byte(ind),
                 allowed.describe()
             );
         } else if !allowed.contains(ind) {
-            emit!(
+            emit_as!(
                 sink,
                 C::IndicatorUndefined,
                 record.at_field(field),
+                (site::INDICATOR_UNDEFINED, key()),
                 "{shown} indicator {} is {}; allowed: {}",
                 n + 1,
                 display_byte(ind),
@@ -618,29 +700,33 @@ fn defined_data_field(
     // Codes seen so far in this field, one bit each (codes are ASCII).
     let mut seen = 0u128;
     for &(code, value) in subfields {
-        let at = record.at_subfield(field, code, value);
+        let at = || record.at_subfield(field, code, value);
+        let key = || Some((pack_tags(field, tag), u64::from(code)));
         let bit = if code < 128 { 1u128 << code } else { 0 };
         match def.subfield(code) {
-            SubfieldRule::Undefined => emit!(
+            SubfieldRule::Undefined => emit_as!(
                 sink,
                 C::SubfieldUndefined,
-                at,
+                at(),
+                (site::SUBFIELD_UNDEFINED, key()),
                 "{shown} ${} is not defined; allowed: {}",
                 display_byte(code),
                 def.defined_subfields()
             ),
-            SubfieldRule::Obsolete => emit!(
+            SubfieldRule::Obsolete => emit_as!(
                 sink,
                 C::SubfieldObsolete,
-                at,
+                at(),
+                (site::SUBFIELD_OBSOLETE, key()),
                 "{shown} ${} is obsolete; current: {}",
                 display_byte(code),
                 def.defined_subfields()
             ),
-            SubfieldRule::NonRepeatable if seen & bit != 0 => emit!(
+            SubfieldRule::NonRepeatable if seen & bit != 0 => emit_as!(
                 sink,
                 C::SubfieldNotRepeatable,
-                at,
+                at(),
+                (site::SUBFIELD_NOT_REPEATABLE, key()),
                 "{shown} ${} occurs more than once; it is not repeatable",
                 display_byte(code)
             ),
@@ -658,7 +744,7 @@ impl std::fmt::Display for Shown<'_, '_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let (field, tag) = (self.0, self.1);
         if &field.tag == tag {
-            f.write_str(&tag_str(tag))
+            write!(f, "{}", tag_str(tag))
         } else {
             write!(f, "{} ({})", tag_str(&field.tag), tag_str(tag))
         }
@@ -671,29 +757,32 @@ fn repeatability(
     schema: &Schema,
     field: &Field<'_>,
     tag: &[u8; 3],
-    seen: &mut [u16; 1000],
-    seen_880: &mut [u16; 1000],
+    seen: &mut [u8; 1000],
+    seen_880: &mut [u8; 1000],
     sink: &mut Sink<'_>,
 ) {
     let Some(n) = super::schema::tag_number(tag) else {
-        emit!(
+        emit_as!(
             sink,
             C::FieldUndefined,
             record.at_field(field),
+            (site::TAG_FORM, Some((pack_tag(tag), 0))),
             "tag {:?} is not a MARC 21 tag; tags are three digits",
             tag_str(tag)
         );
         return;
     };
     let counts = if &field.tag == b"880" { seen_880 } else { seen };
+    let key = || Some((pack_tags(field, tag), 0));
     counts[n] = counts[n].saturating_add(1);
     match schema.field(tag) {
         Some(def) => {
             if !def.repeatable && counts[n] == 2 {
-                emit!(
+                emit_as!(
                     sink,
                     C::FieldNotRepeatable,
                     record.at_field(field),
+                    (site::FIELD_NOT_REPEATABLE, key()),
                     "{} occurs more than once; it is not repeatable",
                     Shown(field, tag)
                 );
@@ -701,27 +790,30 @@ fn repeatability(
         }
         None if tag[0] == b'9' || tag[1] == b'9' => {
             if counts[n] == 1 {
-                emit!(
+                emit_as!(
                     sink,
                     C::FieldLocal,
                     record.at_field(field),
+                    (site::FIELD_LOCAL, key()),
                     "{} is a locally defined tag (9XX or X9X); not checked",
                     Shown(field, tag)
                 );
             }
         }
         None => match schema.obsolete_field(tag) {
-            Some(label) => emit!(
+            Some(label) => emit_as!(
                 sink,
                 C::FieldObsolete,
                 record.at_field(field),
+                (site::FIELD_OBSOLETE, key()),
                 "{} is obsolete in MARC 21 bibliographic (formerly {label})",
                 Shown(field, tag)
             ),
-            None => emit!(
+            None => emit_as!(
                 sink,
                 C::FieldUndefined,
                 record.at_field(field),
+                (site::FIELD_UNDEFINED, key()),
                 "{} is not defined in MARC 21 bibliographic",
                 Shown(field, tag)
             ),
@@ -809,12 +901,29 @@ fn linkage(record: &Prepared<'_>, sink: &mut Sink<'_>) {
     }
 }
 
-fn tag_str(tag: &[u8]) -> std::borrow::Cow<'_, str> {
-    String::from_utf8_lossy(tag)
+fn tag_str(tag: &[u8]) -> Lossy<'_> {
+    Lossy(tag)
 }
 
-fn show(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
-    String::from_utf8_lossy(bytes)
+fn show(bytes: &[u8]) -> Lossy<'_> {
+    Lossy(bytes)
+}
+
+/// Bytes as text (invalid UTF-8 replaced), read only when a message is worded: a
+/// remembered message needs none of its arguments.
+#[derive(Clone, Copy)]
+struct Lossy<'a>(&'a [u8]);
+
+impl std::fmt::Display for Lossy<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&*String::from_utf8_lossy(self.0), f)
+    }
+}
+
+impl std::fmt::Debug for Lossy<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&*String::from_utf8_lossy(self.0), f)
+    }
 }
 
 /// `008 (books)`: a fixed field and its layout's name, written only into a message.

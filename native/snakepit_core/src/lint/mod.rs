@@ -12,6 +12,7 @@
 mod builtin;
 pub mod codes;
 mod content;
+pub mod fx;
 mod prepared;
 pub mod rules;
 pub mod schema;
@@ -21,6 +22,7 @@ pub use codes::{CodeDef, Severity, BUILTIN};
 pub use prepared::Prepared;
 pub use rules::{RuleSet, RuleSetError};
 
+use crate::record::Record;
 use crate::view::RecordView;
 
 /// Where an issue was found. Every part is optional: a record-level issue (a missing 245)
@@ -67,6 +69,49 @@ pub(crate) struct Sink<'a> {
     /// Where messages are formatted before each is copied out at its exact length: no
     /// string grows by reallocation.
     pub(crate) text: &'a mut String,
+    /// Messages already worded on this thread, by what decides them ([`emit_as!`]).
+    pub(crate) memo: &'a mut Memo,
+    /// Which tables the built-in messages were worded from: part of every memo key.
+    pub(crate) schema_id: usize,
+}
+
+/// What decides one built-in message: the check that words it (`site`), the tables, and
+/// up to two words of the check's own (tags, a code, a value of up to seven bytes...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct MemoKey {
+    site: u8,
+    schema: usize,
+    a: u64,
+    b: u64,
+}
+
+/// Messages by [`MemoKey`]: files repeat the same few problems (the same undefined 008
+/// position, the same local tag in every record), and a remembered message is copied
+/// rather than formatted again. Cleared when full, so a hostile file cannot grow it.
+#[derive(Debug, Default)]
+pub(crate) struct Memo(std::collections::HashMap<MemoKey, Box<str>, fx::BuildFx>);
+
+/// Messages a [`Memo`] holds at most.
+const MEMO_ENTRIES: usize = 4096;
+
+/// `bytes` of up to seven as one word (with their count), for a [`MemoKey`]; `None` when
+/// longer.
+#[inline]
+pub(crate) fn pack(bytes: &[u8]) -> Option<u64> {
+    (bytes.len() < 8).then(|| {
+        bytes
+            .iter()
+            .enumerate()
+            .fold((bytes.len() as u64) << 56, |w, (i, &b)| {
+                w | u64::from(b) << (8 * i)
+            })
+    })
+}
+
+/// A tag as a word, for a [`MemoKey`].
+#[inline]
+pub(crate) fn pack_tag(tag: &[u8; 3]) -> u64 {
+    u64::from(tag[0]) | u64::from(tag[1]) << 8 | u64::from(tag[2]) << 16
 }
 
 impl Sink<'_> {
@@ -87,6 +132,45 @@ impl Sink<'_> {
             at,
             message,
         });
+    }
+
+    /// [`Sink::push_args`] of a message remembered under (`site`, `key`), formatted from
+    /// `args` the first time (see [`emit_as!`]); `key` is `None` when the message cannot
+    /// be remembered (a value too long to pack).
+    pub(crate) fn push_memo(
+        &mut self,
+        code: u32,
+        at: At,
+        (site, key): (u8, Option<(u64, u64)>),
+        args: std::fmt::Arguments<'_>,
+    ) {
+        let Some((a, b)) = key else {
+            return self.push_args(code, at, args);
+        };
+        if self.issues.len() >= self.cap {
+            self.dropped += 1;
+            return;
+        }
+        let key = MemoKey {
+            site,
+            schema: self.schema_id,
+            a,
+            b,
+        };
+        let message = match self.memo.0.get(&key) {
+            Some(known) => String::from(&**known),
+            None => {
+                use std::fmt::Write;
+                self.text.clear();
+                let _ = self.text.write_fmt(args);
+                if self.memo.0.len() >= MEMO_ENTRIES {
+                    self.memo.0.clear();
+                }
+                self.memo.0.insert(key, self.text.as_str().into());
+                self.text.as_str().to_owned()
+            }
+        };
+        self.push(code, at, message);
     }
 
     /// [`Sink::push`] of a message formatted from `args` (see [`emit!`]).
@@ -113,6 +197,20 @@ macro_rules! emit {
     }};
 }
 pub(crate) use emit;
+
+/// `emit_as!(sink, code, at, (site, key), "format", args...)`: [`emit!`] of a message that
+/// (`site`, `key`) decide entirely, with the tables: worded once per thread, then copied.
+/// `site` names the call (one number per `emit_as!`), `key` is `Some((a, b))` of what else
+/// the message depends on.
+macro_rules! emit_as {
+    ($sink:expr, $code:expr, $at:expr, $key:expr, $($fmt:tt)+) => {{
+        let code = $code as u32;
+        if $sink.on(code) {
+            $sink.push_memo(code, $at, $key, format_args!($($fmt)+));
+        }
+    }};
+}
+pub(crate) use emit_as;
 
 /// Issues one record may report before the rest are only counted: bounds the output of a
 /// hostile record (every subfield of a 99,999-byte record empty) by a constant.
@@ -154,18 +252,35 @@ impl Linter {
 
     /// The issues of `record`, in the order found, into `issues` (cleared first).
     pub fn lint_into<R: RecordView>(&self, record: &R, issues: &mut Vec<Issue>) {
+        self.lint_prepared(|scratch| Prepared::new_in(record, scratch), issues);
+    }
+
+    /// [`Linter::lint_into`] for a parsed record, the same issues found faster
+    /// ([`Prepared::from_record_in`]).
+    pub fn lint_record_into(&self, record: &Record<'_>, issues: &mut Vec<Issue>) {
+        self.lint_prepared(|scratch| Prepared::from_record_in(record, scratch), issues);
+    }
+
+    fn lint_prepared<'r>(
+        &self,
+        prepare: impl FnOnce(&mut prepared::Scratch) -> Prepared<'r>,
+        issues: &mut Vec<Issue>,
+    ) {
         issues.clear();
         // The buffers of the last record linted on this thread, reused: a clean record
         // allocates nothing.
         let mut scratch = SCRATCH.with(|s| s.take());
-        let prepared = Prepared::new_in(record, &mut scratch);
-        let mut text = std::mem::take(&mut scratch.text);
+        let prepared = prepare(&mut scratch);
         let mut sink = Sink {
             codes: &self.codes,
             issues,
             cap: MAX_ISSUES_PER_RECORD,
             dropped: 0,
-            text: &mut text,
+            text: &mut scratch.text,
+            memo: &mut scratch.memo,
+            schema_id: self
+                .schema
+                .map_or(0, |s| s as *const schema::Schema as usize),
         };
         if let Some(schema) = self.schema {
             builtin::check(&prepared, schema, &mut sink);
@@ -184,8 +299,7 @@ impl Linter {
                 MAX_ISSUES_PER_RECORD
             );
         }
-        let mut scratch = prepared.into_scratch();
-        scratch.text = text;
+        prepared.into_scratch(&mut scratch);
         SCRATCH.with(|s| s.set(scratch));
     }
 
@@ -205,5 +319,17 @@ impl Linter {
     }
 }
 
+/// Forgets the messages this thread remembers, so that the next ones are worded afresh.
+#[cfg(test)]
+pub(crate) fn forget_messages() {
+    SCRATCH.with(|s| {
+        let mut scratch = s.take();
+        scratch.memo = Memo::default();
+        s.set(scratch);
+    });
+}
+
+#[cfg(test)]
+mod fast_path_tests;
 #[cfg(test)]
 mod tests;
