@@ -883,10 +883,13 @@ mod tests {
         release: Receiver<()>,
         panic: bool,
         dropped: Arc<AtomicBool>,
+        /// Set once the reader thread is inside `read`, blocked on the gate.
+        entered: Arc<AtomicBool>,
     }
 
     impl Read for Gate {
         fn read(&mut self, _buf: &mut [u8]) -> std::io::Result<usize> {
+            self.entered.store(true, Ordering::SeqCst);
             let _ = self.release.recv();
             if self.panic {
                 panic!("injected reader failure");
@@ -902,14 +905,22 @@ mod tests {
     }
 
     fn gate(panic: bool) -> (Gate, Sender<()>, Arc<AtomicBool>) {
+        let (g, tx, dropped, _entered) = gate_entered(panic);
+        (g, tx, dropped)
+    }
+
+    /// `gate`, and a flag that says when the reader thread is blocked in it.
+    fn gate_entered(panic: bool) -> (Gate, Sender<()>, Arc<AtomicBool>, Arc<AtomicBool>) {
         let (tx, release) = bounded(1);
         let dropped = Arc::new(AtomicBool::new(false));
+        let entered = Arc::new(AtomicBool::new(false));
         let g = Gate {
             release,
             panic,
             dropped: dropped.clone(),
+            entered: entered.clone(),
         };
-        (g, tx, dropped)
+        (g, tx, dropped, entered)
     }
 
     fn settles(f: impl Fn() -> bool) -> bool {
@@ -946,8 +957,11 @@ mod tests {
 
     #[test]
     fn dropping_a_pipeline_never_waits_for_its_reader_thread() {
-        let (source, release, dropped) = gate(false);
+        let (source, release, dropped, entered) = gate_entered(false);
         let p = Pipeline::spawn(source, opts(SourceFormat::Xml), || {}).unwrap();
+        // Dropped before the reader reached the gate, the reader would see the stop and
+        // end at once: nothing left to wait for, and nothing tested.
+        assert!(settles(|| entered.load(Ordering::SeqCst)));
         let (done_tx, done) = bounded(1);
         std::thread::spawn(move || {
             drop(p);
