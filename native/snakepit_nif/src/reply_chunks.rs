@@ -39,30 +39,18 @@ pub(crate) fn frame_runs(input: &[u8], min_bytes: usize) -> Vec<FrameRun> {
 }
 
 /// The frames of `run` as a batch of their own (its bytes copied), for parsing off the
-/// scheduler as a stream batch is: same offsets and record indices as in `input`.
+/// scheduler as a stream batch is: framed by the one chunker, with the same offsets and
+/// record indices as in `input`.
 pub(crate) fn raw_batch(input: &[u8], run: &FrameRun) -> snakepit_core::chunker::RawBatch {
-    use snakepit_core::chunker::{Frame, RawBatch};
-    use snakepit_core::scan::{next_step, Step};
-    let data = input[run.start..run.end].to_vec();
-    let mut frames = Vec::new();
-    let mut pos = 0;
-    loop {
-        match next_step(&data, pos, true) {
-            Step::Record { start, end } => {
-                frames.push(Frame::Record { start, end });
-                pos = end;
-            }
-            Step::Skip { start, end, kind } => {
-                frames.push(Frame::Skip { start, end, kind });
-                pos = end;
-            }
-            Step::End | Step::NeedMore { .. } => break,
-        }
-    }
+    use snakepit_core::chunker::{BatchLimits, Chunker, RawBatch};
+    let whole = BatchLimits {
+        max_records: usize::MAX,
+        max_bytes: usize::MAX,
+    };
+    let batch = Chunker::from_complete(input[run.start..run.end].to_vec()).next_batch(whole);
     RawBatch {
-        data,
         base_offset: run.start as u64,
         first_index: run.first_index,
-        frames,
+        ..batch.unwrap_or_default()
     }
 }
