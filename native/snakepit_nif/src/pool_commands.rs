@@ -265,7 +265,14 @@ fn parse<'a>(job: &JobEnv<'a, '_>, term: Term<'a>) -> Reply<'a> {
         if job.is_cancelled() {
             return Err(NativeError::Cancelled);
         }
-        let (prepared, run_skipped) = prepare(raw_batch(input, &run), &read)?;
+        let (prepared, run_skipped) = prepare(
+            raw_batch(
+                &input[run.start..run.end],
+                run.start as u64,
+                run.first_index,
+            ),
+            &read,
+        )?;
         skipped += run_skipped;
         let sent = job.send_chunk(|chunk| Ok(vec![prepared].encode(chunk)));
         if let Err(reply) = sent {

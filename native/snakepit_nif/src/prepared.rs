@@ -7,7 +7,7 @@
 use crate::errors::NativeError;
 use crate::items::batch_items;
 use crate::options::{Read, ReadConfig, Shape};
-use crate::reply_chunks::{raw_batch, FrameRun};
+use crate::reply_chunks::raw_batch;
 use rustler::{Binary, Encoder, Env, NifResult, ResourceArc, Term};
 use snakepit_core::chunker::{ParsedItem, RawBatch};
 use snakepit_core::{MarcError, Mode};
@@ -63,13 +63,7 @@ fn prepare_binary<'a>(
     first_index: u64,
 ) -> NifResult<Term<'a>> {
     let read = config.decode()?;
-    let whole = FrameRun {
-        start: 0,
-        end: input.len(),
-        first_index,
-    };
-    let mut raw = raw_batch(input.as_slice(), &whole);
-    raw.base_offset = base_offset;
+    let raw = raw_batch(input.as_slice(), base_offset, first_index);
     Ok(match prepare(raw, &read) {
         Ok((batch, skipped)) => (crate::atoms::ok(), batch, skipped).encode(env),
         Err(e) => NativeError::Marc(e).to_term(env),

@@ -38,19 +38,23 @@ pub(crate) fn frame_runs(input: &[u8], min_bytes: usize) -> Vec<FrameRun> {
     runs
 }
 
-/// The frames of `run` as a batch of their own (its bytes copied), for parsing off the
-/// scheduler as a stream batch is: framed by the one chunker, with the same offsets and
-/// record indices as in `input`.
-pub(crate) fn raw_batch(input: &[u8], run: &FrameRun) -> snakepit_core::chunker::RawBatch {
+/// Whole frames (`frames`, a run of an input or a batch) as a batch of their own, their
+/// bytes copied, for parsing off the scheduler as a stream batch is: framed by the one
+/// chunker, at `base_offset` and `first_index` in their source.
+pub(crate) fn raw_batch(
+    frames: &[u8],
+    base_offset: u64,
+    first_index: u64,
+) -> snakepit_core::chunker::RawBatch {
     use snakepit_core::chunker::{BatchLimits, Chunker, RawBatch};
     let whole = BatchLimits {
         max_records: usize::MAX,
         max_bytes: usize::MAX,
     };
-    let batch = Chunker::from_complete(input[run.start..run.end].to_vec()).next_batch(whole);
+    let batch = Chunker::from_complete(frames.to_vec()).next_batch(whole);
     RawBatch {
-        base_offset: run.start as u64,
-        first_index: run.first_index,
+        base_offset,
+        first_index,
         ..batch.unwrap_or_default()
     }
 }

@@ -282,7 +282,11 @@ fn a_run_as_a_batch_frames_as_the_whole_input_does() {
         .unwrap();
     let mut frames = Vec::new();
     for run in reply_chunks::frame_runs(&input, 2000) {
-        let batch = reply_chunks::raw_batch(&input, &run);
+        let batch = reply_chunks::raw_batch(
+            &input[run.start..run.end],
+            run.start as u64,
+            run.first_index,
+        );
         assert_eq!(batch.data, input[run.start..run.end]);
         assert_eq!(
             (batch.base_offset, batch.first_index),
