@@ -173,8 +173,9 @@ defmodule Snakepit.Marc.Commands do
     items
   end
 
-  # parse/2's answer, a batch at a time: the records of each batch as a chunk; strict mode
-  # ends at the first bad record with its error; skip mode counts for `report: true`.
+  # parse/2's answer, a batch at a time: each batch's records, parsed natively, as a chunk
+  # of one reference (built by finish/3 in the caller); strict mode ends at the first bad
+  # record with its error; skip mode counts for `report: true`.
   defp parse_chunks(bin, config) do
     bin
     # Framing only: the read options apply to each batch's parse.
