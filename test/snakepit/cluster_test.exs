@@ -59,6 +59,45 @@ defmodule Snakepit.ClusterTest do
     assert Snakepit.execute(:parse, [bytes], pool: pool, nodes: :cluster) == {:ok, local}
   end
 
+  test "a long list result comes back in slices, joined in order", ctx do
+    pool = remote_only_pool!(ctx)
+    bytes = Snakepit.Test.Corpus.read!("synthetic/realistic_2000.mrc")
+    {:ok, local} = Snakepit.Marc.parse(bytes)
+    # Every message this process receives, seen by a tracer: none may hold the whole list.
+    tracer = spawn_link(fn -> trace_collector([]) end)
+    :erlang.trace(self(), true, [:receive, {:tracer, tracer}])
+    result = Snakepit.execute(:parse, [bytes], pool: pool, nodes: :cluster)
+    :erlang.trace(self(), false, [:receive])
+    send(tracer, {:report, self()})
+    assert_receive {:received, messages}, 5_000
+
+    assert result == {:ok, local}
+    slices = for {_alias, {:slice, slice}} <- messages, do: length(slice)
+    assert length(slices) == 8 and Enum.max(slices) == 256 and Enum.sum(slices) == 2000
+    refute Enum.any?(messages, &match?({_alias, {:ok, [_ | _]}}, &1))
+
+    # A result with metadata keeps it; a short list comes whole.
+    damaged = bytes <> "00026nam a22000251i 4500\x1D"
+    {:ok, records, %{skipped: 1}} = Snakepit.Marc.parse(damaged, mode: :skip, report: true)
+
+    assert Snakepit.execute(:parse, [damaged, [mode: :skip, report: true]],
+             pool: pool,
+             nodes: :cluster
+           ) ==
+             {:ok, records, %{skipped: 1}}
+
+    short = Snakepit.Test.Corpus.read!("real/loc_edge_cases.mrc")
+    assert {:ok, spans} = Snakepit.execute(:scan, [short], pool: pool, nodes: :cluster)
+    assert length(spans) == 50 and spans == Snakepit.Marc.scan(short)
+  end
+
+  defp trace_collector(messages) do
+    receive do
+      {:trace, _pid, :receive, message} -> trace_collector([message | messages])
+      {:report, to} -> send(to, {:received, Enum.reverse(messages)})
+    end
+  end
+
   test "Marc.map and Marc.extract with nodes: :cluster keep order, on remote pools", ctx do
     pool = remote_only_pool!(ctx)
     capture_telemetry([[:snakepit, :cluster, :request, :stop]], pool)

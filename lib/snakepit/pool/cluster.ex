@@ -13,7 +13,10 @@ defmodule Snakepit.Pool.Cluster do
   # node_down_after, if that is less). Giving up unaliases, kills the courier and drops what
   # it sent, so a late reply or :DOWN never reaches the caller's mailbox. Arguments (and
   # what a function closes over) cross the wire as they are: binaries are sent as bytes,
-  # never as per-record terms.
+  # never as per-record terms. A list result (a parse's records, a scan's spans) comes back
+  # in slices of at most @slice elements, one message each, joined by the caller: one
+  # message of the whole list would be encoded there and decoded here in one go, holding a
+  # normal scheduler on each node for as long as its hundreds of MB take.
   @moduledoc false
 
   alias Snakepit.Pool.Cluster.{Directory, Groups}
@@ -24,6 +27,8 @@ defmodule Snakepit.Pool.Cluster do
   @check 250
   # Beyond its own timeout and queue timeout, how long a remote request may take on the wire.
   @wire_slack 2_000
+  # Elements of a list result per message back: 256 records of a parse are about 2 MB.
+  @slice 256
 
   @spec run(atom, Snakepit.WorkerProfile.request(), timeout, atom, boolean) ::
           {:ok, term} | {:ok, term, term} | {:error, term}
@@ -97,7 +102,7 @@ defmodule Snakepit.Pool.Cluster do
     }
 
     try do
-      await(reply_to, wait)
+      await(reply_to, wait, [])
     after
       :erlang.unalias(reply_to)
       dismiss(courier, reply_to)
@@ -139,8 +144,11 @@ defmodule Snakepit.Pool.Cluster do
     end)
   end
 
-  defp await(reply_to, %{node: node, guard: guard} = wait) do
+  # `slices`: the slices of a list result received so far, the last first.
+  defp await(reply_to, %{node: node, guard: guard} = wait, slices) do
     receive do
+      {^reply_to, {:slice, slice}} -> await(reply_to, wait, [slice | slices])
+      {^reply_to, {:sliced, result}} -> joined(result, slices)
       {^reply_to, {:raised, kind, reason, stacktrace}} -> :erlang.raise(kind, reason, stacktrace)
       {^reply_to, {:down, :noconnection}} -> {:error, {:node_down, node}}
       # The process running it there was killed (or ended without a reply): as a worker
@@ -152,9 +160,14 @@ defmodule Snakepit.Pool.Cluster do
         cond do
           Directory.silent_for(node) >= wait.down_after -> {:error, {:node_down, node}}
           guard != :infinity and now_ms() >= guard -> {:error, :timeout}
-          true -> await(reply_to, wait)
+          true -> await(reply_to, wait, slices)
         end
     end
+  end
+
+  defp joined(result, slices) do
+    list = Enum.reduce(slices, [], &(&1 ++ &2))
+    put_elem(result, 1, list)
   end
 
   @doc false
@@ -168,7 +181,43 @@ defmodule Snakepit.Pool.Cluster do
         kind, reason -> {:raised, kind, reason, __STACKTRACE__}
       end
 
-    send(reply_to, {reply_to, result})
+    reply(reply_to, result)
+  end
+
+  # `{:ok, list}` and `{:ok, list, meta}` with a long list go as slices, then the result
+  # with the list taken out; anything else (an improper list included) in one message.
+  defp reply(reply_to, result)
+       when is_tuple(result) and tuple_size(result) in [2, 3] and elem(result, 0) == :ok do
+    case long_list(elem(result, 1)) do
+      true ->
+        send_slices(reply_to, elem(result, 1))
+        send(reply_to, {reply_to, {:sliced, put_elem(result, 1, [])}})
+
+      false ->
+        send(reply_to, {reply_to, result})
+    end
+  end
+
+  defp reply(reply_to, result), do: send(reply_to, {reply_to, result})
+
+  defp long_list(list) when is_list(list) do
+    length(list) > @slice
+  rescue
+    # An improper list.
+    ArgumentError -> false
+  end
+
+  defp long_list(_), do: false
+
+  defp send_slices(reply_to, list) do
+    case Enum.split(list, @slice) do
+      {slice, []} ->
+        send(reply_to, {reply_to, {:slice, slice}})
+
+      {slice, rest} ->
+        send(reply_to, {reply_to, {:slice, slice}})
+        send_slices(reply_to, rest)
+    end
   end
 
   defp result_tag({:error, {:node_down, _}}), do: :node_down
