@@ -27,6 +27,8 @@ echo "== Scheduler discipline (probe lateness, long schedules, native CPU per no
 mix run bench/scheduler.exs | tee bench/results/scheduler.md
 echo "== Index workload: extraction specs beside mrrc and pymarc (ratios against the targets)" >&2
 mix run bench/index.exs "$corpus/real/loc_bibliographic.mrc" "${files[0]}" "$big" | tee bench/results/index.md
+echo "== Table writer: extraction rows as CSV, TSV and JSON Lines" >&2
+mix run bench/table.exs "$corpus/synthetic/records_10k.mrc" "$corpus/real/loc_bibliographic.mrc" | tee bench/results/table.md
 echo "== MARC-8 encode beside yaz-marcdump (MB/s of UTF-8 input, same run)" >&2
 mix run bench/marc8_encode.exs | tee bench/results/marc8_encode.txt
 echo "== .mrk (MarcEdit mnemonic) write and read beside pymarc's" >&2

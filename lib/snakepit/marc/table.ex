@@ -35,8 +35,7 @@ defmodule Snakepit.Marc.Table do
   @spec stream(Enumerable.t(), keyword) :: Enumerable.t()
   def stream(rows, opts \\ []) do
     config = Schema.validate!(opts, Options.schema())
-    {lines, _count} = lines(rows, config, fn _ -> :ok end)
-    lines
+    rows |> chunks(config, fn _, _ -> :ok end) |> Stream.flat_map(& &1)
   end
 
   @doc """
@@ -52,10 +51,12 @@ defmodule Snakepit.Marc.Table do
     config = Schema.validate!(opts, Options.schema())
     random = 9 |> :rand.bytes() |> Base.url_encode64(padding: false)
     tmp = Path.join(Path.dirname(path), ".#{Path.basename(path)}.#{random}.tmp")
-    device = File.open!(tmp, [:write, :binary, :delayed_write, :exclusive])
+    # Raw: written from this process, not through a file server process that every chunk
+    # would be copied to (that took as long as building the lines).
+    device = File.open!(tmp, [:write, :binary, :raw, :delayed_write, :exclusive])
 
     try do
-      counts = write_device(rows, device, config)
+      counts = write_device(rows, device, path, config)
       :ok = File.close(device)
       File.rename!(tmp, path)
       {:ok, counts}
@@ -66,56 +67,80 @@ defmodule Snakepit.Marc.Table do
   end
 
   def write(rows, device, opts) when is_pid(device) or is_atom(device) do
-    {:ok, write_device(rows, device, Schema.validate!(opts, Options.schema()))}
+    {:ok, write_device(rows, device, inspect(device), Schema.validate!(opts, Options.schema()))}
   end
 
   def write(_rows, destination, _opts),
     do: raise(ArgumentError, "expected a path or an IO device, got: #{inspect(destination)}")
 
-  defp write_device(rows, device, config) do
+  # `name`: the destination as an error names it.
+  defp write_device(rows, device, name, config) do
     counter = :counters.new(2, [])
 
-    {lines, _} =
-      lines(rows, config, fn
-        :row -> :counters.add(counter, 1, 1)
-        :error -> :counters.add(counter, 2, 1)
-      end)
-
-    lines
-    |> Stream.chunk_every(200)
-    |> Enum.each(&IO.binwrite(device, &1))
+    # One binary a chunk: a device process is sent a refc binary, not a tree of small ones.
+    rows
+    |> chunks(config, fn rows, errors ->
+      :counters.add(counter, 1, rows)
+      :counters.add(counter, 2, errors)
+    end)
+    |> Enum.each(fn lines ->
+      case IO.binwrite(device, IO.iodata_to_binary(lines)) do
+        :ok -> :ok
+        {:error, reason} -> raise File.Error, reason: reason, action: "write to", path: name
+      end
+    end)
 
     %{rows: :counters.get(counter, 1), errors: :counters.get(counter, 2)}
   end
 
-  # The line stream, `count` told of each row written and each error left out. With
-  # `:columns` the header comes first even when there are no rows; without, the first row
-  # names them.
-  defp lines(rows, config, count) do
+  # Rows a chunk: each chunk's lines are made in one plain loop, not one stream step a row.
+  @chunk 256
+
+  # A stream of lists of lines, header first; `count` is told each chunk's rows written and
+  # errors left out. With `:columns` the header comes first even when there are no rows;
+  # without, the first row names them.
+  defp chunks(rows, config, count) do
     given = config[:columns]
+    config = Map.put(config, :pattern, pattern(config.format))
 
     body =
-      Stream.transform(rows, given, fn
-        {:error, _}, columns ->
-          count.(:error)
-          {[], columns}
-
-        row, nil when is_map(row) ->
-          columns = row |> Map.keys() |> Enum.sort()
-          count.(:row)
-          {header(columns, config) ++ [line(row, columns, config)], columns}
-
-        row, columns when is_map(row) ->
-          count.(:row)
-          {[line(row, columns, config)], columns}
-
-        other, _columns ->
-          raise ArgumentError,
-                "expected extraction rows (maps of name => [values]), got: " <>
-                  inspect(other, limit: 5)
+      rows
+      |> Stream.chunk_every(@chunk)
+      |> Stream.transform(given, fn chunk, columns ->
+        {lines, columns, written, errors} = chunk_lines(chunk, columns, config, [], 0, 0)
+        count.(written, errors)
+        {[lines], columns}
       end)
 
-    {if(given, do: Stream.concat(header(given, config), body), else: body), nil}
+    if given, do: Stream.concat([header(given, config)], body), else: body
+  end
+
+  defp chunk_lines([], columns, _config, lines, written, errors),
+    do: {Enum.reverse(lines), columns, written, errors}
+
+  defp chunk_lines([{:error, _} | rest], columns, config, lines, written, errors),
+    do: chunk_lines(rest, columns, config, lines, written, errors + 1)
+
+  defp chunk_lines([row | rest], nil, config, lines, written, errors) when is_map(row) do
+    columns = row |> Map.keys() |> Enum.sort()
+    lines = Enum.reverse(header(columns, config), lines)
+    chunk_lines([row | rest], columns, config, lines, written, errors)
+  end
+
+  defp chunk_lines([row | rest], columns, config, lines, written, errors) when is_map(row),
+    do:
+      chunk_lines(
+        rest,
+        columns,
+        config,
+        [line(row, columns, config) | lines],
+        written + 1,
+        errors
+      )
+
+  defp chunk_lines([other | _], _columns, _config, _lines, _written, _errors) do
+    raise ArgumentError,
+          "expected extraction rows (maps of name => [values]), got: " <> inspect(other, limit: 5)
   end
 
   defp header(_columns, %{header: false}), do: []
@@ -137,11 +162,16 @@ defmodule Snakepit.Marc.Table do
     ["{", pairs, "}\n"]
   end
 
-  defp line(row, columns, %{format: :csv} = config),
-    do: [Enum.map_intersperse(columns, ",", &csv_cell(cell(row, &1, config))), "\r\n"]
+  defp line(row, columns, %{format: :csv} = config), do: [cells(columns, row, ?,, config), "\r\n"]
+  defp line(row, columns, %{format: :tsv} = config), do: [cells(columns, row, ?\t, config), "\n"]
 
-  defp line(row, columns, %{format: :tsv} = config),
-    do: [Enum.map_intersperse(columns, "\t", &tsv_cell(cell(row, &1, config))), "\n"]
+  defp cells([column], row, _separator, config), do: [escaped(cell(row, column, config), config)]
+
+  defp cells([column | rest], row, separator, config),
+    do: [
+      escaped(cell(row, column, config), config),
+      separator | cells(rest, row, separator, config)
+    ]
 
   defp values(row, column) do
     case Map.get(row, column, []) do
@@ -150,30 +180,22 @@ defmodule Snakepit.Marc.Table do
     end
   end
 
-  defp cell(row, column, config), do: Enum.join(values(row, column), config.joiner)
+  defp cell(row, column, config) do
+    case values(row, column) do
+      [] -> ""
+      [value] when is_binary(value) -> value
+      values -> Enum.join(values, config.joiner)
+    end
+  end
 
-  defp csv_cell(cell) do
-    if :binary.match(cell, pattern(:csv)) != :nomatch,
+  defp escaped(cell, %{format: :csv, pattern: pattern}) do
+    if :binary.match(cell, pattern) != :nomatch,
       do: [?", String.replace(cell, "\"", "\"\""), ?"],
       else: cell
   end
 
-  # Compiled once per VM: compiling a pattern for every cell took most of a row's time.
-  defp pattern(kind) do
-    case :persistent_term.get({__MODULE__, kind}, nil) do
-      nil ->
-        bytes = if kind == :csv, do: [",", "\"", "\r", "\n"], else: ["\\", "\t", "\n", "\r"]
-        compiled = :binary.compile_pattern(bytes)
-        :persistent_term.put({__MODULE__, kind}, compiled)
-        compiled
-
-      compiled ->
-        compiled
-    end
-  end
-
-  defp tsv_cell(cell) do
-    if :binary.match(cell, pattern(:tsv)) != :nomatch do
+  defp escaped(cell, %{format: :tsv, pattern: pattern}) do
+    if :binary.match(cell, pattern) != :nomatch do
       cell
       |> String.replace("\\", "\\\\")
       |> String.replace("\t", "\\t")
@@ -183,4 +205,9 @@ defmodule Snakepit.Marc.Table do
       cell
     end
   end
+
+  # Compiled once a table: compiling a pattern for every cell took most of a row's time.
+  defp pattern(:csv), do: :binary.compile_pattern([",", "\"", "\r", "\n"])
+  defp pattern(:tsv), do: :binary.compile_pattern(["\\", "\t", "\n", "\r"])
+  defp pattern(:jsonl), do: nil
 end
