@@ -186,6 +186,17 @@ Scheduler.put_data(:json, Marc.to_json(Scheduler.data(:sample)))
 Scheduler.put_data(:xml, Marc.to_xml(Scheduler.data(:sample)))
 real_records = Marc.count(bytes).records
 Scheduler.put_data(:lazy_sample, Marc.stream(path, records: :lazy) |> Enum.take(20_000))
+Scheduler.put_data(:mrk, Marc.to_mrk(Scheduler.data(:sample)))
+
+index_spec =
+  Snakepit.Marc.Spec.compile!(
+    title: "245abnp",
+    author: "100a:110a:111a",
+    isbn: "020a",
+    subjects: "600a:610a:611a:630a:650a:651a"
+  )
+
+csv_path = Path.join(System.tmp_dir!(), "snakepit_bench_sched_#{System.os_time()}.csv")
 cores = Snakepit.Config.Options.logical_cores()
 dirty = :erlang.system_info(:dirty_cpu_schedulers_online)
 
@@ -226,6 +237,22 @@ rows = [
   {"from_json/2", fn -> Marc.from_json(Scheduler.data(:json)) end},
   {"from_xml/2", fn -> Marc.from_xml(Scheduler.data(:xml)) end},
   {"xml_stream/2 |> run", fn -> Scheduler.data(:sample) |> Marc.xml_stream() |> Stream.run() end},
+  {"json_stream/2 |> run",
+   fn -> Scheduler.data(:sample) |> Marc.json_stream() |> Stream.run() end},
+  {"iso_stream/2 MARC-8 |> run",
+   fn -> Scheduler.data(:sample) |> Marc.iso_stream(encoding: :marc8) |> Stream.run() end},
+  {"to_mrk/2 (8 MB)", fn -> Marc.to_mrk(Scheduler.data(:sample)) end},
+  {"from_mrk/2", fn -> Marc.from_mrk(Scheduler.data(:mrk)) end},
+  {"to_text/2 (8 MB)", fn -> Marc.to_text(Scheduler.data(:sample)) end},
+  {"encoding_report/2", fn -> Marc.encoding_report(path) end},
+  {"extract/3 path |> run", fn -> Marc.extract(path, index_spec) |> Stream.run() end},
+  {"extract/3 workers: 2", fn -> Marc.extract(path, index_spec, workers: 2) |> Stream.run() end},
+  {"extract/3 pool: :thread",
+   fn -> Marc.extract(path, index_spec, pool: :sched_thread) |> Stream.run() end},
+  {"extract/3 |> Table.write CSV",
+   fn -> path |> Marc.extract(index_spec) |> Snakepit.Marc.Table.write(csv_path) end},
+  {"lint_stream/2 path |> run", fn -> Marc.lint_stream(path) |> Stream.run() end},
+  {"lint/2 (20k lazy records)", fn -> Enum.each(Scheduler.data(:lazy_sample), &Marc.lint/1) end},
   {"execute :parse, :process",
    fn ->
      Snakepit.execute(:parse, [bytes, [mode: :skip]], pool: :sched_process, timeout: big_timeout)
@@ -248,6 +275,9 @@ rows = [
    end},
   {"bomb: stream/2 path", fn -> Marc.stream(bomb_path, mode: :permissive) |> Stream.run() end},
   {"bomb: validate/2", fn -> Marc.validate(bomb) end},
+  {"bomb: extract/3",
+   fn -> Marc.extract(bomb, index_spec, mode: :permissive) |> Stream.run() end},
+  {"bomb: lint_stream/2", fn -> Marc.lint_stream(bomb) |> Stream.run() end},
   {"bomb: execute :parse, :thread",
    fn -> Snakepit.execute(:parse, [bomb, [mode: :permissive]], pool: :sched_thread) end}
 ]
@@ -317,3 +347,4 @@ for {name, fun} <- rows do
 end
 
 File.rm(bomb_path)
+File.rm(csv_path)
