@@ -33,8 +33,11 @@ defmodule Bench.Scheduler do
     parent = self()
     probe = spawn_link(fn -> probe(parent, []) end)
     t0 = System.monotonic_time(:microsecond)
+    wait0 = normal_schedulers_wait_ns()
     {outcome, runs} = in_fresh_process(fn -> run_for(fun, t0, 0) end)
-    elapsed_ms = (System.monotonic_time(:microsecond) - t0) / 1000 / runs
+    elapsed_us = System.monotonic_time(:microsecond) - t0
+    os_wait = os_wait_ms_per_s(wait0, normal_schedulers_wait_ns(), elapsed_us)
+    elapsed_ms = elapsed_us / 1000 / runs
     send(probe, :stop)
     overshoots = receive do: ({:overshoots, o} -> o)
     :erlang.system_monitor(:undefined)
@@ -47,7 +50,8 @@ defmodule Bench.Scheduler do
       samples: length(overshoots),
       ms: elapsed_ms,
       probe: percentiles(overshoots),
-      long_schedules: count_long_schedules(0),
+      long_schedules: count_long_schedules(probe, 0, 0),
+      os_wait_ms_per_s: os_wait,
       worst_native_us: worst_native,
       worst_nif: worst_nif
     }
@@ -103,13 +107,41 @@ defmodule Bench.Scheduler do
     end
   end
 
-  defp count_long_schedules(n) do
+  # `{all, in_probe}`: a report in the probe process, which only sleeps 1 ms at a time, can
+  # only be the OS taking its scheduler thread off the CPU.
+  defp count_long_schedules(probe, all, in_probe) do
     receive do
-      {:monitor, _, :long_schedule, _} -> count_long_schedules(n + 1)
+      {:monitor, ^probe, :long_schedule, _} -> count_long_schedules(probe, all + 1, in_probe + 1)
+      {:monitor, _, :long_schedule, _} -> count_long_schedules(probe, all + 1, in_probe)
     after
-      0 -> n
+      0 -> {all, in_probe}
     end
   end
+
+  # The time the normal scheduler threads spent runnable but waiting for a CPU (Linux
+  # /proc/self/task/*/schedstat, field 2, in ns), or nil where it cannot be read: how much
+  # of a row's lateness the OS made, whatever the BEAM did.
+  defp normal_schedulers_wait_ns do
+    tasks = "/proc/self/task"
+
+    case File.ls(tasks) do
+      {:ok, tids} ->
+        for tid <- tids,
+            {:ok, name} <- [File.read(Path.join([tasks, tid, "comm"]))],
+            name =~ ~r/^\d+_scheduler$/,
+            {:ok, stat} <- [File.read(Path.join([tasks, tid, "schedstat"]))],
+            reduce: 0 do
+          sum -> sum + (stat |> String.split() |> Enum.at(1) |> String.to_integer())
+        end
+
+      {:error, _} ->
+        nil
+    end
+  end
+
+  defp os_wait_ms_per_s(nil, _, _), do: nil
+  defp os_wait_ms_per_s(_, nil, _), do: nil
+  defp os_wait_ms_per_s(w0, w1, elapsed_us), do: (w1 - w0) / 1_000_000 / (elapsed_us / 1_000_000)
 
   def percentiles(samples) do
     sorted = Enum.sort(samples)
@@ -286,16 +318,18 @@ IO.puts("""
 Snakepit scheduler discipline (#{Snakepit.Environment.info() |> Map.get(:logical_cores, cores)} cores, \
 #{dirty} dirty CPU schedulers); real file #{Path.relative_to(path, root)} \
 (#{div(byte_size(bytes), 1_000_000)} MB), amplification record #{byte_size(bomb)} bytes.
-Probe: 1 ms timer lateness on a normal scheduler (ms). long_sched: reports >= 10 ms.
+Probe: 1 ms timer lateness on a normal scheduler (ms). long_sched: reports >= 10 ms, summed
+over the rounds (in brackets those in the probe process, which only sleeps: the OS's doing).
+OS wait: ms a second the normal scheduler threads were runnable but off the CPU (median).
 worst NIF: most CPU one normal-scheduler NIF call took (us).
 """)
 
 header =
   "| API | outcome | runs | ms a run | probe samples | p50 | p99 (median) | max | idle p99 (median) | " <>
-    "long_sched | worst NIF us (which) | target |"
+    "long_sched (in the probe) | OS wait ms/s | worst NIF us (which) | target |"
 
 IO.puts(header)
-IO.puts("|---|---|---|---|---|---|---|---|---|---|---|---|")
+IO.puts("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 
 # The idle p99s each row is held to are measured just before each of its rounds, for 1 s:
 # the host's noise (a shared VM's neighbours) drifts over a run of a few minutes, and a
@@ -330,7 +364,15 @@ for {name, fun} <- rows do
   idle = median.(Enum.map(measured, &elem(&1, 0)))
   runs = Enum.map(measured, &elem(&1, 1))
   p99 = median.(Enum.map(runs, & &1.probe.p99))
-  long_schedules = runs |> Enum.map(& &1.long_schedules) |> Enum.sum()
+  long_schedules = runs |> Enum.map(&elem(&1.long_schedules, 0)) |> Enum.sum()
+  in_probe = runs |> Enum.map(&elem(&1.long_schedules, 1)) |> Enum.sum()
+
+  os_wait =
+    case Enum.reject(Enum.map(runs, & &1.os_wait_ms_per_s), &is_nil/1) do
+      [] -> "-"
+      waits -> Scheduler.fmt(median.(waits))
+    end
+
   worst = Enum.max_by(runs, & &1.worst_native_us)
   outcome = runs |> Enum.map(& &1.outcome) |> Enum.find("ok", &(&1 != "ok"))
   met = p99 <= idle + 2.0 and long_schedules == 0
@@ -341,7 +383,8 @@ for {name, fun} <- rows do
       "#{Enum.sum(Enum.map(runs, & &1.samples))} | " <>
       "#{Scheduler.fmt(median.(Enum.map(runs, & &1.probe.p50)))} | #{Scheduler.fmt(p99)} | " <>
       "#{Scheduler.fmt(Enum.max(Enum.map(runs, & &1.probe.max)))} | #{Scheduler.fmt(idle)} | " <>
-      "#{long_schedules} | #{worst.worst_native_us} (#{worst.worst_nif}) | " <>
+      "#{long_schedules} (#{in_probe}) | #{os_wait} | " <>
+      "#{worst.worst_native_us} (#{worst.worst_nif}) | " <>
       "#{if met, do: "met", else: "MISSED"} |"
   )
 end
