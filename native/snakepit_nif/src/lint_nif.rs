@@ -129,18 +129,36 @@ fn outcomes(
 
 /// Builds issue terms with the keys and code names made once, and each distinct issue and
 /// message once per call: files repeat them (the same 008 problem in every record, the same
-/// local tag), and a repeated one then costs a hash lookup, not a map and a binary.
+/// local tag), and a repeated one then costs a hash lookup, not a map and a binary. Issues
+/// and messages are told apart by their message's address, not its text: a repeated
+/// message is one shared allocation ([`Issue::message`]), so no lookup hashes a string.
 struct IssueTerms<'a, 'l> {
     env: Env<'a>,
+    /// In term order (as an Elixir struct's are), so making a map sorts nothing.
     keys: [Term<'a>; 8],
     struct_name: Term<'a>,
     codes: Vec<Option<Term<'a>>>,
     linter: &'l Linter,
-    issues: HashMap<&'l Issue, Term<'a>, BuildFx>,
-    messages: HashMap<&'l str, Term<'a>, BuildFx>,
+    issues: HashMap<IssueKey, Term<'a>, BuildFx>,
+    messages: HashMap<usize, Term<'a>, BuildFx>,
     /// Tag binaries by tag number (000-999), and subfield code binaries by byte.
     tags: Vec<Option<Term<'a>>>,
     subfield_codes: Vec<Option<Term<'a>>>,
+}
+
+/// What makes two issues of one call the same term: all of an [`Issue`], its message by
+/// address (the [`Outcomes`] hold every message alive while terms are built, so no two
+/// messages share one).
+#[derive(PartialEq, Eq, Hash)]
+struct IssueKey {
+    code: u32,
+    severity: snakepit_core::lint::Severity,
+    at: snakepit_core::lint::At,
+    message: usize,
+}
+
+fn message_address(issue: &Issue) -> usize {
+    std::sync::Arc::as_ptr(&issue.message) as *const u8 as usize
 }
 
 impl<'a, 'l> IssueTerms<'a, 'l> {
@@ -149,13 +167,13 @@ impl<'a, 'l> IssueTerms<'a, 'l> {
             env,
             keys: [
                 atoms::__struct__().encode(env),
-                lint_atoms::code().encode(env),
-                lint_atoms::severity().encode(env),
-                atoms::tag().encode(env),
-                lint_atoms::field_index().encode(env),
-                lint_atoms::subfield().encode(env),
                 atoms::byte_offset().encode(env),
+                lint_atoms::code().encode(env),
+                lint_atoms::field_index().encode(env),
                 lint_atoms::message().encode(env),
+                lint_atoms::severity().encode(env),
+                lint_atoms::subfield().encode(env),
+                atoms::tag().encode(env),
             ],
             struct_name: lint_atoms::issue_module().encode(env),
             codes: vec![None; linter.codes().len()],
@@ -191,20 +209,23 @@ impl<'a, 'l> IssueTerms<'a, 'l> {
     }
 
     /// A linted issue's term, made once per distinct issue.
-    fn cached_issue(&mut self, issue: &'l Issue) -> Term<'a> {
-        if let Some(&term) = self.issues.get(issue) {
+    fn cached_issue(&mut self, issue: &Issue) -> Term<'a> {
+        let key = IssueKey {
+            code: issue.code,
+            severity: issue.severity,
+            at: issue.at,
+            message: message_address(issue),
+        };
+        if let Some(&term) = self.issues.get(&key) {
             return term;
         }
-        let message = match self.messages.get(issue.message.as_str()) {
-            Some(&term) => term,
-            None => {
-                let term = issue.message.encode(self.env);
-                self.messages.insert(issue.message.as_str(), term);
-                term
-            }
-        };
+        let env = self.env;
+        let message = *self
+            .messages
+            .entry(key.message)
+            .or_insert_with(|| issue.message.encode(env));
         let term = self.issue_with(issue, message);
-        self.issues.insert(issue, term);
+        self.issues.insert(key, term);
         term
     }
 
@@ -220,20 +241,20 @@ impl<'a, 'l> IssueTerms<'a, 'l> {
         let subfield = issue.at.subfield.map_or(nil, |c| self.subfield_code(c));
         let values = [
             self.struct_name,
-            self.code(issue.code),
-            severity_atom(issue.severity).encode(env),
-            tag,
-            issue.at.field_index.map_or(nil, |i| i.encode(env)),
-            subfield,
             issue.at.byte_offset.map_or(nil, |o| o.encode(env)),
+            self.code(issue.code),
+            issue.at.field_index.map_or(nil, |i| i.encode(env)),
             message,
+            severity_atom(issue.severity).encode(env),
+            subfield,
+            tag,
         ];
         Term::map_from_term_arrays(env, &self.keys, &values).expect("unique keys")
     }
 
     /// `{record_index, byte_offset, issues}`: a bad record's one issue is its parse error,
     /// unless `record.invalid` is switched off.
-    fn entry(&mut self, outcome: &'l Outcome, issues: &'l [Issue]) -> Term<'a> {
+    fn entry(&mut self, outcome: &Outcome, issues: &[Issue]) -> Term<'a> {
         let env = self.env;
         match outcome {
             Outcome::Linted(index, offset, range) => {
@@ -251,7 +272,7 @@ impl<'a, 'l> IssueTerms<'a, 'l> {
                         code,
                         severity: state.severity,
                         at: Default::default(),
-                        message: format!("{}: {}", e.kind.name(), e.detail),
+                        message: format!("{}: {}", e.kind.name(), e.detail).into(),
                     })]
                 } else {
                     Vec::new()
