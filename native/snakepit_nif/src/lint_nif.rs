@@ -1,9 +1,11 @@
 //! Validation: `lint_compile/1` compiles a rule set (JSON text) once into a resource;
-//! `lint_batch/5` and `lint_batches/3` read ISO 2709 records and give, for each, its index,
+//! `lint_batch/5` (and `lint_batches_start/3` with `lint_batches_finish/1`, for a group of
+//! batches in parallel) read ISO 2709 records and give, for each, its index,
 //! offset and `%Snakepit.Marc.Issue{}` list. A bad record is an entry too, its one issue
 //! the parse error (`record.invalid`), so one pass reports everything.
 
 use crate::atoms;
+use crate::native_job::{Job, NoResult};
 use crate::options::{Read, ReadConfig};
 use crate::parse_nif::walk_with_origin;
 use rustler::{Atom, Encoder, Env, NifResult, ResourceArc, Term};
@@ -326,31 +328,53 @@ fn lint_batch<'a>(
     Ok(entries_term(env, outcomes, &linter.0))
 }
 
-/// The entries of `lint_batch/5` for all of `batches` (`{binary, base_offset,
-/// first_index}`), in order, as one list: linted in parallel on rayon's threads (this dirty
-/// scheduler waits), then their terms built here.
+/// A group of batches being parsed and linted on rayon's threads while the calling process
+/// builds and hands on the entries of the group before: `lint_batches_start/3` makes one,
+/// `lint_batches_finish/1` builds its entries.
+pub(crate) struct LintJobResource {
+    job: Job<Vec<Outcomes>>,
+    linter: ResourceArc<LinterResource>,
+}
+
+#[rustler::resource_impl]
+impl rustler::Resource for LintJobResource {}
+
+/// Starts the native work of `lint_batch/5` on each of `batches` (`{binary, base_offset,
+/// first_index}`), in parallel on rayon's threads, and returns at once. The batches' bytes
+/// are copied (a memcpy, against parsing and linting them): the job outlives the call.
 #[rustler::nif(schedule = "DirtyCpu")]
-fn lint_batches<'a>(
-    env: Env<'a>,
-    batches: Vec<(rustler::Binary<'a>, u64, u64)>,
+fn lint_batches_start(
+    batches: Vec<(rustler::Binary<'_>, u64, u64)>,
     linter: ResourceArc<LinterResource>,
     config: ReadConfig,
-) -> NifResult<Term<'a>> {
-    use rayon::prelude::*;
+) -> NifResult<ResourceArc<LintJobResource>> {
     let read = config.decode()?;
-    let linter = &linter.0;
-    let inputs: Vec<(&[u8], u64, u64)> = batches
+    let owned: Vec<(Vec<u8>, u64, u64)> = batches
         .iter()
-        .map(|(bin, offset, index)| (bin.as_slice(), *offset, *index))
+        .map(|(bin, offset, index)| (bin.as_slice().to_vec(), *offset, *index))
         .collect();
-    let lint = |&(input, base_offset, first_index): &(&[u8], u64, u64)| {
-        outcomes(input, base_offset, first_index, &read, linter)
-    };
-    // One batch is linted here: handing it to a rayon thread only adds a wake-up.
-    let outcomes: Vec<Outcomes> = if inputs.len() == 1 {
-        inputs.iter().map(lint).collect()
-    } else {
-        inputs.par_iter().map(lint).collect()
-    };
-    Ok(entries_of_batches(env, &outcomes, linter))
+    let shared = linter.clone();
+    let job = Job::spawn(move || {
+        use rayon::prelude::*;
+        let linter = &shared.0;
+        owned
+            .par_iter()
+            .map(|(input, base_offset, first_index)| {
+                outcomes(input, *base_offset, *first_index, &read, linter)
+            })
+            .collect()
+    });
+    Ok(ResourceArc::new(LintJobResource { job, linter }))
+}
+
+/// The entries of a started job's batches, in order, as one list (`lint_batch/5`'s for
+/// each, concatenated): waits on this dirty scheduler until its native work is done, then
+/// builds the terms. A job's entries are given once: a second call is a bad argument.
+#[rustler::nif(schedule = "DirtyCpu")]
+fn lint_batches_finish(env: Env<'_>, job: ResourceArc<LintJobResource>) -> NifResult<Term<'_>> {
+    match job.job.wait() {
+        Ok(outcomes) => Ok(entries_of_batches(env, &outcomes, &job.linter.0)),
+        Err(NoResult::Failed) => Err(rustler::Error::RaiseAtom("lint_job_failed")),
+        Err(NoResult::AlreadyTaken) => Err(rustler::Error::BadArg),
+    }
 }
