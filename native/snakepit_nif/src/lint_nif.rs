@@ -137,11 +137,15 @@ fn outcomes(
 struct IssueTerms<'a, 'l> {
     env: Env<'a>,
     /// In term order (as an Elixir struct's are), so making a map sorts nothing.
-    keys: [Term<'a>; 8],
+    keys: [rustler::sys::ErlNifTerm; 8],
     struct_name: Term<'a>,
     codes: Vec<Option<Term<'a>>>,
     linter: &'l Linter,
-    issues: HashMap<IssueKey, Term<'a>, BuildFx>,
+    /// Issue terms by a hash of their key, one a slot, a new one replacing the old: the
+    /// repeats that matter (the same problem in record after record) are found, and
+    /// issues that never repeat (a local field's, at its own place in each record) cost
+    /// no table growth. As many slots as the call has issues, up to [`ISSUE_SLOTS`].
+    issues: Vec<Option<(IssueKey, Term<'a>)>>,
     messages: HashMap<usize, Term<'a>, BuildFx>,
     /// Tag binaries by tag number (000-999), and subfield code binaries by byte.
     tags: Vec<Option<Term<'a>>>,
@@ -151,7 +155,7 @@ struct IssueTerms<'a, 'l> {
 /// What makes two issues of one call the same term: all of an [`Issue`], its message by
 /// address (the [`Outcomes`] hold every message alive while terms are built, so no two
 /// messages share one).
-#[derive(PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 struct IssueKey {
     code: u32,
     severity: snakepit_core::lint::Severity,
@@ -159,28 +163,33 @@ struct IssueKey {
     message: usize,
 }
 
+/// Slots of [`IssueTerms::issues`] at most: enough for the distinct issues of a batch.
+const ISSUE_SLOTS: usize = 4096;
+
 fn message_address(issue: &Issue) -> usize {
     std::sync::Arc::as_ptr(&issue.message) as *const u8 as usize
 }
 
 impl<'a, 'l> IssueTerms<'a, 'l> {
-    fn new(env: Env<'a>, linter: &'l Linter) -> Self {
+    /// For a call that will build up to `issues` issue terms.
+    fn new(env: Env<'a>, linter: &'l Linter, issues: usize) -> Self {
         IssueTerms {
             env,
             keys: [
-                atoms::__struct__().encode(env),
-                atoms::byte_offset().encode(env),
-                lint_atoms::code().encode(env),
-                lint_atoms::field_index().encode(env),
-                lint_atoms::message().encode(env),
-                lint_atoms::severity().encode(env),
-                lint_atoms::subfield().encode(env),
-                atoms::tag().encode(env),
-            ],
+                atoms::__struct__(),
+                atoms::byte_offset(),
+                lint_atoms::code(),
+                lint_atoms::field_index(),
+                lint_atoms::message(),
+                lint_atoms::severity(),
+                lint_atoms::subfield(),
+                atoms::tag(),
+            ]
+            .map(|key| key.encode(env).as_c_arg()),
             struct_name: lint_atoms::issue_module().encode(env),
             codes: vec![None; linter.codes().len()],
             linter,
-            issues: HashMap::default(),
+            issues: vec![None; issues.clamp(1, ISSUE_SLOTS).next_power_of_two()],
             messages: HashMap::default(),
             tags: vec![None; 1000],
             subfield_codes: vec![None; 256],
@@ -218,8 +227,13 @@ impl<'a, 'l> IssueTerms<'a, 'l> {
             at: issue.at,
             message: message_address(issue),
         };
-        if let Some(&term) = self.issues.get(&key) {
-            return term;
+        use std::hash::BuildHasher;
+        // The high bits: the hash's last multiply leaves its low ones the weakest.
+        let slot = (BuildFx::default().hash_one(&key) >> 40) as usize & (self.issues.len() - 1);
+        if let Some((known, term)) = &self.issues[slot] {
+            if *known == key {
+                return *term;
+            }
         }
         let env = self.env;
         let message = *self
@@ -227,7 +241,7 @@ impl<'a, 'l> IssueTerms<'a, 'l> {
             .entry(key.message)
             .or_insert_with(|| issue.message.encode(env));
         let term = self.issue_with(issue, message);
-        self.issues.insert(key, term);
+        self.issues[slot] = Some((key, term));
         term
     }
 
@@ -250,8 +264,24 @@ impl<'a, 'l> IssueTerms<'a, 'l> {
             severity_atom(issue.severity).encode(env),
             subfield,
             tag,
-        ];
-        Term::map_from_term_arrays(env, &self.keys, &values).expect("unique keys")
+        ]
+        .map(|value| value.as_c_arg());
+        // Straight to the NIF API: `Term::map_from_term_arrays` allocates two vectors a
+        // map, and this is the one map of every issue.
+        let mut map = rustler::sys::ErlNifTerm::default();
+        // SAFETY: the keys and values are terms of this env, as many of each.
+        let made = unsafe {
+            rustler::sys::enif_make_map_from_arrays(
+                env.as_c_arg(),
+                self.keys.as_ptr(),
+                values.as_ptr(),
+                values.len(),
+                &mut map,
+            )
+        };
+        assert!(made != 0, "the struct's keys are unique");
+        // SAFETY: made by enif_make_map_from_arrays in this env.
+        unsafe { Term::new(env, map) }
     }
 
     /// `{record_index, byte_offset, issues}`: a bad record's one issue is its parse error,
@@ -304,7 +334,8 @@ fn entries_term<'a>(env: Env<'a>, outcomes: Outcomes, linter: &Linter) -> Term<'
 
 /// The entries of every batch in order, one list, each distinct issue made once.
 fn entries_of_batches<'a>(env: Env<'a>, batches: &[Outcomes], linter: &Linter) -> Term<'a> {
-    let mut terms = IssueTerms::new(env, linter);
+    let issues = batches.iter().map(|b| b.issues.len()).sum();
+    let mut terms = IssueTerms::new(env, linter, issues);
     let mut list = Term::list_new_empty(env);
     for batch in batches.iter().rev() {
         for outcome in batch.entries.iter().rev() {
