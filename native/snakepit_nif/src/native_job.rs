@@ -71,22 +71,3 @@ impl<T> Job<T> {
         }
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_result_is_given_once() {
-        let job = Job::spawn(|| 6 * 7);
-        assert_eq!(job.wait(), Ok(42));
-        assert_eq!(job.wait(), Err(NoResult::AlreadyTaken));
-    }
-
-    #[test]
-    fn a_panic_is_a_failure_not_a_hang() {
-        let job: Job<u32> = Job::spawn(|| panic!("a bug"));
-        assert_eq!(job.wait(), Err(NoResult::Failed));
-        assert_eq!(job.wait(), Err(NoResult::Failed));
-    }
-}
