@@ -206,13 +206,18 @@ fn indicator_and_subfield_checks() {
     );
 }
 
-#[test]
-fn messages_name_what_was_found_and_what_is_allowed() {
+/// A good record but for its 245's first indicator (9), with a linter of the small tables.
+fn bad_245_indicator() -> (Linter, OwnedRecord) {
     let schema: &'static Schema = Box::leak(Box::new(schema()));
-    let linter = linter_with(schema, RuleSet::default());
     let mut fields = good();
     fields[3] = data("245", "90", &[(b'a', "Perl")]);
-    let issues = linter.lint(&record(fields));
+    (linter_with(schema, RuleSet::default()), record(fields))
+}
+
+#[test]
+fn messages_name_what_was_found_and_what_is_allowed() {
+    let (linter, bad) = bad_245_indicator();
+    let issues = linter.lint(&bad);
     assert_eq!(&*issues[0].message, "245 indicator 1 is 9; allowed: 0 1");
     assert_eq!(issues[0].at.tag, Some(*b"245"));
     assert_eq!(issues[0].at.field_index, Some(3));
@@ -222,18 +227,13 @@ fn messages_name_what_was_found_and_what_is_allowed() {
 // shared by every issue that repeats it, and a message worded afresh is its own.
 #[test]
 fn a_repeated_message_is_one_shared_allocation() {
-    let schema: &'static Schema = Box::leak(Box::new(schema()));
-    let linter = linter_with(schema, RuleSet::default());
-    let mut fields = good();
-    fields[3] = data("245", "90", &[(b'a', "Perl")]);
-    let first = linter.lint(&record(fields.clone()));
-    let again = linter.lint(&record(fields));
+    let (linter, bad) = bad_245_indicator();
+    let first = linter.lint(&bad);
+    let again = linter.lint(&bad);
     assert_eq!(first, again);
     assert!(std::sync::Arc::ptr_eq(&first[0].message, &again[0].message));
     forget_messages();
-    let mut fields = good();
-    fields[3] = data("245", "90", &[(b'a', "Perl")]);
-    let afresh = linter.lint(&record(fields));
+    let afresh = linter.lint(&bad);
     assert_eq!(afresh, first);
     assert!(!std::sync::Arc::ptr_eq(
         &afresh[0].message,
