@@ -371,29 +371,41 @@ pub(crate) struct LintJobResource {
 impl rustler::Resource for LintJobResource {}
 
 /// Starts the native work of `lint_batch/5` on each of `batches` (`{binary, base_offset,
-/// first_index}`), in parallel on rayon's threads, and returns at once. The batches' bytes
-/// are copied (a memcpy, against parsing and linting them): the job outlives the call.
+/// first_index}`), in parallel on rayon's threads, and returns at once. The job outlives
+/// the call, so the batches are saved in an environment of its own: a refc binary is then
+/// shared, not copied.
 #[rustler::nif(schedule = "DirtyCpu")]
-fn lint_batches_start(
-    batches: Vec<(rustler::Binary<'_>, u64, u64)>,
+fn lint_batches_start<'a>(
+    batches: Term<'a>,
     linter: ResourceArc<LinterResource>,
     config: ReadConfig,
 ) -> NifResult<ResourceArc<LintJobResource>> {
     let read = config.decode()?;
-    let owned: Vec<(Vec<u8>, u64, u64)> = batches
-        .iter()
-        .map(|(bin, offset, index)| (bin.as_slice().to_vec(), *offset, *index))
-        .collect();
+    // A bad argument raises here, in the caller, not later in the job.
+    let _: Vec<(rustler::Binary<'a>, u64, u64)> = batches.decode()?;
+    let owned = rustler::OwnedEnv::new();
+    let saved = owned.save(batches);
     let shared = linter.clone();
     let job = Job::spawn(move || {
         use rayon::prelude::*;
         let linter = &shared.0;
-        owned
-            .par_iter()
-            .map(|(input, base_offset, first_index)| {
-                outcomes(input, *base_offset, *first_index, &read, linter)
-            })
-            .collect()
+        owned.run(|env| {
+            let batches: Vec<(rustler::Binary<'_>, u64, u64)> = saved
+                .load(env)
+                .decode()
+                .expect("decoded by lint_batches_start");
+            // Only the bytes cross threads: they live as long as `owned`, past this call.
+            let inputs: Vec<(&[u8], u64, u64)> = batches
+                .iter()
+                .map(|(bin, offset, index)| (bin.as_slice(), *offset, *index))
+                .collect();
+            inputs
+                .par_iter()
+                .map(|&(input, base_offset, first_index)| {
+                    outcomes(input, base_offset, first_index, &read, linter)
+                })
+                .collect()
+        })
     });
     Ok(ResourceArc::new(LintJobResource { job, linter }))
 }
