@@ -229,7 +229,7 @@ impl<'a, 'l> IssueTerms<'a, 'l> {
         };
         use std::hash::BuildHasher;
         // The high bits: the hash's last multiply leaves its low ones the weakest.
-        let slot = (BuildFx::default().hash_one(&key) >> 40) as usize & (self.issues.len() - 1);
+        let slot = (BuildFx::default().hash_one(key) >> 40) as usize & (self.issues.len() - 1);
         if let Some((known, term)) = &self.issues[slot] {
             if *known == key {
                 return *term;
