@@ -159,7 +159,7 @@ defmodule Snakepit.Marc.Lint do
     # A group of batches per native call, linted there in parallel. One group is started
     # ahead (`chunk_every(2, 1)` takes the next element before it gives this one), so
     # native threads lint it while this process builds and hands on the entries of the one
-    # before: on two cores, those are as much work as the linting.
+    # before, instead of the cores waiting on each other in turn.
     source
     |> Marc.batches(Keyword.drop(read_opts, [:mode, :records]))
     |> Stream.chunk_every(batches_per_call())
