@@ -84,7 +84,8 @@ defmodule Snakepit.Native do
   def lint_batch(_binary, _linter, _config, _base_offset, _first_index),
     do: :erlang.nif_error(:nif_not_loaded)
 
-  def lint_batches(_batches, _linter, _config), do: :erlang.nif_error(:nif_not_loaded)
+  def lint_batches_start(_batches, _linter, _config), do: :erlang.nif_error(:nif_not_loaded)
+  def lint_batches_finish(_job), do: :erlang.nif_error(:nif_not_loaded)
 
   # Formats (MARC-in-JSON, MARCXML): formats_nif.rs and stream_nif.rs.
   def records_to_json(_records, _layout, _first, _base), do: :erlang.nif_error(:nif_not_loaded)

@@ -156,14 +156,20 @@ defmodule Snakepit.Marc.Lint do
     native = read_config(config)
     ref = Rules.ref(rules)
 
+    # A group of batches per native call, linted there in parallel. One group is started
+    # ahead (`chunk_every(2, 1)` takes the next element before it gives this one), so
+    # native threads lint it while this process builds and hands on the entries of the one
+    # before, instead of the cores waiting on each other in turn.
     source
     |> Marc.batches(Keyword.drop(read_opts, [:mode, :records]))
     |> Stream.chunk_every(batches_per_call())
-    |> Stream.flat_map(fn batches ->
+    |> Stream.map(fn batches ->
       batches
       |> Enum.map(&{&1.data, &1.base_offset, &1.first_index})
-      |> Native.lint_batches(ref, native)
+      |> Native.lint_batches_start(ref, native)
     end)
+    |> Stream.chunk_every(2, 1)
+    |> Stream.flat_map(fn [job | _] -> Native.lint_batches_finish(job) end)
   end
 
   # Batches per native call: enough to keep every core busy.

@@ -18,6 +18,7 @@ mod formats;
 mod items;
 mod lazy_nif;
 mod lint_nif;
+mod native_job;
 mod options;
 mod parse_nif;
 mod pool_commands;

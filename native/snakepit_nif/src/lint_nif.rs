@@ -1,9 +1,11 @@
 //! Validation: `lint_compile/1` compiles a rule set (JSON text) once into a resource;
-//! `lint_batch/5` and `lint_batches/3` read ISO 2709 records and give, for each, its index,
+//! `lint_batch/5` (and `lint_batches_start/3` with `lint_batches_finish/1`, for a group of
+//! batches in parallel) read ISO 2709 records and give, for each, its index,
 //! offset and `%Snakepit.Marc.Issue{}` list. A bad record is an entry too, its one issue
 //! the parse error (`record.invalid`), so one pass reports everything.
 
 use crate::atoms;
+use crate::native_job::{Job, NoResult};
 use crate::options::{Read, ReadConfig};
 use crate::parse_nif::walk_with_origin;
 use rustler::{Atom, Encoder, Env, NifResult, ResourceArc, Term};
@@ -129,38 +131,65 @@ fn outcomes(
 
 /// Builds issue terms with the keys and code names made once, and each distinct issue and
 /// message once per call: files repeat them (the same 008 problem in every record, the same
-/// local tag), and a repeated one then costs a hash lookup, not a map and a binary.
+/// local tag), and a repeated one then costs a hash lookup, not a map and a binary. Issues
+/// and messages are told apart by their message's address, not its text: a repeated
+/// message is one shared allocation ([`Issue::message`]), so no lookup hashes a string.
 struct IssueTerms<'a, 'l> {
     env: Env<'a>,
-    keys: [Term<'a>; 8],
+    /// In term order (as an Elixir struct's are), so making a map sorts nothing.
+    keys: [rustler::sys::ErlNifTerm; 8],
     struct_name: Term<'a>,
     codes: Vec<Option<Term<'a>>>,
     linter: &'l Linter,
-    issues: HashMap<&'l Issue, Term<'a>, BuildFx>,
-    messages: HashMap<&'l str, Term<'a>, BuildFx>,
+    /// Issue terms by a hash of their key, one a slot, a new one replacing the old: the
+    /// repeats that matter (the same problem in record after record) are found, and
+    /// issues that never repeat (a local field's, at its own place in each record) cost
+    /// no table growth. As many slots as the call has issues, up to [`ISSUE_SLOTS`].
+    issues: Vec<Option<(IssueKey, Term<'a>)>>,
+    messages: HashMap<usize, Term<'a>, BuildFx>,
     /// Tag binaries by tag number (000-999), and subfield code binaries by byte.
     tags: Vec<Option<Term<'a>>>,
     subfield_codes: Vec<Option<Term<'a>>>,
 }
 
+/// What makes two issues of one call the same term: all of an [`Issue`], its message by
+/// address (the [`Outcomes`] hold every message alive while terms are built, so no two
+/// messages share one).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct IssueKey {
+    code: u32,
+    severity: snakepit_core::lint::Severity,
+    at: snakepit_core::lint::At,
+    message: usize,
+}
+
+/// Slots of [`IssueTerms::issues`] at most: enough for the distinct issues of a batch.
+const ISSUE_SLOTS: usize = 4096;
+
+fn message_address(issue: &Issue) -> usize {
+    std::sync::Arc::as_ptr(&issue.message) as *const u8 as usize
+}
+
 impl<'a, 'l> IssueTerms<'a, 'l> {
-    fn new(env: Env<'a>, linter: &'l Linter) -> Self {
+    /// For a call that will build up to `issues` issue terms.
+    fn new(env: Env<'a>, linter: &'l Linter, issues: usize) -> Self {
         IssueTerms {
             env,
             keys: [
-                atoms::__struct__().encode(env),
-                lint_atoms::code().encode(env),
-                lint_atoms::severity().encode(env),
-                atoms::tag().encode(env),
-                lint_atoms::field_index().encode(env),
-                lint_atoms::subfield().encode(env),
-                atoms::byte_offset().encode(env),
-                lint_atoms::message().encode(env),
-            ],
+                atoms::__struct__(),
+                atoms::byte_offset(),
+                lint_atoms::code(),
+                lint_atoms::field_index(),
+                lint_atoms::message(),
+                lint_atoms::severity(),
+                lint_atoms::subfield(),
+                atoms::tag(),
+            ]
+            .map(|key| key.encode(env).as_c_arg()),
             struct_name: lint_atoms::issue_module().encode(env),
             codes: vec![None; linter.codes().len()],
             linter,
-            issues: HashMap::default(),
+            issues: vec![None; issues.clamp(1, ISSUE_SLOTS).next_power_of_two()],
             messages: HashMap::default(),
             tags: vec![None; 1000],
             subfield_codes: vec![None; 256],
@@ -191,20 +220,28 @@ impl<'a, 'l> IssueTerms<'a, 'l> {
     }
 
     /// A linted issue's term, made once per distinct issue.
-    fn cached_issue(&mut self, issue: &'l Issue) -> Term<'a> {
-        if let Some(&term) = self.issues.get(issue) {
-            return term;
-        }
-        let message = match self.messages.get(issue.message.as_str()) {
-            Some(&term) => term,
-            None => {
-                let term = issue.message.encode(self.env);
-                self.messages.insert(issue.message.as_str(), term);
-                term
-            }
+    fn cached_issue(&mut self, issue: &Issue) -> Term<'a> {
+        let key = IssueKey {
+            code: issue.code,
+            severity: issue.severity,
+            at: issue.at,
+            message: message_address(issue),
         };
+        use std::hash::BuildHasher;
+        // The high bits: the hash's last multiply leaves its low ones the weakest.
+        let slot = (BuildFx::default().hash_one(key) >> 40) as usize & (self.issues.len() - 1);
+        if let Some((known, term)) = &self.issues[slot] {
+            if *known == key {
+                return *term;
+            }
+        }
+        let env = self.env;
+        let message = *self
+            .messages
+            .entry(key.message)
+            .or_insert_with(|| issue.message.encode(env));
         let term = self.issue_with(issue, message);
-        self.issues.insert(issue, term);
+        self.issues[slot] = Some((key, term));
         term
     }
 
@@ -220,20 +257,36 @@ impl<'a, 'l> IssueTerms<'a, 'l> {
         let subfield = issue.at.subfield.map_or(nil, |c| self.subfield_code(c));
         let values = [
             self.struct_name,
-            self.code(issue.code),
-            severity_atom(issue.severity).encode(env),
-            tag,
-            issue.at.field_index.map_or(nil, |i| i.encode(env)),
-            subfield,
             issue.at.byte_offset.map_or(nil, |o| o.encode(env)),
+            self.code(issue.code),
+            issue.at.field_index.map_or(nil, |i| i.encode(env)),
             message,
-        ];
-        Term::map_from_term_arrays(env, &self.keys, &values).expect("unique keys")
+            severity_atom(issue.severity).encode(env),
+            subfield,
+            tag,
+        ]
+        .map(|value| value.as_c_arg());
+        // Straight to the NIF API: `Term::map_from_term_arrays` allocates two vectors a
+        // map, and this is the one map of every issue.
+        let mut map = rustler::sys::ErlNifTerm::default();
+        // SAFETY: the keys and values are terms of this env, as many of each.
+        let made = unsafe {
+            rustler::sys::enif_make_map_from_arrays(
+                env.as_c_arg(),
+                self.keys.as_ptr(),
+                values.as_ptr(),
+                values.len(),
+                &mut map,
+            )
+        };
+        assert!(made != 0, "the struct's keys are unique");
+        // SAFETY: made by enif_make_map_from_arrays in this env.
+        unsafe { Term::new(env, map) }
     }
 
     /// `{record_index, byte_offset, issues}`: a bad record's one issue is its parse error,
     /// unless `record.invalid` is switched off.
-    fn entry(&mut self, outcome: &'l Outcome, issues: &'l [Issue]) -> Term<'a> {
+    fn entry(&mut self, outcome: &Outcome, issues: &[Issue]) -> Term<'a> {
         let env = self.env;
         match outcome {
             Outcome::Linted(index, offset, range) => {
@@ -251,7 +304,7 @@ impl<'a, 'l> IssueTerms<'a, 'l> {
                         code,
                         severity: state.severity,
                         at: Default::default(),
-                        message: format!("{}: {}", e.kind.name(), e.detail),
+                        message: format!("{}: {}", e.kind.name(), e.detail).into(),
                     })]
                 } else {
                     Vec::new()
@@ -281,7 +334,8 @@ fn entries_term<'a>(env: Env<'a>, outcomes: Outcomes, linter: &Linter) -> Term<'
 
 /// The entries of every batch in order, one list, each distinct issue made once.
 fn entries_of_batches<'a>(env: Env<'a>, batches: &[Outcomes], linter: &Linter) -> Term<'a> {
-    let mut terms = IssueTerms::new(env, linter);
+    let issues = batches.iter().map(|b| b.issues.len()).sum();
+    let mut terms = IssueTerms::new(env, linter, issues);
     let mut list = Term::list_new_empty(env);
     for batch in batches.iter().rev() {
         for outcome in batch.entries.iter().rev() {
@@ -305,31 +359,65 @@ fn lint_batch<'a>(
     Ok(entries_term(env, outcomes, &linter.0))
 }
 
-/// The entries of `lint_batch/5` for all of `batches` (`{binary, base_offset,
-/// first_index}`), in order, as one list: linted in parallel on rayon's threads (this dirty
-/// scheduler waits), then their terms built here.
+/// A group of batches being parsed and linted on rayon's threads while the calling process
+/// builds and hands on the entries of the group before: `lint_batches_start/3` makes one,
+/// `lint_batches_finish/1` builds its entries.
+pub(crate) struct LintJobResource {
+    job: Job<Vec<Outcomes>>,
+    linter: ResourceArc<LinterResource>,
+}
+
+#[rustler::resource_impl]
+impl rustler::Resource for LintJobResource {}
+
+/// Starts the native work of `lint_batch/5` on each of `batches` (`{binary, base_offset,
+/// first_index}`), in parallel on rayon's threads, and returns at once. The job outlives
+/// the call, so the batches are saved in an environment of its own: a refc binary is then
+/// shared, not copied.
 #[rustler::nif(schedule = "DirtyCpu")]
-fn lint_batches<'a>(
-    env: Env<'a>,
-    batches: Vec<(rustler::Binary<'a>, u64, u64)>,
+fn lint_batches_start<'a>(
+    batches: Term<'a>,
     linter: ResourceArc<LinterResource>,
     config: ReadConfig,
-) -> NifResult<Term<'a>> {
-    use rayon::prelude::*;
+) -> NifResult<ResourceArc<LintJobResource>> {
     let read = config.decode()?;
-    let linter = &linter.0;
-    let inputs: Vec<(&[u8], u64, u64)> = batches
-        .iter()
-        .map(|(bin, offset, index)| (bin.as_slice(), *offset, *index))
-        .collect();
-    let lint = |&(input, base_offset, first_index): &(&[u8], u64, u64)| {
-        outcomes(input, base_offset, first_index, &read, linter)
-    };
-    // One batch is linted here: handing it to a rayon thread only adds a wake-up.
-    let outcomes: Vec<Outcomes> = if inputs.len() == 1 {
-        inputs.iter().map(lint).collect()
-    } else {
-        inputs.par_iter().map(lint).collect()
-    };
-    Ok(entries_of_batches(env, &outcomes, linter))
+    // A bad argument raises here, in the caller, not later in the job.
+    let _: Vec<(rustler::Binary<'a>, u64, u64)> = batches.decode()?;
+    let owned = rustler::OwnedEnv::new();
+    let saved = owned.save(batches);
+    let shared = linter.clone();
+    let job = Job::spawn(move || {
+        use rayon::prelude::*;
+        let linter = &shared.0;
+        owned.run(|env| {
+            let batches: Vec<(rustler::Binary<'_>, u64, u64)> = saved
+                .load(env)
+                .decode()
+                .expect("decoded by lint_batches_start");
+            // Only the bytes cross threads: they live as long as `owned`, past this call.
+            let inputs: Vec<(&[u8], u64, u64)> = batches
+                .iter()
+                .map(|(bin, offset, index)| (bin.as_slice(), *offset, *index))
+                .collect();
+            inputs
+                .par_iter()
+                .map(|&(input, base_offset, first_index)| {
+                    outcomes(input, base_offset, first_index, &read, linter)
+                })
+                .collect()
+        })
+    });
+    Ok(ResourceArc::new(LintJobResource { job, linter }))
+}
+
+/// The entries of a started job's batches, in order, as one list (`lint_batch/5`'s for
+/// each, concatenated): waits on this dirty scheduler until its native work is done, then
+/// builds the terms. A job's entries are given once: a second call is a bad argument.
+#[rustler::nif(schedule = "DirtyCpu")]
+fn lint_batches_finish(env: Env<'_>, job: ResourceArc<LintJobResource>) -> NifResult<Term<'_>> {
+    match job.job.wait() {
+        Ok(outcomes) => Ok(entries_of_batches(env, &outcomes, &job.linter.0)),
+        Err(NoResult::Failed) => Err(rustler::Error::RaiseAtom("lint_job_failed")),
+        Err(NoResult::AlreadyTaken) => Err(rustler::Error::BadArg),
+    }
 }

@@ -184,6 +184,20 @@ defmodule Snakepit.Marc.LintTest do
         Marc.lint_stream(@bib, mode: :strict)
       end
     end
+
+    # Groups of batches are linted one ahead (lint.ex): stopping early leaves one running,
+    # which is dropped, and a group's entries are given once.
+    test "a group linted ahead: the stream stops early, and a group's entries come once" do
+      expected = @bib |> Marc.lint_stream() |> Enum.to_list()
+      assert @bib |> Marc.lint_stream(batch_size: 5) |> Enum.take(12) == Enum.take(expected, 12)
+
+      [batch | _] = @bib |> Marc.batches(batch_size: 5) |> Enum.to_list()
+      native = Snakepit.Marc.Options.native_as_read(:permissive)
+      ref = Rules.ref(Rules.compile!([]))
+      job = Snakepit.Native.lint_batches_start([{batch.data, 0, 0}], ref, native)
+      assert Snakepit.Native.lint_batches_finish(job) == Enum.take(expected, 5)
+      assert_raise ArgumentError, fn -> Snakepit.Native.lint_batches_finish(job) end
+    end
   end
 
   describe "through a pool" do

@@ -5,7 +5,7 @@
 use super::codes::Builtin as C;
 use super::content::{self, IsbnProblem, IssnProblem, Nonfiling};
 use super::prepared::{Field, Kind, Prepared};
-use super::schema::{display_byte, Position, Schema, Standing, SubfieldRule};
+use super::schema::{display_byte, PackedList, Position, Schema, Standing, SubfieldRule};
 use super::{emit, emit_as, pack, pack_tag, Sink};
 
 /// One number per [`emit_as!`] call: which check a remembered message comes from.
@@ -39,7 +39,7 @@ mod site {
 fn pack_tags(field: &Field<'_>, tag: &[u8; 3]) -> u64 {
     pack_tag(&field.tag) | pack_tag(tag) << 24
 }
-use crate::marc21::{material_type_006, CodeList, PositionDef, RecordKind};
+use crate::marc21::{material_type_006, PositionDef, RecordKind};
 use std::collections::HashSet;
 
 pub(crate) fn check(record: &Prepared<'_>, schema: &Schema, sink: &mut Sink<'_>) {
@@ -331,7 +331,7 @@ fn codes_008(
     sink: &mut Sink<'_>,
 ) {
     let uncoded = |v: &[u8]| v.iter().all(|&b| b == b' ' || b == b'|');
-    if let (Some(list), Some(place)) = (schema.countries, value.get(15..18)) {
+    if let (Some(list), Some(place)) = (&schema.countries, value.get(15..18)) {
         // Two-letter codes are stored with a trailing blank.
         let code = place.strip_suffix(b" ").unwrap_or(place);
         if !uncoded(place) {
@@ -342,7 +342,7 @@ fn codes_008(
             in_list(sink, at, list, code, what, codes);
         }
     }
-    if let (Some(list), Some(language)) = (schema.languages, value.get(35..38)) {
+    if let (Some(list), Some(language)) = (&schema.languages, value.get(35..38)) {
         if !uncoded(language) {
             let at = record.at_position(Some(field), 35);
             let codes = (C::LanguageUndefined, C::LanguageObsolete);
@@ -363,7 +363,7 @@ const WHAT_041: u64 = 0x100;
 fn in_list(
     sink: &mut Sink<'_>,
     at: super::At,
-    list: &CodeList,
+    list: &PackedList,
     code: &[u8],
     (what, what_key): (&dyn std::fmt::Display, u64),
     (undefined, obsolete): (C, C),
@@ -378,7 +378,7 @@ fn in_list(
             (site::IN_LIST_OBSOLETE, key),
             "{what} is {:?}, which the {} lists as obsolete",
             show(code),
-            list.name
+            list.list.name
         ),
         None => emit_as!(
             sink,
@@ -387,8 +387,8 @@ fn in_list(
             (site::IN_LIST_UNDEFINED, key),
             "{what} is {:?}; allowed: a code of the {} ({})",
             show(code),
-            list.name,
-            list.url
+            list.list.name,
+            list.list.url
         ),
     }
 }
@@ -402,7 +402,7 @@ fn languages_041(
     subfields: &[(u8, &[u8])],
     sink: &mut Sink<'_>,
 ) {
-    let (Some(list), Kind::Data { ind2, .. }) = (schema.languages, &field.kind) else {
+    let (Some(list), Kind::Data { ind2, .. }) = (&schema.languages, &field.kind) else {
         return;
     };
     if *ind2 == b'7' {
@@ -420,7 +420,7 @@ fn languages_041(
                 (site::LANGUAGE_041_LENGTH, key),
                 "{what} is {:?}; allowed: three-letter codes of the {}",
                 show(value),
-                list.name
+                list.list.name
             );
             continue;
         }
@@ -449,7 +449,7 @@ fn geographic_areas(
     subfields: &[(u8, &[u8])],
     sink: &mut Sink<'_>,
 ) {
-    let Some(list) = schema.geographic_areas else {
+    let Some(list) = &schema.geographic_areas else {
         return;
     };
     for &(code, value) in subfields.iter().filter(|(c, _)| *c == b'a') {

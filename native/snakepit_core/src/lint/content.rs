@@ -160,6 +160,35 @@ pub enum Nonfiling {
 }
 
 pub fn check_nonfiling(title: &[u8], ind: u8) -> Nonfiling {
+    // The usual title: nothing to skip and no article, settled without reading it as text.
+    if ind == b'0' && !starts_with_article(title) {
+        return Nonfiling::Fine;
+    }
+    nonfiling_in_full(title, ind)
+}
+
+/// Whether the first word of `title`, as [`nonfiling_in_full`] finds it, is an article,
+/// read byte by byte: the characters it skips and splits at are ASCII, and a lossy reading
+/// keeps every ASCII byte as it is, so the word is the same but for its other bytes, which
+/// no article has.
+fn starts_with_article(title: &[u8]) -> bool {
+    let start = title
+        .iter()
+        .position(|b| !matches!(b, b'"' | b'\'' | b'[' | b'(' | b'*'))
+        .unwrap_or(title.len());
+    let rest = &title[start..];
+    let end = rest
+        .iter()
+        .position(|b| matches!(b, b' ' | b'(' | b')' | b'[' | b']' | b'\'' | b'"' | b'-'))
+        .unwrap_or(rest.len());
+    let word = &rest[..end];
+    ARTICLES
+        .iter()
+        .any(|a| a.as_bytes().eq_ignore_ascii_case(word))
+}
+
+/// [`check_nonfiling`] with the title read as text: the plain path its fast one stands for.
+pub(crate) fn nonfiling_in_full(title: &[u8], ind: u8) -> Nonfiling {
     if !ind.is_ascii_digit() {
         return Nonfiling::NotNumeric;
     }

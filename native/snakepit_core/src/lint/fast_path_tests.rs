@@ -108,3 +108,71 @@ proptest! {
         same_both_ways(&linter, &record);
     }
 }
+
+/// Every code of the lists the checks search, found by word as by the list's own search,
+/// and values near them (a byte off, a byte short or long) missed or found alike.
+#[test]
+fn packed_code_lists_find_what_the_lists_find() {
+    let schema = schema::marc21();
+    let lists = [
+        &schema.languages,
+        &schema.countries,
+        &schema.geographic_areas,
+    ];
+    let mut searched = 0;
+    for packed in lists.into_iter().flatten() {
+        for def in packed.list.codes {
+            let code = def.code.as_bytes();
+            let mut near = vec![code.to_vec(), code[..code.len() - 1].to_vec()];
+            near.push([code, b" "].concat());
+            near.push([code, b"xxxxxxx"].concat());
+            let mut off = code.to_vec();
+            off[0] ^= 1;
+            near.push(off);
+            for value in near {
+                let want = packed.list.lookup(&value).map(|d| d as *const _);
+                assert_eq!(
+                    packed.lookup(&value).map(|d| d as *const _),
+                    want,
+                    "{value:?}"
+                );
+                searched += 1;
+            }
+        }
+    }
+    assert!(searched > 1000, "{searched}");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2048))]
+
+    #[test]
+    fn arbitrary_values_are_found_by_word_as_by_the_list(
+        value in prop::collection::vec(prop_oneof![3 => b'a'..=b'z', 1 => Just(b'-'), 1 => any::<u8>()], 0..9)
+    ) {
+        let schema = schema::marc21();
+        for packed in [&schema.languages, &schema.countries, &schema.geographic_areas]
+            .into_iter()
+            .flatten()
+        {
+            let want = packed.list.lookup(&value).map(|d| d as *const _);
+            prop_assert_eq!(packed.lookup(&value).map(|d| d as *const _), want);
+        }
+    }
+
+    #[test]
+    fn titles_are_judged_alike_at_a_glance_and_in_full(
+        title in prop::collection::vec(prop_oneof![
+            4 => prop::sample::select(b"theTHEaAnlLsde".to_vec()),
+            2 => prop::sample::select(b" \"'[]()*-&".to_vec()),
+            1 => Just(0xc3_u8),
+            1 => any::<u8>(),
+        ], 0..12),
+        ind in prop_oneof![3 => Just(b'0'), 1 => b'0'..=b'9', 1 => any::<u8>()],
+    ) {
+        prop_assert_eq!(
+            content::check_nonfiling(&title, ind),
+            content::nonfiling_in_full(&title, ind)
+        );
+    }
+}

@@ -46,7 +46,10 @@ pub struct Issue {
     pub code: u32,
     pub severity: Severity,
     pub at: At,
-    pub message: String,
+    /// Shared, not copied: a message remembered on a thread ([`emit_as!`]) is the same
+    /// allocation in every issue that repeats it, so an issue costs no allocation, and a
+    /// caller can tell repeats apart by address ([`std::sync::Arc::as_ptr`]).
+    pub message: std::sync::Arc<str>,
 }
 
 /// A code as a compiled linter knows it: its name, its severity (the default or the rule
@@ -89,7 +92,7 @@ pub(crate) struct MemoKey {
 /// position, the same local tag in every record), and a remembered message is copied
 /// rather than formatted again. Cleared when full, so a hostile file cannot grow it.
 #[derive(Debug, Default)]
-pub(crate) struct Memo(std::collections::HashMap<MemoKey, Box<str>, fx::BuildFx>);
+pub(crate) struct Memo(std::collections::HashMap<MemoKey, std::sync::Arc<str>, fx::BuildFx>);
 
 /// Messages a [`Memo`] holds at most.
 const MEMO_ENTRIES: usize = 4096;
@@ -120,7 +123,7 @@ impl Sink<'_> {
         self.codes[code as usize].enabled
     }
 
-    pub(crate) fn push(&mut self, code: u32, at: At, message: String) {
+    pub(crate) fn push(&mut self, code: u32, at: At, message: std::sync::Arc<str>) {
         if self.issues.len() >= self.cap {
             self.dropped += 1;
             return;
@@ -158,7 +161,7 @@ impl Sink<'_> {
             b,
         };
         let message = match self.memo.0.get(&key) {
-            Some(known) => String::from(&**known),
+            Some(known) => known.clone(),
             None => {
                 use std::fmt::Write;
                 self.text.clear();
@@ -166,8 +169,9 @@ impl Sink<'_> {
                 if self.memo.0.len() >= MEMO_ENTRIES {
                     self.memo.0.clear();
                 }
-                self.memo.0.insert(key, self.text.as_str().into());
-                self.text.as_str().to_owned()
+                let message: std::sync::Arc<str> = self.text.as_str().into();
+                self.memo.0.insert(key, message.clone());
+                message
             }
         };
         self.push(code, at, message);
@@ -182,7 +186,7 @@ impl Sink<'_> {
         use std::fmt::Write;
         self.text.clear();
         let _ = self.text.write_fmt(args);
-        let message = self.text.as_str().to_owned();
+        let message = self.text.as_str().into();
         self.push(code, at, message);
     }
 }

@@ -638,7 +638,7 @@ impl Rule {
             Some(own) => format!("{own} ({generated})"),
             None => generated,
         };
-        sink.push(self.code, at, text);
+        sink.push(self.code, at, text.into());
     }
 }
 

@@ -263,9 +263,9 @@ pub struct Schema {
     pub categories_007: ByteSet,
     /// Language codes (008/35-37, 041), country codes (008/15-17), geographic area codes
     /// (043), when the tables have them.
-    pub languages: Option<&'static CodeList>,
-    pub countries: Option<&'static CodeList>,
-    pub geographic_areas: Option<&'static CodeList>,
+    pub languages: Option<PackedList>,
+    pub countries: Option<PackedList>,
+    pub geographic_areas: Option<PackedList>,
 }
 
 impl Default for Schema {
@@ -282,6 +282,51 @@ impl Default for Schema {
             countries: None,
             geographic_areas: None,
         }
+    }
+}
+
+/// A code list searched by words: its codes packed into one word each ([`super::pack`])
+/// and sorted, so that a search compares words, not strings. Finds what
+/// [`CodeList::lookup`] finds (the fast path tests compare them).
+#[derive(Debug, Clone)]
+pub struct PackedList {
+    pub list: &'static CodeList,
+    /// (packed code, its index in `list.codes`), sorted by word, codes of one spelling in
+    /// the list's order (the current one first); `None` when a code is too long to pack.
+    words: Option<Vec<(u64, u32)>>,
+}
+
+impl PackedList {
+    pub fn new(list: &'static CodeList) -> PackedList {
+        let words: Option<Vec<(u64, u32)>> = list
+            .codes
+            .iter()
+            .enumerate()
+            .map(|(i, c)| super::pack(c.code.as_bytes()).map(|w| (w, i as u32)))
+            .collect();
+        let words = words.map(|mut words| {
+            // Stable: codes of one spelling keep the list's order.
+            words.sort_by_key(|&(w, _)| w);
+            words
+        });
+        PackedList { list, words }
+    }
+
+    /// The code's definition, the current one when the code was also used before with
+    /// another meaning.
+    #[inline]
+    pub fn lookup(&self, code: &[u8]) -> Option<&'static CodeDef> {
+        let Some(words) = &self.words else {
+            return self.list.lookup(code);
+        };
+        // Every code of the list packs: a value too long to pack is none of them.
+        let word = super::pack(code)?;
+        let i = words.partition_point(|&(w, _)| w < word);
+        let codes = self.list.codes;
+        words
+            .get(i)
+            .filter(|&&(w, _)| w == word)
+            .map(|&(_, j)| &codes[j as usize])
     }
 }
 

@@ -1,7 +1,7 @@
 //! The generated MARC 21 tables ([`crate::marc21`]) in the form the checks read
 //! ([`Schema`]): built once per process, a few hundred microseconds.
 
-use super::schema::{ByteSet, FieldDef, Position, Schema, SubfieldRule};
+use super::schema::{ByteSet, FieldDef, PackedList, Position, Schema, SubfieldRule};
 use crate::marc21::{self, MaterialType};
 
 const MATERIALS: [MaterialType; 7] = [
@@ -42,9 +42,10 @@ pub(crate) fn build() -> Schema {
             .push((category, layout.type_name, compile(layout.positions)));
         schema.categories_007.insert(category);
     }
-    schema.languages = marc21::codelist("languages");
-    schema.countries = marc21::codelist("countries");
-    schema.geographic_areas = marc21::codelist("geographic_areas");
+    let packed = |id| marc21::codelist(id).map(PackedList::new);
+    schema.languages = packed("languages");
+    schema.countries = packed("countries");
+    schema.geographic_areas = packed("geographic_areas");
     schema
 }
 

@@ -206,16 +206,39 @@ fn indicator_and_subfield_checks() {
     );
 }
 
-#[test]
-fn messages_name_what_was_found_and_what_is_allowed() {
+/// A good record but for its 245's first indicator (9), with a linter of the small tables.
+fn bad_245_indicator() -> (Linter, OwnedRecord) {
     let schema: &'static Schema = Box::leak(Box::new(schema()));
-    let linter = linter_with(schema, RuleSet::default());
     let mut fields = good();
     fields[3] = data("245", "90", &[(b'a', "Perl")]);
-    let issues = linter.lint(&record(fields));
-    assert_eq!(issues[0].message, "245 indicator 1 is 9; allowed: 0 1");
+    (linter_with(schema, RuleSet::default()), record(fields))
+}
+
+#[test]
+fn messages_name_what_was_found_and_what_is_allowed() {
+    let (linter, bad) = bad_245_indicator();
+    let issues = linter.lint(&bad);
+    assert_eq!(&*issues[0].message, "245 indicator 1 is 9; allowed: 0 1");
     assert_eq!(issues[0].at.tag, Some(*b"245"));
     assert_eq!(issues[0].at.field_index, Some(3));
+}
+
+// The NIF tells repeated messages apart by address (lint_nif.rs): a remembered message is
+// shared by every issue that repeats it, and a message worded afresh is its own.
+#[test]
+fn a_repeated_message_is_one_shared_allocation() {
+    let (linter, bad) = bad_245_indicator();
+    let first = linter.lint(&bad);
+    let again = linter.lint(&bad);
+    assert_eq!(first, again);
+    assert!(std::sync::Arc::ptr_eq(&first[0].message, &again[0].message));
+    forget_messages();
+    let afresh = linter.lint(&bad);
+    assert_eq!(afresh, first);
+    assert!(!std::sync::Arc::ptr_eq(
+        &afresh[0].message,
+        &first[0].message
+    ));
 }
 
 #[test]
@@ -308,7 +331,7 @@ fn rule_sets() {
     );
     assert_eq!(issues[1].severity, Severity::Info);
     assert_eq!(
-        issues[2].message,
+        &*issues[2].message,
         "008/35-37 is \"eng\"; rule local.lang allows: fre, ger"
     );
     assert!(issues[3]
@@ -376,7 +399,7 @@ fn issues_per_record_are_capped() {
     assert_eq!(issues.len(), MAX_ISSUES_PER_RECORD + 1);
     // 2000 fields, each with an undefined tag and an empty subfield, and no 245 or 008.
     assert_eq!(
-        issues.last().unwrap().message,
+        &*issues.last().unwrap().message,
         "3002 more issues in this record were not listed (at most 1000 are)"
     );
 }
@@ -527,7 +550,7 @@ fn obsolete_tags_are_classed_apart_from_undefined_and_local_ones() {
     );
     assert_eq!(obsolete[0].severity, Severity::Warning);
     assert_eq!(
-        obsolete[0].message,
+        &*obsolete[0].message,
         "503 is obsolete in MARC 21 bibliographic (formerly BIBLIOGRAPHIC HISTORY NOTE (R) (BK CF MU))"
     );
     assert_eq!(
