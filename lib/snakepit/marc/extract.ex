@@ -5,21 +5,27 @@ defmodule Snakepit.Marc.Extract do
   # are read as lazy records, each extracted from its bytes.
   @moduledoc false
 
-  alias Snakepit.Marc
+  alias Snakepit.{Marc, Native}
   alias Snakepit.Marc.{Options, Source, Spec}
   alias Snakepit.Marc.Extract.Group
 
-  def stream(source, specs, opts) when is_list(opts) do
+  def stream(source, specs, opts), do: stream(source, specs, opts, :whole_if_small)
+
+  @doc false
+  # `stream/3` with an ISO 2709 input of any size read through the stream, as big ones are
+  # (`how: :streamed`): what a small input read whole must give too (the tests hold the
+  # two to that), and the bench's baseline.
+  def stream(source, specs, opts, how) when is_list(opts) do
     {spec_opts, read_opts} = Keyword.split(opts, Spec.Options.keys())
     compiled = compiled!(specs, spec_opts)
     # Checked now, so that a bad option fails at the call, not when the stream runs.
     {fan_opts, stream_opts} = Keyword.split(read_opts, fan_out_keys())
     Options.validate!(fan_opts, :fan_out)
     config = Options.validate!(stream_opts, :stream)
-    Stream.flat_map([source], &values(&1, compiled, config, read_opts))
+    Stream.flat_map([source], &values(&1, compiled, config, read_opts, how))
   end
 
-  def stream(_source, _specs, opts),
+  def stream(_source, _specs, opts, _how),
     do: raise(ArgumentError, "options must be a keyword list, got: #{inspect(opts)}")
 
   @doc """
@@ -30,7 +36,13 @@ defmodule Snakepit.Marc.Extract do
   """
   def all(data, specs, opts \\ [])
 
-  # A group (`Snakepit.Marc.Extract.Group`): the items of all its batches, in order.
+  # A group (`Snakepit.Marc.Extract.Group`): the items of all its batches, in order, or with
+  # `job: true` the native job that holds them unbuilt.
+  def all(%Group{batches: batches, job: true} = group, specs, opts) do
+    {_bin, compiled, native, _base, _first, done} = command(group, specs, opts)
+    done.({:ok, Spec.outcomes(batches, compiled, native)})
+  end
+
   def all(%Group{batches: batches} = group, specs, opts) do
     {_bin, compiled, native, _base, _first, done} = command(group, specs, opts)
     done.({:ok, Spec.batches(batches, compiled, native)})
@@ -60,6 +72,10 @@ defmodule Snakepit.Marc.Extract do
       {:ok, answers} when is_list(answers) ->
         done_group(answers, config.mode)
 
+      # A group's native job: its items are counted where they are built.
+      {:ok, job} when is_reference(job) ->
+        {:ok, job}
+
       {:ok, items, skipped} ->
         Snakepit.Marc.ReadEvents.items(items, skipped)
         strict_result(config.mode, items)
@@ -88,7 +104,11 @@ defmodule Snakepit.Marc.Extract do
     end
   end
 
-  # A group's batches go to native code as a list, where a binary would be.
+  # A group's batches go to native code as a list, where a binary would be; a group whose
+  # maps its receiver builds as `{:job, list}`.
+  defp parts!(%Group{batches: batches, job: true}),
+    do: {{:job, Spec.batch_parts(batches)}, 0, 0}
+
   defp parts!(%Group{batches: batches}),
     do: {Spec.batch_parts(batches), 0, 0}
 
@@ -104,13 +124,13 @@ defmodule Snakepit.Marc.Extract do
 
   defp compiled!(specs, spec_opts), do: Spec.compile!(specs, spec_opts)
 
-  defp values(source, compiled, config, read_opts) do
+  defp values(source, compiled, config, read_opts, how) do
     cond do
       Enum.any?(fan_out_keys(), &Keyword.has_key?(read_opts, &1)) ->
         fan_out(source, compiled, config, read_opts)
 
       iso2709_source?(source, config.format) ->
-        fast(source, compiled, config, read_opts)
+        fast(source, compiled, config, read_opts, how)
 
       true ->
         lazy(source, compiled, read_opts)
@@ -124,34 +144,36 @@ defmodule Snakepit.Marc.Extract do
   # values before it arrive and then it raises, as in `map/3`.
   #
   # Work goes out a few batches at a time (`Snakepit.Marc.FanOut.run_batch_groups/4`; a
-  # `Snakepit.Marc.Extract.Group` is one `:extract` request). `workers:` alone: the workers
-  # do only the native work of their batches and this process builds the terms, as the
-  # one-process path does, so no map is copied from worker to consumer. A pool on this node:
-  # its threads build the maps too, in parallel, and a fan-out process relays them. A batch
-  # that may run on another node (`nodes: :cluster`) is a request of its own.
+  # `Snakepit.Marc.Extract.Group` is one `:extract` request). Whether in the workers
+  # (`workers:` alone) or in a pool on this node (its requests sent by the workers), only
+  # the native work of the batches is done there, and this process builds the terms, as the
+  # one-process path does: no map is copied from process to process, and a `:thread` pool's
+  # threads parse and extract while this process builds the maps of the group before. A
+  # batch that may run on another node (`nodes: :cluster`) is a request of its own.
   defp fan_out(source, compiled, config, opts) do
+    native = %{read_config(config) | mode: worker_mode(config.mode)}
+
     case Keyword.pop(opts, :pool) do
       {nil, opts} ->
-        native = %{read_config(config) | mode: worker_mode(config.mode)}
         source |> fan_out_local(compiled, native, opts) |> finish_jobs(compiled, config)
 
       {pool, opts} ->
         if Keyword.get(opts, :nodes, :local) == :local and not Keyword.get(opts, :retry, false),
-          do: fan_out_pool_groups(source, compiled, pool, opts),
+          do: source |> fan_out_pool_jobs(compiled, pool, opts) |> finish_jobs(compiled, config),
           else: fan_out_pool(source, compiled, pool, opts)
     end
   end
 
-  defp fan_out_pool_groups(source, compiled, pool, opts) do
+  defp fan_out_pool_jobs(source, compiled, pool, opts) do
     timeout = Keyword.get(opts, :timeout, :infinity)
     request_opts = Snakepit.Marc.FanOut.pool_request_opts(Keyword.take(opts, fan_out_keys()))
 
-    work = fn batches, parse_opts, strict ->
-      group = %Group{batches: batches}
+    work = fn batches, parse_opts, _strict ->
+      request = {:extract, [%Group{batches: batches, job: true}, compiled, parse_opts]}
 
-      case Snakepit.Pool.run(pool, {:extract, [group, compiled, parse_opts]}, request_opts) do
-        {:ok, items} ->
-          Snakepit.Marc.FanOut.until_error(items, strict)
+      case Snakepit.Pool.run(pool, request, request_opts) do
+        {:ok, job} ->
+          {:ok, [job]}
 
         {:error, reason} ->
           raise Snakepit.Error.new(reason, pool: pool, command: :extract, timeout: timeout)
@@ -242,9 +264,79 @@ defmodule Snakepit.Marc.Extract do
   end
 
   # Strict mode: the values of the records before a bad one still arrive, then it raises.
-  defp fast(source, compiled, config, read_opts) do
+  defp fast(source, compiled, config, read_opts, how) do
     native = %{read_config(config) | mode: worker_mode(config.mode)}
 
+    case if(how == :streamed, do: :stream, else: whole_input(source, compiled, config, native)) do
+      {:ok, items} -> items
+      :stream -> streamed(source, compiled, config, native, read_opts)
+    end
+  end
+
+  # A small input, a binary or a regular file of at most `@whole_input_bytes`, is read at
+  # once and extracted in one native call: a stream's fixed costs (a reader thread, a few
+  # hops between threads a batch; for a file read through the VM's file calls, a few dirty
+  # I/O hops) are most of the time a small file takes. Its items are then all built at
+  # once, so only small inputs go this way: on any other, the stream keeps memory flat. A
+  # file the native call does not read (not regular, bigger, unreadable) goes the stream's
+  # way, which reports what is wrong with it.
+  @whole_input_bytes 4_194_304
+
+  defp whole_input(source, compiled, config, native) do
+    case Source.classify!(source) do
+      {:binary, bin} = classified when byte_size(bin) <= @whole_input_bytes ->
+        if elem(Source.resolve_format(classified, config.format), 0) == :iso2709,
+          do: {:ok, whole(bin, compiled, config, native)},
+          else: :stream
+
+      {:file, path} ->
+        small_file(path, compiled, config, native)
+
+      _ ->
+        :stream
+    end
+  end
+
+  defp small_file(path, compiled, config, native) do
+    answers =
+      Native.extract_small_file(
+        path,
+        Spec.ref(compiled),
+        compiled.names,
+        native,
+        runs(),
+        @whole_input_bytes
+      )
+
+    case answers do
+      {:ok, answers} -> {:ok, items_of_answers(answers, config)}
+      :stream -> :stream
+    end
+  end
+
+  @doc false
+  # The values of a whole ISO 2709 input in memory, extracted in one native call: framed
+  # into `runs` (`{count, min_bytes}`), extracted in parallel while the runs done are built.
+  # What the stream gives for the same bytes.
+  def whole(bin, compiled, config, native, runs \\ runs()) do
+    bin
+    |> Native.extract_input(Spec.ref(compiled), compiled.names, native, runs)
+    |> items_of_answers(config)
+  end
+
+  # Runs of an input extracted in one call: a few a core, so the threads share the work and
+  # the first run's terms are built while the others are extracted; none under 16 KB, so
+  # a tiny input is one run, done on the calling thread without waking another.
+  defp runs, do: {4 * System.schedulers_online(), 16_384}
+
+  defp items_of_answers(answers, config) do
+    Snakepit.Marc.Stream.items_of_batches(answers, config.mode, fn {:ok, items, skipped} ->
+      Snakepit.Marc.ReadEvents.items(items, skipped)
+      items
+    end)
+  end
+
+  defp streamed(source, compiled, config, native, read_opts) do
     # Batches go to native code a few at a time, parsed and extracted there in parallel. Each
     # group's items are one list, so a record passes through one stream stage, not two: on
     # small records that stage costs as much as extracting. One group is started ahead

@@ -9,7 +9,7 @@ use rustler::{Atom, Encoder, Env, NifResult, ResourceArc, Term};
 use snakepit_core::extract::{AlternateScript, Extractor, Output, OutputOptions};
 
 mod extract_atoms {
-    rustler::atoms! { include, only }
+    rustler::atoms! { include, only, stream }
 }
 
 /// A compiled extraction, shared by every process and thread that uses it.
@@ -308,7 +308,7 @@ impl ExtractJobResource {
 /// term built: a job for `extract_batches_finish/3`. Fan-out workers call it, so that the
 /// answers' terms are built once, by the process that consumes them, instead of built by
 /// the worker and copied to it.
-fn outcomes_job(
+pub(crate) fn outcomes_job(
     batches: &[(&[u8], u64, u64)],
     read: &Read,
     extractor: &Extractor,
@@ -413,4 +413,130 @@ fn extract_batches_finish<'a>(
     };
     drop(state);
     answers_term(env, batches, &read, &names, job.free)
+}
+
+/// `extract_batches/4`'s answer for a whole input held in memory (a small binary, which the
+/// one-process path reads in one call instead of through a stream): one answer per run of
+/// at least `min_run_bytes` (about `runs` of them), see [`input_answers`].
+#[rustler::nif(schedule = "DirtyCpu")]
+fn extract_input<'a>(
+    env: Env<'a>,
+    input: rustler::Binary<'a>,
+    extractor: ResourceArc<ExtractorResource>,
+    names: Vec<Term<'a>>,
+    config: ReadConfig,
+    runs: (usize, usize),
+) -> NifResult<Term<'a>> {
+    let read = config.decode()?;
+    input_answers(env, input.as_slice(), &extractor.0, &names, &read, runs)
+}
+
+/// `extract_input/5` for a regular file of at most `max_bytes`, read here, in the same
+/// call (a file read through the VM's file calls costs a few dirty-scheduler hops, more
+/// than extracting a small file): `{:ok, answers}`, or `:stream` for a file that is not
+/// regular, is bigger, or cannot be read, which the stream then reads (and reports).
+/// Opened without blocking, so a FIFO put in the file's place meanwhile is not waited on.
+#[rustler::nif(schedule = "DirtyCpu")]
+fn extract_small_file<'a>(
+    env: Env<'a>,
+    path: String,
+    extractor: ResourceArc<ExtractorResource>,
+    names: Vec<Term<'a>>,
+    config: ReadConfig,
+    runs: (usize, usize),
+    max_bytes: u64,
+) -> NifResult<Term<'a>> {
+    let read = config.decode()?;
+    match small_file(&path, max_bytes) {
+        Some(input) => {
+            let answers = input_answers(env, &input, &extractor.0, &names, &read, runs)?;
+            Ok((atoms::ok(), answers).encode(env))
+        }
+        None => Ok(extract_atoms::stream().encode(env)),
+    }
+}
+
+/// The bytes of `path` if it is a regular file of at most `max_bytes`.
+fn small_file(path: &str, max_bytes: u64) -> Option<Vec<u8>> {
+    use std::io::Read as _;
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .ok()?;
+    let meta = file.metadata().ok()?;
+    if !meta.is_file() || meta.len() > max_bytes {
+        return None;
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    // One byte more than allowed: a file that grew since is left to the stream.
+    file.take(max_bytes + 1).read_to_end(&mut bytes).ok()?;
+    (bytes.len() as u64 <= max_bytes).then_some(bytes)
+}
+
+/// The answers of `input`: cut at frame boundaries into runs of at least `min_run_bytes`
+/// (`input` over `runs`), each parsed and extracted on rayon's threads while this thread
+/// builds the terms of the runs done, in order. An input of one run is done on this thread
+/// alone (no thread wakes).
+fn input_answers<'a>(
+    env: Env<'a>,
+    input: &[u8],
+    extractor: &Extractor,
+    names: &[Term<'a>],
+    read: &Read,
+    (runs, min_run_bytes): (usize, usize),
+) -> NifResult<Term<'a>> {
+    if names.len() != extractor.outputs().len() {
+        return Err(rustler::Error::BadArg);
+    }
+    let run_bytes = (input.len() / runs.max(1)).max(min_run_bytes).max(1);
+    let runs = crate::reply_chunks::frame_runs(input, run_bytes);
+    if let [run] = runs.as_slice() {
+        let outcomes = outcomes(&input[run.start..run.end], 0, 0, read, extractor);
+        return answers_term(env, vec![outcomes], read, names, Free::Here);
+    }
+    let (done, arrived) = std::sync::mpsc::channel();
+    let answers = rayon::in_place_scope(|scope| {
+        for (i, run) in runs.iter().enumerate() {
+            let done = done.clone();
+            scope.spawn(move |_| {
+                let bytes = &input[run.start..run.end];
+                let (offset, index) = (run.start as u64, run.first_index);
+                let work = std::panic::AssertUnwindSafe(|| {
+                    outcomes(bytes, offset, index, read, extractor)
+                });
+                let _ = done.send((i, std::panic::catch_unwind(work).ok()));
+            });
+        }
+        drop(done);
+        in_order(env, runs.len(), arrived, read, names)
+    })?;
+    Ok(answers.encode(env))
+}
+
+/// The answers of `count` runs whose outcomes `arrived` in any order, built in run order,
+/// each as soon as it and the runs before it are in.
+fn in_order<'a>(
+    env: Env<'a>,
+    count: usize,
+    arrived: std::sync::mpsc::Receiver<(usize, Option<Vec<Outcome>>)>,
+    read: &Read,
+    names: &[Term<'a>],
+) -> NifResult<Vec<Term<'a>>> {
+    let failed = || rustler::Error::RaiseAtom("extract_job_failed");
+    let mut waiting: Vec<Option<Vec<Outcome>>> = (0..count).map(|_| None).collect();
+    let mut answers = Vec::with_capacity(count);
+    while answers.len() < count {
+        let next = answers.len();
+        while waiting[next].is_none() {
+            let (i, outcomes) = arrived.recv().map_err(|_| failed())?;
+            waiting[i] = Some(outcomes.ok_or_else(failed)?);
+        }
+        let outcomes = waiting[next].take().unwrap_or_default();
+        answers.push(
+            items_term(env, outcomes, read, names, Free::OnRayon).ok_or(rustler::Error::BadArg)?,
+        );
+    }
+    Ok(answers)
 }
