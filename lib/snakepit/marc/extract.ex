@@ -12,9 +12,10 @@ defmodule Snakepit.Marc.Extract do
   def stream(source, specs, opts), do: stream(source, specs, opts, :whole_if_small)
 
   @doc false
-  # `stream/3` with an ISO 2709 input of any size read through the stream, as big ones are
-  # (`how: :streamed`): what a small input read whole must give too (the tests hold the
-  # two to that), and the bench's baseline.
+  # `stream/3` with `how` an ISO 2709 input is read: `:whole_if_small` (`stream/3`'s way),
+  # `:streamed` (through the stream, as big inputs are, whatever the size: what an input
+  # read whole must give too, and the bench's baseline) or `{:runs, runs}` (a small binary
+  # read whole, cut into `runs`, see `whole/5`), for the tests.
   def stream(source, specs, opts, how) when is_list(opts) do
     {spec_opts, read_opts} = Keyword.split(opts, Spec.Options.keys())
     compiled = compiled!(specs, spec_opts)
@@ -267,7 +268,14 @@ defmodule Snakepit.Marc.Extract do
   defp fast(source, compiled, config, read_opts, how) do
     native = %{read_config(config) | mode: worker_mode(config.mode)}
 
-    case if(how == :streamed, do: :stream, else: whole_input(source, compiled, config, native)) do
+    whole =
+      case how do
+        :streamed -> :stream
+        :whole_if_small -> whole_input(source, compiled, config, native, runs())
+        {:runs, runs} -> whole_input(source, compiled, config, native, runs)
+      end
+
+    case whole do
       {:ok, items} -> items
       :stream -> streamed(source, compiled, config, native, read_opts)
     end
@@ -282,29 +290,29 @@ defmodule Snakepit.Marc.Extract do
   # way, which reports what is wrong with it.
   @whole_input_bytes 4_194_304
 
-  defp whole_input(source, compiled, config, native) do
+  defp whole_input(source, compiled, config, native, runs) do
     case Source.classify!(source) do
       {:binary, bin} = classified when byte_size(bin) <= @whole_input_bytes ->
         if elem(Source.resolve_format(classified, config.format), 0) == :iso2709,
-          do: {:ok, whole(bin, compiled, config, native)},
+          do: {:ok, whole(bin, compiled, config, native, runs)},
           else: :stream
 
       {:file, path} ->
-        small_file(path, compiled, config, native)
+        small_file(path, compiled, config, native, runs)
 
       _ ->
         :stream
     end
   end
 
-  defp small_file(path, compiled, config, native) do
+  defp small_file(path, compiled, config, native, runs) do
     answers =
       Native.extract_small_file(
         path,
         Spec.ref(compiled),
         compiled.names,
         native,
-        runs(),
+        runs,
         @whole_input_bytes
       )
 
@@ -314,11 +322,11 @@ defmodule Snakepit.Marc.Extract do
     end
   end
 
-  @doc false
   # The values of a whole ISO 2709 input in memory, extracted in one native call: framed
-  # into `runs` (`{count, min_bytes}`), extracted in parallel while the runs done are built.
-  # What the stream gives for the same bytes.
-  def whole(bin, compiled, config, native, runs \\ runs()) do
+  # into `runs` (`{count, min_bytes}`: about `count` runs, none under `min_bytes` but the
+  # last), extracted in parallel while the runs done are built. What the stream gives for
+  # the same bytes.
+  defp whole(bin, compiled, config, native, runs) do
     bin
     |> Native.extract_input(Spec.ref(compiled), compiled.names, native, runs)
     |> items_of_answers(config)

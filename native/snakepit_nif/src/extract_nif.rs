@@ -491,18 +491,18 @@ fn input_answers<'a>(
         return Err(rustler::Error::BadArg);
     }
     let run_bytes = (input.len() / runs.max(1)).max(min_run_bytes).max(1);
-    let runs = crate::reply_chunks::frame_runs(input, run_bytes);
-    if let [run] = runs.as_slice() {
-        let outcomes = outcomes(&input[run.start..run.end], 0, 0, read, extractor);
+    let runs = record_runs(input, run_bytes);
+    if let [_] = runs.as_slice() {
+        let outcomes = outcomes(input, 0, 0, read, extractor);
         return answers_term(env, vec![outcomes], read, names, Free::Here);
     }
     let (done, arrived) = std::sync::mpsc::channel();
     let answers = rayon::in_place_scope(|scope| {
-        for (i, run) in runs.iter().enumerate() {
+        for (i, &(start, end, index)) in runs.iter().enumerate() {
             let done = done.clone();
             scope.spawn(move |_| {
-                let bytes = &input[run.start..run.end];
-                let (offset, index) = (run.start as u64, run.first_index);
+                let bytes = &input[start..end];
+                let offset = start as u64;
                 let work = std::panic::AssertUnwindSafe(|| {
                     outcomes(bytes, offset, index, read, extractor)
                 });
@@ -513,6 +513,34 @@ fn input_answers<'a>(
         in_order(env, runs.len(), arrived, read, names)
     })?;
     Ok(answers.encode(env))
+}
+
+/// `input` cut into runs `(start, end, first_index)` of at least `min_bytes` (the last may
+/// be shorter), each ending with a good frame: bytes skipped as holding no record are
+/// framed by what follows them, so a run never ends with them (framed again on their own,
+/// they could be cut up differently from the input read in one piece).
+fn record_runs(input: &[u8], min_bytes: usize) -> Vec<(usize, usize, u64)> {
+    use snakepit_core::scan::{next_step, Step};
+    let mut runs = Vec::new();
+    let (mut start, mut first) = (0usize, 0u64);
+    let (mut pos, mut index) = (0usize, 0u64);
+    if input.len() > min_bytes {
+        loop {
+            match next_step(input, pos, true) {
+                Step::Record { end, .. } => {
+                    (pos, index) = (end, index + 1);
+                    if pos - start >= min_bytes && pos < input.len() {
+                        runs.push((start, pos, first));
+                        (start, first) = (pos, index);
+                    }
+                }
+                Step::Skip { end, .. } => (pos, index) = (end, index + 1),
+                _ => break,
+            }
+        }
+    }
+    runs.push((start, input.len(), first));
+    runs
 }
 
 /// The answers of `count` runs whose outcomes `arrived` in any order, built in run order,
