@@ -9,6 +9,9 @@ defmodule Snakepit.Marc.Extract do
   alias Snakepit.Marc.{Options, Source, Spec}
   alias Snakepit.Marc.Extract.Group
 
+  # The largest input read whole (see `whole_input/5`).
+  @whole_input_bytes 4_194_304
+
   def stream(source, specs, opts), do: stream(source, specs, opts, :whole_if_small)
 
   @doc false
@@ -181,8 +184,37 @@ defmodule Snakepit.Marc.Extract do
       end
     end
 
-    local_opts = Keyword.drop(opts, [:nodes, :retry])
-    Snakepit.Marc.FanOut.run_batch_groups(source, local_opts, batches_per_unit(opts), work)
+    run_groups(source, Keyword.drop(opts, [:nodes, :retry]), work)
+  end
+
+  # A small input (as `whole_input/5` takes them) cut into batches at once, natively: no
+  # stream, no reader thread.
+  defp small_batches(source, opts) do
+    config = Options.validate!(Keyword.drop(opts, fan_out_keys()), :stream)
+
+    with {:ok, bin} <- small_input(source, config.format) do
+      {:ok,
+       for {data, base, first, count} <-
+             Native.small_batches(bin, config.batch_size, config.max_batch_bytes) do
+         %Snakepit.Marc.Batch{data: data, base_offset: base, first_index: first, count: count}
+       end}
+    end
+  end
+
+  # The whole bytes of a small ISO 2709 binary or regular file, or `:stream`.
+  defp small_input(source, format) do
+    case Source.classify!(source) do
+      {:binary, bin} = classified when byte_size(bin) <= @whole_input_bytes ->
+        if elem(Source.resolve_format(classified, format), 0) == :iso2709,
+          do: {:ok, bin},
+          else: :stream
+
+      {:file, path} ->
+        Native.read_small_file(path, @whole_input_bytes)
+
+      _ ->
+        :stream
+    end
   end
 
   # The workers' jobs in order, each finished here into its items; in strict mode the items
@@ -230,7 +262,19 @@ defmodule Snakepit.Marc.Extract do
       {:ok, [Spec.outcomes(batches, compiled, native)]}
     end
 
-    Snakepit.Marc.FanOut.run_batch_groups(source, opts, batches_per_unit(opts), work)
+    run_groups(source, opts, work)
+  end
+
+  # The fan-out of `work` over the batches of `source`, a few a unit: a small input is cut
+  # at once, natively (no stream, no reader thread), any other read through the stream.
+  defp run_groups(source, opts, work) do
+    case small_batches(source, opts) do
+      {:ok, batches} ->
+        Snakepit.Marc.FanOut.run_groups_of(batches, opts, batches_per_unit(opts), work)
+
+      :stream ->
+        Snakepit.Marc.FanOut.run_batch_groups(source, opts, batches_per_unit(opts), work)
+    end
   end
 
   # Batches per unit of fan-out work, as many as the one-process path hands native code at
@@ -288,20 +332,14 @@ defmodule Snakepit.Marc.Extract do
   # once, so only small inputs go this way: on any other, the stream keeps memory flat. A
   # file the native call does not read (not regular, bigger, unreadable) goes the stream's
   # way, which reports what is wrong with it.
-  @whole_input_bytes 4_194_304
-
   defp whole_input(source, compiled, config, native, runs) do
     case Source.classify!(source) do
-      {:binary, bin} = classified when byte_size(bin) <= @whole_input_bytes ->
-        if elem(Source.resolve_format(classified, config.format), 0) == :iso2709,
-          do: {:ok, whole(bin, compiled, config, native, runs)},
-          else: :stream
-
       {:file, path} ->
         small_file(path, compiled, config, native, runs)
 
       _ ->
-        :stream
+        with {:ok, bin} <- small_input(source, config.format),
+             do: {:ok, whole(bin, compiled, config, native, runs)}
     end
   end
 

@@ -456,6 +456,58 @@ fn extract_small_file<'a>(
     }
 }
 
+/// `{:ok, binary}`, the bytes of `path`, if it is a regular file of at most `max_bytes`;
+/// else `:stream` (see `extract_small_file/7`). A pool's fan-out reads a small file so, then
+/// cuts it with `small_batches/3`, instead of starting a stream's reader thread.
+#[rustler::nif(schedule = "DirtyIo")]
+fn read_small_file(env: Env<'_>, path: String, max_bytes: u64) -> NifResult<Term<'_>> {
+    let Some(bytes) = small_file(&path, max_bytes) else {
+        return Ok(extract_atoms::stream().encode(env));
+    };
+    let mut owned = rustler::OwnedBinary::new(bytes.len());
+    owned.as_mut_slice().copy_from_slice(&bytes);
+    Ok((atoms::ok(), rustler::Binary::from_owned(owned, env)).encode(env))
+}
+
+/// `[{data, base_offset, first_index, count}]`: `input` (a whole source in memory) cut into
+/// batches of at most `max_records` frames, cut once `max_bytes` are reached, each ending
+/// with a good frame, as [`record_runs`] cuts (a batch's frames are framed again where it
+/// is parsed). Each `data` is a sub-binary of `input`: nothing is copied.
+#[rustler::nif(schedule = "DirtyCpu")]
+fn small_batches<'a>(
+    input: rustler::Binary<'a>,
+    max_records: usize,
+    max_bytes: usize,
+) -> NifResult<Vec<(rustler::Binary<'a>, u64, u64, u64)>> {
+    use snakepit_core::scan::{next_step, Step};
+    let bytes = input.as_slice();
+    let mut batches = Vec::new();
+    let (mut start, mut first, mut pos, mut index) = (0usize, 0u64, 0usize, 0u64);
+    let mut cut = |start: usize, end: usize, first: u64, index: u64| -> NifResult<()> {
+        let data = input.make_subbinary(start, end - start)?;
+        batches.push((data, start as u64, first, index - first));
+        Ok(())
+    };
+    loop {
+        match next_step(bytes, pos, true) {
+            Step::Record { end, .. } => {
+                (pos, index) = (end, index + 1);
+                let full = index - first >= max_records as u64 || pos - start >= max_bytes;
+                if full {
+                    cut(start, pos, first, index)?;
+                    (start, first) = (pos, index);
+                }
+            }
+            Step::Skip { end, .. } => (pos, index) = (end, index + 1),
+            _ => break,
+        }
+    }
+    if index > first {
+        cut(start, pos, first, index)?;
+    }
+    Ok(batches)
+}
+
 /// The bytes of `path` if it is a regular file of at most `max_bytes`.
 fn small_file(path: &str, max_bytes: u64) -> Option<Vec<u8>> {
     use std::io::Read as _;

@@ -41,7 +41,7 @@ defmodule Snakepit.Marc.ExtractPoolTest do
       path = Corpus.path(file)
       one = outcome(Marc.extract(path, spec, mode: mode))
 
-      for opts <- [[pool: pool], [pool: pool, workers: 3, batch_size: 7]] do
+      for opts <- [[pool: pool], [pool: pool, workers: 3, batch_size: 7], [workers: 2]] do
         assert outcome(Marc.extract(path, spec, [mode: mode] ++ opts)) == one,
                "#{file} #{mode} #{inspect(opts)}"
       end
