@@ -193,9 +193,14 @@ defmodule Snakepit.Marc.Extract do
     config = Options.validate!(Keyword.drop(opts, fan_out_keys()), :stream)
 
     with {:ok, bin} <- small_input(source, config.format) do
+      # Batches of about a run each (as `whole/5` cuts): every worker gets work at once,
+      # and the first maps are built while the rest is extracted.
+      {count, min_bytes} = runs()
+      max_bytes = min(config.max_batch_bytes, max(div(byte_size(bin), count), min_bytes))
+
       {:ok,
        for {data, base, first, count} <-
-             Native.small_batches(bin, config.batch_size, config.max_batch_bytes) do
+             Native.small_batches(bin, config.batch_size, max_bytes) do
          %Snakepit.Marc.Batch{data: data, base_offset: base, first_index: first, count: count}
        end}
     end

@@ -10,6 +10,8 @@ defmodule Snakepit.Marc.ExtractPoolTest do
   alias Snakepit.Marc.Spec
   alias Snakepit.Test.Corpus
 
+  import Snakepit.Test.StreamOutcome
+
   setup do
     start_pools!(:extract_jobs)
   end
@@ -89,20 +91,5 @@ defmodule Snakepit.Marc.ExtractPoolTest do
       fn -> match?({:ok, %{load: 0}}, Snakepit.pool_status(pool)) end,
       10_000
     )
-  end
-
-  # {items, raised}: the items before the stream ends or raises, and what it raised.
-  defp outcome(stream) do
-    key = make_ref()
-    Process.put(key, [])
-
-    try do
-      Enum.each(stream, &Process.put(key, [&1 | Process.get(key)]))
-      {Enum.reverse(Process.get(key)), nil}
-    rescue
-      e in Marc.ParseError -> {Enum.reverse(Process.get(key)), e}
-    after
-      Process.delete(key)
-    end
   end
 end

@@ -8,6 +8,8 @@ defmodule Snakepit.Marc.ExtractWholeTest do
   alias Snakepit.Marc.{Extract, Spec}
   alias Snakepit.Test.Corpus
 
+  import Snakepit.Test.StreamOutcome
+
   @spec_entries [
     t: "245abnp",
     a: "100a:110a:111a",
@@ -115,21 +117,6 @@ defmodule Snakepit.Marc.ExtractWholeTest do
 
     assert Marc.extract(big, spec) |> Enum.count() ==
              10_000 * (div(4_194_304, byte_size(bin)) + 1)
-  end
-
-  # {items, raised}: the items a stream gives before it ends or raises, and what it raised.
-  defp outcome(stream) do
-    key = make_ref()
-    Process.put(key, [])
-
-    try do
-      Enum.each(stream, &Process.put(key, [&1 | Process.get(key)]))
-      {Enum.reverse(Process.get(key)), nil}
-    rescue
-      e in Marc.ParseError -> {Enum.reverse(Process.get(key)), e}
-    after
-      Process.delete(key)
-    end
   end
 
   defp counted(acc \\ %{}) do
