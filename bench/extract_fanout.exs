@@ -1,8 +1,8 @@
 # Where extract/3's fan-out paths spend their time (issue #12): one process (a small input
 # read whole; "streamed": through the stream, as big ones are), `workers: 2` and a `:thread`
 # pool, beside the designs they replaced ("relay": the worker builds each batch's maps and
-# copies them to the consumer, one batch a request; "maps by pool": a group of batches a
-# request, whose maps a pool thread builds and a worker relays), in interleaved rounds
+# copies them to the consumer, one batch a request; "streamed": a small input read through
+# the stream, not cut at once), in interleaved rounds
 # so that a busy machine weighs on every variant alike. Per variant: the median rate, the
 # per-round ratio to one process, and the CPU time a record by thread class (/proc), which
 # says how fast each could go with every core to itself.
@@ -127,9 +127,9 @@ for path <- System.argv() do
     |> Enum.count()
   end
 
-  # The design before: a group of batches a request, whose maps a pool thread builds and a
-  # fan-out worker relays to the consumer.
-  maps_by_pool = fn ->
+  # A group of batches a request, whose maps a pool thread builds and a fan-out worker
+  # relays to the consumer, as `pool:` does, with the batches read through the stream.
+  pool_streamed = fn ->
     FanOut.run_batch_groups(path, [mode: :skip], 2 * System.schedulers_online(), fn
       batches, parse_opts, strict ->
         request = {:extract, [%Snakepit.Marc.Extract.Group{batches: batches}, spec, parse_opts]}
@@ -148,7 +148,7 @@ for path <- System.argv() do
       {"workers: 2, relay", relay_workers},
       {"workers: 2", fn -> Marc.extract(path, spec, mode: :skip, workers: 2) |> Enum.count() end},
       {"pool: :thread, relay", relay_pool},
-      {"pool: :thread, maps by pool", maps_by_pool},
+      {"pool: :thread, streamed", pool_streamed},
       {"pool: :thread",
        fn ->
          Marc.extract(path, spec, mode: :skip, pool: :extract_fanout_bench) |> Enum.count()

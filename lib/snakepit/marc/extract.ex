@@ -40,13 +40,7 @@ defmodule Snakepit.Marc.Extract do
   """
   def all(data, specs, opts \\ [])
 
-  # A group (`Snakepit.Marc.Extract.Group`): the items of all its batches, in order, or with
-  # `job: true` the native job that holds them unbuilt.
-  def all(%Group{batches: batches, job: true} = group, specs, opts) do
-    {_bin, compiled, native, _base, _first, done} = command(group, specs, opts)
-    done.({:ok, Spec.outcomes(batches, compiled, native)})
-  end
-
+  # A group (`Snakepit.Marc.Extract.Group`): the items of all its batches, in order.
   def all(%Group{batches: batches} = group, specs, opts) do
     {_bin, compiled, native, _base, _first, done} = command(group, specs, opts)
     done.({:ok, Spec.batches(batches, compiled, native)})
@@ -76,10 +70,6 @@ defmodule Snakepit.Marc.Extract do
       {:ok, answers} when is_list(answers) ->
         done_group(answers, config.mode)
 
-      # A group's native job: its items are counted where they are built.
-      {:ok, job} when is_reference(job) ->
-        {:ok, job}
-
       {:ok, items, skipped} ->
         Snakepit.Marc.ReadEvents.items(items, skipped)
         strict_result(config.mode, items)
@@ -108,11 +98,7 @@ defmodule Snakepit.Marc.Extract do
     end
   end
 
-  # A group's batches go to native code as a list, where a binary would be; a group whose
-  # maps its receiver builds as `{:job, list}`.
-  defp parts!(%Group{batches: batches, job: true}),
-    do: {{:job, Spec.batch_parts(batches)}, 0, 0}
-
+  # A group's batches go to native code as a list, where a binary would be.
   defp parts!(%Group{batches: batches}),
     do: {Spec.batch_parts(batches), 0, 0}
 
@@ -148,36 +134,36 @@ defmodule Snakepit.Marc.Extract do
   # values before it arrive and then it raises, as in `map/3`.
   #
   # Work goes out a few batches at a time (`Snakepit.Marc.FanOut.run_batch_groups/4`; a
-  # `Snakepit.Marc.Extract.Group` is one `:extract` request). Whether in the workers
-  # (`workers:` alone) or in a pool on this node (its requests sent by the workers), only
-  # the native work of the batches is done there, and this process builds the terms, as the
-  # one-process path does: no map is copied from process to process, and a `:thread` pool's
-  # threads parse and extract while this process builds the maps of the group before. A
-  # batch that may run on another node (`nodes: :cluster`) is a request of its own.
+  # `Snakepit.Marc.Extract.Group` is one `:extract` request). `workers:` alone: the workers
+  # do only the native work of their batches and this process builds the terms, as the
+  # one-process path does, so no map is copied from worker to consumer. A pool on this node:
+  # its threads build the maps too, in parallel, and a fan-out process relays them (letting
+  # this process build them instead, from a native job the pool's threads hand back,
+  # measured 5-15% slower on 2 cores). A batch that may run on another node
+  # (`nodes: :cluster`) is a request of its own.
   defp fan_out(source, compiled, config, opts) do
-    native = %{read_config(config) | mode: worker_mode(config.mode)}
-
     case Keyword.pop(opts, :pool) do
       {nil, opts} ->
+        native = %{read_config(config) | mode: worker_mode(config.mode)}
         source |> fan_out_local(compiled, native, opts) |> finish_jobs(compiled, config)
 
       {pool, opts} ->
         if Keyword.get(opts, :nodes, :local) == :local and not Keyword.get(opts, :retry, false),
-          do: source |> fan_out_pool_jobs(compiled, pool, opts) |> finish_jobs(compiled, config),
+          do: fan_out_pool_groups(source, compiled, pool, opts),
           else: fan_out_pool(source, compiled, pool, opts)
     end
   end
 
-  defp fan_out_pool_jobs(source, compiled, pool, opts) do
+  defp fan_out_pool_groups(source, compiled, pool, opts) do
     timeout = Keyword.get(opts, :timeout, :infinity)
     request_opts = Snakepit.Marc.FanOut.pool_request_opts(Keyword.take(opts, fan_out_keys()))
 
-    work = fn batches, parse_opts, _strict ->
-      request = {:extract, [%Group{batches: batches, job: true}, compiled, parse_opts]}
+    work = fn batches, parse_opts, strict ->
+      group = %Group{batches: batches}
 
-      case Snakepit.Pool.run(pool, request, request_opts) do
-        {:ok, job} ->
-          {:ok, [job]}
+      case Snakepit.Pool.run(pool, {:extract, [group, compiled, parse_opts]}, request_opts) do
+        {:ok, items} ->
+          Snakepit.Marc.FanOut.until_error(items, strict)
 
         {:error, reason} ->
           raise Snakepit.Error.new(reason, pool: pool, command: :extract, timeout: timeout)

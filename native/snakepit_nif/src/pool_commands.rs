@@ -8,9 +8,7 @@
 //! (`test_hooks`).
 
 use crate::errors::NativeError;
-use crate::extract_nif::{
-    batch_slices, extract_items, group_answers, outcomes_job, ExtractorResource,
-};
+use crate::extract_nif::{batch_slices, extract_items, group_answers, ExtractorResource};
 use crate::lint_nif::{lint_entries, LinterResource};
 use crate::options::{Read, ReadConfig};
 use crate::parse_nif::{count_items, error_terms, frames, parse_items};
@@ -20,7 +18,7 @@ use crate::thread_pool::JobEnv;
 use rustler::{Atom, Binary, Encoder, ResourceArc, Term};
 
 mod command_atoms {
-    rustler::atoms! { ok, ping, __health__, count, scan, parse, validate, extract, lint, job }
+    rustler::atoms! { ok, ping, __health__, count, scan, parse, validate, extract, lint }
 }
 
 /// What a command returns: the reply's result term, or the error it becomes.
@@ -148,14 +146,9 @@ fn read_args<'a>(name: &'static str, term: Term<'a>) -> Result<(Binary<'a>, Read
 /// NIF's answer (`extract_nif::extract_items`), built on this worker's thread. With a list
 /// of `{binary, base_offset, first_index}` batches in place of the binary (a
 /// `Snakepit.Marc.Extract.Group`), the answers of them all: one request for several batches.
-/// With `{:job, batches}` (a group whose maps its receiver builds), `{:ok, job}`: the
-/// batches parsed and extracted here, no term built, for `extract_batches_finish/3`.
 fn extract<'a>(job: &JobEnv<'a, '_>, term: Term<'a>) -> Reply<'a> {
     if is_group(term) {
         return extract_group(job, term);
-    }
-    if is_job(term) {
-        return extract_job(job, term);
     }
     type Args<'a> = (
         Binary<'a>,
@@ -185,40 +178,6 @@ fn is_group(term: Term) -> bool {
     type Shape<'a> = (Term<'a>, Term<'a>, Term<'a>, Term<'a>, Term<'a>, Term<'a>);
     term.decode::<Shape>()
         .is_ok_and(|(input, ..)| input.is_list())
-}
-
-/// Whether `extract`'s arguments start with `{:job, batches}`.
-fn is_job(term: Term) -> bool {
-    type Shape<'a> = (
-        (Atom, Term<'a>),
-        Term<'a>,
-        Term<'a>,
-        Term<'a>,
-        Term<'a>,
-        Term<'a>,
-    );
-    term.decode::<Shape>()
-        .is_ok_and(|((tag, _), ..)| tag == command_atoms::job())
-}
-
-/// `extract` for `{:job, batches}`: `{:ok, job}`, the native part of the extraction only
-/// (`extract_nif::outcomes_job`), so the maps are built once, in the consuming process's
-/// heap, instead of built here and copied from process to process.
-fn extract_job<'a>(job: &JobEnv<'a, '_>, term: Term<'a>) -> Reply<'a> {
-    type Args<'a> = (
-        (Atom, Vec<(Binary<'a>, u64, u64)>),
-        ResourceArc<ExtractorResource>,
-        Term<'a>,
-        ReadConfig,
-        Term<'a>,
-        Term<'a>,
-    );
-    let ((_, batches), extractor, _, config, _, _): Args = args("extract", term)?;
-    let read = config
-        .decode()
-        .map_err(|_| NativeError::InvalidArguments("extract"))?;
-    let outcomes = outcomes_job(&batch_slices(&batches), &read, &extractor.0);
-    Ok((command_atoms::ok(), outcomes).encode(job.env))
 }
 
 /// `extract` for a group of batches: `{:ok, answers}`, the extraction NIF's answer for each

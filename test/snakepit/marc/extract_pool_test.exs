@@ -1,37 +1,21 @@
 defmodule Snakepit.Marc.ExtractPoolTest do
-  # extract/3 through a pool on this node: the pool does only the native part of each unit
-  # (`%Group{job: true}`), the consuming process builds the maps. Same values as one process,
-  # in every mode; no slot is lost however the consumer stops.
+  # extract/3 through a pool on this node (a small input cut into batches at once, a bigger
+  # one streamed): the same values as one process, in every mode; no slot is lost however
+  # the consumer stops.
   use ExUnit.Case, async: true
 
   import Snakepit.Test.BothProfiles
   alias Snakepit.Marc
-  alias Snakepit.Marc.Extract.Group
   alias Snakepit.Marc.Spec
   alias Snakepit.Test.Corpus
 
   import Snakepit.Test.StreamOutcome
 
   setup do
-    start_pools!(:extract_jobs)
+    start_pools!(:extract_fan)
   end
 
   @dump Corpus.path("synthetic/records_10k.mrc")
-
-  test "the :extract command of a group with job: true answers a job the caller builds, on both profiles",
-       %{pools: pools} do
-    spec = Spec.compile!(t: "245a", s: "6XXa")
-    batches = Marc.batches(@dump, batch_size: 50) |> Enum.take(5)
-    native = Snakepit.Marc.Options.native_read(Snakepit.Marc.Options.validate!([], :read))
-    expected = Spec.batches(batches, spec, native)
-
-    for pool <- pools do
-      group = %Group{batches: batches, job: true}
-      assert {:ok, job} = Snakepit.execute(:extract, [group, spec], pool: pool)
-      assert is_reference(job)
-      assert Spec.finish_batches(job, spec, native) == expected
-    end
-  end
 
   test "every mode gives what one process gives, through either profile", %{pools: pools} do
     spec = Spec.compile!(t: "245a", i: "020a")

@@ -4,15 +4,10 @@ defmodule Snakepit.Marc.Extract.Group do
   # every batch in order (on a `:thread` pool built on one native thread). Several batches a
   # request: a request's fixed costs (routing, a slot, messages, waking a thread) are paid
   # once for them all.
-  #
-  # `job: true`: the request does only the native part, parsing and extracting, and answers
-  # `{:ok, job}`, a native extraction job whose maps the process that consumes them builds
-  # (`Snakepit.Marc.Spec.finish_batches/3`), in its own heap: no map is built by one process
-  # and copied to another. On this node only (the job is a native resource).
   @moduledoc false
 
   @enforce_keys [:batches]
-  defstruct [:batches, job: false]
+  defstruct [:batches]
 
-  @type t :: %__MODULE__{batches: [Snakepit.Marc.Batch.t()], job: boolean}
+  @type t :: %__MODULE__{batches: [Snakepit.Marc.Batch.t()]}
 end
