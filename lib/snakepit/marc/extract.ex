@@ -1,7 +1,8 @@
 defmodule Snakepit.Marc.Extract do
   # The stream behind Snakepit.Marc.extract/3. ISO 2709 files and binaries go the fast way:
-  # framed batches (as fan-out uses them) read by one native call each, which builds only
-  # the maps of selected values. Other sources (MARC-in-JSON, MARCXML, devices, enumerables)
+  # a small one read whole by one native call (`whole_input/5`), a bigger one in framed
+  # batches (as fan-out uses them), a few a native call; either builds only the maps of
+  # selected values. Other sources (MARC-in-JSON, MARCXML, devices, enumerables)
   # are read as lazy records, each extracted from its bytes.
   @moduledoc false
 
