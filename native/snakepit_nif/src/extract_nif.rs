@@ -512,13 +512,19 @@ fn small_batches<'a>(
 fn small_file(path: &str, max_bytes: u64) -> Option<Vec<u8>> {
     use std::io::Read as _;
     use std::os::unix::fs::OpenOptionsExt;
+    // Looked at before it is opened: opening a FIFO, even without blocking, would let a
+    // writer waiting for a reader go on to find none once this closes it.
+    let fits = |meta: &std::fs::Metadata| meta.is_file() && meta.len() <= max_bytes;
+    if !fits(&std::fs::metadata(path).ok()?) {
+        return None;
+    }
     let file = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK)
         .open(path)
         .ok()?;
     let meta = file.metadata().ok()?;
-    if !meta.is_file() || meta.len() > max_bytes {
+    if !fits(&meta) {
         return None;
     }
     let mut bytes = Vec::with_capacity(meta.len() as usize);

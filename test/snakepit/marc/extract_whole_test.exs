@@ -110,6 +110,27 @@ defmodule Snakepit.Marc.ExtractWholeTest do
     dir = System.tmp_dir!()
     assert_raise File.Error, fn -> Marc.extract({:file, dir}, spec) |> Stream.run() end
 
+    # A FIFO is not read whole (nor opened to look): the stream reads it, as the writer
+    # writes.
+    fifo =
+      Path.join(System.tmp_dir!(), "snakepit_extract_#{System.unique_integer([:positive])}.mrc")
+
+    {_, 0} = System.cmd("mkfifo", [fifo])
+    bytes = File.read!(Corpus.path("real/loc_bibliographic.mrc"))
+    expected = Marc.extract(bytes, spec) |> Enum.to_list()
+
+    try do
+      for opts <- [[], [workers: 2]] do
+        reader = Task.async(fn -> Marc.extract(fifo, spec, opts) |> Enum.to_list() end)
+        writer = File.open!(fifo, [:write, :raw, :binary])
+        :ok = :file.write(writer, bytes)
+        :ok = File.close(writer)
+        assert Task.await(reader, 10_000) == expected
+      end
+    after
+      File.rm(fifo)
+    end
+
     # A binary over the limit is streamed, with the same values.
     bin = File.read!(Corpus.path("synthetic/records_10k.mrc"))
     big = :binary.copy(bin, div(4_194_304, byte_size(bin)) + 1)
