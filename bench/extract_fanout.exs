@@ -1,6 +1,8 @@
-# Where extract/3's fan-out paths spend their time (issue #12): one process, `workers: 2`
-# and a `:thread` pool, beside the design they replaced ("relay": the worker builds each
-# batch's maps and copies them to the consumer, one batch a request), in interleaved rounds
+# Where extract/3's fan-out paths spend their time (issue #12): one process (a small input
+# read whole; "streamed": through the stream, as big ones are), `workers: 2` and a `:thread`
+# pool, beside the designs they replaced ("relay": the worker builds each batch's maps and
+# copies them to the consumer, one batch a request; "streamed": a small input read through
+# the stream, not cut at once), in interleaved rounds
 # so that a busy machine weighs on every variant alike. Per variant: the median rate, the
 # per-round ratio to one process, and the CPU time a record by thread class (/proc), which
 # says how fast each could go with every core to itself.
@@ -80,7 +82,7 @@ defmodule Bench.ExtractFanout do
         |> Enum.map_join(" ", fn {c, t} -> "#{c}=#{per_record.(t)}" end)
 
       IO.puts(
-        "#{String.pad_trailing(label, 22)} #{round(n / (median.(walls) / 1.0e6))} rec/s; " <>
+        "#{String.pad_trailing(label, 28)} #{round(n / (median.(walls) / 1.0e6))} rec/s; " <>
           "vs one process #{Float.round(median.(ratios), 2)} (#{Float.round(hd(ratios), 2)}..#{Float.round(List.last(ratios), 2)}); " <>
           "CPU #{per_record.(cpu)} us/record (#{classes}); cores #{:erlang.float_to_binary(cpu * 10_000 / Enum.sum(walls), decimals: 2)}"
       )
@@ -125,13 +127,28 @@ for path <- System.argv() do
     |> Enum.count()
   end
 
+  # A group of batches a request, whose maps a pool thread builds and a fan-out worker
+  # relays to the consumer, as `pool:` does, with the batches read through the stream.
+  pool_streamed = fn ->
+    FanOut.run_batch_groups(path, [mode: :skip], 2 * System.schedulers_online(), fn
+      batches, parse_opts, strict ->
+        request = {:extract, [%Snakepit.Marc.Extract.Group{batches: batches}, spec, parse_opts]}
+        {:ok, items} = Snakepit.Pool.run(:extract_fanout_bench, request, timeout: :infinity)
+        FanOut.until_error(items, strict)
+    end)
+    |> Enum.count()
+  end
+
   Bench.ExtractFanout.report(
     path,
     [
       {"one process", fn -> Marc.extract(path, spec, mode: :skip) |> Enum.count() end},
+      {"one process, streamed",
+       fn -> Extract.stream(path, spec, [mode: :skip], :streamed) |> Enum.count() end},
       {"workers: 2, relay", relay_workers},
       {"workers: 2", fn -> Marc.extract(path, spec, mode: :skip, workers: 2) |> Enum.count() end},
       {"pool: :thread, relay", relay_pool},
+      {"pool: :thread, streamed", pool_streamed},
       {"pool: :thread",
        fn ->
          Marc.extract(path, spec, mode: :skip, pool: :extract_fanout_bench) |> Enum.count()

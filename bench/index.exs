@@ -5,8 +5,12 @@
 #     MIX_ENV=prod mix run bench/index.exs FILE...        (part of `make bench`)
 #
 # Peers run from bench/.venv (bench/setup_peers.sh installs them; SNAKEPIT_BENCH_PYTHON
-# names another python); without it only Snakepit's rows are printed. Small files are run
-# at least 5 times (and for a second in all) and large ones once; best kept.
+# names another python); without it only Snakepit's rows are printed. Snakepit's variants
+# run in interleaved rounds (each round runs every variant once, in a rotating order), so
+# that a busy machine weighs on every variant alike, and each rate is the median of its
+# rounds: at least 5 rounds, more for small files (up to about 6 s of rounds a file, at
+# most 200), one for a file over 200 MB. mrrc runs between rounds too (up to 9 times, its
+# median kept); pymarc, much slower, once.
 
 alias Snakepit.Marc
 alias Snakepit.Marc.{LazyRecord, Spec}
@@ -16,29 +20,35 @@ Code.require_file("timing.exs", __DIR__)
 defmodule Bench.Index do
   defdelegate best(runs, fun), to: Bench.Timing
 
-  # {seconds, result, cores, cpu_us_per_record}: the fastest of at least `runs` runs (more,
-  # up to a second in all, for small files: /proc counts CPU time in 10 ms ticks), with the
-  # CPU time the whole OS process spent in them (every scheduler and native thread): cores
-  # is that over their wall time (on 2 cores, 2.0 is the ceiling any variant can reach) and
-  # the CPU time per record says how fast the variant could go with every core to itself.
-  def best_with_cores(runs, fun) do
-    cpu0 = process_cpu_ms()
-    times = repeat(runs, fun, [])
-    cpu_ms = process_cpu_ms() - cpu0
-    {seconds, n} = Enum.min_by(times, &elem(&1, 0))
-    wall = times |> Enum.map(&elem(&1, 0)) |> Enum.sum()
-    {seconds, n, cpu_ms / (wall * 1000), cpu_ms * 1000 / max(n * length(times), 1)}
+  # %{label => {seconds, result, cores, cpu_us_per_record}}: each variant's median time over
+  # interleaved rounds, with the CPU time the whole OS process spent in its calls (every
+  # scheduler and native thread): cores is that over their wall time (on 2 cores, 2.0 is
+  # the ceiling any variant can reach) and the CPU time per record says how fast the variant
+  # could go with every core to itself (/proc counts CPU time in 10 ms ticks: summed over
+  # the rounds).
+  defp summary(variants, runs) do
+    Map.new(variants, fn {label, _} ->
+      mine = for {^label, run} <- runs, do: run
+      {_, n, _} = hd(mine)
+      walls = mine |> Enum.map(&elem(&1, 0)) |> Enum.sort()
+      wall = Enum.sum(walls)
+      cpu_ms = mine |> Enum.map(&elem(&1, 2)) |> Enum.sum()
+      median = Enum.at(walls, div(length(walls), 2))
+      {label, {median, n, cpu_ms / (wall * 1000), cpu_ms * 1000 / max(n * length(mine), 1)}}
+    end)
   end
 
-  defp repeat(runs, fun, done) do
+  defp once(fun) do
     :erlang.garbage_collect()
+    cpu0 = process_cpu_ms()
     {us, n} = :timer.tc(fun)
-    done = [{us / 1_000_000, n} | done]
-    wall = done |> Enum.map(&elem(&1, 0)) |> Enum.sum()
+    {us / 1_000_000, n, process_cpu_ms() - cpu0}
+  end
 
-    if length(done) < runs or (wall < 1.0 and length(done) < 200),
-      do: repeat(runs, fun, done),
-      else: done
+  # Rounds for about `budget_s` seconds in all, from one warm-up round's time.
+  def rounds(variants, min, budget_s) do
+    {us, _} = :timer.tc(fn -> Enum.each(variants, fn {_, fun} -> fun.() end) end)
+    (budget_s * 1_000_000 / max(us, 1)) |> trunc() |> max(min) |> min(200)
   end
 
   # utime + stime of this OS process, from /proc (clock ticks of 10 ms on Linux).
@@ -54,11 +64,14 @@ defmodule Bench.Index do
     end
   end
 
-  def peers(path) do
+  # `[{variant, records/s}]` of one run of the peers (`pymarc_cap` records at most for
+  # pymarc), or `[]` without their python.
+  def peers(path, pymarc_cap \\ 50_000) do
     python = System.get_env("SNAKEPIT_BENCH_PYTHON", Path.expand("bench/.venv/bin/python"))
 
     if File.exists?(python) do
-      {out, 0} = System.cmd(python, ["bench/index.py", path, "--runs", "1"])
+      args = ["bench/index.py", path, "--runs", "1", "--pymarc-cap", "#{pymarc_cap}"]
+      {out, 0} = System.cmd(python, args)
 
       for line <- String.split(out, "\n", trim: true) do
         [peer, variant, records, seconds, _values, version] = String.split(line, "\t")
@@ -66,6 +79,44 @@ defmodule Bench.Index do
       end
     else
       []
+    end
+  end
+
+  # The snakepit variants in `rounds` interleaved rounds with mrrc run between some of them:
+  # `{timed, mrrc}`, mrrc's `{variant, median records/s}` (nil without the peers).
+  def with_mrrc(path, variants, rounds) do
+    every = max(div(rounds, 9), 1)
+
+    {timed, mrrc} =
+      Enum.reduce(1..rounds, {[], []}, fn round, {timed, mrrc} ->
+        timed = [interleaved_round(variants, round) | timed]
+
+        if rem(round, every) == 0,
+          do:
+            {timed,
+             Enum.filter(peers(path, 1), &String.starts_with?(elem(&1, 0), "mrrc ")) ++ mrrc},
+          else: {timed, mrrc}
+      end)
+
+    median =
+      case mrrc do
+        [] ->
+          nil
+
+        [{variant, _} | _] ->
+          rates = mrrc |> Enum.map(&elem(&1, 1)) |> Enum.sort()
+          {variant, Enum.at(rates, div(length(rates), 2))}
+      end
+
+    {summary(variants, timed |> Enum.reverse() |> Enum.concat()), median}
+  end
+
+  defp interleaved_round(variants, round) do
+    count = length(variants)
+
+    for i <- 0..(count - 1) do
+      {label, fun} = Enum.at(variants, rem(i + round, count))
+      {label, once(fun)}
     end
   end
 
@@ -107,7 +158,8 @@ IO.puts(
 IO.puts("|---|---|---|---|---|---|")
 
 for path <- files do
-  runs = if File.stat!(path).size > 200_000_000, do: 1, else: 5
+  big = File.stat!(path).size > 200_000_000
+  runs = if big, do: 1, else: 5
   name = Path.basename(path)
 
   snakepit = [
@@ -128,11 +180,15 @@ for path <- files do
      fn -> Marc.extract(path, compiled, mode: :skip, pool: :index_thread) |> Enum.count() end}
   ]
 
+  rounds = if big, do: 1, else: Bench.Index.rounds(snakepit, 5, 6)
+  {timed, mrrc} = Bench.Index.with_mrrc(path, snakepit, rounds)
+  pymarc = Bench.Index.peers(path) |> Enum.filter(&String.starts_with?(elem(&1, 0), "pymarc "))
+
   measured =
-    Enum.map(snakepit, fn {variant, fun} ->
-      {seconds, n, cores, cpu_us} = Bench.Index.best_with_cores(runs, fun)
+    Enum.map(snakepit, fn {variant, _} ->
+      {seconds, n, cores, cpu_us} = timed[variant]
       {"snakepit " <> variant, n / seconds, {cores, cpu_us}}
-    end) ++ Enum.map(Bench.Index.peers(path), fn {variant, rate} -> {variant, rate, nil} end)
+    end) ++ Enum.map(List.wrap(mrrc) ++ pymarc, fn {variant, rate} -> {variant, rate, nil} end)
 
   rates = Enum.map(measured, fn {variant, rate, _} -> {variant, rate} end)
   # Records/s with every core busy at the variant's CPU cost per record.
@@ -194,7 +250,7 @@ for path <- files do
 
   IO.puts("""
 
-  #{name}: extract/3 one process vs mrrc: #{if mrrc, do: Bench.Index.ratio(one, mrrc), else: "n/a"}x (target >= 10); \
+  #{name} (medians of #{rounds} interleaved rounds): extract/3 one process vs mrrc: #{if mrrc, do: Bench.Index.ratio(one, mrrc), else: "n/a"}x (target >= 10); \
   workers: 2 vs one process: #{Bench.Index.ratio(r["snakepit extract/3, workers: 2"], one)}x (target >= 1.5; \
   all-core ceiling at this run's CPU cost: #{Bench.Index.ceiling_ratio(ceilings["snakepit extract/3, workers: 2"], one_mean)}x); \
   pool: :thread vs one process: #{Bench.Index.ratio(r["snakepit extract/3, pool: :thread"], one)}x (target >= 1.0; \

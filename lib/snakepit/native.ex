@@ -77,6 +77,15 @@ defmodule Snakepit.Native do
 
   def extract_outcomes(_batches, _extractor, _config), do: :erlang.nif_error(:nif_not_loaded)
 
+  def extract_input(_binary, _extractor, _names, _config, _runs),
+    do: :erlang.nif_error(:nif_not_loaded)
+
+  def extract_small_file(_path, _extractor, _names, _config, _runs, _max_bytes),
+    do: :erlang.nif_error(:nif_not_loaded)
+
+  def read_small_file(_path, _max_bytes), do: :erlang.nif_error(:nif_not_loaded)
+  def small_batches(_binary, _max_records, _max_bytes), do: :erlang.nif_error(:nif_not_loaded)
+
   # Validation: lint_nif.rs.
   def lint_compile(_json, _only, _except), do: :erlang.nif_error(:nif_not_loaded)
   def lint_toml_json(_toml), do: :erlang.nif_error(:nif_not_loaded)

@@ -1,25 +1,36 @@
 defmodule Snakepit.Marc.Extract do
   # The stream behind Snakepit.Marc.extract/3. ISO 2709 files and binaries go the fast way:
-  # framed batches (as fan-out uses them) read by one native call each, which builds only
-  # the maps of selected values. Other sources (MARC-in-JSON, MARCXML, devices, enumerables)
+  # a small one read whole by one native call (`whole_input/5`), a bigger one in framed
+  # batches (as fan-out uses them), a few a native call; either builds only the maps of
+  # selected values. Other sources (MARC-in-JSON, MARCXML, devices, enumerables)
   # are read as lazy records, each extracted from its bytes.
   @moduledoc false
 
-  alias Snakepit.Marc
+  alias Snakepit.{Marc, Native}
   alias Snakepit.Marc.{Options, Source, Spec}
   alias Snakepit.Marc.Extract.Group
 
-  def stream(source, specs, opts) when is_list(opts) do
+  # The largest input read whole (see `whole_input/5`).
+  @whole_input_bytes 4_194_304
+
+  def stream(source, specs, opts), do: stream(source, specs, opts, :whole_if_small)
+
+  @doc false
+  # `stream/3` with `how` an ISO 2709 input is read: `:whole_if_small` (`stream/3`'s way),
+  # `:streamed` (through the stream, as big inputs are, whatever the size: what an input
+  # read whole must give too, and the bench's baseline) or `{:runs, runs}` (a small binary
+  # read whole, cut into `runs`, see `whole/5`), for the tests.
+  def stream(source, specs, opts, how) when is_list(opts) do
     {spec_opts, read_opts} = Keyword.split(opts, Spec.Options.keys())
     compiled = compiled!(specs, spec_opts)
     # Checked now, so that a bad option fails at the call, not when the stream runs.
     {fan_opts, stream_opts} = Keyword.split(read_opts, fan_out_keys())
     Options.validate!(fan_opts, :fan_out)
     config = Options.validate!(stream_opts, :stream)
-    Stream.flat_map([source], &values(&1, compiled, config, read_opts))
+    Stream.flat_map([source], &values(&1, compiled, config, read_opts, how))
   end
 
-  def stream(_source, _specs, opts),
+  def stream(_source, _specs, opts, _how),
     do: raise(ArgumentError, "options must be a keyword list, got: #{inspect(opts)}")
 
   @doc """
@@ -104,13 +115,13 @@ defmodule Snakepit.Marc.Extract do
 
   defp compiled!(specs, spec_opts), do: Spec.compile!(specs, spec_opts)
 
-  defp values(source, compiled, config, read_opts) do
+  defp values(source, compiled, config, read_opts, how) do
     cond do
       Enum.any?(fan_out_keys(), &Keyword.has_key?(read_opts, &1)) ->
         fan_out(source, compiled, config, read_opts)
 
       iso2709_source?(source, config.format) ->
-        fast(source, compiled, config, read_opts)
+        fast(source, compiled, config, read_opts, how)
 
       true ->
         lazy(source, compiled, read_opts)
@@ -127,8 +138,10 @@ defmodule Snakepit.Marc.Extract do
   # `Snakepit.Marc.Extract.Group` is one `:extract` request). `workers:` alone: the workers
   # do only the native work of their batches and this process builds the terms, as the
   # one-process path does, so no map is copied from worker to consumer. A pool on this node:
-  # its threads build the maps too, in parallel, and a fan-out process relays them. A batch
-  # that may run on another node (`nodes: :cluster`) is a request of its own.
+  # its threads build the maps too, in parallel, and a fan-out process relays them (letting
+  # this process build them instead, from a native job the pool's threads hand back,
+  # measured 5-15% slower on 2 cores). A batch that may run on another node
+  # (`nodes: :cluster`) is a request of its own.
   defp fan_out(source, compiled, config, opts) do
     case Keyword.pop(opts, :pool) do
       {nil, opts} ->
@@ -158,8 +171,42 @@ defmodule Snakepit.Marc.Extract do
       end
     end
 
-    local_opts = Keyword.drop(opts, [:nodes, :retry])
-    Snakepit.Marc.FanOut.run_batch_groups(source, local_opts, batches_per_unit(opts), work)
+    run_groups(source, Keyword.drop(opts, [:nodes, :retry]), work)
+  end
+
+  # A small input (as `whole_input/5` takes them) cut into batches at once, natively: no
+  # stream, no reader thread.
+  defp small_batches(source, opts) do
+    config = Options.validate!(Keyword.drop(opts, fan_out_keys()), :stream)
+
+    with {:ok, bin} <- small_input(source, config.format) do
+      # Batches of about a run each (as `whole/5` cuts): every worker gets work at once,
+      # and the first maps are built while the rest is extracted.
+      {count, min_bytes} = runs()
+      max_bytes = min(config.max_batch_bytes, max(div(byte_size(bin), count), min_bytes))
+
+      {:ok,
+       for {data, base, first, count} <-
+             Native.small_batches(bin, config.batch_size, max_bytes) do
+         %Snakepit.Marc.Batch{data: data, base_offset: base, first_index: first, count: count}
+       end}
+    end
+  end
+
+  # The whole bytes of a small ISO 2709 binary or regular file, or `:stream`.
+  defp small_input(source, format) do
+    case Source.classify!(source) do
+      {:binary, bin} = classified when byte_size(bin) <= @whole_input_bytes ->
+        if elem(Source.resolve_format(classified, format), 0) == :iso2709,
+          do: {:ok, bin},
+          else: :stream
+
+      {:file, path} ->
+        Native.read_small_file(path, @whole_input_bytes)
+
+      _ ->
+        :stream
+    end
   end
 
   # The workers' jobs in order, each finished here into its items; in strict mode the items
@@ -207,7 +254,19 @@ defmodule Snakepit.Marc.Extract do
       {:ok, [Spec.outcomes(batches, compiled, native)]}
     end
 
-    Snakepit.Marc.FanOut.run_batch_groups(source, opts, batches_per_unit(opts), work)
+    run_groups(source, opts, work)
+  end
+
+  # The fan-out of `work` over the batches of `source`, a few a unit: a small input is cut
+  # at once, natively (no stream, no reader thread), any other read through the stream.
+  defp run_groups(source, opts, work) do
+    case small_batches(source, opts) do
+      {:ok, batches} ->
+        Snakepit.Marc.FanOut.run_groups_of(batches, opts, batches_per_unit(opts), work)
+
+      :stream ->
+        Snakepit.Marc.FanOut.run_batch_groups(source, opts, batches_per_unit(opts), work)
+    end
   end
 
   # Batches per unit of fan-out work, as many as the one-process path hands native code at
@@ -242,9 +301,80 @@ defmodule Snakepit.Marc.Extract do
   end
 
   # Strict mode: the values of the records before a bad one still arrive, then it raises.
-  defp fast(source, compiled, config, read_opts) do
+  defp fast(source, compiled, config, read_opts, how) do
     native = %{read_config(config) | mode: worker_mode(config.mode)}
 
+    whole =
+      case how do
+        :streamed -> :stream
+        :whole_if_small -> whole_input(source, compiled, config, native, runs())
+        {:runs, runs} -> whole_input(source, compiled, config, native, runs)
+      end
+
+    case whole do
+      {:ok, items} -> items
+      :stream -> streamed(source, compiled, config, native, read_opts)
+    end
+  end
+
+  # A small input, a binary or a regular file of at most `@whole_input_bytes`, is read at
+  # once and extracted in one native call: a stream's fixed costs (a reader thread, a few
+  # hops between threads a batch; for a file read through the VM's file calls, a few dirty
+  # I/O hops) are most of the time a small file takes. Its items are then all built at
+  # once, so only small inputs go this way: on any other, the stream keeps memory flat. A
+  # file the native call does not read (not regular, bigger, unreadable) goes the stream's
+  # way, which reports what is wrong with it.
+  defp whole_input(source, compiled, config, native, runs) do
+    case Source.classify!(source) do
+      {:file, path} ->
+        small_file(path, compiled, config, native, runs)
+
+      _ ->
+        with {:ok, bin} <- small_input(source, config.format),
+             do: {:ok, whole(bin, compiled, config, native, runs)}
+    end
+  end
+
+  defp small_file(path, compiled, config, native, runs) do
+    answers =
+      Native.extract_small_file(
+        path,
+        Spec.ref(compiled),
+        compiled.names,
+        native,
+        runs,
+        @whole_input_bytes
+      )
+
+    case answers do
+      {:ok, answers} -> {:ok, items_of_answers(answers, config)}
+      :stream -> :stream
+    end
+  end
+
+  # The values of a whole ISO 2709 input in memory, extracted in one native call: framed
+  # into `runs` (`{count, min_bytes}`: about `count` runs, none under `min_bytes` but the
+  # last), extracted in parallel while the runs done are built. What the stream gives for
+  # the same bytes.
+  defp whole(bin, compiled, config, native, runs) do
+    bin
+    |> Native.extract_input(Spec.ref(compiled), compiled.names, native, runs)
+    |> items_of_answers(config)
+  end
+
+  # Runs of an input extracted in one call: a few a core, so the threads share the work and
+  # the first run's terms are built while the others are extracted; none under 16 KB, so
+  # a tiny input is one run, done on the calling thread without waking another.
+  defp runs, do: {4 * System.schedulers_online(), 16_384}
+
+  defp items_of_answers(answers, config) do
+    Snakepit.Marc.Stream.items_of_batches(answers, config.mode, fn {:ok, items, skipped} ->
+      Snakepit.Marc.ReadEvents.items(items, skipped)
+      items
+    end)
+  end
+
+  defp streamed(source, compiled, config, native, read_opts) do
     # Batches go to native code a few at a time, parsed and extracted there in parallel. Each
     # group's items are one list, so a record passes through one stream stage, not two: on
     # small records that stage costs as much as extracting. One group is started ahead

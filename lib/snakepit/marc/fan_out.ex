@@ -46,7 +46,7 @@ defmodule Snakepit.Marc.FanOut do
   (`until_error/2`).
   """
   def run_batches(source, opts, work) when is_function(work, 3) and is_list(opts),
-    do: run_units(source, opts, & &1, work)
+    do: run_units(&Marc.batches(source, &1), opts, & &1, work)
 
   @doc """
   `run_batches/3` with consecutive batches grouped into units of work: `work.(batches,
@@ -57,7 +57,15 @@ defmodule Snakepit.Marc.FanOut do
   """
   def run_batch_groups(source, opts, size, work)
       when is_integer(size) and size > 0 and is_function(work, 3) and is_list(opts),
-      do: run_units(source, opts, &growing_groups(&1, size), work)
+      do: run_units(&Marc.batches(source, &1), opts, &growing_groups(&1, size), work)
+
+  @doc """
+  `run_batch_groups/4` over `batches`, an enumerable of `%Snakepit.Marc.Batch{}` already cut
+  (a small source read whole), instead of a source's stream of them.
+  """
+  def run_groups_of(batches, opts, size, work)
+      when is_integer(size) and size > 0 and is_function(work, 3) and is_list(opts),
+      do: run_units(fn _read_opts -> batches end, opts, &growing_groups(&1, size), work)
 
   defp growing_groups(batches, size) do
     Stream.chunk_while(
@@ -75,8 +83,8 @@ defmodule Snakepit.Marc.FanOut do
     )
   end
 
-  # `units` makes the units of work from the stream of batches.
-  defp run_units(source, opts, units, work) do
+  # `units` makes the units of work from the stream of batches `batches_of.(read_opts)`.
+  defp run_units(batches_of, opts, units, work) do
     {fan_opts, read_opts} = Keyword.split(opts, Options.spec(:fan_out) |> Keyword.keys())
 
     %{workers: workers, ordered: ordered, timeout: timeout, pool: pool} =
@@ -90,7 +98,7 @@ defmodule Snakepit.Marc.FanOut do
     # Checked here, before any process starts, so bad options fail in the caller.
     strict = Options.validate!(parse_opts, :read).mode == :strict
     parse_opts = if strict, do: Keyword.put(parse_opts, :mode, :permissive), else: parse_opts
-    batches = units.(Marc.batches(source, Keyword.drop(read_opts, [:report])))
+    batches = units.(batches_of.(Keyword.drop(read_opts, [:report])))
 
     job = %{
       work: work,

@@ -9,7 +9,7 @@ use rustler::{Atom, Encoder, Env, NifResult, ResourceArc, Term};
 use snakepit_core::extract::{AlternateScript, Extractor, Output, OutputOptions};
 
 mod extract_atoms {
-    rustler::atoms! { include, only }
+    rustler::atoms! { include, only, stream }
 }
 
 /// A compiled extraction, shared by every process and thread that uses it.
@@ -413,4 +413,216 @@ fn extract_batches_finish<'a>(
     };
     drop(state);
     answers_term(env, batches, &read, &names, job.free)
+}
+
+/// `extract_batches/4`'s answer for a whole input held in memory (a small binary, which the
+/// one-process path reads in one call instead of through a stream): one answer per run of
+/// at least `min_run_bytes` (about `runs` of them), see [`input_answers`].
+#[rustler::nif(schedule = "DirtyCpu")]
+fn extract_input<'a>(
+    env: Env<'a>,
+    input: rustler::Binary<'a>,
+    extractor: ResourceArc<ExtractorResource>,
+    names: Vec<Term<'a>>,
+    config: ReadConfig,
+    runs: (usize, usize),
+) -> NifResult<Term<'a>> {
+    let read = config.decode()?;
+    input_answers(env, input.as_slice(), &extractor.0, &names, &read, runs)
+}
+
+/// `extract_input/5` for a regular file of at most `max_bytes`, read here, in the same
+/// call (a file read through the VM's file calls costs a few dirty-scheduler hops, more
+/// than extracting a small file): `{:ok, answers}`, or `:stream` for a file that is not
+/// regular, is bigger, or cannot be read, which the stream then reads (and reports).
+/// Opened without blocking, so a FIFO put in the file's place meanwhile is not waited on.
+#[rustler::nif(schedule = "DirtyCpu")]
+fn extract_small_file<'a>(
+    env: Env<'a>,
+    path: String,
+    extractor: ResourceArc<ExtractorResource>,
+    names: Vec<Term<'a>>,
+    config: ReadConfig,
+    runs: (usize, usize),
+    max_bytes: u64,
+) -> NifResult<Term<'a>> {
+    let read = config.decode()?;
+    match small_file(&path, max_bytes) {
+        Some(input) => {
+            let answers = input_answers(env, &input, &extractor.0, &names, &read, runs)?;
+            Ok((atoms::ok(), answers).encode(env))
+        }
+        None => Ok(extract_atoms::stream().encode(env)),
+    }
+}
+
+/// `{:ok, binary}`, the bytes of `path`, if it is a regular file of at most `max_bytes`;
+/// else `:stream` (see `extract_small_file/7`). A pool's fan-out reads a small file so, then
+/// cuts it with `small_batches/3`, instead of starting a stream's reader thread.
+#[rustler::nif(schedule = "DirtyIo")]
+fn read_small_file(env: Env<'_>, path: String, max_bytes: u64) -> NifResult<Term<'_>> {
+    let Some(bytes) = small_file(&path, max_bytes) else {
+        return Ok(extract_atoms::stream().encode(env));
+    };
+    let mut owned = rustler::OwnedBinary::new(bytes.len());
+    owned.as_mut_slice().copy_from_slice(&bytes);
+    Ok((atoms::ok(), rustler::Binary::from_owned(owned, env)).encode(env))
+}
+
+/// `[{data, base_offset, first_index, count}]`: `input` (a whole source in memory) cut into
+/// batches of at most `max_records` frames, cut once `max_bytes` are reached, each ending
+/// with a good frame, as [`record_runs`] cuts (a batch's frames are framed again where it
+/// is parsed). Each `data` is a sub-binary of `input`: nothing is copied.
+#[rustler::nif(schedule = "DirtyCpu")]
+fn small_batches<'a>(
+    input: rustler::Binary<'a>,
+    max_records: usize,
+    max_bytes: usize,
+) -> NifResult<Vec<(rustler::Binary<'a>, u64, u64, u64)>> {
+    use snakepit_core::scan::{next_step, Step};
+    let bytes = input.as_slice();
+    let mut batches = Vec::new();
+    let (mut start, mut first, mut pos, mut index) = (0usize, 0u64, 0usize, 0u64);
+    let mut cut = |start: usize, end: usize, first: u64, index: u64| -> NifResult<()> {
+        let data = input.make_subbinary(start, end - start)?;
+        batches.push((data, start as u64, first, index - first));
+        Ok(())
+    };
+    loop {
+        match next_step(bytes, pos, true) {
+            Step::Record { end, .. } => {
+                (pos, index) = (end, index + 1);
+                let full = index - first >= max_records as u64 || pos - start >= max_bytes;
+                if full {
+                    cut(start, pos, first, index)?;
+                    (start, first) = (pos, index);
+                }
+            }
+            Step::Skip { end, .. } => (pos, index) = (end, index + 1),
+            _ => break,
+        }
+    }
+    if index > first {
+        cut(start, pos, first, index)?;
+    }
+    Ok(batches)
+}
+
+/// The bytes of `path` if it is a regular file of at most `max_bytes`.
+fn small_file(path: &str, max_bytes: u64) -> Option<Vec<u8>> {
+    use std::io::Read as _;
+    use std::os::unix::fs::OpenOptionsExt;
+    // Looked at before it is opened: opening a FIFO, even without blocking, would let a
+    // writer waiting for a reader go on to find none once this closes it.
+    let fits = |meta: &std::fs::Metadata| meta.is_file() && meta.len() <= max_bytes;
+    if !fits(&std::fs::metadata(path).ok()?) {
+        return None;
+    }
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .ok()?;
+    let meta = file.metadata().ok()?;
+    if !fits(&meta) {
+        return None;
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    // One byte more than allowed: a file that grew since is left to the stream.
+    file.take(max_bytes + 1).read_to_end(&mut bytes).ok()?;
+    (bytes.len() as u64 <= max_bytes).then_some(bytes)
+}
+
+/// The answers of `input`: cut at frame boundaries into runs of at least `min_run_bytes`
+/// (`input` over `runs`), each parsed and extracted on rayon's threads while this thread
+/// builds the terms of the runs done, in order. An input of one run is done on this thread
+/// alone (no thread wakes).
+fn input_answers<'a>(
+    env: Env<'a>,
+    input: &[u8],
+    extractor: &Extractor,
+    names: &[Term<'a>],
+    read: &Read,
+    (runs, min_run_bytes): (usize, usize),
+) -> NifResult<Term<'a>> {
+    if names.len() != extractor.outputs().len() {
+        return Err(rustler::Error::BadArg);
+    }
+    let run_bytes = (input.len() / runs.max(1)).max(min_run_bytes).max(1);
+    let runs = record_runs(input, run_bytes);
+    if let [_] = runs.as_slice() {
+        let outcomes = outcomes(input, 0, 0, read, extractor);
+        return answers_term(env, vec![outcomes], read, names, Free::Here);
+    }
+    let (done, arrived) = std::sync::mpsc::channel();
+    let answers = rayon::in_place_scope(|scope| {
+        for (i, &(start, end, index)) in runs.iter().enumerate() {
+            let done = done.clone();
+            scope.spawn(move |_| {
+                let bytes = &input[start..end];
+                let offset = start as u64;
+                let work = std::panic::AssertUnwindSafe(|| {
+                    outcomes(bytes, offset, index, read, extractor)
+                });
+                let _ = done.send((i, std::panic::catch_unwind(work).ok()));
+            });
+        }
+        drop(done);
+        in_order(env, runs.len(), arrived, read, names)
+    })?;
+    Ok(answers.encode(env))
+}
+
+/// `input` cut into runs `(start, end, first_index)` of at least `min_bytes` (the last may
+/// be shorter), each ending with a good frame: bytes skipped as holding no record are
+/// framed by what follows them, so a run never ends with them (framed again on their own,
+/// they could be cut up differently from the input read in one piece).
+fn record_runs(input: &[u8], min_bytes: usize) -> Vec<(usize, usize, u64)> {
+    use snakepit_core::scan::{next_step, Step};
+    let mut runs = Vec::new();
+    let (mut start, mut first) = (0usize, 0u64);
+    let (mut pos, mut index) = (0usize, 0u64);
+    if input.len() > min_bytes {
+        loop {
+            match next_step(input, pos, true) {
+                Step::Record { end, .. } => {
+                    (pos, index) = (end, index + 1);
+                    if pos - start >= min_bytes && pos < input.len() {
+                        runs.push((start, pos, first));
+                        (start, first) = (pos, index);
+                    }
+                }
+                Step::Skip { end, .. } => (pos, index) = (end, index + 1),
+                _ => break,
+            }
+        }
+    }
+    runs.push((start, input.len(), first));
+    runs
+}
+
+/// The answers of `count` runs whose outcomes `arrived` in any order, built in run order,
+/// each as soon as it and the runs before it are in.
+fn in_order<'a>(
+    env: Env<'a>,
+    count: usize,
+    arrived: std::sync::mpsc::Receiver<(usize, Option<Vec<Outcome>>)>,
+    read: &Read,
+    names: &[Term<'a>],
+) -> NifResult<Vec<Term<'a>>> {
+    let failed = || rustler::Error::RaiseAtom("extract_job_failed");
+    let mut waiting: Vec<Option<Vec<Outcome>>> = (0..count).map(|_| None).collect();
+    let mut answers = Vec::with_capacity(count);
+    while answers.len() < count {
+        let next = answers.len();
+        while waiting[next].is_none() {
+            let (i, outcomes) = arrived.recv().map_err(|_| failed())?;
+            waiting[i] = Some(outcomes.ok_or_else(failed)?);
+        }
+        let outcomes = waiting[next].take().unwrap_or_default();
+        answers.push(
+            items_term(env, outcomes, read, names, Free::OnRayon).ok_or(rustler::Error::BadArg)?,
+        );
+    }
+    Ok(answers)
 }
