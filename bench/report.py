@@ -56,6 +56,7 @@ RESULT_FILES = [
     ("cluster.md", "Cluster: local against remote requests", "bench/cluster.exs"),
     ("scheduler.md", "Scheduler discipline", "bench/scheduler.exs"),
     ("index.md", "Index workload beside mrrc and pymarc", "bench/index.exs"),
+    ("table.md", "Table writer: extraction rows as CSV, TSV and JSON Lines", "bench/table.exs"),
     ("marc8_encode.txt", "MARC-8 encode beside yaz-marcdump", "bench/marc8_encode.exs"),
     ("mrk.md", ".mrk write and read beside pymarc", "bench/mrk.exs"),
     ("lint.md", "Validation beside MARC::Lint and marcvalidate", "bench/lint.exs"),
