@@ -55,6 +55,25 @@ defmodule Snakepit.Marc.SchedulerTest do
     assert [{"debug_hold_scheduler", 1, _}] = over_limit(recorded)
   end
 
+  test "a hold is reported when a second run of the load repeats it, and only then" do
+    hold = fn -> Task.async(fn -> Native.debug_hold_scheduler(100) end) |> Task.await() end
+    {recorded, _} = watch(hold)
+    assert [{"debug_hold_scheduler", 1, _}] = confirmed(over_limit(recorded), hold)
+
+    # A load that held once and not again: what a charge of kernel work looks like.
+    runs = :counters.new(1, [])
+
+    once = fn ->
+      :counters.add(runs, 1, 1)
+      ms = if :counters.get(runs, 1) == 1, do: 100, else: 0
+      Task.async(fn -> Native.debug_hold_scheduler(ms) end) |> Task.await()
+    end
+
+    {recorded, _} = watch(once)
+    assert [_] = over_limit(recorded)
+    assert confirmed(over_limit(recorded), once) == []
+  end
+
   test "every normal-scheduler NIF is watched" do
     # A `#[rustler::nif]` with no dirty schedule must start with the watch, or this suite
     # could not see it hold a scheduler.
@@ -79,9 +98,10 @@ defmodule Snakepit.Marc.SchedulerTest do
     path = Corpus.path("synthetic/records_10k.mrc")
     pool = :"scheduler_test_pool_#{System.unique_integer([:positive])}"
     {:ok, _} = Snakepit.Pool.start_link(name: pool, worker_profile: :thread, pool_size: 1)
-    deadline = System.monotonic_time(:millisecond) + 1_500
 
     load = fn ->
+      deadline = System.monotonic_time(:millisecond) + 1_500
+
       for kind <- 0..5 do
         Task.async(fn ->
           busy(kind, %{bytes: bytes, small: small, path: path, pool: pool}, deadline)
@@ -98,10 +118,25 @@ defmodule Snakepit.Marc.SchedulerTest do
              "#{nif} was never called: #{inspect(recorded)}"
     end
 
-    assert over_limit(recorded) == [],
-           "NIFs held a normal scheduler for #{@limit_us} us of CPU or more: " <>
-             "#{inspect(over_limit(recorded))} (long_schedule reports, for context: " <>
+    over = confirmed(over_limit(recorded), load)
+
+    assert over == [],
+           "NIFs held a normal scheduler for #{@limit_us} us of CPU or more, in two runs of " <>
+             "the load: #{inspect(over)} (long_schedule reports, for context: " <>
              "#{inspect(long_schedules, limit: 5)})"
+  end
+
+  # The NIFs of `over` that go over the limit again in a second run of `load`. A thread's CPU
+  # clock also counts kernel work done on its behalf (a page fault that zeroes or compacts a
+  # huge page, reclaim under memory pressure): under load that once charged 11 ms to one
+  # `stream_next` call of a few hundred microseconds' work. That is rare and never the same
+  # call twice, while a NIF that holds its scheduler does so on every run of the load.
+  defp confirmed([], _load), do: []
+
+  defp confirmed(over, load) do
+    {again, _} = watch(load)
+    again = over_limit(again)
+    Enum.filter(over, fn {nif, _, _} -> Enum.any?(again, &match?({^nif, _, _}, &1)) end)
   end
 
   defp busy(kind, data, deadline) do
