@@ -3,6 +3,7 @@
 
 use crate::atoms;
 use crate::items::Items;
+use crate::native_job::{Job, NoResult};
 use crate::options::{Read, ReadConfig};
 use crate::parse_nif::walk;
 use rustler::{Atom, Encoder, Env, NifResult, ResourceArc, Term};
@@ -268,37 +269,19 @@ fn answers_term<'a>(
 /// Batches being parsed and extracted on rayon's threads while the caller does something
 /// else: `extract_batches_start/3` makes one, `extract_batches_finish/3` builds its terms.
 pub(crate) struct ExtractJobResource {
-    state: std::sync::Mutex<JobState>,
-    ready: std::sync::Condvar,
+    job: Job<Vec<Vec<Outcome>>>,
     free: Free,
-}
-
-enum JobState {
-    Running,
-    Done(Vec<Vec<Outcome>>),
-    /// The native work panicked (a bug): the finish call raises instead of waiting forever.
-    Failed,
-    /// The answer was given.
-    Taken,
 }
 
 #[rustler::resource_impl]
 impl rustler::Resource for ExtractJobResource {}
 
 impl ExtractJobResource {
-    fn set(&self, state: JobState) {
-        *self.state.lock().unwrap_or_else(|p| p.into_inner()) = state;
-        self.ready.notify_all();
-    }
-}
-
-impl ExtractJobResource {
     /// A job whose native work is already done: `extract_batches_finish/3` builds its terms
     /// at once.
     fn done(outcomes: Vec<Vec<Outcome>>) -> ResourceArc<Self> {
         ResourceArc::new(ExtractJobResource {
-            state: std::sync::Mutex::new(JobState::Done(outcomes)),
-            ready: std::sync::Condvar::new(),
+            job: Job::done(outcomes),
             free: Free::Here,
         })
     }
@@ -375,20 +358,10 @@ fn extract_batches_start(
         .iter()
         .map(|(bin, offset, index)| (bin.as_slice().to_vec(), *offset, *index))
         .collect();
-    let job = ResourceArc::new(ExtractJobResource {
-        state: std::sync::Mutex::new(JobState::Running),
-        ready: std::sync::Condvar::new(),
+    Ok(ResourceArc::new(ExtractJobResource {
+        job: Job::spawn(move || batch_outcomes(&owned, &read, &extractor.0)),
         free: Free::OnRayon,
-    });
-    let done = job.clone();
-    rayon::spawn(move || {
-        let work = std::panic::AssertUnwindSafe(|| batch_outcomes(&owned, &read, &extractor.0));
-        match std::panic::catch_unwind(work) {
-            Ok(outcomes) => done.set(JobState::Done(outcomes)),
-            Err(_) => done.set(JobState::Failed),
-        }
-    });
-    Ok(job)
+    }))
 }
 
 /// `extract_batches/4`'s answer for a started job: waits (on this dirty scheduler) until its
@@ -402,16 +375,11 @@ fn extract_batches_finish<'a>(
     config: ReadConfig,
 ) -> NifResult<Term<'a>> {
     let read = config.decode()?;
-    let mut state = job.state.lock().unwrap_or_else(|p| p.into_inner());
-    while matches!(*state, JobState::Running) {
-        state = job.ready.wait(state).unwrap_or_else(|p| p.into_inner());
-    }
-    let batches = match std::mem::replace(&mut *state, JobState::Taken) {
-        JobState::Done(batches) => batches,
-        JobState::Failed => return Err(rustler::Error::RaiseAtom("extract_job_failed")),
-        _ => return Err(rustler::Error::BadArg),
+    let batches = match job.job.wait() {
+        Ok(batches) => batches,
+        Err(NoResult::Failed) => return Err(rustler::Error::RaiseAtom("extract_job_failed")),
+        Err(NoResult::AlreadyTaken) => return Err(rustler::Error::BadArg),
     };
-    drop(state);
     answers_term(env, batches, &read, &names, job.free)
 }
 
@@ -479,33 +447,16 @@ fn small_batches<'a>(
     max_records: usize,
     max_bytes: usize,
 ) -> NifResult<Vec<(rustler::Binary<'a>, u64, u64, u64)>> {
-    use snakepit_core::scan::{next_step, Step};
-    let bytes = input.as_slice();
-    let mut batches = Vec::new();
-    let (mut start, mut first, mut pos, mut index) = (0usize, 0u64, 0usize, 0u64);
-    let mut cut = |start: usize, end: usize, first: u64, index: u64| -> NifResult<()> {
+    let max_records = max_records as u64;
+    cut_at_frames(input.as_slice(), |records, bytes| {
+        records >= max_records || bytes >= max_bytes
+    })
+    .into_iter()
+    .map(|(start, end, first, count)| {
         let data = input.make_subbinary(start, end - start)?;
-        batches.push((data, start as u64, first, index - first));
-        Ok(())
-    };
-    loop {
-        match next_step(bytes, pos, true) {
-            Step::Record { end, .. } => {
-                (pos, index) = (end, index + 1);
-                let full = index - first >= max_records as u64 || pos - start >= max_bytes;
-                if full {
-                    cut(start, pos, first, index)?;
-                    (start, first) = (pos, index);
-                }
-            }
-            Step::Skip { end, .. } => (pos, index) = (end, index + 1),
-            _ => break,
-        }
-    }
-    if index > first {
-        cut(start, pos, first, index)?;
-    }
-    Ok(batches)
+        Ok((data, start as u64, first, count))
+    })
+    .collect()
 }
 
 /// The bytes of `path` if it is a regular file of at most `max_bytes`.
@@ -574,31 +525,52 @@ fn input_answers<'a>(
 }
 
 /// `input` cut into runs `(start, end, first_index)` of at least `min_bytes` (the last may
-/// be shorter), each ending with a good frame: bytes skipped as holding no record are
-/// framed by what follows them, so a run never ends with them (framed again on their own,
-/// they could be cut up differently from the input read in one piece).
+/// be shorter), see [`cut_at_frames`].
 fn record_runs(input: &[u8], min_bytes: usize) -> Vec<(usize, usize, u64)> {
+    if input.len() <= min_bytes {
+        return vec![(0, input.len(), 0)];
+    }
+    let mut runs: Vec<_> = cut_at_frames(input, |_, bytes| bytes >= min_bytes)
+        .into_iter()
+        .map(|(start, end, first, _)| (start, end, first))
+        .collect();
+    // The bytes after the last good frame (skipped or trailing) belong to the last run.
+    match runs.last_mut() {
+        Some(last) => last.1 = input.len(),
+        None => runs.push((0, input.len(), 0)),
+    }
+    runs
+}
+
+/// `input` cut into pieces `(start, end, first_index, frames)`, each cut after the good
+/// frame at which `full(frames, bytes)` first holds, and the rest in a last piece: bytes
+/// skipped as holding no record are framed by what follows them, so a piece never ends
+/// with them (framed again on their own, they could be cut up differently from the input
+/// read in one piece). Trailing bytes that frame nothing are left out.
+fn cut_at_frames(
+    input: &[u8],
+    mut full: impl FnMut(u64, usize) -> bool,
+) -> Vec<(usize, usize, u64, u64)> {
     use snakepit_core::scan::{next_step, Step};
-    let mut runs = Vec::new();
-    let (mut start, mut first) = (0usize, 0u64);
-    let (mut pos, mut index) = (0usize, 0u64);
-    if input.len() > min_bytes {
-        loop {
-            match next_step(input, pos, true) {
-                Step::Record { end, .. } => {
-                    (pos, index) = (end, index + 1);
-                    if pos - start >= min_bytes && pos < input.len() {
-                        runs.push((start, pos, first));
-                        (start, first) = (pos, index);
-                    }
+    let mut pieces = Vec::new();
+    let (mut start, mut first, mut pos, mut index) = (0usize, 0u64, 0usize, 0u64);
+    loop {
+        match next_step(input, pos, true) {
+            Step::Record { end, .. } => {
+                (pos, index) = (end, index + 1);
+                if full(index - first, pos - start) {
+                    pieces.push((start, pos, first, index - first));
+                    (start, first) = (pos, index);
                 }
-                Step::Skip { end, .. } => (pos, index) = (end, index + 1),
-                _ => break,
             }
+            Step::Skip { end, .. } => (pos, index) = (end, index + 1),
+            _ => break,
         }
     }
-    runs.push((start, input.len(), first));
-    runs
+    if index > first {
+        pieces.push((start, pos, first, index - first));
+    }
+    pieces
 }
 
 /// The answers of `count` runs whose outcomes `arrived` in any order, built in run order,

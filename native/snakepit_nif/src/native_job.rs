@@ -48,6 +48,11 @@ impl<T: Send + 'static> Job<T> {
 }
 
 impl<T> Job<T> {
+    /// A job whose work is already done: [`Job::wait`] gives `result` at once.
+    pub(crate) fn done(result: T) -> Job<T> {
+        Job::with(State::Done(result))
+    }
+
     fn with(state: State<T>) -> Job<T> {
         Job(Arc::new(Shared {
             state: Mutex::new(state),
