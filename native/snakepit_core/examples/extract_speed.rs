@@ -1,6 +1,6 @@
 //! Extraction speed against plain parsing on one file (a quick look, not the benchmark):
 //! `cargo run --release -p snakepit_core --example extract_speed -- FILE`
-use snakepit_core::extract::{Extractor, Output, OutputOptions};
+use snakepit_core::extract::{Extractor, Output, OutputOptions, Scratch, Values};
 use snakepit_core::{read_all, Mode, ParseOptions};
 use std::time::Instant;
 
@@ -19,17 +19,20 @@ fn main() {
             .map(|s| Output::parse(s, OutputOptions::default()).unwrap())
             .collect(),
     );
-    for _ in 0..3 {
+    let repeats: usize = std::env::var("REPEAT")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(3);
+    for _ in 0..repeats {
         let t = Instant::now();
         let (items, _) = read_all(&bytes, Mode::Skip, ParseOptions::default()).unwrap();
         let parse = t.elapsed();
         let t = Instant::now();
-        let mut values = Vec::new();
-        let mut n = 0;
+        let (mut scratch, mut values) = (Scratch::default(), Values::new());
         for record in items.iter().flatten() {
-            extractor.extract_into(record, &mut values);
-            n += values.iter().map(|v| v.len()).sum::<usize>();
+            extractor.extract_values(record, &mut scratch, &mut values);
         }
+        let n: usize = (0..values.len()).map(|i| values.list(i).len()).sum();
         let extract = t.elapsed();
         println!(
             "{} records: parse {:?} ({:.0} rec/s), extract {:?} ({:.0} rec/s), {n} values",

@@ -167,6 +167,7 @@ pub struct SubfieldRef<'a> {
     pub value_offset: usize,
 }
 
+#[derive(Clone)]
 pub struct Subfields<'a> {
     rest: &'a [u8],
     base: usize,

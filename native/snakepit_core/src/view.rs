@@ -25,7 +25,7 @@ pub enum FieldView<'a, S> {
 /// [`OwnedRecord`], the [`OwnedField`] variant decides.
 pub trait RecordView {
     /// Iterator over one data field's `(code, value)` subfields.
-    type Subfields<'s>: Iterator<Item = (u8, &'s [u8])>
+    type Subfields<'s>: Iterator<Item = (u8, &'s [u8])> + Clone
     where
         Self: 's;
     /// Iterator over the fields.
@@ -58,6 +58,7 @@ pub struct RecordFields<'s> {
 }
 
 /// Subfields of a borrowed record's data field.
+#[derive(Clone)]
 pub struct RecordSubfields<'s>(record::Subfields<'s>);
 
 impl<'s> Iterator for RecordSubfields<'s> {
@@ -134,6 +135,7 @@ impl<'a> RecordView for Record<'a> {
 pub struct OwnedFields<'s>(std::slice::Iter<'s, OwnedField>);
 
 /// Subfields of an owned data field.
+#[derive(Clone)]
 pub struct OwnedSubfields<'s>(std::slice::Iter<'s, (u8, Vec<u8>)>);
 
 impl<'s> Iterator for OwnedSubfields<'s> {

@@ -7,7 +7,7 @@ use crate::native_job::{Job, NoResult};
 use crate::options::{Read, ReadConfig};
 use crate::parse_nif::walk;
 use rustler::{Atom, Encoder, Env, NifResult, ResourceArc, Term};
-use snakepit_core::extract::{AlternateScript, Extractor, Output, OutputOptions};
+use snakepit_core::extract::{AlternateScript, Extractor, Output, OutputOptions, Scratch, Values};
 
 mod extract_atoms {
     rustler::atoms! { include, only, stream }
@@ -102,27 +102,32 @@ pub(crate) fn extract_items<'a>(
         return None;
     }
     let outcomes = outcomes(input, base_offset, first_index, read, extractor);
-    items_term(env, outcomes, read, names, Free::OnRayon)
+    items_term(env, outcomes, read, names)
 }
 
-/// What one record of a batch gave: its values, or its error.
+/// What a batch gave, with no term built (so it can be made on any thread): each entry a
+/// record, whose value lists are the next ones of `values` (one per output), or an error.
+#[derive(Default)]
+struct Outcomes {
+    values: Values,
+    entries: Vec<Outcome>,
+}
+
 enum Outcome {
-    Values(Vec<Vec<String>>),
+    Record,
     Error(snakepit_core::MarcError),
-    /// An error already handed to the answer.
-    Taken,
 }
 
-/// Every frame of `input` parsed and extracted, with no term built: so it can run on any
-/// thread.
+/// Every frame of `input` parsed and extracted.
 fn outcomes(
     input: &[u8],
     base_offset: u64,
     first_index: u64,
     read: &Read,
     extractor: &Extractor,
-) -> Vec<Outcome> {
-    let outcomes = std::cell::RefCell::new(Vec::new());
+) -> Outcomes {
+    let outcomes = std::cell::RefCell::new(Outcomes::default());
+    let mut scratch = Scratch::default();
     let mut unlimited = crate::budget::Budget::unlimited();
     walk(
         input,
@@ -131,69 +136,59 @@ fn outcomes(
         read,
         &mut unlimited,
         |record, _repairs| {
-            let mut values = Vec::new();
-            extractor.extract_into(record, &mut values);
-            outcomes.borrow_mut().push(Outcome::Values(values));
+            let outcomes = &mut *outcomes.borrow_mut();
+            extractor.extract_values(record, &mut scratch, &mut outcomes.values);
+            outcomes.entries.push(Outcome::Record);
             true
         },
         |e| {
-            outcomes.borrow_mut().push(Outcome::Error(e));
+            outcomes.borrow_mut().entries.push(Outcome::Error(e));
             true
         },
     );
     outcomes.into_inner()
 }
 
-/// Where a batch's outcomes are freed once its terms are built.
-#[derive(Clone, Copy)]
-enum Free {
-    /// On a thread of the current rayon pool: freeing a batch's many small strings is work
-    /// the thread building terms, the serial part, need not do, and that pool's threads are
-    /// busy with the next batches anyway.
-    OnRayon,
-    /// On the thread building the terms: the job was done by a fan-out worker, and waking
-    /// the idle global pool only to free memory costs more CPU (its threads spin before
-    /// they sleep again) than the freeing does.
-    Here,
-}
-
 /// `{:ok, items, skipped}` or `{:error, %ParseError{}}` under `read.mode`: a map of values
 /// per good record. `None` when `names` do not fit the outputs.
 fn items_term<'a>(
     env: Env<'a>,
-    outcomes: Vec<Outcome>,
+    outcomes: Outcomes,
     read: &Read,
     names: &[Term<'a>],
-    free: Free,
 ) -> Option<Term<'a>> {
     let mut items = Items::new(env, read.mode, read.shape);
     let mut lists: Vec<Term<'a>> = Vec::with_capacity(names.len());
-    let mut outcomes = outcomes;
-    for outcome in outcomes.iter_mut() {
-        if let Outcome::Values(values) = outcome {
-            lists.clear();
-            lists.extend(values.iter().map(|list| string_list(env, list)));
-            items.push(Term::map_from_term_arrays(env, names, &lists).ok()?);
-        } else if let Outcome::Error(e) = std::mem::replace(outcome, Outcome::Taken) {
-            if !items.error(e) {
-                break;
+    let Outcomes { values, entries } = outcomes;
+    let mut next_list = 0;
+    for entry in entries {
+        match entry {
+            Outcome::Record => {
+                lists.clear();
+                lists.extend(
+                    (next_list..next_list + names.len()).map(|i| string_list(env, &values, i)),
+                );
+                next_list += names.len();
+                items.push(Term::map_from_term_arrays(env, names, &lists).ok()?);
+            }
+            Outcome::Error(e) => {
+                if !items.error(e) {
+                    break;
+                }
             }
         }
-    }
-    match free {
-        Free::OnRayon => rayon::spawn(move || drop(outcomes)),
-        Free::Here => drop(outcomes),
     }
     Some(items.into_result())
 }
 
-/// `[binary]` for `values`, built from the end without an intermediate vector of terms.
-fn string_list<'a>(env: Env<'a>, values: &[String]) -> Term<'a> {
+/// `[binary]` of list `i` of `values`, built from the end without an intermediate vector
+/// of terms.
+fn string_list<'a>(env: Env<'a>, values: &Values, i: usize) -> Term<'a> {
     values
-        .iter()
+        .list(i)
         .rev()
         .fold(Term::list_new_empty(env), |list, value| {
-            list.list_prepend(value.as_str().encode(env))
+            list.list_prepend(value.encode(env))
         })
 }
 
@@ -220,7 +215,6 @@ fn extract_batches<'a>(
         batch_outcomes(&inputs, &read, extractor),
         &read,
         &names,
-        Free::OnRayon,
     )
 }
 
@@ -240,7 +234,7 @@ fn batch_outcomes<B: AsRef<[u8]> + Sync>(
     batches: &[(B, u64, u64)],
     read: &Read,
     extractor: &Extractor,
-) -> Vec<Vec<Outcome>> {
+) -> Vec<Outcomes> {
     use rayon::prelude::*;
     batches
         .par_iter()
@@ -253,14 +247,13 @@ fn batch_outcomes<B: AsRef<[u8]> + Sync>(
 /// The list of `items_term` answers, one per batch, in order.
 fn answers_term<'a>(
     env: Env<'a>,
-    batches: Vec<Vec<Outcome>>,
+    batches: Vec<Outcomes>,
     read: &Read,
     names: &[Term<'a>],
-    free: Free,
 ) -> NifResult<Term<'a>> {
     let answers = batches
         .into_iter()
-        .map(|batch| items_term(env, batch, read, names, free))
+        .map(|batch| items_term(env, batch, read, names))
         .collect::<Option<Vec<Term<'a>>>>()
         .ok_or(rustler::Error::BadArg)?;
     Ok(answers.encode(env))
@@ -269,8 +262,7 @@ fn answers_term<'a>(
 /// Batches being parsed and extracted on rayon's threads while the caller does something
 /// else: `extract_batches_start/3` makes one, `extract_batches_finish/3` builds its terms.
 pub(crate) struct ExtractJobResource {
-    job: Job<Vec<Vec<Outcome>>>,
-    free: Free,
+    job: Job<Vec<Outcomes>>,
 }
 
 #[rustler::resource_impl]
@@ -279,10 +271,9 @@ impl rustler::Resource for ExtractJobResource {}
 impl ExtractJobResource {
     /// A job whose native work is already done: `extract_batches_finish/3` builds its terms
     /// at once.
-    fn done(outcomes: Vec<Vec<Outcome>>) -> ResourceArc<Self> {
+    fn done(outcomes: Vec<Outcomes>) -> ResourceArc<Self> {
         ResourceArc::new(ExtractJobResource {
             job: Job::done(outcomes),
-            free: Free::Here,
         })
     }
 }
@@ -360,7 +351,6 @@ fn extract_batches_start(
         .collect();
     Ok(ResourceArc::new(ExtractJobResource {
         job: Job::spawn(move || batch_outcomes(&owned, &read, &extractor.0)),
-        free: Free::OnRayon,
     }))
 }
 
@@ -380,7 +370,7 @@ fn extract_batches_finish<'a>(
         Err(NoResult::Failed) => return Err(rustler::Error::RaiseAtom("extract_job_failed")),
         Err(NoResult::AlreadyTaken) => return Err(rustler::Error::BadArg),
     };
-    answers_term(env, batches, &read, &names, job.free)
+    answers_term(env, batches, &read, &names)
 }
 
 /// `extract_batches/4`'s answer for a whole input held in memory (a small binary, which the
@@ -503,7 +493,7 @@ fn input_answers<'a>(
     let runs = record_runs(input, run_bytes);
     if let [_] = runs.as_slice() {
         let outcomes = outcomes(input, 0, 0, read, extractor);
-        return answers_term(env, vec![outcomes], read, names, Free::Here);
+        return answers_term(env, vec![outcomes], read, names);
     }
     let (done, arrived) = std::sync::mpsc::channel();
     let answers = rayon::in_place_scope(|scope| {
@@ -578,12 +568,12 @@ fn cut_at_frames(
 fn in_order<'a>(
     env: Env<'a>,
     count: usize,
-    arrived: std::sync::mpsc::Receiver<(usize, Option<Vec<Outcome>>)>,
+    arrived: std::sync::mpsc::Receiver<(usize, Option<Outcomes>)>,
     read: &Read,
     names: &[Term<'a>],
 ) -> NifResult<Vec<Term<'a>>> {
     let failed = || rustler::Error::RaiseAtom("extract_job_failed");
-    let mut waiting: Vec<Option<Vec<Outcome>>> = (0..count).map(|_| None).collect();
+    let mut waiting: Vec<Option<Outcomes>> = (0..count).map(|_| None).collect();
     let mut answers = Vec::with_capacity(count);
     while answers.len() < count {
         let next = answers.len();
@@ -592,9 +582,7 @@ fn in_order<'a>(
             waiting[i] = Some(outcomes.ok_or_else(failed)?);
         }
         let outcomes = waiting[next].take().unwrap_or_default();
-        answers.push(
-            items_term(env, outcomes, read, names, Free::OnRayon).ok_or(rustler::Error::BadArg)?,
-        );
+        answers.push(items_term(env, outcomes, read, names).ok_or(rustler::Error::BadArg)?);
     }
     Ok(answers)
 }

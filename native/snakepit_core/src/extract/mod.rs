@@ -92,26 +92,113 @@ const ALTERNATE_SCRIPT_TAG: &[u8; 3] = b"880";
 #[derive(Debug, Clone)]
 pub struct Extractor {
     outputs: Vec<Output>,
-    /// For tags made of three digits: whether any output may want the field, so that
-    /// the fields nobody asked for cost one table lookup.
-    wanted_numeric: Vec<bool>,
+    /// For tags made of three digits, other than 880: the `(output, spec)` pairs whose spec
+    /// tag matches it, in output and then spec order, as `wanted[n]..wanted[n + 1]` of
+    /// `pairs`. A field nobody asked for costs one lookup; one somebody did, only its specs.
+    wanted: Vec<u32>,
+    pairs: Vec<(u32, u32)>,
+    /// Whether an 880 may give any output a value: as the tag its `$6` names, or as 880.
+    wants_880: bool,
+}
+
+/// The value lists of records, one buffer plus offsets: what an extraction gives, with no
+/// allocation per value or record. Each record adds one list per output, in output order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Values {
+    text: String,
+    /// The end of each value in `text` (its start is the end before it).
+    ends: Vec<usize>,
+    /// The end of each list in `ends`.
+    lists: Vec<usize>,
+}
+
+impl Values {
+    pub fn new() -> Values {
+        Values::default()
+    }
+
+    /// How many lists there are.
+    pub fn len(&self) -> usize {
+        self.lists.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.lists.is_empty()
+    }
+
+    /// The values of list `i`, in order.
+    pub fn list(&self, i: usize) -> impl DoubleEndedIterator<Item = &str> + ExactSizeIterator {
+        let first = if i == 0 { 0 } else { self.lists[i - 1] };
+        (first..self.lists[i]).map(move |v| self.value(v))
+    }
+
+    fn value(&self, v: usize) -> &str {
+        let start = if v == 0 { 0 } else { self.ends[v - 1] };
+        &self.text[start..self.ends[v]]
+    }
+
+    fn push(&mut self, value: &str) {
+        self.text.push_str(value);
+        self.ends.push(self.text.len());
+    }
+
+    // Values since value `from` (the list being made).
+    fn since(&self, from: usize) -> impl Iterator<Item = &str> {
+        (from..self.ends.len()).map(move |v| self.value(v))
+    }
+
+    fn end_list(&mut self) {
+        self.lists.push(self.ends.len());
+    }
+}
+
+/// Buffers an extraction reuses from record to record (see [`Extractor::extract_values`]).
+#[derive(Debug, Default)]
+pub struct Scratch {
+    /// Each output's values for the record at hand, before its options apply.
+    pending: Vec<Values>,
+    /// A value being joined from several subfields.
+    joined: Vec<u8>,
 }
 
 impl Extractor {
     pub fn new(outputs: Vec<Output>) -> Extractor {
-        let wanted_numeric = (0..1000)
-            .map(|n: usize| {
-                let tag = [
-                    b'0' + (n / 100) as u8,
-                    b'0' + (n / 10 % 10) as u8,
-                    b'0' + (n % 10) as u8,
-                ];
-                outputs.iter().any(|o| wants_tag(o, &tag))
-            })
-            .collect();
+        let mut wanted = Vec::with_capacity(1001);
+        let mut pairs = Vec::new();
+        for n in 0..1000usize {
+            wanted.push(pairs.len() as u32);
+            let tag = [
+                b'0' + (n / 100) as u8,
+                b'0' + (n / 10 % 10) as u8,
+                b'0' + (n % 10) as u8,
+            ];
+            if &tag == ALTERNATE_SCRIPT_TAG {
+                continue;
+            }
+            for (o, output) in outputs.iter().enumerate() {
+                if output.options.alternate_script == AlternateScript::Only {
+                    continue;
+                }
+                for (s, spec) in output.specs.iter().enumerate() {
+                    if spec.tag().is_some_and(|t| t.matches(&tag)) {
+                        pairs.push((o as u32, s as u32));
+                    }
+                }
+            }
+        }
+        wanted.push(pairs.len() as u32);
+        let wants_880 = outputs.iter().any(|o| match o.options.alternate_script {
+            AlternateScript::Ignore => o
+                .specs
+                .iter()
+                .any(|s| s.tag().is_some_and(|t| t.matches(ALTERNATE_SCRIPT_TAG))),
+            _ => true,
+        });
         Extractor {
             outputs,
-            wanted_numeric,
+            wanted,
+            pairs,
+            wants_880,
         }
     }
 
@@ -121,49 +208,51 @@ impl Extractor {
 
     /// The values of every output for `record`, in output order.
     pub fn extract<R: RecordView>(&self, record: &R) -> Vec<Vec<String>> {
-        let mut values = vec![Vec::new(); self.outputs.len()];
-        self.extract_into(record, &mut values);
-        values
+        let mut values = Values::new();
+        self.extract_values(record, &mut Scratch::default(), &mut values);
+        (0..values.len())
+            .map(|i| values.list(i).map(str::to_string).collect())
+            .collect()
     }
 
-    /// [`Extractor::extract`] into `values` (resized to the outputs, each list cleared), so
-    /// that a stream reuses its buffers.
-    pub fn extract_into<R: RecordView>(&self, record: &R, values: &mut Vec<Vec<String>>) {
-        values.resize_with(self.outputs.len(), Vec::new);
-        for list in values.iter_mut() {
-            list.clear();
+    /// Adds `record`'s value lists, one per output, to `values`. `scratch` is reused from
+    /// record to record, so that a batch costs a few allocations, not a few per value.
+    pub fn extract_values<R: RecordView>(
+        &self,
+        record: &R,
+        scratch: &mut Scratch,
+        values: &mut Values,
+    ) {
+        let Scratch { pending, joined } = scratch;
+        pending.resize_with(self.outputs.len(), Values::default);
+        for list in pending.iter_mut() {
+            list.text.clear();
+            list.ends.clear();
         }
-        for (output, list) in self.outputs.iter().zip(values.iter_mut()) {
+        for (output, list) in self.outputs.iter().zip(pending.iter_mut()) {
             for spec in &output.specs {
                 if let Spec::Leader { slice } = spec {
                     let leader = record.leader();
                     if let Some(bytes) = slice.map_or(Some(leader), |s| s.take(leader)) {
-                        list.push(text(bytes));
+                        push_text(list, bytes);
                     }
                 }
             }
         }
-        let mut subfields: Vec<(u8, &[u8])> = Vec::new();
         for field in record.view_fields() {
             match field {
                 FieldView::Control { tag, value } => {
-                    if !self.wanted(&tag) {
-                        continue;
-                    }
-                    for (output, list) in self.outputs.iter().zip(values.iter_mut()) {
-                        if output.options.alternate_script == AlternateScript::Only
-                            || full(output, list)
-                        {
+                    for (output, spec) in self.plain_pairs(&tag, tag_number(&tag)) {
+                        let list = &mut pending[output];
+                        if full(&self.outputs[output], list) {
                             continue;
                         }
-                        for spec in matching(output, &tag, b' ', b' ', false) {
-                            let bytes = match spec {
-                                Spec::Bytes { slice, .. } => slice.take(value),
-                                _ => Some(value),
-                            };
-                            if let Some(bytes) = bytes {
-                                list.push(text(bytes));
-                            }
+                        let bytes = match spec {
+                            Spec::Bytes { slice, .. } => slice.take(value),
+                            _ => Some(value),
+                        };
+                        if let Some(bytes) = bytes {
+                            push_text(list, bytes);
                         }
                     }
                 }
@@ -171,178 +260,241 @@ impl Extractor {
                     tag,
                     ind1,
                     ind2,
-                    subfields: iter,
+                    subfields,
                 } => {
-                    if !self.wanted(&tag) {
+                    let number = tag_number(&tag);
+                    if number.is_none_or(|n| n == ALTERNATE_SCRIPT_NUMBER) {
+                        self.any_field(&tag, ind1, ind2, subfields, pending, joined);
                         continue;
                     }
-                    subfields.clear();
-                    subfields.extend(iter);
-                    let is_880 = &tag == ALTERNATE_SCRIPT_TAG;
-                    // traject: the first three bytes of the first $6, else 880 itself.
-                    let linked: &[u8] = subfields
-                        .iter()
-                        .find(|(code, _)| *code == b'6')
-                        .map_or(ALTERNATE_SCRIPT_TAG, |(_, v)| &v[..v.len().min(3)]);
-                    for (output, list) in self.outputs.iter().zip(values.iter_mut()) {
-                        let alternate = output.options.alternate_script;
-                        let effective: &[u8] = match alternate {
-                            AlternateScript::Only if !is_880 => continue,
-                            AlternateScript::Ignore => &tag,
-                            _ if is_880 => linked,
-                            _ => &tag,
-                        };
-                        if full(output, list) {
-                            continue;
-                        }
-                        for spec in matching(output, effective, ind1, ind2, true) {
-                            collect_subfields(spec, &subfields, output, list);
+                    for (output, spec) in self.plain_pairs(&tag, number) {
+                        let (options, list) = (&self.outputs[output].options, &mut pending[output]);
+                        if !full(&self.outputs[output], list) && indicators_match(spec, ind1, ind2)
+                        {
+                            collect_subfields(spec, subfields.clone(), options, list, joined);
                         }
                     }
                 }
             }
         }
-        for (output, list) in self.outputs.iter().zip(values.iter_mut()) {
-            finish(&output.options, list);
+        for (output, list) in self.outputs.iter().zip(pending.iter()) {
+            finish(&output.options, list, values);
         }
     }
 
-    #[inline]
-    fn wanted(&self, tag: &[u8; 3]) -> bool {
-        match tag_number(tag) {
-            Some(n) => self.wanted_numeric[n],
-            None => self.outputs.iter().any(|o| wants_tag(o, tag)),
+    /// The `(output index, spec)` pairs a field with this tag is matched against, when it
+    /// is not an 880 (the tag itself counts): none for a tag no spec names.
+    fn plain_pairs<'e>(
+        &'e self,
+        tag: &[u8; 3],
+        number: Option<usize>,
+    ) -> impl Iterator<Item = (usize, &'e Spec)> + 'e {
+        let pairs: &[(u32, u32)] = match number {
+            Some(n) => &self.pairs[self.wanted[n] as usize..self.wanted[n + 1] as usize],
+            None => &[],
+        };
+        let others = number
+            .is_none()
+            .then_some(*tag)
+            .into_iter()
+            .flat_map(move |tag| self.other_pairs(tag));
+        pairs
+            .iter()
+            .map(move |&(o, s)| (o as usize, &self.outputs[o as usize].specs[s as usize]))
+            .chain(others)
+    }
+
+    // A tag that is not three digits: every output's specs are looked at.
+    fn other_pairs(&self, tag: [u8; 3]) -> impl Iterator<Item = (usize, &Spec)> + '_ {
+        self.outputs
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| o.options.alternate_script != AlternateScript::Only)
+            .flat_map(move |(o, output)| {
+                output
+                    .specs
+                    .iter()
+                    .filter(move |spec| spec.tag().is_some_and(|t| t.matches(&tag)))
+                    .map(move |spec| (o, spec))
+            })
+    }
+
+    // A data field whose tag is not three digits, or an 880, which may count as the tag its
+    // first `$6` begins with: each output's specs in turn.
+    fn any_field<'r, S: Iterator<Item = (u8, &'r [u8])> + Clone>(
+        &self,
+        tag: &[u8; 3],
+        ind1: u8,
+        ind2: u8,
+        subfields: S,
+        pending: &mut [Values],
+        joined: &mut Vec<u8>,
+    ) {
+        let is_880 = tag_number(tag) == Some(ALTERNATE_SCRIPT_NUMBER);
+        if is_880 && !self.wants_880 {
+            return;
+        }
+        // traject: the first three bytes of the first $6, else 880 itself.
+        let linked: &[u8] = subfields
+            .clone()
+            .find(|(code, _)| *code == b'6')
+            .map_or(ALTERNATE_SCRIPT_TAG, |(_, v)| &v[..v.len().min(3)]);
+        for (output, list) in self.outputs.iter().zip(pending.iter_mut()) {
+            let effective: &[u8] = match output.options.alternate_script {
+                AlternateScript::Only if !is_880 => continue,
+                AlternateScript::Ignore => tag,
+                _ if is_880 => linked,
+                _ => tag,
+            };
+            if full(output, list) {
+                continue;
+            }
+            for spec in matching(output, effective) {
+                if indicators_match(spec, ind1, ind2) {
+                    collect_subfields(spec, subfields.clone(), &output.options, list, joined);
+                }
+            }
         }
     }
 }
 
+// The tag's number, from its bytes as values: a tag built byte by byte and read back as a
+// word would stall on the store (measured: a third of the extraction's time).
 #[inline]
 fn tag_number(tag: &[u8; 3]) -> Option<usize> {
-    tag.iter().try_fold(0usize, |n, &b| {
-        b.is_ascii_digit().then(|| n * 10 + (b - b'0') as usize)
-    })
+    let [a, b, c] = *tag;
+    let (a, b, c) = (
+        a.wrapping_sub(b'0'),
+        b.wrapping_sub(b'0'),
+        c.wrapping_sub(b'0'),
+    );
+    (a < 10 && b < 10 && c < 10).then(|| a as usize * 100 + b as usize * 10 + c as usize)
 }
 
-// Whether a field with this tag could give `output` a value: a spec matches the tag, or it
-// is an 880 that may stand for one.
-fn wants_tag(output: &Output, tag: &[u8; 3]) -> bool {
-    let alternate = output.options.alternate_script;
-    (tag == ALTERNATE_SCRIPT_TAG && alternate != AlternateScript::Ignore)
-        || (alternate != AlternateScript::Only
-            && output
-                .specs
-                .iter()
-                .any(|s| s.tag().is_some_and(|t| t.matches(tag))))
-}
+const ALTERNATE_SCRIPT_NUMBER: usize = 880;
 
 // With `first`, one value is all the output keeps: the rest of the record is not read for it.
-fn full(output: &Output, list: &[String]) -> bool {
-    output.options.first && !list.is_empty()
+fn full(output: &Output, list: &Values) -> bool {
+    output.options.first && !list.ends.is_empty()
 }
 
-fn matching<'o>(
-    output: &'o Output,
-    tag: &'o [u8],
-    ind1: u8,
-    ind2: u8,
-    data: bool,
-) -> impl Iterator<Item = &'o Spec> + 'o {
-    output.specs.iter().filter(move |spec| match spec {
+// The specs of `output` whose tag matches `tag` (a data field's effective tag).
+fn matching<'o>(output: &'o Output, tag: &'o [u8]) -> impl Iterator<Item = &'o Spec> + 'o {
+    output
+        .specs
+        .iter()
+        .filter(move |spec| spec.tag().is_some_and(|t| t.matches(tag)))
+}
+
+// A data field's indicators against a spec's filters (a slice spec has none).
+fn indicators_match(spec: &Spec, ind1: u8, ind2: u8) -> bool {
+    match spec {
         Spec::Field {
-            tag: pattern,
             ind1: want1,
             ind2: want2,
             ..
-        } => {
-            pattern.matches(tag)
-                && (!data || (want1.is_none_or(|w| w == ind1) && want2.is_none_or(|w| w == ind2)))
-        }
-        Spec::Bytes { tag: pattern, .. } => pattern.matches(tag),
-        Spec::Leader { .. } => false,
-    })
+        } => want1.is_none_or(|w| w == ind1) && want2.is_none_or(|w| w == ind2),
+        _ => true,
+    }
 }
 
-fn collect_subfields(
+fn collect_subfields<'r>(
     spec: &Spec,
-    subfields: &[(u8, &[u8])],
-    output: &Output,
-    list: &mut Vec<String>,
+    subfields: impl Iterator<Item = (u8, &'r [u8])>,
+    options: &OutputOptions,
+    list: &mut Values,
+    joined: &mut Vec<u8>,
 ) {
     let codes = match spec {
         Spec::Field { codes, .. } => codes.as_deref(),
         _ => None,
     };
     let selected = subfields
-        .iter()
         .filter(|(code, _)| codes.is_none_or(|codes| codes.contains(code)))
-        .map(|(_, value)| *value);
-    match &output.options.separator {
+        .map(|(_, value)| value);
+    match &options.separator {
         Some(separator) if spec.joinable() => {
-            let mut joined: Option<Vec<u8>> = None;
+            joined.clear();
+            let mut any = false;
             for value in selected {
-                match &mut joined {
-                    None => joined = Some(value.to_vec()),
-                    Some(buf) => {
-                        buf.extend_from_slice(separator.as_bytes());
-                        buf.extend_from_slice(value);
-                    }
+                if any {
+                    joined.extend_from_slice(separator.as_bytes());
                 }
+                joined.extend_from_slice(value);
+                any = true;
             }
-            if let Some(buf) = joined {
-                list.push(match String::from_utf8(buf) {
-                    Ok(s) => s,
-                    Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
-                });
+            if any {
+                push_text(list, joined);
             }
         }
-        _ => list.extend(selected.map(text)),
+        _ => {
+            for value in selected {
+                push_text(list, value);
+            }
+        }
     }
 }
 
 // Values are text: bytes that are not UTF-8 (a record read without UTF-8 checks) become
 // U+FFFD rather than an error at this late point.
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+fn push_text(list: &mut Values, bytes: &[u8]) {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => list.push(text),
+        Err(_) => list.push(&String::from_utf8_lossy(bytes)),
+    }
 }
 
-// Drops repeated values, keeping the first of each: a scan for the few values a field list
-// usually has, a set (of the values' own strings, nothing copied) for long lists.
-fn dedupe(list: &mut Vec<String>) {
-    if list.len() <= 16 {
-        let mut kept = 0;
-        for i in 0..list.len() {
-            if !list[..kept].contains(&list[i]) {
-                list.swap(kept, i);
-                kept += 1;
+// traject's `apply_extraction_options`, in its order: `first`, `trim_punctuation`,
+// `dedupe` (the first of equal values kept), `default`; the list then ends in `values`.
+fn finish(options: &OutputOptions, pending: &Values, values: &mut Values) {
+    let start = values.ends.len();
+    let count = if options.first {
+        pending.ends.len().min(1)
+    } else {
+        pending.ends.len()
+    };
+    let raw = (0..count).map(|v| pending.value(v));
+    if options.trim_punctuation {
+        let trimmed: Vec<String> = raw.map(trim_punctuation).collect();
+        push_all(
+            values,
+            trimmed.iter().map(String::as_str),
+            options.dedupe,
+            start,
+        );
+    } else {
+        push_all(values, raw, options.dedupe, start);
+    }
+    if values.ends.len() == start {
+        if let Some(default) = &options.default {
+            values.push(default);
+        }
+    }
+    values.end_list();
+}
+
+// Pushes `list`, without repeats when `dedupe`: a scan of the values kept for the few a
+// list usually has, a set (of the values' own strings, nothing copied) for long lists.
+fn push_all<'v>(
+    values: &mut Values,
+    list: impl ExactSizeIterator<Item = &'v str>,
+    dedupe: bool,
+    start: usize,
+) {
+    if !dedupe {
+        list.for_each(|v| values.push(v));
+    } else if list.len() <= 16 {
+        for v in list {
+            if !values.since(start).any(|kept| kept == v) {
+                values.push(v);
             }
         }
-        list.truncate(kept);
     } else {
-        let keep: Vec<bool> = {
-            let mut seen = HashSet::with_capacity(list.len());
-            list.iter().map(|v| seen.insert(v.as_str())).collect()
-        };
-        let mut flags = keep.into_iter();
-        list.retain(|_| flags.next().unwrap_or(false));
-    }
-}
-
-// traject's `apply_extraction_options`, in its order.
-fn finish(options: &OutputOptions, list: &mut Vec<String>) {
-    if options.first {
-        list.truncate(1);
-    }
-    if options.trim_punctuation {
-        for value in list.iter_mut() {
-            *value = trim_punctuation(value);
-        }
-    }
-    if options.dedupe && list.len() > 1 {
-        dedupe(list);
-    }
-    if list.is_empty() {
-        if let Some(default) = &options.default {
-            list.push(default.clone());
+        let mut seen = HashSet::with_capacity(list.len());
+        for v in list {
+            if seen.insert(v) {
+                values.push(v);
+            }
         }
     }
 }

@@ -31,6 +31,7 @@ pub(super) struct TermRecord<'a> {
     subfields: Vec<(u8, &'a [u8])>,
 }
 
+#[derive(Clone)]
 pub(super) struct TermSubfields<'s, 'a>(std::slice::Iter<'s, (u8, &'a [u8])>);
 
 impl<'s, 'a: 's> Iterator for TermSubfields<'s, 'a> {
