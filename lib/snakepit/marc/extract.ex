@@ -377,15 +377,14 @@ defmodule Snakepit.Marc.Extract do
   defp streamed(source, compiled, config, native, read_opts) do
     # Batches go to native code a few at a time, parsed and extracted there in parallel. Each
     # group's items are one list, so a record passes through one stream stage, not two: on
-    # small records that stage costs as much as extracting. One group is started ahead
-    # (`chunk_every(2, 1)` takes the next element before it gives this one), so native
-    # threads extract it while this process builds and hands on the terms of the one before.
+    # small records that stage costs as much as extracting. A few groups are started ahead,
+    # so native threads extract them while this process builds and hands on the terms of
+    # the one before.
     source
     |> Marc.batches(read_opts)
     |> Stream.chunk_every(batches_per_call())
     |> Stream.map(&Spec.start_batches(&1, compiled, native))
-    |> Stream.chunk_every(2, 1)
-    |> Stream.map(&hd/1)
+    |> Snakepit.Marc.Stream.ahead()
     |> Snakepit.Marc.Stream.items_of_batches(config.mode, &job_items(&1, compiled, native))
   end
 

@@ -156,10 +156,9 @@ defmodule Snakepit.Marc.Lint do
     native = read_config(config)
     ref = Rules.ref(rules)
 
-    # A group of batches per native call, linted there in parallel. One group is started
-    # ahead (`chunk_every(2, 1)` takes the next element before it gives this one), so
-    # native threads lint it while this process builds and hands on the entries of the one
-    # before, instead of the cores waiting on each other in turn.
+    # A group of batches per native call, linted there in parallel. A few groups are
+    # started ahead, so native threads lint them while this process builds and hands on
+    # the entries of the one before, instead of the cores waiting on each other in turn.
     source
     |> Marc.batches(Keyword.drop(read_opts, [:mode, :records]))
     |> Stream.chunk_every(batches_per_call())
@@ -168,8 +167,8 @@ defmodule Snakepit.Marc.Lint do
       |> Enum.map(&{&1.data, &1.base_offset, &1.first_index})
       |> Native.lint_batches_start(ref, native)
     end)
-    |> Stream.chunk_every(2, 1)
-    |> Stream.flat_map(fn [job | _] -> Native.lint_batches_finish(job) end)
+    |> Snakepit.Marc.Stream.ahead()
+    |> Stream.flat_map(&Native.lint_batches_finish/1)
   end
 
   # Batches per native call: enough to keep every core busy.

@@ -52,6 +52,32 @@ defmodule Snakepit.Marc.Stream do
   end
 
   @doc """
+  `enum`'s elements, each taken `count` elements before it is given: a stream of started
+  native jobs keeps `count` of them running while the consumer finishes the one before.
+  Three by default: on a 200 MB file, one ahead extracted 10-15% slower, and linted a
+  little slower, than two or three; the native threads then idle less while the consumer
+  builds terms.
+  """
+  def ahead(enum, count \\ 3) when is_integer(count) and count > 0 do
+    Stream.transform(
+      enum,
+      fn -> :queue.new() end,
+      fn element, queue ->
+        queue = :queue.in(element, queue)
+
+        if :queue.len(queue) > count do
+          {{:value, oldest}, queue} = :queue.out(queue)
+          {[oldest], queue}
+        else
+          {[], queue}
+        end
+      end,
+      fn queue -> {:queue.to_list(queue), :queue.new()} end,
+      fn _queue -> :ok end
+    )
+  end
+
+  @doc """
   The items `items_of.(batch)` gives for each batch (errors in place), under `mode`: in
   `:strict`, the items before the first error arrive, then it raises.
   """

@@ -282,4 +282,40 @@ defmodule Snakepit.Marc.StreamTest do
       0 -> Enum.uniq(acc)
     end
   end
+
+  describe "ahead/2 (the look-ahead of started native jobs)" do
+    test "gives every element, in order, whatever the count and the length" do
+      for count <- 1..4, length <- 0..9 do
+        assert Enum.to_list(Snakepit.Marc.Stream.ahead(1..length//1, count)) ==
+                 Enum.to_list(1..length//1),
+               "count #{count}, length #{length}"
+      end
+    end
+
+    test "takes each element `count` elements before it gives it, and no more" do
+      me = self()
+      taken = Stream.map(1..10, fn x -> send(me, {:taken, x}) && x end)
+
+      given =
+        taken
+        |> Snakepit.Marc.Stream.ahead(3)
+        |> Stream.map(fn x ->
+          send(me, {:given, x})
+          x
+        end)
+        |> Enum.take(2)
+
+      assert given == [1, 2]
+      # Element 2 is given once 5 is taken; 6 is never taken.
+      assert trace() == [taken: 1, taken: 2, taken: 3, taken: 4, given: 1, taken: 5, given: 2]
+    end
+  end
+
+  defp trace(acc \\ []) do
+    receive do
+      {kind, x} when kind in [:taken, :given] -> trace([{kind, x} | acc])
+    after
+      0 -> Enum.reverse(acc)
+    end
+  end
 end
