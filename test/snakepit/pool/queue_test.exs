@@ -159,15 +159,17 @@ defmodule Snakepit.Pool.QueueTest do
       test "a caller that times out while its request runs frees the slot", ctx do
         pool = one_slot_pool!(ctx.profile)
 
-        assert Snakepit.execute(:sleep, [100], pool: pool, timeout: 10) == {:error, :timeout}
+        # A sleep far longer than the timeout: on a busy machine the caller can be kept off a
+        # core for 100 ms (a 100 ms sleep then replied before the caller began to wait).
+        assert Snakepit.execute(:sleep, [1_000], pool: pool, timeout: 10) == {:error, :timeout}
         # The slot is held while the abandoned request still runs, then returned.
         assert status!(pool).load == 1
-        eventually(fn -> status!(pool).load == 0 end)
+        eventually(fn -> status!(pool).load == 0 end, 5_000)
         assert Snakepit.execute(:ping, [:after], pool: pool) == {:ok, :after}
 
         if ctx.profile == :process do
           # The reply went to a dead alias: nothing stray in the mailbox.
-          refute_received {_, {:ok, 100}}
+          refute_received {_, {:ok, 1_000}}
         end
       end
     end
