@@ -8,9 +8,11 @@
 # The Perl references run when perl has MARC::Lint and MARC::Schema (Debian's
 # libmarc-lint-perl and libmarc-schema-perl); otherwise only Snakepit's rows are printed.
 # Lint and the stream are timed in turns (lint, stream, lint, stream...: a noisy machine
-# then slows both alike), 7 rounds for files under 50 MB and 5 for larger ones
-# (SNAKEPIT_BENCH_ROUNDS sets it), after one untimed turn each. The rates are the best of the rounds; the cost is given
-# as the median of the rounds' own ratios and as the ratio of the best times.
+# then slows both alike), after one untimed turn each: for files under 50 MB as many
+# rounds as fit in about 5 s (at least 7, at most 200: a file of a few ms needs many for a
+# steady median), 5 for larger ones (SNAKEPIT_BENCH_ROUNDS sets it). The rates are the
+# best of the rounds; the cost is given as the median of the rounds' own ratios and as the
+# ratio of the best times.
 # SNAKEPIT_BENCH_SLICE sets the records of the Perl slice (default 2000).
 
 alias Snakepit.Marc
@@ -25,11 +27,15 @@ defmodule Bench.Lint do
 
   @doc "`{lint_times, stream_times, lint_result}`: the two timed in turns, in seconds."
   def rounds(path, lint, stream) do
-    default = if File.stat!(path).size < 50_000_000, do: 7, else: 5
-    n = String.to_integer(System.get_env("SNAKEPIT_BENCH_ROUNDS", "#{default}"))
-
     # One untimed turn each first: the rule set compiled, the file in the page cache.
-    _ = {lint.(), stream.()}
+    {turn_us, _} = :timer.tc(fn -> {lint.(), stream.()} end)
+
+    default =
+      if File.stat!(path).size < 50_000_000,
+        do: (5_000_000 / max(turn_us, 1)) |> trunc() |> max(7) |> min(200),
+        else: 5
+
+    n = String.to_integer(System.get_env("SNAKEPIT_BENCH_ROUNDS", "#{default}"))
 
     times =
       for _ <- 1..n do

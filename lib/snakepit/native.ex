@@ -95,6 +95,10 @@ defmodule Snakepit.Native do
 
   def lint_batches_start(_batches, _linter, _config), do: :erlang.nif_error(:nif_not_loaded)
   def lint_batches_finish(_job), do: :erlang.nif_error(:nif_not_loaded)
+  def lint_input(_binary, _linter, _config, _runs), do: :erlang.nif_error(:nif_not_loaded)
+
+  def lint_small_file(_path, _linter, _config, _runs, _max_bytes),
+    do: :erlang.nif_error(:nif_not_loaded)
 
   # Formats (MARC-in-JSON, MARCXML): formats_nif.rs and stream_nif.rs.
   def records_to_json(_records, _layout, _first, _base), do: :erlang.nif_error(:nif_not_loaded)

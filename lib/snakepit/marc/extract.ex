@@ -7,11 +7,8 @@ defmodule Snakepit.Marc.Extract do
   @moduledoc false
 
   alias Snakepit.{Marc, Native}
-  alias Snakepit.Marc.{Options, Source, Spec}
+  alias Snakepit.Marc.{Options, Source, Spec, WholeInput}
   alias Snakepit.Marc.Extract.Group
-
-  # The largest input read whole (see `whole_input/5`).
-  @whole_input_bytes 4_194_304
 
   def stream(source, specs, opts), do: stream(source, specs, opts, :whole_if_small)
 
@@ -182,7 +179,7 @@ defmodule Snakepit.Marc.Extract do
     with {:ok, bin} <- small_input(source, config.format) do
       # Batches of about a run each (as `whole/5` cuts): every worker gets work at once,
       # and the first maps are built while the rest is extracted.
-      {count, min_bytes} = runs()
+      {count, min_bytes} = WholeInput.runs()
       max_bytes = min(config.max_batch_bytes, max(div(byte_size(bin), count), min_bytes))
 
       {:ok,
@@ -195,17 +192,10 @@ defmodule Snakepit.Marc.Extract do
 
   # The whole bytes of a small ISO 2709 binary or regular file, or `:stream`.
   defp small_input(source, format) do
-    case Source.classify!(source) do
-      {:binary, bin} = classified when byte_size(bin) <= @whole_input_bytes ->
-        if elem(Source.resolve_format(classified, format), 0) == :iso2709,
-          do: {:ok, bin},
-          else: :stream
-
-      {:file, path} ->
-        Native.read_small_file(path, @whole_input_bytes)
-
-      _ ->
-        :stream
+    case WholeInput.source(source, format) do
+      {:binary, bin} -> {:ok, bin}
+      {:file, path} -> Native.read_small_file(path, WholeInput.max_bytes())
+      :stream -> :stream
     end
   end
 
@@ -307,7 +297,7 @@ defmodule Snakepit.Marc.Extract do
     whole =
       case how do
         :streamed -> :stream
-        :whole_if_small -> whole_input(source, compiled, config, native, runs())
+        :whole_if_small -> whole_input(source, compiled, config, native, WholeInput.runs())
         {:runs, runs} -> whole_input(source, compiled, config, native, runs)
       end
 
@@ -317,21 +307,14 @@ defmodule Snakepit.Marc.Extract do
     end
   end
 
-  # A small input, a binary or a regular file of at most `@whole_input_bytes`, is read at
-  # once and extracted in one native call: a stream's fixed costs (a reader thread, a few
-  # hops between threads a batch; for a file read through the VM's file calls, a few dirty
-  # I/O hops) are most of the time a small file takes. Its items are then all built at
-  # once, so only small inputs go this way: on any other, the stream keeps memory flat. A
-  # file the native call does not read (not regular, bigger, unreadable) goes the stream's
-  # way, which reports what is wrong with it.
+  # A small input (`Snakepit.Marc.WholeInput`) is extracted in one native call. A file the
+  # native call does not read (not regular, bigger, unreadable) goes the stream's way,
+  # which reports what is wrong with it.
   defp whole_input(source, compiled, config, native, runs) do
-    case Source.classify!(source) do
-      {:file, path} ->
-        small_file(path, compiled, config, native, runs)
-
-      _ ->
-        with {:ok, bin} <- small_input(source, config.format),
-             do: {:ok, whole(bin, compiled, config, native, runs)}
+    case WholeInput.source(source, config.format) do
+      {:file, path} -> small_file(path, compiled, config, native, runs)
+      {:binary, bin} -> {:ok, whole(bin, compiled, config, native, runs)}
+      :stream -> :stream
     end
   end
 
@@ -343,7 +326,7 @@ defmodule Snakepit.Marc.Extract do
         compiled.names,
         native,
         runs,
-        @whole_input_bytes
+        WholeInput.max_bytes()
       )
 
     case answers do
@@ -361,11 +344,6 @@ defmodule Snakepit.Marc.Extract do
     |> Native.extract_input(Spec.ref(compiled), compiled.names, native, runs)
     |> items_of_answers(config)
   end
-
-  # Runs of an input extracted in one call: a few a core, so the threads share the work and
-  # the first run's terms are built while the others are extracted; none under 16 KB, so
-  # a tiny input is one run, done on the calling thread without waking another.
-  defp runs, do: {4 * System.schedulers_online(), 16_384}
 
   defp items_of_answers(answers, config) do
     Snakepit.Marc.Stream.items_of_batches(answers, config.mode, fn {:ok, items, skipped} ->

@@ -8,6 +8,7 @@ defmodule Snakepit.Marc.Lint do
 
   alias Snakepit.Marc
   alias Snakepit.Marc.{Batch, Encoder, Issue, LazyRecord, Options, ParseError, Record, Rules}
+  alias Snakepit.Marc.WholeInput
   alias Snakepit.Native
 
   @doc "The issues of one record."
@@ -40,16 +41,22 @@ defmodule Snakepit.Marc.Lint do
       )
 
   @doc "The stream of `{record_index, byte_offset, [%Issue{}]}`."
-  def stream(source, opts) when is_list(opts) do
+  def stream(source, opts), do: stream(source, opts, :whole_if_small)
+
+  @doc false
+  # `stream/2` with `how` an ISO 2709 input is read: `:whole_if_small` (`stream/2`'s way)
+  # or `:streamed` (through the stream, as big inputs are, whatever the size: what an input
+  # read whole must give too), for the tests.
+  def stream(source, opts, how) when is_list(opts) do
     {lint_opts, read_opts} = Keyword.split(opts, Options.spec(:lint) |> Keyword.keys())
     rules = rules!(Options.validate!(lint_opts, :lint))
     {fan_opts, stream_opts} = Keyword.split(read_opts, fan_out_keys())
     Options.validate!(fan_opts, :fan_out)
     config = Options.validate!(stream_opts, :lint_stream)
-    Stream.flat_map([source], &entries(&1, rules, config, read_opts))
+    Stream.flat_map([source], &entries(&1, rules, config, read_opts, how))
   end
 
-  def stream(_source, opts),
+  def stream(_source, opts, _how),
     do: raise(ArgumentError, "options must be a keyword list, got: #{inspect(opts)}")
 
   @doc """
@@ -105,13 +112,13 @@ defmodule Snakepit.Marc.Lint do
     end
   end
 
-  defp entries(source, rules, config, read_opts) do
+  defp entries(source, rules, config, read_opts, how) do
     cond do
       Enum.any?(fan_out_keys(), &Keyword.has_key?(read_opts, &1)) ->
         fan_out(source, rules, read_opts)
 
       Marc.Extract.iso2709_source?(source, config.format) ->
-        fast(source, rules, config, read_opts)
+        whole_or_streamed(source, rules, config, read_opts, how)
 
       true ->
         lazy(source, rules, read_opts)
@@ -152,7 +159,35 @@ defmodule Snakepit.Marc.Lint do
   defp lint_read_opts(opts),
     do: opts |> Keyword.take(Options.parse_keys()) |> Keyword.put(:mode, :permissive)
 
-  defp fast(source, rules, config, read_opts) do
+  # A small input (`Snakepit.Marc.WholeInput`) is linted in one native call, which gives
+  # the entries of each run; a file it does not read (not regular, bigger, unreadable) goes
+  # the stream's way, which reports what is wrong with it.
+  defp whole_or_streamed(source, rules, config, read_opts, :whole_if_small) do
+    native = read_config(config)
+    ref = Rules.ref(rules)
+
+    whole =
+      case WholeInput.source(source, config.format) do
+        {:file, path} ->
+          Native.lint_small_file(path, ref, native, WholeInput.runs(), WholeInput.max_bytes())
+
+        {:binary, bin} ->
+          {:ok, Native.lint_input(bin, ref, native, WholeInput.runs())}
+
+        :stream ->
+          :stream
+      end
+
+    case whole do
+      {:ok, runs} -> Enum.concat(runs)
+      :stream -> streamed(source, rules, config, read_opts)
+    end
+  end
+
+  defp whole_or_streamed(source, rules, config, read_opts, :streamed),
+    do: streamed(source, rules, config, read_opts)
+
+  defp streamed(source, rules, config, read_opts) do
     native = read_config(config)
     ref = Rules.ref(rules)
 

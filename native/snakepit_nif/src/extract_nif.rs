@@ -6,6 +6,7 @@ use crate::items::Items;
 use crate::native_job::{Job, NoResult};
 use crate::options::{Read, ReadConfig};
 use crate::parse_nif::walk;
+use crate::whole_input;
 use rustler::{Atom, Encoder, Env, NifResult, ResourceArc, Term};
 use snakepit_core::extract::{AlternateScript, Extractor, Output, OutputOptions, Scratch, Values};
 
@@ -383,7 +384,7 @@ fn extract_input<'a>(
     extractor: ResourceArc<ExtractorResource>,
     names: Vec<Term<'a>>,
     config: ReadConfig,
-    runs: (usize, usize),
+    runs: whole_input::Runs,
 ) -> NifResult<Term<'a>> {
     let read = config.decode()?;
     input_answers(env, input.as_slice(), &extractor.0, &names, &read, runs)
@@ -401,11 +402,11 @@ fn extract_small_file<'a>(
     extractor: ResourceArc<ExtractorResource>,
     names: Vec<Term<'a>>,
     config: ReadConfig,
-    runs: (usize, usize),
+    runs: whole_input::Runs,
     max_bytes: u64,
 ) -> NifResult<Term<'a>> {
     let read = config.decode()?;
-    match small_file(&path, max_bytes) {
+    match whole_input::small_file(&path, max_bytes) {
         Some(input) => {
             let answers = input_answers(env, &input, &extractor.0, &names, &read, runs)?;
             Ok((atoms::ok(), answers).encode(env))
@@ -419,7 +420,7 @@ fn extract_small_file<'a>(
 /// cuts it with `small_batches/3`, instead of starting a stream's reader thread.
 #[rustler::nif(schedule = "DirtyIo")]
 fn read_small_file(env: Env<'_>, path: String, max_bytes: u64) -> NifResult<Term<'_>> {
-    let Some(bytes) = small_file(&path, max_bytes) else {
+    let Some(bytes) = whole_input::small_file(&path, max_bytes) else {
         return Ok(extract_atoms::stream().encode(env));
     };
     let mut owned = rustler::OwnedBinary::new(bytes.len());
@@ -429,7 +430,7 @@ fn read_small_file(env: Env<'_>, path: String, max_bytes: u64) -> NifResult<Term
 
 /// `[{data, base_offset, first_index, count}]`: `input` (a whole source in memory) cut into
 /// batches of at most `max_records` frames, cut once `max_bytes` are reached, each ending
-/// with a good frame, as [`record_runs`] cuts (a batch's frames are framed again where it
+/// with a good frame, as [`whole_input::record_runs`] cuts (a batch's frames are framed again where it
 /// is parsed). Each `data` is a sub-binary of `input`: nothing is copied.
 #[rustler::nif(schedule = "DirtyCpu")]
 fn small_batches<'a>(
@@ -438,7 +439,7 @@ fn small_batches<'a>(
     max_bytes: usize,
 ) -> NifResult<Vec<(rustler::Binary<'a>, u64, u64, u64)>> {
     let max_records = max_records as u64;
-    cut_at_frames(input.as_slice(), |records, bytes| {
+    whole_input::cut_at_frames(input.as_slice(), |records, bytes| {
         records >= max_records || bytes >= max_bytes
     })
     .into_iter()
@@ -449,191 +450,25 @@ fn small_batches<'a>(
     .collect()
 }
 
-/// The bytes of `path` if it is a regular file of at most `max_bytes`.
-fn small_file(path: &str, max_bytes: u64) -> Option<Vec<u8>> {
-    use std::io::Read as _;
-    use std::os::unix::fs::OpenOptionsExt;
-    // Looked at before it is opened: opening a FIFO, even without blocking, would let a
-    // writer waiting for a reader go on to find none once this closes it.
-    let fits = |meta: &std::fs::Metadata| meta.is_file() && meta.len() <= max_bytes;
-    if !fits(&std::fs::metadata(path).ok()?) {
-        return None;
-    }
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path)
-        .ok()?;
-    let meta = file.metadata().ok()?;
-    if !fits(&meta) {
-        return None;
-    }
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    // One byte more than allowed: a file that grew since is left to the stream.
-    file.take(max_bytes + 1).read_to_end(&mut bytes).ok()?;
-    (bytes.len() as u64 <= max_bytes).then_some(bytes)
-}
-
-/// The answers of `input`: cut at frame boundaries into runs of at least `min_run_bytes`
-/// (`input` over `runs`), parsed and extracted in run order by whichever thread is free,
-/// while this thread builds the terms of the runs done, in order. An input of one run is
-/// done on this thread alone (no thread wakes).
+/// The answers of `input` (see [`whole_input::in_runs`]): one per run, each
+/// `extract_batch/6`'s answer for the run's bytes.
 fn input_answers<'a>(
     env: Env<'a>,
     input: &[u8],
     extractor: &Extractor,
     names: &[Term<'a>],
     read: &Read,
-    (runs, min_run_bytes): (usize, usize),
+    runs: whole_input::Runs,
 ) -> NifResult<Term<'a>> {
     if names.len() != extractor.outputs().len() {
         return Err(rustler::Error::BadArg);
     }
-    let run_bytes = (input.len() / runs.max(1)).max(min_run_bytes).max(1);
-    let runs = record_runs(input, run_bytes);
-    if let [_] = runs.as_slice() {
-        let outcomes = outcomes(input, 0, 0, read, extractor);
-        return answers_term(env, vec![outcomes], read, names);
-    }
-    let claimed = std::sync::atomic::AtomicUsize::new(0);
-    let work = RunWork {
+    let answers = whole_input::in_runs(
         input,
-        runs: &runs,
-        claimed: &claimed,
-        read,
-        extractor,
-    };
-    let (done, arrived) = std::sync::mpsc::channel();
-    // This thread extracts too whenever the next run is not in, instead of waiting to be
-    // woken for it: measured 13-28% faster than leaving all runs to the helpers (a helper
-    // fewer than rayon's threads was in between).
-    let helpers = rayon::current_num_threads().clamp(1, runs.len() - 1);
-    let answers = rayon::in_place_scope(|scope| {
-        for _ in 0..helpers {
-            let done = done.clone();
-            let work = &work;
-            scope.spawn(move |_| {
-                while let Some((i, outcomes)) = work.next() {
-                    if done.send((i, outcomes)).is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-        drop(done);
-        in_order(env, &work, arrived, read, names)
-    })?;
+        runs,
+        "extract_job_failed",
+        |bytes, offset, index| outcomes(bytes, offset, index, read, extractor),
+        |outcomes| items_term(env, outcomes, read, names).ok_or(rustler::Error::BadArg),
+    )?;
     Ok(answers.encode(env))
-}
-
-/// The runs of an input, claimed one at a time, in order, by the threads that extract them.
-struct RunWork<'i> {
-    input: &'i [u8],
-    runs: &'i [(usize, usize, u64)],
-    claimed: &'i std::sync::atomic::AtomicUsize,
-    read: &'i Read,
-    extractor: &'i Extractor,
-}
-
-impl RunWork<'_> {
-    /// The next run no thread has claimed, extracted (`None` for its outcomes if that
-    /// panicked), or `None` when every run is claimed.
-    fn next(&self) -> Option<(usize, Option<Outcomes>)> {
-        let i = self
-            .claimed
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let &(start, end, index) = self.runs.get(i)?;
-        let work = std::panic::AssertUnwindSafe(|| {
-            outcomes(
-                &self.input[start..end],
-                start as u64,
-                index,
-                self.read,
-                self.extractor,
-            )
-        });
-        Some((i, std::panic::catch_unwind(work).ok()))
-    }
-}
-
-/// `input` cut into runs `(start, end, first_index)` of at least `min_bytes` (the last may
-/// be shorter), see [`cut_at_frames`].
-fn record_runs(input: &[u8], min_bytes: usize) -> Vec<(usize, usize, u64)> {
-    if input.len() <= min_bytes {
-        return vec![(0, input.len(), 0)];
-    }
-    let mut runs: Vec<_> = cut_at_frames(input, |_, bytes| bytes >= min_bytes)
-        .into_iter()
-        .map(|(start, end, first, _)| (start, end, first))
-        .collect();
-    // The bytes after the last good frame (skipped or trailing) belong to the last run.
-    match runs.last_mut() {
-        Some(last) => last.1 = input.len(),
-        None => runs.push((0, input.len(), 0)),
-    }
-    runs
-}
-
-/// `input` cut into pieces `(start, end, first_index, frames)`, each cut after the good
-/// frame at which `full(frames, bytes)` first holds, and the rest in a last piece: bytes
-/// skipped as holding no record are framed by what follows them, so a piece never ends
-/// with them (framed again on their own, they could be cut up differently from the input
-/// read in one piece). Trailing bytes that frame nothing are left out.
-fn cut_at_frames(
-    input: &[u8],
-    mut full: impl FnMut(u64, usize) -> bool,
-) -> Vec<(usize, usize, u64, u64)> {
-    use snakepit_core::scan::{next_step, Step};
-    let mut pieces = Vec::new();
-    let (mut start, mut first, mut pos, mut index) = (0usize, 0u64, 0usize, 0u64);
-    loop {
-        match next_step(input, pos, true) {
-            Step::Record { end, .. } => {
-                (pos, index) = (end, index + 1);
-                if full(index - first, pos - start) {
-                    pieces.push((start, pos, first, index - first));
-                    (start, first) = (pos, index);
-                }
-            }
-            Step::Skip { end, .. } => (pos, index) = (end, index + 1),
-            _ => break,
-        }
-    }
-    if index > first {
-        pieces.push((start, pos, first, index - first));
-    }
-    pieces
-}
-
-/// The answers of `work`'s runs, built in run order, each as soon as it and the runs
-/// before it are in: they arrive from the helpers in any order, and while the next one is
-/// not in, this thread extracts a run no one has claimed, or, with none left, waits.
-fn in_order<'a>(
-    env: Env<'a>,
-    work: &RunWork<'_>,
-    arrived: std::sync::mpsc::Receiver<(usize, Option<Outcomes>)>,
-    read: &Read,
-    names: &[Term<'a>],
-) -> NifResult<Vec<Term<'a>>> {
-    let failed = || rustler::Error::RaiseAtom("extract_job_failed");
-    let count = work.runs.len();
-    let mut waiting: Vec<Option<Option<Outcomes>>> = (0..count).map(|_| None).collect();
-    let mut answers = Vec::with_capacity(count);
-    while answers.len() < count {
-        let next = answers.len();
-        if let Some(outcomes) = waiting[next].take() {
-            let outcomes = outcomes.ok_or_else(failed)?;
-            answers.push(items_term(env, outcomes, read, names).ok_or(rustler::Error::BadArg)?);
-            continue;
-        }
-        let (i, outcomes) = match arrived.try_recv() {
-            Ok(arrival) => arrival,
-            Err(_) => match work.next() {
-                Some(mine) => mine,
-                None => arrived.recv().map_err(|_| failed())?,
-            },
-        };
-        waiting[i] = Some(outcomes);
-    }
-    Ok(answers)
 }

@@ -33,6 +33,7 @@ mod terms;
 mod test_hooks;
 mod thread_pool;
 mod threads_nif;
+mod whole_input;
 
 #[rustler::nif]
 fn native_version() -> &'static str {

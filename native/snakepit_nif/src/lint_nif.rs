@@ -8,6 +8,7 @@ use crate::atoms;
 use crate::native_job::{Job, NoResult};
 use crate::options::{Read, ReadConfig};
 use crate::parse_nif::walk_with_origin;
+use crate::whole_input;
 use rustler::{Atom, Encoder, Env, NifResult, ResourceArc, Term};
 use snakepit_core::lint::fx::BuildFx;
 use snakepit_core::lint::{codes::Builtin, Issue, Linter, RuleSet};
@@ -17,7 +18,7 @@ use std::collections::HashMap;
 mod lint_atoms {
     rustler::atoms! {
         code, severity, field_index, subfield, message,
-        error, warning, info,
+        error, warning, info, stream,
         issue_module = "Elixir.Snakepit.Marc.Issue",
     }
 }
@@ -335,14 +336,82 @@ fn entries_term<'a>(env: Env<'a>, outcomes: Outcomes, linter: &Linter) -> Term<'
 /// The entries of every batch in order, one list, each distinct issue made once.
 fn entries_of_batches<'a>(env: Env<'a>, batches: &[Outcomes], linter: &Linter) -> Term<'a> {
     let issues = batches.iter().map(|b| b.issues.len()).sum();
-    let mut terms = IssueTerms::new(env, linter, issues);
-    let mut list = Term::list_new_empty(env);
+    entries_with(&mut IssueTerms::new(env, linter, issues), batches)
+}
+
+fn entries_with<'a>(terms: &mut IssueTerms<'a, '_>, batches: &[Outcomes]) -> Term<'a> {
+    let mut list = Term::list_new_empty(terms.env);
     for batch in batches.iter().rev() {
         for outcome in batch.entries.iter().rev() {
             list = list.list_prepend(terms.entry(outcome, &batch.issues));
         }
     }
     list
+}
+
+/// `[entries]`, `lint_batch/5`'s entries for each run of a whole input held in memory (a
+/// small binary, which `lint_stream/2` reads in one call instead of through a stream); see
+/// [`whole_input::in_runs`].
+#[rustler::nif(schedule = "DirtyCpu")]
+fn lint_input<'a>(
+    env: Env<'a>,
+    input: rustler::Binary<'a>,
+    linter: ResourceArc<LinterResource>,
+    config: ReadConfig,
+    runs: whole_input::Runs,
+) -> NifResult<Term<'a>> {
+    let read = config.decode()?;
+    input_entries(env, input.as_slice(), &linter.0, &read, runs)
+}
+
+/// `lint_input/4` for a regular file of at most `max_bytes`, read here, in the same call:
+/// `{:ok, [entries]}`, or `:stream` for a file that is not regular, is bigger, or cannot be
+/// read, which the stream then reads (and reports).
+#[rustler::nif(schedule = "DirtyCpu")]
+fn lint_small_file<'a>(
+    env: Env<'a>,
+    path: String,
+    linter: ResourceArc<LinterResource>,
+    config: ReadConfig,
+    runs: whole_input::Runs,
+    max_bytes: u64,
+) -> NifResult<Term<'a>> {
+    let read = config.decode()?;
+    match whole_input::small_file(&path, max_bytes) {
+        Some(input) => {
+            let entries = input_entries(env, &input, &linter.0, &read, runs)?;
+            Ok((atoms::ok(), entries).encode(env))
+        }
+        None => Ok(lint_atoms::stream().encode(env)),
+    }
+}
+
+fn input_entries<'a>(
+    env: Env<'a>,
+    input: &[u8],
+    linter: &Linter,
+    read: &Read,
+    runs: whole_input::Runs,
+) -> NifResult<Term<'a>> {
+    // One cache of issue terms for all the runs, sized as a batch's would be. It tells
+    // messages apart by address, so every run's outcomes live until the end of the call:
+    // a run's freed message could be a later one's address.
+    let mut terms = IssueTerms::new(env, linter, input.len() / 64);
+    let mut built = Vec::new();
+    let lists = whole_input::in_runs(
+        input,
+        runs,
+        "lint_job_failed",
+        |bytes, offset, index| outcomes(bytes, offset, index, read, linter),
+        |outcomes| {
+            let entries = entries_with(&mut terms, std::slice::from_ref(&outcomes));
+            built.push(outcomes);
+            Ok(entries)
+        },
+    )?;
+    // Freeing many small issues is work the serial part need not do.
+    rayon::spawn(move || drop(built));
+    Ok(lists.encode(env))
 }
 
 #[rustler::nif(schedule = "DirtyCpu")]
