@@ -9,7 +9,7 @@
 # run in interleaved rounds (each round runs every variant once, in a rotating order), so
 # that a busy machine weighs on every variant alike, and each rate is the median of its
 # rounds: at least 5 rounds, more for small files (up to about 6 s of rounds a file, at
-# most 200), one for a file over 200 MB. mrrc runs between rounds too (up to 9 times, its
+# most 200), three for a file over 200 MB. mrrc runs between rounds too (up to 9 times, its
 # median kept); pymarc, much slower, once.
 
 alias Snakepit.Marc
@@ -180,7 +180,7 @@ for path <- files do
      fn -> Marc.extract(path, compiled, mode: :skip, pool: :index_thread) |> Enum.count() end}
   ]
 
-  rounds = if big, do: 1, else: Bench.Index.rounds(snakepit, 5, 6)
+  rounds = if big, do: 3, else: Bench.Index.rounds(snakepit, 5, 6)
   {timed, mrrc} = Bench.Index.with_mrrc(path, snakepit, rounds)
   pymarc = Bench.Index.peers(path) |> Enum.filter(&String.starts_with?(elem(&1, 0), "pymarc "))
 

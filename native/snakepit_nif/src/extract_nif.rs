@@ -337,21 +337,30 @@ fn extract_outcomes(
 }
 
 /// Starts `extract_batches/4`'s native work on `batches` and returns at once, so that the
-/// one-process path parses the next group of batches while it builds the terms of this one.
-/// The batches' bytes are copied (a memcpy, against parsing them): the job outlives the call.
+/// one-process path parses the next groups of batches while it builds the terms of this
+/// one. The job outlives the call, so the batches are saved in an environment of its own:
+/// a refc binary is then shared, not copied.
 #[rustler::nif(schedule = "DirtyCpu")]
-fn extract_batches_start(
-    batches: Vec<(rustler::Binary<'_>, u64, u64)>,
+fn extract_batches_start<'a>(
+    batches: Term<'a>,
     extractor: ResourceArc<ExtractorResource>,
     config: ReadConfig,
 ) -> NifResult<ResourceArc<ExtractJobResource>> {
     let read = config.decode()?;
-    let owned: Vec<(Vec<u8>, u64, u64)> = batches
-        .iter()
-        .map(|(bin, offset, index)| (bin.as_slice().to_vec(), *offset, *index))
-        .collect();
+    // A bad argument raises here, in the caller, not later in the job.
+    let _: Vec<(rustler::Binary<'a>, u64, u64)> = batches.decode()?;
+    let owned = rustler::OwnedEnv::new();
+    let saved = owned.save(batches);
     Ok(ResourceArc::new(ExtractJobResource {
-        job: Job::spawn(move || batch_outcomes(&owned, &read, &extractor.0)),
+        job: Job::spawn(move || {
+            owned.run(|env| {
+                let batches: Vec<(rustler::Binary<'_>, u64, u64)> = saved
+                    .load(env)
+                    .decode()
+                    .expect("decoded by extract_batches_start");
+                batch_outcomes(&batch_slices(&batches), &read, &extractor.0)
+            })
+        }),
     }))
 }
 
