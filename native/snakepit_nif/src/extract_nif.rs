@@ -11,7 +11,7 @@ use rustler::{Atom, Encoder, Env, NifResult, ResourceArc, Term};
 use snakepit_core::extract::{AlternateScript, Extractor, Output, OutputOptions, Scratch, Values};
 
 mod extract_atoms {
-    rustler::atoms! { include, only, stream }
+    rustler::atoms! { include, only }
 }
 
 /// A compiled extraction, shared by every process and thread that uses it.
@@ -415,13 +415,9 @@ fn extract_small_file<'a>(
     max_bytes: u64,
 ) -> NifResult<Term<'a>> {
     let read = config.decode()?;
-    match whole_input::small_file(&path, max_bytes) {
-        Some(input) => {
-            let answers = input_answers(env, &input, &extractor.0, &names, &read, runs)?;
-            Ok((atoms::ok(), answers).encode(env))
-        }
-        None => Ok(extract_atoms::stream().encode(env)),
-    }
+    whole_input::small_file_answer(env, &path, max_bytes, |input| {
+        input_answers(env, input, &extractor.0, &names, &read, runs)
+    })
 }
 
 /// `{:ok, binary}`, the bytes of `path`, if it is a regular file of at most `max_bytes`;
@@ -430,7 +426,7 @@ fn extract_small_file<'a>(
 #[rustler::nif(schedule = "DirtyIo")]
 fn read_small_file(env: Env<'_>, path: String, max_bytes: u64) -> NifResult<Term<'_>> {
     let Some(bytes) = whole_input::small_file(&path, max_bytes) else {
-        return Ok(extract_atoms::stream().encode(env));
+        return Ok(whole_input::stream_atom(env));
     };
     let mut owned = rustler::OwnedBinary::new(bytes.len());
     owned.as_mut_slice().copy_from_slice(&bytes);

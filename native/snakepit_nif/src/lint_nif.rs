@@ -18,7 +18,7 @@ use std::collections::HashMap;
 mod lint_atoms {
     rustler::atoms! {
         code, severity, field_index, subfield, message,
-        error, warning, info, stream,
+        error, warning, info,
         issue_module = "Elixir.Snakepit.Marc.Issue",
     }
 }
@@ -377,13 +377,9 @@ fn lint_small_file<'a>(
     max_bytes: u64,
 ) -> NifResult<Term<'a>> {
     let read = config.decode()?;
-    match whole_input::small_file(&path, max_bytes) {
-        Some(input) => {
-            let entries = input_entries(env, &input, &linter.0, &read, runs)?;
-            Ok((atoms::ok(), entries).encode(env))
-        }
-        None => Ok(lint_atoms::stream().encode(env)),
-    }
+    whole_input::small_file_answer(env, &path, max_bytes, |input| {
+        input_entries(env, input, &linter.0, &read, runs)
+    })
 }
 
 fn input_entries<'a>(

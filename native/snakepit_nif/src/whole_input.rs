@@ -4,8 +4,17 @@
 //! inputs small enough that a stream's fixed costs (a reader thread, hops between threads
 //! per batch) would be most of the time they take. Knows nothing of the work.
 
-use rustler::{NifResult, Term};
+use rustler::{Encoder, Env, NifResult, Term};
 use std::sync::atomic::{AtomicUsize, Ordering};
+
+mod whole_atoms {
+    rustler::atoms! { stream }
+}
+
+/// `:stream`: what a NIF that reads a small file whole says of one it does not read.
+pub(crate) fn stream_atom(env: Env<'_>) -> Term<'_> {
+    whole_atoms::stream().encode(env)
+}
 
 /// How an input is cut: about `count` runs, none under `min_bytes` but the last.
 pub(crate) type Runs = (usize, usize);
@@ -35,6 +44,20 @@ pub(crate) fn small_file(path: &str, max_bytes: u64) -> Option<Vec<u8>> {
     // One byte more than allowed: a file that grew since is left to the stream.
     file.take(max_bytes + 1).read_to_end(&mut bytes).ok()?;
     (bytes.len() as u64 <= max_bytes).then_some(bytes)
+}
+
+/// `{:ok, answer(bytes)}` for the bytes of `path` if it is a regular file of at most
+/// `max_bytes` (see [`small_file`]), else `:stream`.
+pub(crate) fn small_file_answer<'a>(
+    env: Env<'a>,
+    path: &str,
+    max_bytes: u64,
+    answer: impl FnOnce(&[u8]) -> NifResult<Term<'a>>,
+) -> NifResult<Term<'a>> {
+    match small_file(path, max_bytes) {
+        Some(input) => Ok((crate::atoms::ok(), answer(&input)?).encode(env)),
+        None => Ok(stream_atom(env)),
+    }
 }
 
 /// The terms of `input`'s runs, in order: `work(bytes, base_offset, first_index)` does a
