@@ -100,26 +100,43 @@ pub(crate) fn in_runs<'a, T: Send>(
             });
         }
         drop(done);
-        let failed = || rustler::Error::RaiseAtom(failed);
-        let mut waiting: Vec<Option<Option<T>>> = (0..runs.len()).map(|_| None).collect();
-        let mut terms = Vec::with_capacity(runs.len());
-        while terms.len() < runs.len() {
-            let next = terms.len();
-            if let Some(result) = waiting[next].take() {
-                terms.push(build(result.ok_or_else(failed)?)?);
-                continue;
-            }
-            let (i, result) = match arrived.try_recv() {
-                Ok(arrival) => arrival,
-                Err(_) => match shared.next() {
-                    Some(mine) => mine,
-                    None => arrived.recv().map_err(|_| failed())?,
-                },
-            };
-            waiting[i] = Some(result);
+        let terms = build_in_order(runs.len(), &shared, &arrived, failed, &mut build);
+        if terms.is_err() {
+            // Nothing more is wanted: the helpers stop after the run each is doing.
+            claimed.store(runs.len(), Ordering::Relaxed);
         }
-        Ok(terms)
+        terms
     })
+}
+
+/// The terms of `count` runs, in order, from the results that `arrived` and those this
+/// thread makes itself (see [`in_runs`]).
+fn build_in_order<'a, T, W: Fn(&[u8], u64, u64) -> T + Sync>(
+    count: usize,
+    shared: &RunWork<'_, W>,
+    arrived: &std::sync::mpsc::Receiver<(usize, Option<T>)>,
+    failed_atom: &'static str,
+    build: &mut impl FnMut(T) -> NifResult<Term<'a>>,
+) -> NifResult<Vec<Term<'a>>> {
+    let failed = || rustler::Error::RaiseAtom(failed_atom);
+    let mut waiting: Vec<Option<Option<T>>> = (0..count).map(|_| None).collect();
+    let mut terms = Vec::with_capacity(count);
+    while terms.len() < count {
+        let next = terms.len();
+        if let Some(result) = waiting[next].take() {
+            terms.push(build(result.ok_or_else(failed)?)?);
+            continue;
+        }
+        let (i, result) = match arrived.try_recv() {
+            Ok(arrival) => arrival,
+            Err(_) => match shared.next() {
+                Some(mine) => mine,
+                None => arrived.recv().map_err(|_| failed())?,
+            },
+        };
+        waiting[i] = Some(result);
+    }
+    Ok(terms)
 }
 
 /// The runs of an input, claimed one at a time, in order, by the threads that do them.
