@@ -11,6 +11,19 @@ defmodule Snakepit.Test.OsResources do
   end
 
   @doc """
+  The ids of this VM's `:thread` pool threads (named `snakepit-` and a number), so that a
+  test can tell its own pool's threads from others that come and go (stream readers of
+  earlier tests, left to notice their stream is gone).
+  """
+  def pool_thread_ids do
+    for comm <- Path.wildcard("/proc/self/task/*/comm"),
+        {:ok, name} = File.read(comm),
+        String.match?(name, ~r/^snakepit-\d+\n?$/),
+        into: MapSet.new(),
+        do: comm |> Path.dirname() |> Path.basename()
+  end
+
+  @doc """
   Whether every `snakepit-` thread is gone within 200 ms. A joined thread is finished, but
   the kernel wakes the joiner before it removes the thread from /proc/self/task, so a count
   taken right after a join may still see it, for microseconds; 200 ms is far longer than
