@@ -1,7 +1,8 @@
 defmodule Snakepit.Marc.Lint do
   # What is behind Snakepit.Marc.lint/2 and lint_stream/2. ISO 2709 files and binaries go
-  # the fast way: framed batches, each parsed and linted by one native call (a few batches
-  # per call, in parallel on native threads), only issues ever becoming terms. Other sources
+  # the fast way: a small one read whole by one native call (`Snakepit.Marc.WholeInput`), a
+  # bigger one in framed batches, a few a native call, in parallel on native threads; either
+  # way only issues ever become terms. Other sources
   # (MARC-in-JSON, MARCXML, devices, enumerables) are read as lazy records, each linted from
   # its bytes. Bad records are entries too, their one issue the parse error.
   @moduledoc false

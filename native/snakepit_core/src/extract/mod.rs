@@ -264,7 +264,8 @@ impl Extractor {
                 } => {
                     let number = tag_number(&tag);
                     if number.is_none_or(|n| n == ALTERNATE_SCRIPT_NUMBER) {
-                        self.any_field(&tag, ind1, ind2, subfields, pending, joined);
+                        let is_880 = number.is_some();
+                        self.any_field(&tag, is_880, (ind1, ind2), subfields, pending, joined);
                         continue;
                     }
                     for (output, spec) in self.plain_pairs(&tag, number) {
@@ -324,13 +325,12 @@ impl Extractor {
     fn any_field<'r, S: Iterator<Item = (u8, &'r [u8])> + Clone>(
         &self,
         tag: &[u8; 3],
-        ind1: u8,
-        ind2: u8,
+        is_880: bool,
+        (ind1, ind2): (u8, u8),
         subfields: S,
         pending: &mut [Values],
         joined: &mut Vec<u8>,
     ) {
-        let is_880 = tag_number(tag) == Some(ALTERNATE_SCRIPT_NUMBER);
         if is_880 && !self.wants_880 {
             return;
         }
