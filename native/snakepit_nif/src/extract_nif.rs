@@ -161,13 +161,15 @@ fn items_term<'a>(
     let mut items = Items::new(env, read.mode, read.shape);
     let mut lists: Vec<Term<'a>> = Vec::with_capacity(names.len());
     let Outcomes { values, entries } = outcomes;
+    let mut long = LongValues::new(env, &values);
     let mut next_list = 0;
     for entry in entries {
         match entry {
             Outcome::Record => {
                 lists.clear();
                 lists.extend(
-                    (next_list..next_list + names.len()).map(|i| string_list(env, &values, i)),
+                    (next_list..next_list + names.len())
+                        .map(|i| string_list(env, &values, i, &mut long)),
                 );
                 next_list += names.len();
                 items.push(Term::map_from_term_arrays(env, names, &lists).ok()?);
@@ -183,14 +185,99 @@ fn items_term<'a>(
 }
 
 /// `[binary]` of list `i` of `values`, built from the end without an intermediate vector
-/// of terms.
-fn string_list<'a>(env: Env<'a>, values: &Values, i: usize) -> Term<'a> {
-    values
-        .list(i)
-        .rev()
-        .fold(Term::list_new_empty(env), |list, value| {
-            list.list_prepend(value.encode(env))
-        })
+/// of terms. A value of up to [`HEAP_BINARY_MAX`] bytes is copied onto the heap; a longer
+/// one is the next of `long`, taken in reverse.
+fn string_list<'a>(env: Env<'a>, values: &Values, i: usize, long: &mut LongValues<'a>) -> Term<'a> {
+    let list = values.list(i);
+    // `long` hands its values out in order, and the list is built from its end.
+    let longs = list.clone().filter(|v| v.len() > HEAP_BINARY_MAX).count();
+    let first_long = long.reserve(longs);
+    let mut k = longs;
+    list.rev().fold(Term::list_new_empty(env), |list, value| {
+        let term = if value.len() > HEAP_BINARY_MAX {
+            k -= 1;
+            long.term(first_long + k)
+        } else {
+            value.encode(env)
+        };
+        list.list_prepend(term)
+    })
+}
+
+/// The longest binary the VM keeps on a process heap (`ERL_ONHEAP_BIN_LIMIT`); a longer
+/// one made on its own is a reference-counted binary: an allocation, an entry on the
+/// process's off-heap list that every garbage collection walks, and a free.
+const HEAP_BINARY_MAX: usize = 64;
+
+/// About how many bytes of long values share one binary. A value kept pins the others of
+/// its chunk, so this bounds what one kept value can hold alive (a value longer than this
+/// gets a binary of its own).
+const LONG_CHUNK_BYTES: usize = 4096;
+
+/// The values of a batch longer than [`HEAP_BINARY_MAX`] bytes, copied into a few shared
+/// binaries of about [`LONG_CHUNK_BYTES`] each and handed out, in value order, as
+/// sub-binaries of them: a few allocations a batch instead of one per long value.
+struct LongValues<'a> {
+    env: Env<'a>,
+    /// `(chunk, offset, len)` of each long value, in order.
+    spans: Vec<(u32, u32, u32)>,
+    chunks: Vec<rustler::Binary<'a>>,
+    /// The first long value not yet handed out.
+    next: usize,
+}
+
+impl<'a> LongValues<'a> {
+    fn new(env: Env<'a>, values: &Values) -> Self {
+        let mut spans = Vec::new();
+        let mut sizes: Vec<usize> = Vec::new();
+        let longs = || {
+            (0..values.len())
+                .flat_map(|i| values.list(i))
+                .filter(|v| v.len() > HEAP_BINARY_MAX)
+        };
+        for value in longs() {
+            let fits = sizes
+                .last()
+                .is_some_and(|&size| size + value.len() <= LONG_CHUNK_BYTES);
+            if !fits {
+                sizes.push(0);
+            }
+            let chunk = sizes.len() - 1;
+            spans.push((chunk as u32, sizes[chunk] as u32, value.len() as u32));
+            sizes[chunk] += value.len();
+        }
+        let mut owned: Vec<rustler::OwnedBinary> = sizes
+            .iter()
+            .map(|&size| rustler::OwnedBinary::new(size))
+            .collect();
+        for (value, &(chunk, offset, len)) in longs().zip(&spans) {
+            let (offset, len) = (offset as usize, len as usize);
+            owned[chunk as usize].as_mut_slice()[offset..offset + len]
+                .copy_from_slice(value.as_bytes());
+        }
+        LongValues {
+            env,
+            spans,
+            chunks: owned.into_iter().map(|o| o.release(env)).collect(),
+            next: 0,
+        }
+    }
+
+    /// Reserves the next `n` long values, in order, and returns the first one's number.
+    fn reserve(&mut self, n: usize) -> usize {
+        let first = self.next;
+        self.next += n;
+        first
+    }
+
+    /// Long value number `v`, a sub-binary of its chunk.
+    fn term(&self, v: usize) -> Term<'a> {
+        let (chunk, offset, len) = self.spans[v];
+        self.chunks[chunk as usize]
+            .make_subbinary(offset as usize, len as usize)
+            .expect("a span inside its chunk")
+            .to_term(self.env)
+    }
 }
 
 /// `[{:ok, items, skipped} | {:error, %ParseError{}}]`, `extract_batch/6`'s answer for each of

@@ -98,6 +98,50 @@ defmodule Snakepit.Marc.ExtractTest do
       end
     end
 
+    test "a long value shares a binary of at most 4 KB with others; a short one is its own" do
+      # Values of more than 64 bytes are sub-binaries of shared chunks (one allocation for
+      # many): a value kept must pin no more than its chunk.
+      long = fn i -> String.duplicate("#{rem(i, 10)}", 65 + rem(i * 37, 900)) end
+
+      records =
+        for i <- 1..300 do
+          %Marc.Record{
+            leader: "00000nam a2200000 a 4500",
+            fields: [
+              Marc.Field.control("001", "id#{i}"),
+              Marc.Field.data("245", "1", "0", [{"a", long.(i)}, {"b", "short #{i}"}]),
+              Marc.Field.data("500", [{"a", long.(i + 1)}, {"a", String.duplicate("x", 5000)}])
+            ]
+          }
+        end
+
+      bin = records |> Marc.encode() |> IO.iodata_to_binary()
+      compiled = Spec.compile!(title: "245a", short: "245b", notes: "500a")
+
+      for how <- [:whole_if_small, :streamed] do
+        rows = Snakepit.Marc.Extract.stream(bin, compiled, [], how) |> Enum.to_list()
+        assert length(rows) == 300
+
+        for {row, i} <- Enum.with_index(rows, 1) do
+          assert row.title == [long.(i)]
+          assert row.short == ["short #{i}"]
+          assert row.notes == [long.(i + 1), String.duplicate("x", 5000)]
+          assert :binary.referenced_byte_size(hd(row.title)) <= 4096
+          assert :binary.referenced_byte_size(hd(row.short)) == byte_size(hd(row.short))
+          # Longer than a chunk: a binary of its own.
+          assert :binary.referenced_byte_size(List.last(row.notes)) == 5000
+        end
+
+        # Shared: far fewer binaries than long values.
+        sizes =
+          rows
+          |> Enum.flat_map(&[hd(&1.title), hd(&1.notes)])
+          |> Enum.map(&:binary.referenced_byte_size/1)
+
+        assert Enum.count(sizes, &(&1 > 1000)) > 250
+      end
+    end
+
     test "generated specs agree with the reference on real records" do
       {:ok, records} = Marc.parse(File.read!(@bib))
       :rand.seed(:exsss, {1, 2, 3})

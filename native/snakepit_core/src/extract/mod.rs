@@ -127,7 +127,10 @@ impl Values {
     }
 
     /// The values of list `i`, in order.
-    pub fn list(&self, i: usize) -> impl DoubleEndedIterator<Item = &str> + ExactSizeIterator {
+    pub fn list(
+        &self,
+        i: usize,
+    ) -> impl DoubleEndedIterator<Item = &str> + ExactSizeIterator + Clone {
         let first = if i == 0 { 0 } else { self.lists[i - 1] };
         (first..self.lists[i]).map(move |v| self.value(v))
     }
