@@ -77,6 +77,9 @@ defmodule Snakepit.Native do
 
   def extract_outcomes(_batches, _extractor, _config), do: :erlang.nif_error(:nif_not_loaded)
 
+  def extract_input_on(_slots, _binary, _extractor, _names, _config, _runs),
+    do: :erlang.nif_error(:nif_not_loaded)
+
   def extract_input(_binary, _extractor, _names, _config, _runs),
     do: :erlang.nif_error(:nif_not_loaded)
 

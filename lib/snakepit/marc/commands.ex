@@ -69,6 +69,10 @@ defmodule Snakepit.Marc.Commands do
     do: normalise(apply(Marc, command, args))
 
   @impl true
+  def run_with_threads(:extract, args, threads),
+    do: apply(Snakepit.Marc.Extract, :all_with_threads, [threads | args])
+
+  @impl true
   def finish(:parse, _args, result), do: build_prepared(result)
   def finish(_command, _args, result), do: result
 
@@ -88,7 +92,8 @@ defmodule Snakepit.Marc.Commands do
 
   # The record API has no such arity.
   def error(command, args, :error, %UndefinedFunctionError{module: m, function: f}, _)
-      when m == Marc or (m in [Snakepit.Marc.Extract, Snakepit.Marc.Lint] and f == :all),
+      when m == Marc or
+             (m in [Snakepit.Marc.Extract, Snakepit.Marc.Lint] and f in [:all, :all_with_threads]),
       do: {:error, Error.new(:invalid_arguments, command: command, args: args)}
 
   def error(command, args, kind, reason, stacktrace),
@@ -102,6 +107,11 @@ defmodule Snakepit.Marc.Commands do
     Marc.reject_path!(bin, "#{command}/2")
     plan(command, args)
   end
+
+  # A whole ISO 2709 binary: extracted in the caller, the worker's threads doing the
+  # native work while the caller builds the maps, so no map is copied between processes.
+  def native_plan(:extract, [bin, _specs | opts]) when is_binary(bin) and length(opts) <= 1,
+    do: :local_with_threads
 
   def native_plan(:extract, [data, specs | opts]) when length(opts) <= 1 do
     {bin, compiled, native, base, first, done} =

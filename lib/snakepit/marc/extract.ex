@@ -44,10 +44,29 @@ defmodule Snakepit.Marc.Extract do
     done.({:ok, Spec.batches(batches, compiled, native)})
   end
 
+  # A whole binary: cut into runs extracted in parallel while this process builds the maps.
+  def all(data, specs, opts) when is_binary(data) do
+    {bin, compiled, native, 0, 0, done} = command(data, specs, opts)
+    answers = Native.extract_input(bin, Spec.ref(compiled), compiled.names, native, WholeInput.runs())
+    done.({:ok, answers})
+  end
+
   def all(data, specs, opts) do
     {bin, compiled, native, base, first, done} = command(data, specs, opts)
     {:ok, _items, _skipped} = answer = Spec.batch(bin, compiled, native, base, first)
     done.(answer)
+  end
+
+  @doc """
+  `all/3` of a whole binary, its native work done on `threads`, a `:thread` pool worker's
+  native threads held by this process (`c:Snakepit.Pool.Commands.run_with_threads/3`),
+  while this process builds the maps.
+  """
+  def all_with_threads(threads, data, specs, opts \\ []) when is_binary(data) do
+    {bin, compiled, native, 0, 0, done} = command(data, specs, opts)
+    ref = Spec.ref(compiled)
+    answers = Native.extract_input_on(threads, bin, ref, compiled.names, native, WholeInput.runs())
+    done.({:ok, answers})
   end
 
   @doc """
@@ -153,8 +172,40 @@ defmodule Snakepit.Marc.Extract do
   end
 
   defp fan_out_pool_groups(source, compiled, pool, opts) do
-    timeout = Keyword.get(opts, :timeout, :infinity)
     request_opts = Snakepit.Marc.FanOut.pool_request_opts(Keyword.take(opts, fan_out_keys()))
+
+    case small_input(source, opts) do
+      {:ok, bin} -> whole_in_pool(bin, compiled, pool, opts, request_opts)
+      :stream -> pool_groups(source, compiled, pool, opts, request_opts)
+    end
+  end
+
+  # A small input is one `:extract` request of the whole binary: on a `:thread` pool its
+  # threads do the native work while this process builds the maps (nothing is copied
+  # between processes); on a `:process` pool one worker extracts it in parallel natively.
+  # In strict mode it is read permissively and cut at its first bad record, as a fan-out's
+  # batches are: the values before it arrive, then it raises.
+  defp whole_in_pool(bin, compiled, pool, opts, request_opts) do
+    {_fan_opts, read_opts} = Keyword.split(opts, fan_out_keys())
+    parse_opts = Keyword.take(read_opts, Options.parse_keys())
+    strict = Options.validate!(parse_opts, :read).mode == :strict
+    parse_opts = if strict, do: Keyword.put(parse_opts, :mode, :permissive), else: parse_opts
+
+    case Snakepit.Pool.run(pool, {:extract, [bin, compiled, parse_opts]}, request_opts) do
+      {:ok, items} ->
+        case Snakepit.Marc.FanOut.until_error(items, strict) do
+          {:ok, items} -> items
+          {:partial, items, error} -> Stream.concat(items, Stream.map([error], &raise/1))
+        end
+
+      {:error, reason} ->
+        timeout = Keyword.get(request_opts, :timeout)
+        raise Snakepit.Error.new(reason, pool: pool, command: :extract, timeout: timeout)
+    end
+  end
+
+  defp pool_groups(source, compiled, pool, opts, request_opts) do
+    timeout = Keyword.get(opts, :timeout, :infinity)
 
     work = fn batches, parse_opts, strict ->
       group = %Group{batches: batches}
@@ -191,6 +242,11 @@ defmodule Snakepit.Marc.Extract do
   end
 
   # The whole bytes of a small ISO 2709 binary or regular file, or `:stream`.
+  defp small_input(source, opts) when is_list(opts) do
+    config = Options.validate!(Keyword.drop(opts, fan_out_keys()), :stream)
+    small_input(source, config.format)
+  end
+
   defp small_input(source, format) do
     case WholeInput.source(source, format) do
       {:binary, bin} -> {:ok, bin}

@@ -66,10 +66,25 @@ defmodule Snakepit.Pool.Commands do
       the NIF crate's command table) with `native_args` to the worker's native threads;
       `post` maps the native reply to the caller's result
     * `:local` - run it with `run/2`, in the caller, holding one of the worker's slots
+    * `:local_with_threads` - run it with `run_with_threads/3`, in the caller, holding one
+      of the worker's slots and as many more as are free, and with them the use of as many
+      of the worker's native threads: native work of the command's own that the caller
+      hands to them, while it builds the result itself (no result is copied between
+      processes)
     * `{:error, reason}` - arguments it does not accept; nothing runs
   """
   @callback native_plan(command :: atom, args :: list) ::
-              {:native, atom, term, post} | :local | {:error, term}
+              {:native, atom, term, post} | :local | :local_with_threads | {:error, term}
+
+  @doc """
+  Runs `command` in the calling process, as `run/2` does, for a plan of
+  `:local_with_threads`. `threads` is opaque: NIFs of the command module that take it run
+  work on the worker's native threads that the caller holds, one thread a slot (a worker
+  retiring meanwhile leaves them none, and the work then runs on the caller's thread).
+  Returns what `run/2` returns.
+  """
+  @callback run_with_threads(command :: atom, args :: list, threads :: term) ::
+              {:ok, term} | {:ok, term, term} | {:error, term} | {:chunked, Enumerable.t()}
 
   @doc """
   The error that a raise, throw or exit in `run/2` or `native_plan/2` becomes. `kind` and
@@ -90,7 +105,7 @@ defmodule Snakepit.Pool.Commands do
   """
   @callback finish(command :: atom, args :: list, result :: term) :: term
 
-  @optional_callbacks native_commands: 0, native_plan: 2, error: 5, finish: 3
+  @optional_callbacks native_commands: 0, native_plan: 2, run_with_threads: 3, error: 5, finish: 3
 
   @doc """
   The default of `c:error/5`: `{:error, %Snakepit.Error{reason: :exception}}` naming the
@@ -155,14 +170,25 @@ defmodule Snakepit.Pool.Commands do
     kind, reason -> exception_error(:fun, [], kind, reason, __STACKTRACE__)
   end
 
-  def run(module, {command, args}, emit) when is_atom(command) and is_list(args) do
+  def run(module, {command, args}, emit) when is_atom(command) and is_list(args),
+    do: run_with(module, command, args, emit, &module.run/2)
+
+  def run(_module, request, _emit), do: invalid_request(request)
+
+  @doc false
+  # `run/3` of a request planned `:local_with_threads`, `threads` the worker's native
+  # threads the caller holds (`c:run_with_threads/3`). Never raises.
+  def run_with_threads(module, {command, args}, threads) when is_atom(command) and is_list(args),
+    do: run_with(module, command, args, nil, &module.run_with_threads(&1, &2, threads))
+
+  defp run_with(module, command, args, emit, call) do
     case builtin(command, args) do
       {:ping, term} ->
         {:ok, term}
 
       :none ->
         if runs?(module, command),
-          do: module.run(command, args) |> deliver(emit),
+          do: call.(command, args) |> deliver(emit),
           else: unsupported(module, command)
 
       {:error, _} = error ->
@@ -171,8 +197,6 @@ defmodule Snakepit.Pool.Commands do
   catch
     kind, reason -> error(module, command, args, kind, reason, __STACKTRACE__)
   end
-
-  def run(_module, request, _emit), do: invalid_request(request)
 
   defp deliver({:chunked, chunks}, emit) do
     {kept, result} =
@@ -200,7 +224,8 @@ defmodule Snakepit.Pool.Commands do
 
   @doc false
   # How the :thread profile runs `{command, args}` (see `c:native_plan/2`). Never raises.
-  @spec plan(t, atom, list) :: {:native, atom, term, post} | :local | {:error, term}
+  @spec plan(t, atom, list) ::
+          {:native, atom, term, post} | :local | :local_with_threads | {:error, term}
   def plan(module, command, args) do
     case builtin(command, args) do
       {:ping, term} ->

@@ -78,6 +78,10 @@ defmodule Snakepit.WorkerProfile.Thread do
       :local ->
         Commands.finish(commands, request, local(handle, request, timeout, on_checkout))
 
+      :local_with_threads ->
+        result = local(handle, {:with_threads, request}, timeout, on_checkout)
+        Commands.finish(commands, request, result)
+
       {:error, _} = invalid ->
         invalid
     end
@@ -137,16 +141,17 @@ defmodule Snakepit.WorkerProfile.Thread do
 
   # With no timeout the work runs in the caller. Otherwise it runs in a runner process, so
   # the caller can stop waiting: like an abandoned native job, the runner finishes its work
-  # and then frees the slot, and its late reply goes to a dead alias.
+  # and then frees the slot, and its late reply goes to a dead alias. A request
+  # `{:with_threads, request}` takes every free slot, not one, and runs with their threads.
   defp local(handle, request, :infinity, on_checkout) do
-    case Native.thread_pool_acquire(handle.resource, self()) do
-      {:ok, slot} ->
+    case acquire(handle, request, self()) do
+      {:ok, slots} ->
         on_checkout.()
 
         try do
-          Commands.run(handle.commands, request)
+          run_holding(handle.commands, request, slots)
         after
-          Native.thread_pool_release(slot)
+          Enum.each(slots, &Native.thread_pool_release/1)
         end
 
       _busy_or_closed ->
@@ -158,11 +163,11 @@ defmodule Snakepit.WorkerProfile.Thread do
     caller = self()
     runner = spawn(fn -> run_local(caller, handle.commands, request) end)
 
-    # The slot is checked out for the runner, so the owner watches the runner.
-    case Native.thread_pool_acquire(handle.resource, runner) do
-      {:ok, slot} ->
+    # The slots are checked out for the runner, so the owner watches the runner.
+    case acquire(handle, request, runner) do
+      {:ok, slots} ->
         on_checkout.()
-        Reply.request(runner, &{:"$snakepit_run", slot, &1}, timeout, :reply_demonitor)
+        Reply.request(runner, &{:"$snakepit_run", slots, &1}, timeout, :reply_demonitor)
 
       _busy_or_closed ->
         # It holds nothing yet; it stops on this message.
@@ -171,15 +176,40 @@ defmodule Snakepit.WorkerProfile.Thread do
     end
   end
 
+  # One slot for `holder`, and for a request with threads every other slot free now (one
+  # already taken by someone else just stays theirs).
+  defp acquire(handle, request, holder) do
+    with {:ok, slot} <- Native.thread_pool_acquire(handle.resource, holder) do
+      case request do
+        {:with_threads, _} -> {:ok, [slot | more_slots(handle, holder, handle.capacity - 1)]}
+        _ -> {:ok, [slot]}
+      end
+    end
+  end
+
+  defp more_slots(_handle, _holder, 0), do: []
+
+  defp more_slots(handle, holder, wanted) do
+    case Native.thread_pool_acquire(handle.resource, holder) do
+      {:ok, slot} -> [slot | more_slots(handle, holder, wanted - 1)]
+      _busy_or_closed -> []
+    end
+  end
+
+  defp run_holding(commands, {:with_threads, request}, slots),
+    do: Commands.run_with_threads(commands, request, slots)
+
+  defp run_holding(commands, request, _slots), do: Commands.run(commands, request)
+
   defp run_local(caller, commands, request) do
     caller_ref = Process.monitor(caller)
 
     receive do
-      {:"$snakepit_run", slot, reply_to} ->
+      {:"$snakepit_run", slots, reply_to} ->
         Process.demonitor(caller_ref, [:flush])
-        result = Commands.run(commands, request)
-        # Free the slot before replying, so a caller that asks again at once finds it free.
-        Native.thread_pool_release(slot)
+        result = run_holding(commands, request, slots)
+        # Free the slots before replying, so a caller that asks again at once finds them free.
+        Enum.each(slots, &Native.thread_pool_release/1)
         send(reply_to, {reply_to, result})
 
       :"$snakepit_cancel" ->

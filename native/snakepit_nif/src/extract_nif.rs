@@ -483,7 +483,48 @@ fn extract_input<'a>(
     runs: whole_input::Runs,
 ) -> NifResult<Term<'a>> {
     let read = config.decode()?;
-    input_answers(env, input.as_slice(), &extractor.0, &names, &read, runs)
+    let helpers = whole_input::Helpers::Global;
+    input_answers(
+        env,
+        input.as_slice(),
+        &extractor.0,
+        &names,
+        &read,
+        runs,
+        helpers,
+    )
+}
+
+/// `extract_input/5` with the native work done on the threads of a `:thread` pool worker
+/// whose `slots` (one or more, from `thread_pool_acquire`) this caller holds, one thread a
+/// slot, while this dirty scheduler builds the terms: the pool's `:extract` of a whole
+/// input, run in the caller so that no map is built elsewhere and copied to it. A worker
+/// closed since the slots were taken leaves the work to this thread alone.
+#[rustler::nif(schedule = "DirtyCpu")]
+fn extract_input_on<'a>(
+    env: Env<'a>,
+    slots: Vec<ResourceArc<crate::thread_pool::SlotResource>>,
+    input: rustler::Binary<'a>,
+    extractor: ResourceArc<ExtractorResource>,
+    names: Vec<Term<'a>>,
+    config: ReadConfig,
+    runs: whole_input::Runs,
+) -> NifResult<Term<'a>> {
+    let read = config.decode()?;
+    let held = crate::thread_pool::held_threads(&slots).map_err(|()| rustler::Error::BadArg)?;
+    let helpers = match &held {
+        Some((pool, threads)) => whole_input::Helpers::Pool(pool, *threads),
+        None => whole_input::Helpers::Alone,
+    };
+    input_answers(
+        env,
+        input.as_slice(),
+        &extractor.0,
+        &names,
+        &read,
+        runs,
+        helpers,
+    )
 }
 
 /// `extract_input/5` for a regular file of at most `max_bytes`, read here, in the same
@@ -503,7 +544,8 @@ fn extract_small_file<'a>(
 ) -> NifResult<Term<'a>> {
     let read = config.decode()?;
     whole_input::small_file_answer(env, &path, max_bytes, |input| {
-        input_answers(env, input, &extractor.0, &names, &read, runs)
+        let helpers = whole_input::Helpers::Global;
+        input_answers(env, input, &extractor.0, &names, &read, runs, helpers)
     })
 }
 
@@ -512,11 +554,9 @@ fn extract_small_file<'a>(
 /// cuts it with `small_batches/3`, instead of starting a stream's reader thread.
 #[rustler::nif(schedule = "DirtyIo")]
 fn read_small_file(env: Env<'_>, path: String, max_bytes: u64) -> NifResult<Term<'_>> {
-    let Some(bytes) = whole_input::small_file(&path, max_bytes) else {
+    let Some(owned) = whole_input::small_file_binary(&path, max_bytes) else {
         return Ok(whole_input::stream_atom(env));
     };
-    let mut owned = rustler::OwnedBinary::new(bytes.len());
-    owned.as_mut_slice().copy_from_slice(&bytes);
     Ok((atoms::ok(), rustler::Binary::from_owned(owned, env)).encode(env))
 }
 
@@ -551,6 +591,7 @@ fn input_answers<'a>(
     names: &[Term<'a>],
     read: &Read,
     runs: whole_input::Runs,
+    helpers: whole_input::Helpers<'_>,
 ) -> NifResult<Term<'a>> {
     if names.len() != extractor.outputs().len() {
         return Err(rustler::Error::BadArg);
@@ -558,6 +599,7 @@ fn input_answers<'a>(
     let answers = whole_input::in_runs(
         input,
         runs,
+        helpers,
         "extract_job_failed",
         |bytes, offset, index| outcomes(bytes, offset, index, read, extractor),
         |outcomes| items_term(env, outcomes, read, names).ok_or(rustler::Error::BadArg),

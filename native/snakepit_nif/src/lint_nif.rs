@@ -397,6 +397,7 @@ fn input_entries<'a>(
     let lists = whole_input::in_runs(
         input,
         runs,
+        whole_input::Helpers::Global,
         "lint_job_failed",
         |bytes, offset, index| outcomes(bytes, offset, index, read, linter),
         |outcomes| {

@@ -56,7 +56,9 @@ const NORMAL_SCHEDULER_COPY_TERMS: usize = 20_000;
 
 struct Inner {
     /// `None` once closed: no new jobs, queued ones still finish.
-    pool: RwLock<Option<rayon::ThreadPool>>,
+    /// Shared, so that a caller holding slots can run work on its threads (see
+    /// [`held_threads`]) while a close takes it out.
+    pool: RwLock<Option<Arc<rayon::ThreadPool>>>,
     threads: usize,
     in_flight: AtomicUsize,
     /// Bytes of arguments that queued and running jobs keep alive.
@@ -160,7 +162,7 @@ fn thread_pool_new(
     LIVE_POOLS.fetch_add(1, Ordering::Relaxed);
     Ok(ResourceArc::new(ThreadPoolResource {
         inner: Arc::new(Inner {
-            pool: RwLock::new(Some(pool)),
+            pool: RwLock::new(Some(Arc::new(pool))),
             threads,
             in_flight: AtomicUsize::new(0),
             held_bytes: AtomicUsize::new(0),
@@ -551,6 +553,28 @@ fn thread_pool_release(env: Env, slot: ResourceArc<SlotResource>) -> Atom {
         );
     }
     atoms::ok()
+}
+
+/// The native threads that `slots` entitle their holder to: `slots` were checked out by
+/// one caller with `thread_pool_acquire`, all of one worker, and are still held. `Ok` with
+/// the worker's rayon pool and as many of its threads as there are slots, or `Ok(None)`
+/// when the worker has closed since (it is retiring: the caller then does the work
+/// alone); `Err` when the slots are not all held or not all of one worker.
+pub(crate) fn held_threads(
+    slots: &[ResourceArc<SlotResource>],
+) -> Result<Option<(Arc<rayon::ThreadPool>, usize)>, ()> {
+    let first = slots.first().ok_or(())?;
+    let one_worker = slots.iter().all(|s| Arc::ptr_eq(&s.inner, &first.inner));
+    if !one_worker || !slots.iter().all(|s| s.held.load(Ordering::Acquire)) {
+        return Err(());
+    }
+    let pool = first
+        .inner
+        .pool
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    Ok(pool.map(|pool| (pool, slots.len())))
 }
 
 /// Whether this call released the slot (false when it was released before).
