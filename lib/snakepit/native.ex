@@ -80,6 +80,9 @@ defmodule Snakepit.Native do
   def extract_input_on(_slots, _binary, _extractor, _names, _config, _runs),
     do: :erlang.nif_error(:nif_not_loaded)
 
+  def extract_small_file_on(_slots, _path, _extractor, _names, _config, _runs, _max_bytes),
+    do: :erlang.nif_error(:nif_not_loaded)
+
   def extract_input(_binary, _extractor, _names, _config, _runs),
     do: :erlang.nif_error(:nif_not_loaded)
 

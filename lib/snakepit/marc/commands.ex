@@ -108,10 +108,12 @@ defmodule Snakepit.Marc.Commands do
     plan(command, args)
   end
 
-  # A whole ISO 2709 binary: extracted in the caller, the worker's threads doing the
+  # A whole ISO 2709 binary or small file: extracted in the caller, the worker's threads doing the
   # native work while the caller builds the maps, so no map is copied between processes.
-  def native_plan(:extract, [bin, _specs | opts]) when is_binary(bin) and length(opts) <= 1,
-    do: :local_with_threads
+  def native_plan(:extract, [data, _specs | opts])
+      when (is_binary(data) or is_struct(data, Snakepit.Marc.Extract.SmallFile)) and
+             length(opts) <= 1,
+      do: :local_with_threads
 
   def native_plan(:extract, [data, specs | opts]) when length(opts) <= 1 do
     {bin, compiled, native, base, first, done} =

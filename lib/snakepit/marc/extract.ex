@@ -8,7 +8,7 @@ defmodule Snakepit.Marc.Extract do
 
   alias Snakepit.{Marc, Native}
   alias Snakepit.Marc.{Options, Source, Spec, WholeInput}
-  alias Snakepit.Marc.Extract.Group
+  alias Snakepit.Marc.Extract.{Group, SmallFile}
 
   def stream(source, specs, opts), do: stream(source, specs, opts, :whole_if_small)
 
@@ -47,8 +47,30 @@ defmodule Snakepit.Marc.Extract do
   # A whole binary: cut into runs extracted in parallel while this process builds the maps.
   def all(data, specs, opts) when is_binary(data) do
     {bin, compiled, native, 0, 0, done} = command(data, specs, opts)
-    answers = Native.extract_input(bin, Spec.ref(compiled), compiled.names, native, WholeInput.runs())
+
+    answers =
+      Native.extract_input(bin, Spec.ref(compiled), compiled.names, native, WholeInput.runs())
+
     done.({:ok, answers})
+  end
+
+  # A small file, read by the native call that extracts it.
+  def all(%SmallFile{path: path}, specs, opts) do
+    {compiled, native, done} = prepared(specs, opts)
+    ref = Spec.ref(compiled)
+    runs = WholeInput.runs()
+
+    case Native.extract_small_file(
+           path,
+           ref,
+           compiled.names,
+           native,
+           runs,
+           WholeInput.max_bytes()
+         ) do
+      {:ok, answers} -> done.({:ok, answers})
+      :stream -> {:ok, :stream}
+    end
   end
 
   def all(data, specs, opts) do
@@ -62,10 +84,34 @@ defmodule Snakepit.Marc.Extract do
   native threads held by this process (`c:Snakepit.Pool.Commands.run_with_threads/3`),
   while this process builds the maps.
   """
-  def all_with_threads(threads, data, specs, opts \\ []) when is_binary(data) do
+  def all_with_threads(threads, data, specs, opts \\ [])
+
+  def all_with_threads(threads, %SmallFile{path: path}, specs, opts) do
+    {compiled, native, done} = prepared(specs, opts)
+    ref = Spec.ref(compiled)
+    runs = WholeInput.runs()
+
+    case Native.extract_small_file_on(
+           threads,
+           path,
+           ref,
+           compiled.names,
+           native,
+           runs,
+           WholeInput.max_bytes()
+         ) do
+      {:ok, answers} -> done.({:ok, answers})
+      :stream -> {:ok, :stream}
+    end
+  end
+
+  def all_with_threads(threads, data, specs, opts) when is_binary(data) do
     {bin, compiled, native, 0, 0, done} = command(data, specs, opts)
     ref = Spec.ref(compiled)
-    answers = Native.extract_input_on(threads, bin, ref, compiled.names, native, WholeInput.runs())
+
+    answers =
+      Native.extract_input_on(threads, bin, ref, compiled.names, native, WholeInput.runs())
+
     done.({:ok, answers})
   end
 
@@ -76,7 +122,15 @@ defmodule Snakepit.Marc.Extract do
   """
   def command(data, specs, opts) when is_list(opts) do
     {bin, base, first} = parts!(data)
+    {compiled, native, done} = prepared(specs, opts)
+    {bin, compiled, native, base, first, done}
+  end
 
+  def command(_data, _specs, opts),
+    do: raise(ArgumentError, "options must be a keyword list, got: #{inspect(opts)}")
+
+  # The specs compiled, the native read config and the `done` of `command/3`.
+  defp prepared(specs, opts) when is_list(opts) do
     {spec_opts, read_opts} = Keyword.split(opts, Spec.Options.keys())
     compiled = compiled!(specs, spec_opts)
     config = Options.validate!(read_opts, :read)
@@ -95,10 +149,10 @@ defmodule Snakepit.Marc.Extract do
         other
     end
 
-    {bin, compiled, native, base, first, done}
+    {compiled, native, done}
   end
 
-  def command(_data, _specs, opts),
+  defp prepared(_specs, opts),
     do: raise(ArgumentError, "options must be a keyword list, got: #{inspect(opts)}")
 
   defp done_group(answers, mode) do
@@ -174,9 +228,18 @@ defmodule Snakepit.Marc.Extract do
   defp fan_out_pool_groups(source, compiled, pool, opts) do
     request_opts = Snakepit.Marc.FanOut.pool_request_opts(Keyword.take(opts, fan_out_keys()))
 
-    case small_input(source, opts) do
-      {:ok, bin} -> whole_in_pool(bin, compiled, pool, opts, request_opts)
+    config = Options.validate!(Keyword.drop(opts, fan_out_keys()), :stream)
+
+    whole =
+      case WholeInput.source(source, config.format) do
+        {:binary, bin} -> whole_in_pool(bin, compiled, pool, opts, request_opts)
+        {:file, path} -> whole_in_pool(%SmallFile{path: path}, compiled, pool, opts, request_opts)
+        :stream -> :stream
+      end
+
+    case whole do
       :stream -> pool_groups(source, compiled, pool, opts, request_opts)
+      items -> items
     end
   end
 
@@ -185,13 +248,17 @@ defmodule Snakepit.Marc.Extract do
   # between processes); on a `:process` pool one worker extracts it in parallel natively.
   # In strict mode it is read permissively and cut at its first bad record, as a fan-out's
   # batches are: the values before it arrive, then it raises.
-  defp whole_in_pool(bin, compiled, pool, opts, request_opts) do
+  defp whole_in_pool(data, compiled, pool, opts, request_opts) do
     {_fan_opts, read_opts} = Keyword.split(opts, fan_out_keys())
     parse_opts = Keyword.take(read_opts, Options.parse_keys())
     strict = Options.validate!(parse_opts, :read).mode == :strict
     parse_opts = if strict, do: Keyword.put(parse_opts, :mode, :permissive), else: parse_opts
 
-    case Snakepit.Pool.run(pool, {:extract, [bin, compiled, parse_opts]}, request_opts) do
+    case Snakepit.Pool.run(pool, {:extract, [data, compiled, parse_opts]}, request_opts) do
+      # A file that is no longer small and regular.
+      {:ok, :stream} ->
+        :stream
+
       {:ok, items} ->
         case Snakepit.Marc.FanOut.until_error(items, strict) do
           {:ok, items} -> items
@@ -242,11 +309,6 @@ defmodule Snakepit.Marc.Extract do
   end
 
   # The whole bytes of a small ISO 2709 binary or regular file, or `:stream`.
-  defp small_input(source, opts) when is_list(opts) do
-    config = Options.validate!(Keyword.drop(opts, fan_out_keys()), :stream)
-    small_input(source, config.format)
-  end
-
   defp small_input(source, format) do
     case WholeInput.source(source, format) do
       {:binary, bin} -> {:ok, bin}

@@ -512,10 +512,7 @@ fn extract_input_on<'a>(
 ) -> NifResult<Term<'a>> {
     let read = config.decode()?;
     let held = crate::thread_pool::held_threads(&slots).map_err(|()| rustler::Error::BadArg)?;
-    let helpers = match &held {
-        Some((pool, threads)) => whole_input::Helpers::Pool(pool, *threads),
-        None => whole_input::Helpers::Alone,
-    };
+    let helpers = whole_input::Helpers::held(&held);
     input_answers(
         env,
         input.as_slice(),
@@ -525,6 +522,28 @@ fn extract_input_on<'a>(
         runs,
         helpers,
     )
+}
+
+/// `extract_small_file/7` on the threads of a `:thread` pool worker whose `slots` this
+/// caller holds (see `extract_input_on/7`).
+#[rustler::nif(schedule = "DirtyCpu")]
+#[allow(clippy::too_many_arguments)]
+fn extract_small_file_on<'a>(
+    env: Env<'a>,
+    slots: Vec<ResourceArc<crate::thread_pool::SlotResource>>,
+    path: String,
+    extractor: ResourceArc<ExtractorResource>,
+    names: Vec<Term<'a>>,
+    config: ReadConfig,
+    runs: whole_input::Runs,
+    max_bytes: u64,
+) -> NifResult<Term<'a>> {
+    let read = config.decode()?;
+    let held = crate::thread_pool::held_threads(&slots).map_err(|()| rustler::Error::BadArg)?;
+    whole_input::small_file_answer(env, &path, max_bytes, |input| {
+        let helpers = whole_input::Helpers::held(&held);
+        input_answers(env, input, &extractor.0, &names, &read, runs, helpers)
+    })
 }
 
 /// `extract_input/5` for a regular file of at most `max_bytes`, read here, in the same

@@ -88,6 +88,17 @@ pub(crate) enum Helpers<'p> {
     Alone,
 }
 
+impl<'p> Helpers<'p> {
+    /// The threads of a `:thread` pool worker's slots the caller holds
+    /// ([`crate::thread_pool::held_threads`]), or none once the worker has closed.
+    pub(crate) fn held(held: &'p Option<(std::sync::Arc<rayon::ThreadPool>, usize)>) -> Self {
+        match held {
+            Some((pool, threads)) => Helpers::Pool(pool, *threads),
+            None => Helpers::Alone,
+        }
+    }
+}
+
 /// The terms of `input`'s runs, in order: `work(bytes, base_offset, first_index)` does a
 /// run's native work on one of `helpers` or this thread, `build` turns its result into a
 /// term on this one, as soon as it and the runs before it are done. While the next run is

@@ -94,11 +94,22 @@ defmodule Snakepit.Pool.CommandsTest do
 
     bytes = Corpus.read!("formats/pymarc_one.dat")
 
-    for command <- MarcCommands.native_commands() do
-      args = if command == :extract, do: [bytes, [t: "245a"]], else: [bytes]
-      assert {:native, ^command, _args, post} = MarcCommands.native_plan(command, args)
+    for command <- MarcCommands.native_commands() -- [:extract] do
+      assert {:native, ^command, _args, post} = MarcCommands.native_plan(command, [bytes])
       assert is_function(post, 1)
     end
+
+    # Extraction of a batch runs natively; of a whole binary or small file, in the caller
+    # with the worker's threads doing the native work.
+    batch = %Snakepit.Marc.Batch{data: bytes, base_offset: 0, first_index: 0, count: 1}
+
+    assert {:native, :extract, _args, post} =
+             MarcCommands.native_plan(:extract, [batch, [t: "245a"]])
+
+    assert is_function(post, 1)
+    assert MarcCommands.native_plan(:extract, [bytes, [t: "245a"]]) == :local_with_threads
+    small_file = %Snakepit.Marc.Extract.SmallFile{path: "x.mrc"}
+    assert MarcCommands.native_plan(:extract, [small_file, [t: "245a"]]) == :local_with_threads
 
     for command <- MarcCommands.commands() -- MarcCommands.native_commands() do
       assert MarcCommands.native_plan(command, [[]]) == :local

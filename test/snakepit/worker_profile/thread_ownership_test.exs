@@ -100,6 +100,97 @@ defmodule Snakepit.WorkerProfile.ThreadOwnershipTest do
     end
   end
 
+  describe "local work with the worker's threads (:local_with_threads)" do
+    test "takes every free slot, at least one, and gives them all back" do
+      pool = thread_pool!(3)
+      test = self()
+
+      run = fn timeout ->
+        Snakepit.execute(:__with_threads__, [test], pool: pool, timeout: timeout)
+      end
+
+      # All three free: it holds all three.
+      task = Task.async(fn -> run.(:infinity) end)
+      assert_receive {:with_threads, holder, threads}, 5000
+      assert length(threads) == 3 and status!(pool).load == 3
+      send(holder, :go_on)
+      assert Task.await(task) == {:ok, 3}
+      assert status!(pool).load == 0
+
+      # One held by someone else: it takes the other two, in a runner when it has a timeout.
+      other =
+        Task.async(fn -> Snakepit.Pool.run(pool, fn -> Process.sleep(300) end, :infinity) end)
+
+      eventually(fn -> status!(pool).load == 1 end, 5000)
+      task = Task.async(fn -> run.(10_000) end)
+      assert_receive {:with_threads, holder, threads}, 5000
+      assert length(threads) == 2 and status!(pool).load == 3
+      send(holder, :go_on)
+      assert Task.await(task) == {:ok, 2}
+      Task.await(other)
+      all_slots_return!(pool)
+    end
+
+    test "a holder killed mid-run gives every slot back" do
+      pool = thread_pool!(2)
+      test = self()
+
+      run = fn timeout ->
+        Snakepit.execute(:__with_threads__, [test], pool: pool, timeout: timeout)
+      end
+
+      # The caller itself holds them.
+      caller = spawn(fn -> run.(:infinity) end)
+      assert_receive {:with_threads, ^caller, [_, _]}, 5000
+      assert status!(pool).load == 2
+      Process.exit(caller, :kill)
+      all_slots_return!(pool)
+
+      # A runner holds them for a caller with a timeout: the caller is told.
+      task = Task.async(fn -> run.(60_000) end)
+      assert_receive {:with_threads, runner, [_, _]}, 5000
+      Process.exit(runner, :kill)
+      assert Task.await(task) == {:error, :worker_crashed}
+      all_slots_return!(pool)
+    end
+
+    test "native work refuses threads whose slots were given back" do
+      pool = thread_pool!(2)
+      test = self()
+      task = Task.async(fn -> Snakepit.execute(:__with_threads__, [test], pool: pool) end)
+      assert_receive {:with_threads, holder, threads}, 5000
+      send(holder, :go_on)
+      assert Task.await(task) == {:ok, 2}
+      compiled = Snakepit.Marc.Spec.compile!(t: "245a")
+
+      assert_raise ArgumentError, fn ->
+        Snakepit.Marc.Extract.all_with_threads(threads, Corpus.read!(@dump), compiled)
+      end
+    end
+
+    test "a :thread pool extracts a small input in the caller, on the worker's threads" do
+      pool = thread_pool!(2)
+      compiled = Snakepit.Marc.Spec.compile!(title: "245a", isbn: "020a")
+      path = Corpus.path(@dump)
+      expected = Marc.extract(path, compiled) |> Enum.to_list()
+
+      for source <- [path, File.read!(path)] do
+        assert Marc.extract(source, compiled, pool: pool) |> Enum.to_list() == expected
+
+        assert Snakepit.execute(:extract, [File.read!(path), compiled], pool: pool) ==
+                 {:ok, expected}
+      end
+
+      # A file that is no longer small and regular when the command reads it: left to a
+      # stream.
+      small = %Snakepit.Marc.Extract.SmallFile{path: "/dev/null"}
+      assert Snakepit.execute(:extract, [small, compiled], pool: pool) == {:ok, :stream}
+      assert Snakepit.Marc.Extract.all(small, compiled) == {:ok, :stream}
+
+      all_slots_return!(pool)
+    end
+  end
+
   describe "timeouts for local work" do
     test "Pool.run honours its timeout; the slot returns when the function ends" do
       pool = thread_pool!(1)
