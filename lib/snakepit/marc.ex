@@ -130,6 +130,13 @@ defmodule Snakepit.Marc do
   bad record's map. ISO 2709 is read natively in batches and only the selected values ever
   become terms; memory stays flat on any file size.
 
+  Also takes `pool:`, `workers:`, `ordered:` and `timeout:` as `map/3`. A small ISO 2709
+  input (a binary, or a regular file of at most 4 MiB) is read whole and extracted on every
+  core at once: with `workers:` alone it is not fanned out to processes (unless a
+  `:timeout` is given), and with a pool on this node it is one `:extract` request, which on
+  a `:thread` pool runs in the calling process with the worker's threads doing the native
+  work.
+
       iex> "../shared/corpus/real/loc_bibliographic.mrc"
       ...> |> Snakepit.Marc.extract(title: "245a", lang: "008[35-37]")
       ...> |> Enum.take(1)

@@ -77,16 +77,10 @@ defmodule Snakepit.Native do
 
   def extract_outcomes(_batches, _extractor, _config), do: :erlang.nif_error(:nif_not_loaded)
 
-  def extract_input_on(_slots, _binary, _extractor, _names, _config, _runs),
+  def extract_input(_threads, _binary, _extractor, _names, _config, _runs),
     do: :erlang.nif_error(:nif_not_loaded)
 
-  def extract_small_file_on(_slots, _path, _extractor, _names, _config, _runs, _max_bytes),
-    do: :erlang.nif_error(:nif_not_loaded)
-
-  def extract_input(_binary, _extractor, _names, _config, _runs),
-    do: :erlang.nif_error(:nif_not_loaded)
-
-  def extract_small_file(_path, _extractor, _names, _config, _runs, _max_bytes),
+  def extract_small_file(_threads, _path, _extractor, _names, _config, _runs, _max_bytes),
     do: :erlang.nif_error(:nif_not_loaded)
 
   def read_small_file(_path, _max_bytes), do: :erlang.nif_error(:nif_not_loaded)

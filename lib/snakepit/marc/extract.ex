@@ -44,34 +44,10 @@ defmodule Snakepit.Marc.Extract do
     done.({:ok, Spec.batches(batches, compiled, native)})
   end
 
-  # A whole binary: cut into runs extracted in parallel while this process builds the maps.
-  def all(data, specs, opts) when is_binary(data) do
-    {bin, compiled, native, 0, 0, done} = command(data, specs, opts)
-
-    answers =
-      Native.extract_input(bin, Spec.ref(compiled), compiled.names, native, WholeInput.runs())
-
-    done.({:ok, answers})
-  end
-
-  # A small file, read by the native call that extracts it.
-  def all(%SmallFile{path: path}, specs, opts) do
-    {compiled, native, done} = prepared(specs, opts)
-    ref = Spec.ref(compiled)
-    runs = WholeInput.runs()
-
-    case Native.extract_small_file(
-           path,
-           ref,
-           compiled.names,
-           native,
-           runs,
-           WholeInput.max_bytes()
-         ) do
-      {:ok, answers} -> done.({:ok, answers})
-      :stream -> {:ok, :stream}
-    end
-  end
+  # A whole binary or small file: cut into runs extracted in parallel while this process
+  # builds the maps.
+  def all(data, specs, opts) when is_binary(data) or is_struct(data, SmallFile),
+    do: whole_command(nil, data, specs, opts)
 
   def all(data, specs, opts) do
     {bin, compiled, native, base, first, done} = command(data, specs, opts)
@@ -80,39 +56,42 @@ defmodule Snakepit.Marc.Extract do
   end
 
   @doc """
-  `all/3` of a whole binary, its native work done on `threads`, a `:thread` pool worker's
-  native threads held by this process (`c:Snakepit.Pool.Commands.run_with_threads/3`),
-  while this process builds the maps.
+  `all/3` of a whole binary or `Snakepit.Marc.Extract.SmallFile`, its native work done on
+  `threads`, a `:thread` pool worker's native threads held by this process
+  (`c:Snakepit.Pool.Commands.run_with_threads/3`), while this process builds the maps. A
+  small file no longer small and regular is `{:ok, :stream}`.
   """
   def all_with_threads(threads, data, specs, opts \\ [])
+      when is_binary(data) or is_struct(data, SmallFile),
+      do: whole_command(threads, data, specs, opts)
 
-  def all_with_threads(threads, %SmallFile{path: path}, specs, opts) do
+  # `threads`: `nil` for rayon's global threads.
+  defp whole_command(threads, data, specs, opts) do
     {compiled, native, done} = prepared(specs, opts)
-    ref = Spec.ref(compiled)
-    runs = WholeInput.runs()
+    {ref, names, runs} = {Spec.ref(compiled), compiled.names, WholeInput.runs()}
 
-    case Native.extract_small_file_on(
-           threads,
-           path,
-           ref,
-           compiled.names,
-           native,
-           runs,
-           WholeInput.max_bytes()
-         ) do
+    answers =
+      case data do
+        %SmallFile{path: path} ->
+          Native.extract_small_file(
+            threads,
+            path,
+            ref,
+            names,
+            native,
+            runs,
+            WholeInput.max_bytes()
+          )
+
+        bin ->
+          {bin, 0, 0} = parts!(bin)
+          {:ok, Native.extract_input(threads, bin, ref, names, native, runs)}
+      end
+
+    case answers do
       {:ok, answers} -> done.({:ok, answers})
       :stream -> {:ok, :stream}
     end
-  end
-
-  def all_with_threads(threads, data, specs, opts) when is_binary(data) do
-    {bin, compiled, native, 0, 0, done} = command(data, specs, opts)
-    ref = Spec.ref(compiled)
-
-    answers =
-      Native.extract_input_on(threads, bin, ref, compiled.names, native, WholeInput.runs())
-
-    done.({:ok, answers})
   end
 
   @doc """
@@ -208,15 +187,30 @@ defmodule Snakepit.Marc.Extract do
   # `Snakepit.Marc.Extract.Group` is one `:extract` request). `workers:` alone: the workers
   # do only the native work of their batches and this process builds the terms, as the
   # one-process path does, so no map is copied from worker to consumer. A pool on this node:
-  # its threads build the maps too, in parallel, and a fan-out process relays them (letting
-  # this process build them instead, from a native job the pool's threads hand back,
-  # measured 5-15% slower on 2 cores). A batch that may run on another node
-  # (`nodes: :cluster`) is a request of its own.
+  # its threads build the maps too, in parallel, and a fan-out process relays them. A batch
+  # that may run on another node (`nodes: :cluster`) is a request of its own.
+  #
+  # A small input (`Snakepit.Marc.WholeInput`) is not fanned out: with `workers:` alone it
+  # goes the one-process way, which already keeps every core busy (fan-out processes only
+  # added hops: 0.56-0.90x of its rate on the corpus files); with a pool on this node it is
+  # one request (`whole_in_pool/5`). Not with a `:timeout`, which is per batch.
   defp fan_out(source, compiled, config, opts) do
     case Keyword.pop(opts, :pool) do
       {nil, opts} ->
         native = %{read_config(config) | mode: worker_mode(config.mode)}
-        source |> fan_out_local(compiled, native, opts) |> finish_jobs(compiled, config)
+
+        whole =
+          if Keyword.has_key?(opts, :timeout),
+            do: :stream,
+            else: whole_input(source, compiled, config, native, WholeInput.runs())
+
+        case whole do
+          {:ok, items} ->
+            items
+
+          :stream ->
+            source |> fan_out_local(compiled, native, opts) |> finish_jobs(compiled, config)
+        end
 
       {pool, opts} ->
         if Keyword.get(opts, :nodes, :local) == :local and not Keyword.get(opts, :retry, false),
@@ -439,6 +433,7 @@ defmodule Snakepit.Marc.Extract do
   defp small_file(path, compiled, config, native, runs) do
     answers =
       Native.extract_small_file(
+        nil,
         path,
         Spec.ref(compiled),
         compiled.names,
@@ -459,7 +454,7 @@ defmodule Snakepit.Marc.Extract do
   # the same bytes.
   defp whole(bin, compiled, config, native, runs) do
     bin
-    |> Native.extract_input(Spec.ref(compiled), compiled.names, native, runs)
+    |> then(&Native.extract_input(nil, &1, Spec.ref(compiled), compiled.names, native, runs))
     |> items_of_answers(config)
   end
 

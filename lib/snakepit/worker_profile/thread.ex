@@ -8,7 +8,9 @@ defmodule Snakepit.WorkerProfile.Thread do
   # Commands the command module runs in Elixir (its native_plan/2 says :local) and {:fun, fun}
   # units of work run in an Elixir process while holding one of the worker's slots, so the pool's capacity
   # still bounds them. The owner process monitors whoever holds such a slot and returns it
-  # on :DOWN, so a holder killed by an exit signal leaks nothing.
+  # on :DOWN, so a holder killed by an exit signal leaks nothing. A command planned
+  # :local_with_threads takes every free slot instead of one, and runs with them: the
+  # command's NIFs spawn work on the worker's threads, one a slot.
   @moduledoc false
 
   alias Snakepit.WorkerProfile.Reply

@@ -6,7 +6,8 @@ use crate::items::Items;
 use crate::native_job::{Job, NoResult};
 use crate::options::{Read, ReadConfig};
 use crate::parse_nif::walk;
-use crate::whole_input;
+use crate::thread_pool::SlotResource;
+use crate::whole_input::{self, Held};
 use rustler::{Atom, Encoder, Env, NifResult, ResourceArc, Term};
 use snakepit_core::extract::{AlternateScript, Extractor, Output, OutputOptions, Scratch, Values};
 
@@ -472,10 +473,16 @@ fn extract_batches_finish<'a>(
 
 /// `extract_batches/4`'s answer for a whole input held in memory (a small binary, which the
 /// one-process path reads in one call instead of through a stream): one answer per run of
-/// at least `min_run_bytes` (about `runs` of them), see [`input_answers`].
+/// at least `min_run_bytes` (about `runs` of them), see [`input_answers`]. `threads`: `nil`
+/// for rayon's global threads, or the slots of a `:thread` pool worker this caller holds
+/// (from `thread_pool_acquire`), whose threads then do the native work, one a slot, while
+/// this dirty scheduler builds the terms: the pool's `:extract` of a whole input, run in the
+/// caller so that no map is built elsewhere and copied to it. A worker closed since the
+/// slots were taken leaves the work to this thread alone.
 #[rustler::nif(schedule = "DirtyCpu")]
 fn extract_input<'a>(
     env: Env<'a>,
+    threads: Option<Vec<ResourceArc<SlotResource>>>,
     input: rustler::Binary<'a>,
     extractor: ResourceArc<ExtractorResource>,
     names: Vec<Term<'a>>,
@@ -483,7 +490,8 @@ fn extract_input<'a>(
     runs: whole_input::Runs,
 ) -> NifResult<Term<'a>> {
     let read = config.decode()?;
-    let helpers = whole_input::Helpers::Global;
+    let held = held_threads(threads.as_deref())?;
+    let helpers = whole_input::Helpers::of(held.as_ref());
     input_answers(
         env,
         input.as_slice(),
@@ -495,65 +503,16 @@ fn extract_input<'a>(
     )
 }
 
-/// `extract_input/5` with the native work done on the threads of a `:thread` pool worker
-/// whose `slots` (one or more, from `thread_pool_acquire`) this caller holds, one thread a
-/// slot, while this dirty scheduler builds the terms: the pool's `:extract` of a whole
-/// input, run in the caller so that no map is built elsewhere and copied to it. A worker
-/// closed since the slots were taken leaves the work to this thread alone.
-#[rustler::nif(schedule = "DirtyCpu")]
-fn extract_input_on<'a>(
-    env: Env<'a>,
-    slots: Vec<ResourceArc<crate::thread_pool::SlotResource>>,
-    input: rustler::Binary<'a>,
-    extractor: ResourceArc<ExtractorResource>,
-    names: Vec<Term<'a>>,
-    config: ReadConfig,
-    runs: whole_input::Runs,
-) -> NifResult<Term<'a>> {
-    let read = config.decode()?;
-    let held = crate::thread_pool::held_threads(&slots).map_err(|()| rustler::Error::BadArg)?;
-    let helpers = whole_input::Helpers::held(&held);
-    input_answers(
-        env,
-        input.as_slice(),
-        &extractor.0,
-        &names,
-        &read,
-        runs,
-        helpers,
-    )
-}
-
-/// `extract_small_file/7` on the threads of a `:thread` pool worker whose `slots` this
-/// caller holds (see `extract_input_on/7`).
-#[rustler::nif(schedule = "DirtyCpu")]
-#[allow(clippy::too_many_arguments)]
-fn extract_small_file_on<'a>(
-    env: Env<'a>,
-    slots: Vec<ResourceArc<crate::thread_pool::SlotResource>>,
-    path: String,
-    extractor: ResourceArc<ExtractorResource>,
-    names: Vec<Term<'a>>,
-    config: ReadConfig,
-    runs: whole_input::Runs,
-    max_bytes: u64,
-) -> NifResult<Term<'a>> {
-    let read = config.decode()?;
-    let held = crate::thread_pool::held_threads(&slots).map_err(|()| rustler::Error::BadArg)?;
-    whole_input::small_file_answer(env, &path, max_bytes, |input| {
-        let helpers = whole_input::Helpers::held(&held);
-        input_answers(env, input, &extractor.0, &names, &read, runs, helpers)
-    })
-}
-
-/// `extract_input/5` for a regular file of at most `max_bytes`, read here, in the same
+/// `extract_input/6` for a regular file of at most `max_bytes`, read here, in the same
 /// call (a file read through the VM's file calls costs a few dirty-scheduler hops, more
 /// than extracting a small file): `{:ok, answers}`, or `:stream` for a file that is not
 /// regular, is bigger, or cannot be read, which the stream then reads (and reports).
 /// Opened without blocking, so a FIFO put in the file's place meanwhile is not waited on.
 #[rustler::nif(schedule = "DirtyCpu")]
+#[allow(clippy::too_many_arguments)]
 fn extract_small_file<'a>(
     env: Env<'a>,
+    threads: Option<Vec<ResourceArc<SlotResource>>>,
     path: String,
     extractor: ResourceArc<ExtractorResource>,
     names: Vec<Term<'a>>,
@@ -562,10 +521,18 @@ fn extract_small_file<'a>(
     max_bytes: u64,
 ) -> NifResult<Term<'a>> {
     let read = config.decode()?;
+    let held = held_threads(threads.as_deref())?;
     whole_input::small_file_answer(env, &path, max_bytes, |input| {
-        let helpers = whole_input::Helpers::Global;
+        let helpers = whole_input::Helpers::of(held.as_ref());
         input_answers(env, input, &extractor.0, &names, &read, runs, helpers)
     })
+}
+
+/// The threads that `slots` give (see `extract_input/6`): `None` for rayon's global ones.
+fn held_threads(slots: Option<&[ResourceArc<SlotResource>]>) -> NifResult<Option<Held>> {
+    slots
+        .map(|slots| crate::thread_pool::held_threads(slots).map_err(|()| rustler::Error::BadArg))
+        .transpose()
 }
 
 /// `{:ok, binary}`, the bytes of `path`, if it is a regular file of at most `max_bytes`;

@@ -562,7 +562,7 @@ fn thread_pool_release(env: Env, slot: ResourceArc<SlotResource>) -> Atom {
 /// alone); `Err` when the slots are not all held or not all of one worker.
 pub(crate) fn held_threads(
     slots: &[ResourceArc<SlotResource>],
-) -> Result<Option<(Arc<rayon::ThreadPool>, usize)>, ()> {
+) -> Result<crate::whole_input::Held, ()> {
     let first = slots.first().ok_or(())?;
     let one_worker = slots.iter().all(|s| Arc::ptr_eq(&s.inner, &first.inner));
     if !one_worker || !slots.iter().all(|s| s.held.load(Ordering::Acquire)) {

@@ -88,13 +88,18 @@ pub(crate) enum Helpers<'p> {
     Alone,
 }
 
+/// What [`crate::thread_pool::held_threads`] gives for a caller's slots: the worker's pool
+/// and how many of its threads they entitle it to, or `None` once the worker has closed.
+pub(crate) type Held = Option<(std::sync::Arc<rayon::ThreadPool>, usize)>;
+
 impl<'p> Helpers<'p> {
-    /// The threads of a `:thread` pool worker's slots the caller holds
-    /// ([`crate::thread_pool::held_threads`]), or none once the worker has closed.
-    pub(crate) fn held(held: &'p Option<(std::sync::Arc<rayon::ThreadPool>, usize)>) -> Self {
+    /// rayon's global threads when the caller holds none of a pool's (`None`), else the
+    /// threads it holds, or none at all once their worker has closed.
+    pub(crate) fn of(held: Option<&'p Held>) -> Self {
         match held {
-            Some((pool, threads)) => Helpers::Pool(pool, *threads),
-            None => Helpers::Alone,
+            None => Helpers::Global,
+            Some(Some((pool, threads))) => Helpers::Pool(pool, *threads),
+            Some(None) => Helpers::Alone,
         }
     }
 }

@@ -182,6 +182,10 @@ defmodule Snakepit.Marc.ExtractTest do
       assert Marc.extract(@bib, spec, workers: 2, batch_size: 50) |> Enum.sort() ==
                Enum.sort(expected)
 
+      # With a timeout (per batch) a small input is fanned out to processes too.
+      fanned = [workers: 2, ordered: true, batch_size: 50, timeout: 60_000]
+      assert Marc.extract(@bib, spec, fanned) |> Enum.to_list() == expected
+
       pool = :"extract_fan_#{System.unique_integer([:positive])}"
 
       start_supervised!(
@@ -227,7 +231,9 @@ defmodule Snakepit.Marc.ExtractTest do
         # The fan-outs too: the good records in the bad one's batch are not lost.
         expected = Enum.map(good_before, &%{t: ExtractReference.extract(&1, "245a", [])})
 
-        for opts <- [[], [workers: 2], [workers: 2, batch_size: 1], [pool: pool]] do
+        fanned = [workers: 2, batch_size: 1, timeout: 60_000]
+
+        for opts <- [[], [workers: 2], [workers: 2, batch_size: 1], fanned, [pool: pool]] do
           {taken, raised} = take_until_raise(Marc.extract(path, [t: "245a"], opts))
           assert taken == expected, "#{name} #{inspect(opts)}"
           assert raised == first_error, "#{name} #{inspect(opts)}"
