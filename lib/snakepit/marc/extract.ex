@@ -243,10 +243,8 @@ defmodule Snakepit.Marc.Extract do
   # In strict mode it is read permissively and cut at its first bad record, as a fan-out's
   # batches are: the values before it arrive, then it raises.
   defp whole_in_pool(data, compiled, pool, opts, request_opts) do
-    {_fan_opts, read_opts} = Keyword.split(opts, fan_out_keys())
-    parse_opts = Keyword.take(read_opts, Options.parse_keys())
-    strict = Options.validate!(parse_opts, :read).mode == :strict
-    parse_opts = if strict, do: Keyword.put(parse_opts, :mode, :permissive), else: parse_opts
+    {parse_opts, strict} =
+      opts |> Keyword.drop(fan_out_keys()) |> Snakepit.Marc.FanOut.worker_parse_opts()
 
     case Snakepit.Pool.run(pool, {:extract, [data, compiled, parse_opts]}, request_opts) do
       # A file that is no longer small and regular.

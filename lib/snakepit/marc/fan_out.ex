@@ -93,11 +93,8 @@ defmodule Snakepit.Marc.FanOut do
     if fan_config.nodes == :cluster and pool == nil,
       do: raise(ArgumentError, "nodes: :cluster needs a pool: option, got: #{inspect(opts)}")
 
-    parse_opts = Keyword.take(read_opts, Options.parse_keys())
-
     # Checked here, before any process starts, so bad options fail in the caller.
-    strict = Options.validate!(parse_opts, :read).mode == :strict
-    parse_opts = if strict, do: Keyword.put(parse_opts, :mode, :permissive), else: parse_opts
+    {parse_opts, strict} = worker_parse_opts(read_opts)
     batches = units.(batches_of.(Keyword.drop(read_opts, [:report])))
 
     job = %{
@@ -152,6 +149,17 @@ defmodule Snakepit.Marc.FanOut do
       in_flight: 0,
       done: false
     }
+  end
+
+  @doc """
+  The parse options a worker reads a batch with, from the read options, and whether the
+  caller's mode is strict: `{parse_opts, strict}`. In strict mode a worker reads
+  permissively, so the records before a bad one still arrive (`until_error/2`).
+  """
+  def worker_parse_opts(read_opts) do
+    parse_opts = Keyword.take(read_opts, Options.parse_keys())
+    strict = Options.validate!(parse_opts, :read).mode == :strict
+    {if(strict, do: Keyword.put(parse_opts, :mode, :permissive), else: parse_opts), strict}
   end
 
   @doc """
