@@ -14,7 +14,7 @@
 # or more. Each row is measured in BENCH_SCHEDULER_ROUNDS rounds (default 3), each an idle
 # probe of 1 s and then the row: the row's median p99 is held to the median idle p99, and
 # long_schedules are summed over the rounds.
-# Environment: BENCH_SCHEDULER_MB (default 80); BENCH_SCHEDULER_ROWS (words: only the rows
+# Environment: BENCH_SCHEDULER_MB (default 80); BENCH_SCHEDULER_ROWS (comma-separated words: only the rows
 # whose names contain one of them, plus the idle rows).
 
 defmodule Bench.Scheduler do
@@ -196,6 +196,17 @@ defmodule Bench.Scheduler do
     end)
   end
 
+  # One fresh binary per record of `sample`, again and again, `n` in all: what
+  # `parse/2 records: :lazy` hands the caller (each record's bytes in a binary of its own),
+  # made by plain Elixir, to show what holding and then freeing that many binaries costs the
+  # VM by itself (the process's exit returns their memory: about 10 ms for 80 MB here).
+  def rebuild_lazy(sample, n) do
+    sample
+    |> Stream.cycle()
+    |> Enum.take(n)
+    |> Enum.map(fn record -> %Snakepit.Marc.LazyRecord{bytes: :binary.copy(record.bytes)} end)
+  end
+
   def fmt(ms), do: :erlang.float_to_binary(ms / 1, decimals: 1)
 end
 
@@ -302,6 +313,8 @@ rows = [
    end},
   {"reference: Elixir builds as many records (no NIF)",
    fn -> Scheduler.rebuild(Scheduler.data(:sample), real_records) end},
+  {"reference: Elixir holds as many lazy records (no NIF)",
+   fn -> Scheduler.rebuild_lazy(Scheduler.data(:lazy_sample), real_records) end},
   {"bomb: parse/2", fn -> Marc.parse(bomb, mode: :permissive) end},
   {"bomb: parse/2 lazy + fields",
    fn ->

@@ -260,13 +260,11 @@ fn borrowed_and_owned_records_agree_on_real_files() {
         );
         let bytes = std::fs::read(&path).unwrap();
         let (items, _skipped) = read_all(&bytes, Mode::Skip, ParseOptions::default()).unwrap();
-        for item in items {
-            if let Ok(record) = item {
-                let borrowed = extractor.extract(&record);
-                let owned = extractor.extract(&record.to_owned_record());
-                assert_eq!(borrowed, owned);
-                seen += borrowed.iter().filter(|v| !v.is_empty()).count();
-            }
+        for record in items.into_iter().flatten() {
+            let borrowed = extractor.extract(&record);
+            let owned = extractor.extract(&record.to_owned_record());
+            assert_eq!(borrowed, owned);
+            seen += borrowed.iter().filter(|v| !v.is_empty()).count();
         }
     }
     assert!(seen > 100, "only {seen} non-empty value lists");

@@ -110,3 +110,9 @@ pub(crate) fn terms(
 pub(crate) fn timeslice_percent(terms: usize) -> i32 {
     (terms.saturating_mul(100) / (2 * NORMAL_SCHEDULER_TERMS)).clamp(1, 100) as i32
 }
+
+/// The share of a time slice, in percent from 1 to 100, that `elapsed` is (a slice is
+/// taken as 1 ms).
+pub(crate) fn timeslice_percent_of(elapsed: std::time::Duration) -> i32 {
+    (elapsed.as_micros() / 10).clamp(1, 100) as i32
+}

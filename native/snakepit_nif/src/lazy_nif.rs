@@ -21,13 +21,13 @@ mod lazy_atoms {
 /// too many fields and subfields to build on a normal scheduler: call `lazy_dirty/3`.
 #[rustler::nif]
 fn lazy<'a>(env: Env<'a>, op: Atom, bytes: Binary<'a>, tags: Term<'a>) -> NifResult<Term<'a>> {
-    let _watch = crate::scheduler_watch::watch("lazy");
+    let watch = crate::scheduler_watch::watch("lazy");
     let terms = budget::delimiters(bytes.as_slice());
     if terms > budget::NORMAL_SCHEDULER_TERMS {
         return Ok(atoms::dirty().encode(env));
     }
     let result = run(env, op, bytes, tags);
-    crate::scheduler_watch::account(env, terms);
+    watch.account(env, terms);
     result
 }
 

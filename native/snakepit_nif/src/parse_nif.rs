@@ -130,7 +130,7 @@ fn parse_binary_light<'a>(
     base_offset: u64,
     first_index: u64,
 ) -> NifResult<Term<'a>> {
-    let _watch = crate::scheduler_watch::watch("parse_binary_light");
+    let watch = crate::scheduler_watch::watch("parse_binary_light");
     let read = config.decode()?;
     let input = input.as_slice();
     // Fields and subfields are paid for up front; errors and MARC-8 conversions, which
@@ -140,7 +140,7 @@ fn parse_binary_light<'a>(
         return Ok(crate::atoms::dirty().encode(env));
     }
     let items = read_items(env, input, base_offset, first_index, &read, &mut budget);
-    crate::scheduler_watch::account(env, budget.spent());
+    watch.account(env, budget.spent());
     Ok(items.unwrap_or_else(|| crate::atoms::dirty().encode(env)))
 }
 

@@ -9,6 +9,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
+use std::time::Instant;
 
 static ON: AtomicBool = AtomicBool::new(false);
 
@@ -17,20 +18,41 @@ static WORST: Mutex<Vec<(&'static str, u64, u64)>> = Mutex::new(Vec::new());
 
 pub(crate) struct Watch {
     nif: &'static str,
-    started_ns: u64,
+    started: Instant,
+    /// The thread's CPU clock at the start, when watching is on.
+    cpu_started_ns: Option<u64>,
 }
 
-/// A guard that records the CPU time until it is dropped, when watching is on.
-pub(crate) fn watch(nif: &'static str) -> Option<Watch> {
-    ON.load(Ordering::Relaxed).then(|| Watch {
+/// A guard for one normal-scheduler NIF call: it records the call's CPU time when it is
+/// dropped, when watching is on, and tells the scheduler what the call cost
+/// ([`Watch::account`]).
+pub(crate) fn watch(nif: &'static str) -> Watch {
+    Watch {
         nif,
-        started_ns: thread_cpu_ns(),
-    })
+        started: Instant::now(),
+        cpu_started_ns: ON.load(Ordering::Relaxed).then(thread_cpu_ns),
+    }
+}
+
+impl Watch {
+    /// Tells the scheduler how much of the process's time slice (about 1 ms) the call took,
+    /// so that the process yields accordingly afterwards: the larger of the estimate for
+    /// building `terms` (see [`crate::budget`]) and the wall time the call has taken so far.
+    /// The estimate alone let a fan-out worker make several 0.5 ms calls in one slice on a
+    /// slow machine, with other processes on its scheduler waiting 3 ms and more.
+    pub(crate) fn account(&self, env: rustler::Env<'_>, terms: usize) {
+        let measured = crate::budget::timeslice_percent_of(self.started.elapsed());
+        let estimated = crate::budget::timeslice_percent(terms);
+        rustler::schedule::consume_timeslice(env, estimated.max(measured));
+    }
 }
 
 impl Drop for Watch {
     fn drop(&mut self) {
-        let spent = thread_cpu_ns().saturating_sub(self.started_ns);
+        let Some(started_ns) = self.cpu_started_ns else {
+            return;
+        };
+        let spent = thread_cpu_ns().saturating_sub(started_ns);
         let mut worst = WORST
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -70,10 +92,4 @@ fn debug_scheduler_watch(on: bool) -> Vec<(&'static str, u64, u64)> {
     }
     ON.store(on, Ordering::Relaxed);
     recorded
-}
-
-/// Tells the scheduler how much of the process's time slice building `terms` took (see
-/// [`crate::budget`]), so that the process yields accordingly afterwards.
-pub(crate) fn account(env: rustler::Env<'_>, terms: usize) {
-    rustler::schedule::consume_timeslice(env, crate::budget::timeslice_percent(terms));
 }

@@ -84,6 +84,15 @@ fn the_timeslice_share_grows_with_the_work_within_1_and_100() {
     assert_eq!(budget::timeslice_percent(usize::MAX), 100);
 }
 
+#[test]
+fn the_timeslice_share_of_a_measured_call_is_its_part_of_a_millisecond() {
+    use std::time::Duration;
+    assert_eq!(budget::timeslice_percent_of(Duration::ZERO), 1);
+    assert_eq!(budget::timeslice_percent_of(Duration::from_micros(250)), 25);
+    assert_eq!(budget::timeslice_percent_of(Duration::from_millis(1)), 100);
+    assert_eq!(budget::timeslice_percent_of(Duration::from_secs(3)), 100);
+}
+
 // ---------------------------------------------------------------------------------------
 // read_options.rs
 // ---------------------------------------------------------------------------------------

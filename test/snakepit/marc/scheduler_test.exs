@@ -74,6 +74,24 @@ defmodule Snakepit.Marc.SchedulerTest do
     assert confirmed(over_limit(recorded), once) == []
   end
 
+  test "a normal-scheduler NIF call is charged the time it took, not only its estimate" do
+    # Charged by the terms it builds alone (none here), a call of a few ms would cost the
+    # process 1% of a time slice, and it would go on running while others on its scheduler
+    # wait; charged its wall time, it uses up the slice (4,000 reductions on OTP 25).
+    reductions = fn ms ->
+      Task.async(fn ->
+        {:reductions, before} = Process.info(self(), :reductions)
+        Native.debug_hold_scheduler(ms)
+        {:reductions, later} = Process.info(self(), :reductions)
+        later - before
+      end)
+      |> Task.await()
+    end
+
+    assert reductions.(3) >= 3_000
+    assert reductions.(0) < 1_000
+  end
+
   test "every normal-scheduler NIF is watched" do
     # A `#[rustler::nif]` with no dirty schedule must start with the watch, or this suite
     # could not see it hold a scheduler.

@@ -389,7 +389,6 @@ impl Marc8Encoder {
                 self.write_units(&ordered, out)
             }
         };
-        let mut cluster = cluster;
         cluster.clear();
         self.cluster = cluster;
         result

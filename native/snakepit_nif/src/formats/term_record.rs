@@ -164,8 +164,6 @@ fn one_byte(term: Term<'_>, keys: &Keys) -> Option<u8> {
     }
 }
 
-/// Why a record could not be written: a term of the wrong shape (raised as
-
 /// Decodes one `%Snakepit.Marc.Record{}` into `out` (cleared first).
 fn decode_record<'a>(
     term: Term<'a>,
