@@ -133,12 +133,14 @@ pub fn parse_record(bytes: &[u8], origin: Origin, opts: ParseOptions) -> Result<
     // All-ASCII data (most records, even UTF-8 ones) is valid UTF-8 with ASCII codes and
     // indicators: one vectorised pass replaces the per-field checks. Otherwise the whole data area is checked at once, leaving only each data field's
     // indicators; a failure pays for the per-field walk that names the field and byte.
-    let utf8 = if !opts.validate_utf8 || bytes[9] != b'a' || all_ascii(&bytes[base..data_end]) {
-        Utf8Check::None
+    let (utf8, utf8_checked) = if !opts.validate_utf8 || bytes[9] != b'a' {
+        (Utf8Check::None, false)
+    } else if all_ascii(&bytes[base..data_end]) {
+        (Utf8Check::None, true)
     } else if area_is_valid_utf8(&bytes[base..data_end]) {
-        Utf8Check::Indicators
+        (Utf8Check::Indicators, true)
     } else {
-        Utf8Check::PerField
+        (Utf8Check::PerField, false)
     };
     let mut spans = Vec::with_capacity(directory.len() / DIRECTORY_ENTRY_LEN);
     let mut terminators = Terminators::new(&bytes[..data_end]);
@@ -225,7 +227,11 @@ pub fn parse_record(bytes: &[u8], origin: Origin, opts: ParseOptions) -> Result<
             ),
         ));
     }
-    Ok(Record { bytes, spans })
+    Ok(Record {
+        bytes,
+        spans,
+        utf8_checked,
+    })
 }
 
 /// The record offset of the first byte that breaks UTF-8 in a field, and the field's tag.

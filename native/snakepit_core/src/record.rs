@@ -29,6 +29,9 @@ pub struct FieldSpan {
 pub struct Record<'a> {
     pub(crate) bytes: &'a [u8],
     pub(crate) spans: Vec<FieldSpan>,
+    /// The parser found every field's data valid UTF-8 (checked under leader/09 `a`, or
+    /// all ASCII), so a reader of its values need not check again.
+    pub(crate) utf8_checked: bool,
 }
 
 impl<'a> Record<'a> {
@@ -58,6 +61,12 @@ impl<'a> Record<'a> {
         })
     }
 
+    /// Whether the parser found every field's data valid UTF-8 (`false` when it did not
+    /// look: leader/09 other than `a` with non-ASCII data, or UTF-8 checks off).
+    pub fn utf8_checked(&self) -> bool {
+        self.utf8_checked
+    }
+
     /// The field spans, giving up the borrow, so a parse can cross threads as plain data.
     pub fn into_spans(self) -> Vec<FieldSpan> {
         self.spans
@@ -70,7 +79,11 @@ impl<'a> Record<'a> {
             && spans
                 .iter()
                 .all(|s| s.start <= s.end && (s.end as usize) <= bytes.len());
-        fits.then_some(Record { bytes, spans })
+        fits.then_some(Record {
+            bytes,
+            spans,
+            utf8_checked: false,
+        })
     }
 
     pub fn to_owned_record(&self) -> OwnedRecord {
@@ -185,7 +198,7 @@ impl<'a> Iterator for Subfields<'a> {
             };
             self.base += at + 1;
             self.rest = &self.rest[at + 1..];
-            let len = memchr::memchr(SUBFIELD_DELIMITER, self.rest).unwrap_or(self.rest.len());
+            let len = find_delimiter(self.rest).unwrap_or(self.rest.len());
             let chunk = &self.rest[..len];
             let chunk_offset = self.base;
             self.base += len;
@@ -202,6 +215,39 @@ impl<'a> Iterator for Subfields<'a> {
         }
     }
 }
+
+/// The first subfield delimiter in `bytes`. Subfield values are mostly short, where a call
+/// to `memchr` costs more than the search: the first [`SHORT_VALUE`] bytes are searched a
+/// word at a time here, the rest (long values) by `memchr`.
+#[inline]
+fn find_delimiter(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    const DELIMITERS: u64 = u64::from_ne_bytes([SUBFIELD_DELIMITER; 8]);
+    let short = bytes.len().min(SHORT_VALUE);
+    let mut at = 0;
+    while at + 8 <= short {
+        let word = u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
+        // A byte of `x` is zero where `word` holds a delimiter. The lowest flagged byte is
+        // always a true zero (a borrow only flags bytes above one), so it is the first.
+        let x = word ^ DELIMITERS;
+        let flagged = x.wrapping_sub(ONES) & !x & HIGHS;
+        if flagged != 0 {
+            return Some(at + (flagged.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    if bytes.len() <= SHORT_VALUE {
+        return bytes[at..]
+            .iter()
+            .position(|&b| b == SUBFIELD_DELIMITER)
+            .map(|i| at + i);
+    }
+    memchr::memchr(SUBFIELD_DELIMITER, &bytes[at..]).map(|i| at + i)
+}
+
+/// How many bytes [`find_delimiter`] searches by itself before handing over to `memchr`.
+const SHORT_VALUE: usize = 64;
 
 /// The code of a subfield whose bytes after the delimiter are `chunk` (not empty), and how
 /// many bytes the code takes. A code is one byte, except that a UTF-8 letter with a
@@ -363,6 +409,29 @@ pub fn digits5(src: [u8; 5]) -> Option<usize> {
 mod tests {
     use super::*;
     use crate::error::ErrorKind;
+
+    proptest::proptest! {
+        #[test]
+        fn the_word_search_finds_the_first_delimiter_as_a_plain_search_does(
+            bytes in proptest::collection::vec(
+                proptest::prop_oneof![
+                    4 => proptest::num::u8::ANY,
+                    1 => proptest::strategy::Just(SUBFIELD_DELIMITER),
+                    1 => proptest::strategy::Just(SUBFIELD_DELIMITER + 1),
+                    1 => proptest::strategy::Just(SUBFIELD_DELIMITER - 1),
+                ],
+                0..200,
+            )
+        ) {
+            let plain = bytes.iter().position(|&b| b == SUBFIELD_DELIMITER);
+            proptest::prop_assert_eq!(find_delimiter(&bytes), plain);
+            // Every start, so that the delimiter falls at every place within a word.
+            for start in 0..bytes.len().min(16) {
+                let plain = bytes[start..].iter().position(|&b| b == SUBFIELD_DELIMITER);
+                proptest::prop_assert_eq!(find_delimiter(&bytes[start..]), plain);
+            }
+        }
+    }
 
     #[test]
     fn swar_digits_agree_with_the_plain_reader() {

@@ -49,6 +49,12 @@ pub trait RecordView {
     fn field_offset(&self, _index: usize) -> Option<u32> {
         None
     }
+
+    /// `true` when every field value (and so every subfield value) is known to be valid
+    /// UTF-8, so that a reader may skip checking it; `false` when it is not known.
+    fn values_are_utf8(&self) -> bool {
+        false
+    }
 }
 
 /// Fields of a borrowed [`Record`].
@@ -124,6 +130,10 @@ impl<'a> RecordView for Record<'a> {
 
     fn record_bytes(&self) -> Option<&[u8]> {
         Some(self.bytes())
+    }
+
+    fn values_are_utf8(&self) -> bool {
+        self.utf8_checked()
     }
 
     fn field_offset(&self, index: usize) -> Option<u32> {
@@ -212,6 +222,10 @@ impl<T: RecordView + ?Sized> RecordView for &T {
 
     fn record_bytes(&self) -> Option<&[u8]> {
         (**self).record_bytes()
+    }
+
+    fn values_are_utf8(&self) -> bool {
+        (**self).values_are_utf8()
     }
 
     fn field_offset(&self, index: usize) -> Option<u32> {

@@ -269,3 +269,102 @@ fn borrowed_and_owned_records_agree_on_real_files() {
     }
     assert!(seen > 100, "only {seen} non-empty value lists");
 }
+
+// An ISO 2709 record of `fields` (tag and data, terminator added) with leader/09 `coding`.
+fn iso(coding: u8, fields: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut directory = Vec::new();
+    let mut data = Vec::new();
+    for (tag, bytes) in fields {
+        let start = data.len();
+        data.extend_from_slice(bytes);
+        data.push(0x1E);
+        directory
+            .extend_from_slice(format!("{tag}{:04}{:05}", data.len() - start, start).as_bytes());
+    }
+    directory.push(0x1E);
+    let base = 24 + directory.len();
+    let len = base + data.len() + 1;
+    let mut out = format!("{len:05}nam {}22{base:05} a 4500", coding as char).into_bytes();
+    out.extend_from_slice(&directory);
+    out.extend_from_slice(&data);
+    out.push(0x1D);
+    out
+}
+
+fn parsed_values(bytes: &[u8], spec: &str) -> (bool, Vec<String>) {
+    let extractor = Extractor::new(vec![Output::parse(spec, default()).unwrap()]);
+    let (items, _) = read_all(bytes, Mode::Strict, ParseOptions::default()).unwrap();
+    let record = items.into_iter().next().unwrap().unwrap();
+    let owned = extractor.extract(&record.to_owned_record()).remove(0);
+    let borrowed = extractor.extract(&record).remove(0);
+    // The owned view checks every value; the borrowed one trusts the parser's check.
+    assert_eq!(borrowed, owned);
+    (record.utf8_checked(), borrowed)
+}
+
+#[test]
+fn values_the_parser_checked_as_utf8_are_taken_as_text_unchanged() {
+    // Non-ASCII values, a folded two-byte code (`á` read as `a`), a joined field and a
+    // control field: the parser's UTF-8 check covers all of them.
+    let bytes = iso(
+        b'a',
+        &[
+            ("001", "ocm1 é".as_bytes()),
+            ("245", "10\x1Fa题名 :\x1Fb副题 /\x1Fcby J.".as_bytes()),
+            ("650", " 0\x1F\u{e1}Café.\x1FxHistoire.".as_bytes()),
+        ],
+    );
+    assert_eq!(
+        parsed_values(&bytes, "001:245ab:650a"),
+        (true, strs(&["ocm1 é", "题名 : 副题 /", "Café."]))
+    );
+    // A slice may cut a character: it is checked, and the broken end replaced.
+    assert_eq!(
+        parsed_values(&bytes, "001[0-5]"),
+        (true, strs(&["ocm1 \u{FFFD}"]))
+    );
+}
+
+#[test]
+fn values_the_parser_did_not_check_are_checked_here() {
+    // leader/09 blank (MARC-8): the parser does not check UTF-8, so bad bytes reach the
+    // extractor, which replaces them.
+    let bytes = iso(b' ', &[("245", b"10\x1FaBad \xE9 byte")]);
+    assert_eq!(
+        parsed_values(&bytes, "245a"),
+        (false, strs(&["Bad \u{FFFD} byte"]))
+    );
+}
+
+#[test]
+fn every_value_of_a_record_the_parser_checked_is_utf8_on_real_files() {
+    use snakepit_core::{FieldView, RecordView};
+    let root = format!("{}/../../../shared/corpus", env!("CARGO_MANIFEST_DIR"));
+    let mut checked = 0;
+    for dir in ["real", "synthetic", "bad"] {
+        for entry in std::fs::read_dir(format!("{root}/{dir}")).unwrap() {
+            let path = entry.unwrap().path();
+            let bytes = std::fs::read(&path).unwrap();
+            let Ok((items, _)) = read_all(&bytes, Mode::Skip, ParseOptions::default()) else {
+                continue;
+            };
+            for record in items.into_iter().flatten().filter(|r| r.utf8_checked()) {
+                checked += 1;
+                for field in record.view_fields() {
+                    let ok = match field {
+                        FieldView::Control { value, .. } => std::str::from_utf8(value).is_ok(),
+                        FieldView::Data { mut subfields, .. } => {
+                            subfields.all(|(_, v)| std::str::from_utf8(v).is_ok())
+                        }
+                    };
+                    assert!(
+                        ok,
+                        "{}: a checked record has a value that is not UTF-8",
+                        path.display()
+                    );
+                }
+            }
+        }
+    }
+    assert!(checked > 1_000, "only {checked} checked records");
+}
