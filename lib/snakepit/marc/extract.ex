@@ -38,7 +38,14 @@ defmodule Snakepit.Marc.Extract do
   """
   def all(data, specs, opts \\ [])
 
-  # A group (`Snakepit.Marc.Extract.Group`): the items of all its batches, in order.
+  # A group (`Snakepit.Marc.Extract.Group`) answered with its native work only: a job whose
+  # items the caller builds.
+  def all(%Group{batches: batches, answer: :outcomes} = group, specs, opts) do
+    {_bin, compiled, native, _base, _first, _done} = command(group, specs, opts)
+    {:ok, [Spec.outcomes(batches, compiled, native)]}
+  end
+
+  # A group: the items of all its batches, in order.
   def all(%Group{batches: batches} = group, specs, opts) do
     {_bin, compiled, native, _base, _first, done} = command(group, specs, opts)
     done.({:ok, Spec.batches(batches, compiled, native)})
@@ -232,7 +239,7 @@ defmodule Snakepit.Marc.Extract do
       end
 
     case whole do
-      :stream -> pool_groups(source, compiled, pool, opts, request_opts)
+      :stream -> pool_groups(source, compiled, config, pool, opts, request_opts)
       items -> items
     end
   end
@@ -263,22 +270,29 @@ defmodule Snakepit.Marc.Extract do
     end
   end
 
-  defp pool_groups(source, compiled, pool, opts, request_opts) do
+  # Each unit of batches is one `:extract` request of the pool, answered with its native
+  # work only (`answer: :outcomes`): the pool's workers (on a `:thread` pool, its native
+  # threads) parse and select, and this process builds the maps, as with `workers:` alone.
+  # Built in the pool, each map was copied twice on its way here (to the fan-out process,
+  # then on to this one): on big inputs that made the pool slower than one process.
+  defp pool_groups(source, compiled, config, pool, opts, request_opts) do
     timeout = Keyword.get(opts, :timeout, :infinity)
 
-    work = fn batches, parse_opts, strict ->
-      group = %Group{batches: batches}
+    work = fn batches, parse_opts, _strict ->
+      group = %Group{batches: batches, answer: :outcomes}
 
       case Snakepit.Pool.run(pool, {:extract, [group, compiled, parse_opts]}, request_opts) do
-        {:ok, items} ->
-          Snakepit.Marc.FanOut.until_error(items, strict)
+        {:ok, [_job]} = job ->
+          job
 
         {:error, reason} ->
           raise Snakepit.Error.new(reason, pool: pool, command: :extract, timeout: timeout)
       end
     end
 
-    run_groups(source, Keyword.drop(opts, [:nodes, :retry]), work)
+    source
+    |> run_groups(Keyword.drop(opts, [:nodes, :retry]), work)
+    |> finish_jobs(compiled, config)
   end
 
   # A small input (as `whole_input/5` takes them) cut into batches at once, natively: no

@@ -371,7 +371,7 @@ impl ExtractJobResource {
 /// term built: a job for `extract_batches_finish/3`. Fan-out workers call it, so that the
 /// answers' terms are built once, by the process that consumes them, instead of built by
 /// the worker and copied to it.
-fn outcomes_job(
+pub(crate) fn outcomes_job(
     batches: &[(&[u8], u64, u64)],
     read: &Read,
     extractor: &Extractor,

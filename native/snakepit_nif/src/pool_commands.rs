@@ -8,7 +8,9 @@
 //! (`test_hooks`).
 
 use crate::errors::NativeError;
-use crate::extract_nif::{batch_slices, extract_items, group_answers, ExtractorResource};
+use crate::extract_nif::{
+    batch_slices, extract_items, group_answers, outcomes_job, ExtractorResource,
+};
 use crate::lint_nif::{lint_entries, LinterResource};
 use crate::options::{Read, ReadConfig};
 use crate::parse_nif::{count_items, error_terms, frames, parse_items};
@@ -18,7 +20,7 @@ use crate::thread_pool::JobEnv;
 use rustler::{Atom, Binary, Encoder, ResourceArc, Term};
 
 mod command_atoms {
-    rustler::atoms! { ok, ping, __health__, count, scan, parse, validate, extract, lint }
+    rustler::atoms! { ok, ping, __health__, count, scan, parse, validate, extract, lint, outcomes }
 }
 
 /// What a command returns: the reply's result term, or the error it becomes.
@@ -181,7 +183,10 @@ fn is_group(term: Term) -> bool {
 }
 
 /// `extract` for a group of batches: `{:ok, answers}`, the extraction NIF's answer for each
-/// batch in order (`extract_nif::group_answers`), built on this worker's thread.
+/// batch in order (`extract_nif::group_answers`), built on this worker's thread. With
+/// `:outcomes` last (`Snakepit.Marc.Extract.Group`'s `answer: :outcomes`), `{:ok, [job]}`:
+/// the native work only, done on this thread, whose terms the caller builds
+/// (`extract_batches_finish`), so that no map is built here and copied on.
 fn extract_group<'a>(job: &JobEnv<'a, '_>, term: Term<'a>) -> Reply<'a> {
     type Args<'a> = (
         Vec<(Binary<'a>, u64, u64)>,
@@ -191,9 +196,13 @@ fn extract_group<'a>(job: &JobEnv<'a, '_>, term: Term<'a>) -> Reply<'a> {
         Term<'a>,
         Term<'a>,
     );
-    let (batches, extractor, names, config, _, _): Args = args("extract", term)?;
+    let (batches, extractor, names, config, _, answer): Args = args("extract", term)?;
     let invalid = || NativeError::InvalidArguments("extract");
     let read = config.decode().map_err(|_| invalid())?;
+    if answer.decode::<Atom>().is_ok_and(|a| a == command_atoms::outcomes()) {
+        let done = outcomes_job(&batch_slices(&batches), &read, &extractor.0);
+        return Ok((command_atoms::ok(), vec![done]).encode(job.env));
+    }
     let answers = group_answers(
         job.env,
         &batch_slices(&batches),

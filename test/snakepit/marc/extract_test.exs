@@ -194,6 +194,23 @@ defmodule Snakepit.Marc.ExtractTest do
 
       assert Marc.extract(@bib, spec, pool: pool, ordered: true) |> Enum.to_list() == expected
 
+      # Not read whole: a group of batches a request, on both profiles, the maps built here.
+      process_pool = :"extract_fan_process_#{System.unique_integer([:positive])}"
+
+      start_supervised!(
+        {Snakepit.Pool, name: process_pool, worker_profile: :process, pool_size: 2}
+      )
+
+      chunks = File.stream!(@bib, [], 4096)
+
+      for p <- [pool, process_pool] do
+        assert Marc.extract(chunks, spec, pool: p, ordered: true, batch_size: 20)
+               |> Enum.to_list() == expected
+
+        assert Marc.extract(chunks, spec, pool: p, batch_size: 20) |> Enum.sort() ==
+                 Enum.sort(expected)
+      end
+
       bad = Corpus.path("bad/pymarc_bad_records.mrc")
 
       assert_raise Marc.ParseError, fn ->
@@ -233,10 +250,13 @@ defmodule Snakepit.Marc.ExtractTest do
 
         fanned = [workers: 2, batch_size: 1, timeout: 60_000]
 
-        for opts <- [[], [workers: 2], [workers: 2, batch_size: 1], fanned, [pool: pool]] do
-          {taken, raised} = take_until_raise(Marc.extract(path, [t: "245a"], opts))
-          assert taken == expected, "#{name} #{inspect(opts)}"
-          assert raised == first_error, "#{name} #{inspect(opts)}"
+        # A stream of chunks is not read whole: through a pool, it goes a group of batches a
+        # request.
+        for source <- [path, File.stream!(path, [], 1024)],
+            opts <- [[], [workers: 2], [workers: 2, batch_size: 1], fanned, [pool: pool]] do
+          {taken, raised} = take_until_raise(Marc.extract(source, [t: "245a"], opts))
+          assert taken == expected, "#{name} #{inspect(opts)} #{inspect(source)}"
+          assert raised == first_error, "#{name} #{inspect(opts)} #{inspect(source)}"
         end
 
         assert {:ok, _, %{skipped: skipped}} =
@@ -365,6 +385,23 @@ defmodule Snakepit.Marc.ExtractTest do
       native = Snakepit.Marc.Options.native_read(Snakepit.Marc.Options.validate!([], :read))
       job = Spec.outcomes(batches, spec, native)
       assert Spec.finish_batches(job, spec, native) == Spec.batches(batches, spec, native)
+    end
+
+    test "given a group to answer with its outcomes, gives a job whose items the caller builds, on both profiles",
+         %{pools: pools} do
+      spec = Spec.compile!(t: "245a", s: "6XXa")
+      batches = Marc.batches(@bib, batch_size: 50) |> Enum.to_list()
+      native = Snakepit.Marc.Options.native_read(Snakepit.Marc.Options.validate!([], :read))
+      expected = Spec.batches(batches, spec, native)
+      group = %Snakepit.Marc.Extract.Group{batches: batches, answer: :outcomes}
+
+      for pool <- pools do
+        assert {:ok, [job]} = Snakepit.execute(:extract, [group, spec], pool: pool)
+        assert is_reference(job)
+        assert Spec.finish_batches(job, spec, native) == expected
+        # A job's answer is given once.
+        assert_raise ArgumentError, fn -> Spec.finish_batches(job, spec, native) end
+      end
     end
 
     test "gives what extract/3 gives, on both profiles", %{pools: pools} do
