@@ -11,6 +11,13 @@
 # rounds: at least 5 rounds, more for small files (up to about 6 s of rounds a file, at
 # most 200), three for a file over 200 MB. mrrc runs between rounds too (up to 9 times, its
 # median kept); pymarc, much slower, once.
+#
+# Warm, both sides: on a file of under 20 MB, a variant's turn in a round is one untimed
+# run and then a block of back-to-back runs of about 30 ms, its time per run the block's
+# over its runs; mrrc likewise runs once untimed and then 4 times in its own process, the
+# median kept. A run of a 150-record file takes well under a millisecond, and timed alone
+# it mostly measured what the variant before it left behind (a stream's reader thread
+# ending, garbage freed, threads gone to sleep): 1.5x its time in a block.
 
 alias Snakepit.Marc
 alias Snakepit.Marc.{LazyRecord, Spec}
@@ -38,18 +45,45 @@ defmodule Bench.Index do
     end)
   end
 
-  defp once(fun) do
-    :erlang.garbage_collect()
-    cpu0 = process_cpu_ms()
-    {us, n} = :timer.tc(fun)
-    {us / 1_000_000, n, process_cpu_ms() - cpu0}
+  # `{seconds a run, records, CPU ms a run}` of `reps` back-to-back runs of `fun`, after one
+  # untimed run when `reps > 1` (see the top).
+  defp block(fun, 1), do: timed(fun, 1)
+
+  defp block(fun, reps) do
+    fun.()
+    timed(fun, reps)
   end
 
-  # Rounds for about `budget_s` seconds in all, from one warm-up round's time.
-  def rounds(variants, min, budget_s) do
-    {us, _} = :timer.tc(fn -> Enum.each(variants, fn {_, fun} -> fun.() end) end)
-    (budget_s * 1_000_000 / max(us, 1)) |> trunc() |> max(min) |> min(200)
+  defp timed(fun, reps) do
+    :erlang.garbage_collect()
+    cpu0 = process_cpu_ms()
+    {us, n} = :timer.tc(fn -> Enum.reduce(1..reps, nil, fn _, _ -> fun.() end) end)
+    {us / 1_000_000 / reps, n, (process_cpu_ms() - cpu0) / reps}
   end
+
+  # Files of under this many bytes are timed warm, in blocks (see the top).
+  @warm_below 20_000_000
+  # The length of a block.
+  @block_us 30_000
+
+  # `{rounds, variants}`: rounds for about `budget_s` seconds in all, and each variant with
+  # the runs of its block (1 for a file of `@warm_below` bytes or more), from one warm-up
+  # round's times.
+  def rounds(variants, bytes, min, budget_s) do
+    timed =
+      for {label, fun} <- variants do
+        {us, _} = :timer.tc(fun)
+        reps = if bytes < @warm_below, do: (@block_us / max(us, 1)) |> ceil() |> max(1), else: 1
+        {{label, {fun, reps}}, us * (reps + min(reps - 1, 1))}
+      end
+
+    round_us = timed |> Enum.map(&elem(&1, 1)) |> Enum.sum()
+    rounds = (budget_s * 1_000_000 / max(round_us, 1)) |> trunc() |> max(min) |> min(200)
+    {rounds, Enum.map(timed, &elem(&1, 0))}
+  end
+
+  # mrrc's runs: one untimed and 4 timed, the median kept, on a file timed warm.
+  def mrrc_runs(bytes), do: if(bytes < @warm_below, do: ["--runs", "5", "--warmup"], else: [])
 
   # utime + stime of this OS process, from /proc (clock ticks of 10 ms on Linux).
   defp process_cpu_ms do
@@ -66,11 +100,14 @@ defmodule Bench.Index do
 
   # `[{variant, records/s}]` of one run of the peers (`pymarc_cap` records at most for
   # pymarc), or `[]` without their python.
-  def peers(path, pymarc_cap \\ 50_000) do
+  def peers(path, pymarc_cap \\ 50_000, runs \\ []) do
     python = System.get_env("SNAKEPIT_BENCH_PYTHON", Path.expand("bench/.venv/bin/python"))
 
     if File.exists?(python) do
-      args = ["bench/index.py", path, "--runs", "1", "--pymarc-cap", "#{pymarc_cap}"]
+      args =
+        ["bench/index.py", path, "--pymarc-cap", "#{pymarc_cap}"] ++
+          if(runs == [], do: ["--runs", "1"], else: runs)
+
       {out, 0} = System.cmd(python, args)
 
       for line <- String.split(out, "\n", trim: true) do
@@ -82,41 +119,71 @@ defmodule Bench.Index do
     end
   end
 
-  # The snakepit variants in `rounds` interleaved rounds with mrrc run between some of them:
-  # `{timed, mrrc}`, mrrc's `{variant, median records/s}` (nil without the peers).
+  # The snakepit variants in `rounds` interleaved rounds with mrrc run after some of them:
+  # `{timed, mrrc, paired}`: mrrc's `{variant, median records/s}` (nil without the peers),
+  # and for each snakepit variant the median over mrrc's runs of its rate in the round just
+  # before over mrrc's. Paired so, a ratio compares two rates measured a moment apart: the
+  # machine's speed drifts by a third within a run, which a ratio of two medians of
+  # different moments takes in.
   def with_mrrc(path, variants, rounds) do
-    every = max(div(rounds, 9), 1)
+    every = max(div(rounds, 15), 1)
+    mrrc_runs = mrrc_runs(File.stat!(path).size)
 
     {timed, mrrc} =
       Enum.reduce(1..rounds, {[], []}, fn round, {timed, mrrc} ->
-        timed = [interleaved_round(variants, round) | timed]
+        this = interleaved_round(variants, round)
 
-        if rem(round, every) == 0,
-          do:
-            {timed,
-             Enum.filter(peers(path, 1), &String.starts_with?(elem(&1, 0), "mrrc ")) ++ mrrc},
-          else: {timed, mrrc}
+        if rem(round, every) == 0 do
+          runs =
+            for {"mrrc " <> _ = variant, rate} <- peers(path, 1, mrrc_runs),
+                do: {variant, rate, this}
+
+          {[this | timed], runs ++ mrrc}
+        else
+          {[this | timed], mrrc}
+        end
       end)
 
     median =
       case mrrc do
-        [] ->
-          nil
-
-        [{variant, _} | _] ->
-          rates = mrrc |> Enum.map(&elem(&1, 1)) |> Enum.sort()
-          {variant, Enum.at(rates, div(length(rates), 2))}
+        [] -> nil
+        [{variant, _, _} | _] -> {variant, mrrc |> Enum.map(&elem(&1, 1)) |> median()}
       end
 
-    {summary(variants, timed |> Enum.reverse() |> Enum.concat()), median}
+    paired =
+      Map.new(variants, fn {label, _} ->
+        ratios =
+          for {_, rate, round} <- mrrc, {^label, {seconds, n, _}} <- round, do: n / seconds / rate
+
+        {label, if(ratios == [], do: nil, else: median(ratios))}
+      end)
+
+    # Each variant's rate over one process's in the same round.
+    one = "extract/3, one process"
+
+    vs_one =
+      Map.new(variants, fn {label, _} ->
+        ratios =
+          for round <- timed,
+              {^label, {s, n, _}} <- round,
+              {^one, {s1, n1, _}} <- round,
+              do: n / s / (n1 / s1)
+
+        {label, median(ratios)}
+      end)
+
+    {summary(variants, timed |> Enum.reverse() |> Enum.concat()), median,
+     %{vs_mrrc: paired, vs_one: vs_one}}
   end
+
+  defp median(xs), do: xs |> Enum.sort() |> Enum.at(div(length(xs), 2))
 
   defp interleaved_round(variants, round) do
     count = length(variants)
 
     for i <- 0..(count - 1) do
-      {label, fun} = Enum.at(variants, rem(i + round, count))
-      {label, once(fun)}
+      {label, {fun, reps}} = Enum.at(variants, rem(i + round, count))
+      {label, block(fun, reps)}
     end
   end
 
@@ -180,8 +247,9 @@ for path <- files do
      fn -> Marc.extract(path, compiled, mode: :skip, pool: :index_thread) |> Enum.count() end}
   ]
 
-  rounds = if big, do: 3, else: Bench.Index.rounds(snakepit, 5, 6)
-  {timed, mrrc} = Bench.Index.with_mrrc(path, snakepit, rounds)
+  {rounds, blocks} = Bench.Index.rounds(snakepit, File.stat!(path).size, 5, 6)
+  rounds = if big, do: 3, else: rounds
+  {timed, mrrc, paired} = Bench.Index.with_mrrc(path, blocks, rounds)
   pymarc = Bench.Index.peers(path) |> Enum.filter(&String.starts_with?(elem(&1, 0), "pymarc "))
 
   measured =
@@ -248,13 +316,21 @@ for path <- files do
 
   mrrc = Enum.find_value(rates, fn {v, rate} -> String.starts_with?(v, "mrrc ") && rate end)
 
+  paired_ratio = fn
+    nil -> "n/a"
+    x -> :erlang.float_to_binary(x, decimals: 2)
+  end
+
   IO.puts("""
 
-  #{name} (medians of #{rounds} interleaved rounds): extract/3 one process vs mrrc: #{if mrrc, do: Bench.Index.ratio(one, mrrc), else: "n/a"}x (target >= 10); \
-  workers: 2 vs one process: #{Bench.Index.ratio(r["snakepit extract/3, workers: 2"], one)}x (target >= 1.5; \
+  #{name} (#{rounds} interleaved rounds; each ratio the median of its ratios within a round, \
+  or against the mrrc run right after one): extract/3 one process vs mrrc: \
+  #{paired_ratio.(paired.vs_mrrc["extract/3, one process"])}x (target >= 10; of the two medians: \
+  #{if mrrc, do: Bench.Index.ratio(one, mrrc), else: "n/a"}x); \
+  workers: 2 vs one process: #{paired_ratio.(paired.vs_one["extract/3, workers: 2"])}x (target >= 1.5; \
   all-core ceiling at this run's CPU cost: #{Bench.Index.ceiling_ratio(ceilings["snakepit extract/3, workers: 2"], one_mean)}x); \
-  pool: :thread vs one process: #{Bench.Index.ratio(r["snakepit extract/3, pool: :thread"], one)}x (target >= 1.0; \
+  pool: :thread vs one process: #{paired_ratio.(paired.vs_one["extract/3, pool: :thread"])}x (target >= 1.0; \
   ceiling #{Bench.Index.ceiling_ratio(ceilings["snakepit extract/3, pool: :thread"], one_mean)}x); \
-  lazy accessors vs mrrc: #{if mrrc, do: Bench.Index.ratio(r["snakepit LazyRecord accessors (stream records: :lazy)"], mrrc), else: "n/a"}x
+  lazy accessors vs mrrc: #{paired_ratio.(paired.vs_mrrc["LazyRecord accessors (stream records: :lazy)"])}x
   """)
 end

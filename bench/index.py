@@ -2,7 +2,7 @@
 an indexer pulls them, through mrrc's properties and pymarc's. Prints one line per variant:
 peer, variant, records, seconds, values and the peer's version, separated by tabs.
 
-    bench/.venv/bin/python bench/index.py FILE [--runs 3] [--pymarc-cap N]
+    bench/.venv/bin/python bench/index.py FILE [--runs 3] [--pymarc-cap N] [--warmup]
 
 Benchmark peers only; never dependencies of the library.
 """
@@ -40,14 +40,18 @@ def pymarc_properties(path, cap):
         return properties(pymarc.MARCReader(f), cap)
 
 
-def best(fn, runs):
-    best_s, out = None, None
+def timed(fn, runs, warmup):
+    """The best of `runs` runs' seconds, or with `warmup` the median of the runs after the
+    first, and the last run's result."""
+    times, out = [], None
     for _ in range(runs):
         t = time.perf_counter()
         out = fn()
-        s = time.perf_counter() - t
-        best_s = s if best_s is None or s < best_s else best_s
-    return best_s, out
+        times.append(time.perf_counter() - t)
+    if warmup and len(times) > 1:
+        kept = sorted(times[1:])
+        return kept[len(kept) // 2], out
+    return min(times), out
 
 
 def main():
@@ -55,12 +59,13 @@ def main():
     ap.add_argument("file")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--pymarc-cap", type=int, default=50_000)
+    ap.add_argument("--warmup", action="store_true", help="median of the runs after the first")
     a = ap.parse_args()
     for peer, variant, fn in [
         ("mrrc", "record.title/.author/.isbn/.subjects", lambda: mrrc_properties(a.file, None)),
         ("pymarc", "record.title/.author/.isbn/.subjects", lambda: pymarc_properties(a.file, a.pymarc_cap)),
     ]:
-        seconds, (records, values) = best(fn, a.runs)
+        seconds, (records, values) = timed(fn, a.runs, a.warmup)
         version = importlib.metadata.version(peer)
         print("\t".join([peer, variant, str(records), repr(seconds), str(values), version]))
 

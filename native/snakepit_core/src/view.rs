@@ -18,6 +18,15 @@ pub enum FieldView<'a, S> {
     },
 }
 
+impl<S> FieldView<'_, S> {
+    /// The field's tag.
+    pub fn tag(&self) -> &[u8; 3] {
+        match self {
+            FieldView::Control { tag, .. } | FieldView::Data { tag, .. } => tag,
+        }
+    }
+}
+
 /// Anything that can be walked as leader plus fields in order.
 ///
 /// For a borrowed [`Record`], tags 001-009 ([`is_control_tag`]) are control fields and
@@ -37,6 +46,18 @@ pub trait RecordView {
     fn leader(&self) -> &[u8];
     /// The fields in record order.
     fn view_fields(&self) -> Self::Fields<'_>;
+
+    /// The fields whose tag `keep` takes, in record order. A reader after a few tags (an
+    /// extraction) asks so: a parsed record then builds no view of the others.
+    fn view_fields_where<'s, F>(
+        &'s self,
+        mut keep: F,
+    ) -> impl Iterator<Item = FieldView<'s, Self::Subfields<'s>>> + 's
+    where
+        F: FnMut(&[u8; 3]) -> bool + 's,
+    {
+        self.view_fields().filter(move |field| keep(field.tag()))
+    }
 
     /// The record's ISO 2709 bytes when its fields are slices of them (a parsed record), so
     /// that a slice of a field can be placed within the record; `None` for a record built
@@ -76,30 +97,36 @@ impl<'s> Iterator for RecordSubfields<'s> {
     }
 }
 
+/// The view of the field at `span` of a borrowed record's `bytes`.
+#[inline]
+fn span_view<'s>(bytes: &'s [u8], span: &FieldSpan) -> FieldView<'s, RecordSubfields<'s>> {
+    let field = record::FieldRef {
+        tag: span.tag,
+        data: &bytes[span.start as usize..span.end as usize],
+    };
+    if is_control_tag(&field.tag) {
+        FieldView::Control {
+            tag: field.tag,
+            value: field.data,
+        }
+    } else {
+        let (ind1, ind2) = field.indicators();
+        FieldView::Data {
+            tag: field.tag,
+            ind1,
+            ind2,
+            subfields: RecordSubfields(field.subfields()),
+        }
+    }
+}
+
 impl<'s> Iterator for RecordFields<'s> {
     type Item = FieldView<'s, RecordSubfields<'s>>;
 
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         let span = self.spans.next()?;
-        let field = record::FieldRef {
-            tag: span.tag,
-            data: &self.bytes[span.start as usize..span.end as usize],
-        };
-        Some(if is_control_tag(&field.tag) {
-            FieldView::Control {
-                tag: field.tag,
-                value: field.data,
-            }
-        } else {
-            let (ind1, ind2) = field.indicators();
-            FieldView::Data {
-                tag: field.tag,
-                ind1,
-                ind2,
-                subfields: RecordSubfields(field.subfields()),
-            }
-        })
+        Some(span_view(self.bytes, span))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -126,6 +153,21 @@ impl<'a> RecordView for Record<'a> {
             bytes: self.bytes(),
             spans: self.spans().iter(),
         }
+    }
+
+    // The tags are in the spans: a field not taken is never sliced or viewed.
+    fn view_fields_where<'s, F>(
+        &'s self,
+        mut keep: F,
+    ) -> impl Iterator<Item = FieldView<'s, RecordSubfields<'s>>> + 's
+    where
+        F: FnMut(&[u8; 3]) -> bool + 's,
+    {
+        let bytes = self.bytes();
+        self.spans()
+            .iter()
+            .filter(move |span| keep(&span.tag))
+            .map(move |span| span_view(bytes, span))
     }
 
     fn record_bytes(&self) -> Option<&[u8]> {
@@ -218,6 +260,16 @@ impl<T: RecordView + ?Sized> RecordView for &T {
 
     fn view_fields(&self) -> Self::Fields<'_> {
         (**self).view_fields()
+    }
+
+    fn view_fields_where<'s, F>(
+        &'s self,
+        keep: F,
+    ) -> impl Iterator<Item = FieldView<'s, Self::Subfields<'s>>> + 's
+    where
+        F: FnMut(&[u8; 3]) -> bool + 's,
+    {
+        (**self).view_fields_where(keep)
     }
 
     fn record_bytes(&self) -> Option<&[u8]> {

@@ -368,3 +368,55 @@ fn every_value_of_a_record_the_parser_checked_is_utf8_on_real_files() {
     }
     assert!(checked > 1_000, "only {checked} checked records");
 }
+
+/// A field as `(tag, [(ind1, [ind2]), (code, value)...])`, or a control field's
+/// `(tag, [(0, value)])`, to compare views.
+type Described = (Vec<u8>, Vec<(u8, Vec<u8>)>);
+
+fn described<'s, S: Iterator<Item = (u8, &'s [u8])>>(
+    fields: impl Iterator<Item = snakepit_core::view::FieldView<'s, S>>,
+) -> Vec<Described> {
+    use snakepit_core::view::FieldView;
+    fields
+        .map(|field| match field {
+            FieldView::Control { tag, value } => (tag.to_vec(), vec![(0, value.to_vec())]),
+            FieldView::Data {
+                tag,
+                ind1,
+                ind2,
+                subfields,
+            } => (
+                tag.to_vec(),
+                std::iter::once((ind1, vec![ind2]))
+                    .chain(subfields.map(|(c, v)| (c, v.to_vec())))
+                    .collect(),
+            ),
+        })
+        .collect()
+}
+
+#[test]
+fn a_parsed_records_fields_taken_by_tag_are_those_a_filter_of_all_keeps() {
+    use snakepit_core::view::RecordView;
+    let path = format!(
+        "{}/../../../shared/corpus/real/loc_bibliographic.mrc",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let bytes = std::fs::read(&path).unwrap();
+    let (items, _) = read_all(&bytes, Mode::Skip, ParseOptions::default()).unwrap();
+    let keeps: [fn(&[u8; 3]) -> bool; 3] = [
+        |tag| tag[0] == b'6' || tag == b"245",
+        |tag| tag == b"008",
+        |_| false,
+    ];
+    let mut kept = 0;
+    for record in items.iter().flatten() {
+        for keep in keeps {
+            let taken = described(record.view_fields_where(keep));
+            let filtered = described(record.view_fields().filter(|f| keep(f.tag())));
+            assert_eq!(taken, filtered);
+            kept += taken.len();
+        }
+    }
+    assert!(kept > 1000, "only {kept} fields kept");
+}

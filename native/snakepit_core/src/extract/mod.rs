@@ -99,6 +99,8 @@ pub struct Extractor {
     pairs: Vec<(u32, u32)>,
     /// Whether an 880 may give any output a value: as the tag its `$6` names, or as 880.
     wants_880: bool,
+    /// The `(output, spec)` pairs of leader specs (`LDR`), in output and then spec order.
+    leader_pairs: Vec<(usize, usize)>,
 }
 
 /// The value lists of records, one buffer plus offsets: what an extraction gives, with no
@@ -197,11 +199,24 @@ impl Extractor {
                 .any(|s| s.tag().is_some_and(|t| t.matches(ALTERNATE_SCRIPT_TAG))),
             _ => true,
         });
+        let leader_pairs = outputs
+            .iter()
+            .enumerate()
+            .flat_map(|(o, output)| {
+                output
+                    .specs
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, spec)| matches!(spec, Spec::Leader { .. }))
+                    .map(move |(s, _)| (o, s))
+            })
+            .collect();
         Extractor {
             outputs,
             wanted,
             pairs,
             wants_880,
+            leader_pairs,
         }
     }
 
@@ -235,17 +250,15 @@ impl Extractor {
             list.text.clear();
             list.ends.clear();
         }
-        for (output, list) in self.outputs.iter().zip(pending.iter_mut()) {
-            for spec in &output.specs {
-                if let Spec::Leader { slice } = spec {
-                    let leader = record.leader();
-                    if let Some(bytes) = slice.map_or(Some(leader), |s| s.take(leader)) {
-                        push_text(list, bytes, false);
-                    }
+        for &(output, spec) in &self.leader_pairs {
+            if let Spec::Leader { slice } = &self.outputs[output].specs[spec] {
+                let leader = record.leader();
+                if let Some(bytes) = slice.map_or(Some(leader), |s| s.take(leader)) {
+                    push_text(&mut pending[output], bytes, false);
                 }
             }
         }
-        for field in record.view_fields() {
+        for field in record.view_fields_where(|tag| self.may_match(tag)) {
             match field {
                 FieldView::Control { tag, value } => {
                     for (output, spec) in self.plain_pairs(&tag, tag_number(&tag)) {
@@ -289,6 +302,18 @@ impl Extractor {
         }
         for (output, list) in self.outputs.iter().zip(pending.iter()) {
             finish(&output.options, list, values);
+        }
+    }
+
+    /// Whether a field with this tag may give any output a value: `false` only for tags of
+    /// three digits that no spec names (an 880 when [`Extractor::wants_880`] says not), so
+    /// that the fields of those are skipped unseen. Other tags go the slow way.
+    #[inline]
+    fn may_match(&self, tag: &[u8; 3]) -> bool {
+        match tag_number(tag) {
+            Some(ALTERNATE_SCRIPT_NUMBER) => self.wants_880,
+            Some(n) => self.wanted[n] != self.wanted[n + 1],
+            None => true,
         }
     }
 
