@@ -107,8 +107,9 @@ pub(crate) fn extract_items<'a>(
     items_term(env, outcomes, read, names)
 }
 
-/// What a batch gave, with no term built (so it can be made on any thread): each entry a
-/// record, whose value lists are the next ones of `values` (one per output), or an error.
+/// What a batch gave, with no term built (so it can be made on any thread), in order:
+/// runs of records, whose value lists are the next ones of `values` (one per output per
+/// record), and errors.
 #[derive(Default)]
 struct Outcomes {
     values: Values,
@@ -116,8 +117,19 @@ struct Outcomes {
 }
 
 enum Outcome {
-    Record,
+    /// This many good records in a row: one entry for a run, not one a record (an entry is
+    /// as big as an error, about 80 bytes).
+    Records(usize),
     Error(snakepit_core::MarcError),
+}
+
+impl Outcomes {
+    fn push_record(&mut self) {
+        match self.entries.last_mut() {
+            Some(Outcome::Records(n)) => *n += 1,
+            _ => self.entries.push(Outcome::Records(1)),
+        }
+    }
 }
 
 /// Every frame of `input` parsed and extracted.
@@ -140,7 +152,7 @@ fn outcomes(
         |record, _repairs| {
             let outcomes = &mut *outcomes.borrow_mut();
             extractor.extract_values(record, &mut scratch, &mut outcomes.values);
-            outcomes.entries.push(Outcome::Record);
+            outcomes.push_record();
             true
         },
         |e| {
@@ -166,14 +178,16 @@ fn items_term<'a>(
     let mut next_list = 0;
     for entry in entries {
         match entry {
-            Outcome::Record => {
-                lists.clear();
-                lists.extend(
-                    (next_list..next_list + names.len())
-                        .map(|i| string_list(env, &values, i, &mut long)),
-                );
-                next_list += names.len();
-                items.push(Term::map_from_term_arrays(env, names, &lists).ok()?);
+            Outcome::Records(n) => {
+                for _ in 0..n {
+                    lists.clear();
+                    lists.extend(
+                        (next_list..next_list + names.len())
+                            .map(|i| string_list(env, &values, i, &mut long)),
+                    );
+                    next_list += names.len();
+                    items.push(Term::map_from_term_arrays(env, names, &lists).ok()?);
+                }
             }
             Outcome::Error(e) => {
                 if !items.error(e) {
@@ -231,11 +245,7 @@ impl<'a> LongValues<'a> {
     fn new(env: Env<'a>, values: &Values) -> Self {
         let mut spans = Vec::new();
         let mut sizes: Vec<usize> = Vec::new();
-        let longs = || {
-            (0..values.len())
-                .flat_map(|i| values.list(i))
-                .filter(|v| v.len() > HEAP_BINARY_MAX)
-        };
+        let longs = || values.all().filter(|v| v.len() > HEAP_BINARY_MAX);
         for value in longs() {
             let fits = sizes
                 .last()
