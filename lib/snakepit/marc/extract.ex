@@ -221,15 +221,14 @@ defmodule Snakepit.Marc.Extract do
 
       {pool, opts} ->
         if Keyword.get(opts, :nodes, :local) == :local and not Keyword.get(opts, :retry, false),
-          do: fan_out_pool_groups(source, compiled, pool, opts),
+          do: fan_out_pool_groups(source, compiled, config, pool, opts),
           else: fan_out_pool(source, compiled, pool, opts)
     end
   end
 
-  defp fan_out_pool_groups(source, compiled, pool, opts) do
+  # `config`: the read options validated (`stream/4` did it once).
+  defp fan_out_pool_groups(source, compiled, config, pool, opts) do
     request_opts = Snakepit.Marc.FanOut.pool_request_opts(Keyword.take(opts, fan_out_keys()))
-
-    config = Options.validate!(Keyword.drop(opts, fan_out_keys()), :stream)
 
     whole =
       case WholeInput.source(source, config.format) do
