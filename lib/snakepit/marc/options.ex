@@ -286,6 +286,9 @@ defmodule Snakepit.Marc.Options do
 
   def code_list(_codes), do: :error
 
+  # Each schema compiled once, for `validate!/2`.
+  @compiled Map.new(@schemas, fn {name, schema} -> {name, Schema.compile(schema)} end)
+
   @doc "The schema named `name` (a `Snakepit.Options.Schema`)."
   def spec(name), do: Map.fetch!(@schemas, name)
 
@@ -335,7 +338,7 @@ defmodule Snakepit.Marc.Options do
   end
 
   @doc "Validates `opts` against the schema named `name`, filling defaults. Raises ArgumentError."
-  def validate!(opts, name), do: Schema.validate!(opts, spec(name))
+  def validate!(opts, name), do: Schema.validate_compiled!(opts, Map.fetch!(@compiled, name))
 
   @doc "Markdown list of the options named `name`, for @doc strings."
   def docs(name), do: Schema.docs(spec(name))

@@ -95,4 +95,55 @@ defmodule Snakepit.Options.SchemaTest do
     assert table =~ "| `ttl` | seconds as {n, :s} | none | Optional. |\n"
     assert length(String.split(table, "\n", trim: true)) == length(@schema) + 2
   end
+
+  # Values to try for an option: its literal default, and values of every kind.
+  @probes [nil, true, false, 0, 1, 7, -3, 10_000, :a, :b, :strict, :skip, "x", [], {5, :s}]
+
+  defp probes(rules) do
+    case Keyword.fetch(rules, :default) do
+      {:ok, {:computed, _, _}} -> @probes
+      {:ok, default} -> [default | @probes]
+      :error -> @probes
+    end
+  end
+
+  test "a repeated option is taken the first time, not called unknown" do
+    assert {:ok, %{name: :a, size: 3}} = Schema.validate([name: :a, size: 3, name: nil], @schema)
+    assert {:error, "unknown option [:nope]" <> _} = Schema.validate([name: :a, nope: 1], @schema)
+  end
+
+  test "a compiled schema gives what validate/2 gives, message and all, on every schema" do
+    schemas = [
+      {:test, @schema}
+      | Enum.map(Snakepit.Marc.Options.names(), &{&1, Snakepit.Marc.Options.spec(&1)})
+    ]
+
+    :rand.seed(:exsss, {1, 2, 3})
+
+    for {name, schema} <- schemas do
+      compiled = Schema.compile(schema)
+      required = for {key, rules} <- schema, rules[:required], do: {key, :a}
+
+      # Each option alone with each probe, then random mixes, repeats and unknown keys.
+      singles = for {key, rules} <- schema, value <- probes(rules), do: required ++ [{key, value}]
+
+      mixes =
+        for _ <- 1..200, schema != [] do
+          n = :rand.uniform(4)
+
+          picked =
+            for _ <- 1..n do
+              {key, rules} = Enum.random(schema)
+              {key, Enum.random(probes(rules))}
+            end
+
+          Enum.random([picked, required ++ picked, picked ++ [unknown: 1], picked ++ picked])
+        end
+
+      for opts <- [[], required, [{"key", 1}], [:bare], :not_a_list] ++ singles ++ mixes do
+        assert Schema.validate_compiled(opts, compiled) == Schema.validate(opts, schema),
+               "#{name}: #{inspect(opts)}"
+      end
+    end
+  end
 end
