@@ -113,12 +113,7 @@ defmodule Snakepit.Options.Schema do
 
   @doc "Like `validate_compiled/2`, but returns the map or raises `ArgumentError`."
   @spec validate_compiled!(term, map) :: map
-  def validate_compiled!(opts, plan) do
-    case validate_compiled(opts, plan) do
-      {:ok, values} -> values
-      {:error, message} -> raise ArgumentError, message
-    end
-  end
+  def validate_compiled!(opts, plan), do: opts |> validate_compiled(plan) |> ok!()
 
   # The given options checked, the first of a repeated key kept (as `Keyword.fetch/2`
   # finds it); `:slow` for anything `validate/2` must word.
@@ -158,12 +153,10 @@ defmodule Snakepit.Options.Schema do
 
   @doc "Like `validate/2`, but returns the map or raises `ArgumentError` with the message."
   @spec validate!(term, t) :: map
-  def validate!(opts, schema) do
-    case validate(opts, schema) do
-      {:ok, values} -> values
-      {:error, message} -> raise ArgumentError, message
-    end
-  end
+  def validate!(opts, schema), do: opts |> validate(schema) |> ok!()
+
+  defp ok!({:ok, values}), do: values
+  defp ok!({:error, message}), do: raise(ArgumentError, message)
 
   defp value(opts, key, rules, acc) do
     case {Keyword.fetch(opts, key), rules[:default]} do
