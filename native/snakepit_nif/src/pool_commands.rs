@@ -199,7 +199,10 @@ fn extract_group<'a>(job: &JobEnv<'a, '_>, term: Term<'a>) -> Reply<'a> {
     let (batches, extractor, names, config, _, answer): Args = args("extract", term)?;
     let invalid = || NativeError::InvalidArguments("extract");
     let read = config.decode().map_err(|_| invalid())?;
-    if answer.decode::<Atom>().is_ok_and(|a| a == command_atoms::outcomes()) {
+    if answer
+        .decode::<Atom>()
+        .is_ok_and(|a| a == command_atoms::outcomes())
+    {
         let done = outcomes_job(&batch_slices(&batches), &read, &extractor.0);
         return Ok((command_atoms::ok(), vec![done]).encode(job.env));
     }
