@@ -95,7 +95,7 @@ defmodule Snakepit.Options.Schema do
   @doc """
   `validate/2` against a `compile/1`d schema, with the same answer: the given options are
   checked one by one over a map of the defaults, instead of every option of the schema
-  looked up in them (a quarter of the time for a schema of 25 options). Bad options go
+  looked up in them (the read options: 2.4 µs against 4.0). Bad options go
   through `validate/2`, so the message is the same too.
   """
   @spec validate_compiled(term, map) :: {:ok, map} | {:error, String.t()}
