@@ -115,21 +115,6 @@ defmodule Snakepit.Marc.Commands do
              length(opts) <= 1,
       do: :local_with_threads
 
-  # A group answered with its native work only: the job is the reply, the caller builds
-  # its items. Its arguments say so where a binary's give the first record's index.
-  def native_plan(:extract, [
-        %Snakepit.Marc.Extract.Group{answer: :outcomes} = group,
-        specs | opts
-      ])
-      when length(opts) <= 1 do
-    {parts, compiled, native, _base, _first, _done} =
-      Snakepit.Marc.Extract.command(group, specs, List.first(opts, []))
-
-    {:native, :extract,
-     {parts, Snakepit.Marc.Spec.ref(compiled), compiled.names, native, 0, :outcomes},
-     &Function.identity/1}
-  end
-
   def native_plan(:extract, [data, specs | opts]) when length(opts) <= 1 do
     {bin, compiled, native, base, first, done} =
       Snakepit.Marc.Extract.command(data, specs, List.first(opts, []))

@@ -41,8 +41,8 @@ defmodule Snakepit.Marc.Extract do
   # A group (`Snakepit.Marc.Extract.Group`) answered with its native work only: a job whose
   # items the caller builds.
   def all(%Group{batches: batches, answer: :outcomes} = group, specs, opts) do
-    {_bin, compiled, native, _base, _first, _done} = command(group, specs, opts)
-    {:ok, [Spec.outcomes(batches, compiled, native)]}
+    {_bin, compiled, native, _base, _first, done} = command(group, specs, opts)
+    done.({:ok, [Spec.outcomes(batches, compiled, native)]})
   end
 
   # A group: the items of all its batches, in order.
@@ -109,7 +109,7 @@ defmodule Snakepit.Marc.Extract do
   def command(data, specs, opts) when is_list(opts) do
     {bin, base, first} = parts!(data)
     {compiled, native, done} = prepared(specs, opts)
-    {bin, compiled, native, base, first, done}
+    {bin, compiled, native, base, first, answer_done(data, done)}
   end
 
   def command(_data, _specs, opts),
@@ -141,6 +141,10 @@ defmodule Snakepit.Marc.Extract do
   defp prepared(_specs, opts),
     do: raise(ArgumentError, "options must be a keyword list, got: #{inspect(opts)}")
 
+  # The job of a group answered with its native work only is the answer itself.
+  defp answer_done(%Group{answer: :outcomes}, _done), do: &Function.identity/1
+  defp answer_done(_data, done), do: done
+
   defp done_group(answers, mode) do
     case Enum.find(answers, &match?({:error, _}, &1)) do
       nil ->
@@ -155,7 +159,12 @@ defmodule Snakepit.Marc.Extract do
     end
   end
 
-  # A group's batches go to native code as a list, where a binary would be.
+  # A group's batches go to native code as a list, where a binary would be. A group
+  # answered with its native work only says so where a binary gives its first record's
+  # index (the `:thread` profile's `extract` command reads it there).
+  defp parts!(%Group{batches: batches, answer: :outcomes}),
+    do: {Spec.batch_parts(batches), 0, :outcomes}
+
   defp parts!(%Group{batches: batches}),
     do: {Spec.batch_parts(batches), 0, 0}
 
