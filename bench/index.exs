@@ -9,7 +9,7 @@
 # run in interleaved rounds (each round runs every variant once, in a shuffled order), so
 # that a busy machine weighs on every variant alike, and each rate is the median of its
 # rounds: at least 5 rounds, more for small files (up to about 6 s of rounds a file, at
-# most 200), three for a file over 200 MB. mrrc runs between rounds too (up to 9 times, its
+# most 200), three for a file over 200 MB. mrrc runs after some rounds (up to 15 times, its
 # median kept); pymarc, much slower, once.
 #
 # Warm, both sides: on a file of under 20 MB, a variant's turn in a round is one untimed
@@ -65,10 +65,16 @@ defmodule Bench.Index do
   @warm_below 20_000_000
   # The length of a block.
   @block_us 30_000
+  # Files of more than this many bytes get three rounds of a run a variant.
+  @big_above 200_000_000
+  def big?(bytes), do: bytes > @big_above
 
   # `{rounds, variants}`: rounds for about `budget_s` seconds in all, and each variant with
   # the runs of its block (1 for a file of `@warm_below` bytes or more), from one warm-up
-  # round's times.
+  # round's times; a big file's three rounds need none.
+  def rounds(variants, bytes, _min, _budget_s) when bytes > @big_above,
+    do: {3, for({label, fun} <- variants, do: {label, {fun, 1}})}
+
   def rounds(variants, bytes, min, budget_s) do
     timed =
       for {label, fun} <- variants do
@@ -155,7 +161,7 @@ defmodule Bench.Index do
         ratios =
           for {_, rate, round} <- mrrc, {^label, {seconds, n, _}} <- round, do: n / seconds / rate
 
-        {label, if(ratios == [], do: nil, else: median(ratios))}
+        {label, median(ratios)}
       end)
 
     # Each variant's rate over one process's in the same round.
@@ -176,6 +182,7 @@ defmodule Bench.Index do
      %{vs_mrrc: paired, vs_one: vs_one}}
   end
 
+  # nil for no values (no peers).
   defp median(xs), do: xs |> Enum.sort() |> Enum.at(div(length(xs), 2))
 
   # The variants in a shuffled order (the same for every run of the bench): a rotating
@@ -229,8 +236,7 @@ IO.puts(
 IO.puts("|---|---|---|---|---|---|")
 
 for path <- files do
-  big = File.stat!(path).size > 200_000_000
-  runs = if big, do: 1, else: 5
+  runs = if Bench.Index.big?(File.stat!(path).size), do: 1, else: 5
   name = Path.basename(path)
 
   snakepit = [
@@ -252,7 +258,6 @@ for path <- files do
   ]
 
   {rounds, blocks} = Bench.Index.rounds(snakepit, File.stat!(path).size, 5, 6)
-  rounds = if big, do: 3, else: rounds
   {timed, mrrc, paired} = Bench.Index.with_mrrc(path, blocks, rounds)
   pymarc = Bench.Index.peers(path) |> Enum.filter(&String.starts_with?(elem(&1, 0), "pymarc "))
 

@@ -119,18 +119,15 @@ defmodule Snakepit.Options.Schema do
   # finds it); `:slow` for anything `validate/2` must word.
   defp given([], _rules, acc), do: {:ok, acc}
 
-  defp given([{key, value} | rest], rules, acc) when is_atom(key) do
-    cond do
-      Map.has_key?(acc, key) ->
-        given(rest, rules, acc)
+  defp given([{key, _value} | rest], rules, acc) when is_map_key(acc, key),
+    do: given(rest, rules, acc)
 
-      true ->
-        with {:ok, key_rules} <- Map.fetch(rules, key),
-             {:ok, normalised} <- check(key, value, key_rules) do
-          given(rest, rules, Map.put(acc, key, normalised))
-        else
-          _ -> :slow
-        end
+  defp given([{key, value} | rest], rules, acc) when is_atom(key) do
+    with {:ok, key_rules} <- Map.fetch(rules, key),
+         {:ok, normalised} <- check(key, value, key_rules) do
+      given(rest, rules, Map.put(acc, key, normalised))
+    else
+      _ -> :slow
     end
   end
 
