@@ -12,7 +12,9 @@ defmodule Snakepit.Marc do
   batch's worth, up to about 10,000 fields and subfields) is built on the caller's scheduler
   in well under a millisecond, anything larger on a dirty CPU scheduler.
   Each record is copied once into its own binary and every value is a sub-binary of it, so a
-  record you keep pins only its own bytes, never the whole input.
+  record you keep pins only its own bytes, never the whole input. Lazy records
+  (`records: :lazy`) of one read share binaries of at most 16 KB, so a kept
+  `Snakepit.Marc.LazyRecord` pins at most 16 KB (or its own bytes, when longer).
 
   ## Bad records
 

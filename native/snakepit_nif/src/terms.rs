@@ -230,12 +230,12 @@ impl<'a> TermBuilder<'a> {
         unsafe { Term::new(self.env, term) }
     }
 
-    /// `%Snakepit.Marc.LazyRecord{}`: a copy of the record's bytes and nothing else.
-    pub(crate) fn lazy_record(&mut self, record: &Record<'_>, repairs: &[Repair]) -> Term<'a> {
-        let binary = RecordBinary::copy(self.env, record).binary;
+    /// `%Snakepit.Marc.LazyRecord{}` over `bytes`, a binary holding exactly the record's
+    /// bytes (its own, or a sub-binary of a chunk shared with its neighbours: `items.rs`).
+    pub(crate) fn lazy_record(&mut self, bytes: Binary<'a>, repairs: &[Repair]) -> Term<'a> {
         let values = [
             self.lazy_module,
-            binary.to_term(self.env).as_c_arg(),
+            bytes.to_term(self.env).as_c_arg(),
             self.repairs(repairs),
         ];
         let term = self.map(&self.lazy_keys, &values);

@@ -256,6 +256,49 @@ defmodule Snakepit.Marc.ParseTest do
       assert Enum.all?(values, &(:binary.referenced_byte_size(&1) <= len))
       assert Enum.any?(values, &(:binary.referenced_byte_size(&1) == len))
     end
+
+    # Lazy records of one read share binaries of at most 16 KB (items.rs): a few
+    # allocations a read, and a process holding them frees a few binaries at exit, not one
+    # per record; a kept record pins at most its chunk, and a record of 16 KB or more has
+    # its own binary.
+    @lazy_chunk 16_384
+
+    test "lazy records share binaries of at most 16 KB, from a binary and from a stream" do
+      path = Corpus.path("real/loc_bibliographic.mrc")
+      {:ok, parsed} = Marc.parse(File.read!(path), records: :lazy)
+      streamed = path |> Marc.stream(records: :lazy) |> Enum.to_list()
+
+      for {records, how} <- [{parsed, "parse/2"}, {streamed, "stream/2"}] do
+        pinned = Enum.map(records, &:binary.referenced_byte_size(&1.bytes))
+        assert Enum.all?(pinned, &(&1 <= @lazy_chunk)), how
+        # Shared: most records' binaries hold their neighbours too.
+        shared =
+          Enum.count(records, &(:binary.referenced_byte_size(&1.bytes) > byte_size(&1.bytes)))
+
+        assert shared > div(length(records), 2), "#{how}: #{shared} of #{length(records)} shared"
+      end
+
+      assert Enum.map(parsed, &Marc.LazyRecord.to_record/1) == Marc.parse!(File.read!(path))
+    end
+
+    test "a lazy record of 16 KB or more has a binary of its own, its neighbours a chunk" do
+      long = %Marc.Field{
+        tag: "500",
+        ind1: " ",
+        ind2: " ",
+        subfields: [{"a", String.duplicate("x", 9_000)}]
+      }
+
+      [small | _] = Marc.parse!(Corpus.read!("real/loc_bibliographic.mrc"))
+      big = %{small | fields: small.fields ++ [long, long]}
+      bytes = Marc.encode(small) <> Marc.encode(big) <> Marc.encode(small)
+      assert byte_size(Marc.encode(big)) >= @lazy_chunk
+
+      {:ok, [a, b, c]} = Marc.parse(bytes, records: :lazy)
+      assert :binary.referenced_byte_size(b.bytes) == byte_size(b.bytes)
+      assert :binary.referenced_byte_size(a.bytes) == byte_size(a.bytes) + byte_size(c.bytes)
+      assert Marc.LazyRecord.to_record(b).fields == big.fields
+    end
   end
 
   describe "argument checks" do
