@@ -21,24 +21,27 @@ pub(crate) type Runs = (usize, usize);
 
 /// The bytes of `path` if it is a regular file of at most `max_bytes`; `None` for one that
 /// is not regular, bigger, or cannot be read, which the stream then reads (and reports).
+/// Read in one `read` of its length, not `read_to_end`'s reads of 8, 16, 32 KB and on (a
+/// `Take` hides the file's size from it): five system calls for a 105 KB file were a
+/// third of the time its extraction took.
 pub(crate) fn small_file(path: &str, max_bytes: u64) -> Option<Vec<u8>> {
-    use std::io::Read as _;
     let (file, length) = open_small(path, max_bytes)?;
-    let mut bytes = Vec::with_capacity(length as usize);
-    // One byte more than allowed: a file that grew since is left to the stream.
-    file.take(max_bytes + 1).read_to_end(&mut bytes).ok()?;
-    (bytes.len() as u64 <= max_bytes).then_some(bytes)
+    let mut bytes = vec![0; length as usize];
+    read_all(file, &mut bytes).then_some(bytes)
 }
 
-/// [`small_file`] read straight into a new Erlang binary (no copy), for a file whose length
-/// has not changed since it was opened; `None` otherwise too.
+/// [`small_file`] read straight into a new Erlang binary (no copy).
 pub(crate) fn small_file_binary(path: &str, max_bytes: u64) -> Option<rustler::OwnedBinary> {
-    use std::io::Read as _;
-    let (mut file, length) = open_small(path, max_bytes)?;
+    let (file, length) = open_small(path, max_bytes)?;
     let mut binary = rustler::OwnedBinary::new(length as usize);
-    file.read_exact(binary.as_mut_slice()).ok()?;
-    // At its end: a file that grew since is left to the stream.
-    (file.read(&mut [0u8]).ok()? == 0).then_some(binary)
+    read_all(file, binary.as_mut_slice()).then_some(binary)
+}
+
+/// Whether `file` filled `buffer`, its length when opened, and ended there: a file that
+/// shrank or grew since is left to the stream.
+fn read_all(mut file: std::fs::File, buffer: &mut [u8]) -> bool {
+    use std::io::Read as _;
+    file.read_exact(buffer).is_ok() && matches!(file.read(&mut [0u8]), Ok(0))
 }
 
 /// `path` opened, with its length, if it is a regular file of at most `max_bytes`. Opened
