@@ -12,6 +12,10 @@ defmodule Snakepit.Marc.LazyRecord do
       iex> Snakepit.Marc.LazyRecord.tags(lazy) |> Enum.take(3)
       ["001", "003", "005"]
 
+  The lazy records of one read share binaries of at most 16 KB: a kept lazy record, or a
+  value taken from it, pins at most 16 KB (a record of 16 KB or more has its own binary).
+  To keep exactly one record's bytes, use `:binary.copy/1`.
+
   The bytes were checked when the record was read (structure, UTF-8, MARC-8 conversion as
   the read options said), so every accessor here gives exactly what the same record read as
   a `Snakepit.Marc.Record` holds: `to_record/1` builds that record. Values are sub-binaries
