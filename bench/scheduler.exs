@@ -151,6 +151,18 @@ defmodule Bench.Scheduler do
 
   # One record whose directory points `entries` times at the same field of `subfields`
   # subfields: the shape that once multiplied 100 KB into 37.5 M subfield terms.
+  @doc "Whether a row is a reference row (plain Elixir, no API), by its name."
+  def reference?(name), do: String.starts_with?(name, "reference:")
+
+  @doc "A row's verdict: a reference row that misses says so, as it holds no API."
+  def verdict(name, met) do
+    cond do
+      met -> "met"
+      reference?(name) -> "missed (reference: no API)"
+      true -> "MISSED"
+    end
+  end
+
   def amplification_record(entries \\ 7_497, subfields \\ 4_998) do
     field = "  " <> String.duplicate("\x1Fa", subfields) <> "\x1E"
     length_digits = String.pad_leading(Integer.to_string(byte_size(field)), 4, "0")
@@ -373,41 +385,56 @@ median = fn values ->
   Enum.at(sorted, div(length(sorted), 2))
 end
 
-for {name, fun} <- rows do
-  measured =
-    for _round <- 1..rounds do
-      :erlang.garbage_collect()
-      idle = Scheduler.measure(fn -> Process.sleep(1_000) end).probe.p99
-      {idle, Scheduler.measure(fun)}
-    end
+verdicts =
+  for {name, fun} <- rows do
+    measured =
+      for _round <- 1..rounds do
+        :erlang.garbage_collect()
+        idle = Scheduler.measure(fn -> Process.sleep(1_000) end).probe.p99
+        {idle, Scheduler.measure(fun)}
+      end
 
-  idle = median.(Enum.map(measured, &elem(&1, 0)))
-  runs = Enum.map(measured, &elem(&1, 1))
-  p99 = median.(Enum.map(runs, & &1.probe.p99))
-  long_schedules = runs |> Enum.map(&elem(&1.long_schedules, 0)) |> Enum.sum()
-  in_probe = runs |> Enum.map(&elem(&1.long_schedules, 1)) |> Enum.sum()
+    idle = median.(Enum.map(measured, &elem(&1, 0)))
+    runs = Enum.map(measured, &elem(&1, 1))
+    p99 = median.(Enum.map(runs, & &1.probe.p99))
+    long_schedules = runs |> Enum.map(&elem(&1.long_schedules, 0)) |> Enum.sum()
+    in_probe = runs |> Enum.map(&elem(&1.long_schedules, 1)) |> Enum.sum()
 
-  os_wait =
-    case Enum.reject(Enum.map(runs, & &1.os_wait_ms_per_s), &is_nil/1) do
-      [] -> "-"
-      waits -> Scheduler.fmt(median.(waits))
-    end
+    os_wait =
+      case Enum.reject(Enum.map(runs, & &1.os_wait_ms_per_s), &is_nil/1) do
+        [] -> "-"
+        waits -> Scheduler.fmt(median.(waits))
+      end
 
-  worst = Enum.max_by(runs, & &1.worst_native_us)
-  outcome = runs |> Enum.map(& &1.outcome) |> Enum.find("ok", &(&1 != "ok"))
-  met = p99 <= idle + 2.0 and long_schedules == 0
+    worst = Enum.max_by(runs, & &1.worst_native_us)
+    outcome = runs |> Enum.map(& &1.outcome) |> Enum.find("ok", &(&1 != "ok"))
+    met = p99 <= idle + 2.0 and long_schedules == 0
 
-  IO.puts(
-    "| #{name} | #{outcome} | #{Enum.sum(Enum.map(runs, & &1.runs))} | " <>
-      "#{Scheduler.fmt(median.(Enum.map(runs, & &1.ms)))} | " <>
-      "#{Enum.sum(Enum.map(runs, & &1.samples))} | " <>
-      "#{Scheduler.fmt(median.(Enum.map(runs, & &1.probe.p50)))} | #{Scheduler.fmt(p99)} | " <>
-      "#{Scheduler.fmt(Enum.max(Enum.map(runs, & &1.probe.max)))} | #{Scheduler.fmt(idle)} | " <>
-      "#{long_schedules} (#{in_probe}) | #{os_wait} | " <>
-      "#{worst.worst_native_us} (#{worst.worst_nif}) | " <>
-      "#{if met, do: "met", else: "MISSED"} |"
-  )
-end
+    IO.puts(
+      "| #{name} | #{outcome} | #{Enum.sum(Enum.map(runs, & &1.runs))} | " <>
+        "#{Scheduler.fmt(median.(Enum.map(runs, & &1.ms)))} | " <>
+        "#{Enum.sum(Enum.map(runs, & &1.samples))} | " <>
+        "#{Scheduler.fmt(median.(Enum.map(runs, & &1.probe.p50)))} | #{Scheduler.fmt(p99)} | " <>
+        "#{Scheduler.fmt(Enum.max(Enum.map(runs, & &1.probe.max)))} | #{Scheduler.fmt(idle)} | " <>
+        "#{long_schedules} (#{in_probe}) | #{os_wait} | " <>
+        "#{worst.worst_native_us} (#{worst.worst_nif}) | " <>
+        "#{Scheduler.verdict(name, met)} |"
+    )
+
+    {name, met}
+  end
+
+# The reference rows run no API: they show what plain Elixir doing the same costs the VM,
+# which no API can be held to.
+api =
+  Enum.reject(verdicts, fn {name, _} ->
+    Scheduler.reference?(name) or String.starts_with?(name, "idle")
+  end)
+
+IO.puts(
+  "\nAPI rows meeting the target: #{Enum.count(api, &elem(&1, 1))} of #{length(api)}" <>
+    " (the idle and reference rows aside)"
+)
 
 File.rm(bomb_path)
 File.rm(csv_path)

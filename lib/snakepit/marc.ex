@@ -11,10 +11,10 @@ defmodule Snakepit.Marc do
   Parsing runs in native code and never holds a normal scheduler for long: a small input (a
   batch's worth, up to about 10,000 fields and subfields) is built on the caller's scheduler
   in well under a millisecond, anything larger on a dirty CPU scheduler.
-  Each record is copied once into its own binary and every value is a sub-binary of it, so a
-  record you keep pins only its own bytes, never the whole input. Lazy records
-  (`records: :lazy`) of one read share binaries of at most 16 KB, so a kept
-  `Snakepit.Marc.LazyRecord` pins at most 16 KB (or its own bytes, when longer).
+  Each record is copied once, into a binary of at most 16 KB it shares with its neighbours
+  in the read (a record of 16 KB or more has its own), and every value is a sub-binary of
+  it: a record you keep, or a value of one, pins at most 16 KB, never the whole input.
+  `:binary.copy/1` a value to keep exactly its bytes.
 
   ## Bad records
 

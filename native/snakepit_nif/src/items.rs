@@ -4,7 +4,7 @@
 use crate::atoms;
 use crate::errors::{marc_error_tuple, NativeError};
 use crate::options::Shape;
-use crate::terms::TermBuilder;
+use crate::terms::{RecordBinary, TermBuilder};
 use rustler::{Encoder, Env, OwnedBinary, Term};
 use snakepit_core::chunker::{Frame, ParsedItem, RawBatch};
 use snakepit_core::record::FieldSpan;
@@ -19,24 +19,34 @@ pub(crate) struct Items<'a> {
     items: Vec<Term<'a>>,
     skipped: u64,
     failure: Option<MarcError>,
-    lazy_chunk: LazyChunk,
+    chunk: RecordChunk,
 }
 
-/// About how many bytes of lazy records share one binary. A lazy record kept alive pins
-/// the others of its chunk, so this bounds what one record can hold alive (a record of this
-/// size or more gets a binary of its own). Sharing makes a read of many records a few
-/// allocations, and a process holding them frees a few binaries, not one per record: a
-/// process exiting with the 59,058 lazy records of an 80 MB file took 4.5-8.5 ms on a
-/// normal scheduler with a binary each, about 1 ms with chunks (`docs/performance.md`).
-const LAZY_CHUNK_BYTES: usize = 16_384;
+/// About how many bytes of records share one binary. A record kept alive (or a value of
+/// it) pins the others of its chunk, so this bounds what one record can hold alive (a
+/// record of this size or more gets a binary of its own). Sharing makes a read of many
+/// records a few allocations, and a process holding them frees a few binaries, not one per
+/// record: a process exiting with the 59,058 records of an 80 MB file took 11-26 ms (eager)
+/// and 4.5-8.5 ms (lazy) on a normal scheduler with a binary each, 2-3 ms and about 1 ms
+/// with chunks (`docs/performance.md`).
+const CHUNK_BYTES: usize = 16_384;
 
 /// The chunk being filled: the bytes of its records so far, and for each of them its place
-/// in `items` (a placeholder until the chunk is full), its range and its repairs.
+/// in `items` (a placeholder until the chunk is full), its range, its field spans (none
+/// for a lazy record) and its repairs.
 #[derive(Default)]
-struct LazyChunk {
+struct RecordChunk {
     bytes: Option<OwnedBinary>,
     used: usize,
-    records: Vec<(usize, usize, usize, Vec<Repair>)>,
+    records: Vec<ChunkedRecord>,
+}
+
+struct ChunkedRecord {
+    place: usize,
+    offset: usize,
+    len: usize,
+    spans: Option<Vec<FieldSpan>>,
+    repairs: Vec<Repair>,
 }
 
 impl<'a> Items<'a> {
@@ -49,61 +59,71 @@ impl<'a> Items<'a> {
             items: Vec::new(),
             skipped: 0,
             failure: None,
-            lazy_chunk: LazyChunk::default(),
+            chunk: RecordChunk::default(),
         }
     }
 
-    /// A good record, with what was repaired to read it.
+    /// A good record, with what was repaired to read it: its bytes copied into the chunk
+    /// being filled (see [`CHUNK_BYTES`]), its term made when the chunk is full or the read
+    /// ends.
     pub(crate) fn record(&mut self, record: &Record<'_>, repairs: &[Repair]) {
-        match self.shape {
-            Shape::Struct => {
-                let term = self.builder.record(record, repairs);
-                self.items.push(term);
-            }
-            Shape::Lazy => self.lazy_record(record.bytes(), repairs),
-        }
-    }
-
-    /// A lazy record: its bytes copied into the chunk being filled (see
-    /// [`LAZY_CHUNK_BYTES`]), its term made when the chunk is full or the read ends.
-    fn lazy_record(&mut self, bytes: &[u8], repairs: &[Repair]) {
-        if bytes.len() >= LAZY_CHUNK_BYTES {
-            let mut own = OwnedBinary::new(bytes.len());
-            own.as_mut_slice().copy_from_slice(bytes);
-            let term = self.builder.lazy_record(own.release(self.env), repairs);
+        let bytes = record.bytes();
+        if bytes.len() >= CHUNK_BYTES {
+            let term = match self.shape {
+                Shape::Struct => self.builder.record(record, repairs),
+                Shape::Lazy => {
+                    let mut own = OwnedBinary::new(bytes.len());
+                    own.as_mut_slice().copy_from_slice(bytes);
+                    self.builder.lazy_record(own.release(self.env), repairs)
+                }
+            };
             self.items.push(term);
             return;
         }
-        if self.lazy_chunk.used + bytes.len() > LAZY_CHUNK_BYTES {
-            self.flush_lazy_chunk();
+        if self.chunk.used + bytes.len() > CHUNK_BYTES {
+            self.flush_chunk();
         }
-        let chunk = &mut self.lazy_chunk;
+        let chunk = &mut self.chunk;
         let data = chunk
             .bytes
-            .get_or_insert_with(|| OwnedBinary::new(LAZY_CHUNK_BYTES));
+            .get_or_insert_with(|| OwnedBinary::new(CHUNK_BYTES));
         data.as_mut_slice()[chunk.used..chunk.used + bytes.len()].copy_from_slice(bytes);
-        chunk
-            .records
-            .push((self.items.len(), chunk.used, bytes.len(), repairs.to_vec()));
+        chunk.records.push(ChunkedRecord {
+            place: self.items.len(),
+            offset: chunk.used,
+            len: bytes.len(),
+            spans: matches!(self.shape, Shape::Struct).then(|| record.spans().to_vec()),
+            repairs: repairs.to_vec(),
+        });
         chunk.used += bytes.len();
         // A placeholder in the record's place, so that items keep their order.
         self.items.push(atoms::nil().encode(self.env));
     }
 
-    /// Makes the terms of the chunk's records, as sub-binaries of it, in their places.
-    fn flush_lazy_chunk(&mut self) {
-        let chunk = std::mem::take(&mut self.lazy_chunk);
+    /// Makes the terms of the chunk's records, over sub-binaries of it, in their places.
+    fn flush_chunk(&mut self) {
+        let chunk = std::mem::take(&mut self.chunk);
         let Some(mut data) = chunk.bytes else { return };
         // Only what the records use is kept. (Not `realloc_or_copy`, whose fallback cannot
         // shrink.) Should the VM refuse to shrink it, the unused tail stays: at most one
         // chunk's worth, pinned by these records only.
         let _shrunk = data.realloc(chunk.used);
         let data = data.release(self.env);
-        for (place, offset, len, repairs) in chunk.records {
+        for r in chunk.records {
             let bytes = data
-                .make_subbinary(offset, len)
+                .make_subbinary(r.offset, r.len)
                 .expect("a record's range inside its chunk");
-            self.items[place] = self.builder.lazy_record(bytes, &repairs);
+            let term = match r.spans {
+                None => self.builder.lazy_record(bytes, &r.repairs),
+                Some(spans) => {
+                    let record = Record::from_parts(bytes.as_slice(), spans)
+                        .expect("spans parsed from these very bytes");
+                    let bound = RecordBinary::new(self.env, bytes, &record)
+                        .expect("a record over its own bytes");
+                    self.builder.record_in(bound, &r.repairs)
+                }
+            };
+            self.items[r.place] = term;
         }
     }
 
@@ -171,7 +191,7 @@ impl<'a> Items<'a> {
 
     /// `{:ok, items, skipped}`, or `{:error, %ParseError{}}` when strict mode stopped.
     pub(crate) fn into_result(mut self) -> Term<'a> {
-        self.flush_lazy_chunk();
+        self.flush_chunk();
         let env = self.env;
         match self.failure {
             Some(e) => NativeError::Marc(e).to_term(env),
@@ -181,7 +201,7 @@ impl<'a> Items<'a> {
 
     /// The items and the skipped count, for callers that frame the answer themselves.
     pub(crate) fn into_parts(mut self) -> (Vec<Term<'a>>, u64) {
-        self.flush_lazy_chunk();
+        self.flush_chunk();
         (self.items, self.skipped)
     }
 }

@@ -69,7 +69,7 @@ fn run<'a>(env: Env<'a>, op: Atom, bytes: Binary<'a>, tags: Term<'a>) -> NifResu
     } else if op == lazy_atoms::values() {
         builder.values_in(bound, keep)
     } else if op == lazy_atoms::record() {
-        builder.record_in(bound)
+        builder.record_in(bound, &[])
     } else {
         return Err(rustler::Error::BadArg);
     };

@@ -1,7 +1,7 @@
 //! Builds Elixir terms from parsed records. This is the hot path of every read: each record
-//! is copied once into its own binary (so a record the caller keeps pins only its own bytes),
-//! and every value is a sub-binary of it (no copy per field). Small repeated terms (subfield
-//! codes, indicators, tags) are made once per call and shared.
+//! is copied once into a binary (its own, or a chunk it shares with its neighbours: see
+//! `items.rs`), and every value is a sub-binary of it (no copy per field). Small repeated
+//! terms (subfield codes, indicators, tags) are made once per call and shared.
 
 use crate::atoms;
 use rustler::sys::{self, ErlNifTerm as ERL_NIF_TERM};
@@ -209,9 +209,14 @@ impl<'a> TermBuilder<'a> {
     }
 
     /// `%Snakepit.Marc.Record{}` whose leader and values are sub-binaries of `bound`'s
-    /// binary, with no repairs.
-    pub(crate) fn record_in(&mut self, bound: RecordBinary<'a, '_>) -> Term<'a> {
-        self.record_with(bound, self.empty_list)
+    /// binary; `repairs` as read.
+    pub(crate) fn record_in(
+        &mut self,
+        bound: RecordBinary<'a, '_>,
+        repairs: &[Repair],
+    ) -> Term<'a> {
+        let repairs = self.repairs(repairs);
+        self.record_with(bound, repairs)
     }
 
     /// `[]` for none (the usual case, at no cost), else the `%Snakepit.Marc.Repair{}` list.
