@@ -26,9 +26,9 @@ pub(crate) struct Items<'a> {
 /// it) pins the others of its chunk, so this bounds what one record can hold alive (a
 /// record of this size or more gets a binary of its own). Sharing makes a read of many
 /// records a few allocations, and a process holding them frees a few binaries, not one per
-/// record: a process exiting with the 59,058 records of an 80 MB file took 11-26 ms (eager)
-/// and 4.5-8.5 ms (lazy) on a normal scheduler with a binary each, 2-3 ms and about 1 ms
-/// with chunks (`docs/performance.md`).
+/// record: a process exiting with the 59,058 records of an 80 MB file held a normal
+/// scheduler for 14-15 ms (eager) and 7-11 ms (lazy) with a binary each, under 5 ms with
+/// chunks (`docs/performance.md`).
 const CHUNK_BYTES: usize = 16_384;
 
 /// The chunk being filled: the bytes of its records so far, and for each of them its place
