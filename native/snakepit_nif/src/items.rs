@@ -69,13 +69,10 @@ impl<'a> Items<'a> {
     pub(crate) fn record(&mut self, record: &Record<'_>, repairs: &[Repair]) {
         let bytes = record.bytes();
         if bytes.len() >= CHUNK_BYTES {
+            let own = RecordBinary::copy(self.env, record);
             let term = match self.shape {
-                Shape::Struct => self.builder.record(record, repairs),
-                Shape::Lazy => {
-                    let mut own = OwnedBinary::new(bytes.len());
-                    own.as_mut_slice().copy_from_slice(bytes);
-                    self.builder.lazy_record(own.release(self.env), repairs)
-                }
+                Shape::Struct => self.builder.record_in(own, repairs),
+                Shape::Lazy => self.builder.lazy_record(own.binary(), repairs),
             };
             self.items.push(term);
             return;

@@ -53,6 +53,11 @@ impl<'b, 'r> RecordBinary<'b, 'r> {
         self.record
     }
 
+    /// The binary that holds the record's bytes.
+    pub(crate) fn binary(&self) -> Binary<'b> {
+        self.binary
+    }
+
     /// The sub-binary at `offset..offset + len` of the record's bytes.
     ///
     /// Panics (raises) when the range is not inside the record: spans and subfield offsets
@@ -199,13 +204,6 @@ impl<'a> TermBuilder<'a> {
         };
         debug_assert!(ok != 0, "struct keys are unique");
         out
-    }
-
-    /// `%Snakepit.Marc.Record{}` for a parsed record: one new binary holding the record's
-    /// bytes, the leader and every value as sub-binaries of it; `repairs` as read.
-    pub(crate) fn record(&mut self, record: &Record<'_>, repairs: &[Repair]) -> Term<'a> {
-        let repairs = self.repairs(repairs);
-        self.record_with(RecordBinary::copy(self.env, record), repairs)
     }
 
     /// `%Snakepit.Marc.Record{}` whose leader and values are sub-binaries of `bound`'s
